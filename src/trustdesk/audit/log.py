@@ -1,0 +1,148 @@
+"""The append-only, hash-chained audit log.
+
+Services call `record()` beside the change it explains, inside the same session. When the
+session commits, every event recorded in that transaction is written and hashed together into
+one block chained to the previous block. Sealing locks the single chain-head row, so on
+PostgreSQL concurrent transactions queue for that moment only and the chain never forks; on
+SQLite the write transaction already holds the database lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import event, insert, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from trustdesk.audit import personal_data
+from trustdesk.store.models import AuditBlock, AuditChainHead, AuditEvent, as_utc, utcnow
+
+GENESIS_HASH = "0" * 64
+_PENDING = "audit_pending"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did it: a staff user, an API client, or the system itself (worker, import)."""
+
+    type: str
+    id: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.type}:{self.id}"
+
+
+SYSTEM = Actor("system", "trustdesk")
+
+
+def canonical_time(value: datetime) -> str:
+    return as_utc(value).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def event_hash(fields: dict[str, Any]) -> str:
+    """Hash of one event's content, in a form both databases give back identically."""
+    body = {
+        "tx_id": fields["tx_id"],
+        "position": fields["position"],
+        "actor": f"{fields['actor_type']}:{fields['actor_id']}",
+        "verb": fields["verb"],
+        "object": f"{fields['object_type']}:{fields['object_id']}",
+        "before": fields["before"],
+        "after": fields["after"],
+        "person_ref": fields["person_ref"],
+        "at": canonical_time(fields["at"]),
+    }
+    encoded = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(encoded.encode()).hexdigest()
+
+
+def block_hash(seq: int, prev_hash: str, tx_id: str, event_hashes: list[str]) -> str:
+    digest = hashlib.sha256(f"{seq}|{prev_hash}|{tx_id}|".encode())
+    for value in event_hashes:
+        digest.update(value.encode())
+    return digest.hexdigest()
+
+
+def record(
+    session: Session,
+    *,
+    actor: Actor,
+    verb: str,
+    object_type: str,
+    object_id: str | int,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    person_ref: str | None = None,
+) -> None:
+    """Append an event to this transaction's block; personal fields are encrypted first."""
+    if person_ref is not None:
+        before = personal_data.encrypt_fields(session, before, person_ref)
+        after = personal_data.encrypt_fields(session, after, person_ref)
+    session.info.setdefault(_PENDING, []).append(
+        {
+            "actor_type": actor.type,
+            "actor_id": actor.id,
+            "verb": verb,
+            "object_type": object_type,
+            "object_id": str(object_id),
+            "before": _jsonable(before),
+            "after": _jsonable(after),
+            "person_ref": person_ref,
+            "at": utcnow(),
+        }
+    )
+
+
+def _jsonable(payload: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Round-trip through JSON so that what is hashed is exactly what the database stores."""
+    if payload is None:
+        return None
+    return json.loads(json.dumps(payload, default=_encode_value))
+
+
+def _encode_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return canonical_time(value)
+    return str(value)
+
+
+def _seal(session: Session) -> None:
+    pending: list[dict[str, Any]] = session.info.pop(_PENDING, [])
+    if not pending:
+        return
+    conn = session.connection()
+    head = conn.execute(
+        select(AuditChainHead.seq, AuditChainHead.block_hash).where(AuditChainHead.id == 1).with_for_update()
+    ).one()
+    seq, prev = head.seq + 1, head.block_hash
+    tx_id = uuid.uuid4().hex
+    for position, fields in enumerate(pending):
+        fields["tx_id"] = tx_id
+        fields["position"] = position
+        fields["event_hash"] = event_hash(fields)
+    sealed = block_hash(seq, prev, tx_id, [f["event_hash"] for f in pending])
+    conn.execute(insert(AuditEvent), pending)
+    conn.execute(
+        insert(AuditBlock).values(
+            seq=seq, tx_id=tx_id, event_count=len(pending), prev_hash=prev, block_hash=sealed, sealed_at=utcnow()
+        )
+    )
+    conn.execute(update(AuditChainHead).where(AuditChainHead.id == 1).values(seq=seq, block_hash=sealed))
+
+
+def _discard(session: Session, *_args: Any) -> None:
+    session.info.pop(_PENDING, None)
+    session.info.pop(personal_data.CACHE_KEY, None)
+
+
+def install(factory: sessionmaker[Session]) -> None:
+    """Hook sealing into every session the factory makes."""
+    event.listen(factory, "before_commit", _seal)
+    event.listen(factory, "after_rollback", _discard)
+    event.listen(factory, "after_commit", _discard)

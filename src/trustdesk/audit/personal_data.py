@@ -1,0 +1,127 @@
+"""Per-person encryption of personal data inside audit payloads (crypto-shredding).
+
+Each person (an account, or a notifier known only by email) gets a random 256-bit data key,
+stored wrapped under a key derived from `TRUSTDESK_SECRET_KEY`. Personal values in audit
+payloads are replaced by `{"$enc": <AES-GCM token>}` before the event is hashed, so destroying
+the data key later makes them unreadable without touching the hash chain.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from typing import Any
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from trustdesk.store.models import PersonKey, utcnow
+
+# Field names whose values are personal data wherever they appear in an audit payload.
+PERSONAL_FIELDS = frozenset(
+    {
+        "email", "phone", "display_name", "name", "ip", "device_id", "payment_fingerprint",
+        "phone_hash", "text", "notifier_name", "notifier_email", "personal",
+    }
+)
+ERASED = "[erased]"
+CACHE_KEY = "person_keys"
+
+
+def account_ref(subject_id: int) -> str:
+    return f"subject:{subject_id}"
+
+
+def notifier_ref(email: str) -> str:
+    return "notifier:" + hashlib.sha256(email.strip().lower().encode()).hexdigest()[:40]
+
+
+class KeyRing:
+    """Wraps and unwraps data keys with the deployment's key-encryption key."""
+
+    def __init__(self, secret_key: str) -> None:
+        self._kek = AESGCM(hashlib.sha256(b"trustdesk-person-kek:" + secret_key.encode()).digest())
+
+    def wrap(self, data_key: bytes) -> bytes:
+        nonce = os.urandom(12)
+        return nonce + self._kek.encrypt(nonce, data_key, b"person-key")
+
+    def unwrap(self, wrapped: bytes) -> bytes:
+        return self._kek.decrypt(wrapped[:12], wrapped[12:], b"person-key")
+
+
+_keyring: KeyRing | None = None
+
+
+def configure(secret_key: str) -> None:
+    global _keyring
+    _keyring = KeyRing(secret_key)
+
+
+def _ring() -> KeyRing:
+    if _keyring is None:
+        raise RuntimeError("personal_data.configure() was not called")
+    return _keyring
+
+
+def _data_key(session: Session, person_ref: str, *, create: bool) -> bytes | None:
+    cache: dict[str, bytes | None] = session.info.setdefault(CACHE_KEY, {})
+    if person_ref in cache:
+        return cache[person_ref]
+    row = session.execute(select(PersonKey).where(PersonKey.person_ref == person_ref)).scalar_one_or_none()
+    key: bytes | None
+    if row is None:
+        if not create:
+            return None
+        key = AESGCM.generate_key(bit_length=256)
+        session.add(PersonKey(person_ref=person_ref, wrapped_key=_ring().wrap(key)))
+        session.flush()
+    else:
+        key = _ring().unwrap(row.wrapped_key) if row.wrapped_key else None
+    cache[person_ref] = key
+    return key
+
+
+def encrypt_fields(session: Session, payload: dict[str, Any] | None, person_ref: str) -> dict[str, Any] | None:
+    """Return a copy of `payload` with personal fields encrypted under the person's key."""
+    if not payload:
+        return payload
+    out = dict(payload)
+    key: bytes | None = None
+    for name, value in payload.items():
+        if name not in PERSONAL_FIELDS or value is None:
+            continue
+        if key is None:
+            key = _data_key(session, person_ref, create=True)
+            if key is None:  # the person was erased: keep nothing readable about them
+                out[name] = ERASED
+                continue
+        nonce = os.urandom(12)
+        plaintext = repr(value).encode() if not isinstance(value, str) else value.encode()
+        token = nonce + AESGCM(key).encrypt(nonce, plaintext, person_ref.encode())
+        out[name] = {"$enc": base64.b64encode(token).decode()}
+    return out
+
+
+def decrypt_value(session: Session, value: Any, person_ref: str | None) -> Any:
+    """The plaintext of one payload value, or `[erased]` once the person's key is destroyed."""
+    if not (isinstance(value, dict) and "$enc" in value) or person_ref is None:
+        return value
+    key = _data_key(session, person_ref, create=False)
+    if key is None:
+        return ERASED
+    token = base64.b64decode(value["$enc"])
+    return AESGCM(key).decrypt(token[:12], token[12:], person_ref.encode()).decode()
+
+
+def destroy_key(session: Session, person_ref: str) -> bool:
+    """Crypto-shred one person's audit data. Returns False if there was no key."""
+    result = session.execute(
+        update(PersonKey)
+        .where(PersonKey.person_ref == person_ref, PersonKey.wrapped_key.is_not(None))
+        .values(wrapped_key=None, destroyed_at=utcnow())
+    )
+    session.info.setdefault(CACHE_KEY, {})[person_ref] = None
+    return bool(result.rowcount)

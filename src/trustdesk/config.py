@@ -1,0 +1,93 @@
+"""Settings read from `TRUSTDESK_*` environment variables.
+
+Every setting has a default that is safe for the demo on one machine. Production mode
+(`TRUSTDESK_ENV=production`) refuses to start with the demo secret key.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEMO_SECRET_KEY = "demo-secret-key-change-me"
+PREFIX = "TRUSTDESK_"
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used; the message says which variable to fix."""
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(PREFIX + name, default)
+
+
+def _env_list(name: str) -> tuple[str, ...]:
+    raw = _env(name, "")
+    return tuple(part.strip().lower() for part in raw.split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "development"
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    secret_key: str = DEMO_SECRET_KEY
+    # Hosts (host or host:port) that media URLs may be fetched from; empty means none.
+    media_url_allow_list: tuple[str, ...] = ()
+    max_body_bytes: int = 8 * 1024 * 1024
+    max_batch_items: int = 1000
+    # Roles that must log in with a second factor.
+    totp_required_roles: tuple[str, ...] = ("admin", "legal", "child-safety")
+    # The demo may relax the second-factor requirement; the console says so on every page.
+    relax_totp: bool = False
+    login_max_failures: int = 5
+    login_lockout_seconds: int = 900
+    session_hours: int = 12
+    log_json: bool = True
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'trustdesk.db').resolve()}"
+
+    def check(self) -> None:
+        """Refuse configurations that are unsafe outside a demo."""
+        if self.is_production and self.secret_key == DEMO_SECRET_KEY:
+            raise ConfigError(
+                "TRUSTDESK_SECRET_KEY is the demo key; set a long random value for production"
+            )
+        if self.is_production and self.relax_totp:
+            raise ConfigError("TRUSTDESK_RELAX_TOTP cannot be set in production")
+        if len(self.secret_key) < 16:
+            raise ConfigError("TRUSTDESK_SECRET_KEY must be at least 16 characters")
+
+
+def load_settings() -> Settings:
+    """Read the environment once; callers pass the result on rather than re-reading it."""
+    try:
+        max_body = int(_env("MAX_BODY_BYTES", str(8 * 1024 * 1024)))
+        failures = int(_env("LOGIN_MAX_FAILURES", "5"))
+        lockout = int(_env("LOGIN_LOCKOUT_SECONDS", "900"))
+    except ValueError as exc:
+        raise ConfigError(f"a numeric TRUSTDESK_ setting is not a number: {exc}") from exc
+    return Settings(
+        env=_env("ENV", "development"),
+        data_dir=Path(_env("DATA_DIR", "var")),
+        database_url=_env("DATABASE_URL", ""),
+        secret_key=_env("SECRET_KEY", DEMO_SECRET_KEY),
+        media_url_allow_list=_env_list("MEDIA_URL_ALLOW_LIST"),
+        max_body_bytes=max_body,
+        totp_required_roles=_env_list("TOTP_REQUIRED_ROLES") or ("admin", "legal", "child-safety"),
+        relax_totp=_env("RELAX_TOTP", "") in ("1", "true", "yes"),
+        login_max_failures=failures,
+        login_lockout_seconds=lockout,
+        log_json=_env("LOG_JSON", "1") in ("1", "true", "yes"),
+    )

@@ -1,0 +1,88 @@
+"""The closed sets of words the domain uses: subject kinds, reporter types, roles, scopes.
+
+Kept as `StrEnum`s so that they serialise as plain strings in the API and the database.
+To add a subject kind, add a member here; nothing else needs to change.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class SubjectKind(StrEnum):
+    ACCOUNT = "account"
+    PROFILE = "profile"
+    PHOTO = "photo"
+    AUDIO = "audio"
+    VIDEO = "video"
+    MESSAGE = "message"
+    CONVERSATION = "conversation"
+    LISTING = "listing"
+    SHOP = "shop"
+    REVIEW = "review"
+    COMMENT = "comment"
+    POST = "post"
+
+
+MEDIA_KINDS = frozenset({SubjectKind.PHOTO, SubjectKind.AUDIO, SubjectKind.VIDEO})
+
+
+class Visibility(StrEnum):
+    VISIBLE = "visible"
+    RESTRICTED = "restricted"
+    AGE_RESTRICTED = "age_restricted"
+    REMOVED = "removed"
+    SUSPENDED = "suspended"
+    BANNED = "banned"
+
+
+class ReporterType(StrEnum):
+    USER = "user"
+    TRUSTED_FLAGGER = "trusted_flagger"
+    ANONYMOUS = "anonymous"
+    AUTOMATED = "automated"
+    SUPPORT = "support"
+    LEGAL = "legal"
+
+
+class ReportStatus(StrEnum):
+    OPEN = "open"
+    ACTIONED = "actioned"
+    UNFOUNDED = "unfounded"
+
+
+class AccountEventKind(StrEnum):
+    REGISTRATION = "registration"
+    LOGIN = "login"
+    PURCHASE = "purchase"
+    PASSWORD_RESET = "password_reset"
+    PROFILE_CHANGE = "profile_change"
+    PAYMENT_METHOD_ADDED = "payment_method_added"
+
+
+class Role(StrEnum):
+    MODERATOR = "moderator"
+    SENIOR = "senior"
+    ESCALATIONS = "escalations"
+    QA = "qa"
+    PRIVACY = "privacy"
+    LEGAL = "legal"
+    CHILD_SAFETY = "child-safety"
+    ANALYST = "analyst"
+    ADMIN = "admin"
+
+
+class Scope(StrEnum):
+    """What an API client token may do."""
+
+    SUBJECTS_WRITE = "subjects:write"
+    SUBJECTS_READ = "subjects:read"
+    REPORTS_WRITE = "reports:write"
+    EVENTS_WRITE = "events:write"
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"

@@ -1,0 +1,85 @@
+"""Content-addressed blob storage for media and evidence.
+
+A blob is named by the SHA-256 of its bytes, so storing the same file twice costs nothing and
+a name proves the content. `BlobStore` is the interface; `FileBlobStore` keeps blobs under the
+data directory. An S3-compatible store implements the same three methods.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class StoredBlob:
+    sha256: str
+    md5: str
+    size: int
+
+
+class BlobTooLarge(ValueError):
+    pass
+
+
+class BlobStore(ABC):
+    @abstractmethod
+    def put(self, stream: BinaryIO, *, max_bytes: int | None = None) -> StoredBlob:
+        """Store the stream's bytes; raise BlobTooLarge past `max_bytes`, storing nothing."""
+
+    @abstractmethod
+    def open(self, sha256: str) -> BinaryIO:
+        """Open a stored blob for reading; FileNotFoundError if absent."""
+
+    @abstractmethod
+    def exists(self, sha256: str) -> bool: ...
+
+
+class FileBlobStore(BlobStore):
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, sha256: str) -> Path:
+        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+            raise FileNotFoundError(sha256)
+        return self.root / sha256[:2] / sha256[2:4] / sha256
+
+    def put(self, stream: BinaryIO, *, max_bytes: int | None = None) -> StoredBlob:
+        sha, md5, size = hashlib.sha256(), hashlib.md5(usedforsecurity=False), 0
+        fd, tmp_name = tempfile.mkstemp(dir=self.root, prefix=".incoming-")
+        try:
+            with os.fdopen(fd, "wb") as tmp:
+                while chunk := stream.read(_CHUNK):
+                    size += len(chunk)
+                    if max_bytes is not None and size > max_bytes:
+                        raise BlobTooLarge(f"larger than {max_bytes} bytes")
+                    sha.update(chunk)
+                    md5.update(chunk)
+                    tmp.write(chunk)
+                tmp.flush()
+                os.fsync(tmp.fileno())
+            digest = sha.hexdigest()
+            final = self._path(digest)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp_name, final)  # atomic: a reader never sees a half-written blob
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
+        return StoredBlob(digest, md5.hexdigest(), size)
+
+    def open(self, sha256: str) -> BinaryIO:
+        return self._path(sha256).open("rb")
+
+    def exists(self, sha256: str) -> bool:
+        try:
+            return self._path(sha256).is_file()
+        except FileNotFoundError:
+            return False
