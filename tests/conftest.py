@@ -11,16 +11,25 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from trustdesk.audit import personal_data
+from trustdesk.audit.log import Actor
+from trustdesk.auth.api_clients import create_client
 from trustdesk.config import Settings
+from trustdesk.domain.vocabulary import Scope
+from trustdesk.organisation import ensure_app
+from trustdesk.policy_versions import seed_catalogue
 from trustdesk.store.database import Database
 from trustdesk.store.migrate import upgrade
 from trustdesk.store.models import Base
+from trustdesk.web.app import create_app
 
 ADMIN_URL = os.environ.get("TRUSTDESK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 TEST_SECRET = "test-secret-key-0123456789"
@@ -98,3 +107,32 @@ def db(settings: Settings) -> Iterator[Database]:
     database = Database(settings.effective_database_url)
     yield database
     database.dispose()
+
+
+@dataclass
+class Api:
+    """A TestClient on a migrated database with the catalogue, one app and a full-scope client."""
+
+    client: TestClient
+    db: Database
+    token: str
+    app_id: int
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def post(self, path: str, body: Any) -> Any:
+        return self.client.post(path, json=body, headers=self.auth)
+
+
+@pytest.fixture
+def api(settings: Settings, db: Database) -> Iterator[Api]:
+    actor = Actor("test", "setup")
+    with db.session() as session:
+        seed_catalogue(session, actor)
+        dating = ensure_app(session, actor, "dating", "Dating")
+        _client, token = create_client(session, actor, dating, "dating-backend", list(Scope))
+        app_id = dating.id
+    with TestClient(create_app(settings, db), raise_server_exceptions=False) as client:
+        yield Api(client, db, token, app_id)

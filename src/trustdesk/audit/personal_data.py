@@ -14,7 +14,7 @@ import os
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from trustdesk.store.models import PersonKey, utcnow
@@ -68,20 +68,34 @@ def _ring() -> KeyRing:
 
 def _data_key(session: Session, person_ref: str, *, create: bool) -> bytes | None:
     cache: dict[str, bytes | None] = session.info.setdefault(CACHE_KEY, {})
-    if person_ref in cache:
-        return cache[person_ref]
-    row = session.execute(select(PersonKey).where(PersonKey.person_ref == person_ref)).scalar_one_or_none()
-    key: bytes | None
-    if row is None:
-        if not create:
-            return None
-        key = AESGCM.generate_key(bit_length=256)
-        session.add(PersonKey(person_ref=person_ref, wrapped_key=_ring().wrap(key)))
-        session.flush()
-    else:
-        key = _ring().unwrap(row.wrapped_key) if row.wrapped_key else None
-    cache[person_ref] = key
-    return key
+    if person_ref not in cache:
+        if create:
+            preload(session, {person_ref})
+        else:
+            wrapped = session.execute(
+                select(PersonKey.wrapped_key).where(PersonKey.person_ref == person_ref)
+            ).scalar_one_or_none()
+            cache[person_ref] = _ring().unwrap(wrapped) if wrapped else None
+    return cache[person_ref]
+
+
+def preload(session: Session, person_refs: set[str]) -> None:
+    """Fetch or create many people's keys in two statements (bulk intake)."""
+    cache: dict[str, bytes | None] = session.info.setdefault(CACHE_KEY, {})
+    wanted = [ref for ref in person_refs if ref not in cache]
+    if not wanted:
+        return
+    rows = session.execute(select(PersonKey.person_ref, PersonKey.wrapped_key).where(PersonKey.person_ref.in_(wanted)))
+    for ref, wrapped in rows:
+        cache[ref] = _ring().unwrap(wrapped) if wrapped else None
+    missing = [ref for ref in wanted if ref not in cache]
+    if missing:
+        fresh = {ref: AESGCM.generate_key(bit_length=256) for ref in missing}
+        session.execute(
+            insert(PersonKey),
+            [{"person_ref": ref, "wrapped_key": _ring().wrap(key), "created_at": utcnow()} for ref, key in fresh.items()],
+        )
+        cache.update(fresh)
 
 
 def encrypt_fields(session: Session, payload: dict[str, Any] | None, person_ref: str) -> dict[str, Any] | None:

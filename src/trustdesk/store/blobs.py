@@ -15,6 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from trustdesk.store.models import Blob
+
 _CHUNK = 1024 * 1024
 
 
@@ -83,3 +88,10 @@ class FileBlobStore(BlobStore):
             return self._path(sha256).is_file()
         except FileNotFoundError:
             return False
+
+
+def register_blob(session: Session, stored: StoredBlob, content_type: str) -> None:
+    """Record a stored blob in the database once; the same bytes stored again add nothing."""
+    if session.execute(select(Blob.sha256).where(Blob.sha256 == stored.sha256)).first() is None:
+        session.add(Blob(sha256=stored.sha256, md5=stored.md5, size=stored.size, content_type=content_type))
+        session.flush()

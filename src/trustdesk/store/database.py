@@ -62,12 +62,9 @@ class Database:
 
     @contextmanager
     def reader(self) -> Iterator[Session]:
-        """A read-only transaction; nothing it does is committed."""
+        """A read-only transaction; closing it rolls back, so nothing it does is kept."""
         with self._readers() as session:
-            try:
-                yield session
-            finally:
-                session.rollback()
+            yield session
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -1,0 +1,48 @@
+"""API clients of the host platform: scoped bearer tokens, stored only as a hash.
+
+A token reads `td_<prefix>_<secret>`: the prefix finds the row, the secret is compared to
+the stored SHA-256 in constant time. The token is shown once, when created.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from trustdesk.audit.log import Actor, record
+from trustdesk.domain.vocabulary import Scope
+from trustdesk.store.models import ApiClient, App
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_client(session: Session, actor: Actor, app: App, name: str, scopes: Iterable[Scope]) -> tuple[ApiClient, str]:
+    prefix, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
+    client = ApiClient(app_id=app.id, name=name, token_prefix=prefix, token_hash=_digest(secret), scopes=sorted(s.value for s in scopes))
+    session.add(client)
+    session.flush()
+    record(
+        session, actor=actor, verb="api_client.created", object_type="api_client", object_id=client.id,
+        after={"name": name, "app": app.slug, "scopes": client.scopes},
+    )
+    return client, f"td_{prefix}_{secret}"
+
+
+def resolve_token(session: Session, token: str) -> ApiClient | None:
+    parts = token.split("_", 2)
+    if len(parts) != 3 or parts[0] != "td":
+        return None
+    client = session.execute(
+        select(ApiClient).where(ApiClient.token_prefix == parts[1], ApiClient.revoked_at.is_(None))
+    ).scalar_one_or_none()
+    if client is None or not hmac.compare_digest(client.token_hash, _digest(parts[2])):
+        return None
+    return client
+

@@ -1,0 +1,163 @@
+"""The `trustdesk` command. Settings come from TRUSTDESK_* environment variables."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from trustdesk.audit import personal_data
+from trustdesk.audit.log import Actor
+from trustdesk.audit.verify import verify_chain
+from trustdesk.auth import api_clients, staff
+from trustdesk.config import ConfigError, Settings, load_settings
+from trustdesk.domain.vocabulary import Role, Scope
+from trustdesk.logs import configure_logging
+from trustdesk.organisation import ensure_app
+from trustdesk.policy_versions import current_policies, seed_catalogue
+from trustdesk.store import migrate
+from trustdesk.store.database import Database
+
+app = typer.Typer(help="TrustDesk: Trust & Safety operations.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+users_app = typer.Typer(help="Staff users.", no_args_is_help=True)
+clients_app = typer.Typer(help="API clients of the host platform.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
+policies_app = typer.Typer(help="The policy catalogue.", no_args_is_help=True)
+for sub, name in ((db_app, "db"), (users_app, "users"), (clients_app, "clients"), (audit_app, "audit"), (policies_app, "policies")):
+    app.add_typer(sub, name=name)
+
+console = Console()
+CLI_ACTOR = Actor("cli", "operator")
+
+
+def _settings() -> Settings:
+    try:
+        settings = load_settings()
+        settings.check()
+    except ConfigError as exc:
+        console.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    personal_data.configure(settings.secret_key)
+    return settings
+
+
+def open_database(settings: Settings) -> Database:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return Database(settings.effective_database_url)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the schema, then add any missing catalogue policies."""
+    settings = _settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate.upgrade(settings.effective_database_url)
+    db = open_database(settings)
+    with db.session() as session:
+        added = seed_catalogue(session, CLI_ACTOR)
+    console.print(f"schema is current; {added} catalogue policies added")
+
+
+@users_app.command("create")
+def users_create(
+    username: str,
+    role: Annotated[list[Role], typer.Option("--role", help="Repeat for several roles.")],
+    display_name: Annotated[str | None, typer.Option()] = None,
+    password: Annotated[str | None, typer.Option(help="Omit to generate one.")] = None,
+    language: Annotated[list[str] | None, typer.Option("--language", help="Language skill, e.g. es.")] = None,
+    totp: Annotated[bool | None, typer.Option("--totp/--no-totp", help="Default: required roles get one.")] = None,
+) -> None:
+    """Create a staff user and print its password (and TOTP enrolment URI) once."""
+    settings = _settings()
+    chosen = password or secrets.token_urlsafe(12)
+    with open_database(settings).session() as session:
+        try:
+            user = staff.create_user(
+                session, CLI_ACTOR, settings, username=username, password=chosen, roles=role,
+                display_name=display_name, skills={"languages": language or []}, with_totp=totp,
+            )
+        except ValueError as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from exc
+        uri = staff.totp_uri(user)
+    console.print(f"created {username} ({', '.join(r.value for r in role)})")
+    if not password:
+        console.print(f"password: {chosen}")
+    if uri:
+        console.print(f"TOTP enrolment (add to an authenticator app): {uri}")
+
+
+@clients_app.command("create")
+def clients_create(
+    name: str,
+    app_slug: Annotated[str, typer.Option("--app", help="The app this client submits for.")],
+    scope: Annotated[list[Scope] | None, typer.Option("--scope", help="Default: all intake scopes.")] = None,
+) -> None:
+    """Create an API client for the host platform and print its token once."""
+    settings = _settings()
+    with open_database(settings).session() as session:
+        target = ensure_app(session, CLI_ACTOR, app_slug, app_slug.replace("-", " ").title())
+        _client, token = api_clients.create_client(session, CLI_ACTOR, target, name, scope or list(Scope))
+    console.print(f"token for {name} (shown once; store it in the host platform's secrets): {token}")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the whole hash chain; name the first broken link."""
+    settings = _settings()
+    with open_database(settings).reader() as session:
+        result = verify_chain(session)
+    if result.ok:
+        console.print(f"[green]audit chain intact[/green]: {result.blocks} blocks, {result.events} events")
+        return
+    console.print(f"[red]audit chain broken[/red] after {result.blocks} good blocks: {result.problem}")
+    raise typer.Exit(1)
+
+
+@policies_app.command("list")
+def policies_list() -> None:
+    """Show the current version of every policy."""
+    with open_database(_settings()).reader() as session:
+        table = Table("code", "v", "title", "severity", "DSA category", "NCMEC")
+        for p in current_policies(session):
+            table.add_row(p.code, str(p.version), p.title, str(p.severity), p.dsa_category.removeprefix("STATEMENT_CATEGORY_"), p.ncmec_incident_type or "")
+    console.print(table)
+
+
+@app.command("worker")
+def worker(worker_id: Annotated[str, typer.Option()] = "") -> None:
+    """Run background jobs until interrupted."""
+    from trustdesk.jobs.worker import run_worker
+
+    settings = _settings()
+    configure_logging(settings.log_json)
+    run_worker(open_database(settings), settings, worker_id=worker_id or f"worker-{secrets.token_hex(3)}")
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    with_worker: Annotated[bool, typer.Option("--with-worker/--no-worker", help="Run a worker in this process too.")] = True,
+) -> None:
+    """Serve the API and console (one process); on SQLite, the worker runs beside it."""
+    import uvicorn
+
+    from trustdesk.jobs.worker import run_worker
+    from trustdesk.web.app import create_app
+
+    settings = _settings()
+    configure_logging(settings.log_json)
+    db = open_database(settings)
+    stop = threading.Event()
+    if with_worker:
+        threading.Thread(target=run_worker, args=(db, settings), kwargs={"worker_id": "serve-worker", "stop_event": stop}, daemon=True).start()
+    try:
+        uvicorn.run(create_app(settings, db), host=host, port=port, log_config=None, access_log=False)
+    finally:
+        stop.set()

@@ -1,0 +1,366 @@
+"""Intake of subjects, reports and account events from the host platform.
+
+Every call is idempotent by (app, external id): an identical retry returns the original
+receipt, the same id with different content is a `Conflict`, and content changes only through
+`update_subject`. A batch is all-or-nothing: the first bad item raises and nothing of the
+batch is written. Rows are written with bulk statements (intake is the hot path) and each new
+row gets its audit event in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from trustdesk.audit import personal_data
+from trustdesk.audit.log import Actor, record
+from trustdesk.domain.vocabulary import ReporterType, SubjectKind
+from trustdesk.ingest import media_fetch
+from trustdesk.ingest.schemas import AccountEventIn, Receipt, ReportIn, SubjectIn, SubjectUpdate
+from trustdesk.jobs.queue import enqueue
+from trustdesk.store.models import AccountEvent, Policy, Report, Subject, utcnow
+
+
+class IntakeError(Exception):
+    status = 422
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class NotFound(IntakeError):
+    status = 404
+
+
+class Conflict(IntakeError):
+    status = 409
+
+
+@dataclass(frozen=True)
+class Submitter:
+    """The API client (or import run) submitting; everything it sends belongs to its app."""
+
+    app_id: int
+    actor: Actor
+    client_id: int | None = None
+    media_allow_list: tuple[str, ...] = ()
+
+
+Row = TypeVar("Row", Subject, Report, AccountEvent)
+
+
+def _field(index: int | None, name: str) -> str:
+    return name if index is None else f"items[{index}].{name}"
+
+
+def _split_known(
+    session: Session, model: type[Row], app_id: int, items: Sequence[SubjectIn | ReportIn | AccountEventIn], single: bool
+) -> tuple[dict[str, Receipt], list[tuple[int, Any, str]]]:
+    """Separate identical retries (answered with the original) from new items; refuse conflicts."""
+    hashes: dict[str, str] = {}
+    fresh: list[tuple[int, Any, str]] = []
+    for index, item in enumerate(items):
+        digest = item.body_hash()
+        seen = hashes.get(item.external_id)
+        if seen is not None and seen != digest:
+            raise Conflict(_field(index, "external_id"), f"{item.external_id!r} appears twice in this batch with different content")
+        if seen is None:
+            hashes[item.external_id] = digest
+            fresh.append((index, item, digest))
+    existing = session.execute(
+        select(model.id, model.external_id, model.body_hash, model.received_at).where(
+            model.app_id == app_id, model.external_id.in_(list(hashes))
+        )
+    ).all()
+    position = {item.external_id: index for index, item, _ in fresh}
+    known: dict[str, Receipt] = {}
+    for row in existing:
+        index = position[row.external_id]
+        if row.body_hash != hashes[row.external_id]:
+            hint = " use the update call to change it" if model is Subject else " it cannot be changed"
+            raise Conflict(
+                _field(None if single else index, "external_id"),
+                f"{row.external_id!r} was already received with different content;{hint}",
+            )
+        known[row.external_id] = Receipt(id=row.id, external_id=row.external_id, received_at=row.received_at, status="existing")
+    return known, [entry for entry in fresh if entry[1].external_id not in known]
+
+
+def _subject_ids(session: Session, app_id: int, external_ids: set[str]) -> dict[str, tuple[int, int | None]]:
+    """external id → (subject id, owning account id) for the given ids that exist."""
+    if not external_ids:
+        return {}
+    rows = session.execute(
+        select(Subject.external_id, Subject.id, Subject.kind, Subject.account_id).where(
+            Subject.app_id == app_id, Subject.external_id.in_(list(external_ids))
+        )
+    )
+    return {r.external_id: (r.id, r.id if r.kind == SubjectKind.ACCOUNT else r.account_id) for r in rows}
+
+
+def _receipts(items: Sequence[Any], known: dict[str, Receipt], created: dict[str, Receipt]) -> list[Receipt]:
+    return [known.get(item.external_id) or created[item.external_id] for item in items]
+
+
+def create_subjects(session: Session, who: Submitter, items: Sequence[SubjectIn], *, single: bool = False) -> list[Receipt]:
+    """Create subjects; an item may name a parent or account created earlier in the same batch."""
+    known, fresh = _split_known(session, Subject, who.app_id, items, single)
+    for index, item, _ in fresh:
+        if item.media_url:
+            try:
+                media_fetch.check_media_url(item.media_url, who.media_allow_list)
+            except media_fetch.MediaUrlRefused as exc:
+                raise IntakeError(_field(None if single else index, "media_url"), str(exc)) from exc
+    refs = {ref for _, item, _ in fresh for ref in (item.parent_external_id, item.account_external_id) if ref}
+    ids = _subject_ids(session, who.app_id, refs)
+    created: dict[str, Receipt] = {}
+    pending = fresh
+    now = utcnow()
+    while pending:
+        ready, waiting = [], []
+        for entry in pending:
+            item = entry[1]
+            refs_ok = all(ref is None or ref in ids for ref in (item.parent_external_id, item.account_external_id))
+            (ready if refs_ok else waiting).append(entry)
+        if not ready:
+            index, item, _ = waiting[0]
+            name = "parent_external_id" if item.parent_external_id not in ids else "account_external_id"
+            raise NotFound(_field(None if single else index, name), f"no subject {getattr(item, name)!r} in this app")
+        rows = [_subject_row(who.app_id, item, digest, ids, now) for _, item, digest in ready]
+        inserted = session.execute(insert(Subject).returning(Subject.id, Subject.external_id, Subject.kind, Subject.account_id), rows)
+        for row in inserted:
+            ids[row.external_id] = (row.id, row.id if row.kind == SubjectKind.ACCOUNT else row.account_id)
+            created[row.external_id] = Receipt(id=row.id, external_id=row.external_id, received_at=now, status="created")
+        pending = waiting
+    _audit_new_subjects(session, who, fresh, ids)
+    return _receipts(items, known, created)
+
+
+def _subject_row(app_id: int, item: SubjectIn, digest: str, ids: dict[str, tuple[int, int | None]], now: datetime) -> dict[str, Any]:
+    parent = ids.get(item.parent_external_id) if item.parent_external_id else None
+    account = ids[item.account_external_id][0] if item.account_external_id else (parent[1] if parent else None)
+    return {
+        "app_id": app_id,
+        "external_id": item.external_id,
+        "kind": item.kind.value,
+        "parent_id": parent[0] if parent else None,
+        "account_id": account,
+        "title": item.title,
+        "text": item.text,
+        "url": item.url,
+        "language": item.language,
+        "country": item.country,
+        "region": item.region,
+        "locale": item.locale,
+        "visibility": item.visibility.value,
+        "reach": item.reach.model_dump(exclude_none=True),
+        "personal": item.personal.model_dump(exclude_none=True),
+        "attributes": item.attributes,
+        "media_url": item.media_url,
+        "body_hash": digest,
+        "created_at": item.created_at,
+        "received_at": now,
+        "updated_at": now,
+    }
+
+
+def _audit_new_subjects(session: Session, who: Submitter, fresh: list[tuple[int, Any, str]], ids: dict[str, tuple[int, int | None]]) -> None:
+    owners = {item.external_id: ids[item.external_id] for _, item, _ in fresh}
+    personal_data.preload(session, {personal_data.account_ref(o[1]) for o in owners.values() if o[1]})
+    for _, item, _ in fresh:
+        subject_id, account_id = owners[item.external_id]
+        after = {
+            "kind": item.kind.value,
+            "external_id": item.external_id,
+            "parent_external_id": item.parent_external_id,
+            "visibility": item.visibility.value,
+            "text": item.text,
+            "personal": item.personal.model_dump(exclude_none=True) or None,
+        }
+        record(
+            session, actor=who.actor, verb="subject.created", object_type="subject", object_id=subject_id,
+            after=after, person_ref=personal_data.account_ref(account_id) if account_id else None,
+        )
+        if item.media_url:
+            enqueue(session, "fetch_media", {"subject_id": subject_id, "url": item.media_url})
+
+
+_UPDATABLE = ("title", "text", "url", "language", "country", "region", "locale", "visibility", "reach", "personal", "attributes")
+
+
+def update_subject(session: Session, who: Submitter, external_id: str, change: SubjectUpdate) -> Subject:
+    """Apply an explicit update; the audit event carries the before and after of each field."""
+    subject = session.execute(
+        select(Subject).where(Subject.app_id == who.app_id, Subject.external_id == external_id).with_for_update()
+    ).scalar_one_or_none()
+    if subject is None:
+        raise NotFound("external_id", f"no subject {external_id!r} in this app")
+    given = change.model_dump(mode="json", exclude_unset=True)
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    for name in _UPDATABLE:
+        if name in given and getattr(subject, name) != given[name]:
+            before[name], after[name] = getattr(subject, name), given[name]
+            setattr(subject, name, given[name])
+    if after:
+        subject.updated_at = utcnow()
+        merged = SubjectIn.model_validate({**_as_input(subject), **after})
+        subject.body_hash = merged.body_hash()
+        owner = subject.id if subject.kind == SubjectKind.ACCOUNT else subject.account_id
+        record(
+            session, actor=who.actor, verb="subject.updated", object_type="subject", object_id=subject.id,
+            before=before, after=after, person_ref=personal_data.account_ref(owner) if owner else None,
+        )
+    return subject
+
+
+def _as_input(subject: Subject) -> dict[str, Any]:
+    """The subject as an intake body, so that a retry of the updated content is recognised."""
+    return {
+        "external_id": subject.external_id,
+        "kind": subject.kind,
+        "title": subject.title,
+        "text": subject.text,
+        "url": subject.url,
+        "language": subject.language,
+        "country": subject.country,
+        "region": subject.region,
+        "locale": subject.locale,
+        "visibility": subject.visibility,
+        "reach": subject.reach,
+        "personal": subject.personal,
+        "attributes": subject.attributes,
+        "media_url": subject.media_url,
+        "created_at": subject.created_at,
+    }
+
+
+def _current_policy_codes(session: Session) -> set[str]:
+    return set(session.execute(select(Policy.code).where(Policy.is_current.is_(True))).scalars())
+
+
+def file_reports(session: Session, who: Submitter, items: Sequence[ReportIn], *, single: bool = False) -> list[Receipt]:
+    """File reports on known subjects; the receipt is the notifier's confirmation of receipt."""
+    known, fresh = _split_known(session, Report, who.app_id, items, single)
+    if not fresh:
+        return _receipts(items, known, {})
+    codes = _current_policy_codes(session)
+    ids = _subject_ids(
+        session, who.app_id, {i.subject_external_id for _, i, _ in fresh} | {i.reporter_external_id for _, i, _ in fresh if i.reporter_external_id}
+    )
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    for index, item, digest in fresh:
+        at = None if single else index
+        if item.subject_external_id not in ids:
+            raise NotFound(_field(at, "subject_external_id"), f"no subject {item.subject_external_id!r} in this app")
+        if item.reporter_external_id and item.reporter_external_id not in ids:
+            raise NotFound(_field(at, "reporter_external_id"), f"no account {item.reporter_external_id!r} in this app")
+        if item.policy_code not in codes:
+            raise IntakeError(_field(at, "policy_code"), f"unknown policy {item.policy_code!r}")
+        if item.reporter_type == ReporterType.USER and not item.reporter_external_id:
+            raise IntakeError(_field(at, "reporter_external_id"), "required when reporter_type is 'user'")
+        rows.append(
+            {
+                "app_id": who.app_id,
+                "api_client_id": who.client_id,
+                "external_id": item.external_id,
+                "subject_id": ids[item.subject_external_id][0],
+                "policy_code": item.policy_code,
+                "reporter_type": item.reporter_type.value,
+                "reporter_subject_id": ids[item.reporter_external_id][0] if item.reporter_external_id else None,
+                "text": item.text,
+                "dsa_explanation": item.dsa.explanation,
+                "dsa_location_url": item.dsa.location_url,
+                "notifier_name": item.dsa.notifier_name,
+                "notifier_email": item.dsa.notifier_email,
+                "good_faith": item.dsa.good_faith,
+                "imminent_harm": item.imminent_harm,
+                "status": "open",
+                "body_hash": digest,
+                "reported_at": item.reported_at,
+                "received_at": now,
+            }
+        )
+    inserted = session.execute(insert(Report).returning(Report.id, Report.external_id), rows).all()
+    created = {r.external_id: Receipt(id=r.id, external_id=r.external_id, received_at=now, status="created") for r in inserted}
+    persons = {_reporter_ref(row) for row in rows}
+    personal_data.preload(session, {p for p in persons if p})
+    for row in rows:
+        _audit_report(session, who, created[row["external_id"]].id, row)
+    return _receipts(items, known, created)
+
+
+def _reporter_ref(row: dict[str, Any]) -> str | None:
+    if row["notifier_email"]:
+        return personal_data.notifier_ref(row["notifier_email"])
+    if row["reporter_subject_id"]:
+        return personal_data.account_ref(row["reporter_subject_id"])
+    return None
+
+
+def _audit_report(session: Session, who: Submitter, report_id: int, row: dict[str, Any]) -> None:
+    person = _reporter_ref(row)
+    after = {
+        "subject_id": row["subject_id"],
+        "policy_code": row["policy_code"],
+        "reporter_type": row["reporter_type"],
+        "imminent_harm": row["imminent_harm"],
+    }
+    if person:  # personal fields only where there is a person whose key can later be shredded
+        after |= {"text": row["text"], "notifier_name": row["notifier_name"], "notifier_email": row["notifier_email"]}
+    record(session, actor=who.actor, verb="report.filed", object_type="report", object_id=report_id, after=after, person_ref=person)
+
+
+def record_account_events(session: Session, who: Submitter, items: Sequence[AccountEventIn], *, single: bool = False) -> list[Receipt]:
+    known, fresh = _split_known(session, AccountEvent, who.app_id, items, single)
+    if not fresh:
+        return _receipts(items, known, {})
+    ids = _subject_ids(session, who.app_id, {i.account_external_id for _, i, _ in fresh})
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    for index, item, digest in fresh:
+        if item.account_external_id not in ids:
+            raise NotFound(_field(None if single else index, "account_external_id"), f"no account {item.account_external_id!r} in this app")
+        data = item.model_dump(exclude={"account_external_id"})
+        rows.append(
+            data
+            | {"kind": item.kind.value, "app_id": who.app_id, "account_id": ids[item.account_external_id][0], "body_hash": digest, "received_at": now}
+        )
+    inserted = session.execute(insert(AccountEvent).returning(AccountEvent.id, AccountEvent.external_id), rows).all()
+    created = {r.external_id: Receipt(id=r.id, external_id=r.external_id, received_at=now, status="created") for r in inserted}
+    personal_data.preload(session, {personal_data.account_ref(row["account_id"]) for row in rows})
+    for row in rows:
+        record(
+            session, actor=who.actor, verb="account_event.recorded", object_type="account_event",
+            object_id=created[row["external_id"]].id,
+            after={k: row[k] for k in ("account_id", "kind", "ip", "device_id", "payment_fingerprint", "phone_hash")},
+            person_ref=personal_data.account_ref(row["account_id"]),
+        )
+    return _receipts(items, known, created)
+
+
+def attach_media(session: Session, who: Submitter, external_id: str, sha256: str, md5: str, content_type: str) -> Subject:
+    """Point a subject at media bytes already stored as a blob."""
+    subject = session.execute(
+        select(Subject).where(Subject.app_id == who.app_id, Subject.external_id == external_id)
+    ).scalar_one_or_none()
+    if subject is None:
+        raise NotFound("external_id", f"no subject {external_id!r} in this app")
+    before = {"media_sha256": subject.media_sha256}
+    session.execute(
+        update(Subject).where(Subject.id == subject.id).values(media_sha256=sha256, media_md5=md5, media_type=content_type, updated_at=utcnow())
+    )
+    record(
+        session, actor=who.actor, verb="subject.media_stored", object_type="subject", object_id=subject.id,
+        before=before, after={"media_sha256": sha256, "media_md5": md5, "media_type": content_type},
+    )
+    session.refresh(subject)
+    return subject

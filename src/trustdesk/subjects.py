@@ -1,0 +1,71 @@
+"""Reading a subject with what surrounds it: parent, children, reports and history.
+
+Personal fields (email, phone, name) are not part of this view; the console reveals them one
+subject at a time through `reveal_personal`, which is audited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from trustdesk.audit import personal_data
+from trustdesk.audit.log import Actor, record
+from trustdesk.domain.vocabulary import SubjectKind
+from trustdesk.store.models import AuditEvent, Report, Subject
+
+LIST_LIMIT = 200
+
+
+@dataclass
+class SubjectTree:
+    subject: Subject
+    parent: Subject | None
+    children: list[Subject]
+    reports: list[Report]
+    history: list[AuditEvent]
+
+
+def find(session: Session, app_id: int, external_id: str) -> Subject | None:
+    return session.execute(select(Subject).where(Subject.app_id == app_id, Subject.external_id == external_id)).scalar_one_or_none()
+
+
+def owner_ref(subject: Subject) -> str | None:
+    owner = subject.id if subject.kind == SubjectKind.ACCOUNT else subject.account_id
+    return personal_data.account_ref(owner) if owner else None
+
+
+def load_tree(session: Session, subject: Subject) -> SubjectTree:
+    parent = session.get(Subject, subject.parent_id) if subject.parent_id else None
+    children = session.execute(
+        select(Subject).where(Subject.parent_id == subject.id).order_by(Subject.id).limit(LIST_LIMIT)
+    ).scalars().all()
+    reports = session.execute(
+        select(Report).where(Report.subject_id == subject.id).order_by(Report.id.desc()).limit(LIST_LIMIT)
+    ).scalars().all()
+    history = session.execute(
+        select(AuditEvent)
+        .where(AuditEvent.object_type == "subject", AuditEvent.object_id == str(subject.id))
+        .order_by(AuditEvent.id.desc())
+        .limit(LIST_LIMIT)
+    ).scalars().all()
+    return SubjectTree(subject, parent, list(children), list(reports), list(history))
+
+
+def redacted(payload: dict[str, Any] | None) -> dict[str, Any] | None:
+    """An audit payload with encrypted values shown as such, for history listings."""
+    if payload is None:
+        return None
+    return {k: ("[personal data]" if isinstance(v, dict) and "$enc" in v else v) for k, v in payload.items()}
+
+
+def reveal_personal(session: Session, actor: Actor, subject: Subject, reason: str) -> dict[str, Any]:
+    """Show a subject's personal fields; the read itself is an audited event."""
+    record(
+        session, actor=actor, verb="subject.personal_revealed", object_type="subject", object_id=subject.id,
+        after={"fields": sorted(subject.personal), "reason": reason},
+    )
+    return dict(subject.personal)

@@ -1,0 +1,36 @@
+"""Account events (logins, registrations, purchases) that investigations link accounts by."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Response
+from sqlalchemy.orm import Session
+
+from trustdesk.domain.vocabulary import Scope
+from trustdesk.ingest import intake
+from trustdesk.ingest.schemas import Receipts, AccountEventBatch, AccountEventIn, Receipt
+from trustdesk.web import metrics
+from trustdesk.web.permissions import client_with, write_session
+
+router = APIRouter(tags=["account events"])
+
+
+@router.post("/account-events", status_code=201, response_model=Receipt)
+def record_event(
+    body: AccountEventIn, response: Response,
+    who: intake.Submitter = Depends(client_with(Scope.EVENTS_WRITE)), session: Session = Depends(write_session),
+) -> Receipt:
+    receipt = intake.record_account_events(session, who, [body], single=True)[0]
+    metrics.INTAKE_ITEMS.labels("account_event", receipt.status).inc()
+    if receipt.status == "existing":
+        response.status_code = 200
+    return receipt
+
+
+@router.post("/account-events/batch", response_model=Receipts)
+def record_events(
+    body: AccountEventBatch,
+    who: intake.Submitter = Depends(client_with(Scope.EVENTS_WRITE)), session: Session = Depends(write_session),
+) -> Receipts:
+    receipts = intake.record_account_events(session, who, body.items)
+    metrics.INTAKE_ITEMS.labels("account_event", "created").inc(sum(r.status == "created" for r in receipts))
+    return Receipts(items=receipts)

@@ -1,0 +1,38 @@
+"""Reports (notices): file one or a batch; the receipt confirms receipt to the notifier."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Response
+from sqlalchemy.orm import Session
+
+from trustdesk.domain.vocabulary import Scope
+from trustdesk.ingest import intake
+from trustdesk.ingest.schemas import Receipts, Receipt, ReportBatch, ReportIn
+from trustdesk.web import metrics
+from trustdesk.web.permissions import client_with, write_session
+
+router = APIRouter(tags=["reports"])
+
+
+@router.post("/reports", status_code=201, response_model=Receipt)
+def file_report(
+    body: ReportIn, response: Response,
+    who: intake.Submitter = Depends(client_with(Scope.REPORTS_WRITE)), session: Session = Depends(write_session),
+) -> Receipt:
+    """File one report. An identical retry answers 200 with the original receipt."""
+    receipt = intake.file_reports(session, who, [body], single=True)[0]
+    metrics.INTAKE_ITEMS.labels("report", receipt.status).inc()
+    if receipt.status == "existing":
+        response.status_code = 200
+    return receipt
+
+
+@router.post("/reports/batch", response_model=Receipts)
+def file_reports(
+    body: ReportBatch,
+    who: intake.Submitter = Depends(client_with(Scope.REPORTS_WRITE)), session: Session = Depends(write_session),
+) -> Receipts:
+    """File up to 1,000 reports at once; all or nothing."""
+    receipts = intake.file_reports(session, who, body.items)
+    metrics.INTAKE_ITEMS.labels("report", "created").inc(sum(r.status == "created" for r in receipts))
+    return Receipts(items=receipts)

@@ -1,0 +1,165 @@
+"""Subjects: create (single or batch), explicit update, media bytes, read with context."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, File, HTTPException, Request, Response, UploadFile
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from trustdesk import subjects as subject_views
+from trustdesk.domain.vocabulary import Scope
+from trustdesk.ingest import intake
+from trustdesk.ingest.schemas import Receipts, Receipt, SubjectBatch, SubjectIn, SubjectUpdate
+from trustdesk.store.blobs import BlobTooLarge, register_blob
+from trustdesk.store.models import AuditEvent, Report, Subject
+from trustdesk.web import metrics
+from trustdesk.web.permissions import client_with, read_session, write_session
+
+router = APIRouter(tags=["subjects"])
+MAX_MEDIA_BYTES = 200 * 1024 * 1024
+
+
+class SubjectOut(BaseModel):
+    id: int
+    external_id: str
+    kind: str
+    parent_id: int | None
+    account_id: int | None
+    title: str | None
+    text: str | None
+    url: str | None
+    language: str | None
+    country: str | None
+    region: str | None
+    locale: str | None
+    visibility: str
+    reach: dict[str, Any]
+    attributes: dict[str, Any]
+    personal_fields: list[str]
+    media_sha256: str | None
+    media_md5: str | None
+    media_type: str | None
+    media_url: str | None
+    created_at: datetime | None
+    received_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, s: Subject) -> "SubjectOut":
+        data = {name: getattr(s, name) for name in cls.model_fields if name != "personal_fields"}
+        return cls(**data, personal_fields=sorted(s.personal))
+
+
+class ReportOut(BaseModel):
+    id: int
+    external_id: str
+    policy_code: str
+    reporter_type: str
+    status: str
+    text: str | None
+    imminent_harm: bool
+    received_at: datetime
+
+    @classmethod
+    def of(cls, r: Report) -> "ReportOut":
+        return cls(**{name: getattr(r, name) for name in cls.model_fields})
+
+
+class HistoryEntry(BaseModel):
+    verb: str
+    actor: str
+    at: datetime
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+    @classmethod
+    def of(cls, e: AuditEvent) -> "HistoryEntry":
+        return cls(
+            verb=e.verb, actor=f"{e.actor_type}:{e.actor_id}", at=e.at,
+            before=subject_views.redacted(e.before), after=subject_views.redacted(e.after),
+        )
+
+
+class SubjectDetail(BaseModel):
+    subject: SubjectOut
+    parent: SubjectOut | None
+    children: list[SubjectOut]
+    reports: list[ReportOut]
+    history: list[HistoryEntry]
+
+
+def _count(kind: str, receipts: list[Receipt]) -> None:
+    for receipt in receipts:
+        metrics.INTAKE_ITEMS.labels(kind, receipt.status).inc()
+
+
+@router.post("/subjects", status_code=201, response_model=Receipt)
+def create_subject(
+    body: SubjectIn, response: Response,
+    who: intake.Submitter = Depends(client_with(Scope.SUBJECTS_WRITE)), session: Session = Depends(write_session),
+) -> Receipt:
+    """Create one subject. An identical retry answers 200 with the original receipt."""
+    receipt = intake.create_subjects(session, who, [body], single=True)[0]
+    _count("subject", [receipt])
+    if receipt.status == "existing":
+        response.status_code = 200
+    return receipt
+
+
+@router.post("/subjects/batch", response_model=Receipts)
+def create_subjects(
+    body: SubjectBatch,
+    who: intake.Submitter = Depends(client_with(Scope.SUBJECTS_WRITE)), session: Session = Depends(write_session),
+) -> Receipts:
+    """Create up to 1,000 subjects at once; all or nothing. Parents may come earlier in the batch."""
+    receipts = intake.create_subjects(session, who, body.items)
+    _count("subject", receipts)
+    return Receipts(items=receipts)
+
+
+@router.patch("/subjects/{external_id}", response_model=SubjectOut)
+def update_subject(
+    external_id: str, body: SubjectUpdate,
+    who: intake.Submitter = Depends(client_with(Scope.SUBJECTS_WRITE)), session: Session = Depends(write_session),
+) -> SubjectOut:
+    """Change a subject's content; the audit log keeps the before and after."""
+    return SubjectOut.of(intake.update_subject(session, who, external_id, body))
+
+
+@router.post("/subjects/{external_id}/media", response_model=SubjectOut)
+def upload_media(
+    external_id: str, request: Request, file: UploadFile = File(...),
+    who: intake.Submitter = Depends(client_with(Scope.SUBJECTS_WRITE)), session: Session = Depends(write_session),
+) -> SubjectOut:
+    """Attach media bytes to a subject; stored by SHA-256, with the MD5 kept for hash matching."""
+    if subject_views.find(session, who.app_id, external_id) is None:
+        raise HTTPException(404, f"external_id: no subject {external_id!r} in this app")
+    try:
+        stored = request.app.state.blobs.put(file.file, max_bytes=MAX_MEDIA_BYTES)
+    except BlobTooLarge as exc:
+        raise HTTPException(413, f"file: {exc}") from exc
+    content_type = file.content_type or "application/octet-stream"
+    register_blob(session, stored, content_type)
+    return SubjectOut.of(intake.attach_media(session, who, external_id, stored.sha256, stored.md5, content_type))
+
+
+@router.get("/subjects/{external_id}", response_model=SubjectDetail)
+def read_subject(
+    external_id: str,
+    who: intake.Submitter = Depends(client_with(Scope.SUBJECTS_READ)), session: Session = Depends(read_session),
+) -> SubjectDetail:
+    """A subject with its parent, children, reports and history (personal fields withheld)."""
+    subject = subject_views.find(session, who.app_id, external_id)
+    if subject is None:
+        raise HTTPException(404, f"external_id: no subject {external_id!r} in this app")
+    tree = subject_views.load_tree(session, subject)
+    return SubjectDetail(
+        subject=SubjectOut.of(subject),
+        parent=SubjectOut.of(tree.parent) if tree.parent else None,
+        children=[SubjectOut.of(c) for c in tree.children],
+        reports=[ReportOut.of(r) for r in tree.reports],
+        history=[HistoryEntry.of(e) for e in tree.history],
+    )

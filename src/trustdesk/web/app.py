@@ -1,0 +1,151 @@
+"""The ASGI application: JSON API under /api/v1, the console, health and metrics.
+
+The web layer stays thin: it authenticates, validates and calls the services. Every error a
+client can cause is answered as JSON `{"detail": ..., "field": ...}` with a 4xx; anything
+else is logged and answered with a bare 500 that leaks no internals.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from trustdesk.audit import personal_data
+from trustdesk.config import Settings
+from trustdesk.ingest.intake import IntakeError
+from trustdesk.store.blobs import FileBlobStore
+from trustdesk.store.database import Database
+from trustdesk.web import metrics
+from trustdesk.web.api import account_events, reports, subjects
+from trustdesk.web.console import views as console
+from trustdesk.web.permissions import LoginRequired, public
+
+log = logging.getLogger("trustdesk.web")
+STATIC = Path(__file__).parent / "console" / "static"
+
+
+class BodyLimit:
+    """Answer 413 once a request body passes the limit, whether or not it sent a length."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _TooLarge()
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        response = JSONResponse({"detail": f"body: larger than {self.max_bytes} bytes", "field": "body"}, status_code=413)
+        await send({"type": "http.response.start", "status": 413, "headers": response.raw_headers})
+        await send({"type": "http.response.body", "body": response.body})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _field_of(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "form")]
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if part.isdigit() else (f".{part}" if out else part)
+    return out or "body"
+
+
+def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
+    settings.check()
+    personal_data.configure(settings.secret_key)
+    app = FastAPI(
+        title="TrustDesk",
+        version="0.1.0",
+        description="Trust & Safety operations: intake from the host platform, review, enforcement, compliance.",
+    )
+    app.state.settings = settings
+    app.state.db = db or Database(settings.effective_database_url)
+    app.state.blobs = FileBlobStore(settings.blob_dir)
+
+    @app.exception_handler(IntakeError)
+    async def _intake_error(_request: Request, exc: IntakeError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc), "field": exc.field}, status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"field": _field_of(tuple(e["loc"])), "message": e["msg"]} for e in exc.errors()]
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:10])
+        return JSONResponse({"detail": detail, "field": errors[0]["field"] if errors else "body", "errors": errors[:100]}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        field = str(exc.detail).split(":", 1)[0] if ":" in str(exc.detail) else None
+        return JSONResponse({"detail": exc.detail, "field": field}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, _exc: LoginRequired) -> RedirectResponse:
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", extra={"path": request.url.path})
+        return JSONResponse({"detail": "internal error; it has been logged"}, status_code=500)
+
+    @app.middleware("http")
+    async def _measure(request: Request, call_next: Any) -> Any:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        elapsed = time.perf_counter() - started
+        metrics.HTTP_REQUESTS.labels(request.method, path, str(response.status_code)).inc()
+        metrics.HTTP_LATENCY.labels(request.method, path).observe(elapsed)
+        if response.status_code >= 400:
+            log.info("request", extra={"method": request.method, "path": path, "status": response.status_code, "ms": round(elapsed * 1000, 1)})
+        return response
+
+    @app.get("/healthz", dependencies=[Depends(public())], tags=["operations"])
+    def healthz() -> dict[str, str]:
+        with app.state.db.reader() as session:
+            session.execute(text("SELECT 1"))
+        return {"status": "ok"}
+
+    @app.get("/metrics", dependencies=[Depends(public())], tags=["operations"])
+    def prometheus() -> PlainTextResponse:
+        return PlainTextResponse(generate_latest().decode(), media_type=CONTENT_TYPE_LATEST)
+
+    for module in (subjects, reports, account_events):
+        app.include_router(module.router, prefix="/api/v1")
+    app.include_router(console.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app

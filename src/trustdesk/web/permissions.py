@@ -1,0 +1,129 @@
+"""Who may call a route. Every route declares exactly one of these dependencies:
+
+- `public()` — health, metrics, login page, static files;
+- `client_with(scope)` — an API client whose bearer token carries the scope;
+- `staff_with(*roles)` — a logged-in staff user holding one of the roles (none listed: any
+  staff user); state-changing requests must also carry the session's CSRF token.
+
+Each dependency is tagged with `permission`, which `tests/web/test_permissions.py` reads to
+prove that every route declares one and refuses everybody else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Depends, HTTPException, Request
+from sqlalchemy.orm import Session
+
+from trustdesk.audit.log import Actor
+from trustdesk.auth import api_clients, staff
+from trustdesk.domain.vocabulary import Role, Scope
+from trustdesk.ingest.intake import Submitter
+from trustdesk.store.database import Database
+from trustdesk.store.models import StaffSession
+
+SESSION_COOKIE = "trustdesk_session"
+CSRF_HEADER = "x-csrf-token"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class LoginRequired(Exception):
+    """Raised for a console page without a valid session; answered with a redirect to /login."""
+
+
+@dataclass(frozen=True)
+class StaffContext:
+    user_id: int
+    username: str
+    display_name: str
+    roles: tuple[str, ...]
+    csrf_token: str
+
+    @property
+    def actor(self) -> Actor:
+        return Actor("staff", self.username)
+
+    def has(self, *roles: Role) -> bool:
+        return any(role.value in self.roles for role in roles)
+
+
+def get_db(request: Request) -> Database:
+    return request.app.state.db
+
+
+def write_session(db: Database = Depends(get_db)) -> Iterator[Session]:
+    with db.session() as session:
+        yield session
+
+
+def read_session(db: Database = Depends(get_db)) -> Iterator[Session]:
+    with db.reader() as session:
+        yield session
+
+
+def _tag(dependency: Callable[..., Any], permission: tuple[str, ...]) -> Callable[..., Any]:
+    dependency.permission = permission  # type: ignore[attr-defined]
+    return dependency
+
+
+def public() -> Callable[..., Any]:
+    def allow() -> None:
+        return None
+
+    return _tag(allow, ("public",))
+
+
+def client_with(scope: Scope) -> Callable[..., Any]:
+    def authorise(request: Request, db: Database = Depends(get_db)) -> Submitter:
+        header = request.headers.get("authorization", "")
+        if not header.lower().startswith("bearer "):
+            raise HTTPException(401, "authorization: a bearer token is required", headers={"WWW-Authenticate": "Bearer"})
+        with db.reader() as session:
+            client = api_clients.resolve_token(session, header[7:].strip())
+        if client is None:
+            raise HTTPException(401, "authorization: the token is not valid", headers={"WWW-Authenticate": "Bearer"})
+        if scope.value not in client.scopes:
+            raise HTTPException(403, f"authorization: the token lacks the scope {scope.value!r}")
+        return Submitter(
+            app_id=client.app_id,
+            client_id=client.id,
+            actor=Actor("client", client.name),
+            media_allow_list=request.app.state.settings.media_url_allow_list,
+        )
+
+    return _tag(authorise, ("scope", scope.value))
+
+
+def current_staff(request: Request, db: Database) -> StaffContext | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    with db.reader() as session:
+        found: StaffSession | None = staff.resolve_session(session, token)
+        if found is None:
+            return None
+        user = found.user
+        return StaffContext(user.id, user.username, user.display_name, tuple(user.roles), found.csrf_token)
+
+
+def staff_with(*roles: Role) -> Callable[..., Any]:
+    async def authorise(request: Request, db: Database = Depends(get_db)) -> StaffContext:
+        context = current_staff(request, db)
+        if context is None:
+            raise LoginRequired()
+        if roles and not context.has(*roles):
+            raise HTTPException(403, "your roles do not allow this page")
+        if request.method not in _SAFE_METHODS:
+            sent = request.headers.get(CSRF_HEADER)
+            if sent is None and request.headers.get("content-type", "").startswith(
+                ("application/x-www-form-urlencoded", "multipart/form-data")
+            ):
+                sent = (await request.form()).get("csrf_token")  # type: ignore[assignment]
+            if sent != context.csrf_token:
+                raise HTTPException(403, "csrf_token: missing or wrong; reload the page and try again")
+        return context
+
+    return _tag(authorise, ("roles", *sorted(r.value for r in roles)))

@@ -1,0 +1,152 @@
+"""The expression language: what an admin may save, and how saved expressions evaluate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from trustdesk.rules.expressions import MAX_SOURCE_CHARS, ExpressionError, Schema, compile_expression
+
+SCHEMA = Schema(
+    {
+        "report": {"policy": str, "source": str, "text": str, "severity": int},
+        "subject": {"kind": str, "language": str, "app": str},
+        "signals": list,
+    }
+)
+
+
+def _context(**report: Any) -> dict[str, Any]:
+    return {
+        "report": {"policy": "spam", "source": "user", "text": "buy now", "severity": 2, **report},
+        "subject": {"kind": "message", "language": "en", "app": "dating"},
+        "signals": [{"name": "spam-classifier", "score": 0.9}],
+    }
+
+
+def test_condition_matches_and_lists_its_variables() -> None:
+    expression = compile_expression("report.policy == 'spam' && subject.language in ['en', 'de']", SCHEMA)
+    assert expression.variables == ("report", "subject")
+    assert expression.source == "report.policy == 'spam' && subject.language in ['en', 'de']"
+    assert expression.matches(_context()) is True
+    assert expression.matches(_context(policy="fraud")) is False
+
+
+def test_evaluate_returns_any_value() -> None:
+    assert compile_expression("size(report.text) + report.severity", SCHEMA).evaluate(_context()) == 9
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "signals.exists(s, s.score > 0.5)",
+        "signals.all(s, s.score > 0.5)",
+        "signals.exists_one(s, s.name == 'spam-classifier')",
+        "signals.map(s, s.score).exists(v, v > 0.5)",
+        "signals.filter(s, s.score > 0.5).size() == 1",
+    ],
+)
+def test_comprehension_variables_are_not_schema_variables(source: str) -> None:
+    expression = compile_expression(source, SCHEMA)
+    assert expression.variables == ("signals",)
+    assert expression.matches(_context()) is True
+
+
+def test_syntax_error_names_the_position() -> None:
+    with pytest.raises(ExpressionError, match=r"syntax error at line 1, column 17") as refused:
+        compile_expression("report.policy ==", SCHEMA)
+    assert "^" in str(refused.value)
+
+
+def test_undeclared_variable_is_refused() -> None:
+    with pytest.raises(ExpressionError, match=r"unknown variable 'reporter'; did you mean 'report'\?"):
+        compile_expression("reporter.policy == 'spam'", SCHEMA)
+
+
+def test_misspelled_field_is_refused_with_a_suggestion() -> None:
+    with pytest.raises(ExpressionError, match=r"report has no field 'polcy'; did you mean 'policy'\?"):
+        compile_expression("report.policy == 'a' || report.polcy == 'spam'", SCHEMA)
+
+
+def test_unknown_field_without_close_match_lists_the_fields() -> None:
+    with pytest.raises(ExpressionError, match=r"no field 'zzz'; known: policy, severity, source, text"):
+        compile_expression("has(report.zzz)", SCHEMA)
+
+
+def test_dotted_text_inside_a_string_is_not_a_field_access() -> None:
+    expression = compile_expression("report.text == 'see report.polcy' // and not report.nope", SCHEMA)
+    assert expression.matches(_context(text="see report.polcy")) is True
+
+
+def test_loop_variable_may_not_hide_a_schema_variable() -> None:
+    with pytest.raises(ExpressionError, match=r"loop variable 'report' hides"):
+        compile_expression("signals.exists(report, report.score > 0.5)", SCHEMA)
+
+
+def test_type_error_is_caught_by_the_dry_run() -> None:
+    with pytest.raises(ExpressionError, match=r"^type error: "):
+        compile_expression("report.policy > 3", SCHEMA)
+
+
+def test_type_error_behind_a_boolean_guard_is_still_caught() -> None:
+    schema = Schema({"report": {"urgent": bool, "policy": str}})
+    with pytest.raises(ExpressionError, match=r"^type error: "):
+        compile_expression("report.urgent && report.policy > 3", schema)
+
+
+def test_unknown_function_is_refused() -> None:
+    with pytest.raises(ExpressionError, match=r"unknown name 'shout'"):
+        compile_expression("shout(report.text)", SCHEMA)
+
+
+def test_sample_dependent_failure_is_not_a_refusal() -> None:
+    # An empty sample list has no first element; real signals will.
+    expression = compile_expression("signals[0].score > 0.5", SCHEMA)
+    assert expression.matches(_context()) is True
+
+
+def test_overlong_expression_is_refused() -> None:
+    source = " || ".join(["report.policy == 'spam'"] * 200)
+    assert len(source) > MAX_SOURCE_CHARS
+    with pytest.raises(ExpressionError, match=rf"the limit is {MAX_SOURCE_CHARS}"):
+        compile_expression(source, SCHEMA)
+
+
+def test_non_boolean_condition_is_refused_by_matches() -> None:
+    expression = compile_expression("report.policy", SCHEMA)
+    assert expression.evaluate(_context()) == "spam"
+    with pytest.raises(ExpressionError, match=r"must give true or false, but this gave str 'spam'"):
+        expression.matches(_context())
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        ({"report": {}}, r"could not evaluate: no value for 'policy'"),
+        ({}, r"could not evaluate: Undefined variable or function: 'report'"),
+    ],
+)
+def test_runtime_errors_are_wrapped(context: dict[str, Any], message: str) -> None:
+    expression = compile_expression("report.policy == 'spam'", SCHEMA)
+    with pytest.raises(ExpressionError, match=message):
+        expression.matches(context)
+
+
+def test_division_by_zero_at_run_time_is_wrapped() -> None:
+    expression = compile_expression("10 / report.severity > 1", SCHEMA)
+    with pytest.raises(ExpressionError, match=r"could not evaluate: division by zero"):
+        expression.matches(_context(severity=0))
+
+
+def test_schema_refuses_types_it_cannot_sample() -> None:
+    with pytest.raises(TypeError, match=r"'report' declares unsupported types"):
+        Schema({"report": {"when": complex}})
+
+
+@given(threshold=st.integers(-(2**62), 2**62), severity=st.integers(-(2**62), 2**62))
+def test_threshold_matches_exactly_when_severity_is_greater(threshold: int, severity: int) -> None:
+    expression = compile_expression(f"report.severity > {threshold}", SCHEMA)
+    assert expression.matches(_context(severity=severity)) is (severity > threshold)
