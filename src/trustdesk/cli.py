@@ -161,3 +161,5 @@ def serve(
         uvicorn.run(create_app(settings, db), host=host, port=port, log_config=None, access_log=False)
     finally:
         stop.set()
+if __name__ == "__main__":
+    app()

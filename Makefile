@@ -1,0 +1,29 @@
+# The two front-door commands: `make demo` and `make test` (see README.md).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DEMO_ENV := TRUSTDESK_DATA_DIR=$${TRUSTDESK_DATA_DIR:-var/demo} TRUSTDESK_RELAX_TOTP=1
+
+.PHONY: demo test install bench-intake
+
+$(BIN)/trustdesk: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(BIN)/trustdesk
+
+demo: install
+	$(DEMO_ENV) $(BIN)/trustdesk db upgrade
+	$(DEMO_ENV) $(BIN)/trustdesk demo
+	$(DEMO_ENV) $(BIN)/trustdesk serve --host 127.0.0.1 --port 8000
+
+test: install
+	@test -x /usr/bin/chromium || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
+	  echo "chromium not installed: browser tests will be skipped"; }
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+bench-intake: install
+	$(BIN)/python bench/intake.py

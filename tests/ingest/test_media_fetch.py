@@ -1,0 +1,224 @@
+"""Media fetching against a real local HTTP server: allow-list, redirects, size cap, the job."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from sqlalchemy import select
+
+from trustdesk.audit.verify import verify_chain
+from trustdesk.config import Settings
+from trustdesk.ingest.media_fetch import (
+    FETCH_MEDIA,
+    MAX_REDIRECTS,
+    MediaFetchFailed,
+    MediaUrlRefused,
+    check_media_url,
+    fetch_media,
+)
+from trustdesk.jobs.queue import enqueue
+from trustdesk.jobs.worker import run_worker
+from trustdesk.store.blobs import BlobTooLarge, FileBlobStore
+from trustdesk.store.database import Database
+from trustdesk.store.models import App, AuditEvent, Blob, Job, Subject
+
+LOCAL = ("127.0.0.1",)
+SIZE_LIMIT = 1024
+
+
+def _png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 4), (200, 30, 30)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+PNG = _png()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    requested: list[str]
+
+    def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+        self.requested.append(self.path)
+        if self.path == "/image.png":
+            self._send(200, PNG, {"Content-Type": "image/png; charset=binary", "Content-Length": str(len(PNG))})
+        elif self.path == "/big":
+            body = b"x" * (SIZE_LIMIT + 1)
+            self._send(200, body, {"Content-Type": "image/png", "Content-Length": str(len(body))})
+        elif self.path == "/big-unannounced":  # no length: HTTP/1.0 ends the body by closing
+            self._send(200, b"x" * (SIZE_LIMIT + 1), {"Content-Type": "image/png"})
+        elif self.path in ("/to-image", "/to-elsewhere", "/loop"):
+            target = {"/to-image": "/image.png", "/to-elsewhere": "http://evil.example/x.png", "/loop": "/loop"}
+            self._send(302, b"", {"Location": target[self.path], "Content-Length": "0"})
+        else:
+            self._send(404, b"not here", {"Content-Length": "8"})
+
+    def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+        pass
+
+
+class _Server:
+    def __init__(self, base_url: str, requested: list[str]) -> None:
+        self.base_url = base_url
+        self.requested = requested
+
+
+@pytest.fixture
+def server() -> Iterator[_Server]:
+    requested: list[str] = []
+    handler = type("Handler", (_Handler,), {"requested": requested})
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield _Server(f"http://127.0.0.1:{httpd.server_address[1]}", requested)
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> FileBlobStore:
+    return FileBlobStore(tmp_path / "blobs")
+
+
+def _stored_files(store: FileBlobStore) -> list[Path]:
+    return [p for p in store.root.rglob("*") if p.is_file()]
+
+
+@pytest.mark.parametrize(
+    ("url", "allow_list"),
+    [
+        ("http://127.0.0.1:8080/a.png", ("127.0.0.1",)),
+        ("https://cdn.example.com/a.png", ("cdn.example.com",)),
+        ("http://cdn.example.com:8080/a.png", ("cdn.example.com:8080",)),
+        ("http://CDN.Example.com/a.png", ("cdn.example.com:80",)),
+        ("http://[::1]:8080/a.png", ("[::1]:8080",)),
+    ],
+)
+def test_allowed_urls_pass(url: str, allow_list: tuple[str, ...]) -> None:
+    check_media_url(url, allow_list)
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("ftp://127.0.0.1/a.png", "must use http or https, not 'ftp'"),
+        ("file:///etc/passwd", "must use http or https, not 'file'"),
+        ("/a.png", "must use http or https, not 'no scheme'"),
+        ("http://user:pw@127.0.0.1/a.png", "must not contain a user name or password"),
+        ("http://127.0.0.1\\@evil.example/a.png", "must not contain a user name or password"),
+        ("http://evil.example/a.png", "host evil.example:80 is not on the media URL allow-list"),
+        ("http://127.0.0.2/a.png", "host 127.0.0.2:80 is not on the media URL allow-list"),
+        ("http://cdn.example.com:8081/a.png", "host cdn.example.com:8081 is not on"),
+        ("http://[::1]/a.png", r"host \[::1\]:80 is not on"),
+    ],
+)
+def test_refused_urls_say_why(url: str, reason: str) -> None:
+    with pytest.raises(MediaUrlRefused, match=reason):
+        check_media_url(url, ("127.0.0.1", "cdn.example.com:8080"))
+
+
+def test_allowed_host_is_fetched_and_stored(server: _Server, store: FileBlobStore) -> None:
+    blob, content_type = fetch_media(f"{server.base_url}/image.png", LOCAL, store, SIZE_LIMIT)
+    assert blob.sha256 == hashlib.sha256(PNG).hexdigest()
+    assert blob.md5 == hashlib.md5(PNG).hexdigest()
+    assert (blob.size, content_type) == (len(PNG), "image/png")
+    with store.open(blob.sha256) as stored:
+        assert stored.read() == PNG
+
+
+def test_host_not_on_the_list_is_never_contacted(server: _Server, store: FileBlobStore) -> None:
+    with pytest.raises(MediaUrlRefused, match="not on the media URL allow-list"):
+        fetch_media(f"{server.base_url}/image.png", ("cdn.example.com",), store, SIZE_LIMIT)
+    assert server.requested == []
+
+
+def test_redirect_to_an_allowed_host_is_followed(server: _Server, store: FileBlobStore) -> None:
+    blob, _ = fetch_media(f"{server.base_url}/to-image", LOCAL, store, SIZE_LIMIT)
+    assert blob.sha256 == hashlib.sha256(PNG).hexdigest()
+    assert server.requested == ["/to-image", "/image.png"]
+
+
+def test_redirect_to_a_host_not_on_the_list_is_refused(server: _Server, store: FileBlobStore) -> None:
+    with pytest.raises(MediaUrlRefused, match=r"redirect to http://evil.example/x.png refused: .*allow-list"):
+        fetch_media(f"{server.base_url}/to-elsewhere", LOCAL, store, SIZE_LIMIT)
+    assert server.requested == ["/to-elsewhere"]
+    assert _stored_files(store) == []
+
+
+def test_redirects_are_limited(server: _Server, store: FileBlobStore) -> None:
+    with pytest.raises(MediaFetchFailed, match=f"more than {MAX_REDIRECTS} redirects"):
+        fetch_media(f"{server.base_url}/loop", LOCAL, store, SIZE_LIMIT)
+    assert server.requested == ["/loop"] * (MAX_REDIRECTS + 1)
+
+
+@pytest.mark.parametrize("path", ["/big", "/big-unannounced"])
+def test_oversized_media_is_refused_and_nothing_is_stored(server: _Server, store: FileBlobStore, path: str) -> None:
+    with pytest.raises(BlobTooLarge):
+        fetch_media(f"{server.base_url}{path}", LOCAL, store, SIZE_LIMIT)
+    assert _stored_files(store) == []
+
+
+def test_error_status_is_refused(server: _Server, store: FileBlobStore) -> None:
+    with pytest.raises(MediaFetchFailed, match="answered HTTP 404"):
+        fetch_media(f"{server.base_url}/missing.png", LOCAL, store, SIZE_LIMIT)
+
+
+def _subject(db: Database, media_url: str) -> int:
+    with db.session() as session:
+        app = App(slug="dating", name="Dating")
+        session.add(app)
+        session.flush()
+        subject = Subject(app_id=app.id, external_id="photo-1", kind="image", body_hash="0" * 64, media_url=media_url)
+        session.add(subject)
+        session.flush()
+        enqueue(session, FETCH_MEDIA, {"subject_id": subject.id, "url": media_url})
+        return subject.id
+
+
+def test_fetch_media_job_stores_the_blob_and_audits(server: _Server, db: Database, settings: Settings) -> None:
+    subject_id = _subject(db, f"{server.base_url}/image.png")
+    assert run_worker(db, settings, worker_id="w1", once=True) == 1
+
+    sha256 = hashlib.sha256(PNG).hexdigest()
+    with db.reader() as session:
+        subject = session.get_one(Subject, subject_id)
+        assert (subject.media_sha256, subject.media_md5, subject.media_type) == (
+            sha256, hashlib.md5(PNG).hexdigest(), "image/png",
+        )
+        blob = session.get_one(Blob, sha256)
+        assert (blob.size, blob.content_type) == (len(PNG), "image/png")
+        assert session.execute(select(Job.status)).scalar_one() == "done"
+        event = session.execute(select(AuditEvent)).scalar_one()
+        assert (event.verb, event.actor_type, event.object_type, event.object_id) == (
+            "subject.media_fetched", "system", "subject", str(subject_id),
+        )
+        assert event.before == {"media_sha256": None, "media_md5": None, "media_type": None}
+        assert event.after is not None and event.after["media_sha256"] == sha256
+        result = verify_chain(session)
+    assert result.ok, result.problem
+    assert FileBlobStore(settings.blob_dir).exists(sha256)
+
+
+def test_fetch_media_job_refused_url_fails_the_job(server: _Server, db: Database, settings: Settings) -> None:
+    subject_id = _subject(db, "http://evil.example/x.png")
+    assert run_worker(db, settings, worker_id="w1", once=True) == 1
+    with db.reader() as session:
+        job = session.execute(select(Job)).scalar_one()
+        assert job.status == "queued"
+        assert job.last_error is not None and job.last_error.startswith("MediaUrlRefused: media_url host evil.example")
+        assert session.get_one(Subject, subject_id).media_sha256 is None
+        assert session.execute(select(AuditEvent)).first() is None
