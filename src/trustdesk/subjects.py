@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from trustdesk.audit import personal_data
 from trustdesk.audit.log import Actor, record
 from trustdesk.domain.vocabulary import SubjectKind
-from trustdesk.store.models import AuditEvent, Report, Subject
+from trustdesk.store.models import AuditEvent, Policy, Report, Subject
 
 LIST_LIMIT = 200
 
@@ -60,6 +60,27 @@ def redacted(payload: dict[str, Any] | None) -> dict[str, Any] | None:
     if payload is None:
         return None
     return {k: ("[personal data]" if isinstance(v, dict) and "$enc" in v else v) for k, v in payload.items()}
+
+
+def is_sensitive_media(session: Session, subject: Subject) -> bool:
+    """Media reported under a graphic or child-safety policy: opening it is an audited read."""
+    return session.execute(
+        select(Report.id)
+        .join(Policy, (Policy.code == Report.policy_code) & Policy.is_current.is_(True))
+        .where(Report.subject_id == subject.id, (Policy.graphic.is_(True)) | (Policy.ncmec_incident_type.is_not(None)))
+        .limit(1)
+    ).first() is not None
+
+
+def open_media(session: Session, actor: Actor, subject: Subject) -> bool:
+    """Record the opening of sensitive media; returns whether it was sensitive."""
+    sensitive = is_sensitive_media(session, subject)
+    if sensitive:
+        record(
+            session, actor=actor, verb="subject.sensitive_media_opened", object_type="subject", object_id=subject.id,
+            after={"media_sha256": subject.media_sha256},
+        )
+    return sensitive
 
 
 def reveal_personal(session: Session, actor: Actor, subject: Subject, reason: str) -> dict[str, Any]:

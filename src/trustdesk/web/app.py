@@ -28,6 +28,7 @@ from trustdesk.store.blobs import FileBlobStore
 from trustdesk.store.database import Database
 from trustdesk.web import metrics
 from trustdesk.web.api import account_events, reports, subjects
+from trustdesk.web.console import policies as console_policies
 from trustdesk.web.console import views as console
 from trustdesk.web.permissions import LoginRequired, public
 
@@ -146,6 +147,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     for module in (subjects, reports, account_events):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(console.router)
+    app.include_router(console_policies.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -32,7 +32,7 @@ _MESSAGES = {
 LOGIN_ATTEMPTS_PER_MINUTE = 20
 
 
-def _render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
     settings = request.app.state.settings
     base = {"relax_totp": settings.relax_totp, "env": settings.env}
     return templates.TemplateResponse(request, name, base | context, status_code=status_code)
@@ -44,7 +44,7 @@ def _safe_next(target: str | None) -> str:
 
 @router.get("/login", dependencies=[Depends(public())])
 def login_page(request: Request, next: str = "/") -> HTMLResponse:
-    return _render(request, "login.html", {"next": _safe_next(next), "error": None, "need_totp": False, "username": ""})
+    return render(request, "login.html", {"next": _safe_next(next), "error": None, "need_totp": False, "username": ""})
 
 
 @router.post("/login", dependencies=[Depends(public())])
@@ -68,7 +68,7 @@ def login(
             "next": _safe_next(next), "error": _MESSAGES[result.outcome], "username": username,
             "need_totp": result.outcome in (LoginOutcome.NEED_TOTP, LoginOutcome.BAD_TOTP),
         }
-        return _render(request, "login.html", context, status_code=200 if result.outcome is LoginOutcome.NEED_TOTP else 401)
+        return render(request, "login.html", context, status_code=200 if result.outcome is LoginOutcome.NEED_TOTP else 401)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
         SESSION_COOKIE, token, httponly=True, samesite="lax", secure=settings.is_production,
@@ -107,13 +107,13 @@ def _counts(session: Session) -> dict[str, Any]:
 
 @router.get("/")
 def home(request: Request, who: StaffContext = Depends(staff_with()), session: Session = Depends(read_session)) -> HTMLResponse:
-    return _render(request, "home.html", {"who": who} | _counts(session))
+    return render(request, "home.html", {"who": who} | _counts(session))
 
 
 @router.get("/home/counts")
 def home_counts(request: Request, who: StaffContext = Depends(staff_with()), session: Session = Depends(read_session)) -> HTMLResponse:
     """The live part of the home page, polled by htmx."""
-    return _render(request, "_counts.html", {"who": who} | _counts(session))
+    return render(request, "_counts.html", {"who": who} | _counts(session))
 
 
 @router.get("/subjects/{subject_id}")
@@ -125,7 +125,24 @@ def subject_page(
     if subject is None:
         raise HTTPException(404, "subject_id: no such subject")
     tree = subject_views.load_tree(session, subject)
-    return _render(request, "subject.html", {"who": who, "tree": tree, "redacted": subject_views.redacted})
+    return render(request, "subject.html", {"who": who, "tree": tree, "redacted": subject_views.redacted})
+
+
+@router.get("/subjects/{subject_id}/media")
+def subject_media(
+    request: Request, subject_id: int,
+    who: StaffContext = Depends(staff_with()), session: Session = Depends(write_session),
+) -> StreamingResponse:
+    """The subject's media bytes; opening graphic or child-safety media is an audited read."""
+    subject = session.get(Subject, subject_id)
+    if subject is None or not subject.media_sha256:
+        raise HTTPException(404, "subject_id: no media for this subject")
+    subject_views.open_media(session, who.actor, subject)
+    try:
+        stream = request.app.state.blobs.open(subject.media_sha256)
+    except FileNotFoundError as exc:
+        raise HTTPException(404, "subject_id: the media file is missing from the blob store") from exc
+    return StreamingResponse(stream, media_type=subject.media_type or "application/octet-stream", headers={"Cache-Control": "private, no-store"})
 
 
 @router.post("/subjects/{subject_id}/reveal")
@@ -139,5 +156,5 @@ def reveal(
     if subject is None:
         raise HTTPException(404, "subject_id: no such subject")
     fields = subject_views.reveal_personal(session, who.actor, subject, reason)
-    return _render(request, "_personal.html", {"fields": fields})
+    return render(request, "_personal.html", {"fields": fields})
 

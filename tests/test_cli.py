@@ -1,0 +1,68 @@
+"""The `trustdesk` command end to end: upgrade, users, clients, policies, audit verify."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select, text
+from typer.testing import CliRunner
+
+from trustdesk.cli import app
+from trustdesk.config import Settings
+from trustdesk.store.database import Database
+from trustdesk.store.models import ApiClient, AuditEvent, Policy, StaffUser
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("TRUSTDESK_DATABASE_URL", settings.effective_database_url)
+    monkeypatch.setenv("TRUSTDESK_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("TRUSTDESK_SECRET_KEY", settings.secret_key)
+    return settings
+
+
+def _ok(*args: str) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_setup_commands_and_audit_verify_detects_tampering(env: Settings, db: Database) -> None:
+    assert "catalogue policies added" in _ok("db", "upgrade")
+    out = _ok("users", "create", "alice", "--role", "moderator", "--role", "senior", "--language", "es")
+    assert "password:" in out
+    assert "TOTP enrolment" in _ok("users", "create", "root", "--role", "admin", "--password", "a-long-admin-password")
+    token_line = _ok("clients", "create", "backend", "--app", "dating")
+    assert "td_" in token_line
+    assert "HARASSMENT" in _ok("policies", "list")
+    with db.reader() as s:
+        alice = s.execute(select(StaffUser).where(StaffUser.username == "alice")).scalar_one()
+        assert alice.roles == ["moderator", "senior"] and alice.skills == {"languages": ["es"]}
+        assert alice.totp_secret is None
+        assert s.execute(select(StaffUser.totp_secret).where(StaffUser.username == "root")).scalar_one()
+        assert s.execute(select(ApiClient.name)).scalar_one() == "backend"
+        assert s.execute(select(Policy).where(Policy.code == "CSAM")).scalar_one().ncmec_incident_type
+    assert "audit chain intact" in _ok("audit", "verify")
+
+    with db.session() as s:
+        victim = s.execute(select(AuditEvent).where(AuditEvent.verb == "staff.created")).scalars().first()
+        s.execute(text("UPDATE audit_events SET object_id = '999' WHERE id = :id"), {"id": victim.id})
+    result = runner.invoke(app, ["audit", "verify"])
+    assert result.exit_code == 1
+    assert f"event {victim.id}" in result.output and "altered" in result.output
+
+
+def test_duplicate_user_and_bad_role_are_refused(env: Settings) -> None:
+    _ok("users", "create", "bob", "--role", "qa")
+    dup = runner.invoke(app, ["users", "create", "bob", "--role", "qa"])
+    assert dup.exit_code == 2 and "taken" in dup.output
+    bad = runner.invoke(app, ["users", "create", "carol", "--role", "overlord"])
+    assert bad.exit_code != 0
+
+
+def test_production_refuses_the_demo_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRUSTDESK_ENV", "production")
+    monkeypatch.delenv("TRUSTDESK_SECRET_KEY", raising=False)
+    result = runner.invoke(app, ["audit", "verify"])
+    assert result.exit_code == 2 and "TRUSTDESK_SECRET_KEY" in result.output
