@@ -118,6 +118,8 @@ class Policy(Base):
     ncmec_incident_type: Mapped[str | None] = mapped_column(String(200), default=None)
     graphic: Mapped[bool] = mapped_column(Boolean, default=False)
     description: Mapped[str] = mapped_column(Text, default="")
+    # Guides reviewers to a verdict; None means the generated default tree for the policy.
+    decision_tree: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     is_current: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -169,6 +171,7 @@ class Report(Base):
     api_client_id: Mapped[int | None] = mapped_column(ForeignKey("api_clients.id"), default=None)
     external_id: Mapped[str] = mapped_column(String(200))
     subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True, default=None)
     policy_code: Mapped[str] = mapped_column(String(64))
     reporter_type: Mapped[str] = mapped_column(String(32))
     reporter_subject_id: Mapped[int | None] = mapped_column(ForeignKey("subjects.id"), index=True, default=None)
@@ -289,3 +292,164 @@ class Job(Base):
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Queue(Base):
+    """Where cases wait for reviewers; routing expressions are tried in `position` order."""
+
+    __tablename__ = "queues"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    position: Mapped[int] = mapped_column(default=100)
+    routing_expression: Mapped[str | None] = mapped_column(Text, default=None)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    sla_minutes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    required_roles: Mapped[list[Any]] = mapped_column(default=list)
+    required_languages: Mapped[list[Any]] = mapped_column(default=list)
+    graphic: Mapped[bool] = mapped_column(Boolean, default=False)
+    exposure_limit_per_hour: Mapped[int | None] = mapped_column(default=None)
+    # Cases this close to breach move to the escalation queue (None: never).
+    escalate_minutes_before_breach: Mapped[int | None] = mapped_column(default=None)
+    escalation_queue_id: Mapped[int | None] = mapped_column(ForeignKey("queues.id"), default=None)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Case(Base):
+    """The open reports on one subject, waiting in a queue; one reviewer holds it at a time."""
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        Index("ix_cases_next", "queue_id", "status", "priority_score", "due_at"),
+        Index("ix_cases_subject_status", "subject_id", "status"),
+        Index("ix_cases_due", "status", "due_at"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id"))
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"))
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queues.id"))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    band: Mapped[str] = mapped_column(String(4))
+    priority_score: Mapped[float] = mapped_column()
+    priority_reasons: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    imminent_harm: Mapped[bool] = mapped_column(Boolean, default=False)
+    report_count: Mapped[int] = mapped_column(default=0)
+    policy_code: Mapped[str] = mapped_column(String(64))
+    routed_by: Mapped[str] = mapped_column(String(200), default="")
+    due_at: Mapped[datetime] = mapped_column()
+    breached_at: Mapped[datetime | None] = mapped_column(default=None)
+    escalated_at: Mapped[datetime | None] = mapped_column(default=None)
+    claimed_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), default=None)
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    assigned_to: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Decision(Base):
+    """A reviewer's (or rule's) verdict under one policy version, with its actions."""
+
+    __tablename__ = "decisions"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True, default=None)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True, default=None)
+    policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id"))
+    policy_code: Mapped[str] = mapped_column(String(64))
+    policy_version: Mapped[int] = mapped_column()
+    verdict: Mapped[str] = mapped_column(String(16))
+    actions: Mapped[list[Any]] = mapped_column(default=list)
+    rationale: Mapped[str] = mapped_column(Text, default="")
+    tree_path: Mapped[list[Any]] = mapped_column(default=list)
+    time_spent_ms: Mapped[int] = mapped_column(default=0)
+    bulk_operation_id: Mapped[int | None] = mapped_column(ForeignKey("bulk_operations.id"), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EnforcementAction(Base):
+    """One action on one subject; cascaded actions point at the action that caused them."""
+
+    __tablename__ = "enforcement_actions"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"), index=True, default=None)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    visibility_before: Mapped[str | None] = mapped_column(String(32), default=None)
+    visibility_after: Mapped[str | None] = mapped_column(String(32), default=None)
+    cascade_of: Mapped[int | None] = mapped_column(ForeignKey("enforcement_actions.id"), index=True, default=None)
+    status: Mapped[str] = mapped_column(String(16), default="applied")
+    ends_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    undone_at: Mapped[datetime | None] = mapped_column(default=None)
+    undone_by: Mapped[str | None] = mapped_column(String(200), default=None)
+
+
+class Strike(Base):
+    __tablename__ = "strikes"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"), default=None)
+    policy_code: Mapped[str] = mapped_column(String(64))
+    weight: Mapped[float] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class CaseComment(Base):
+    __tablename__ = "case_comments"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class NotifierRecord(Base):
+    """How a notifier's past notices were judged (reporter trust, DSA Art. 23(2) measures)."""
+
+    __tablename__ = "notifier_records"
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id"))
+    founded: Mapped[int] = mapped_column(default=0)
+    unfounded: Mapped[int] = mapped_column(default=0)
+    warned_at: Mapped[datetime | None] = mapped_column(default=None)
+    deprioritised_until: Mapped[datetime | None] = mapped_column(default=None)
+    suspended_until: Mapped[datetime | None] = mapped_column(default=None)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class QueueOptOut(Base):
+    """A reviewer stepping out of a graphic queue, without penalty, until they step back in."""
+
+    __tablename__ = "queue_opt_outs"
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), primary_key=True)
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queues.id"), primary_key=True)
+    since: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BulkOperation(Base):
+    """One decision applied to many subjects by the worker, with a result per item."""
+
+    __tablename__ = "bulk_operations"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    requested_by: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    request: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    total: Mapped[int] = mapped_column(default=0)
+    succeeded: Mapped[int] = mapped_column(default=0)
+    failed: Mapped[int] = mapped_column(default=0)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class BulkItem(Base):
+    __tablename__ = "bulk_items"
+    operation_id: Mapped[int] = mapped_column(ForeignKey("bulk_operations.id"), primary_key=True)
+    subject_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    error: Mapped[str | None] = mapped_column(Text, default=None)
