@@ -7,7 +7,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from sqlalchemy import select
@@ -244,6 +244,33 @@ def test_a_crash_mid_chunk_keeps_only_committed_chunks_and_resume_finishes(
     assert not (tmp_path / f"data.{suffix}.import-state.json").exists()
 
 
+def test_a_crash_where_the_type_changes_resumes_at_the_first_record_of_the_new_type(
+    db: Database, submitter: Submitter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = {"type": "report", "policy_code": "SPAM", "reporter_type": "anonymous"}
+    path = _write_jsonl(tmp_path / "data.jsonl", [
+        _account("acc-0"),
+        _account("acc-1"),
+        _account("acc-bad", country="germany"),
+        report | {"external_id": "rep-0", "subject_external_id": "acc-0"},
+        report | {"external_id": "rep-1", "subject_external_id": "acc-1"},
+    ])
+
+    def power_cut(session: Session, who: Submitter, items: Sequence[Any]) -> list[Receipt]:
+        raise RuntimeError("power cut")
+
+    with monkeypatch.context() as patch:
+        patch.setitem(bulk_import.RECORD_TYPES, "report", replace(bulk_import.RECORD_TYPES["report"], submit=power_cut))
+        with pytest.raises(RuntimeError):
+            import_file(db, path, submitter)
+    resumed = import_file(db, path, submitter)
+
+    assert resumed.resumed_from_line == 3
+    assert resumed.by_type == {"subject": Tally(created=2, rejected=1), "report": Tally(created=2)}
+    assert [r["line"] for r in _rejects(resumed)] == [3]  # written once, kept across the resume
+    assert _external_ids(db, Report) == ["rep-0", "rep-1"]
+
+
 def test_a_changed_file_or_no_resume_starts_from_the_top(
     db: Database, submitter: Submitter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -277,9 +304,13 @@ def test_an_unknown_file_format_or_type_is_refused_before_anything_is_read(
 ) -> None:
     spreadsheet = tmp_path / "data.xlsx"
     spreadsheet.write_bytes(b"PK")
-    with pytest.raises(bulk_import.UnreadableFile, match="expected a .jsonl"):
+    with pytest.raises(bulk_import.UnreadableFile, match=r"expected a \.jsonl"):
         import_file(db, spreadsheet, submitter)
     with pytest.raises(ValueError, match="unknown record type 'comment'"):
-        import_file(db, _write_jsonl(tmp_path / "data.jsonl", []), submitter, default_type="comment")
+        import_file(db, _write_jsonl(tmp_path / "data.jsonl", []), submitter, default_type="comment")  # type: ignore[arg-type]
     with pytest.raises(bulk_import.UnreadableFile, match="'reach' is also the start"):
         import_file(db, _write_csv(tmp_path / "data.csv", [{"reach": "1", "reach.views": "2"}]), submitter)
+
+
+def test_the_type_names_offered_to_callers_are_the_record_types() -> None:
+    assert set(get_args(bulk_import.RecordTypeName)) == set(bulk_import.RECORD_TYPES)

@@ -19,3 +19,10 @@ def hit(session: Session, key: str, *, limit: int, window_seconds: int) -> bool:
         index_elements=[RateLimit.key, RateLimit.window_start], set_={"count": RateLimit.count + 1}
     ).returning(RateLimit.count)
     return session.execute(stmt).scalar_one() <= limit
+
+
+def current(session: Session, key: str, *, window_seconds: int) -> int:
+    """How many uses of `key` fall in the current window, without counting one more."""
+    window = int(time.time()) // window_seconds * window_seconds
+    found = session.get(RateLimit, (key, window))
+    return found.count if found else 0

@@ -104,31 +104,56 @@ BIO_PARTS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] =
     ),
 }
 
-# A harmless conversation draws its lines in this order, cut short at a random point.
-CHAT_LINES: dict[str, tuple[tuple[str, ...], ...]] = {
-    "en": (
-        ("Hey! Your hiking photos look amazing.", "Hi there, how's your week going?", "Hello! Fellow dog person, I see."),
-        ("Hi! Thanks, it's been a good week so far.", "Hey :) Pretty busy, but Friday is close.", "Hello! Yes, guilty as charged."),
-        ("What do you usually do on weekends?", "Have you been to the new ramen place downtown?", "What's the best film you saw this year?"),
-        ("Mostly long walks and too much coffee.", "Not yet, is it worth the queue?", "Probably the one about the lighthouse keeper."),
-        ("Would you like to grab a drink on Thursday?", "I'm free on Saturday afternoon if you fancy a walk.",),
-        ("Sounds great, see you then!", "Sure, send me the place and time.", "Let me check my shifts and get back to you."),
+@dataclass(frozen=True)
+class ChatLines:
+    """What people say in a harmless chat; questions and invitations come with their answer."""
+
+    openers: tuple[str, ...]
+    greetings: tuple[str, ...]  # a reply that fits any opener
+    questions: tuple[tuple[str, str], ...]
+    invitations: tuple[tuple[str, str], ...]
+    doubts: tuple[str, ...]  # how a target answers a money pitch
+
+
+CHAT: dict[str, ChatLines] = {
+    "en": ChatLines(
+        ("Hey! Your hiking photos look amazing.", "Hi there, how's your week going?", "Hello! Fellow dog person, I see.",
+         "Hi! Love your taste in films."),
+        ("Hi! Thanks, nice to match with you :)", "Hey :) Good to hear from you.", "Hello! Thanks for writing first."),
+        (("What do you usually do on weekends?", "Mostly long walks and too much coffee."),
+         ("Have you been to the new ramen place downtown?", "Not yet, is it worth the queue?"),
+         ("What's the best film you saw this year?", "Probably the one about the lighthouse keeper."),
+         ("Where did you grow up?", "A small town by the coast, I moved here for work.")),
+        (("Would you like to grab a drink on Thursday?", "Sounds great, see you then!"),
+         ("I'm free on Saturday afternoon if you fancy a walk.", "Sure, send me the place and time."),
+         ("Coffee next week?", "Let me check my shifts and get back to you.")),
+        ("Really? I don't know much about crypto.", "How does that work exactly?", "That sounds a bit risky to me."),
     ),
-    "es": (
-        ("¡Hola! Tus fotos de montaña son una pasada.", "Hola, ¿qué tal la semana?", "¡Hola! Veo que también te gustan los perros."),
-        ("¡Gracias! La semana va bien de momento.", "Hola :) Con mucho lío, pero ya casi es viernes.", "¡Hola! Culpable, sí."),
-        ("¿Qué sueles hacer los fines de semana?", "¿Has ido al sitio de ramen nuevo del centro?", "¿Cuál es la mejor peli que has visto este año?"),
-        ("Sobre todo pasear y tomar demasiado café.", "Todavía no, ¿merece la pena la cola?", "Creo que la del farero."),
-        ("¿Te apetece tomar algo el jueves?", "El sábado por la tarde estoy libre, ¿damos un paseo?"),
-        ("¡Genial, nos vemos!", "Claro, pásame sitio y hora.", "Déjame mirar mis turnos y te digo."),
+    "es": ChatLines(
+        ("¡Hola! Tus fotos de montaña son una pasada.", "Hola, ¿qué tal la semana?", "¡Hola! Veo que también te gustan los perros.",
+         "¡Hola! Me encanta tu gusto en pelis."),
+        ("¡Hola! Gracias, me alegro del match :)", "Hola :) Qué bien saber de ti.", "¡Hola! Gracias por escribir primero."),
+        (("¿Qué sueles hacer los fines de semana?", "Sobre todo pasear y tomar demasiado café."),
+         ("¿Has ido al sitio de ramen nuevo del centro?", "Todavía no, ¿merece la pena la cola?"),
+         ("¿Cuál es la mejor peli que has visto este año?", "Creo que la del farero."),
+         ("¿Dónde te criaste?", "En un pueblo de la costa, me mudé aquí por trabajo.")),
+        (("¿Te apetece tomar algo el jueves?", "¡Genial, nos vemos!"),
+         ("El sábado por la tarde estoy libre, ¿damos un paseo?", "Claro, pásame sitio y hora."),
+         ("¿Un café la semana que viene?", "Déjame mirar mis turnos y te digo.")),
+        ("¿En serio? No sé mucho de criptomonedas.", "¿Y eso cómo funciona?", "Me parece un poco arriesgado."),
     ),
-    "pt": (
-        ("Oi! Suas fotos de trilha estão incríveis.", "Oi, como está sua semana?", "Olá! Vi que você também curte cachorro."),
-        ("Oi! Obrigada, a semana está boa até agora.", "Oi :) Corrida, mas a sexta está chegando.", "Olá! Culpado, sim."),
-        ("O que você costuma fazer no fim de semana?", "Já foi no restaurante de lámen novo do centro?", "Qual o melhor filme que você viu este ano?"),
-        ("Geralmente caminhar e tomar café demais.", "Ainda não, vale a fila?", "Acho que aquele do faroleiro."),
-        ("Quer tomar alguma coisa na quinta?", "Sábado à tarde estou livre, bora dar uma volta?"),
-        ("Ótimo, até lá!", "Claro, me manda o lugar e a hora.", "Deixa eu ver meus plantões e te falo."),
+    "pt": ChatLines(
+        ("Oi! Suas fotos de trilha estão incríveis.", "Oi, como está sua semana?", "Olá! Vi que você também curte cachorro.",
+         "Oi! Adorei seu gosto pra filmes."),
+        ("Oi! Obrigada, que bom o match :)", "Oi :) Que bom ter notícias suas.", "Olá! Obrigado por escrever primeiro."),
+        (("O que você costuma fazer no fim de semana?", "Geralmente caminhar e tomar café demais."),
+         ("Já foi no restaurante de lámen novo do centro?", "Ainda não, vale a fila?"),
+         ("Qual o melhor filme que você viu este ano?", "Acho que aquele do faroleiro."),
+         ("Onde você cresceu?", "Numa cidade pequena no litoral, vim pra cá pelo trabalho.")),
+        (("Quer tomar alguma coisa na quinta?", "Ótimo, até lá!"),
+         ("Sábado à tarde estou livre, bora dar uma volta?", "Claro, me manda o lugar e a hora."),
+         ("Um café semana que vem?", "Deixa eu ver meus plantões e te falo.")),
+        ("Sério? Não entendo nada de cripto.", "E como isso funciona?", "Me parece meio arriscado."),
     ),
 }
 
@@ -345,4 +370,14 @@ WEAK_COMPLAINTS: dict[str, tuple[str, ...]] = {
            "Carísimo, es un timo.", "El vendedor tardó dos días en contestar.", "Lo reporté sin querer, perdón.", ""),
     "pt": ("Não gostei.", "Parece falso.", "Desfez o match sem motivo.", "Grosso.",
            "Caro demais, é um roubo.", "Vendedor demorou dois dias pra responder.", "Denunciei sem querer, desculpa.", ""),
+}
+
+# Who files Art. 16 notices as a trusted flagger, and who sends legal notices, per app.
+TRUSTED_FLAGGERS: dict[str, tuple[str, str]] = {
+    "dating": ("SafeNet Online Safety Hotline", "notices@safenet-hotline.example"),
+    "market": ("Brand Integrity Network", "notices@brand-integrity.example"),
+}
+LEGAL_NOTIFIERS: dict[str, tuple[str, str]] = {
+    "dating": ("Hart & Lowe LLP, for Marco Ventura", "counsel@hart-lowe.example"),
+    "market": ("Studio Legale Conti, for Valenté Paris, Aurum Milano and Kestrel", "ip@studio-conti.example"),
 }

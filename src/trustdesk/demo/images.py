@@ -23,8 +23,8 @@ def _colour(rng: random.Random) -> Colour:
 
 
 def _gradient(rng: random.Random) -> Image.Image:
-    """Blend two colours along a gradient turned by a random angle."""
-    mask = Image.linear_gradient("L").rotate(rng.choice((0, 45, 90, 135, 180, 270)), expand=False, fillcolor=128)
+    """Blend two colours along a gradient turned a random quarter."""
+    mask = Image.linear_gradient("L").rotate(rng.choice((0, 90, 180, 270)))
     return Image.composite(Image.new("RGB", (SIZE, SIZE), _colour(rng)), Image.new("RGB", (SIZE, SIZE), _colour(rng)), mask)
 
 

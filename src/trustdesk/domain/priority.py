@@ -39,6 +39,8 @@ class NotifierStanding:
     founded: int = 0
     unfounded: int = 0
     deprioritised: bool = False
+    # Art. 23(2) suspension: the notice is recorded but not queued for review.
+    suspended: bool = False
 
     @property
     def trust(self) -> float:

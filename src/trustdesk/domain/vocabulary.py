@@ -32,6 +32,7 @@ class Visibility(StrEnum):
     RESTRICTED = "restricted"
     AGE_RESTRICTED = "age_restricted"
     REMOVED = "removed"
+    DISABLED = "disabled"
     SUSPENDED = "suspended"
     BANNED = "banned"
 
@@ -49,6 +50,7 @@ class ReportStatus(StrEnum):
     OPEN = "open"
     ACTIONED = "actioned"
     UNFOUNDED = "unfounded"
+    HELD = "held"  # from a suspended notifier: recorded, not queued
 
 
 class AccountEventKind(StrEnum):

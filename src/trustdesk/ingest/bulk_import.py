@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, TextIO
+from typing import Any, BinaryIO, Literal, TextIO
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
@@ -40,6 +40,8 @@ _BATCH_FIELD = re.compile(r"^items\[(\d+)\]\.(.+)$")
 _NOT_UTF8 = "encoding: the line is not valid UTF-8; save the file as UTF-8"
 
 Progress = Callable[[int, int], None]
+# The names of RECORD_TYPES, for callers that want them checked before the import starts.
+RecordTypeName = Literal["subject", "report", "account_event"]
 
 
 @dataclass(frozen=True)
@@ -248,7 +250,7 @@ def _check_header(header: list[str]) -> None:
 def _nest(header: list[str], row: list[str]) -> dict[str, Any]:
     """A CSV row as an intake body: empty cells are absent, dotted columns become nested objects."""
     fields: dict[str, Any] = {}
-    for column, cell in zip(header, row):
+    for column, cell in zip(header, row, strict=True):
         if not cell.strip():
             continue
         *parents, leaf = column.split(".")
@@ -406,12 +408,10 @@ class _Run:
                 rejected.append(_Reject(items[index].line, items[index].raw, kind, reason))
                 items = items[:index] + items[index + 1 :]
             else:
+                created = sum(receipt.status == "created" for receipt in receipts)
                 tally = self.summary.tally(kind)
-                for receipt in receipts:
-                    if receipt.status == "created":
-                        tally.created += 1
-                    else:
-                        tally.existing += 1
+                tally.created += created
+                tally.existing += len(receipts) - created
                 break
         return rejected
 
@@ -426,7 +426,7 @@ def import_file(
     submitter: Submitter,
     *,
     rejects_path: Path | None = None,
-    default_type: str | None = None,
+    default_type: RecordTypeName | None = None,
     resume: bool = True,
     chunk_size: int = MAX_CHUNK,
     progress: Progress | None = None,

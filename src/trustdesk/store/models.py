@@ -321,7 +321,6 @@ class Case(Base):
 
     __tablename__ = "cases"
     __table_args__ = (
-        Index("ix_cases_next", "queue_id", "status", "priority_score", "due_at"),
         Index("ix_cases_subject_status", "subject_id", "status"),
         Index("ix_cases_due", "status", "due_at"),
     )
@@ -346,6 +345,10 @@ class Case(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+# "Next case" reads this index in order: highest score first, then the earliest due time.
+Index("ix_cases_next", Case.queue_id, Case.status, Case.priority_score.desc(), Case.due_at)
 
 
 class Decision(Base):

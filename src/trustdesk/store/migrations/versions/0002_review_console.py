@@ -109,7 +109,7 @@ def upgrade() -> None:
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_cases_assigned_to'), ['assigned_to'], unique=False)
         batch_op.create_index('ix_cases_due', ['status', 'due_at'], unique=False)
-        batch_op.create_index('ix_cases_next', ['queue_id', 'status', 'priority_score', 'due_at'], unique=False)
+        batch_op.create_index('ix_cases_next', ['queue_id', 'status', sa.text('priority_score DESC'), 'due_at'], unique=False)
         batch_op.create_index('ix_cases_subject_status', ['subject_id', 'status'], unique=False)
 
     op.create_table('case_comments',

@@ -1,0 +1,145 @@
+"""Queues as configured data: routing expression, SLA per band, who may work them.
+
+A queue's routing expression is CEL over `ROUTING_SCHEMA`, checked when it is saved, so a
+broken expression never reaches intake. Queues are tried in `position` order and the first
+match wins; the default queue takes everything else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from trustdesk.audit.log import Actor, record
+from trustdesk.domain.priority import Band
+from trustdesk.domain.vocabulary import Role
+from trustdesk.rules.expressions import ExpressionError, Schema, compile_expression
+from trustdesk.store.models import Queue, utcnow
+
+ROUTING_SCHEMA = Schema(
+    {
+        "report": {"policy": str, "source": str, "text": str, "imminent_harm": bool},
+        "subject": {"kind": str, "language": str, "country": str, "app": str},
+        "policy": {"code": str, "severity": int, "graphic": bool},
+        "signals": list,
+    }
+)
+DEFAULT_SLA_MINUTES = {Band.P0: 60, Band.P1: 240, Band.P2: 1440, Band.P3: 4320}
+
+
+class QueueError(ValueError):
+    status = 422
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+@dataclass
+class QueueSpec:
+    """What an admin sets on a queue (console form or API body)."""
+
+    name: str
+    routing_expression: str | None = None
+    position: int = 100
+    is_default: bool = False
+    sla_minutes: dict[str, int] = field(default_factory=lambda: {b.value: m for b, m in DEFAULT_SLA_MINUTES.items()})
+    required_roles: list[str] = field(default_factory=list)
+    required_languages: list[str] = field(default_factory=list)
+    graphic: bool = False
+    exposure_limit_per_hour: int | None = None
+    escalate_minutes_before_breach: int | None = None
+    escalation_queue: str | None = None
+    active: bool = True
+
+
+def _validate(session: Session, spec: QueueSpec, own_id: int | None) -> dict[str, Any]:
+    if not spec.name.strip() or len(spec.name) > 100:
+        raise QueueError("name", "must be 1–100 characters")
+    if spec.routing_expression:
+        try:
+            compile_expression(spec.routing_expression, ROUTING_SCHEMA)
+        except ExpressionError as exc:
+            raise QueueError("routing_expression", str(exc)) from exc
+    elif not spec.is_default:
+        raise QueueError("routing_expression", "required unless this is the default queue")
+    missing = [b.value for b in Band if not isinstance(spec.sla_minutes.get(b.value), int) or spec.sla_minutes[b.value] <= 0]
+    if missing:
+        raise QueueError("sla_minutes", f"a positive number of minutes is needed for {', '.join(missing)}")
+    bad_roles = [r for r in spec.required_roles if r not in {role.value for role in Role}]
+    if bad_roles:
+        raise QueueError("required_roles", f"unknown roles {', '.join(bad_roles)}")
+    if spec.exposure_limit_per_hour is not None and spec.exposure_limit_per_hour <= 0:
+        raise QueueError("exposure_limit_per_hour", "must be positive")
+    escalation_id = None
+    if spec.escalation_queue:
+        escalation_id = session.execute(select(Queue.id).where(Queue.name == spec.escalation_queue)).scalar()
+        if escalation_id is None or escalation_id == own_id:
+            raise QueueError("escalation_queue", f"no other queue named {spec.escalation_queue!r}")
+    clash = session.execute(select(Queue.id).where(Queue.name == spec.name.strip(), Queue.id != (own_id or 0))).scalar()
+    if clash:
+        raise QueueError("name", f"a queue named {spec.name!r} exists")
+    return {
+        "name": spec.name.strip(), "routing_expression": spec.routing_expression or None, "position": spec.position,
+        "is_default": spec.is_default, "sla_minutes": {b.value: spec.sla_minutes[b.value] for b in Band},
+        "required_roles": sorted(spec.required_roles), "required_languages": sorted(spec.required_languages),
+        "graphic": spec.graphic, "exposure_limit_per_hour": spec.exposure_limit_per_hour,
+        "escalate_minutes_before_breach": spec.escalate_minutes_before_breach, "escalation_queue_id": escalation_id,
+        "active": spec.active,
+    }
+
+
+def save_queue(session: Session, actor: Actor, spec: QueueSpec, queue_id: int | None = None) -> Queue:
+    """Create or update a queue after checking it; one default queue at a time."""
+    values = _validate(session, spec, queue_id)
+    queue = session.get(Queue, queue_id) if queue_id else Queue()
+    if queue is None:
+        raise QueueError("queue_id", f"no queue {queue_id}")
+    before = _snapshot(queue) if queue_id else None
+    if values["is_default"]:
+        for other in session.execute(select(Queue).where(Queue.is_default.is_(True), Queue.id != (queue_id or 0))).scalars():
+            other.is_default = False
+    for name, value in values.items():
+        setattr(queue, name, value)
+    queue.updated_at = utcnow()
+    session.add(queue)
+    session.flush()
+    record(session, actor=actor, verb="queue.saved", object_type="queue", object_id=queue.id, before=before, after=_snapshot(queue))
+    return queue
+
+
+def _snapshot(queue: Queue) -> dict[str, Any]:
+    return {
+        "name": queue.name, "routing_expression": queue.routing_expression, "position": queue.position,
+        "is_default": queue.is_default, "sla_minutes": queue.sla_minutes, "required_roles": queue.required_roles,
+        "required_languages": queue.required_languages, "graphic": queue.graphic,
+        "exposure_limit_per_hour": queue.exposure_limit_per_hour, "active": queue.active,
+    }
+
+
+def list_queues(session: Session) -> list[Queue]:
+    return list(session.execute(select(Queue).order_by(Queue.is_default, Queue.position, Queue.id)).scalars())
+
+
+STARTER_QUEUES = (
+    QueueSpec("Imminent harm", "report.imminent_harm", position=10, required_roles=["escalations", "senior"],
+              sla_minutes={"P0": 30, "P1": 30, "P2": 30, "P3": 30}),
+    QueueSpec("Child safety", "policy.code in ['CSAM', 'CHILD_GROOMING', 'UNDERAGE_USER']", position=20,
+              required_roles=["child-safety"], graphic=True, exposure_limit_per_hour=40),
+    QueueSpec("Graphic content", "policy.graphic", position=30, graphic=True, exposure_limit_per_hour=60),
+    QueueSpec("Spanish and Portuguese", "subject.language in ['es', 'pt']", position=40, required_languages=["es", "pt"]),
+    QueueSpec("Marketplace", "subject.kind in ['shop', 'listing', 'review']", position=50),
+    QueueSpec("General", None, position=1000, is_default=True),
+)
+
+
+def seed_queues(session: Session, actor: Actor) -> int:
+    """Give a new deployment a sensible set of queues; existing queues are left alone."""
+    if session.execute(select(Queue.id).limit(1)).first():
+        return 0
+    for spec in STARTER_QUEUES:
+        save_queue(session, actor, spec)
+    return len(STARTER_QUEUES)

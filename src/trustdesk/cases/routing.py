@@ -1,0 +1,183 @@
+"""From filed reports to cases: group by subject, route to a queue, score, set the SLA.
+
+Runs inside the intake transaction, so a report is never filed without its case. All open
+reports on a subject share one case; a report on a subject that already has an open case
+joins it and the case is re-scored from all of its reports. Routing tries each active queue's
+CEL expression in order (first match wins) and falls back to the default queue.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from trustdesk.audit.log import Actor, record
+from trustdesk.cases.queues import ROUTING_SCHEMA, QueueSpec, save_queue
+from trustdesk.domain.priority import Band, NotifierStanding, Priority, PriorityInput, reach_of, score
+from trustdesk.domain.vocabulary import ReporterType, ReportStatus
+from trustdesk.enforcement import notifiers
+from trustdesk.rules.expressions import Expression, ExpressionError, compile_expression
+from trustdesk.store.models import App, Case, Policy, Queue, Report, Subject, as_utc, utcnow
+
+_REPORT_COLUMNS = (Report.id, Report.subject_id, Report.policy_code, Report.reporter_type, Report.reporter_subject_id,
+                   Report.notifier_email, Report.imminent_harm, Report.text)
+# Compiled routing expressions by (queue id, source): compiling is pure, so a per-process memo is safe.
+_compiled: dict[tuple[int, str], Expression] = {}
+
+
+def _expression(queue: Queue) -> Expression:
+    key = (queue.id, queue.routing_expression or "")
+    if key not in _compiled:
+        _compiled[key] = compile_expression(queue.routing_expression or "false", ROUTING_SCHEMA)
+    return _compiled[key]
+
+
+def _queues(session: Session, actor: Actor) -> tuple[list[Queue], Queue]:
+    queues = list(session.execute(select(Queue).where(Queue.active.is_(True)).order_by(Queue.position, Queue.id)).scalars())
+    default = next((q for q in queues if q.is_default), None)
+    if default is None:  # never leave a report without a queue
+        default = save_queue(session, actor, QueueSpec("General", None, position=1000, is_default=True))
+    return [q for q in queues if not q.is_default and q.routing_expression], default
+
+
+def _route(queues: list[Queue], default: Queue, context: dict[str, Any]) -> tuple[Queue, str]:
+    for queue in queues:
+        try:
+            if _expression(queue).matches(context):
+                return queue, f"queue:{queue.name}"
+        except ExpressionError:
+            continue  # an expression that fails on this input does not match it
+    return default, "default"
+
+
+def _context(report: Any, subject: Any, policy: Policy, app_slug: str) -> dict[str, Any]:
+    return {
+        "report": {"policy": report.policy_code, "source": report.reporter_type, "text": report.text or "",
+                   "imminent_harm": bool(report.imminent_harm)},
+        "subject": {"kind": subject.kind, "language": subject.language or "", "country": subject.country or "", "app": app_slug},
+        "policy": {"code": policy.code, "severity": policy.severity, "graphic": policy.graphic},
+        "signals": [],
+    }
+
+
+def _standing(report: Any, records: dict[str, NotifierStanding]) -> NotifierStanding | None:
+    if report.reporter_type == ReporterType.TRUSTED_FLAGGER:
+        return NotifierStanding(trusted_flagger=True)
+    key = notifiers.notifier_key(report)
+    return records.get(key, NotifierStanding()) if key else None
+
+
+def _priority(reports: list[Any], subject: Any, policies: dict[str, Policy], records: dict[str, NotifierStanding]) -> Priority:
+    standings = tuple(s for s in (_standing(r, records) for r in reports) if s is not None)
+    return score(
+        PriorityInput(
+            severity=max(policies[r.policy_code].severity for r in reports),
+            reach=reach_of(subject.reach or {}),
+            report_count=len(reports),
+            notifiers=standings,
+            imminent_harm=any(r.imminent_harm for r in reports),
+        )
+    )
+
+
+def due_at(opened: datetime, queue: Queue, band: Band) -> datetime:
+    return as_utc(opened) + timedelta(minutes=int(queue.sla_minutes.get(band.value, 1440)))
+
+
+def route_reports(session: Session, actor: Actor, app_id: int, report_ids: list[int]) -> None:
+    """Put newly filed reports into cases (new or existing); suspended notifiers' are held back."""
+    if not report_ids:
+        return
+    new_reports = session.execute(select(*_REPORT_COLUMNS).where(Report.id.in_(report_ids))).all()
+    subject_ids = {r.subject_id for r in new_reports}
+    subjects = {s.id: s for s in session.execute(
+        select(Subject.id, Subject.kind, Subject.language, Subject.country, Subject.reach).where(Subject.id.in_(subject_ids))
+    )}
+    policies = {p.code: p for p in session.execute(select(Policy).where(Policy.is_current.is_(True))).scalars()}
+    open_cases = {c.subject_id: c for c in session.execute(
+        select(Case).where(Case.subject_id.in_(subject_ids), Case.status == "open").with_for_update()
+    ).scalars()}
+    earlier = defaultdict(list)
+    if open_cases:
+        for r in session.execute(select(*_REPORT_COLUMNS).where(Report.case_id.in_([c.id for c in open_cases.values()]))):
+            earlier[r.subject_id].append(r)
+    keys = {k for r in [*new_reports, *(x for v in earlier.values() for x in v)] if (k := notifiers.notifier_key(r))}
+    records = notifiers.standing(session, keys)
+    held_back = [r.id for r in new_reports if (k := notifiers.notifier_key(r)) and records.get(k, NotifierStanding()).suspended]
+    if held_back:
+        _hold_back(session, actor, held_back)
+    groups: dict[int, list[Any]] = defaultdict(list)
+    for r in new_reports:
+        if r.id not in held_back:
+            groups[r.subject_id].append(r)
+    if not groups:
+        return
+    queues, default = _queues(session, actor)
+    app_slug = session.execute(select(App.slug).where(App.id == app_id)).scalar_one()
+    queue_by_id = {q.id: q for q in [*queues, default]}
+    now = utcnow()
+    fresh: list[dict[str, Any]] = []
+    links: list[dict[str, int]] = []
+    for subject_id, group in groups.items():
+        subject = subjects[subject_id]
+        case = open_cases.get(subject_id)
+        lead = max(group, key=lambda r: (r.imminent_harm, policies[r.policy_code].severity))
+        if case is None:
+            queue, routed_by = _route(queues, default, _context(lead, subject, policies[lead.policy_code], app_slug))
+            priority = _priority(group, subject, policies, records)
+            fresh.append({
+                "app_id": app_id, "subject_id": subject_id, "queue_id": queue.id, "status": "open",
+                "band": priority.band.value, "priority_score": priority.score, "priority_reasons": priority.reasons,
+                "imminent_harm": "imminent_harm" in priority.reasons, "report_count": len(group),
+                "policy_code": lead.policy_code, "routed_by": routed_by, "due_at": due_at(now, queue, priority.band),
+                "created_at": now, "updated_at": now, "_reports": [r.id for r in group],
+            })
+            continue
+        _join(session, actor, case, group, earlier[subject_id], subject, policies, records, queues, default, queue_by_id, app_slug, lead)
+        links.extend({"id": r.id, "case_id": case.id} for r in group)
+    if fresh:
+        report_lists = [row.pop("_reports") for row in fresh]
+        ids = session.execute(insert(Case).returning(Case.id, sort_by_parameter_order=True), fresh).scalars().all()
+        for case_id, row, report_list in zip(ids, fresh, report_lists):
+            links.extend({"id": rid, "case_id": case_id} for rid in report_list)
+            record(session, actor=actor, verb="case.opened", object_type="case", object_id=case_id, after={
+                "subject_id": row["subject_id"], "queue_id": row["queue_id"], "routed_by": row["routed_by"],
+                "band": row["band"], "priority_score": row["priority_score"], "reasons": row["priority_reasons"],
+                "due_at": row["due_at"], "reports": report_list,
+            })
+    session.execute(update(Report), links)
+
+
+def _hold_back(session: Session, actor: Actor, report_ids: list[int]) -> None:
+    """Notices from a suspended notifier are kept on record but not queued (DSA Art. 23(2))."""
+    session.execute(update(Report).where(Report.id.in_(report_ids)).values(status=ReportStatus.HELD.value))
+    for report_id in report_ids:
+        record(session, actor=actor, verb="report.held_back", object_type="report", object_id=report_id,
+               after={"status": ReportStatus.HELD.value, "reason": "notifier suspended for manifestly unfounded notices"})
+
+
+def _join(
+    session: Session, actor: Actor, case: Case, group: list[Any], earlier: list[Any], subject: Any,
+    policies: dict[str, Policy], records: dict[str, NotifierStanding], queues: list[Queue], default: Queue,
+    queue_by_id: dict[int, Queue], app_slug: str, lead: Any,
+) -> None:
+    before = {"band": case.band, "priority_score": case.priority_score, "report_count": case.report_count,
+              "queue_id": case.queue_id, "due_at": case.due_at}
+    priority = _priority([*earlier, *group], subject, policies, records)
+    if priority.band == Band.P0 and not case.imminent_harm and lead.imminent_harm:
+        queue, case.routed_by = _route(queues, default, _context(lead, subject, policies[lead.policy_code], app_slug))
+        case.queue_id = queue.id
+    queue = queue_by_id.get(case.queue_id) or session.get(Queue, case.queue_id)
+    case.band, case.priority_score, case.priority_reasons = priority.band.value, priority.score, priority.reasons
+    case.imminent_harm = "imminent_harm" in priority.reasons
+    case.report_count = len(earlier) + len(group)
+    case.due_at = min(as_utc(case.due_at), due_at(case.created_at, queue, priority.band))
+    case.updated_at = utcnow()
+    record(session, actor=actor, verb="case.reports_added", object_type="case", object_id=case.id, before=before, after={
+        "band": case.band, "priority_score": case.priority_score, "report_count": case.report_count,
+        "queue_id": case.queue_id, "due_at": case.due_at, "reports": [r.id for r in group],
+    })
