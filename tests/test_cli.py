@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import select, text
 from typer.testing import CliRunner
@@ -66,3 +68,21 @@ def test_production_refuses_the_demo_secret(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.delenv("TRUSTDESK_SECRET_KEY", raising=False)
     result = runner.invoke(app, ["audit", "verify"])
     assert result.exit_code == 2 and "TRUSTDESK_SECRET_KEY" in result.output
+
+
+def test_import_reports_rejects_and_is_idempotent(env: Settings, tmp_path: Path) -> None:
+    _ok("db", "upgrade")
+    data = tmp_path / "data.jsonl"
+    data.write_text(
+        '{"type": "subject", "external_id": "a1", "kind": "account", "country": "DE"}\n'
+        '{"type": "subject", "external_id": "a2", "kind": "account", "country": "germany"}\n'
+        '{"type": "report", "external_id": "r1", "subject_external_id": "a1", "policy_code": "SPAM", "reporter_type": "anonymous"}\n'
+    )
+    first = runner.invoke(app, ["import", str(data), "--app", "dating"])
+    assert first.exit_code == 1 and "rejected lines are in" in first.output
+    rejects = (tmp_path / "data.jsonl.rejects.jsonl").read_text()
+    assert '"line": 2' in rejects and "country" in rejects
+    again = runner.invoke(app, ["import", str(data), "--app", "dating", "--no-resume"])
+    assert again.exit_code == 1
+    total_row = [line for line in again.output.splitlines() if "total" in line][0]
+    assert [cell.strip() for cell in total_row.split("│")][1:5] == ["total", "0", "2", "1"]

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import secrets
 import threading
+from pathlib import Path
 from typing import Annotated
 
 import typer
+import uvicorn
 from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from trustdesk.audit import personal_data
 from trustdesk.audit.log import Actor
@@ -16,11 +20,16 @@ from trustdesk.audit.verify import verify_chain
 from trustdesk.auth import api_clients, staff
 from trustdesk.config import ConfigError, Settings, load_settings
 from trustdesk.domain.vocabulary import Role, Scope
+from trustdesk.ingest.bulk_import import RecordTypeName, import_file
+from trustdesk.ingest.intake import Submitter
+from trustdesk.jobs.worker import run_worker
 from trustdesk.logs import configure_logging
 from trustdesk.organisation import ensure_app
 from trustdesk.policy_versions import current_policies, seed_catalogue
 from trustdesk.store import migrate
 from trustdesk.store.database import Database
+from trustdesk.store.models import App
+from trustdesk.web.app import create_app
 
 app = typer.Typer(help="TrustDesk: Trust & Safety operations.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -49,6 +58,10 @@ def _settings() -> Settings:
 def open_database(settings: Settings) -> Database:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return Database(settings.effective_database_url)
+
+
+def _app(session: Session, slug: str) -> App:
+    return ensure_app(session, CLI_ACTOR, slug, slug.replace("-", " ").title())
 
 
 @db_app.command("upgrade")
@@ -101,7 +114,7 @@ def clients_create(
     """Create an API client for the host platform and print its token once."""
     settings = _settings()
     with open_database(settings).session() as session:
-        target = ensure_app(session, CLI_ACTOR, app_slug, app_slug.replace("-", " ").title())
+        target = _app(session, app_slug)
         _client, token = api_clients.create_client(session, CLI_ACTOR, target, name, scope or list(Scope))
     console.print(f"token for {name} (shown once; store it in the host platform's secrets): {token}")
 
@@ -132,8 +145,6 @@ def policies_list() -> None:
 @app.command("worker")
 def worker(worker_id: Annotated[str, typer.Option()] = "") -> None:
     """Run background jobs until interrupted."""
-    from trustdesk.jobs.worker import run_worker
-
     settings = _settings()
     configure_logging(settings.log_json)
     run_worker(open_database(settings), settings, worker_id=worker_id or f"worker-{secrets.token_hex(3)}")
@@ -146,11 +157,6 @@ def serve(
     with_worker: Annotated[bool, typer.Option("--with-worker/--no-worker", help="Run a worker in this process too.")] = True,
 ) -> None:
     """Serve the API and console (one process); on SQLite, the worker runs beside it."""
-    import uvicorn
-
-    from trustdesk.jobs.worker import run_worker
-    from trustdesk.web.app import create_app
-
     settings = _settings()
     configure_logging(settings.log_json)
     db = open_database(settings)
@@ -161,5 +167,40 @@ def serve(
         uvicorn.run(create_app(settings, db), host=host, port=port, log_config=None, access_log=False)
     finally:
         stop.set()
+@app.command("import")
+def import_records(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="A .jsonl, .ndjson or .csv file.")],
+    app_slug: Annotated[str, typer.Option("--app", help="The app the records belong to.")],
+    record_type: Annotated[RecordTypeName | None, typer.Option("--type", help="For records without a type field or column.")] = None,
+    rejects: Annotated[Path | None, typer.Option("--rejects", help="Default: FILE.rejects.jsonl beside the file.")] = None,
+    resume: Annotated[bool, typer.Option("--resume/--no-resume", help="Continue an interrupted import of the unchanged file.")] = True,
+) -> None:
+    """Import subjects, reports and account events; bad lines go to a rejects file and the rest goes on."""
+    settings = _settings()
+    db = open_database(settings)
+    with db.session() as session:
+        app_id = _app(session, app_slug).id
+    submitter = Submitter(app_id, Actor("import", file.name), media_allow_list=settings.media_url_allow_list)
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
+    try:
+        with Progress(*columns, console=console, transient=True) as bar:
+            task = bar.add_task(f"importing {file.name}", total=None)
+            summary = import_file(
+                db, file, submitter, rejects_path=rejects, default_type=record_type, resume=resume,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+    except ValueError as exc:  # the file's format or CSV header cannot be used
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    table = Table("type", "created", "existing", "rejected", title=f"{file.name} into {app_slug}")
+    for kind, tally in [*summary.by_type.items(), ("total", summary.total())]:
+        table.add_row(kind, str(tally.created), str(tally.existing), str(tally.rejected))
+    console.print(table)
+    resumed = f", resumed after line {summary.resumed_from_line}" if summary.resumed_from_line else ""
+    console.print(f"{summary.lines} lines read{resumed}; rejected lines are in {summary.rejects_path}")
+    if summary.total().rejected:
+        raise typer.Exit(1)
+
+
 if __name__ == "__main__":
     app()

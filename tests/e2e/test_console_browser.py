@@ -88,7 +88,8 @@ def site(tmp_path: Path) -> Iterator[Site]:
     server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
-    while thread.is_alive() and not server.started:
+    deadline = time.monotonic() + 30
+    while thread.is_alive() and not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
     assert server.started, "uvicorn did not start"
     site = Site(f"http://127.0.0.1:{listener.getsockname()[1]}", db, submitter, account_id)

@@ -38,13 +38,13 @@ def _file_reports(api: Api) -> None:
     assert r.status_code == 200, r.text
 
 
-def _create_staff(api: Api, settings: Settings, username: str = "mia") -> None:
+def _create_staff(api: Api, settings: Settings) -> None:
     with api.db.session() as session:
-        staff.create_user(session, Actor("test", "setup"), settings, username=username, password=PASSWORD, roles=[Role.MODERATOR], display_name="Mia Moderator")
+        staff.create_user(session, Actor("test", "setup"), settings, username="mia", password=PASSWORD, roles=[Role.MODERATOR], display_name="Mia Moderator")
 
 
-def _log_in(api: Api, username: str = "mia") -> httpx.Response:
-    return api.client.post("/login", data={"username": username, "password": PASSWORD, "next": "/"}, follow_redirects=False)
+def _log_in(api: Api) -> httpx.Response:
+    return api.client.post("/login", data={"username": "mia", "password": PASSWORD, "next": "/"}, follow_redirects=False)
 
 
 def _testid(html: str, name: str) -> str:
@@ -160,10 +160,20 @@ def test_healthz(api: Api) -> None:
     assert r.status_code == 200 and r.json() == {"status": "ok"}
 
 
+def _sample(metrics: str, series: str) -> float:
+    found = re.search(rf"^{re.escape(series)} (\S+)$", metrics, re.M)
+    assert found, f"no {series} in /metrics"
+    return float(found.group(1))
+
+
 def test_metrics_count_requests_and_intake(console: Api) -> None:
-    text = console.client.get("/metrics").text
-    assert re.search(r'^trustdesk_http_requests_total\{.*method="POST".*\} \d', text, re.M)
-    assert re.search(r'^trustdesk_intake_items_total\{kind="report",status="created"\} \d', text, re.M)
+    reports = 'trustdesk_intake_items_total{kind="report",status="created"}'
+    before = _sample(console.client.get("/metrics").text, reports)
+    r = console.post("/api/v1/reports", {"external_id": "r4", "subject_external_id": "acc-2", "policy_code": "SPAM", "reporter_type": "anonymous"})
+    assert r.status_code == 201
+    after = console.client.get("/metrics").text
+    assert _sample(after, reports) == before + 1
+    assert re.search(r'^trustdesk_http_requests_total\{method="GET",route="/metrics",status="200"\} \d', after, re.M)
 
 
 def test_unexpected_error_is_a_bare_json_500(api: Api) -> None:

@@ -16,23 +16,32 @@ from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
 from trustdesk.domain.vocabulary import Scope
-from trustdesk.store.models import ApiClient, App
+from trustdesk.store.models import ApiClient, App, StaffUser
 
 
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_client(session: Session, actor: Actor, app: App, name: str, scopes: Iterable[Scope]) -> tuple[ApiClient, str]:
+def _issue(session: Session, actor: Actor, client: ApiClient, described: dict[str, object]) -> tuple[ApiClient, str]:
     prefix, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
-    client = ApiClient(app_id=app.id, name=name, token_prefix=prefix, token_hash=_digest(secret), scopes=sorted(s.value for s in scopes))
+    client.token_prefix, client.token_hash = prefix, _digest(secret)
     session.add(client)
     session.flush()
-    record(
-        session, actor=actor, verb="api_client.created", object_type="api_client", object_id=client.id,
-        after={"name": name, "app": app.slug, "scopes": client.scopes},
-    )
+    record(session, actor=actor, verb="api_client.created", object_type="api_client", object_id=client.id, after=described)
     return client, f"td_{prefix}_{secret}"
+
+
+def create_client(session: Session, actor: Actor, app: App, name: str, scopes: Iterable[Scope]) -> tuple[ApiClient, str]:
+    """A host-platform integration token for one app."""
+    client = ApiClient(app_id=app.id, name=name, scopes=sorted(s.value for s in scopes))
+    return _issue(session, actor, client, {"name": name, "app": app.slug, "scopes": client.scopes})
+
+
+def create_staff_token(session: Session, actor: Actor, user: StaffUser, name: str) -> tuple[ApiClient, str]:
+    """A personal token for automation through /api/v1; it acts with the user's roles."""
+    client = ApiClient(staff_user_id=user.id, name=name, scopes=[])
+    return _issue(session, actor, client, {"name": name, "staff_user": user.username})
 
 
 def resolve_token(session: Session, token: str) -> ApiClient | None:

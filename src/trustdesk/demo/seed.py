@@ -372,7 +372,7 @@ def _small_talk(b: _Builder, a: _Person, other: _Person) -> list[_Line]:
 
 def _plan_market(rng: random.Random, now: datetime, scale: float) -> _Plan:
     b = _Builder(rng, now, scale, MARKET, "Market")
-    listings: list[tuple[str, str, int, str]] = []  # external id, language, price in cents, currency
+    listings: list[tuple[str, int, str]] = []  # external id, price in cents, currency
 
     def shop(owner: _Person, title: str, created: datetime, policy: str | None = None) -> str:
         external_id = b.add(SubjectKind.SHOP, created, account_external_id=owner.external_id, parent_external_id=owner.external_id,
@@ -387,7 +387,7 @@ def _plan_market(rng: random.Random, now: datetime, scale: float) -> _Plan:
                             title=product.title.format(brand=brand), text=product.text, language=owner.place.language,
                             attributes={"price_cents": price, "currency": owner.place.currency, "category": product.category},
                             reach={"views": rng.randint(10, 5000), "sales": rng.randint(0, 120)})
-        listings.append((external_id, owner.place.language, price, owner.place.currency))
+        listings.append((external_id, price, owner.place.currency))
         b.flag(external_id, policy, owner.place.language)
 
     def seller(language: str | None = None, recent: bool = False, shared: _Shared | None = None) -> _Person:
@@ -414,11 +414,14 @@ def _plan_market(rng: random.Random, now: datetime, scale: float) -> _Plan:
         shop_id = shop(owner, title, b.after(owner.created_at), "IMPERSONATION" if official else None)
         for _ in range(rng.randint(3, 6)):
             listing(shop_id, owner, rng.choice(content.COUNTERFEIT[language]), "COUNTERFEIT", brand)
+    # Bait shops: a too-cheap console among copied ordinary listings, payment off the platform.
     for i in range(b.count(10, 3)):
         language = _cycle(i)
         owner = seller(language, recent=True)
         shop_id = shop(owner, f"{owner.place.country} Deals {rng.randint(10, 99)}", b.after(owner.created_at))
         listing(shop_id, owner, content.SCAM_LISTINGS[language], "SCAM")
+        for product in rng.sample(content.PRODUCTS[language], rng.randint(2, 4)):
+            listing(shop_id, owner, product)
 
     def review(text: str, language: str, policy: str | None) -> None:
         listing_id = rng.choice(listings)[0]
@@ -438,7 +441,7 @@ def _plan_market(rng: random.Random, now: datetime, scale: float) -> _Plan:
 
     for _ in range(b.count(1200, 20)):
         buyer = rng.choice(b.plan.people)
-        listing_id, _language, price, currency = rng.choice(listings)
+        listing_id, price, currency = rng.choice(listings)
         b.event(buyer, AccountEventKind.PURCHASE, b.after(max(buyer.created_at, b.plan.created[listing_id])),
                 payment_fingerprint=buyer.payment_fingerprint, amount_cents=price, currency=currency,
                 attributes={"listing_external_id": listing_id})
@@ -560,12 +563,14 @@ def _bulk_reports(db: Database, rng: random.Random, now: datetime, plans: Sequen
         progress("benchmark reports", start + len(items), total)
 
 
-def _create_staff(session: Session, settings: Settings) -> None:
+def _create_staff(session: Session, settings: Settings) -> list[str]:
+    """Create the demo staff; returns the usernames that were already taken and left alone."""
     taken = set(session.execute(select(StaffUser.username)).scalars())
     for person in DEMO_STAFF:
         if person.username not in taken:
             staff.create_user(session, DEMO_ACTOR, settings, username=person.username, password=person.password, roles=person.roles,
                               display_name=person.display_name, skills={"languages": list(person.languages)}, with_totp=False)
+    return [person.username for person in DEMO_STAFF if person.username in taken]
 
 
 def _already_seeded(db: Database) -> bool:
@@ -573,7 +578,7 @@ def _already_seeded(db: Database) -> bool:
         return session.execute(select(Subject.id).join(App, Subject.app_id == App.id).where(App.slug == DATING).limit(1)).first() is not None
 
 
-def _summary(db: Database, settings: Settings, *, already_seeded: bool, tokens: dict[str, str]) -> DemoSummary:
+def _summary(db: Database, settings: Settings, *, already_seeded: bool, tokens: dict[str, str], kept: Sequence[str] = ()) -> DemoSummary:
     with db.reader() as session:
         subjects: dict[str, dict[str, int]] = {}
         for slug, kind, count in session.execute(
@@ -589,6 +594,8 @@ def _summary(db: Database, settings: Settings, *, already_seeded: bool, tokens: 
                      "make a new one with `trustdesk clients create NAME --app dating`.")
     else:
         notes.append("API tokens are shown once: store them now.")
+    if kept:
+        notes.append(f"Existing staff users were left as they were and do not have the demo password: {', '.join(kept)}.")
     if not settings.relax_totp:
         notes.append("Roles that need a second factor (" + ", ".join(settings.totp_required_roles) + ") cannot log in "
                      "to the demo without one: run with TRUSTDESK_RELAX_TOTP=1.")
@@ -621,7 +628,7 @@ def seed_demo(
     tokens: dict[str, str] = {}
     app_ids: list[int] = []
     with db.session() as session:
-        _create_staff(session, settings)
+        kept = _create_staff(session, settings)
         for plan in plans:
             app = ensure_app(session, DEMO_ACTOR, plan.slug, plan.name)
             _client, tokens[plan.slug] = api_clients.create_client(session, DEMO_ACTOR, app, f"{plan.slug}-backend", list(Scope))
@@ -631,4 +638,4 @@ def seed_demo(
         _write_plan(db, plan, app_id, blobs, progress)
     if size == "large":
         _bulk_reports(db, rng, now, list(zip(app_ids, plans, strict=True)), report_target, progress)
-    return _summary(db, settings, already_seeded=False, tokens=tokens)
+    return _summary(db, settings, already_seeded=False, tokens=tokens, kept=kept)

@@ -232,9 +232,11 @@ def _csv_records(lines: _Lines, start: _Position) -> Iterator[_Record]:
             yield _Record(number, raw, problem=f"csv: {len(row)} cells, but the header has {len(header)} columns")
         else:
             try:
-                yield _Record(number, raw, fields=_nest(header, row))
+                fields = _nest(header, row)
             except ValueError as exc:
                 yield _Record(number, raw, problem=str(exc))
+            else:
+                yield _Record(number, raw, fields=fields)
 
 
 def _check_header(header: list[str]) -> None:

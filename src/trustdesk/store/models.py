@@ -51,18 +51,19 @@ class App(Base):
 
 
 class ApiClient(Base):
-    """A host-platform integration; its bearer token is stored only as a hash."""
+    """A bearer token, stored only as a hash: a host-platform integration scoped to one app,
+    or a staff member's personal token for automation, which acts with that member's roles."""
 
     __tablename__ = "api_clients"
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id"))
+    app_id: Mapped[int | None] = mapped_column(ForeignKey("apps.id"), default=None)
+    staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), default=None)
     name: Mapped[str] = mapped_column(String(200))
     token_prefix: Mapped[str] = mapped_column(String(16), unique=True)
     token_hash: Mapped[str] = mapped_column(String(64))
     scopes: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
-    app: Mapped[App] = relationship()
 
 
 class StaffUser(Base):

@@ -23,7 +23,8 @@ from trustdesk.auth import api_clients, staff
 from trustdesk.domain.vocabulary import Role, Scope
 from trustdesk.ingest.intake import Submitter
 from trustdesk.store.database import Database
-from trustdesk.store.models import StaffSession
+from trustdesk.cases.claiming import Reviewer
+from trustdesk.store.models import StaffSession, StaffUser
 
 SESSION_COOKIE = "trustdesk_session"
 CSRF_HEADER = "x-csrf-token"
@@ -40,11 +41,17 @@ class StaffContext:
     username: str
     display_name: str
     roles: tuple[str, ...]
-    csrf_token: str
+    # None for a bearer-token caller, which a browser cannot forge.
+    csrf_token: str | None
+    languages: tuple[str, ...] = ()
 
     @property
     def actor(self) -> Actor:
         return Actor("staff", self.username)
+
+    @property
+    def reviewer(self) -> Reviewer:
+        return Reviewer(self.user_id, self.roles, self.languages)
 
     def has(self, *roles: Role) -> bool:
         return any(role.value in self.roles for role in roles)
@@ -78,14 +85,14 @@ def public() -> Callable[..., Any]:
 
 def client_with(scope: Scope) -> Callable[..., Any]:
     def authorise(request: Request, db: Database = Depends(get_db)) -> Submitter:
-        header = request.headers.get("authorization", "")
-        if not header.lower().startswith("bearer "):
+        token = _bearer(request)
+        if not token:
             raise HTTPException(401, "authorization: a bearer token is required", headers={"WWW-Authenticate": "Bearer"})
         with db.reader() as session:
-            client = api_clients.resolve_token(session, header[7:].strip())
+            client = api_clients.resolve_token(session, token)
         if client is None:
             raise HTTPException(401, "authorization: the token is not valid", headers={"WWW-Authenticate": "Bearer"})
-        if scope.value not in client.scopes:
+        if client.app_id is None or scope.value not in client.scopes:
             raise HTTPException(403, f"authorization: the token lacks the scope {scope.value!r}")
         return Submitter(
             app_id=client.app_id,
@@ -97,16 +104,27 @@ def client_with(scope: Scope) -> Callable[..., Any]:
     return _tag(authorise, ("scope", scope.value))
 
 
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    return header[7:].strip() if header.lower().startswith("bearer ") else None
+
+
 def current_staff(request: Request, db: Database) -> StaffContext | None:
-    token = request.cookies.get(SESSION_COOKIE)
-    if not token:
-        return None
+    """The staff member behind a console session cookie or a personal bearer token."""
+    token, cookie = _bearer(request), request.cookies.get(SESSION_COOKIE)
     with db.reader() as session:
-        found: StaffSession | None = staff.resolve_session(session, token)
-        if found is None:
-            return None
-        user = found.user
-        return StaffContext(user.id, user.username, user.display_name, tuple(user.roles), found.csrf_token)
+        if token:
+            client = api_clients.resolve_token(session, token)
+            user = session.get(StaffUser, client.staff_user_id) if client and client.staff_user_id else None
+            # A bearer token cannot be sent by a browser on its own, so it needs no CSRF token.
+            return _context(user, csrf=None) if user and user.active else None
+        found: StaffSession | None = staff.resolve_session(session, cookie) if cookie else None
+        return _context(found.user, csrf=found.csrf_token) if found else None
+
+
+def _context(user: StaffUser, csrf: str | None) -> StaffContext:
+    languages = tuple((user.skills or {}).get("languages", []))
+    return StaffContext(user.id, user.username, user.display_name, tuple(user.roles), csrf, languages)
 
 
 def staff_with(*roles: Role) -> Callable[..., Any]:
@@ -116,7 +134,7 @@ def staff_with(*roles: Role) -> Callable[..., Any]:
             raise LoginRequired()
         if roles and not context.has(*roles):
             raise HTTPException(403, "your roles do not allow this page")
-        if request.method not in _SAFE_METHODS:
+        if request.method not in _SAFE_METHODS and context.csrf_token is not None:
             sent = request.headers.get(CSRF_HEADER)
             if sent is None and request.headers.get("content-type", "").startswith(
                 ("application/x-www-form-urlencoded", "multipart/form-data")

@@ -196,6 +196,11 @@ def upgrade() -> None:
     with op.batch_alter_table('policies', schema=None) as batch_op:
         batch_op.add_column(sa.Column('decision_tree', sa.JSON(), nullable=True))
 
+    with op.batch_alter_table('api_clients', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('staff_user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True))
+        batch_op.alter_column('app_id', existing_type=sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True)
+        batch_op.create_foreign_key('fk_api_clients_staff_user_id', 'staff_users', ['staff_user_id'], ['id'])
+
     with op.batch_alter_table('reports', schema=None) as batch_op:
         batch_op.add_column(sa.Column('case_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True))
         batch_op.create_index(batch_op.f('ix_reports_case_id'), ['case_id'], unique=False)
@@ -210,6 +215,11 @@ def downgrade() -> None:
         batch_op.drop_constraint('fk_reports_case_id_cases', type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_reports_case_id'))
         batch_op.drop_column('case_id')
+
+    with op.batch_alter_table('api_clients', schema=None) as batch_op:
+        batch_op.drop_constraint('fk_api_clients_staff_user_id', type_='foreignkey')
+        batch_op.alter_column('app_id', existing_type=sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False)
+        batch_op.drop_column('staff_user_id')
 
     with op.batch_alter_table('policies', schema=None) as batch_op:
         batch_op.drop_column('decision_tree')
