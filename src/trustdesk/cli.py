@@ -12,6 +12,7 @@ import uvicorn
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk.audit import personal_data
@@ -28,7 +29,7 @@ from trustdesk.organisation import ensure_app
 from trustdesk.policy_versions import current_policies, seed_catalogue
 from trustdesk.store import migrate
 from trustdesk.store.database import Database
-from trustdesk.store.models import App
+from trustdesk.store.models import App, StaffUser
 from trustdesk.web.app import create_app
 
 app = typer.Typer(help="TrustDesk: Trust & Safety operations.", no_args_is_help=True)
@@ -103,6 +104,19 @@ def users_create(
         console.print(f"password: {chosen}")
     if uri:
         console.print(f"TOTP enrolment (add to an authenticator app): {uri}")
+
+
+@users_app.command("token")
+def users_token(username: str, name: Annotated[str, typer.Option(help="What the token is for.")] = "automation") -> None:
+    """Issue a personal API token that acts with the user's roles; printed once."""
+    settings = _settings()
+    with open_database(settings).session() as session:
+        user = session.execute(select(StaffUser).where(StaffUser.username == username)).scalar_one_or_none()
+        if user is None:
+            console.print(f"[red]username: no staff user {username!r}[/red]")
+            raise typer.Exit(2)
+        _client, token = api_clients.create_staff_token(session, CLI_ACTOR, user, name)
+    console.print(f"token for {username} (shown once): {token}")
 
 
 @clients_app.command("create")

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from trustdesk.cases import sla
 from trustdesk.config import Settings
 from trustdesk.ingest import media_fetch
 from trustdesk.jobs.queue import QUEUED, claim, complete, fail
@@ -45,6 +46,7 @@ Handler = Callable[[WorkerContext, dict[str, Any]], None]
 # (a lease can expire), so make them idempotent; raise to fail the job.
 HANDLERS: dict[str, Handler] = {
     media_fetch.FETCH_MEDIA: media_fetch.handle_fetch_media,
+    sla.SLA_SWEEP: sla.handle_sla_sweep,
 }
 
 
@@ -63,6 +65,8 @@ def run_worker(
 ) -> int:
     """Process jobs until `stop_event` is set, or with `once` until none is due; return how many ran."""
     context = WorkerContext(db, settings, FileBlobStore(settings.blob_dir))
+    with db.session() as session:
+        sla.ensure_scheduled(session)
     stop = stop_event or threading.Event()
     processed = 0
     while not stop.is_set():

@@ -1,0 +1,383 @@
+"""Enforcement actions on TrustDesk's side: what each action does to a subject, and its undo.
+
+Every action writes an `EnforcementAction` row with the visibility before and after, so an
+undo can put things back and the history reads as a list of changes. Delivering the change to
+the host platform is the outbox's job (a later issue); until then each action's params carry
+`delivery: "pending"`.
+
+Two rules keep actions safe to combine:
+- only `reinstate` makes a subject more visible: restricting something already removed keeps
+  it removed, and a cascade never reveals a descendant that was hidden more strictly;
+- an undo only restores a subject whose state is still the one the action left, so it never
+  clobbers a later change (those are reported as skipped).
+
+Work is split into a plan (`plan_action`: look-ups and checks, raises before anything is
+written) and its application (`apply_plan`), so a decision can check all its actions first
+and a senior can preview a cascade from exactly what would be applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from trustdesk.audit.log import Actor, record
+from trustdesk.domain.policies import Action
+from trustdesk.domain.vocabulary import SubjectKind, Visibility
+from trustdesk.ingest.intake import Conflict, IntakeError, NotFound
+from trustdesk.store.models import EnforcementAction, Subject, utcnow
+
+APPLIED, UNDONE = "applied", "undone"
+DELIVERY_PENDING = "pending"
+MAX_DESCENDANTS = 10_000
+MAX_SUSPENSION_DAYS = 365
+MAX_LABEL_LENGTH = 100
+_IN_CHUNK = 1000  # ids per IN (...) list, well under every driver's parameter limit
+
+# Actions addressed to the person rather than the content: they land on the owning account.
+ACCOUNT_ACTIONS = frozenset({Action.WARN, Action.STRIKE, Action.SUSPEND, Action.BAN})
+# Actions that can be carried down to a subject's descendants.
+CASCADING = frozenset(
+    {Action.REMOVE, Action.DISABLE, Action.RESTRICT_VISIBILITY, Action.AGE_RESTRICT, Action.CASCADE_TAKEDOWN}
+)
+
+_SETS_VISIBILITY: dict[Action, Visibility] = {
+    Action.REMOVE: Visibility.REMOVED,
+    Action.DISABLE: Visibility.DISABLED,
+    Action.RESTRICT_VISIBILITY: Visibility.RESTRICTED,
+    Action.AGE_RESTRICT: Visibility.AGE_RESTRICTED,
+    Action.SUSPEND: Visibility.SUSPENDED,
+    Action.BAN: Visibility.BANNED,
+    Action.CASCADE_TAKEDOWN: Visibility.REMOVED,
+    Action.REINSTATE: Visibility.VISIBLE,
+}
+_STRICTNESS = {
+    v: rank
+    for rank, v in enumerate(
+        (Visibility.VISIBLE, Visibility.AGE_RESTRICTED, Visibility.RESTRICTED, Visibility.DISABLED,
+         Visibility.REMOVED, Visibility.SUSPENDED, Visibility.BANNED)
+    )
+}
+
+
+# --- pure rules ---------------------------------------------------------------------------
+
+
+def new_visibility(kind: Action, current: str) -> str | None:
+    """The visibility `kind` leaves a subject in, or None if the action does not touch it."""
+    target = _SETS_VISIBILITY.get(kind)
+    if target is None:
+        return None
+    if kind is Action.REINSTATE or _STRICTNESS[target] >= _STRICTNESS.get(current, 0):
+        return target.value
+    return current
+
+
+def attribute_change(kind: Action, attributes: dict[str, Any], params: dict[str, Any]) -> tuple[str, Any, Any] | None:
+    """(attribute, before, after) for the actions that mark a subject instead of hiding it."""
+    if kind is Action.LABEL:
+        labels = list(attributes.get("labels", []))
+        return "labels", attributes.get("labels"), labels if params["label"] in labels else labels + [params["label"]]
+    if kind is Action.DEMONETISE:
+        return "demonetised", attributes.get("demonetised"), True
+    return None
+
+
+def check_params(kind: Action, params: dict[str, Any] | None) -> dict[str, Any]:
+    """The params `kind` uses, checked; errors name the request field (`params.days`)."""
+    given = params or {}
+    if kind is Action.SUSPEND:
+        days = given.get("days")
+        if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_SUSPENSION_DAYS:
+            raise IntakeError("params.days", f"suspend needs a whole number of days from 1 to {MAX_SUSPENSION_DAYS}")
+        return {"days": days}
+    if kind is Action.LABEL:
+        label = given.get("label")
+        if not isinstance(label, str) or not label.strip() or len(label.strip()) > MAX_LABEL_LENGTH:
+            raise IntakeError("params.label", f"label needs a label of 1 to {MAX_LABEL_LENGTH} characters")
+        return {"label": label.strip()}
+    return {}
+
+
+def as_action(kind: Action | str, field: str = "kind") -> Action:
+    try:
+        return Action(kind)
+    except ValueError:
+        raise IntakeError(field, f"unknown action {kind!r}") from None
+
+
+# --- reading the subject tree -------------------------------------------------------------
+
+
+def account_of(session: Session, subject: Subject) -> Subject:
+    """The account an action addressed to the person lands on."""
+    if subject.kind == SubjectKind.ACCOUNT:
+        return subject
+    account = session.get(Subject, subject.account_id) if subject.account_id else None
+    if account is None:
+        raise IntakeError("subject_id", f"subject {subject.id} has no owning account")
+    return account
+
+
+def descendants(session: Session, subject: Subject) -> list[Subject]:
+    """Children, their children and so on (breadth first), then, for an account, all it owns.
+
+    Level by level, one query per level, so a deep shop costs a handful of queries. More than
+    MAX_DESCENDANTS is refused rather than cut short: half a takedown is worse than none.
+    """
+    found: dict[int, Subject] = {}
+    frontier = [subject.id]
+    while frontier:
+        level: list[Subject] = []
+        for chunk in _chunks(frontier):
+            level += session.execute(
+                select(Subject).where(Subject.parent_id.in_(chunk)).order_by(Subject.id).limit(_room(found))
+            ).scalars()
+        fresh = [s for s in level if s.id != subject.id and s.id not in found]
+        found.update((s.id, s) for s in fresh)
+        frontier = [s.id for s in fresh]
+        _check_cap(found)
+    if subject.kind == SubjectKind.ACCOUNT:
+        owned = session.execute(
+            select(Subject)
+            .where(Subject.account_id == subject.id, Subject.id != subject.id)
+            .order_by(Subject.id)
+            .limit(MAX_DESCENDANTS + 1)
+        ).scalars()
+        for item in owned:
+            found.setdefault(item.id, item)
+        _check_cap(found)
+    return list(found.values())
+
+
+def _room(found: dict[int, Subject]) -> int:
+    return MAX_DESCENDANTS + 1 - len(found)
+
+
+def _check_cap(found: dict[int, Subject]) -> None:
+    if len(found) > MAX_DESCENDANTS:
+        raise IntakeError("cascade", f"more than {MAX_DESCENDANTS} descendants; too many for one action")
+
+
+def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
+    for start in range(0, len(ids), _IN_CHUNK):
+        yield ids[start:start + _IN_CHUNK]
+
+
+# --- plan, preview, apply -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActionPlan:
+    """What an action will touch, looked up and checked before anything is written."""
+
+    kind: Action
+    target: Subject
+    params: dict[str, Any]
+    descendants: tuple[Subject, ...] = ()
+
+    @property
+    def cascade_kind(self) -> Action:
+        """What the descendants get: a cascade takedown removes each of them."""
+        return Action.REMOVE if self.kind is Action.CASCADE_TAKEDOWN else self.kind
+
+
+def plan_action(
+    session: Session, subject: Subject, kind: Action | str, params: dict[str, Any] | None = None, *, cascade: bool = False
+) -> ActionPlan:
+    action = as_action(kind)
+    checked = check_params(action, params)
+    target = account_of(session, subject) if action in ACCOUNT_ACTIONS else subject
+    cascade = cascade or action is Action.CASCADE_TAKEDOWN
+    if cascade and action not in CASCADING:
+        raise IntakeError("cascade", f"{action.value} does not cascade to descendants")
+    return ActionPlan(action, target, checked, tuple(descendants(session, target)) if cascade else ())
+
+
+@dataclass(frozen=True)
+class VisibilityChange:
+    subject_id: int
+    external_id: str
+    kind: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class CascadePreview:
+    """What a cascade would change, for a senior to look at before applying it."""
+
+    subject_id: int
+    action: Action
+    changes: list[VisibilityChange]
+    unchanged: int  # descendants already hidden at least as strictly
+
+    @property
+    def count(self) -> int:
+        return len(self.changes)
+
+
+def preview_cascade(session: Session, subject_id: int, kind: Action | str) -> CascadePreview:
+    subject = _subject(session, subject_id)
+    plan = plan_action(session, subject, kind, cascade=True)
+    changes = [c for c in _visibility_changes(plan) if c.before != c.after]
+    return CascadePreview(plan.target.id, plan.kind, changes, 1 + len(plan.descendants) - len(changes))
+
+
+def _visibility_changes(plan: ActionPlan) -> Iterator[VisibilityChange]:
+    for subject, kind in [(plan.target, plan.kind)] + [(d, plan.cascade_kind) for d in plan.descendants]:
+        after = new_visibility(kind, subject.visibility)
+        if after is not None:
+            yield VisibilityChange(subject.id, subject.external_id, subject.kind, subject.visibility, after)
+
+
+def apply_action(
+    session: Session,
+    actor: Actor,
+    subject: Subject,
+    kind: Action | str,
+    *,
+    decision_id: int | None = None,
+    params: dict[str, Any] | None = None,
+    cascade: bool = False,
+) -> EnforcementAction:
+    """Apply one action (and its cascade); returns the action row for the subject itself."""
+    return apply_plan(session, actor, plan_action(session, subject, kind, params, cascade=cascade), decision_id=decision_id)
+
+
+def apply_plan(session: Session, actor: Actor, plan: ActionPlan, *, decision_id: int | None = None) -> EnforcementAction:
+    now = utcnow()
+    root = _apply_one(actor, plan.kind, plan.target, plan.params, decision_id, None, now)
+    session.add(root)
+    session.flush()
+    cascaded = [
+        _apply_one(actor, plan.cascade_kind, d, {}, decision_id, root.id, now)
+        for d in plan.descendants
+        if new_visibility(plan.cascade_kind, d.visibility) != d.visibility
+    ]
+    session.add_all(cascaded)
+    session.flush()
+    for action in [root, *cascaded]:
+        _audit_applied(session, actor, action)
+    return root
+
+
+def _apply_one(
+    actor: Actor, kind: Action, subject: Subject, params: dict[str, Any], decision_id: int | None,
+    cascade_of: int | None, now: datetime,
+) -> EnforcementAction:
+    stored = params | {"delivery": DELIVERY_PENDING}
+    change = attribute_change(kind, subject.attributes, params)
+    if change is not None:
+        name, before, after = change
+        stored["attribute"] = {"name": name, "before": before, "after": after}
+        subject.attributes = subject.attributes | {name: after}
+    visibility = new_visibility(kind, subject.visibility)
+    action = EnforcementAction(
+        decision_id=decision_id, subject_id=subject.id, kind=kind.value, params=stored,
+        visibility_before=subject.visibility if visibility else None, visibility_after=visibility,
+        cascade_of=cascade_of, status=APPLIED, created_by=actor.label, created_at=now,
+        ends_at=now + timedelta(days=params["days"]) if kind is Action.SUSPEND else None,
+    )
+    if visibility:
+        subject.visibility = visibility
+    if visibility or change:
+        subject.updated_at = now
+    return action
+
+
+def _audit_applied(session: Session, actor: Actor, action: EnforcementAction) -> None:
+    attribute = action.params.get("attribute")
+    before: dict[str, Any] = {"visibility": action.visibility_before}
+    after: dict[str, Any] = {
+        "action_id": action.id, "kind": action.kind, "visibility": action.visibility_after,
+        "decision_id": action.decision_id, "cascade_of": action.cascade_of, "ends_at": action.ends_at,
+    }
+    if attribute:
+        before[attribute["name"]], after[attribute["name"]] = attribute["before"], attribute["after"]
+    record(session, actor=actor, verb="action.applied", object_type="subject", object_id=action.subject_id, before=before, after=after)
+
+
+# --- undo ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UndoResult:
+    undone: list[EnforcementAction]  # every action withdrawn: the one asked for and its cascade
+    skipped: list[EnforcementAction]  # of those, the ones whose subject changed again since: left alone
+
+
+def undo_action(session: Session, actor: Actor, action_id: int) -> UndoResult:
+    """Withdraw an action and everything cascaded from it, restoring what it changed."""
+    action = session.get(EnforcementAction, action_id, with_for_update=True)
+    if action is None:
+        raise NotFound("action_id", f"no action {action_id}")
+    if action.status == UNDONE:
+        raise Conflict("action_id", f"action {action_id} was already undone by {action.undone_by}")
+    if action.kind == Action.STRIKE:
+        raise IntakeError("action_id", "a strike is withdrawn by revoking the strike, not by undoing its action")
+    actions = [action, *session.execute(
+        select(EnforcementAction)
+        .where(EnforcementAction.cascade_of == action.id, EnforcementAction.status == APPLIED)
+        .order_by(EnforcementAction.id)
+        .with_for_update()
+    ).scalars()]
+    subjects = _locked_subjects(session, [a.subject_id for a in actions])
+    now = utcnow()
+    skipped: list[EnforcementAction] = []
+    for item in actions:
+        subject = subjects[item.subject_id]
+        before = _state(item, subject)
+        restored = _restore(item, subject)
+        if restored:
+            subject.updated_at = now
+        else:
+            skipped.append(item)
+        item.status, item.undone_at, item.undone_by = UNDONE, now, actor.label
+        record(
+            session, actor=actor, verb="action.undone", object_type="subject", object_id=subject.id, before=before,
+            after=_state(item, subject) | {"action_id": item.id, "skipped": not restored},
+        )
+    return UndoResult(actions, skipped)
+
+
+def _state(action: EnforcementAction, subject: Subject) -> dict[str, Any]:
+    """The part of the subject the action changed, for the audit event."""
+    attribute = action.params.get("attribute")
+    state: dict[str, Any] = {"visibility": subject.visibility}
+    return state | {attribute["name"]: subject.attributes.get(attribute["name"])} if attribute else state
+
+
+def _restore(action: EnforcementAction, subject: Subject) -> bool:
+    """Put back what the action changed, unless it was changed again since; False if so."""
+    attribute = action.params.get("attribute")
+    untouched_since = (action.visibility_after is None or subject.visibility == action.visibility_after) and (
+        attribute is None or subject.attributes.get(attribute["name"]) == attribute["after"]
+    )
+    if not untouched_since:
+        return False
+    if action.visibility_before is not None:
+        subject.visibility = action.visibility_before
+    if attribute is not None:
+        rest = {k: v for k, v in subject.attributes.items() if k != attribute["name"]}
+        subject.attributes = rest if attribute["before"] is None else rest | {attribute["name"]: attribute["before"]}
+    return True
+
+
+def _locked_subjects(session: Session, ids: list[int]) -> dict[int, Subject]:
+    found: dict[int, Subject] = {}
+    for chunk in _chunks(sorted(set(ids))):
+        found.update((s.id, s) for s in session.execute(select(Subject).where(Subject.id.in_(chunk)).with_for_update()).scalars())
+    return found
+
+
+def _subject(session: Session, subject_id: int) -> Subject:
+    subject = session.get(Subject, subject_id)
+    if subject is None:
+        raise NotFound("subject_id", f"no subject {subject_id}")
+    return subject
