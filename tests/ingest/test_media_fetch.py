@@ -201,7 +201,7 @@ def test_fetch_media_job_stores_the_blob_and_audits(server: _Server, db: Databas
         )
         blob = session.get_one(Blob, sha256)
         assert (blob.size, blob.content_type) == (len(PNG), "image/png")
-        assert session.execute(select(Job.status)).scalar_one() == "done"
+        assert session.execute(select(Job.status).where(Job.kind == FETCH_MEDIA)).scalar_one() == "done"
         event = session.execute(select(AuditEvent)).scalar_one()
         assert (event.verb, event.actor_type, event.object_type, event.object_id) == (
             "subject.media_fetched", "system", "subject", str(subject_id),
@@ -217,7 +217,7 @@ def test_fetch_media_job_refused_url_fails_the_job(server: _Server, db: Database
     subject_id = _subject(db, "http://evil.example/x.png")
     assert run_worker(db, settings, worker_id="w1", once=True) == 1
     with db.reader() as session:
-        job = session.execute(select(Job)).scalar_one()
+        job = session.execute(select(Job).where(Job.kind == FETCH_MEDIA)).scalar_one()
         assert job.status == "queued"
         assert job.last_error is not None and job.last_error.startswith("MediaUrlRefused: media_url host evil.example")
         assert session.get_one(Subject, subject_id).media_sha256 is None

@@ -17,14 +17,15 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
+from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor
 from trustdesk.auth import staff
-from trustdesk.auth.api_clients import create_client
+from trustdesk.auth.api_clients import create_client, create_staff_token
 from trustdesk.config import Settings
 from trustdesk.domain.vocabulary import Role, Scope
 from trustdesk.store.database import Database
-from trustdesk.store.models import App
+from trustdesk.store.models import App, StaffUser
 from trustdesk.web.app import create_app
 from trustdesk.web.permissions import CSRF_HEADER, SESSION_COOKIE
 from tests.conftest import TEST_SECRET, Api
@@ -111,17 +112,27 @@ def _is_login_redirect(response: httpx.Response) -> bool:
     return response.status_code == 303 and response.headers["location"].startswith("/login?next=")
 
 
+def _new_staff(session: Session, settings: Settings, role: Role, how: str) -> StaffUser:
+    return staff.create_user(session, SETUP, settings, username=f"{how}-{role.value}", password="long enough password", roles=[role])
+
+
 def _log_in(api: Api, settings: Settings, role: Role) -> str:
     """Give the test client a staff session holding `role`; returns the CSRF token."""
     with api.db.session() as session:
-        user = staff.create_user(session, SETUP, settings, username=f"user-{role.value}", password="long enough password", roles=[role])
-        token = staff.open_session(session, settings, user)
+        token = staff.open_session(session, settings, _new_staff(session, settings, role, "cookie"))
     with api.db.reader() as session:
         found = staff.resolve_session(session, token)
         assert found is not None
         csrf = found.csrf_token
     api.client.cookies.set(SESSION_COOKIE, token)
     return csrf
+
+
+def _personal_token(api: Api, settings: Settings, role: Role) -> dict[str, str]:
+    """Headers carrying a staff member's personal API token, which needs no CSRF token."""
+    with api.db.session() as session:
+        _client, token = create_staff_token(session, SETUP, _new_staff(session, settings, role, "token"), "script")
+    return {"Authorization": f"Bearer {token}"}
 
 
 def _token_without(api: Api, scope: str) -> str:
@@ -159,12 +170,23 @@ def test_scoped_route_refuses_missing_and_narrow_tokens(api: Api, endpoint: Endp
     assert _call(api, endpoint, api.auth).status_code not in (401, 403)
 
 
+@pytest.mark.parametrize("endpoint", _of("scope"))
+def test_scoped_route_refuses_a_staff_token(api: Api, settings: Settings, endpoint: Endpoint) -> None:
+    assert _call(api, endpoint, _personal_token(api, settings, Role.ADMIN)).status_code == 403
+
+
 @pytest.mark.parametrize("endpoint", _of("roles"))
 def test_staff_route_sends_anonymous_visitors_to_login(api: Api, endpoint: Endpoint) -> None:
     response = _call(api, endpoint)
     assert response.status_code == 303 and response.headers["location"].startswith("/login")
     stale = _call(api, endpoint, {"Cookie": f"{SESSION_COOKIE}=not-a-session"})
     assert _is_login_redirect(stale)
+
+
+@pytest.mark.parametrize("endpoint", _of("roles"))
+def test_staff_route_refuses_tokens_that_are_not_a_staff_members(api: Api, endpoint: Endpoint) -> None:
+    assert _call(api, endpoint, {"Authorization": "Bearer td_nope_nope"}).status_code == 401
+    assert _call(api, endpoint, api.auth).status_code == 401
 
 
 @pytest.mark.parametrize("endpoint", _of("roles", with_roles=False))
@@ -181,10 +203,12 @@ def test_staff_route_refuses_other_roles(api: Api, settings: Settings, endpoint:
     csrf = _log_in(api, settings, outsiders[0])
     refused = _call(api, endpoint, {CSRF_HEADER: csrf})
     assert refused.status_code == 403 and "roles" in refused.json()["detail"]
+    assert _call(api, endpoint, _personal_token(api, settings, outsiders[0])).status_code == 403
 
-    csrf = _log_in(api, settings, Role(endpoint.arguments[0]))
-    admitted = _call(api, endpoint, {CSRF_HEADER: csrf})
-    assert admitted.status_code != 403 and not _is_login_redirect(admitted), admitted.text
+    insider = Role(endpoint.arguments[0])
+    csrf = _log_in(api, settings, insider)
+    for admitted in (_call(api, endpoint, {CSRF_HEADER: csrf}), _call(api, endpoint, _personal_token(api, settings, insider))):
+        assert admitted.status_code != 403 and not _is_login_redirect(admitted), admitted.text
 
 
 @pytest.mark.parametrize("endpoint", _of("roles", writes=True))

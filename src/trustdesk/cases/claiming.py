@@ -15,12 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, union_all
+from sqlalchemy import ColumnElement, func, literal, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
 from trustdesk.cases import wellness
-from trustdesk.store.models import Case, Queue, StaffUser, as_utc, utcnow
+from trustdesk.store.models import Case, Queue, QueueOptOut, StaffUser, as_utc, utcnow
 
 LEASE_SECONDS = 300
 # Candidates read per queue before locking one; more than the reviewers likely to claim at once.
@@ -64,52 +64,60 @@ def may_work(queue: Queue, reviewer: Reviewer) -> bool:
 
 def workable_queues(session: Session, reviewer: Reviewer) -> tuple[list[Queue], list[str]]:
     """The queues this reviewer may take cases from now, and graphic ones paused for a break."""
-    opted_out = wellness.stepped_out(session, reviewer.id)
-    exposure = wellness.exposure_this_hour(session, reviewer.id)
-    workable, paused = [], []
-    for queue in session.execute(select(Queue).where(Queue.active.is_(True)).order_by(Queue.position)).scalars():
-        if queue.id in opted_out or not may_work(queue, reviewer):
-            continue
-        if queue.graphic and queue.exposure_limit_per_hour is not None and exposure >= queue.exposure_limit_per_hour:
-            paused.append(queue.name)
-            continue
-        workable.append(queue)
-    return workable, paused
+    rows = session.execute(
+        select(Queue, QueueOptOut.staff_id)
+        .outerjoin(QueueOptOut, (QueueOptOut.queue_id == Queue.id) & (QueueOptOut.staff_id == reviewer.id))
+        .where(Queue.active.is_(True)).order_by(Queue.position)
+    ).all()
+    allowed = [q for q, opted_out in rows if opted_out is None and may_work(q, reviewer)]
+    limited = [q for q in allowed if q.graphic and q.exposure_limit_per_hour is not None]
+    exposure = wellness.exposure_this_hour(session, reviewer.id) if limited else 0
+    paused = [q.name for q in limited if exposure >= (q.exposure_limit_per_hour or 0)]
+    return [q for q in allowed if q.name not in paused], paused
 
 
-def _free(now: datetime):  # type: ignore[no-untyped-def]
+def _free(now: datetime) -> ColumnElement[bool]:
     return or_(Case.lease_until.is_(None), Case.lease_until < now)
 
 
-def _take(session: Session, reviewer: Reviewer, queue_ids: list[int], now: datetime, skip: list[int]) -> Case | None:
-    order = (Case.priority_score.desc(), Case.due_at)
-    assigned = session.execute(
-        select(Case).where(Case.assigned_to == reviewer.id, Case.status == "open", _free(now), Case.id.not_in(skip))
-        .order_by(*order).limit(1).with_for_update(skip_locked=True)
-    ).scalar_one_or_none()
-    if assigned is not None or not queue_ids:
-        return assigned
+def _claim(session: Session, reviewer: Reviewer, queue_ids: list[int], now: datetime, until: datetime, skip: list[int]) -> Case | None:
+    """Lease the best free case in one statement: candidates per queue (each an ordered index
+    scan), the reviewer's assigned cases first, then the first that is not locked by a
+    concurrent claim."""
     limit = _CANDIDATES
     while True:
-        per_queue = [
-            select(Case.id, Case.priority_score, Case.due_at)
+        branches = [
+            select(Case.id, Case.priority_score, Case.due_at, literal(1).label("mine"))
+            .where(Case.assigned_to == reviewer.id, Case.status == "open", _free(now)).limit(limit).subquery()
+        ] + [
+            select(Case.id, Case.priority_score, Case.due_at, literal(0).label("mine"))
             .where(Case.queue_id == queue_id, Case.status == "open", _free(now), Case.assigned_to.is_(None))
-            .order_by(*order).limit(limit).subquery()
+            .order_by(Case.priority_score.desc(), Case.due_at).limit(limit).subquery()
             for queue_id in queue_ids
         ]
-        merged = union_all(*[select(sub.c.id, sub.c.priority_score, sub.c.due_at) for sub in per_queue]).subquery()
-        candidates = list(session.execute(
-            select(merged.c.id).order_by(merged.c.priority_score.desc(), merged.c.due_at).limit(limit)
-        ).scalars())
-        if not candidates:
-            return None
+        merged = union_all(*[select(b.c.id, b.c.priority_score, b.c.due_at, b.c.mine) for b in branches]).subquery()
+        candidates = select(merged.c.id).order_by(merged.c.mine.desc(), merged.c.priority_score.desc(), merged.c.due_at).limit(limit).subquery()
+        # Joined from the candidates, so each database looks rows up by primary key.
+        chosen = (
+            select(Case.id)
+            .select_from(candidates.join(Case, Case.id == candidates.c.id))
+            .where(Case.status == "open", _free(now), Case.id.not_in(skip),
+                   or_(Case.assigned_to.is_(None), Case.assigned_to == reviewer.id))
+            .order_by((Case.assigned_to == reviewer.id).desc(), Case.priority_score.desc(), Case.due_at)
+            .limit(1).with_for_update(of=Case, skip_locked=True)
+        )
         case = session.execute(
-            select(Case).where(Case.id.in_(candidates), Case.status == "open", _free(now), Case.assigned_to.is_(None), Case.id.not_in(skip))
-            .order_by(*order).limit(1).with_for_update(skip_locked=True)
+            update(Case).where(Case.id == chosen.scalar_subquery()).values(claimed_by=reviewer.id, lease_until=until)
+            .returning(Case).execution_options(synchronize_session=False)
         ).scalar_one_or_none()
-        if case is not None or len(candidates) < limit:
+        if case is not None:
             return case
-        limit *= 4  # every candidate was taken by someone else meanwhile: look further down
+        # Nothing free among the candidates: either the queues are empty, or every candidate
+        # was claimed meanwhile by someone else, in which case look further down.
+        waiting = session.execute(select(func.count()).select_from(candidates)).scalar_one()
+        if waiting < limit:
+            return None
+        limit *= 4
 
 
 def next_case(session: Session, reviewer: Reviewer, *, lease_seconds: int = LEASE_SECONDS) -> Claim:
@@ -117,12 +125,9 @@ def next_case(session: Session, reviewer: Reviewer, *, lease_seconds: int = LEAS
     now = utcnow()
     skipped = release_all(session, reviewer.id)
     queues, paused = workable_queues(session, reviewer)
-    case = _take(session, reviewer, [q.id for q in queues], now, skipped)
-    if case is not None:
-        case.claimed_by, case.lease_until = reviewer.id, now + timedelta(seconds=lease_seconds)
-        queue = next((q for q in queues if q.id == case.queue_id), None) or session.get(Queue, case.queue_id)
-        if queue is not None and queue.graphic:
-            wellness.count_exposure(session, reviewer.id)
+    case = _claim(session, reviewer, [q.id for q in queues], now, now + timedelta(seconds=lease_seconds), skipped)
+    if case is not None and any(q.id == case.queue_id and q.graphic for q in queues):
+        wellness.count_exposure(session, reviewer.id)
     return Claim(case, paused)
 
 
@@ -145,11 +150,10 @@ def renew(session: Session, reviewer_id: int, case_id: int, *, lease_seconds: in
 
 def release_all(session: Session, reviewer_id: int) -> list[int]:
     """Give back every case the reviewer holds; returns their ids."""
-    released = []
-    for case in session.execute(select(Case).where(Case.claimed_by == reviewer_id, Case.status == "open").with_for_update()).scalars():
-        case.claimed_by, case.lease_until = None, None
-        released.append(case.id)
-    return released
+    return list(session.execute(
+        update(Case).where(Case.claimed_by == reviewer_id, Case.status == "open")
+        .values(claimed_by=None, lease_until=None).returning(Case.id).execution_options(synchronize_session=False)
+    ).scalars())
 
 
 def assign(session: Session, actor: Actor, case_id: int, staff_id: int | None) -> Case:

@@ -3,7 +3,7 @@
 Text exists in English, Spanish and Portuguese so that language routing has something to do.
 Violating lines are deliberately plain and non-graphic: they show reviewers what a policy
 looks like in a queue, nothing more. Links point at the reserved `.example` domain, phone
-numbers into ranges set aside for fiction, and nothing here depicts minors sexually.
+numbers into ranges set aside for fiction, and no line puts a minor in anything sexual.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ class Place:
     """Where a demo person lives, and what they write in."""
 
     country: str
-    regions: tuple[str, ...]
+    regions: tuple[str, ...]  # ISO 3166-2
     locale: str
-    language: str
-    names: str
+    language: str  # what they write in: one of LANGUAGES
+    names: str  # the name bank their names come from
     currency: str
-    weight: int
+    weight: int  # relative share of the demo's people
 
 
 PLACES: tuple[Place, ...] = (

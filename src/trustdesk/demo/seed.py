@@ -17,6 +17,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any, TypeVar
 
 from sqlalchemy import func, select
@@ -43,9 +44,13 @@ Item = TypeVar("Item", SubjectIn, AccountEventIn, ReportIn)
 SEED = 20240901
 BATCH = 1000
 BULK_REPORTS = 1_000_000
-SIZES = ("small", "large")
 DEMO_ACTOR = Actor("system", "demo")
 DATING, MARKET = "dating", "market"
+
+
+class DemoSize(StrEnum):
+    SMALL = "small"
+    LARGE = "large"  # the small set plus benchmark reports
 
 
 @dataclass(frozen=True)
@@ -96,13 +101,21 @@ class DemoSummary:
 
 
 @dataclass(frozen=True)
+class _Identifiers:
+    """The device, IP and card an account uses; a ring shares one set, which is what lets
+    investigations link its accounts."""
+
+    device_id: str
+    ip: str
+    payment_fingerprint: str
+
+
+@dataclass(frozen=True)
 class _Person:
     external_id: str
     place: Place
     created_at: datetime
-    device_id: str
-    ip: str
-    payment_fingerprint: str
+    ids: _Identifiers
 
 
 @dataclass(frozen=True)
@@ -111,15 +124,6 @@ class _Violation:
     policy: str
     language: str
     victim: _Person | None = None
-
-
-@dataclass(frozen=True)
-class _Shared:
-    """Identifiers a ring of accounts reuses, which is what lets investigations link them."""
-
-    device_id: str
-    ip: str
-    payment_fingerprint: str
 
 
 _Line = tuple[_Person, str, str | None]  # sender, text, the policy it breaks
@@ -173,8 +177,8 @@ class _Builder:
             return f"{self.rng.choice(_DOCUMENTATION_NETS)}{self.rng.randint(1, 254)}"
         return f"2001:db8:{self.rng.getrandbits(16):x}::{self.rng.getrandbits(16):x}"
 
-    def shared(self) -> _Shared:
-        return _Shared(f"dev-{self.token()}", f"203.0.113.{self.rng.randint(200, 254)}", f"pf-{self.token()}")
+    def identifiers(self, ip: str | None = None) -> _Identifiers:
+        return _Identifiers(f"dev-{self.token()}", ip or self.ip(), f"pf-{self.token()}")
 
     def place(self, language: str | None = None) -> Place:
         choices = [p for p in PLACES if language is None or p.language == language]
@@ -194,9 +198,9 @@ class _Builder:
         return external_id
 
     def account(
-        self, place: Place, created_at: datetime, attributes: dict[str, Any], *, shared: _Shared | None = None, name: str | None = None
+        self, place: Place, created_at: datetime, attributes: dict[str, Any], *, ring: _Identifiers | None = None, name: str | None = None
     ) -> _Person:
-        """An account with its registration and a few logins; a ring member reuses `shared`."""
+        """An account with its registration and a few logins; a ring member uses the `ring`'s identifiers."""
         rng = self.rng
         first = rng.choice(content.FIRST_NAMES[place.names])
         last = rng.choice(content.LAST_NAMES[place.names])
@@ -208,35 +212,39 @@ class _Builder:
             SubjectKind.ACCOUNT, created_at, country=place.country, region=rng.choice(place.regions), locale=place.locale,
             personal={k: v for k, v in personal.items() if v}, attributes=attributes,
         )
-        ids = shared or _Shared(f"dev-{self.token()}", self.ip(), f"pf-{self.token()}")
-        person = _Person(external_id, place, created_at, ids.device_id, ids.ip, ids.payment_fingerprint)
+        person = _Person(external_id, place, created_at, ring or self.identifiers())
         self.plan.people.append(person)
-        self.event(person, AccountEventKind.REGISTRATION, created_at, phone_hash=hashlib.sha256(phone.encode()).hexdigest() if phone else None,
+        self.event(person, AccountEventKind.REGISTRATION, created_at,
+                   phone_hash=hashlib.sha256(phone.encode()).hexdigest() if phone else None,
                    attributes={"platform": rng.choice(("ios", "android", "web"))})
         for _ in range(rng.randint(1, 4)):
-            self.event(person, AccountEventKind.LOGIN, self.after(created_at), ip=person.ip if rng.random() < 0.7 or shared else self.ip())
-        if shared or rng.random() < 0.15:
-            self.event(person, AccountEventKind.PAYMENT_METHOD_ADDED, self.after(created_at), payment_fingerprint=person.payment_fingerprint)
+            ip = person.ids.ip if rng.random() < 0.7 or ring else self.ip()
+            self.event(person, AccountEventKind.LOGIN, self.after(created_at), ip=ip)
+        if ring or rng.random() < 0.15:
+            self.event(person, AccountEventKind.PAYMENT_METHOD_ADDED, self.after(created_at),
+                       payment_fingerprint=person.ids.payment_fingerprint)
         return person
 
     def event(self, person: _Person, kind: AccountEventKind, at: datetime, **fields: Any) -> None:
         self.plan.events.append(
             AccountEventIn(**{"external_id": self.next_id("evt"), "account_external_id": person.external_id, "kind": kind,
-                              "occurred_at": at, "ip": person.ip, "device_id": person.device_id} | fields)
+                              "occurred_at": at, "ip": person.ids.ip, "device_id": person.ids.device_id} | fields)
         )
 
-    def chat(self, a: _Person, b: _Person, lines: Sequence[_Line], language: str) -> None:
-        """A conversation started by `a` with `b`; each line is (sender, text, violated policy)."""
+    def chat(self, a: _Person, b: _Person, lines: Sequence[_Line], language: str) -> list[str]:
+        """A conversation started by `a` with `b`; returns its messages' external ids."""
         start = self.after(max(a.created_at, b.created_at, self.now - timedelta(days=30)))
         conversation = self.add(SubjectKind.CONVERSATION, start, account_external_id=a.external_id, language=language,
                                 attributes={"participants": [a.external_id, b.external_id]})
         self.plan.benign.append(conversation)
-        at = start
+        at, messages = start, []
         for sender, text, policy in lines:
             at = min(at + timedelta(minutes=self.rng.randint(1, 600)), self.now)
             message = self.add(SubjectKind.MESSAGE, at, parent_external_id=conversation, account_external_id=sender.external_id,
                                text=text, language=language)
             self.flag(message, policy, language, victim=b if sender is a else a)
+            messages.append(message)
+        return messages
 
     def flag(self, external_id: str, policy: str | None, language: str, victim: _Person | None = None) -> None:
         """Remember what the subject is (harmless, or breaking `policy`) for the reports to come."""
@@ -278,11 +286,11 @@ def _plan_dating(rng: random.Random, now: datetime, scale: float) -> _Plan:
     profiles: dict[str, str] = {}
 
     def member(place: Place, bio: str, language: str, *, age: int | None = None, recent: bool = False,
-               shared: _Shared | None = None, name: str | None = None, policy: str | None = None) -> _Person:
+               ring: _Identifiers | None = None, name: str | None = None, policy: str | None = None) -> _Person:
         created = b.days_ago(40, 2) if recent else b.days_ago(720, 3)
         attributes = {"declared_age": age or rng.randint(19, 58),
                       "looking_for": rng.choice(("relationship", "something casual", "friends", "not sure yet"))}
-        person = b.account(place, created, attributes, shared=shared, name=name)
+        person = b.account(place, created, attributes, ring=ring, name=name)
         profile = b.add(SubjectKind.PROFILE, created + timedelta(minutes=rng.randint(2, 90)), account_external_id=person.external_id,
                         parent_external_id=person.external_id, text=bio, language=language,
                         attributes={"interests": rng.sample(content.INTERESTS, 3)}, reach={"views": rng.randint(5, 4000)})
@@ -307,10 +315,10 @@ def _plan_dating(rng: random.Random, now: datetime, scale: float) -> _Plan:
         photo(rng.choice(b.plan.people), rng.getrandbits(32))
 
     # Romance-scam ring: new accounts on one device and card, the same stolen photos, crypto pitches.
-    ring, stolen = b.shared(), [rng.getrandbits(32) for _ in range(3)]
+    ring, stolen = b.identifiers("203.0.113.66"), [rng.getrandbits(32) for _ in range(3)]
     for i in range(b.count(12, 3)):
         language = _cycle(i)
-        scammer = member(b.place(language), rng.choice(content.SCAM_BIOS[language]), language, recent=True, shared=ring)
+        scammer = member(b.place(language), rng.choice(content.SCAM_BIOS[language]), language, recent=True, ring=ring)
         for image_seed in rng.sample(stolen, 2):
             photo(scammer, image_seed)
         pitch, chat = content.ROMANCE_SCAM[language], content.CHAT[language]
@@ -329,14 +337,17 @@ def _plan_dating(rng: random.Random, now: datetime, scale: float) -> _Plan:
         other = b.speaker(a.place.language, exclude=a)
         b.chat(a, other, _small_talk(b, a, other)[: rng.randint(2, 8)], a.place.language)
     for i in range(b.count(25, 3)):
-        harasser = b.speaker(_cycle(i))
-        target = b.speaker(_cycle(i), exclude=harasser)
-        b.chat(harasser, target, _small_talk(b, harasser, target)[:2]
-               + [(harasser, line, "HARASSMENT") for line in content.HARASSMENT_LINES[_cycle(i)]], _cycle(i))
+        language = _cycle(i)
+        harasser = b.speaker(language)
+        target = b.speaker(language, exclude=harasser)
+        abuse: list[_Line] = [(harasser, line, "HARASSMENT") for line in content.HARASSMENT_LINES[language]]
+        b.chat(harasser, target, _small_talk(b, harasser, target)[:2] + abuse, language)
     for i in range(b.count(10, 3)):
-        bigot = b.speaker(_cycle(i))
-        target = b.speaker(_cycle(i), exclude=bigot)
-        b.chat(bigot, target, _small_talk(b, bigot, target)[:3] + [(bigot, rng.choice(content.HATE_LINES[_cycle(i)]), "HATE_SPEECH")], _cycle(i))
+        language = _cycle(i)
+        bigot = b.speaker(language)
+        target = b.speaker(language, exclude=bigot)
+        hate: _Line = (bigot, rng.choice(content.HATE_LINES[language]), "HATE_SPEECH")
+        b.chat(bigot, target, [*_small_talk(b, bigot, target)[:3], hate], language)
 
     # Spam bots, an impersonator, underage users, and the two reports that cannot wait.
     for i in range(b.count(15, 3)):
@@ -353,8 +364,8 @@ def _plan_dating(rng: random.Random, now: datetime, scale: float) -> _Plan:
     for policy, lines, language in (("VIOLENT_THREATS", content.THREAT_LINES, "es"), ("SELF_HARM", content.SELF_HARM_LINES, "en")):
         a = b.speaker(language)
         other = b.speaker(language, exclude=a)
-        b.chat(a, other, _small_talk(b, a, other)[:4] + [(a, lines[language], policy)], language)
-        b.report(b.plan.violations[-1].external_id, policy, ReporterType.USER, reporter=other,
+        messages = b.chat(a, other, [*_small_talk(b, a, other)[:4], (a, lines[language], policy)], language)
+        b.report(messages[-1], policy, ReporterType.USER, reporter=other,
                  text=content.GENUINE_COMPLAINTS[policy][language], imminent_harm=True)
 
     _file_reports(b, b.count(2000, 60), ("SPAM", "SCAM", "HARASSMENT", "OTHER", "IMPERSONATION", "HATE_SPEECH"))
@@ -390,10 +401,10 @@ def _plan_market(rng: random.Random, now: datetime, scale: float) -> _Plan:
         listings.append((external_id, price, owner.place.currency))
         b.flag(external_id, policy, owner.place.language)
 
-    def seller(language: str | None = None, recent: bool = False, shared: _Shared | None = None) -> _Person:
+    def seller(language: str | None = None, recent: bool = False, ring: _Identifiers | None = None) -> _Person:
         place = b.place(language)
         created = b.days_ago(60, 5) if recent else b.days_ago(1000, 30)
-        return b.account(place, created, {"seller": True}, shared=shared)
+        return b.account(place, created, {"seller": True}, ring=ring)
 
     for _ in range(b.count(800, 30)):
         b.account(b.place(), b.days_ago(1000, 1), {"seller": False})
@@ -405,10 +416,10 @@ def _plan_market(rng: random.Random, now: datetime, scale: float) -> _Plan:
             listing(shop_id, owner, rng.choice(content.PRODUCTS[owner.place.language]))
 
     # Counterfeit cluster: sellers on one device and card, an "official" store among them.
-    ring = b.shared()
+    ring = b.identifiers("198.51.100.23")
     for i in range(b.count(8, 3)):
         language, brand = _cycle(i), content.BRANDS[i % len(content.BRANDS)]
-        owner = seller(language, recent=True, shared=ring)
+        owner = seller(language, recent=True, ring=ring)
         official = i < len(content.BRANDS)
         title = f"{brand} Official Store" if official else f"{brand} Outlet"
         shop_id = shop(owner, title, b.after(owner.created_at), "IMPERSONATION" if official else None)
@@ -443,7 +454,7 @@ def _plan_market(rng: random.Random, now: datetime, scale: float) -> _Plan:
         buyer = rng.choice(b.plan.people)
         listing_id, price, currency = rng.choice(listings)
         b.event(buyer, AccountEventKind.PURCHASE, b.after(max(buyer.created_at, b.plan.created[listing_id])),
-                payment_fingerprint=buyer.payment_fingerprint, amount_cents=price, currency=currency,
+                payment_fingerprint=buyer.ids.payment_fingerprint, amount_cents=price, currency=currency,
                 attributes={"listing_external_id": listing_id})
 
     _file_reports(b, b.count(1000, 40), ("SCAM", "COUNTERFEIT", "SPAM", "HARASSMENT", "OTHER"))
@@ -508,7 +519,9 @@ def _quiet(_stage: str, _done: int, _total: int) -> None:
     return None
 
 
-def _in_batches(db: Database, stage: str, items: Sequence[Item], write: Callable[[Session, Sequence[Item]], object], progress: Progress) -> None:
+def _in_batches(
+    db: Database, stage: str, items: Sequence[Item], write: Callable[[Session, Sequence[Item]], object], progress: Progress
+) -> None:
     """One transaction per batch, as a host platform's client would send them."""
     for start in range(0, len(items), BATCH):
         with db.session() as session:
@@ -516,7 +529,10 @@ def _in_batches(db: Database, stage: str, items: Sequence[Item], write: Callable
         progress(stage, min(start + BATCH, len(items)), len(items))
 
 
-def _store_photos(db: Database, who: intake.Submitter, photos: Sequence[tuple[str, int]], blobs: FileBlobStore, stage: str, progress: Progress) -> None:
+def _store_photos(
+    db: Database, who: intake.Submitter, photos: Sequence[tuple[str, int]], blobs: FileBlobStore, stage: str, progress: Progress
+) -> None:
+    """Render each picture once (the ring's stolen photos recur), store it, and attach it by hash."""
     stored: dict[int, StoredBlob] = {}
     for start in range(0, len(photos), BATCH):
         with db.session() as session:
@@ -533,7 +549,8 @@ def _write_plan(db: Database, plan: _Plan, app_id: int, blobs: FileBlobStore, pr
     who = intake.Submitter(app_id=app_id, actor=DEMO_ACTOR)
     _in_batches(db, f"{plan.slug} subjects", plan.subjects, lambda s, chunk: intake.create_subjects(s, who, chunk), progress)
     _store_photos(db, who, plan.photos, blobs, f"{plan.slug} photos", progress)
-    _in_batches(db, f"{plan.slug} account events", plan.events, lambda s, chunk: intake.record_account_events(s, who, chunk), progress)
+    _in_batches(db, f"{plan.slug} account events", plan.events,
+                lambda s, chunk: intake.record_account_events(s, who, chunk), progress)
     _in_batches(db, f"{plan.slug} reports", plan.reports, lambda s, chunk: intake.file_reports(s, who, chunk), progress)
 
 
@@ -543,7 +560,9 @@ _BULK_WORDS = (
 ).split()
 
 
-def _bulk_reports(db: Database, rng: random.Random, now: datetime, plans: Sequence[tuple[int, _Plan]], total: int, progress: Progress) -> None:
+def _bulk_reports(
+    db: Database, rng: random.Random, now: datetime, plans: Sequence[tuple[int, _Plan]], total: int, progress: Progress
+) -> None:
     """Benchmark load: `total` reports of about 300 bytes each, spread over the demo's subjects."""
     pools = [(app_id, plan.benign + [v.external_id for v in plan.violations], plan.people) for app_id, plan in plans]
     policies = ("SPAM", "SCAM", "HARASSMENT", "HATE_SPEECH", "IMPERSONATION", "OTHER")
@@ -566,32 +585,41 @@ def _bulk_reports(db: Database, rng: random.Random, now: datetime, plans: Sequen
 def _create_staff(session: Session, settings: Settings) -> list[str]:
     """Create the demo staff; returns the usernames that were already taken and left alone."""
     taken = set(session.execute(select(StaffUser.username)).scalars())
-    for person in DEMO_STAFF:
-        if person.username not in taken:
-            staff.create_user(session, DEMO_ACTOR, settings, username=person.username, password=person.password, roles=person.roles,
-                              display_name=person.display_name, skills={"languages": list(person.languages)}, with_totp=False)
-    return [person.username for person in DEMO_STAFF if person.username in taken]
+    for member in DEMO_STAFF:
+        if member.username not in taken:
+            staff.create_user(
+                session, DEMO_ACTOR, settings, username=member.username, password=member.password, roles=member.roles,
+                display_name=member.display_name, skills={"languages": list(member.languages)}, with_totp=False,
+            )
+    return [member.username for member in DEMO_STAFF if member.username in taken]
 
 
 def _already_seeded(db: Database) -> bool:
     with db.reader() as session:
-        return session.execute(select(Subject.id).join(App, Subject.app_id == App.id).where(App.slug == DATING).limit(1)).first() is not None
+        found = session.execute(select(Subject.id).join(App, Subject.app_id == App.id).where(App.slug == DATING).limit(1))
+        return found.first() is not None
+
+
+def _per_app(session: Session, model: type[Report] | type[AccountEvent]) -> dict[str, int]:
+    return dict(session.execute(select(App.slug, func.count()).join(model, model.app_id == App.id).group_by(App.slug)).all())
 
 
 def _summary(db: Database, settings: Settings, *, already_seeded: bool, tokens: dict[str, str], kept: Sequence[str] = ()) -> DemoSummary:
+    """Counts come from the database, so a second run reports what is really there."""
     with db.reader() as session:
         subjects: dict[str, dict[str, int]] = {}
-        for slug, kind, count in session.execute(
-            select(App.slug, Subject.kind, func.count()).join(Subject, Subject.app_id == App.id).group_by(App.slug, Subject.kind).order_by(App.slug, Subject.kind)
-        ):
+        rows = session.execute(
+            select(App.slug, Subject.kind, func.count()).join(Subject, Subject.app_id == App.id)
+            .group_by(App.slug, Subject.kind).order_by(App.slug, Subject.kind)
+        )
+        for slug, kind, count in rows:
             subjects.setdefault(slug, {})[kind] = count
-        reports = dict(session.execute(select(App.slug, func.count()).join(Report, Report.app_id == App.id).group_by(App.slug)).all())
-        events = dict(session.execute(select(App.slug, func.count()).join(AccountEvent, AccountEvent.app_id == App.id).group_by(App.slug)).all())
+        reports, events = _per_app(session, Report), _per_app(session, AccountEvent)
         media = session.execute(select(func.count()).select_from(Blob)).scalar_one()
     notes = []
     if already_seeded:
-        notes.append("The demo data was already there; nothing was added. API tokens are shown only when created: "
-                     "make a new one with `trustdesk clients create NAME --app dating`.")
+        notes.append("The demo data was already there; nothing was added (to start over, use an empty data directory). "
+                     "API tokens are shown only when created: make a new one with `trustdesk clients create NAME --app dating`.")
     else:
         notes.append("API tokens are shown once: store them now.")
     if kept:
@@ -613,11 +641,13 @@ def seed_demo(
 ) -> DemoSummary:
     """Fill a fresh database with the demo; a database that already has it is left alone.
 
-    `scale` shrinks every count (scripted cases keep a floor, so all of them exist); `large`
-    adds `report_target` benchmark reports on top of the small set.
+    `scale` shrinks every count (scripted cases keep a floor, so all of them exist), which keeps
+    tests fast; `large` adds `report_target` benchmark reports on top of the small set.
     """
-    if size not in SIZES:
-        raise ValueError(f"size: one of {', '.join(SIZES)}")
+    try:
+        chosen = DemoSize(size)
+    except ValueError as exc:
+        raise ValueError(f"size: one of {', '.join(DemoSize)}") from exc
     if scale <= 0:
         raise ValueError("scale: must be positive")
     if _already_seeded(db):
@@ -636,6 +666,6 @@ def seed_demo(
     blobs = FileBlobStore(settings.blob_dir)
     for app_id, plan in zip(app_ids, plans, strict=True):
         _write_plan(db, plan, app_id, blobs, progress)
-    if size == "large":
+    if chosen is DemoSize.LARGE:
         _bulk_reports(db, rng, now, list(zip(app_ids, plans, strict=True)), report_target, progress)
     return _summary(db, settings, already_seeded=False, tokens=tokens, kept=kept)

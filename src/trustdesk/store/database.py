@@ -9,7 +9,8 @@ where a PostgreSQL read replica will plug in.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+import threading
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -52,12 +53,15 @@ class Database:
         self.read_engine = _make_engine(url, immediate=False) if self.is_sqlite else self.engine
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._readers = sessionmaker(self.read_engine, expire_on_commit=False)
+        # SQLite has one writer at a time; threads of this process queue here in order instead
+        # of retrying against the busy timeout, which starves some of them.
+        self._write_turn: AbstractContextManager[object] = threading.Lock() if self.is_sqlite else nullcontext()
         audit_log.install(self._sessions)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A write transaction: committed on success, rolled back on any error."""
-        with self._sessions() as session, session.begin():
+        with self._write_turn, self._sessions() as session, session.begin():
             yield session
 
     @contextmanager

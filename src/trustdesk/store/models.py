@@ -340,7 +340,7 @@ class Case(Base):
     due_at: Mapped[datetime] = mapped_column()
     breached_at: Mapped[datetime | None] = mapped_column(default=None)
     escalated_at: Mapped[datetime | None] = mapped_column(default=None)
-    claimed_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), default=None)
+    claimed_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True, default=None)
     lease_until: Mapped[datetime | None] = mapped_column(default=None)
     assigned_to: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

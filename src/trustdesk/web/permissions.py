@@ -130,6 +130,9 @@ def _context(user: StaffUser, csrf: str | None) -> StaffContext:
 def staff_with(*roles: Role) -> Callable[..., Any]:
     async def authorise(request: Request, db: Database = Depends(get_db)) -> StaffContext:
         context = current_staff(request, db)
+        if context is None and _bearer(request):
+            # A script presenting a bad token wants a 401, not the console's login page.
+            raise HTTPException(401, "authorization: not a valid staff token", headers={"WWW-Authenticate": "Bearer"})
         if context is None:
             raise LoginRequired()
         if roles and not context.has(*roles):

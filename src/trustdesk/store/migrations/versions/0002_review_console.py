@@ -108,6 +108,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_cases_assigned_to'), ['assigned_to'], unique=False)
+        batch_op.create_index(batch_op.f('ix_cases_claimed_by'), ['claimed_by'], unique=False)
         batch_op.create_index('ix_cases_due', ['status', 'due_at'], unique=False)
         batch_op.create_index('ix_cases_next', ['queue_id', 'status', sa.text('priority_score DESC'), 'due_at'], unique=False)
         batch_op.create_index('ix_cases_subject_status', ['subject_id', 'status'], unique=False)
@@ -249,6 +250,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_cases_next')
         batch_op.drop_index('ix_cases_due')
         batch_op.drop_index(batch_op.f('ix_cases_assigned_to'))
+        batch_op.drop_index(batch_op.f('ix_cases_claimed_by'))
 
     op.drop_table('cases')
     op.drop_table('bulk_items')

@@ -1,0 +1,225 @@
+"""Deciding a case (or a subject): the verdict, its actions, the reports it closes.
+
+A decision is taken under the current version of a policy and records that version. A
+reviewer either walks the policy's decision tree (`answers`) or gives the verdict and actions
+directly; both are checked against the policy version before anything is written, as are the
+targets and params of every action, so a refused decision leaves no trace.
+
+Only the reviewer holding a case (claimed, lease not run out) can decide it. The case row is
+locked first, so of two reviewers racing for the same case exactly one decides and the other
+gets `CaseNotHeld` (409).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from trustdesk.audit.log import Actor, record
+from trustdesk.domain.decision_trees import VERDICTS, VIOLATION, TreeError, default_tree, outcome_of, walk
+from trustdesk.domain.policies import Action
+from trustdesk.domain.vocabulary import ReportStatus
+from trustdesk.enforcement import notifiers, strikes
+from trustdesk.enforcement.actions import CASCADING, ActionPlan, apply_plan, check_params, plan_action
+from trustdesk.ingest.intake import Conflict, IntakeError, NotFound
+from trustdesk.policy_versions import spec_of
+from trustdesk.store.models import Case, Decision, Policy, Report, Subject, as_utc, utcnow
+
+CASE_OPEN, CASE_DECIDED = "open", "decided"
+MAX_RATIONALE = 10_000
+
+
+class CaseNotHeld(Conflict):
+    """The case is decided already, held by someone else, or the hold ran out."""
+
+
+@dataclass(frozen=True)
+class DecisionRequest:
+    policy_code: str
+    answers: list[int] | None = None  # answer indexes through the policy's decision tree
+    verdict: str | None = None  # given directly, or checked against the tree's
+    actions: list[str] | None = None  # None: the tree outcome's actions
+    rationale: str = ""
+    time_spent_ms: int = 0
+    params: dict[str, Any] = field(default_factory=dict)  # e.g. {"days": 7, "label": "satire"}
+    cascade: bool = False  # carry cascading actions down to the subject's descendants
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DecisionRequest:
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class CheckedRequest:
+    """A request resolved against the current version of its policy."""
+
+    policy: Policy
+    verdict: str
+    actions: tuple[Action, ...]
+    tree_path: list[dict[str, str]]
+
+
+def check_request(session: Session, request: DecisionRequest) -> CheckedRequest:
+    """Resolve the verdict and actions; raise an error naming the field if anything is off."""
+    policy = session.execute(
+        select(Policy).where(Policy.code == request.policy_code, Policy.is_current.is_(True))
+    ).scalar_one_or_none()
+    if policy is None:
+        raise NotFound("policy_code", f"no policy {request.policy_code!r}")
+    spec = spec_of(policy)
+    verdict, actions, path = request.verdict, request.actions, []
+    if request.answers is not None:
+        try:
+            path, outcome = walk(policy.decision_tree or default_tree(spec), spec, request.answers)
+        except TreeError as exc:
+            raise _field_error(exc) from exc
+        if outcome is None:
+            raise IntakeError("answers", "the answers stop before the decision tree reaches a verdict")
+        if verdict is not None and verdict != outcome.verdict:
+            raise IntakeError("verdict", f"the decision tree leads to {outcome.verdict!r}, not {verdict!r}")
+        verdict = outcome.verdict
+        actions = [a.value for a in outcome.actions] if actions is None else actions
+    if verdict not in VERDICTS:
+        raise IntakeError("verdict", f"give answers, or a verdict: one of {', '.join(VERDICTS)}")
+    try:
+        checked = outcome_of({"verdict": verdict, "actions": actions or []}, spec, where="")
+    except TreeError as exc:
+        raise _field_error(exc) from exc
+    for kind in checked.actions:
+        check_params(kind, request.params)
+    if request.cascade and not CASCADING.intersection(checked.actions):
+        raise IntakeError("cascade", "none of the actions cascades to descendants")
+    if request.time_spent_ms < 0:
+        raise IntakeError("time_spent_ms", "must not be negative")
+    if len(request.rationale) > MAX_RATIONALE:
+        raise IntakeError("rationale", f"at most {MAX_RATIONALE} characters")
+    return CheckedRequest(policy, checked.verdict, checked.actions, path)
+
+
+def _field_error(exc: TreeError) -> IntakeError:
+    """Domain errors read "<field>: <message>"; keep the split for the API."""
+    name, _, message = str(exc).partition(": ")
+    return IntakeError(name.lstrip("."), message)
+
+
+def decide_case(session: Session, reviewer_id: int, reviewer_actor: Actor, case_id: int, request: DecisionRequest) -> Decision:
+    case = session.execute(select(Case).where(Case.id == case_id).with_for_update()).scalar_one_or_none()
+    if case is None:
+        raise NotFound("case_id", f"no case {case_id}")
+    _check_held(case, reviewer_id)
+    checked = check_request(session, request)
+    subject = session.get_one(Subject, case.subject_id)
+    plans = _plans(session, subject, checked, request)
+    return _write(session, reviewer_actor, subject, checked, request, plans, [case], reviewer_id=reviewer_id)
+
+
+def decide_subject(
+    session: Session,
+    actor: Actor,
+    subject_id: int,
+    request: DecisionRequest,
+    *,
+    bulk_operation_id: int | None = None,
+    reviewer_id: int | None = None,
+) -> Decision:
+    """The same decision outside a claimed case (bulk, automated rules); closes its open case.
+
+    Raises only before writing anything, so a caller may record the error and carry on.
+    """
+    subject = session.get(Subject, subject_id)
+    if subject is None:
+        raise NotFound("subject_id", f"no subject {subject_id}")
+    checked = check_request(session, request)
+    plans = _plans(session, subject, checked, request)
+    cases = session.execute(
+        select(Case).where(Case.subject_id == subject_id, Case.status == CASE_OPEN).order_by(Case.id).with_for_update()
+    ).scalars().all()
+    return _write(
+        session, actor, subject, checked, request, plans, cases, reviewer_id=reviewer_id, bulk_operation_id=bulk_operation_id
+    )
+
+
+def _check_held(case: Case, reviewer_id: int) -> None:
+    if case.status != CASE_OPEN:
+        raise CaseNotHeld("case_id", f"case {case.id} is already {case.status}")
+    if case.claimed_by != reviewer_id:
+        raise CaseNotHeld("case_id", f"case {case.id} is not held by you")
+    if case.lease_until is None or as_utc(case.lease_until) <= utcnow():
+        raise CaseNotHeld("case_id", f"your hold on case {case.id} ran out; claim it again")
+
+
+def _plans(session: Session, subject: Subject, checked: CheckedRequest, request: DecisionRequest) -> list[ActionPlan]:
+    return [
+        plan_action(session, subject, kind, request.params, cascade=request.cascade and kind in CASCADING)
+        for kind in checked.actions
+    ]
+
+
+def _write(
+    session: Session,
+    actor: Actor,
+    subject: Subject,
+    checked: CheckedRequest,
+    request: DecisionRequest,
+    plans: list[ActionPlan],
+    cases: Sequence[Case],
+    *,
+    reviewer_id: int | None,
+    bulk_operation_id: int | None = None,
+) -> Decision:
+    now = utcnow()
+    decision = Decision(
+        case_id=cases[0].id if cases else None, subject_id=subject.id, reviewer_id=reviewer_id,
+        policy_id=checked.policy.id, policy_code=checked.policy.code, policy_version=checked.policy.version,
+        verdict=checked.verdict, actions=[a.value for a in checked.actions], rationale=request.rationale,
+        tree_path=checked.tree_path, time_spent_ms=request.time_spent_ms, bulk_operation_id=bulk_operation_id, created_at=now,
+    )
+    session.add(decision)
+    session.flush()
+    record(
+        session, actor=actor, verb="decision.made", object_type="decision", object_id=decision.id,
+        after={
+            "subject_id": subject.id, "case_id": decision.case_id, "policy_code": decision.policy_code,
+            "policy_version": decision.policy_version, "verdict": decision.verdict, "actions": decision.actions,
+            "rationale": decision.rationale, "tree_path": decision.tree_path, "bulk_operation_id": bulk_operation_id,
+        },
+    )
+    for plan in plans:
+        action = apply_plan(session, actor, plan, decision_id=decision.id)
+        if plan.kind is Action.STRIKE:
+            strikes.add_strike(session, actor, action.subject_id, checked.policy, decision.id)
+    founded = checked.verdict == VIOLATION
+    _close_reports(session, actor, [c.id for c in cases], decision.id, founded)
+    for case in cases:
+        before = {"status": case.status, "claimed_by": case.claimed_by}
+        case.status, case.decided_at, case.updated_at = CASE_DECIDED, now, now
+        case.claimed_by = case.lease_until = None
+        record(
+            session, actor=actor, verb="case.decided", object_type="case", object_id=case.id,
+            before=before, after={"status": case.status, "claimed_by": None, "decision_id": decision.id},
+        )
+    return decision
+
+
+def _close_reports(session: Session, actor: Actor, case_ids: list[int], decision_id: int, founded: bool) -> None:
+    """Close the decided cases' open reports, and tell the notifiers' records how they were judged."""
+    if not case_ids:
+        return
+    reports = session.execute(
+        select(Report).where(Report.case_id.in_(case_ids), Report.status == ReportStatus.OPEN.value).order_by(Report.id)
+    ).scalars().all()
+    status = ReportStatus.ACTIONED if founded else ReportStatus.UNFOUNDED
+    for report in reports:
+        report.status = status.value
+        record(
+            session, actor=actor, verb="report.closed", object_type="report", object_id=report.id,
+            before={"status": ReportStatus.OPEN.value}, after={"status": status.value, "decision_id": decision_id},
+        )
+    notifiers.record_outcome(session, actor, reports, founded)
