@@ -20,7 +20,7 @@ from trustdesk.audit.verify import verify_chain
 from trustdesk.auth import api_clients, staff
 from trustdesk.config import Settings
 from trustdesk.demo import content
-from trustdesk.demo.seed import DEMO_STAFF, DemoSummary, seed_demo
+from trustdesk.demo.seed import DEMO_STAFF, DemoSummary, Progress, seed_demo
 from trustdesk.domain.vocabulary import Role
 from trustdesk.policy_versions import seed_catalogue
 from trustdesk.store.blobs import FileBlobStore
@@ -30,10 +30,10 @@ from trustdesk.store.models import AccountEvent, App, Blob, Report, StaffUser, S
 SCALE = 0.05
 
 
-def _seed(db: Database, settings: Settings, **options: object) -> DemoSummary:
+def _seed(db: Database, settings: Settings, *, size: str = "small", report_target: int = 0, progress: Progress | None = None) -> DemoSummary:
     with db.session() as session:
         seed_catalogue(session, Actor("test", "setup"))
-    return seed_demo(db, settings, scale=SCALE, **options)  # type: ignore[arg-type]
+    return seed_demo(db, settings, size=size, scale=SCALE, report_target=report_target, progress=progress)
 
 
 def _subjects(session: Session, app: str, kind: str) -> list[Subject]:
@@ -41,25 +41,27 @@ def _subjects(session: Session, app: str, kind: str) -> list[Subject]:
 
 
 def _digest(db: Database) -> str:
-    """What a run produced, leaving out the clock and the database's own ids."""
+    """What a run produced, leaving out the clock and the database's own ids (sorted here, not
+    by the database, whose collation may differ)."""
     parent = aliased(Subject)
     with db.reader() as session:
         subjects = session.execute(
             select(App.slug, Subject.external_id, Subject.kind, parent.external_id, Subject.title, Subject.text, Subject.language,
                    Subject.country, Subject.region, Subject.personal, Subject.attributes, Subject.media_sha256)
-            .join(App, Subject.app_id == App.id).outerjoin(parent, Subject.parent_id == parent.id).order_by(App.slug, Subject.external_id)
+            .join(App, Subject.app_id == App.id).outerjoin(parent, Subject.parent_id == parent.id)
         ).all()
         reports = session.execute(
             select(App.slug, Report.external_id, Subject.external_id, Report.policy_code, Report.reporter_type, Report.text,
                    Report.notifier_email, Report.imminent_harm)
-            .join(App, Report.app_id == App.id).join(Subject, Report.subject_id == Subject.id).order_by(App.slug, Report.external_id)
+            .join(App, Report.app_id == App.id).join(Subject, Report.subject_id == Subject.id)
         ).all()
         events = session.execute(
             select(App.slug, AccountEvent.external_id, AccountEvent.kind, AccountEvent.ip, AccountEvent.device_id,
                    AccountEvent.payment_fingerprint, AccountEvent.amount_cents)
-            .join(App, AccountEvent.app_id == App.id).order_by(App.slug, AccountEvent.external_id)
+            .join(App, AccountEvent.app_id == App.id)
         ).all()
-    encoded = json.dumps([[list(r) for r in rows] for rows in (subjects, reports, events)], sort_keys=True, ensure_ascii=False)
+    tables = [sorted(([*row] for row in rows), key=lambda row: (row[0], row[1])) for rows in (subjects, reports, events)]
+    encoded = json.dumps(tables, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(encoded.encode()).hexdigest()
 
 

@@ -174,6 +174,7 @@ def test_metrics_count_requests_and_intake(console: Api) -> None:
     after = console.client.get("/metrics").text
     assert _sample(after, reports) == before + 1
     assert re.search(r'^trustdesk_http_requests_total\{method="GET",route="/metrics",status="200"\} \d', after, re.M)
+    assert re.search(r'^trustdesk_http_requests_total\{method="POST",route="/api/v1/reports",status="201"\} \d', after, re.M)
 
 
 def test_unexpected_error_is_a_bare_json_500(api: Api) -> None:

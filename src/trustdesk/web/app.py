@@ -145,7 +145,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         return PlainTextResponse(generate_latest().decode(), media_type=CONTENT_TYPE_LATEST)
 
     for module in (subjects, reports, account_events):
-        app.include_router(module.router, prefix="/api/v1")
+        app.include_router(module.router)
     app.include_router(console.router)
     app.include_router(console_policies.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

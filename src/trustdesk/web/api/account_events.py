@@ -11,7 +11,7 @@ from trustdesk.ingest.schemas import Receipts, AccountEventBatch, AccountEventIn
 from trustdesk.web import metrics
 from trustdesk.web.permissions import client_with, write_session
 
-router = APIRouter(tags=["account events"])
+router = APIRouter(prefix="/api/v1", tags=["account events"])
 
 
 @router.post("/account-events", status_code=201, response_model=Receipt)

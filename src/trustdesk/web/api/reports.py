@@ -11,7 +11,7 @@ from trustdesk.ingest.schemas import Receipts, Receipt, ReportBatch, ReportIn
 from trustdesk.web import metrics
 from trustdesk.web.permissions import client_with, write_session
 
-router = APIRouter(tags=["reports"])
+router = APIRouter(prefix="/api/v1", tags=["reports"])
 
 
 @router.post("/reports", status_code=201, response_model=Receipt)

@@ -18,7 +18,7 @@ from trustdesk.store.models import AuditEvent, Report, Subject
 from trustdesk.web import metrics
 from trustdesk.web.permissions import client_with, read_session, write_session
 
-router = APIRouter(tags=["subjects"])
+router = APIRouter(prefix="/api/v1", tags=["subjects"])
 MAX_MEDIA_BYTES = 200 * 1024 * 1024
 
 
