@@ -31,7 +31,7 @@ def _ok(*args: str) -> str:
 
 
 def test_setup_commands_and_audit_verify_detects_tampering(env: Settings, db: Database) -> None:
-    assert "catalogue policies added" in _ok("db", "upgrade")
+    assert "catalogue policies and 6 starter queues added" in _ok("db", "upgrade")
     out = _ok("users", "create", "alice", "--role", "moderator", "--role", "senior", "--language", "es")
     assert "password:" in out
     assert "TOTP enrolment" in _ok("users", "create", "root", "--role", "admin", "--password", "a-long-admin-password")
@@ -86,3 +86,12 @@ def test_import_reports_rejects_and_is_idempotent(env: Settings, tmp_path: Path)
     assert again.exit_code == 1
     total_row = [line for line in again.output.splitlines() if "total" in line][0]
     assert [cell.strip() for cell in total_row.split("│")][1:5] == ["total", "0", "2", "1"]
+
+
+def test_demo_prints_logins_and_tokens_and_is_idempotent(env: Settings) -> None:
+    _ok("db", "upgrade")
+    first = _ok("demo")
+    assert "staff logins" in first and "demo-moderator-pass" in first and "td_" in first
+    again = _ok("demo")
+    assert "already there" in again and "td_" not in again
+    assert "audit chain intact" in _ok("audit", "verify")

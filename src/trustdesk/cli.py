@@ -10,7 +10,10 @@ from typing import Annotated
 import typer
 import uvicorn
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+from rich.progress import (
+    BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,8 +21,10 @@ from sqlalchemy.orm import Session
 from trustdesk.audit import personal_data
 from trustdesk.audit.log import Actor
 from trustdesk.audit.verify import verify_chain
+from trustdesk.cases.queues import seed_queues
 from trustdesk.auth import api_clients, staff
 from trustdesk.config import ConfigError, Settings, load_settings
+from trustdesk.demo.seed import DemoSize, seed_demo
 from trustdesk.domain.vocabulary import Role, Scope
 from trustdesk.ingest.bulk_import import RecordTypeName, import_file
 from trustdesk.ingest.intake import Submitter
@@ -74,7 +79,8 @@ def db_upgrade() -> None:
     db = open_database(settings)
     with db.session() as session:
         added = seed_catalogue(session, CLI_ACTOR)
-    console.print(f"schema is current; {added} catalogue policies added")
+        queues = seed_queues(session, CLI_ACTOR)
+    console.print(f"schema is current; {added} catalogue policies and {queues} starter queues added")
 
 
 @users_app.command("create")
@@ -181,6 +187,45 @@ def serve(
         uvicorn.run(create_app(settings, db), host=host, port=port, log_config=None, access_log=False)
     finally:
         stop.set()
+@app.command("demo")
+def demo(
+    size: Annotated[DemoSize, typer.Option(help="large adds 1,000,000 benchmark reports to the small set.")] = DemoSize.SMALL,
+) -> None:
+    """Fill a fresh database with two demo apps, staff and review queues; print logins and API tokens."""
+    settings = _settings()
+    db = open_database(settings)
+    with db.session() as session:
+        seed_catalogue(session, CLI_ACTOR)
+        seed_queues(session, CLI_ACTOR)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def advance(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done)
+
+        summary = seed_demo(db, settings, size=size, progress=advance)
+    counts = Table("app", "what", "count", title="demo data" + (" (already there)" if summary.already_seeded else ""))
+    for slug, kinds in summary.subjects.items():
+        for kind, count in kinds.items():
+            counts.add_row(slug, kind, f"{count:,}")
+        counts.add_row(slug, "reports", f"{summary.reports.get(slug, 0):,}")
+        counts.add_row(slug, "account events", f"{summary.account_events.get(slug, 0):,}")
+    counts.add_row("", "media files", f"{summary.media_files:,}")
+    console.print(counts)
+    logins = Table("username", "password", "roles", "languages", title="staff logins")
+    for member in summary.staff:
+        logins.add_row(member.username, member.password, ", ".join(member.roles), ", ".join(member.languages))
+    console.print(logins)
+    for slug, token in summary.tokens.items():
+        console.print(f"API token for {slug} (shown once): {token}", soft_wrap=True)
+    for note in summary.notes:
+        console.print(note, markup=False)
+    console.print("Console: http://127.0.0.1:8000 (log in with a staff login above)")
+
+
 @app.command("import")
 def import_records(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="A .jsonl, .ndjson or .csv file.")],

@@ -30,7 +30,9 @@ from trustdesk.store.models import AccountEvent, App, Blob, Report, StaffUser, S
 SCALE = 0.05
 
 
-def _seed(db: Database, settings: Settings, *, size: str = "small", report_target: int = 0, progress: Progress | None = None) -> DemoSummary:
+def _seed(
+    db: Database, settings: Settings, *, size: str = "small", report_target: int = 0, progress: Progress | None = None
+) -> DemoSummary:
     with db.session() as session:
         seed_catalogue(session, Actor("test", "setup"))
     return seed_demo(db, settings, size=size, scale=SCALE, report_target=report_target, progress=progress)

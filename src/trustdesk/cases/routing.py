@@ -9,6 +9,7 @@ CEL expression in order (first match wins) and falls back to the default queue.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
 from trustdesk.cases.queues import ROUTING_SCHEMA, QueueSpec, save_queue
-from trustdesk.domain.priority import Band, NotifierStanding, Priority, PriorityInput, reach_of, score
+from trustdesk.domain.priority import IMMINENT_HARM_BOOST, Band, NotifierStanding, Priority, PriorityInput, reach_of, score
 from trustdesk.domain.vocabulary import ReporterType, ReportStatus
 from trustdesk.enforcement import notifiers
 from trustdesk.rules.expressions import Expression, ExpressionError, compile_expression
@@ -181,3 +182,38 @@ def _join(
         "band": case.band, "priority_score": case.priority_score, "report_count": case.report_count,
         "queue_id": case.queue_id, "due_at": case.due_at, "reports": [r.id for r in group],
     })
+
+
+def flag_imminent_harm(session: Session, actor: Actor, case_id: int, reason: str) -> Case:
+    """A reviewer's imminent-harm flag: top priority, the shortest SLA, the imminent-harm route."""
+    case = session.execute(select(Case).where(Case.id == case_id).with_for_update()).scalar_one_or_none()
+    if case is None or case.status != "open":
+        raise LookupError(f"case_id: no open case {case_id}")
+    if not reason.strip():
+        raise ValueError("reason: say what the imminent harm is")
+    before = {"band": case.band, "priority_score": case.priority_score, "queue_id": case.queue_id, "due_at": case.due_at}
+    queues, default = _queues(session, actor)
+    subject = session.get(Subject, case.subject_id)
+    policy = session.execute(select(Policy).where(Policy.code == case.policy_code, Policy.is_current.is_(True))).scalar_one()
+    app_slug = session.execute(select(App.slug).where(App.id == case.app_id)).scalar_one()
+    flagged = _Flag(case.policy_code, ReporterType.SUPPORT.value, reason, True)
+    queue, routed_by = _route(queues, default, _context(flagged, subject, policy, app_slug))
+    if not case.imminent_harm:
+        case.priority_score += IMMINENT_HARM_BOOST
+        case.priority_reasons = {**case.priority_reasons, "imminent_harm": IMMINENT_HARM_BOOST}
+    case.band, case.imminent_harm, case.queue_id, case.routed_by = Band.P0.value, True, queue.id, routed_by
+    case.due_at = min(as_utc(case.due_at), due_at(utcnow(), queue, Band.P0))
+    case.updated_at = utcnow()
+    record(session, actor=actor, verb="case.imminent_harm_flagged", object_type="case", object_id=case.id, before=before,
+           after={"band": case.band, "priority_score": case.priority_score, "queue_id": case.queue_id, "due_at": case.due_at, "reason": reason})
+    return case
+
+
+@dataclass(frozen=True)
+class _Flag:
+    """A reviewer's flag, shaped like a report for the routing context."""
+
+    policy_code: str
+    reporter_type: str
+    text: str
+    imminent_harm: bool

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk.audit import personal_data
 from trustdesk.audit.log import Actor, record
+from trustdesk.domain.errors import Conflict, FieldError, NotFound
 from trustdesk.domain.vocabulary import ReporterType, SubjectKind
 from trustdesk.ingest import media_fetch
 from trustdesk.ingest.schemas import AccountEventIn, Receipt, ReportIn, SubjectIn, SubjectUpdate
@@ -26,21 +27,7 @@ from trustdesk.jobs.queue import enqueue
 from trustdesk.store.models import AccountEvent, Policy, Report, Subject, utcnow
 
 
-class IntakeError(Exception):
-    status = 422
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
-
-
-class NotFound(IntakeError):
-    status = 404
-
-
-class Conflict(IntakeError):
-    status = 409
+IntakeError = FieldError  # the name the intake callers know
 
 
 @dataclass(frozen=True)

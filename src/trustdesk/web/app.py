@@ -27,7 +27,7 @@ from trustdesk.ingest.intake import IntakeError
 from trustdesk.store.blobs import FileBlobStore
 from trustdesk.store.database import Database
 from trustdesk.web import metrics
-from trustdesk.web.api import account_events, reports, subjects
+from trustdesk.web.api import account_events, cases, reports, subjects
 from trustdesk.web.console import policies as console_policies
 from trustdesk.web.console import views as console
 from trustdesk.web.permissions import LoginRequired, public
@@ -144,7 +144,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     def prometheus() -> PlainTextResponse:
         return PlainTextResponse(generate_latest().decode(), media_type=CONTENT_TYPE_LATEST)
 
-    for module in (subjects, reports, account_events):
+    for module in (subjects, reports, account_events, cases):
         app.include_router(module.router)
     app.include_router(console.router)
     app.include_router(console_policies.router)

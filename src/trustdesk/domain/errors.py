@@ -1,0 +1,22 @@
+"""Errors a caller can fix: each names the field at fault and maps to an HTTP status."""
+
+from __future__ import annotations
+
+
+class FieldError(Exception):
+    """Bad input (422); `field` is the path of the offending field, e.g. `items[3].country`."""
+
+    status = 422
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class NotFound(FieldError):
+    status = 404
+
+
+class Conflict(FieldError):
+    status = 409

@@ -1,0 +1,203 @@
+"""Queues and cases for automation: configure queues, claim, renew, assign, read, comment."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+
+from trustdesk.cases import case_file, claiming, listing, routing, sla, wellness
+from trustdesk.cases.queues import QueueError, QueueSpec, list_queues, save_queue
+from trustdesk.domain.vocabulary import Role
+from trustdesk.store.models import Case, Queue
+from trustdesk.web.permissions import StaffContext, read_session, staff_with, write_session
+
+router = APIRouter(prefix="/api/v1", tags=["queues and cases"])
+REVIEWERS = (Role.MODERATOR, Role.SENIOR, Role.ESCALATIONS, Role.CHILD_SAFETY, Role.QA, Role.ADMIN)
+
+
+class QueueIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=100)
+    routing_expression: str | None = Field(default=None, max_length=4000, description="CEL; see ROUTING_SCHEMA")
+    position: int = 100
+    is_default: bool = False
+    sla_minutes: dict[str, int] = Field(default_factory=lambda: QueueSpec("x").sla_minutes)
+    required_roles: list[str] = Field(default_factory=list)
+    required_languages: list[str] = Field(default_factory=list)
+    graphic: bool = False
+    exposure_limit_per_hour: int | None = None
+    escalate_minutes_before_breach: int | None = None
+    escalation_queue: str | None = None
+    active: bool = True
+
+
+class QueueOut(BaseModel):
+    id: int
+    name: str
+    routing_expression: str | None
+    position: int
+    is_default: bool
+    sla_minutes: dict[str, int]
+    required_roles: list[str]
+    required_languages: list[str]
+    graphic: bool
+    exposure_limit_per_hour: int | None
+    active: bool
+    open: int = 0
+    breached: int = 0
+
+    @classmethod
+    def of(cls, q: Queue, counts: dict[str, Any] | None = None) -> "QueueOut":
+        data = {name: getattr(q, name) for name in cls.model_fields if name not in ("open", "breached")}
+        return cls(**data, open=(counts or {}).get("open", 0), breached=(counts or {}).get("breached", 0))
+
+
+class CaseOut(BaseModel):
+    id: int
+    subject_id: int
+    queue_id: int
+    status: str
+    band: str
+    priority_score: float
+    priority_reasons: dict[str, float]
+    imminent_harm: bool
+    report_count: int
+    policy_code: str
+    routed_by: str
+    due_at: datetime
+    minutes_left: float
+    breached: bool
+    claimed_by: int | None
+    lease_until: datetime | None
+    assigned_to: int | None
+
+    @classmethod
+    def of(cls, c: Case) -> "CaseOut":
+        data = {name: getattr(c, name) for name in cls.model_fields if name not in ("minutes_left", "breached")}
+        left = sla.minutes_left(c)
+        return cls(**data, minutes_left=round(left, 1), breached=left < 0)
+
+
+class ClaimOut(BaseModel):
+    case: CaseOut | None
+    paused_queues: list[str] = Field(description="Graphic queues left out: the hourly exposure limit is reached; take a break.")
+
+
+class AssignIn(BaseModel):
+    staff_id: int | None
+
+
+class CommentIn(BaseModel):
+    body: str = Field(min_length=1, max_length=10_000)
+
+
+class ImminentHarmIn(BaseModel):
+    reason: str = Field(min_length=3, max_length=2000)
+
+
+def _queue_error(exc: QueueError) -> HTTPException:
+    return HTTPException(422, str(exc))
+
+
+@router.get("/queues", response_model=list[QueueOut])
+def queues(_who: StaffContext = Depends(staff_with()), session: Session = Depends(read_session)) -> list[QueueOut]:
+    return [QueueOut.of(row["queue"], row) for row in listing.queue_overview(session)]
+
+
+@router.post("/queues", response_model=QueueOut, status_code=201)
+def create_queue(body: QueueIn, who: StaffContext = Depends(staff_with(Role.ADMIN)), session: Session = Depends(write_session)) -> QueueOut:
+    """Create a queue; its routing expression is checked now, not when reports arrive."""
+    try:
+        return QueueOut.of(save_queue(session, who.actor, QueueSpec(**body.model_dump())))
+    except QueueError as exc:
+        raise _queue_error(exc) from exc
+
+
+@router.put("/queues/{queue_id}", response_model=QueueOut)
+def update_queue(queue_id: int, body: QueueIn, who: StaffContext = Depends(staff_with(Role.ADMIN)), session: Session = Depends(write_session)) -> QueueOut:
+    if session.get(Queue, queue_id) is None:
+        raise HTTPException(404, f"queue_id: no queue {queue_id}")
+    try:
+        return QueueOut.of(save_queue(session, who.actor, QueueSpec(**body.model_dump()), queue_id))
+    except QueueError as exc:
+        raise _queue_error(exc) from exc
+
+
+@router.get("/queues/{queue_id}/cases", response_model=list[CaseOut])
+def queue_cases(
+    queue_id: int, limit: int = 50, offset: int = 0, policy_code: str | None = None,
+    _who: StaffContext = Depends(staff_with()), session: Session = Depends(read_session),
+) -> list[CaseOut]:
+    """Open cases in the order reviewers get them, each with why it has its priority."""
+    if session.get(Queue, queue_id) is None:
+        raise HTTPException(404, f"queue_id: no queue {queue_id}")
+    return [CaseOut.of(e.case) for e in listing.queue_cases(session, queue_id, limit=min(max(limit, 1), 500), offset=max(offset, 0), policy_code=policy_code)]
+
+
+@router.post("/queues/{queue_id}/step-out", status_code=204)
+def step_out(queue_id: int, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = Depends(write_session)) -> None:
+    """Leave a graphic queue for now, without penalty."""
+    try:
+        wellness.step_out(session, who.user_id, queue_id)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from exc
+
+
+@router.post("/queues/{queue_id}/step-in", status_code=204)
+def step_in(queue_id: int, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = Depends(write_session)) -> None:
+    wellness.step_back_in(session, who.user_id, queue_id)
+
+
+@router.post("/cases/next", response_model=ClaimOut)
+def next_case(who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = Depends(write_session)) -> ClaimOut:
+    """Lease the most urgent case you may work (and give back the one you held)."""
+    claim = claiming.next_case(session, who.reviewer)
+    return ClaimOut(case=CaseOut.of(claim.case) if claim.case else None, paused_queues=claim.paused_queues)
+
+
+def _held(call: Any) -> Any:
+    try:
+        return call()
+    except claiming.CaseNotHeld as exc:
+        raise HTTPException(409, str(exc)) from exc
+
+
+@router.post("/cases/{case_id}/renew", response_model=CaseOut)
+def renew(case_id: int, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = Depends(write_session)) -> CaseOut:
+    """Keep holding the case while you work on it."""
+    return CaseOut.of(_held(lambda: claiming.renew(session, who.user_id, case_id)))
+
+
+@router.post("/cases/{case_id}/release", status_code=204)
+def release(case_id: int, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = Depends(write_session)) -> None:
+    case = _held(lambda: claiming.held(session, who.user_id, case_id))
+    case.claimed_by, case.lease_until = None, None
+
+
+@router.post("/cases/{case_id}/assign", response_model=CaseOut)
+def assign(case_id: int, body: AssignIn, who: StaffContext = Depends(staff_with(Role.SENIOR, Role.ADMIN)), session: Session = Depends(write_session)) -> CaseOut:
+    """Hand a case to a named reviewer (null: back to the queue)."""
+    return CaseOut.of(_held(lambda: claiming.assign(session, who.actor, case_id, body.staff_id)))
+
+
+@router.post("/cases/{case_id}/imminent-harm", response_model=CaseOut)
+def imminent_harm(case_id: int, body: ImminentHarmIn, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = Depends(write_session)) -> CaseOut:
+    """Flag a threat to life, self-harm or a child at risk: top priority, shortest SLA."""
+    try:
+        return CaseOut.of(routing.flag_imminent_harm(session, who.actor, case_id, body.reason))
+    except LookupError as exc:
+        raise HTTPException(404, str(exc)) from exc
+
+
+@router.post("/cases/{case_id}/comments", status_code=201)
+def comment(case_id: int, body: CommentIn, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = Depends(write_session)) -> dict[str, int]:
+    try:
+        return {"id": case_file.add_comment(session, who.actor, who.user_id, case_id, body.body).id}
+    except LookupError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from exc
