@@ -20,7 +20,7 @@ from trustdesk.enforcement.actions import (
     preview_cascade,
     undo_action,
 )
-from trustdesk.ingest.intake import Conflict, IntakeError
+from trustdesk.domain.errors import Conflict, FieldError
 from trustdesk.store.models import AuditEvent, EnforcementAction, Subject, as_utc
 
 from tests.enforcement.conftest import World, account, item
@@ -99,7 +99,7 @@ def test_refused_actions_name_the_field_and_write_nothing(
     world: World, kind: Action | str, params: dict[str, Any] | None, cascade: bool, field: str
 ) -> None:
     ids = world.add_subjects(item("orphan", "post"))
-    with pytest.raises(IntakeError) as caught, world.db.session() as s:
+    with pytest.raises(FieldError) as caught, world.db.session() as s:
         apply_action(s, SENIOR, s.get_one(Subject, ids["orphan"]), kind, params=params, cascade=cascade)  # type: ignore[arg-type]
     assert caught.value.field == field and caught.value.status == 422
     assert world.actions() == []
@@ -205,6 +205,6 @@ def test_undo_takes_a_label_off_again(world: World) -> None:
 def test_a_strike_is_not_undone_as_an_action(world: World) -> None:
     ids = world.add_subjects(account("acc"))
     action = _apply(world, ids["acc"], Action.STRIKE)
-    with pytest.raises(IntakeError) as caught:
+    with pytest.raises(FieldError) as caught:
         _undo(world, action.id)
     assert caught.value.field == "action_id" and "revok" in caught.value.message

@@ -13,7 +13,7 @@ from trustdesk.config import Settings
 from trustdesk.enforcement import bulk
 from trustdesk.enforcement.bulk import BULK_DECISION, bulk_status, handle_bulk_decision, start_bulk
 from trustdesk.enforcement.decisions import DecisionRequest
-from trustdesk.ingest.intake import IntakeError
+from trustdesk.domain.errors import FieldError
 from trustdesk.jobs.worker import WorkerContext
 from trustdesk.store.blobs import FileBlobStore
 from trustdesk.store.models import BulkItem, BulkOperation, Case, Decision, Job, Report
@@ -120,7 +120,7 @@ def test_a_rerun_carries_on_with_what_is_pending(world: World, settings: Setting
     ids=["empty", "too-many", "bad-params", "bad-policy"],
 )
 def test_start_checks_the_request_up_front(world: World, subject_ids: list[int], request_: DecisionRequest, field: str) -> None:
-    with pytest.raises(IntakeError) as caught:
+    with pytest.raises(FieldError) as caught:
         _start(world, subject_ids, request_)
     assert caught.value.field == field
     with world.db.reader() as s:

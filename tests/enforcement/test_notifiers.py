@@ -17,9 +17,8 @@ from trustdesk.enforcement.notifiers import (
     record_outcome,
     reinstate,
     standing,
-    suspended_keys,
 )
-from trustdesk.ingest.intake import Conflict
+from trustdesk.domain.errors import Conflict
 from trustdesk.store.models import AuditEvent, NotifierRecord, Report
 
 from tests.enforcement.conftest import World
@@ -78,11 +77,11 @@ def test_unfounded_notices_lead_to_warning_then_deprioritising_then_suspension(w
     assert _judge(world, True) == {}  # 10 of 11 still unfounded, but nothing new since the warning
     assert [_judge(world, False) for _ in range(5)] == [{}] * 4 + [{key: Measure.DEPRIORITISED}]
     with world.db.reader() as s:
-        assert standing(s, [key])[key].deprioritised and suspended_keys(s, [key]) == set()
+        assert standing(s, [key])[key] == NotifierStanding(founded=1, unfounded=15, deprioritised=True, suspended=False)
 
     assert [_judge(world, False) for _ in range(5)] == [{}] * 4 + [{key: Measure.SUSPENDED}]
     with world.db.reader() as s:
-        assert suspended_keys(s, [key, "account:1"]) == {key}
+        assert standing(s, [key])[key] == NotifierStanding(founded=1, unfounded=20, deprioritised=True, suspended=True)
 
     with world.db.session() as s:
         reinstate(s, Actor("staff", "senior"), key)
@@ -90,7 +89,7 @@ def test_unfounded_notices_lead_to_warning_then_deprioritising_then_suspension(w
     assert (row.warned_at, row.deprioritised_until, row.suspended_until) == (None, None, None)
     assert (row.founded, row.unfounded) == (1, 20)  # the record of judgements stays
     with world.db.reader() as s:
-        assert suspended_keys(s, [key]) == set() and not standing(s, [key])[key].deprioritised
+        assert standing(s, [key])[key] == NotifierStanding(founded=1, unfounded=20)
     with pytest.raises(Conflict), world.db.session() as s:
         reinstate(s, REVIEWER, key)
 

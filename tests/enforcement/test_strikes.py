@@ -13,7 +13,7 @@ from trustdesk.domain.policies import Action
 from trustdesk.domain.strikes import Sanction
 from trustdesk.enforcement.actions import apply_action, undo_action
 from trustdesk.enforcement.strikes import SanctionResult, active_strikes, active_weight, add_strike, revoke_strike
-from trustdesk.ingest.intake import Conflict, IntakeError
+from trustdesk.domain.errors import Conflict, FieldError
 from trustdesk.store.models import AuditEvent, Strike, Subject, as_utc, utcnow
 
 from tests.enforcement.conftest import World, account, item
@@ -93,6 +93,6 @@ def test_revoked_and_expired_strikes_stop_counting(world: World) -> None:
 
 def test_strikes_go_to_accounts_only(world: World) -> None:
     ids = world.add_subjects(account("acc"), item("post", "post", owner="acc"))
-    with pytest.raises(IntakeError) as caught:
+    with pytest.raises(FieldError) as caught:
         _strike(world, ids["post"], "SPAM")
     assert caught.value.field == "account_id"

@@ -27,9 +27,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
+from trustdesk.domain.errors import Conflict, FieldError, NotFound
 from trustdesk.domain.policies import Action
 from trustdesk.domain.vocabulary import SubjectKind, Visibility
-from trustdesk.ingest.intake import Conflict, IntakeError, NotFound
 from trustdesk.store.models import EnforcementAction, Subject, utcnow
 
 APPLIED, UNDONE = "applied", "undone"
@@ -94,12 +94,12 @@ def check_params(kind: Action, params: dict[str, Any] | None) -> dict[str, Any]:
     if kind is Action.SUSPEND:
         days = given.get("days")
         if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_SUSPENSION_DAYS:
-            raise IntakeError("params.days", f"suspend needs a whole number of days from 1 to {MAX_SUSPENSION_DAYS}")
+            raise FieldError("params.days", f"suspend needs a whole number of days from 1 to {MAX_SUSPENSION_DAYS}")
         return {"days": days}
     if kind is Action.LABEL:
         label = given.get("label")
         if not isinstance(label, str) or not label.strip() or len(label.strip()) > MAX_LABEL_LENGTH:
-            raise IntakeError("params.label", f"label needs a label of 1 to {MAX_LABEL_LENGTH} characters")
+            raise FieldError("params.label", f"label needs a label of 1 to {MAX_LABEL_LENGTH} characters")
         return {"label": label.strip()}
     return {}
 
@@ -108,7 +108,7 @@ def as_action(kind: Action | str, field: str = "kind") -> Action:
     try:
         return Action(kind)
     except ValueError:
-        raise IntakeError(field, f"unknown action {kind!r}") from None
+        raise FieldError(field, f"unknown action {kind!r}") from None
 
 
 # --- reading the subject tree -------------------------------------------------------------
@@ -120,7 +120,7 @@ def account_of(session: Session, subject: Subject) -> Subject:
         return subject
     account = session.get(Subject, subject.account_id) if subject.account_id else None
     if account is None:
-        raise IntakeError("subject_id", f"subject {subject.id} has no owning account")
+        raise FieldError("subject_id", f"subject {subject.id} has no owning account")
     return account
 
 
@@ -161,7 +161,7 @@ def _room(found: dict[int, Subject]) -> int:
 
 def _check_cap(found: dict[int, Subject]) -> None:
     if len(found) > MAX_DESCENDANTS:
-        raise IntakeError("cascade", f"more than {MAX_DESCENDANTS} descendants; too many for one action")
+        raise FieldError("cascade", f"more than {MAX_DESCENDANTS} descendants; too many for one action")
 
 
 def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
@@ -195,7 +195,7 @@ def plan_action(
     target = account_of(session, subject) if action in ACCOUNT_ACTIONS else subject
     cascade = cascade or action is Action.CASCADE_TAKEDOWN
     if cascade and action not in CASCADING:
-        raise IntakeError("cascade", f"{action.value} does not cascade to descendants")
+        raise FieldError("cascade", f"{action.value} does not cascade to descendants")
     return ActionPlan(action, target, checked, tuple(descendants(session, target)) if cascade else ())
 
 
@@ -320,7 +320,7 @@ def undo_action(session: Session, actor: Actor, action_id: int) -> UndoResult:
     if action.status == UNDONE:
         raise Conflict("action_id", f"action {action_id} was already undone by {action.undone_by}")
     if action.kind == Action.STRIKE:
-        raise IntakeError("action_id", "a strike is withdrawn by revoking the strike, not by undoing its action")
+        raise FieldError("action_id", "a strike is withdrawn by revoking the strike, not by undoing its action")
     actions = [action, *session.execute(
         select(EnforcementAction)
         .where(EnforcementAction.cascade_of == action.id, EnforcementAction.status == APPLIED)

@@ -17,8 +17,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
+from trustdesk.domain.errors import FieldError, NotFound
 from trustdesk.enforcement.decisions import DecisionRequest, check_request, decide_subject
-from trustdesk.ingest.intake import IntakeError, NotFound
 from trustdesk.jobs.queue import enqueue
 from trustdesk.store.database import Database
 from trustdesk.store.models import BulkItem, BulkOperation, utcnow
@@ -39,9 +39,9 @@ def start_bulk(
 ) -> BulkOperation:
     ids = list(dict.fromkeys(subject_ids))  # once each, in the order given
     if not 1 <= len(ids) <= MAX_SUBJECTS:
-        raise IntakeError("subject_ids", f"give 1 to {MAX_SUBJECTS} subjects, not {len(ids)}")
+        raise FieldError("subject_ids", f"give 1 to {MAX_SUBJECTS} subjects, not {len(ids)}")
     if not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
-        raise IntakeError("subject_ids", "subject ids are whole numbers")
+        raise FieldError("subject_ids", "subject ids are whole numbers")
     check_request(session, request)
     op = BulkOperation(
         requested_by=actor_staff_id, total=len(ids), status=QUEUED,
@@ -75,7 +75,7 @@ def run_chunk(db: Database, operation_id: int) -> bool:
             return False
         items = session.execute(
             select(BulkItem)
-            .where(BulkItem.operation_id == operation_id)
+            .where(BulkItem.operation_id == operation_id, BulkItem.status == PENDING)
             .order_by(BulkItem.subject_id)
             .limit(CHUNK)
         ).scalars().all()
@@ -95,7 +95,7 @@ def run_chunk(db: Database, operation_id: int) -> bool:
                 decide_subject(
                     session, actor, item.subject_id, request, bulk_operation_id=op.id, reviewer_id=op.requested_by
                 )
-            except IntakeError as exc:  # refused before anything was written: record it and go on
+            except FieldError as exc:  # refused before anything was written: record it and go on
                 item.status, item.error = FAILED, str(exc)
                 op.failed += 1
             else:

@@ -5,9 +5,9 @@ reviewer either walks the policy's decision tree (`answers`) or gives the verdic
 directly; both are checked against the policy version before anything is written, as are the
 targets and params of every action, so a refused decision leaves no trace.
 
-Only the reviewer holding a case (claimed, lease not run out) can decide it. The case row is
-locked first, so of two reviewers racing for the same case exactly one decides and the other
-gets `CaseNotHeld` (409).
+Only the reviewer holding a case (claimed, lease not run out) can decide it: the case row is
+locked through `claiming.held`, so of two reviewers racing for the same case exactly one
+decides and the other gets `CaseNotHeld` (409), as does a second decision.
 """
 
 from __future__ import annotations
@@ -20,21 +20,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
+from trustdesk.cases.claiming import held
 from trustdesk.domain.decision_trees import VERDICTS, VIOLATION, TreeError, default_tree, outcome_of, walk
+from trustdesk.domain.errors import FieldError, NotFound
 from trustdesk.domain.policies import Action
 from trustdesk.domain.vocabulary import ReportStatus
 from trustdesk.enforcement import notifiers, strikes
 from trustdesk.enforcement.actions import CASCADING, ActionPlan, apply_plan, check_params, plan_action
-from trustdesk.ingest.intake import Conflict, IntakeError, NotFound
 from trustdesk.policy_versions import spec_of
-from trustdesk.store.models import Case, Decision, Policy, Report, Subject, as_utc, utcnow
+from trustdesk.store.models import Case, Decision, Policy, Report, Subject, utcnow
 
 CASE_OPEN, CASE_DECIDED = "open", "decided"
 MAX_RATIONALE = 10_000
-
-
-class CaseNotHeld(Conflict):
-    """The case is decided already, held by someone else, or the hold ran out."""
 
 
 @dataclass(frozen=True)
@@ -81,13 +78,13 @@ def check_request(session: Session, request: DecisionRequest) -> CheckedRequest:
         except TreeError as exc:
             raise _field_error(exc) from exc
         if outcome is None:
-            raise IntakeError("answers", "the answers stop before the decision tree reaches a verdict")
+            raise FieldError("answers", "the answers stop before the decision tree reaches a verdict")
         if verdict is not None and verdict != outcome.verdict:
-            raise IntakeError("verdict", f"the decision tree leads to {outcome.verdict!r}, not {verdict!r}")
+            raise FieldError("verdict", f"the decision tree leads to {outcome.verdict!r}, not {verdict!r}")
         verdict = outcome.verdict
         actions = [a.value for a in outcome.actions] if actions is None else actions
     if verdict not in VERDICTS:
-        raise IntakeError("verdict", f"give answers, or a verdict: one of {', '.join(VERDICTS)}")
+        raise FieldError("verdict", f"give answers, or a verdict: one of {', '.join(VERDICTS)}")
     try:
         checked = outcome_of({"verdict": verdict, "actions": actions or []}, spec, where="")
     except TreeError as exc:
@@ -95,25 +92,22 @@ def check_request(session: Session, request: DecisionRequest) -> CheckedRequest:
     for kind in checked.actions:
         check_params(kind, request.params)
     if request.cascade and not CASCADING.intersection(checked.actions):
-        raise IntakeError("cascade", "none of the actions cascades to descendants")
+        raise FieldError("cascade", "none of the actions cascades to descendants")
     if request.time_spent_ms < 0:
-        raise IntakeError("time_spent_ms", "must not be negative")
+        raise FieldError("time_spent_ms", "must not be negative")
     if len(request.rationale) > MAX_RATIONALE:
-        raise IntakeError("rationale", f"at most {MAX_RATIONALE} characters")
+        raise FieldError("rationale", f"at most {MAX_RATIONALE} characters")
     return CheckedRequest(policy, checked.verdict, checked.actions, path)
 
 
-def _field_error(exc: TreeError) -> IntakeError:
-    """Domain errors read "<field>: <message>"; keep the split for the API."""
+def _field_error(exc: TreeError) -> FieldError:
+    """Tree errors read "<where>.<field>: <message>" (`where` is empty here); keep the field for the API."""
     name, _, message = str(exc).partition(": ")
-    return IntakeError(name.lstrip("."), message)
+    return FieldError(name.lstrip("."), message)
 
 
 def decide_case(session: Session, reviewer_id: int, reviewer_actor: Actor, case_id: int, request: DecisionRequest) -> Decision:
-    case = session.execute(select(Case).where(Case.id == case_id).with_for_update()).scalar_one_or_none()
-    if case is None:
-        raise NotFound("case_id", f"no case {case_id}")
-    _check_held(case, reviewer_id)
+    case = held(session, reviewer_id, case_id)
     checked = check_request(session, request)
     subject = session.get_one(Subject, case.subject_id)
     plans = _plans(session, subject, checked, request)
@@ -144,15 +138,6 @@ def decide_subject(
     return _write(
         session, actor, subject, checked, request, plans, cases, reviewer_id=reviewer_id, bulk_operation_id=bulk_operation_id
     )
-
-
-def _check_held(case: Case, reviewer_id: int) -> None:
-    if case.status != CASE_OPEN:
-        raise CaseNotHeld("case_id", f"case {case.id} is already {case.status}")
-    if case.claimed_by != reviewer_id:
-        raise CaseNotHeld("case_id", f"case {case.id} is not held by you")
-    if case.lease_until is None or as_utc(case.lease_until) <= utcnow():
-        raise CaseNotHeld("case_id", f"your hold on case {case.id} ran out; claim it again")
 
 
 def _plans(session: Session, subject: Subject, checked: CheckedRequest, request: DecisionRequest) -> list[ActionPlan]:

@@ -8,8 +8,9 @@ that are manifestly unfounded, a graduated response that always warns first:
 
 "Manifestly unfounded" is read as: at least MIN_JUDGED notices judged, of which at least
 UNFOUNDED_SHARE were unfounded. A suspended notifier's notices are still accepted and recorded
-(the notice-and-action duty stays), but not queued for review. `reinstate` lifts every measure
-and starts the ladder again from a warning.
+(the notice-and-action duty stays), but not queued for review: routing holds them back when
+`standing` says `suspended`. `reinstate` lifts every measure and starts the ladder again from a
+warning.
 
 A notifier is known by a key: the pseudonymous `personal_data.notifier_ref` of the notice
 email (trusted flaggers and other email notifiers), else `account:<subject id>` of the
@@ -29,9 +30,9 @@ from sqlalchemy.orm import Session
 
 from trustdesk.audit import personal_data
 from trustdesk.audit.log import Actor, record
+from trustdesk.domain.errors import Conflict, NotFound
 from trustdesk.domain.priority import NotifierStanding
 from trustdesk.domain.vocabulary import ReporterType
-from trustdesk.ingest.intake import Conflict, NotFound
 from trustdesk.store.models import AuditEvent, NotifierRecord, Report, as_utc, utcnow
 
 MIN_JUDGED = 10  # judged notices before a pattern is "frequent"
@@ -177,7 +178,8 @@ def standing(session: Session, keys: Collection[str], now: datetime | None = Non
     """Every key's standing for the priority score, in one query; unknown keys get the default.
 
     `trusted_flagger` is a property of the notice (its reporter type), not of the record: the
-    caller sets it with `dataclasses.replace`. A suspended notifier counts as deprioritised.
+    caller sets it with `dataclasses.replace`. A suspended notifier also scores as deprioritised,
+    for its notices that were already in a case when the suspension began.
     """
     at = now or utcnow()
     rows = session.execute(
@@ -189,19 +191,11 @@ def standing(session: Session, keys: Collection[str], now: datetime | None = Non
         r.key: NotifierStanding(
             founded=r.founded, unfounded=r.unfounded,
             deprioritised=_until(r.deprioritised_until, at) or _until(r.suspended_until, at),
+            suspended=_until(r.suspended_until, at),
         )
         for r in rows
     }
     return {key: found.get(key, NotifierStanding()) for key in keys}
-
-
-def suspended_keys(session: Session, keys: Collection[str], now: datetime | None = None) -> set[str]:
-    """The keys whose notices are, for now, recorded but not queued (one query, for intake)."""
-    at = now or utcnow()
-    rows = session.execute(
-        select(NotifierRecord.key).where(NotifierRecord.key.in_(list(set(keys))), NotifierRecord.suspended_until > at)
-    )
-    return set(rows.scalars())
 
 
 def _until(value: datetime | None, now: datetime) -> bool:

@@ -16,11 +16,11 @@ from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
+from trustdesk.domain.errors import Conflict, FieldError, NotFound
 from trustdesk.domain.policies import Action
 from trustdesk.domain.strikes import DEFAULT_LADDER, Ladder, Sanction, sanction_for, strike_weight
 from trustdesk.domain.vocabulary import SubjectKind
 from trustdesk.enforcement.actions import APPLIED, apply_action
-from trustdesk.ingest.intake import Conflict, IntakeError, NotFound
 from trustdesk.store.models import EnforcementAction, Policy, Strike, Subject, utcnow
 
 LADDER_ACTOR = Actor("system", "strike-ladder")
@@ -43,7 +43,7 @@ def add_strike(
     if account is None:
         raise NotFound("account_id", f"no subject {account_id}")
     if account.kind != SubjectKind.ACCOUNT:
-        raise IntakeError("account_id", f"subject {account_id} is a {account.kind}; strikes go to accounts")
+        raise FieldError("account_id", f"subject {account_id} is a {account.kind}; strikes go to accounts")
     warned = warned_before(session, account_id)
     now = utcnow()
     strike = Strike(
