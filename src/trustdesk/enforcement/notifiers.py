@@ -33,14 +33,13 @@ from trustdesk.audit.log import Actor, record
 from trustdesk.domain.errors import Conflict, NotFound
 from trustdesk.domain.priority import NotifierStanding
 from trustdesk.domain.vocabulary import ReporterType
-from trustdesk.store.models import AuditEvent, NotifierRecord, Report, as_utc, utcnow
+from trustdesk.store.models import NotifierRecord, Report, as_utc, utcnow
 
 MIN_JUDGED = 10  # judged notices before a pattern is "frequent"
 UNFOUNDED_SHARE = 0.8  # share of them found unfounded that makes the pattern "manifest"
 MORE_AFTER_MEASURE = 5  # further unfounded notices after a measure before the next step
 MEASURE_PERIOD = timedelta(days=30)  # how long deprioritisation and suspension last
 MEASURE_ACTOR = Actor("system", "notifier-trust")
-_BASELINES = "notifier_baselines"
 
 
 class Measure(StrEnum):
@@ -50,7 +49,6 @@ class Measure(StrEnum):
     SUSPENDED = "suspended"
 
 
-_MEASURE_VERBS = tuple(f"notifier.{m.value}" for m in Measure if m is not Measure.NONE)
 
 
 def next_measure(founded: int, unfounded: int, stage: Measure, unfounded_since_stage: int) -> Measure:
@@ -110,7 +108,7 @@ def record_outcome(session: Session, actor: Actor, reports: Iterable[Report], fo
         row.updated_at = now
         record(session, actor=actor, verb="notifier.judged", object_type="notifier", object_id=row.key, before=before, after=_counts(row))
         stage = stage_of(row)
-        since = row.unfounded - _unfounded_at_last_measure(session, row.key) if stage is not Measure.NONE else 0
+        since = row.unfounded - row.unfounded_at_measure if stage is not Measure.NONE else 0
         measure = next_measure(row.founded, row.unfounded, stage, since)
         if measure is not Measure.NONE:
             _take(session, row, measure, now)
@@ -122,7 +120,7 @@ def _ensure_records(session: Session, apps: dict[str, int]) -> None:
     """Create missing records; ON CONFLICT so two decisions meeting a new notifier both succeed."""
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     now = utcnow()
-    rows = [{"key": key, "app_id": app_id, "founded": 0, "unfounded": 0, "updated_at": now} for key, app_id in apps.items()]
+    rows = [{"key": key, "app_id": app_id, "founded": 0, "unfounded": 0, "unfounded_at_measure": 0, "updated_at": now} for key, app_id in apps.items()]
     session.execute(dialect.insert(NotifierRecord).values(rows).on_conflict_do_nothing(index_elements=["key"]))
 
 
@@ -134,30 +132,11 @@ def _take(session: Session, row: NotifierRecord, measure: Measure, now: datetime
         row.deprioritised_until = now + MEASURE_PERIOD
     else:
         row.suspended_until = now + MEASURE_PERIOD
-    # The next step counts unfounded notices from here; see _unfounded_at_last_measure.
-    session.info.setdefault(_BASELINES, {})[row.key] = row.unfounded
+    row.unfounded_at_measure = row.unfounded
     record(
         session, actor=MEASURE_ACTOR, verb=f"notifier.{measure.value}", object_type="notifier", object_id=row.key,
         before=before, after=_measures(row) | _counts(row),
     )
-
-
-def _unfounded_at_last_measure(session: Session, key: str) -> int:
-    """The unfounded count when the last measure was taken, kept in that measure's audit event.
-
-    Measures taken in this transaction are not in the audit table until it commits, so they
-    are remembered in the session as well.
-    """
-    baselines: dict[str, int] = session.info.setdefault(_BASELINES, {})
-    if key not in baselines:
-        after = session.execute(
-            select(AuditEvent.after)
-            .where(AuditEvent.object_type == "notifier", AuditEvent.object_id == key, AuditEvent.verb.in_(_MEASURE_VERBS))
-            .order_by(AuditEvent.id.desc())
-            .limit(1)
-        ).scalar_one_or_none()
-        baselines[key] = int(after["unfounded"]) if after else 0
-    return baselines[key]
 
 
 def reinstate(session: Session, actor: Actor, key: str) -> NotifierRecord:

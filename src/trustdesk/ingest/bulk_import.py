@@ -26,7 +26,8 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from trustdesk.ingest import intake
-from trustdesk.ingest.intake import IntakeError, NotFound, Submitter
+from trustdesk.domain.errors import FieldError, NotFound
+from trustdesk.ingest.intake import Submitter
 from trustdesk.ingest.schemas import AccountEventIn, Receipt, ReportIn, SubjectIn
 from trustdesk.store.database import Database
 
@@ -307,7 +308,7 @@ def _dotted(loc: tuple[Any, ...]) -> str:
     return path or "record"
 
 
-def _refused_item(exc: IntakeError) -> tuple[int, str]:
+def _refused_item(exc: FieldError) -> tuple[int, str]:
     """Which item of a chunk the service refused, and why, naming the field."""
     match = _BATCH_FIELD.match(exc.field)
     if match is None:
@@ -405,7 +406,7 @@ class _Run:
             try:
                 with self.db.session() as session:
                     receipts = RECORD_TYPES[kind].submit(session, self.submitter, [item.model for item in items])
-            except IntakeError as exc:
+            except FieldError as exc:
                 index, reason = _refused_item(exc)
                 rejected.append(_Reject(items[index].line, items[index].raw, kind, reason))
                 items = items[:index] + items[index + 1 :]

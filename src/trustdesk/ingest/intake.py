@@ -19,15 +19,13 @@ from sqlalchemy.orm import Session
 
 from trustdesk.audit import personal_data
 from trustdesk.audit.log import Actor, record
+from trustdesk.cases.routing import route_reports
 from trustdesk.domain.errors import Conflict, FieldError, NotFound
 from trustdesk.domain.vocabulary import ReporterType, SubjectKind
 from trustdesk.ingest import media_fetch
 from trustdesk.ingest.schemas import AccountEventIn, Receipt, ReportIn, SubjectIn, SubjectUpdate
 from trustdesk.jobs.queue import enqueue
 from trustdesk.store.models import AccountEvent, Policy, Report, Subject, utcnow
-
-
-IntakeError = FieldError  # the name the intake callers know
 
 
 @dataclass(frozen=True)
@@ -104,7 +102,7 @@ def create_subjects(session: Session, who: Submitter, items: Sequence[SubjectIn]
             try:
                 media_fetch.check_media_url(item.media_url, who.media_allow_list)
             except media_fetch.MediaUrlRefused as exc:
-                raise IntakeError(_field(None if single else index, "media_url"), str(exc)) from exc
+                raise FieldError(_field(None if single else index, "media_url"), str(exc)) from exc
     refs = {ref for _, item, _ in fresh for ref in (item.parent_external_id, item.account_external_id) if ref}
     ids = _subject_ids(session, who.app_id, refs)
     created: dict[str, Receipt] = {}
@@ -234,7 +232,8 @@ def _current_policy_codes(session: Session) -> set[str]:
 
 
 def file_reports(session: Session, who: Submitter, items: Sequence[ReportIn], *, single: bool = False) -> list[Receipt]:
-    """File reports on known subjects; the receipt is the notifier's confirmation of receipt."""
+    """File reports on known subjects and put them into cases; the receipt is the notifier's
+    confirmation of receipt (DSA Art. 16)."""
     known, fresh = _split_known(session, Report, who.app_id, items, single)
     if not fresh:
         return _receipts(items, known, {})
@@ -251,9 +250,9 @@ def file_reports(session: Session, who: Submitter, items: Sequence[ReportIn], *,
         if item.reporter_external_id and item.reporter_external_id not in ids:
             raise NotFound(_field(at, "reporter_external_id"), f"no account {item.reporter_external_id!r} in this app")
         if item.policy_code not in codes:
-            raise IntakeError(_field(at, "policy_code"), f"unknown policy {item.policy_code!r}")
+            raise FieldError(_field(at, "policy_code"), f"unknown policy {item.policy_code!r}")
         if item.reporter_type == ReporterType.USER and not item.reporter_external_id:
-            raise IntakeError(_field(at, "reporter_external_id"), "required when reporter_type is 'user'")
+            raise FieldError(_field(at, "reporter_external_id"), "required when reporter_type is 'user'")
         rows.append(
             {
                 "app_id": who.app_id,
@@ -282,6 +281,7 @@ def file_reports(session: Session, who: Submitter, items: Sequence[ReportIn], *,
     personal_data.preload(session, {p for p in persons if p})
     for row in rows:
         _audit_report(session, who, created[row["external_id"]].id, row)
+    route_reports(session, who.actor, who.app_id, [r.id for r in created.values()])
     return _receipts(items, known, created)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from trustdesk.cases import sla
 from trustdesk.config import Settings
+from trustdesk.enforcement import bulk
 from trustdesk.ingest import media_fetch
 from trustdesk.jobs.queue import QUEUED, claim, complete, fail
 from trustdesk.store.blobs import BlobStore, FileBlobStore
@@ -47,6 +48,7 @@ Handler = Callable[[WorkerContext, dict[str, Any]], None]
 HANDLERS: dict[str, Handler] = {
     media_fetch.FETCH_MEDIA: media_fetch.handle_fetch_media,
     sla.SLA_SWEEP: sla.handle_sla_sweep,
+    bulk.BULK_DECISION: bulk.handle_bulk_decision,
 }
 
 

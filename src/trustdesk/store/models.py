@@ -424,6 +424,8 @@ class NotifierRecord(Base):
     warned_at: Mapped[datetime | None] = mapped_column(default=None)
     deprioritised_until: Mapped[datetime | None] = mapped_column(default=None)
     suspended_until: Mapped[datetime | None] = mapped_column(default=None)
+    # The unfounded count when the last measure was taken: the next step counts from here.
+    unfounded_at_measure: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from trustdesk.audit import personal_data
 from trustdesk.config import Settings
-from trustdesk.ingest.intake import IntakeError
+from trustdesk.domain.errors import FieldError
 from trustdesk.store.blobs import FileBlobStore
 from trustdesk.store.database import Database
 from trustdesk.web import metrics
@@ -97,8 +97,8 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.state.db = db or Database(settings.effective_database_url)
     app.state.blobs = FileBlobStore(settings.blob_dir)
 
-    @app.exception_handler(IntakeError)
-    async def _intake_error(_request: Request, exc: IntakeError) -> JSONResponse:
+    @app.exception_handler(FieldError)
+    async def _field_error(_request: Request, exc: FieldError) -> JSONResponse:
         return JSONResponse({"detail": str(exc), "field": exc.field}, status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)

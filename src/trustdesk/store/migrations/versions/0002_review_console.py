@@ -57,6 +57,7 @@ def upgrade() -> None:
     sa.Column('warned_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('deprioritised_until', sa.DateTime(timezone=True), nullable=True),
     sa.Column('suspended_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('unfounded_at_measure', sa.Integer(), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['app_id'], ['apps.id'], ),
     sa.PrimaryKeyConstraint('key')
