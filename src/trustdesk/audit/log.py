@@ -10,12 +10,12 @@ SQLite the write transaction already holds the database lock.
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+import orjson
 from sqlalchemy import event, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,6 +24,7 @@ from trustdesk.store.models import AuditBlock, AuditChainHead, AuditEvent, as_ut
 
 GENESIS_HASH = "0" * 64
 _PENDING = "audit_pending"
+_TIME = "audit_time"
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,7 @@ def event_hash(fields: dict[str, Any]) -> str:
         "person_ref": fields["person_ref"],
         "at": canonical_time(fields["at"]),
     }
-    encoded = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(encoded.encode()).hexdigest()
+    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS, default=str)).hexdigest()
 
 
 def block_hash(seq: int, prev_hash: str, tx_id: str, event_hashes: list[str]) -> str:
@@ -94,16 +94,23 @@ def record(
             "before": _jsonable(before),
             "after": _jsonable(after),
             "person_ref": person_ref,
-            "at": utcnow(),
+            "at": _transaction_time(session),
         }
     )
+
+
+def _transaction_time(session: Session) -> datetime:
+    """One timestamp for all events of a transaction: they happened together, at its time."""
+    if _TIME not in session.info:
+        session.info[_TIME] = utcnow()
+    return session.info[_TIME]
 
 
 def _jsonable(payload: dict[str, Any] | None) -> dict[str, Any] | None:
     """Round-trip through JSON so that what is hashed is exactly what the database stores."""
     if payload is None:
         return None
-    return json.loads(json.dumps(payload, default=_encode_value))
+    return orjson.loads(orjson.dumps(payload, default=_encode_value, option=orjson.OPT_NON_STR_KEYS))
 
 
 def _encode_value(value: Any) -> Any:
@@ -138,6 +145,7 @@ def _seal(session: Session) -> None:
 
 def _discard(session: Session, *_args: Any) -> None:
     session.info.pop(_PENDING, None)
+    session.info.pop(_TIME, None)
     session.info.pop(personal_data.CACHE_KEY, None)
 
 

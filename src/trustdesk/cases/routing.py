@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
@@ -138,19 +138,24 @@ def route_reports(session: Session, actor: Actor, app_id: int, report_ids: list[
                 "created_at": now, "updated_at": now, "_reports": [r.id for r in group],
             })
             continue
-        _join(session, actor, case, group, earlier[subject_id], subject, policies, records, queues, default, queue_by_id, app_slug, lead)
-        links.extend({"id": r.id, "case_id": case.id} for r in group)
+        _join(session, actor, case, group, earlier[subject_id], subject, policies, records, queues, default, queue_by_id, app_slug, lead, now)
+        links.extend({"report_id": r.id, "case": case.id} for r in group)
     if fresh:
         report_lists = [row.pop("_reports") for row in fresh]
-        ids = session.execute(insert(Case).returning(Case.id, sort_by_parameter_order=True), fresh).scalars().all()
-        for case_id, row, report_list in zip(ids, fresh, report_lists):
-            links.extend({"id": rid, "case_id": case_id} for rid in report_list)
+        # One new case per subject in a batch, so the subject finds each new case's id.
+        ids = dict(session.execute(insert(Case).returning(Case.subject_id, Case.id), fresh).all())
+        for row, report_list in zip(fresh, report_lists):
+            case_id = ids[row["subject_id"]]
+            links.extend({"report_id": rid, "case": case_id} for rid in report_list)
             record(session, actor=actor, verb="case.opened", object_type="case", object_id=case_id, after={
                 "subject_id": row["subject_id"], "queue_id": row["queue_id"], "routed_by": row["routed_by"],
                 "band": row["band"], "priority_score": row["priority_score"], "reasons": row["priority_reasons"],
                 "due_at": row["due_at"], "reports": report_list,
             })
-    session.execute(update(Report), links)
+    session.execute(
+        update(Report.__table__).where(Report.__table__.c.id == bindparam("report_id")).values(case_id=bindparam("case")),
+        links,
+    )
 
 
 def _hold_back(session: Session, actor: Actor, report_ids: list[int]) -> None:
@@ -164,7 +169,7 @@ def _hold_back(session: Session, actor: Actor, report_ids: list[int]) -> None:
 def _join(
     session: Session, actor: Actor, case: Case, group: list[Any], earlier: list[Any], subject: Any,
     policies: dict[str, Policy], records: dict[str, NotifierStanding], queues: list[Queue], default: Queue,
-    queue_by_id: dict[int, Queue], app_slug: str, lead: Any,
+    queue_by_id: dict[int, Queue], app_slug: str, lead: Any, now: datetime,
 ) -> None:
     before = {"band": case.band, "priority_score": case.priority_score, "report_count": case.report_count,
               "queue_id": case.queue_id, "due_at": case.due_at}
@@ -177,7 +182,7 @@ def _join(
     case.imminent_harm = "imminent_harm" in priority.reasons
     case.report_count = len(earlier) + len(group)
     case.due_at = min(as_utc(case.due_at), due_at(case.created_at, queue, priority.band))
-    case.updated_at = utcnow()
+    case.updated_at = now
     record(session, actor=actor, verb="case.reports_added", object_type="case", object_id=case.id, before=before, after={
         "band": case.band, "priority_score": case.priority_score, "report_count": case.report_count,
         "queue_id": case.queue_id, "due_at": case.due_at, "reports": [r.id for r in group],

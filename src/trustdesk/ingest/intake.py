@@ -74,7 +74,7 @@ def _split_known(
                 _field(None if single else index, "external_id"),
                 f"{row.external_id!r} was already received with different content;{hint}",
             )
-        known[row.external_id] = Receipt(id=row.id, external_id=row.external_id, received_at=row.received_at, status="existing")
+        known[row.external_id] = Receipt.model_construct(id=row.id, external_id=row.external_id, received_at=row.received_at, status="existing")
     return known, [entry for entry in fresh if entry[1].external_id not in known]
 
 
@@ -122,7 +122,7 @@ def create_subjects(session: Session, who: Submitter, items: Sequence[SubjectIn]
         inserted = session.execute(insert(Subject).returning(Subject.id, Subject.external_id, Subject.kind, Subject.account_id), rows)
         for row in inserted:
             ids[row.external_id] = (row.id, row.id if row.kind == SubjectKind.ACCOUNT else row.account_id)
-            created[row.external_id] = Receipt(id=row.id, external_id=row.external_id, received_at=now, status="created")
+            created[row.external_id] = Receipt.model_construct(id=row.id, external_id=row.external_id, received_at=now, status="created")
         pending = waiting
     _audit_new_subjects(session, who, fresh, ids)
     return _receipts(items, known, created)
@@ -276,7 +276,7 @@ def file_reports(session: Session, who: Submitter, items: Sequence[ReportIn], *,
             }
         )
     inserted = session.execute(insert(Report).returning(Report.id, Report.external_id), rows).all()
-    created = {r.external_id: Receipt(id=r.id, external_id=r.external_id, received_at=now, status="created") for r in inserted}
+    created = {r.external_id: Receipt.model_construct(id=r.id, external_id=r.external_id, received_at=now, status="created") for r in inserted}
     persons = {_reporter_ref(row) for row in rows}
     personal_data.preload(session, {p for p in persons if p})
     for row in rows:
@@ -322,7 +322,7 @@ def record_account_events(session: Session, who: Submitter, items: Sequence[Acco
             | {"kind": item.kind.value, "app_id": who.app_id, "account_id": ids[item.account_external_id][0], "body_hash": digest, "received_at": now}
         )
     inserted = session.execute(insert(AccountEvent).returning(AccountEvent.id, AccountEvent.external_id), rows).all()
-    created = {r.external_id: Receipt(id=r.id, external_id=r.external_id, received_at=now, status="created") for r in inserted}
+    created = {r.external_id: Receipt.model_construct(id=r.id, external_id=r.external_id, received_at=now, status="created") for r in inserted}
     personal_data.preload(session, {personal_data.account_ref(row["account_id"]) for row in rows})
     for row in rows:
         record(

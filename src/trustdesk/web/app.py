@@ -28,7 +28,9 @@ from trustdesk.store.blobs import FileBlobStore
 from trustdesk.store.database import Database
 from trustdesk.web import metrics
 from trustdesk.web.api import account_events, cases, reports, subjects
+from trustdesk.web.console import enforcement as console_enforcement
 from trustdesk.web.console import policies as console_policies
+from trustdesk.web.console import review as console_review
 from trustdesk.web.console import views as console
 from trustdesk.web.permissions import LoginRequired, public
 
@@ -148,6 +150,8 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         app.include_router(module.router)
     app.include_router(console.router)
     app.include_router(console_policies.router)
+    app.include_router(console_review.router)
+    app.include_router(console_enforcement.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

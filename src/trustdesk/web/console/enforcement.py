@@ -1,0 +1,213 @@
+"""Console pages for enforcement beyond one case: cascade takedowns (preview, apply, undo) and
+bulk decisions, which the worker carries out while the page shows progress.
+
+A cascade is always previewed from exactly what would be applied, and applying it lands on a
+page with an Undo button, because a takedown of a whole shop is the easiest mistake to make
+and the one that most needs a way back.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from trustdesk.audit.log import Actor, record
+from trustdesk.domain.decision_trees import VERDICTS, VIOLATION
+from trustdesk.domain.errors import FieldError, NotFound
+from trustdesk.domain.policies import Action
+from trustdesk.enforcement.actions import CASCADING, MAX_DESCENDANTS, UndoResult, apply_action, preview_cascade, undo_action
+from trustdesk.enforcement.bulk import MAX_SUBJECTS, bulk_status, start_bulk
+from trustdesk.enforcement.decisions import DecisionRequest
+from trustdesk.policy_versions import current_policies
+from trustdesk.store.models import BulkOperation, EnforcementAction, Subject
+from trustdesk.web.console.review import SENIORS, decision_params, rationale_needed
+from trustdesk.web.console.views import render
+from trustdesk.web.permissions import StaffContext, read_session, staff_with, write_session
+
+router = APIRouter(include_in_schema=False)
+CASCADE_KINDS = sorted(a.value for a in CASCADING)
+
+
+# --- cascade --------------------------------------------------------------------------------
+
+
+def _preview_page(
+    request: Request, who: StaffContext, session: Session, subject_id: int, kind: str,
+    error: str | None = None, status: int = 200,
+) -> HTMLResponse:
+    subject = session.get(Subject, subject_id)
+    if subject is None:
+        raise HTTPException(404, f"subject_id: no subject {subject_id}")
+    preview = None
+    try:
+        preview = preview_cascade(session, subject_id, kind)
+    except FieldError as exc:
+        if error is None:
+            error, status = str(exc), exc.status
+    context = {"who": who, "subject": subject, "kind": kind, "kinds": CASCADE_KINDS, "preview": preview, "error": error}
+    return render(request, "cascade.html", context, status_code=status)
+
+
+@router.get("/subjects/{subject_id}/cascade")
+def cascade_preview(
+    request: Request, subject_id: int, kind: str = Action.CASCADE_TAKEDOWN.value,
+    who: StaffContext = Depends(staff_with(*SENIORS)), session: Session = Depends(read_session),
+) -> HTMLResponse:
+    """Every subject the cascade would change, with its visibility before and after."""
+    return _preview_page(request, who, session, subject_id, kind)
+
+
+def _apply_cascade(session: Session, actor: Actor, subject_id: int, kind: str, rationale: str) -> EnforcementAction:
+    """Apply the cascade and keep the senior's reasons next to it in the subject's history.
+
+    `apply_action` takes no rationale yet, so the reasons are their own audit event in the
+    same transaction, pointing at the action.
+    """
+    if not rationale:
+        raise FieldError("rationale", "say why everything under this subject comes down")
+    subject = session.get(Subject, subject_id)
+    if subject is None:
+        raise NotFound("subject_id", f"no subject {subject_id}")
+    action = apply_action(session, actor, subject, kind, cascade=True)
+    record(session, actor=actor, verb="action.justified", object_type="subject", object_id=subject.id,
+           after={"action_id": action.id, "kind": action.kind, "rationale": rationale})
+    return action
+
+
+@router.post("/subjects/{subject_id}/cascade")
+def cascade_apply(
+    request: Request, subject_id: int, kind: str = Form(Action.CASCADE_TAKEDOWN.value), rationale: str = Form(""),
+    who: StaffContext = Depends(staff_with(*SENIORS)), session: Session = Depends(write_session),
+) -> Response:
+    try:
+        action = _apply_cascade(session, who.actor, subject_id, kind, rationale.strip())
+    except FieldError as exc:
+        return _preview_page(request, who, session, subject_id, kind, str(exc), exc.status)
+    return RedirectResponse(f"/actions/{action.id}", status_code=303)
+
+
+def _action_page(
+    request: Request, who: StaffContext, session: Session, action_id: int, *, undo: UndoResult | None = None,
+    error: str | None = None, status: int = 200,
+) -> HTMLResponse:
+    action = session.get(EnforcementAction, action_id)
+    if action is None:
+        raise HTTPException(404, f"action_id: no action {action_id}")
+    cascaded = session.execute(
+        select(EnforcementAction, Subject).join(Subject, Subject.id == EnforcementAction.subject_id)
+        .where(EnforcementAction.cascade_of == action_id).order_by(EnforcementAction.id).limit(MAX_DESCENDANTS)
+    ).tuples().all()
+    undone: dict[str, list[tuple[EnforcementAction, Subject]]] = {"restored": [], "skipped": []}
+    if undo is not None:  # the undo locked these subjects: reading them again costs no query
+        for item in undo.undone:
+            undone["skipped" if item in undo.skipped else "restored"].append((item, session.get_one(Subject, item.subject_id)))
+    context = {
+        "who": who, "action": action, "subject": session.get(Subject, action.subject_id), "cascaded": cascaded,
+        "undo": undo, "undone": undone, "error": error,
+    }
+    return render(request, "action.html", context, status_code=status)
+
+
+@router.get("/actions/{action_id}")
+def action_page(
+    request: Request, action_id: int, who: StaffContext = Depends(staff_with(*SENIORS)), session: Session = Depends(read_session),
+) -> HTMLResponse:
+    return _action_page(request, who, session, action_id)
+
+
+@router.post("/actions/{action_id}/undo")
+def undo(
+    request: Request, action_id: int, who: StaffContext = Depends(staff_with(*SENIORS)), session: Session = Depends(write_session),
+) -> HTMLResponse:
+    """Withdraw the action and its cascade; subjects changed again since are left alone and listed."""
+    try:
+        result = undo_action(session, who.actor, action_id)
+    except FieldError as exc:
+        return _action_page(request, who, session, action_id, error=str(exc), status=exc.status)
+    return _action_page(request, who, session, action_id, undo=result)
+
+
+# --- bulk -------------------------------------------------------------------------------------
+
+_SEPARATORS = re.compile(r"[\s,;]+")
+
+
+def parse_ids(text: str) -> list[int]:
+    """Subject ids from a textarea: one per line or separated by commas."""
+    tokens = [t for t in _SEPARATORS.split(text) if t]
+    bad = [t for t in tokens if not t.isdigit()]
+    if bad:
+        raise FieldError("subject_ids", f"not subject ids: {', '.join(bad[:5])}{' …' if len(bad) > 5 else ''}")
+    return [int(t) for t in tokens]
+
+
+def _bulk_form(
+    request: Request, who: StaffContext, session: Session, values: dict[str, Any], error: str | None = None, status: int = 200,
+) -> HTMLResponse:
+    context = {
+        "who": who, "values": values, "error": error, "policies": current_policies(session), "verdicts": VERDICTS,
+        "all_actions": [a.value for a in Action], "max_subjects": MAX_SUBJECTS,
+    }
+    return render(request, "bulk.html", context, status_code=status)
+
+
+@router.get("/bulk")
+def bulk_page(
+    request: Request, subject_ids: list[int] = Query([]),
+    who: StaffContext = Depends(staff_with(*SENIORS)), session: Session = Depends(read_session),
+) -> HTMLResponse:
+    """The bulk form, prefilled with the subjects ticked in a queue view."""
+    values = {"subject_ids": "\n".join(map(str, subject_ids)), "policy_code": "", "verdict": VIOLATION, "actions": [],
+              "days": "", "label": "", "rationale": ""}
+    return _bulk_form(request, who, session, values)
+
+
+@router.post("/bulk")
+def bulk_start(
+    request: Request, subject_ids: str = Form(""), policy_code: str = Form(""), verdict: str = Form(VIOLATION),
+    actions: list[str] = Form([]), days: str = Form(""), label: str = Form(""), rationale: str = Form(""),
+    who: StaffContext = Depends(staff_with(*SENIORS)), session: Session = Depends(write_session),
+) -> Response:
+    """Check the whole request now, then leave the work to the worker."""
+    values = {"subject_ids": subject_ids, "policy_code": policy_code, "verdict": verdict, "actions": actions,
+              "days": days, "label": label, "rationale": rationale}
+    try:
+        ids = parse_ids(subject_ids)
+        rationale_needed(actions, rationale)
+        op = start_bulk(session, who.user_id, who.actor, ids, DecisionRequest(
+            policy_code=policy_code, verdict=verdict, actions=actions, rationale=rationale.strip(),
+            params=decision_params(actions, days, label),
+        ))
+    except FieldError as exc:
+        return _bulk_form(request, who, session, values, str(exc), exc.status)
+    return RedirectResponse(f"/bulk/{op.id}", status_code=303)
+
+
+def _progress(session: Session, op_id: int) -> dict[str, Any]:
+    try:
+        status = bulk_status(session, op_id)
+    except NotFound as exc:
+        raise HTTPException(404, str(exc)) from exc
+    return {"status": status, "done_share": 100 * (status.succeeded + status.failed) / max(status.total, 1)}
+
+
+@router.get("/bulk/{op_id}")
+def bulk_progress_page(
+    request: Request, op_id: int, who: StaffContext = Depends(staff_with(*SENIORS)), session: Session = Depends(read_session),
+) -> HTMLResponse:
+    progress = _progress(session, op_id)
+    request_body = session.get_one(BulkOperation, op_id).request["decision"]
+    return render(request, "bulk_status.html", {"who": who, "decision": request_body} | progress)
+
+
+@router.get("/bulk/{op_id}/progress")
+def bulk_progress(
+    request: Request, op_id: int, who: StaffContext = Depends(staff_with(*SENIORS)), session: Session = Depends(read_session),
+) -> HTMLResponse:
+    """The live part of the progress page, polled by htmx every 2 s until the operation is done."""
+    return render(request, "_bulk_progress.html", {"who": who} | _progress(session, op_id))

@@ -1,0 +1,555 @@
+"""Console pages where reviewers spend their day: the queues, one queue's cases, and the case page.
+
+Thin: claiming, reading the case file, deciding, flagging and commenting are service calls;
+this module reads forms, picks the page and shows service errors as messages on it. The guided
+decision walks the policy's decision tree one htmx fragment at a time; the answers so far
+travel in hidden inputs, so the server keeps no state between steps.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from trustdesk.cases import claiming, listing, routing, sla, wellness
+from trustdesk.cases.case_file import CaseFile, add_comment, load_case_file
+from trustdesk.cases.queues import ROUTING_SCHEMA, QueueError, QueueSpec, list_queues, save_queue
+from trustdesk.domain.decision_trees import NO_VIOLATION, Outcome, TreeError, default_tree, walk
+from trustdesk.domain.errors import FieldError
+from trustdesk.domain.policies import Action
+from trustdesk.domain.priority import Band
+from trustdesk.domain.vocabulary import Role
+from trustdesk.enforcement.decisions import DecisionRequest, decide_case
+from trustdesk.policy_versions import current_policies, spec_of
+from trustdesk.store.models import Case, Queue, StaffUser, as_utc, utcnow
+from trustdesk.web.api.cases import REVIEWERS
+from trustdesk.web.console.views import render
+from trustdesk.web.permissions import StaffContext, read_session, staff_with, write_session
+
+router = APIRouter(include_in_schema=False)
+SENIORS = (Role.SENIOR, Role.ADMIN)
+QUEUE_PAGE = 50
+REPORTS_SHOWN = 50
+CHILDREN_SHOWN = 20
+MAX_TIME_SPENT_MS = 24 * 3600 * 1000
+
+# Fixed messages named in redirects (`?notice=...`), so a URL cannot put words on the page.
+NOTICES = {
+    "nothing": "Nothing to review right now. Take a breather; new cases will show up here.",
+    "decided": "Decision recorded. Here is your next case.",
+    "decided-last": "Decision recorded. Nothing else is waiting for you right now.",
+    "flagged": "Flagged as imminent harm: the case is now top priority on the shortest SLA.",
+    "saved": "Queue saved.",
+    "assigned": "Assignment saved.",
+    "stepped-out": "You stepped out of that queue. No penalty; step back in whenever you are ready.",
+    "stepped-in": "Welcome back: that queue is in your rotation again.",
+}
+
+# What each part of a priority score means (see trustdesk.domain.priority).
+WHY = {
+    "severity": "20 × the policy's severity (1–5)",
+    "reach": "8 × log10(1 + audience), at most 40",
+    "notifier": "the most credible reporter: trusted flagger +30, others by their track record, deprioritised −30",
+    "reports": "10 × log2(1 + number of reports), at most 30",
+    "imminent_harm": "imminent harm: +1000 and band P0",
+}
+
+
+@dataclass(frozen=True)
+class Due:
+    label: str
+    breached: bool
+
+
+def due(case: Case) -> Due:
+    """'2 h 5 min left' or 'breached 12 min ago': reviewers act on time left, not timestamps."""
+    minutes = sla.minutes_left(case)
+    span = _span(abs(minutes))
+    return Due(f"breached {span} ago", True) if minutes < 0 else Due(f"{span} left", False)
+
+
+def _span(minutes: float) -> str:
+    whole = int(minutes)
+    if whole < 60:
+        return f"{whole} min"
+    if whole < 1440:
+        return f"{whole // 60} h {whole % 60} min"
+    return f"{whole // 1440} d {whole % 1440 // 60} h"
+
+
+def _notice(key: str | None) -> str | None:
+    return NOTICES.get(key or "")
+
+
+def _claimed(case: Case) -> bool:
+    return case.lease_until is not None and as_utc(case.lease_until) > utcnow()
+
+
+def _to_claim(claim: claiming.Claim, *, after_decision: bool) -> RedirectResponse:
+    """Straight to the claimed case, or back to the queues with a calm word."""
+    if claim.case is not None:
+        suffix = "?notice=decided" if after_decision else ""
+        return RedirectResponse(f"/cases/{claim.case.id}{suffix}", status_code=303)
+    return RedirectResponse(f"/queues?notice={'decided-last' if after_decision else 'nothing'}", status_code=303)
+
+
+# --- queues -------------------------------------------------------------------------------
+
+
+def _queues_page(
+    request: Request, who: StaffContext, session: Session, *, notice: str | None = None, error: str | None = None, status: int = 200
+) -> HTMLResponse:
+    workable: set[int] = set()
+    paused: list[str] = []
+    stepped_out: set[int] = set()
+    exposure = 0
+    if who.has(*REVIEWERS):
+        allowed, paused = claiming.workable_queues(session, who.reviewer)
+        workable = {q.id for q in allowed}
+        stepped_out = wellness.stepped_out(session, who.user_id)
+        exposure = wellness.exposure_this_hour(session, who.user_id)
+    context = {
+        "who": who, "overview": listing.queue_overview(session), "bands": [b.value for b in Band],
+        "workable": workable, "paused": paused, "stepped_out": stepped_out, "exposure": exposure,
+        "reviewer": who.has(*REVIEWERS), "admin": who.has(Role.ADMIN), "notice": _notice(notice), "error": error,
+    }
+    return render(request, "queues.html", context, status_code=status)
+
+
+@router.get("/queues")
+def queues(
+    request: Request, notice: str | None = None,
+    who: StaffContext = Depends(staff_with()), session: Session = Depends(read_session),
+) -> HTMLResponse:
+    return _queues_page(request, who, session, notice=notice)
+
+
+@router.post("/queues/{queue_id}/step-out")
+def step_out(
+    request: Request, queue_id: int, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = Depends(write_session),
+) -> Response:
+    """Leave a graphic queue for now, without penalty."""
+    try:
+        wellness.step_out(session, who.user_id, queue_id)
+    except ValueError as exc:
+        return _queues_page(request, who, session, error=str(exc), status=422)
+    return RedirectResponse("/queues?notice=stepped-out", status_code=303)
+
+
+@router.post("/queues/{queue_id}/step-in")
+def step_in(queue_id: int, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = Depends(write_session)) -> Response:
+    wellness.step_back_in(session, who.user_id, queue_id)
+    return RedirectResponse("/queues?notice=stepped-in", status_code=303)
+
+
+# --- queue configuration (admins) ---------------------------------------------------------
+
+_INT_FIELDS = ("position", "exposure_limit_per_hour", "escalate_minutes_before_breach") + tuple(f"sla_{b.value}" for b in Band)
+_FLAGS = ("is_default", "graphic", "active")
+
+
+def _form_values(spec: QueueSpec) -> dict[str, Any]:
+    """A queue as the form shows it: text for every box, lists for the multiple choices."""
+    values: dict[str, Any] = {
+        "name": spec.name, "routing_expression": spec.routing_expression or "", "position": str(spec.position),
+        "required_roles": list(spec.required_roles), "required_languages": ", ".join(spec.required_languages),
+        "exposure_limit_per_hour": "" if spec.exposure_limit_per_hour is None else str(spec.exposure_limit_per_hour),
+        "escalate_minutes_before_breach": "" if spec.escalate_minutes_before_breach is None else str(spec.escalate_minutes_before_breach),
+        "escalation_queue": spec.escalation_queue or "",
+    }
+    values |= {f"sla_{band}": str(minutes) for band, minutes in spec.sla_minutes.items()}
+    return values | {flag: getattr(spec, flag) for flag in _FLAGS}
+
+
+def _posted_values(form: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {name: str(form.get(name, "")).strip() for name in ("name", "routing_expression", "required_languages", "escalation_queue", *_INT_FIELDS)}
+    return values | {"required_roles": [str(r) for r in form.getlist("required_roles")]} | {flag: form.get(flag) == "on" for flag in _FLAGS}
+
+
+def _spec(values: dict[str, Any]) -> QueueSpec:
+    """The QueueSpec the form describes; QueueError names a box that is not a whole number."""
+    numbers: dict[str, int | None] = {}
+    for name in _INT_FIELDS:
+        text = values[name]
+        if text and not text.lstrip("-").isdigit():
+            raise QueueError(name, f"must be a whole number, not {text!r}")
+        numbers[name] = int(text) if text else None
+    return QueueSpec(
+        name=values["name"], routing_expression=values["routing_expression"] or None,
+        position=numbers["position"] if numbers["position"] is not None else 100, is_default=values["is_default"],
+        sla_minutes={b.value: numbers[f"sla_{b.value}"] for b in Band},  # type: ignore[misc]
+        required_roles=values["required_roles"],
+        required_languages=[lang for lang in values["required_languages"].replace(",", " ").split() if lang],
+        graphic=values["graphic"], exposure_limit_per_hour=numbers["exposure_limit_per_hour"],
+        escalate_minutes_before_breach=numbers["escalate_minutes_before_breach"],
+        escalation_queue=values["escalation_queue"] or None, active=values["active"],
+    )
+
+
+def _spec_of(queue: Queue, names: dict[int, str]) -> QueueSpec:
+    return QueueSpec(
+        name=queue.name, routing_expression=queue.routing_expression, position=queue.position, is_default=queue.is_default,
+        sla_minutes=dict(queue.sla_minutes), required_roles=list(queue.required_roles),
+        required_languages=list(queue.required_languages), graphic=queue.graphic,
+        exposure_limit_per_hour=queue.exposure_limit_per_hour, escalate_minutes_before_breach=queue.escalate_minutes_before_breach,
+        escalation_queue=names.get(queue.escalation_queue_id or 0), active=queue.active,
+    )
+
+
+def _variables() -> list[tuple[str, str]]:
+    """The routing variables, read from the schema the expression is checked against."""
+    found: list[tuple[str, str]] = []
+    for name in ROUTING_SCHEMA.variables:
+        fields = ROUTING_SCHEMA.fields(name)
+        found += [(f"{name}.{f}", t.__name__) for f, t in fields.items()] if fields else [(name, "list")]
+    return found
+
+
+def _queue_form(
+    request: Request, who: StaffContext, session: Session, queue_id: int | None, values: dict[str, Any],
+    error: str | None = None, status: int = 200,
+) -> HTMLResponse:
+    others = [q.name for q in list_queues(session) if q.id != queue_id]
+    context = {
+        "who": who, "queue_id": queue_id, "values": values, "error": error, "roles": [r.value for r in Role],
+        "bands": [b.value for b in Band], "others": others, "variables": _variables(),
+    }
+    return render(request, "queue_form.html", context, status_code=status)
+
+
+def _save(request: Request, who: StaffContext, session: Session, queue_id: int | None, form: Any) -> Response:
+    values = _posted_values(form)
+    try:
+        saved = save_queue(session, who.actor, _spec(values), queue_id)
+    except QueueError as exc:
+        return _queue_form(request, who, session, queue_id, values, str(exc), 422)
+    return RedirectResponse(f"/queues/{saved.id}?notice=saved", status_code=303)
+
+
+@router.get("/queues/new")
+def new_queue(request: Request, who: StaffContext = Depends(staff_with(Role.ADMIN)), session: Session = Depends(read_session)) -> HTMLResponse:
+    return _queue_form(request, who, session, None, _form_values(QueueSpec("")))
+
+
+@router.post("/queues/new")
+async def create_queue(request: Request, who: StaffContext = Depends(staff_with(Role.ADMIN)), session: Session = Depends(write_session)) -> Response:
+    """Create a queue; a routing expression that does not check is refused, nothing saved."""
+    return _save(request, who, session, None, await request.form())
+
+
+def _queue_or_404(session: Session, queue_id: int) -> Queue:
+    queue = session.get(Queue, queue_id)
+    if queue is None:
+        raise HTTPException(404, f"queue_id: no queue {queue_id}")
+    return queue
+
+
+@router.get("/queues/{queue_id}/edit")
+def edit_queue(
+    request: Request, queue_id: int, who: StaffContext = Depends(staff_with(Role.ADMIN)), session: Session = Depends(read_session),
+) -> HTMLResponse:
+    queue = _queue_or_404(session, queue_id)
+    names = {q.id: q.name for q in list_queues(session)}
+    return _queue_form(request, who, session, queue_id, _form_values(_spec_of(queue, names)))
+
+
+@router.post("/queues/{queue_id}/edit")
+async def update_queue(
+    request: Request, queue_id: int, who: StaffContext = Depends(staff_with(Role.ADMIN)), session: Session = Depends(write_session),
+) -> Response:
+    _queue_or_404(session, queue_id)
+    return _save(request, who, session, queue_id, await request.form())
+
+
+# --- one queue's cases ----------------------------------------------------------------------
+
+
+def _names(session: Session, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return dict(session.execute(select(StaffUser.id, StaffUser.display_name).where(StaffUser.id.in_(ids))).tuples().all())
+
+
+def _assignees(session: Session) -> list[tuple[int, str]]:
+    """Active staff who review cases, for a senior's "assign to" choice."""
+    rows = session.execute(
+        select(StaffUser.id, StaffUser.display_name, StaffUser.roles).where(StaffUser.active.is_(True)).order_by(StaffUser.display_name)
+    ).all()
+    reviewing = {r.value for r in REVIEWERS}
+    return [(row.id, row.display_name) for row in rows if reviewing & set(row.roles)]
+
+
+def _queue_page(
+    request: Request, who: StaffContext, session: Session, queue_id: int, *, policy_code: str = "", offset: int = 0,
+    notice: str | None = None, error: str | None = None, status: int = 200,
+) -> HTMLResponse:
+    queue = _queue_or_404(session, queue_id)
+    entries = listing.queue_cases(session, queue_id, limit=QUEUE_PAGE, offset=offset, policy_code=policy_code or None)
+    names = _names(session, {i for e in entries for i in (e.case.claimed_by, e.case.assigned_to) if i})
+    context = {
+        "who": who, "queue": queue, "entries": entries, "names": names, "policy_code": policy_code, "offset": offset,
+        "page": QUEUE_PAGE, "policies": current_policies(session), "due": due, "claimed": _claimed, "why": WHY,
+        "senior": who.has(*SENIORS), "assignees": _assignees(session) if who.has(*SENIORS) else [],
+        "reviewer": who.has(*REVIEWERS), "notice": _notice(notice), "error": error,
+    }
+    return render(request, "queue.html", context, status_code=status)
+
+
+@router.get("/queues/{queue_id}")
+def queue_view(
+    request: Request, queue_id: int, policy_code: str = "", offset: int = Query(0, ge=0), notice: str | None = None,
+    who: StaffContext = Depends(staff_with()), session: Session = Depends(read_session),
+) -> HTMLResponse:
+    """Open cases in the order reviewers get them, each with why it has its priority."""
+    return _queue_page(request, who, session, queue_id, policy_code=policy_code, offset=offset, notice=notice)
+
+
+@router.post("/cases/{case_id}/assign")
+def assign(
+    request: Request, case_id: int, staff_id: str = Form(""),
+    who: StaffContext = Depends(staff_with(*SENIORS)), session: Session = Depends(write_session),
+) -> Response:
+    """Hand a case to a named reviewer, or back to the queue with no one chosen."""
+    try:
+        case = claiming.assign(session, who.actor, case_id, int(staff_id) if staff_id.isdigit() else None)
+    except claiming.CaseNotHeld as exc:
+        found = session.get(Case, case_id)
+        if found is None:
+            raise HTTPException(404, f"case_id: no case {case_id}") from exc
+        return _queue_page(request, who, session, found.queue_id, error=str(exc), status=exc.status)
+    return RedirectResponse(f"/queues/{case.queue_id}?notice=assigned", status_code=303)
+
+
+# --- taking cases -------------------------------------------------------------------------
+
+
+@router.post("/cases/next")
+def next_case(who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = Depends(write_session)) -> RedirectResponse:
+    """Lease the most urgent case you may work (giving back the one you held)."""
+    return _to_claim(claiming.next_case(session, who.reviewer), after_decision=False)
+
+
+# --- the guided decision --------------------------------------------------------------------
+
+
+@dataclass
+class Draft:
+    """Where the reviewer is in the decision: the form's state, carried between requests."""
+
+    policy_code: str
+    answers: list[int] = field(default_factory=list)
+    actions: list[str] | None = None  # None until the reviewer changes the outcome's preselection
+    days: str = ""
+    label: str = ""
+    rationale: str = ""
+
+
+def _answers_to(tree: dict[str, Any], start: str, verdict: str) -> list[int] | None:
+    """The fewest answers leading from `start` to an outcome with `verdict` (trees are small and acyclic)."""
+    waiting: deque[tuple[str, list[int]]] = deque([(start, [])])
+    while waiting:
+        name, taken = waiting.popleft()
+        for index, answer in enumerate(tree["nodes"][name]["answers"]):
+            if "next" in answer:
+                waiting.append((answer["next"], taken + [index]))
+            elif answer["outcome"].get("verdict") == verdict:
+                return taken + [index]
+    return None
+
+
+def _no_violation_route(tree: dict[str, Any], node: str, answers: list[int], outcome: Outcome | None) -> list[int] | None:
+    """Answers reaching "no violation" (the `v` key): on from here if the tree allows, else from the start."""
+    if outcome is not None and outcome.verdict == NO_VIOLATION:
+        return None
+    rest = _answers_to(tree, node, NO_VIOLATION) if outcome is None else None
+    return answers + rest if rest is not None else _answers_to(tree, tree["start"], NO_VIOLATION)
+
+
+def _panel(session: Session, case: Case, draft: Draft, error: str | None = None) -> dict[str, Any]:
+    """What the decision panel shows for the draft: the path so far, then a question or the outcome."""
+    policies = current_policies(session)
+    policy = next((p for p in policies if p.code == draft.policy_code), None)
+    if policy is None:
+        error = error or f"policy_code: no policy {draft.policy_code!r}"
+        policy = next(p for p in policies if p.code == case.policy_code)
+        draft = Draft(policy.code)
+    spec = spec_of(policy)
+    tree = policy.decision_tree or default_tree(spec)
+    try:
+        path, outcome = walk(tree, spec, draft.answers)
+    except TreeError as exc:
+        error, draft = error or str(exc), Draft(policy.code)
+        path, outcome = [], None
+    # The question to ask now: where the last answer leads (only asked while there is no outcome).
+    node = tree["nodes"][path[-1]["node"]]["answers"][draft.answers[-1]]["next"] if path and outcome is None else tree["start"]
+
+    def step_url(answers: list[int]) -> str:
+        query = urlencode([("policy_code", policy.code)] + [("answers", a) for a in answers])
+        return f"/cases/{case.id}/decision?{query}"
+
+    route = _no_violation_route(tree, node, draft.answers, outcome)
+    if draft.actions is not None:
+        chosen = draft.actions
+    else:
+        chosen = [a.value for a in outcome.actions] if outcome else []
+    return {
+        "case": case, "policies": policies, "policy": policy, "draft": draft, "path": path, "outcome": outcome,
+        "question": None if outcome else tree["nodes"][node], "step_url": step_url,
+        "no_violation": None if route is None else step_url(route),
+        "allowed": [a.value for a in spec.allowed_actions], "chosen": chosen, "error": error,
+    }
+
+
+@router.get("/cases/{case_id}/decision")
+def decision_panel(
+    request: Request, case_id: int, policy_code: str = "", answers: list[int] = Query([]),
+    who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = Depends(read_session),
+) -> HTMLResponse:
+    """One step of the guided decision, as an htmx fragment."""
+    case = session.get(Case, case_id)
+    if case is None:
+        raise HTTPException(404, f"case_id: no case {case_id}")
+    return render(request, "_decision.html", {"who": who} | _panel(session, case, Draft(policy_code or case.policy_code, answers)))
+
+
+def decision_params(actions: list[str], days: str, label: str) -> dict[str, Any]:
+    """The params the chosen actions take; the service checks them and names what is wrong."""
+    params: dict[str, Any] = {}
+    if Action.SUSPEND.value in actions:
+        params["days"] = int(days) if days.strip().isdigit() else days
+    if Action.LABEL.value in actions:
+        params["label"] = label
+    return params
+
+
+def rationale_needed(actions: list[str], rationale: str) -> None:
+    """Acting on someone's content needs reasons: they go into the statement of reasons."""
+    if actions and not rationale.strip():
+        raise FieldError("rationale", "say why this breaks the policy; it goes into the statement of reasons")
+
+
+@router.post("/cases/{case_id}/decide")
+def decide(
+    request: Request, case_id: int,
+    policy_code: str = Form(""), answers: list[int] = Form([]), actions: list[str] = Form([]),
+    days: str = Form(""), label: str = Form(""), rationale: str = Form(""), opened_ms: int = Form(0),
+    who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = Depends(write_session),
+) -> Response:
+    """Decide the held case, then go straight to the next one."""
+    draft = Draft(policy_code, answers, actions, days, label, rationale)
+    spent = min(max(0, int(time.time() * 1000) - opened_ms), MAX_TIME_SPENT_MS) if opened_ms else 0
+    try:
+        rationale_needed(actions, rationale)
+        decide_case(session, who.user_id, who.actor, case_id, DecisionRequest(
+            policy_code=policy_code, answers=answers, actions=actions, rationale=rationale.strip(),
+            time_spent_ms=spent, params=decision_params(actions, days, label),
+        ))
+    except (claiming.CaseNotHeld, FieldError) as exc:
+        return _case_page(request, who, session, case_id, draft=draft, error=str(exc), status=exc.status)
+    return _to_claim(claiming.next_case(session, who.reviewer), after_decision=True)
+
+
+# --- the case page ------------------------------------------------------------------------
+
+
+def _holds(session: Session, who: StaffContext, case_id: int) -> bool:
+    try:
+        claiming.held(session, who.user_id, case_id, lock=False)
+    except claiming.CaseNotHeld:
+        return False
+    return True
+
+
+def _read_only_reason(session: Session, file: CaseFile) -> str:
+    case = file.case
+    if case.status != "open":
+        return f"This case is {case.status}; nothing more to do here."
+    if _claimed(case) and case.claimed_by:
+        holder = session.get(StaffUser, case.claimed_by)
+        return f"{holder.display_name if holder else 'Someone else'} is working on this case. You can read it, not decide it."
+    return "Nobody holds this case. Take cases with “Next case” to decide them."
+
+
+def _case_page(
+    request: Request, who: StaffContext, session: Session, case_id: int, *, draft: Draft | None = None,
+    notice: str | None = None, error: str | None = None, status: int = 200,
+) -> HTMLResponse:
+    file = load_case_file(session, case_id)
+    if file is None:
+        raise HTTPException(404, f"case_id: no case {case_id}")
+    holding = _holds(session, who, case_id)
+    context: dict[str, Any] = {
+        "who": who, "file": file, "case": file.case, "subject": file.tree.subject, "holding": holding,
+        "read_only": None if holding else _read_only_reason(session, file), "notice": _notice(notice), "error": error,
+        "due": due(file.case), "why": WHY, "opened_ms": int(time.time() * 1000), "reviewer": who.has(*REVIEWERS),
+        "senior": who.has(*SENIORS), "reports_shown": REPORTS_SHOWN, "children_shown": CHILDREN_SHOWN,
+        "strike_weight": sum(s.weight for s in file.active_strikes), "may_comment": who.has(*REVIEWERS),
+        "comments": file.comments,
+    }
+    if holding:
+        context["panel"] = _panel(session, file.case, draft or Draft(file.case.policy_code))
+    return render(request, "case.html", context, status_code=status)
+
+
+@router.get("/cases/{case_id}")
+def case_page(
+    request: Request, case_id: int, notice: str | None = None,
+    who: StaffContext = Depends(staff_with()), session: Session = Depends(read_session),
+) -> HTMLResponse:
+    """Everything needed to decide without leaving the page; read-only unless you hold the case."""
+    return _case_page(request, who, session, case_id, notice=notice)
+
+
+@router.post("/cases/{case_id}/renew")
+def renew(
+    request: Request, case_id: int, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = Depends(write_session),
+) -> HTMLResponse:
+    """Keep the lease while the page is open; once it is lost, say so (and stop polling)."""
+    try:
+        case = claiming.renew(session, who.user_id, case_id)
+    except claiming.CaseNotHeld:
+        return render(request, "_lease.html", {"case_id": case_id, "held": False})
+    return render(request, "_lease.html", {"case_id": case_id, "held": True, "until": case.lease_until})
+
+
+@router.post("/cases/{case_id}/imminent-harm")
+def imminent_harm(
+    request: Request, case_id: int, reason: str = Form("", max_length=2000),
+    who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = Depends(write_session),
+) -> Response:
+    """Flag a threat to life, self-harm or a child at risk: top priority, shortest SLA."""
+    try:
+        routing.flag_imminent_harm(session, who.actor, case_id, reason.strip())
+    except LookupError as exc:  # the case was decided meanwhile
+        return _case_page(request, who, session, case_id, error=str(exc), status=409)
+    except ValueError as exc:
+        return _case_page(request, who, session, case_id, error=str(exc), status=422)
+    return RedirectResponse(f"/cases/{case_id}?notice=flagged", status_code=303)
+
+
+@router.post("/cases/{case_id}/comments")
+def comment(
+    request: Request, case_id: int, body: str = Form(""),
+    who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = Depends(write_session),
+) -> HTMLResponse:
+    """Add to the internal thread; answers with the thread, for htmx to swap in."""
+    error = None
+    try:
+        add_comment(session, who.actor, who.user_id, case_id, body)
+    except LookupError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    except ValueError as exc:
+        error = str(exc)
+    file = load_case_file(session, case_id)
+    assert file is not None  # add_comment found the case
+    context = {"who": who, "case": file.case, "comments": file.comments, "may_comment": True, "comment_error": error}
+    return render(request, "_comments.html", context, status_code=422 if error else 200)
+
