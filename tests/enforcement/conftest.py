@@ -49,14 +49,17 @@ class World:
         self, subject_id: int, report_ids: list[int], *, claimed_by: int | None = None,
         lease: timedelta = timedelta(minutes=10), policy_code: str = "COUNTERFEIT",
     ) -> int:
+        """The case intake opened for these reports (or a new one), moved to the world's queue and
+        claimed as asked."""
         now = utcnow()
         with self.db.session() as s:
-            case = Case(
-                app_id=self.app_id, subject_id=subject_id, queue_id=self.queue_id, band="P2", priority_score=80.0,
-                policy_code=policy_code, due_at=now + timedelta(days=1), report_count=len(report_ids),
-                claimed_by=claimed_by, lease_until=now + lease if claimed_by else None,
-            )
-            s.add(case)
+            routed = {r.case_id for r in s.execute(select(Report).where(Report.id.in_(report_ids))).scalars()}
+            case = s.get(Case, routed.pop()) if len(routed) == 1 and None not in routed else None
+            if case is None:
+                case = Case(app_id=self.app_id, subject_id=subject_id, band="P2", priority_score=80.0, due_at=now + timedelta(days=1))
+                s.add(case)
+            case.queue_id, case.policy_code, case.report_count = self.queue_id, policy_code, len(report_ids)
+            case.claimed_by, case.lease_until = claimed_by, (now + lease if claimed_by else None)
             s.flush()
             s.execute(update(Report).where(Report.id.in_(report_ids)).values(case_id=case.id))
             return case.id

@@ -417,7 +417,7 @@ def decision_panel(
     case = session.get(Case, case_id)
     if case is None:
         raise HTTPException(404, f"case_id: no case {case_id}")
-    return render(request, "_decision.html", {"who": who} | _panel(session, case, Draft(policy_code or case.policy_code, answers)))
+    return render(request, "_decision.html", {"who": who, "panel": _panel(session, case, Draft(policy_code or case.policy_code, answers))})
 
 
 def decision_params(actions: list[str], days: str, label: str) -> dict[str, Any]:
