@@ -110,7 +110,7 @@ def load_case_file(session: Session, case_id: int) -> CaseFile | None:
     comments = list(session.execute(
         select(CaseComment, StaffUser.display_name).join(StaffUser, StaffUser.id == CaseComment.author_id)
         .where(CaseComment.case_id == case.id).order_by(CaseComment.id)
-    ).tuples())
+    ))
     policy = session.execute(select(Policy).where(Policy.code == case.policy_code, Policy.is_current.is_(True))).scalar_one_or_none()
     graphic = queue.graphic or bool(policy and (policy.graphic or policy.ncmec_incident_type))
     return CaseFile(case, queue, load_tree(session, subject), reports, account, decisions, strikes, linked, comments, policy, graphic)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
 from trustdesk.cases import wellness
+from trustdesk.domain.errors import Conflict
 from trustdesk.store.models import Case, Queue, QueueOptOut, StaffUser, as_utc, utcnow
 
 LEASE_SECONDS = 300
@@ -27,14 +28,11 @@ LEASE_SECONDS = 300
 _CANDIDATES = 64
 
 
-class CaseNotHeld(Exception):
+class CaseNotHeld(Conflict):
     """The reviewer does not hold this case (never claimed, lease ran out, or already decided)."""
 
-    status = 409
-
     def __init__(self, case_id: int, message: str = "you do not hold this case; take it again from the queue") -> None:
-        super().__init__(f"case_id: {message}")
-        self.field = "case_id"
+        super().__init__("case_id", message)
         self.case_id = case_id
 
 
@@ -103,7 +101,8 @@ def _claim(session: Session, reviewer: Reviewer, queue_ids: list[int], now: date
             .select_from(candidates.join(Case, Case.id == candidates.c.id))
             .where(Case.status == "open", _free(now), Case.id.not_in(skip),
                    or_(Case.assigned_to.is_(None), Case.assigned_to == reviewer.id))
-            .order_by((Case.assigned_to == reviewer.id).desc(), Case.priority_score.desc(), Case.due_at)
+            # Only free or own assigned cases pass the filter, so "assigned" means "assigned to me".
+            .order_by(Case.assigned_to.is_not(None).desc(), Case.priority_score.desc(), Case.due_at)
             .limit(1).with_for_update(of=Case, skip_locked=True)
         )
         case = session.execute(

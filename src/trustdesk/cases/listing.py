@@ -45,4 +45,4 @@ def queue_cases(session: Session, queue_id: int, *, limit: int = 50, offset: int
     )
     if policy_code:
         stmt = stmt.where(Case.policy_code == policy_code)
-    return [QueueEntry(case, subject) for case, subject in session.execute(stmt).tuples()]
+    return [QueueEntry(case, subject) for case, subject in session.execute(stmt).all()]

@@ -27,7 +27,7 @@ from trustdesk.domain.errors import FieldError
 from trustdesk.store.blobs import FileBlobStore
 from trustdesk.store.database import Database
 from trustdesk.web import metrics
-from trustdesk.web.api import account_events, cases, reports, subjects
+from trustdesk.web.api import account_events, cases, enforcement, reports, subjects
 from trustdesk.web.console import enforcement as console_enforcement
 from trustdesk.web.console import policies as console_policies
 from trustdesk.web.console import review as console_review
@@ -146,7 +146,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     def prometheus() -> PlainTextResponse:
         return PlainTextResponse(generate_latest().decode(), media_type=CONTENT_TYPE_LATEST)
 
-    for module in (subjects, reports, account_events, cases):
+    for module in (subjects, reports, account_events, cases, enforcement):
         app.include_router(module.router)
     app.include_router(console.router)
     app.include_router(console_policies.router)

@@ -82,6 +82,26 @@ class CaseOut(BaseModel):
         return cls(**data, minutes_left=round(left, 1), breached=left < 0)
 
 
+class CaseFileOut(BaseModel):
+    """The case with everything around it, as on the case page."""
+
+    case: CaseOut
+    queue: str
+    subject: dict[str, Any]
+    parent: dict[str, Any] | None
+    children: list[dict[str, Any]]
+    reports: list[dict[str, Any]]
+    earlier_decisions: list[dict[str, Any]]
+    active_strikes: list[dict[str, Any]]
+    linked_accounts: list[dict[str, Any]]
+    comments: list[dict[str, Any]]
+
+
+def _subject(s: Any) -> dict[str, Any]:
+    return {"id": s.id, "external_id": s.external_id, "kind": s.kind, "title": s.title, "text": s.text,
+            "language": s.language, "visibility": s.visibility, "reach": s.reach, "media_sha256": s.media_sha256}
+
+
 class ClaimOut(BaseModel):
     case: CaseOut | None
     paused_queues: list[str] = Field(description="Graphic queues left out: the hourly exposure limit is reached; take a break.")
@@ -159,29 +179,42 @@ def next_case(who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Sess
     return ClaimOut(case=CaseOut.of(claim.case) if claim.case else None, paused_queues=claim.paused_queues)
 
 
-def _held(call: Any) -> Any:
-    try:
-        return call()
-    except claiming.CaseNotHeld as exc:
-        raise HTTPException(409, str(exc)) from exc
+@router.get("/cases/{case_id}", response_model=CaseFileOut)
+def read_case(case_id: int, _who: StaffContext = Depends(staff_with()), session: Session = Depends(read_session)) -> CaseFileOut:
+    found = case_file.load_case_file(session, case_id)
+    if found is None:
+        raise HTTPException(404, f"case_id: no case {case_id}")
+    return CaseFileOut(
+        case=CaseOut.of(found.case), queue=found.queue.name, subject=_subject(found.tree.subject),
+        parent=_subject(found.tree.parent) if found.tree.parent else None,
+        children=[_subject(c) for c in found.tree.children],
+        reports=[{"id": r.id, "policy_code": r.policy_code, "reporter_type": r.reporter_type, "text": r.text,
+                  "imminent_harm": r.imminent_harm, "status": r.status, "received_at": r.received_at} for r in found.reports],
+        earlier_decisions=[{"id": d.id, "subject_id": d.subject_id, "policy_code": d.policy_code, "verdict": d.verdict,
+                            "actions": d.actions, "created_at": d.created_at} for d in found.earlier_decisions],
+        active_strikes=[{"id": st.id, "policy_code": st.policy_code, "weight": st.weight, "expires_at": st.expires_at}
+                        for st in found.active_strikes],
+        linked_accounts=[{"account": _subject(link.account), "shared": link.shared} for link in found.linked_accounts],
+        comments=[{"id": c.id, "author": author, "body": c.body, "created_at": c.created_at} for c, author in found.comments],
+    )
 
 
 @router.post("/cases/{case_id}/renew", response_model=CaseOut)
 def renew(case_id: int, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = Depends(write_session)) -> CaseOut:
     """Keep holding the case while you work on it."""
-    return CaseOut.of(_held(lambda: claiming.renew(session, who.user_id, case_id)))
+    return CaseOut.of(claiming.renew(session, who.user_id, case_id))
 
 
 @router.post("/cases/{case_id}/release", status_code=204)
 def release(case_id: int, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = Depends(write_session)) -> None:
-    case = _held(lambda: claiming.held(session, who.user_id, case_id))
+    case = claiming.held(session, who.user_id, case_id)
     case.claimed_by, case.lease_until = None, None
 
 
 @router.post("/cases/{case_id}/assign", response_model=CaseOut)
 def assign(case_id: int, body: AssignIn, who: StaffContext = Depends(staff_with(Role.SENIOR, Role.ADMIN)), session: Session = Depends(write_session)) -> CaseOut:
     """Hand a case to a named reviewer (null: back to the queue)."""
-    return CaseOut.of(_held(lambda: claiming.assign(session, who.actor, case_id, body.staff_id)))
+    return CaseOut.of(claiming.assign(session, who.actor, case_id, body.staff_id))
 
 
 @router.post("/cases/{case_id}/imminent-harm", response_model=CaseOut)

@@ -101,7 +101,7 @@ def _action_page(
     cascaded = session.execute(
         select(EnforcementAction, Subject).join(Subject, Subject.id == EnforcementAction.subject_id)
         .where(EnforcementAction.cascade_of == action_id).order_by(EnforcementAction.id).limit(MAX_DESCENDANTS)
-    ).tuples().all()
+    ).all()
     undone: dict[str, list[tuple[EnforcementAction, Subject]]] = {"restored": [], "skipped": []}
     if undo is not None:  # the undo locked these subjects: reading them again costs no query
         for item in undo.undone:

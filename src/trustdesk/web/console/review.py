@@ -275,7 +275,7 @@ async def update_queue(
 def _names(session: Session, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
-    return dict(session.execute(select(StaffUser.id, StaffUser.display_name).where(StaffUser.id.in_(ids))).tuples().all())
+    return dict(session.execute(select(StaffUser.id, StaffUser.display_name).where(StaffUser.id.in_(ids))).all())
 
 
 def _assignees(session: Session) -> list[tuple[int, str]]:
@@ -346,7 +346,7 @@ class Draft:
 
     policy_code: str
     answers: list[int] = field(default_factory=list)
-    actions: list[str] | None = None  # None until the reviewer changes the outcome's preselection
+    actions: list[str] | None = None  # None: the outcome's preselection; a list once the form was posted
     days: str = ""
     label: str = ""
     rationale: str = ""
@@ -373,20 +373,21 @@ def _no_violation_route(tree: dict[str, Any], node: str, answers: list[int], out
     return answers + rest if rest is not None else _answers_to(tree, tree["start"], NO_VIOLATION)
 
 
-def _panel(session: Session, case: Case, draft: Draft, error: str | None = None) -> dict[str, Any]:
+def _panel(session: Session, case: Case, draft: Draft) -> dict[str, Any]:
     """What the decision panel shows for the draft: the path so far, then a question or the outcome."""
+    error = None
     policies = current_policies(session)
     policy = next((p for p in policies if p.code == draft.policy_code), None)
     if policy is None:
-        error = error or f"policy_code: no policy {draft.policy_code!r}"
+        error = f"policy_code: no policy {draft.policy_code!r}"
         policy = next(p for p in policies if p.code == case.policy_code)
         draft = Draft(policy.code)
     spec = spec_of(policy)
     tree = policy.decision_tree or default_tree(spec)
     try:
         path, outcome = walk(tree, spec, draft.answers)
-    except TreeError as exc:
-        error, draft = error or str(exc), Draft(policy.code)
+    except TreeError as exc:  # answers from an older version of the tree: start again
+        error, draft = str(exc), Draft(policy.code)
         path, outcome = [], None
     # The question to ask now: where the last answer leads (only asked while there is no outcome).
     node = tree["nodes"][path[-1]["node"]]["answers"][draft.answers[-1]]["next"] if path and outcome is None else tree["start"]
@@ -549,7 +550,8 @@ def comment(
     except ValueError as exc:
         error = str(exc)
     file = load_case_file(session, case_id)
-    assert file is not None  # add_comment found the case
+    if file is None:  # an empty comment is refused before the case is looked up
+        raise HTTPException(404, f"case_id: no case {case_id}")
     context = {"who": who, "case": file.case, "comments": file.comments, "may_comment": True, "comment_error": error}
     return render(request, "_comments.html", context, status_code=422 if error else 200)
 

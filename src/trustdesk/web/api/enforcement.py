@@ -1,0 +1,172 @@
+"""Decisions, direct actions with cascade preview and undo, and bulk decisions, for automation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from trustdesk.cases import claiming
+from trustdesk.domain.errors import NotFound
+from trustdesk.domain.policies import Action
+from trustdesk.domain.vocabulary import Role
+from trustdesk.enforcement import actions, bulk, decisions
+from trustdesk.enforcement.decisions import DecisionRequest
+from trustdesk.store.models import Case, Decision, EnforcementAction
+from trustdesk.web.api.cases import REVIEWERS, CaseOut
+from trustdesk.web.permissions import StaffContext, read_session, staff_with, write_session
+
+router = APIRouter(prefix="/api/v1", tags=["decisions and actions"])
+SENIORS = (Role.SENIOR, Role.ESCALATIONS, Role.ADMIN)
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    policy_code: str = Field(min_length=1, max_length=64)
+    answers: list[int] | None = Field(default=None, description="Answer indexes through the policy's decision tree.")
+    verdict: str | None = Field(default=None, description="violation | no_violation; checked against the tree if answers are given.")
+    actions: list[str] | None = Field(default=None, description="Default: the tree outcome's actions.")
+    rationale: str = Field(default="", max_length=10_000)
+    time_spent_ms: int = Field(default=0, ge=0)
+    params: dict[str, Any] = Field(default_factory=dict, description='e.g. {"days": 7} for suspend, {"label": "satire"}')
+    cascade: bool = False
+
+    def request(self) -> DecisionRequest:
+        return DecisionRequest(**self.model_dump())
+
+
+class DecisionOut(BaseModel):
+    id: int
+    case_id: int | None
+    subject_id: int
+    policy_code: str
+    policy_version: int
+    verdict: str
+    actions: list[str]
+    rationale: str
+    created_at: datetime
+    action_ids: list[int] = Field(description="The actions applied on the subject itself (cascaded ones hang off these).")
+
+    @classmethod
+    def of(cls, session: Session, d: Decision) -> "DecisionOut":
+        roots = session.execute(
+            select(EnforcementAction.id).where(EnforcementAction.decision_id == d.id, EnforcementAction.cascade_of.is_(None))
+            .order_by(EnforcementAction.id)
+        ).scalars().all()
+        data = {name: getattr(d, name) for name in cls.model_fields if name != "action_ids"}
+        return cls(**data, action_ids=list(roots))
+
+
+class DecideOut(BaseModel):
+    decision: DecisionOut
+    next_case: CaseOut | None = Field(description="With ?next=true: the case you were leased next.")
+
+
+class ChangeOut(BaseModel):
+    subject_id: int
+    external_id: str
+    kind: str
+    before: str
+    after: str
+
+
+class PreviewOut(BaseModel):
+    subject_id: int
+    action: str
+    count: int
+    unchanged: int
+    changes: list[ChangeOut]
+
+
+class UndoOut(BaseModel):
+    undone: list[int]
+    skipped: list[int] = Field(description="Actions whose subject changed again since: left as they are.")
+
+
+class BulkIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    subject_ids: list[int] = Field(min_length=1, max_length=bulk.MAX_SUBJECTS)
+    decision: DecisionIn
+
+
+class BulkOut(BaseModel):
+    id: int
+    status: str
+    total: int
+    succeeded: int
+    failed: int
+    pending: int
+    failures: list[dict[str, Any]]
+
+
+@router.post("/cases/{case_id}/decision", response_model=DecideOut, status_code=201)
+def decide(
+    case_id: int, body: DecisionIn, next: bool = False,
+    who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = Depends(write_session),
+) -> DecideOut:
+    """Decide a case you hold; with ?next=true you are leased your next case in the same call."""
+    decision = decisions.decide_case(session, who.user_id, who.actor, case_id, body.request())
+    following = claiming.next_case(session, who.reviewer).case if next else None
+    return DecideOut(decision=DecisionOut.of(session, decision), next_case=CaseOut.of(following) if following else None)
+
+
+@router.get("/subjects/{subject_id}/cascade", response_model=PreviewOut)
+def preview(
+    subject_id: int, kind: str = Query(default=Action.CASCADE_TAKEDOWN.value),
+    _who: StaffContext = Depends(staff_with(*SENIORS)), session: Session = Depends(read_session),
+) -> PreviewOut:
+    """What an action with cascade would change: every subject, visibility before → after."""
+    found = actions.preview_cascade(session, subject_id, kind)
+    return PreviewOut(
+        subject_id=found.subject_id, action=found.action.value, count=found.count, unchanged=found.unchanged,
+        changes=[ChangeOut(**vars(c)) for c in found.changes],
+    )
+
+
+@router.post("/subjects/{subject_id}/decision", response_model=DecisionOut, status_code=201)
+def decide_subject(
+    subject_id: int, body: DecisionIn,
+    who: StaffContext = Depends(staff_with(*SENIORS)), session: Session = Depends(write_session),
+) -> DecisionOut:
+    """A senior's decision on a subject outside the queue (e.g. a cascade takedown of a shop)."""
+    decision = decisions.decide_subject(session, who.actor, subject_id, body.request(), reviewer_id=who.user_id)
+    return DecisionOut.of(session, decision)
+
+
+@router.post("/actions/{action_id}/undo", response_model=UndoOut)
+def undo(action_id: int, who: StaffContext = Depends(staff_with(*SENIORS)), session: Session = Depends(write_session)) -> UndoOut:
+    """Withdraw an action and everything cascaded from it."""
+    result = actions.undo_action(session, who.actor, action_id)
+    return UndoOut(undone=[a.id for a in result.undone], skipped=[a.id for a in result.skipped])
+
+
+@router.post("/bulk", response_model=BulkOut, status_code=202)
+def start_bulk(body: BulkIn, who: StaffContext = Depends(staff_with(*SENIORS)), session: Session = Depends(write_session)) -> BulkOut:
+    """Apply one decision to up to 10,000 subjects; the worker does it, follow with GET /bulk/{id}."""
+    op = bulk.start_bulk(session, who.user_id, who.actor, body.subject_ids, body.decision.request())
+    return _bulk_out(bulk.bulk_status(session, op.id))
+
+
+@router.get("/bulk/{operation_id}", response_model=BulkOut)
+def bulk_status(operation_id: int, _who: StaffContext = Depends(staff_with(*SENIORS)), session: Session = Depends(read_session)) -> BulkOut:
+    return _bulk_out(bulk.bulk_status(session, operation_id))
+
+
+def _bulk_out(status: bulk.BulkStatus) -> BulkOut:
+    return BulkOut(
+        id=status.id, status=status.status, total=status.total, succeeded=status.succeeded, failed=status.failed,
+        pending=status.pending, failures=[{"subject_id": s, "error": e} for s, e in status.failures],
+    )
+
+
+@router.get("/cases/{case_id}/decisions", response_model=list[DecisionOut])
+def case_decisions(case_id: int, _who: StaffContext = Depends(staff_with()), session: Session = Depends(read_session)) -> list[DecisionOut]:
+    if session.get(Case, case_id) is None:
+        raise NotFound("case_id", f"no case {case_id}")
+    rows = session.execute(select(Decision).where(Decision.case_id == case_id).order_by(Decision.id)).scalars()
+    return [DecisionOut.of(session, d) for d in rows]
+

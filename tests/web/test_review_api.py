@@ -1,0 +1,138 @@
+"""The review workflow through /api/v1 with personal staff tokens: claim, read, decide, cascade, bulk."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import select
+
+from trustdesk.audit.log import Actor
+from trustdesk.audit.verify import verify_chain
+from trustdesk.auth import api_clients, staff
+from trustdesk.config import Settings
+from trustdesk.jobs.worker import run_worker
+from trustdesk.store.models import Case, StaffUser, Subject
+from tests.conftest import Api
+
+SETUP = Actor("test", "setup")
+
+
+@dataclass
+class Team:
+    api: Api
+    tokens: dict[str, str]
+    ids: dict[str, int]
+
+    def call(self, who: str, method: str, path: str, body: object = None) -> object:
+        response = self.api.client.request(method, path, json=body, headers={"Authorization": f"Bearer {self.tokens[who]}"})
+        return response
+
+
+@pytest.fixture
+def team(api: Api, settings: Settings) -> Team:
+    tokens, ids = {}, {}
+    with api.db.session() as s:
+        for name, roles in (("mod", ["moderator"]), ("mod2", ["moderator"]), ("sen", ["senior"]), ("admin", ["admin"])):
+            user = staff.create_user(s, SETUP, settings, username=name, password="correct horse battery", roles=roles, with_totp=False)
+            tokens[name] = api_clients.create_staff_token(s, SETUP, user, "tests")[1]
+            ids[name] = user.id
+    r = api.post("/api/v1/subjects/batch", {"items": [
+        {"external_id": "seller", "kind": "account"},
+        {"external_id": "shop", "kind": "shop", "account_external_id": "seller"},
+        *({"external_id": f"lst-{i}", "kind": "listing", "parent_external_id": "shop", "title": f"bag {i}"} for i in range(3)),
+        {"external_id": "msg", "kind": "message", "account_external_id": "seller", "text": "buy followers"},
+    ]})
+    assert r.status_code == 200
+    for ext, policy in (("r1", "COUNTERFEIT"), ("r2", "SPAM")):
+        subject = "lst-0" if policy == "COUNTERFEIT" else "msg"
+        assert api.post("/api/v1/reports", {"external_id": ext, "subject_external_id": subject, "policy_code": policy,
+                                            "reporter_type": "anonymous"}).status_code == 201
+    with api.db.reader() as s:
+        ids |= {x.external_id: x.id for x in s.execute(select(Subject)).scalars()}
+    return Team(api, tokens, ids)
+
+
+def test_claim_read_decide_and_take_the_next_case(team: Team) -> None:
+    first = team.call("mod", "POST", "/api/v1/cases/next").json()["case"]
+    assert first is not None
+    detail = team.call("mod", "GET", f"/api/v1/cases/{first['id']}").json()
+    assert detail["reports"] and detail["subject"]["id"] == first["subject_id"]
+    # another reviewer cannot decide it
+    other = team.call("mod2", "POST", f"/api/v1/cases/{first['id']}/decision", {"policy_code": first["policy_code"], "verdict": "no_violation"})
+    assert other.status_code == 409 and other.json()["field"] == "case_id"
+    r = team.call("mod", "POST", f"/api/v1/cases/{first['id']}/decision?next=true",
+                  {"policy_code": first["policy_code"], "answers": [0, 0], "rationale": "clear-cut", "time_spent_ms": 5000})
+    assert r.status_code == 201, r.text
+    out = r.json()
+    assert out["decision"]["verdict"] == "violation" and out["decision"]["action_ids"]
+    assert out["next_case"] is not None and out["next_case"]["id"] != first["id"]
+    assert team.call("mod", "POST", f"/api/v1/cases/{first['id']}/decision", {"policy_code": "SPAM", "verdict": "no_violation"}).status_code == 409
+    with team.api.db.reader() as s:
+        assert s.get(Case, first["id"]).status == "decided"
+        assert s.get(Subject, first["subject_id"]).visibility == "removed"
+        assert verify_chain(s).ok
+
+
+def test_bad_decisions_are_refused_naming_the_field(team: Team) -> None:
+    case = team.call("mod", "POST", "/api/v1/cases/next").json()["case"]
+    r = team.call("mod", "POST", f"/api/v1/cases/{case['id']}/decision", {"policy_code": "NOPE", "verdict": "violation"})
+    assert r.status_code in (404, 422) and r.json()["field"] == "policy_code"
+    r = team.call("mod", "POST", f"/api/v1/cases/{case['id']}/decision", {"policy_code": case["policy_code"], "verdict": "violation", "actions": ["ban", "teleport"]})
+    assert r.status_code == 422 and "actions" in r.json()["field"]
+    r = team.call("mod", "POST", f"/api/v1/cases/{case['id']}/decision", {"policy_code": case["policy_code"], "colour": "red"})
+    assert r.status_code == 422 and r.json()["field"] == "colour"
+    with team.api.db.reader() as s:
+        assert s.get(Case, case["id"]).status == "open"
+
+
+def test_senior_previews_applies_and_undoes_a_cascade_takedown(team: Team) -> None:
+    shop = team.ids["shop"]
+    assert team.call("mod", "GET", f"/api/v1/subjects/{shop}/cascade").status_code == 403
+    preview = team.call("sen", "GET", f"/api/v1/subjects/{shop}/cascade").json()
+    assert preview["count"] == 4 and {c["after"] for c in preview["changes"]} == {"removed"}
+    r = team.call("sen", "POST", f"/api/v1/subjects/{shop}/decision",
+                  {"policy_code": "COUNTERFEIT", "verdict": "violation", "actions": ["cascade_takedown"], "cascade": True, "rationale": "replica shop"})
+    assert r.status_code == 201, r.text
+    with team.api.db.reader() as s:
+        assert {s.get(Subject, team.ids[k]).visibility for k in ("shop", "lst-0", "lst-1", "lst-2")} == {"removed"}
+    [action_id] = r.json()["action_ids"]
+    undo = team.call("sen", "POST", f"/api/v1/actions/{action_id}/undo").json()
+    assert len(undo["undone"]) == 4 and undo["skipped"] == []
+    with team.api.db.reader() as s:
+        assert {s.get(Subject, team.ids[k]).visibility for k in ("shop", "lst-0", "lst-1", "lst-2")} == {"visible"}
+    assert team.call("sen", "POST", f"/api/v1/actions/{action_id}/undo").status_code == 409
+
+
+def test_bulk_decision_runs_in_the_worker_with_per_item_results(team: Team, settings: Settings) -> None:
+    listings = [team.ids[f"lst-{i}"] for i in range(3)]
+    r = team.call("sen", "POST", "/api/v1/bulk", {"subject_ids": [*listings, 999_999],
+                  "decision": {"policy_code": "COUNTERFEIT", "verdict": "violation", "actions": ["remove"], "rationale": "ring"}})
+    assert r.status_code == 202, r.text
+    op = r.json()
+    assert (op["total"], op["pending"]) == (4, 4)
+    run_worker(team.api.db, settings, worker_id="w", once=True)
+    done = team.call("sen", "GET", f"/api/v1/bulk/{op['id']}").json()
+    assert (done["status"], done["succeeded"], done["failed"]) == ("done", 3, 1)
+    assert done["failures"][0]["subject_id"] == 999_999
+    too_many = team.call("sen", "POST", "/api/v1/bulk", {"subject_ids": list(range(1, 10_002)),
+                         "decision": {"policy_code": "SPAM", "verdict": "violation", "actions": ["remove"]}})
+    assert too_many.status_code == 422
+
+
+def test_queue_admin_and_assignment(team: Team) -> None:
+    bad = team.call("admin", "POST", "/api/v1/queues", {"name": "Fraud", "routing_expression": "report.polcy == 'SCAM'"})
+    assert bad.status_code == 422 and "polcy" in bad.json()["detail"] and "policy" in bad.json()["detail"]
+    assert team.call("mod", "POST", "/api/v1/queues", {"name": "Fraud", "routing_expression": "true"}).status_code == 403
+    good = team.call("admin", "POST", "/api/v1/queues", {"name": "Fraud", "routing_expression": "report.policy == 'SCAM'", "position": 5})
+    assert good.status_code == 201
+    names = [q["name"] for q in team.call("mod", "GET", "/api/v1/queues").json()]
+    assert "Fraud" in names
+    general = next(q for q in team.call("mod", "GET", "/api/v1/queues").json() if q["is_default"])
+    listed = team.call("mod", "GET", f"/api/v1/queues/{general['id']}/cases").json()
+    assert [c["priority_score"] for c in listed] == sorted((c["priority_score"] for c in listed), reverse=True)
+    case_id = listed[-1]["id"]
+    assert team.call("sen", "POST", f"/api/v1/cases/{case_id}/assign", {"staff_id": team.ids["mod2"]}).status_code == 200
+    assert team.call("mod2", "POST", "/api/v1/cases/next").json()["case"]["id"] == case_id
+    with team.api.db.reader() as s:
+        assert s.execute(select(StaffUser.username).where(StaffUser.id == team.ids["mod2"])).scalar_one() == "mod2"
