@@ -14,18 +14,14 @@ claim p99 < 20 ms on PostgreSQL at 1M open cases (service layer); case page p95 
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from trustdesk.audit import personal_data
 from trustdesk.audit.log import Actor
@@ -38,18 +34,9 @@ from trustdesk.policy_versions import seed_catalogue
 from trustdesk.store.database import Database
 from trustdesk.store.migrate import upgrade
 
-POSTGRES_ADMIN = os.environ.get("TRUSTDESK_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-SECRET = "bench-secret-key-0123456789"
+from servers import SECRET, fresh_postgres, serve
+
 THREADS = 32
-
-
-def _postgres_url() -> str:
-    admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text('DROP DATABASE IF EXISTS "trustdesk_bench_claim" WITH (FORCE)'))
-        conn.execute(text('CREATE DATABASE "trustdesk_bench_claim"'))
-    admin.dispose()
-    return POSTGRES_ADMIN.rsplit("/", 1)[0] + "/trustdesk_bench_claim"
 
 
 def _fill(db: Database, cases: int) -> tuple[list[claiming.Reviewer], list[str]]:
@@ -115,26 +102,9 @@ def _report(label: str, latencies: list[float], seconds: float, target_ms: float
     print(f"  {label:34s} {len(latencies) / seconds:7,.0f} claims/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms{ratio}")
 
 
-def _serve(url: str, data_dir: str) -> tuple[subprocess.Popen[bytes], str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = os.environ | {"TRUSTDESK_DATABASE_URL": url, "TRUSTDESK_DATA_DIR": data_dir, "TRUSTDESK_SECRET_KEY": SECRET}
-    server = subprocess.Popen([sys.executable, "-m", "trustdesk.cli", "serve", "--no-worker", "--port", str(port)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            if httpx.get(base + "/healthz").status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    return server, base
-
-
 def run(kind: str, cases: int, seconds: float, http: bool) -> None:
     with tempfile.TemporaryDirectory() as data_dir:
-        url = f"sqlite:///{Path(data_dir) / 'bench.db'}" if kind == "sqlite" else _postgres_url()
+        url = f"sqlite:///{Path(data_dir) / 'bench.db'}" if kind == "sqlite" else fresh_postgres("trustdesk_bench_claim")
         upgrade(url)
         personal_data.configure(SECRET)
         db = Database(url)
@@ -150,7 +120,7 @@ def run(kind: str, cases: int, seconds: float, http: bool) -> None:
         db.dispose()
         if not http:
             return
-        server, base = _serve(url, data_dir)
+        server, base = serve(url, data_dir)
         try:
             clients = [httpx.Client(base_url=base, headers={"Authorization": f"Bearer {t}"}, timeout=60) for t in tokens]
 

@@ -15,16 +15,12 @@ import argparse
 import json
 import os
 import random
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, text
 
 from trustdesk.audit import personal_data
 from trustdesk.audit.log import Actor
@@ -37,26 +33,11 @@ from trustdesk.policy_versions import seed_catalogue
 from trustdesk.store.database import Database
 from trustdesk.store.migrate import upgrade
 
+from servers import SECRET, fresh_postgres, serve
+
 TARGET = 5000
-POSTGRES_ADMIN = os.environ.get("TRUSTDESK_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-SECRET = "bench-secret-key-0123456789"
 POLICIES = ("SPAM", "SCAM", "HARASSMENT", "COUNTERFEIT", "HATE_SPEECH")
 SUBJECTS = 5000
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _postgres_url() -> str:
-    admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text('DROP DATABASE IF EXISTS "trustdesk_bench" WITH (FORCE)'))
-        conn.execute(text('CREATE DATABASE "trustdesk_bench"'))
-    admin.dispose()
-    return POSTGRES_ADMIN.rsplit("/", 1)[0] + "/trustdesk_bench"
 
 
 def _prepare(url: str) -> str:
@@ -97,26 +78,11 @@ def _batch(rng: random.Random, number: int, size: int) -> bytes:
 
 def run(db_kind: str, batches: int, size: int) -> float:
     with tempfile.TemporaryDirectory() as data_dir:
-        url = f"sqlite:///{Path(data_dir) / 'bench.db'}" if db_kind == "sqlite" else _postgres_url()
+        url = f"sqlite:///{Path(data_dir) / 'bench.db'}" if db_kind == "sqlite" else fresh_postgres("trustdesk_bench")
         token = _prepare(url)
-        port = _free_port()
-        env = os.environ | {
-            "TRUSTDESK_DATABASE_URL": url, "TRUSTDESK_DATA_DIR": data_dir,
-            "TRUSTDESK_SECRET_KEY": SECRET, "TRUSTDESK_LOG_JSON": "1",
-        }
-        server = subprocess.Popen(
-            [sys.executable, "-m", "trustdesk.cli", "serve", "--no-worker", "--port", str(port)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
+        server, base = serve(url, data_dir)
         try:
-            base = f"http://127.0.0.1:{port}"
             with httpx.Client(base_url=base, timeout=120, headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"}) as client:
-                for _ in range(100):
-                    try:
-                        if client.get("/healthz").status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        time.sleep(0.1)
                 rng = random.Random(7)
                 bodies = [_batch(rng, n, size) for n in range(batches + 2)]
                 mean_bytes = (sum(len(b) for b in bodies) / len(bodies) - len('{"items": []}')) / size

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from trustdesk.domain.vocabulary import Scope
 from trustdesk.ingest import intake
 from trustdesk.ingest.schemas import Receipts, AccountEventBatch, AccountEventIn, Receipt
-from trustdesk.web import metrics
+from trustdesk.web.api import receipts
 from trustdesk.web.permissions import client_with, write_session
 
 router = APIRouter(prefix="/api/v1", tags=["account events"])
@@ -19,11 +19,7 @@ def record_event(
     body: AccountEventIn, response: Response,
     who: intake.Submitter = Depends(client_with(Scope.EVENTS_WRITE)), session: Session = Depends(write_session),
 ) -> Receipt:
-    receipt = intake.record_account_events(session, who, [body], single=True)[0]
-    metrics.INTAKE_ITEMS.labels("account_event", receipt.status).inc()
-    if receipt.status == "existing":
-        response.status_code = 200
-    return receipt
+    return receipts.single("account_event", intake.record_account_events(session, who, [body], single=True)[0], response)
 
 
 @router.post("/account-events/batch", response_model=Receipts)
@@ -31,6 +27,4 @@ def record_events(
     body: AccountEventBatch,
     who: intake.Submitter = Depends(client_with(Scope.EVENTS_WRITE)), session: Session = Depends(write_session),
 ) -> Receipts:
-    receipts = intake.record_account_events(session, who, body.items)
-    metrics.INTAKE_ITEMS.labels("account_event", "created").inc(sum(r.status == "created" for r in receipts))
-    return Receipts(items=receipts)
+    return receipts.batch("account_event", intake.record_account_events(session, who, body.items))

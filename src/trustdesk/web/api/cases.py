@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from trustdesk.cases import case_file, claiming, listing, routing, sla, wellness
-from trustdesk.cases.queues import QueueError, QueueSpec, list_queues, save_queue
+from trustdesk.cases.queues import QueueError, QueueSpec, save_queue
 from trustdesk.domain.vocabulary import Role
 from trustdesk.store.models import Case, Queue
 from trustdesk.web.permissions import StaffContext, read_session, staff_with, write_session

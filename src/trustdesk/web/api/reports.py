@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from trustdesk.domain.vocabulary import Scope
 from trustdesk.ingest import intake
 from trustdesk.ingest.schemas import Receipts, Receipt, ReportBatch, ReportIn
-from trustdesk.web import metrics
+from trustdesk.web.api import receipts
 from trustdesk.web.permissions import client_with, write_session
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
@@ -20,11 +20,7 @@ def file_report(
     who: intake.Submitter = Depends(client_with(Scope.REPORTS_WRITE)), session: Session = Depends(write_session),
 ) -> Receipt:
     """File one report. An identical retry answers 200 with the original receipt."""
-    receipt = intake.file_reports(session, who, [body], single=True)[0]
-    metrics.INTAKE_ITEMS.labels("report", receipt.status).inc()
-    if receipt.status == "existing":
-        response.status_code = 200
-    return receipt
+    return receipts.single("report", intake.file_reports(session, who, [body], single=True)[0], response)
 
 
 @router.post("/reports/batch", response_model=Receipts)
@@ -33,6 +29,4 @@ def file_reports(
     who: intake.Submitter = Depends(client_with(Scope.REPORTS_WRITE)), session: Session = Depends(write_session),
 ) -> Receipts:
     """File up to 1,000 reports at once; all or nothing."""
-    receipts = intake.file_reports(session, who, body.items)
-    metrics.INTAKE_ITEMS.labels("report", "created").inc(sum(r.status == "created" for r in receipts))
-    return Receipts(items=receipts)
+    return receipts.batch("report", intake.file_reports(session, who, body.items))

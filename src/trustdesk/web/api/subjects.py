@@ -15,7 +15,7 @@ from trustdesk.ingest import intake
 from trustdesk.ingest.schemas import Receipts, Receipt, SubjectBatch, SubjectIn, SubjectUpdate
 from trustdesk.store.blobs import BlobTooLarge, register_blob
 from trustdesk.store.models import AuditEvent, Report, Subject
-from trustdesk.web import metrics
+from trustdesk.web.api import receipts
 from trustdesk.web.permissions import client_with, read_session, write_session
 
 router = APIRouter(prefix="/api/v1", tags=["subjects"])
@@ -91,22 +91,13 @@ class SubjectDetail(BaseModel):
     history: list[HistoryEntry]
 
 
-def _count(kind: str, receipts: list[Receipt]) -> None:
-    for receipt in receipts:
-        metrics.INTAKE_ITEMS.labels(kind, receipt.status).inc()
-
-
 @router.post("/subjects", status_code=201, response_model=Receipt)
 def create_subject(
     body: SubjectIn, response: Response,
     who: intake.Submitter = Depends(client_with(Scope.SUBJECTS_WRITE)), session: Session = Depends(write_session),
 ) -> Receipt:
     """Create one subject. An identical retry answers 200 with the original receipt."""
-    receipt = intake.create_subjects(session, who, [body], single=True)[0]
-    _count("subject", [receipt])
-    if receipt.status == "existing":
-        response.status_code = 200
-    return receipt
+    return receipts.single("subject", intake.create_subjects(session, who, [body], single=True)[0], response)
 
 
 @router.post("/subjects/batch", response_model=Receipts)
@@ -115,9 +106,7 @@ def create_subjects(
     who: intake.Submitter = Depends(client_with(Scope.SUBJECTS_WRITE)), session: Session = Depends(write_session),
 ) -> Receipts:
     """Create up to 1,000 subjects at once; all or nothing. Parents may come earlier in the batch."""
-    receipts = intake.create_subjects(session, who, body.items)
-    _count("subject", receipts)
-    return Receipts(items=receipts)
+    return receipts.batch("subject", intake.create_subjects(session, who, body.items))
 
 
 @router.patch("/subjects/{external_id}", response_model=SubjectOut)
