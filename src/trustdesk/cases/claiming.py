@@ -12,10 +12,12 @@ assignments by a senior are.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
+from typing import Any
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, func, literal, or_, select, union_all, update
+from sqlalchemy import Select, Update, bindparam, func, literal, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
@@ -74,49 +76,60 @@ def workable_queues(session: Session, reviewer: Reviewer) -> tuple[list[Queue], 
     return [q for q in allowed if q.name not in paused], paused
 
 
-def _free(now: datetime) -> ColumnElement[bool]:
-    return or_(Case.lease_until.is_(None), Case.lease_until < now)
+@functools.cache
+def _claim_statements(queue_count: int) -> tuple[Update, Select[tuple[int]]]:
+    """The claim statement for a reviewer who may work `queue_count` queues, built once.
+
+    Candidates are read per queue (each an ordered index scan) plus the reviewer's assigned
+    cases, merged, then the first one not locked by a concurrent claim is leased — all in one
+    statement. Parameters: me, now, until, limit, skip, q0 … q(n-1).
+    """
+    me, now, limit = bindparam("me"), bindparam("now"), bindparam("limit")
+    free = or_(Case.lease_until.is_(None), Case.lease_until < now)
+    order = (Case.priority_score.desc(), Case.due_at)
+    branches = [
+        select(Case.id, Case.priority_score, Case.due_at, literal(1).label("mine"))
+        .where(Case.assigned_to == me, Case.status == "open", free).limit(limit).subquery()
+    ] + [
+        select(Case.id, Case.priority_score, Case.due_at, literal(0).label("mine"))
+        .where(Case.queue_id == bindparam(f"q{i}"), Case.status == "open", free, Case.assigned_to.is_(None))
+        .order_by(*order).limit(limit).subquery()
+        for i in range(queue_count)
+    ]
+    merged = union_all(*[select(b.c.id, b.c.priority_score, b.c.due_at, b.c.mine) for b in branches]).subquery()
+    candidates = (
+        select(merged.c.id).order_by(merged.c.mine.desc(), merged.c.priority_score.desc(), merged.c.due_at).limit(limit).subquery()
+    )
+    # Joined from the candidates, so each database looks rows up by primary key.
+    chosen = (
+        select(Case.id)
+        .select_from(candidates.join(Case, Case.id == candidates.c.id))
+        .where(Case.status == "open", free, Case.id.not_in(bindparam("skip", expanding=True)),
+               or_(Case.assigned_to.is_(None), Case.assigned_to == me))
+        # Only free or own assigned cases pass the filter, so "assigned" means "assigned to me".
+        .order_by(Case.assigned_to.is_not(None).desc(), *order)
+        .limit(1).with_for_update(of=Case, skip_locked=True)
+    )
+    claim = (
+        update(Case).where(Case.id == chosen.scalar_subquery()).values(claimed_by=me, lease_until=bindparam("until"))
+        .returning(Case).execution_options(synchronize_session=False)
+    )
+    return claim, select(func.count()).select_from(candidates)
 
 
 def _claim(session: Session, reviewer: Reviewer, queue_ids: list[int], now: datetime, until: datetime, skip: list[int]) -> Case | None:
-    """Lease the best free case in one statement: candidates per queue (each an ordered index
-    scan), the reviewer's assigned cases first, then the first that is not locked by a
-    concurrent claim."""
-    limit = _CANDIDATES
+    claim, count = _claim_statements(len(queue_ids))
+    params: dict[str, Any] = {"me": reviewer.id, "now": now, "until": until, "skip": skip, "limit": _CANDIDATES}
+    params |= {f"q{i}": queue_id for i, queue_id in enumerate(queue_ids)}
     while True:
-        branches = [
-            select(Case.id, Case.priority_score, Case.due_at, literal(1).label("mine"))
-            .where(Case.assigned_to == reviewer.id, Case.status == "open", _free(now)).limit(limit).subquery()
-        ] + [
-            select(Case.id, Case.priority_score, Case.due_at, literal(0).label("mine"))
-            .where(Case.queue_id == queue_id, Case.status == "open", _free(now), Case.assigned_to.is_(None))
-            .order_by(Case.priority_score.desc(), Case.due_at).limit(limit).subquery()
-            for queue_id in queue_ids
-        ]
-        merged = union_all(*[select(b.c.id, b.c.priority_score, b.c.due_at, b.c.mine) for b in branches]).subquery()
-        candidates = select(merged.c.id).order_by(merged.c.mine.desc(), merged.c.priority_score.desc(), merged.c.due_at).limit(limit).subquery()
-        # Joined from the candidates, so each database looks rows up by primary key.
-        chosen = (
-            select(Case.id)
-            .select_from(candidates.join(Case, Case.id == candidates.c.id))
-            .where(Case.status == "open", _free(now), Case.id.not_in(skip),
-                   or_(Case.assigned_to.is_(None), Case.assigned_to == reviewer.id))
-            # Only free or own assigned cases pass the filter, so "assigned" means "assigned to me".
-            .order_by(Case.assigned_to.is_not(None).desc(), Case.priority_score.desc(), Case.due_at)
-            .limit(1).with_for_update(of=Case, skip_locked=True)
-        )
-        case = session.execute(
-            update(Case).where(Case.id == chosen.scalar_subquery()).values(claimed_by=reviewer.id, lease_until=until)
-            .returning(Case).execution_options(synchronize_session=False)
-        ).scalar_one_or_none()
+        case = session.execute(claim, params).scalar_one_or_none()
         if case is not None:
             return case
         # Nothing free among the candidates: either the queues are empty, or every candidate
         # was claimed meanwhile by someone else, in which case look further down.
-        waiting = session.execute(select(func.count()).select_from(candidates)).scalar_one()
-        if waiting < limit:
+        if session.execute(count, params).scalar_one() < params["limit"]:
             return None
-        limit *= 4
+        params["limit"] *= 4
 
 
 def next_case(session: Session, reviewer: Reviewer, *, lease_seconds: int = LEASE_SECONDS) -> Claim:
