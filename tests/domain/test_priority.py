@@ -1,0 +1,43 @@
+"""The priority score: documented components, bands, and monotone in what should raise it."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from trustdesk.domain.priority import Band, NotifierStanding, PriorityInput, reach_of, score
+
+
+def test_components_follow_the_documented_formula() -> None:
+    p = score(PriorityInput(severity=3, reach=999, report_count=3, notifiers=(NotifierStanding(trusted_flagger=True),)))
+    assert p.reasons == {"severity": 60.0, "reach": 24.0, "notifier": 30.0, "reports": 20.0}
+    assert p.score == 134.0 and p.band == Band.P1
+
+
+def test_bands() -> None:
+    assert score(PriorityInput(severity=5)).band == Band.P0
+    assert score(PriorityInput(severity=1, imminent_harm=True)).band == Band.P0
+    assert score(PriorityInput(severity=3)).band == Band.P2
+    assert score(PriorityInput(severity=1)).band == Band.P3
+
+
+def test_the_most_credible_notifier_counts_and_deprioritised_ones_lose_points() -> None:
+    liar = NotifierStanding(founded=0, unfounded=18)
+    assert round(liar.trust, 2) == 0.05
+    assert score(PriorityInput(severity=2, notifiers=(liar,))).reasons["notifier"] == -18.0
+    assert score(PriorityInput(severity=2, notifiers=(liar, NotifierStanding(trusted_flagger=True)))).reasons["notifier"] == 30.0
+    assert score(PriorityInput(severity=2, notifiers=(NotifierStanding(deprioritised=True),))).reasons["notifier"] == -30.0
+
+
+def test_reach_takes_the_largest_signal_with_sales_weighted() -> None:
+    assert reach_of({"followers": 10, "views": 50, "sales": 7}) == 70
+    assert reach_of({}) == 0
+
+
+@given(st.integers(1, 5), st.integers(0, 10**9), st.integers(1, 1000), st.integers(0, 10**9), st.integers(0, 1000))
+def test_more_severity_reach_or_reports_never_lowers_the_score(severity: int, reach: int, reports: int, more_reach: int, more_reports: int) -> None:
+    base = score(PriorityInput(severity=severity, reach=reach, report_count=reports))
+    assert score(PriorityInput(severity=min(5, severity + 1), reach=reach, report_count=reports)).score >= base.score
+    assert score(PriorityInput(severity=severity, reach=reach + more_reach, report_count=reports)).score >= base.score
+    assert score(PriorityInput(severity=severity, reach=reach, report_count=reports + more_reports)).score >= base.score
+    assert score(PriorityInput(severity=severity, reach=reach, report_count=reports, imminent_harm=True)).score > base.score + 999
