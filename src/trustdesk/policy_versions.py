@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
+from trustdesk.domain.decision_trees import validate_tree
 from trustdesk.domain.policies import CATALOGUE, Action, PolicySpec
 from trustdesk.store.models import Policy
 
@@ -56,12 +57,18 @@ def current_policies(session: Session) -> list[Policy]:
 
 
 def publish_version(session: Session, actor: Actor, code: str, changes: dict[str, Any]) -> Policy:
-    """Validate and store a new version of a policy; the previous version stays for old decisions."""
+    """Validate and store a new version of a policy; the previous version stays for old decisions.
+
+    `changes` may carry a `decision_tree` (None: the generated default); it is checked against
+    the new version's allowed actions, so a tree can never recommend a forbidden action.
+    """
     current = session.execute(
         select(Policy).where(Policy.code == code, Policy.is_current.is_(True)).with_for_update()
     ).scalar_one_or_none()
     if current is None:
         raise LookupError(f"no policy {code!r}")
+    changes = dict(changes)
+    tree = changes.pop("decision_tree", current.decision_tree)
     if "allowed_actions" in changes:
         changes = changes | {"allowed_actions": tuple(Action(a) for a in changes["allowed_actions"])}
     if "dsa_keywords" in changes:
@@ -69,12 +76,15 @@ def publish_version(session: Session, actor: Actor, code: str, changes: dict[str
     before = spec_of(current)
     after = replace(before, **changes)
     after.validate()
+    if tree is not None:
+        validate_tree(tree, after)
     session.execute(update(Policy).where(Policy.id == current.id).values(is_current=False))
     row = _row_from_spec(after, current.version + 1)
+    row.decision_tree = tree
     session.add(row)
     session.flush()
     record(
         session, actor=actor, verb="policy.versioned", object_type="policy", object_id=f"{code}@{row.version}",
-        before=asdict(before), after=asdict(after),
+        before=asdict(before) | {"decision_tree": current.decision_tree}, after=asdict(after) | {"decision_tree": tree},
     )
     return row

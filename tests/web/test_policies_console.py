@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pyotp
@@ -57,3 +58,24 @@ def test_moderator_reads_but_cannot_publish(api: Api, settings: Settings) -> Non
     assert "Publish version" not in api.client.get("/policies/SPAM").text
     r = api.client.post("/policies/SPAM", data={"csrf_token": csrf, "title": "x", "severity": "1"})
     assert r.status_code == 403
+
+
+def test_admin_edits_the_decision_tree_and_a_broken_one_is_refused(api: Api, settings: Settings) -> None:
+    csrf = _login(api, settings, "root", ["admin"])
+    assert "Does the content break the policy" in api.client.get("/policies/SPAM").text
+    base = {"csrf_token": csrf, "title": "Spam", "severity": "2", "allowed_actions": ["remove", "warn"],
+            "dsa_category": "STATEMENT_CATEGORY_OTHER_VIOLATION_TC"}
+    tree = {"start": "q", "nodes": {"q": {"question": "Is it bulk unsolicited?", "answers": [
+        {"label": "Yes", "outcome": {"verdict": "violation", "actions": ["remove"]}},
+        {"label": "No", "outcome": {"verdict": "no_violation"}}]}}}
+    forbidden = {"start": "q", "nodes": {"q": {"question": "?", "answers": [
+        {"label": "Yes", "outcome": {"verdict": "violation", "actions": ["ban"]}},
+        {"label": "No", "outcome": {"verdict": "no_violation"}}]}}}
+    for text, expected in (("{oops", "decision_tree: not valid JSON"), (json.dumps(forbidden), "ban not allowed under SPAM")):
+        r = api.client.post("/policies/SPAM", data=base | {"decision_tree": text})
+        assert r.status_code == 422 and expected in r.text
+    r = api.client.post("/policies/SPAM", data=base | {"decision_tree": json.dumps(tree)}, follow_redirects=False)
+    assert r.status_code == 303
+    with api.db.reader() as s:
+        current = s.execute(select(Policy).where(Policy.code == "SPAM", Policy.is_current.is_(True))).scalar_one()
+        assert current.version == 2 and current.decision_tree == tree

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
+
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from trustdesk.domain.decision_trees import default_tree
 from trustdesk.domain.policies import Action, PolicyError
 from trustdesk.domain.taxonomy import DSA_CATEGORIES, DSA_KEYWORDS
 from trustdesk.domain.vocabulary import Role
-from trustdesk.policy_versions import current_policies, publish_version
+from trustdesk.policy_versions import current_policies, publish_version, spec_of
 from trustdesk.store.models import Policy
 from trustdesk.web.console.views import render
 from trustdesk.web.permissions import StaffContext, read_session, staff_with, write_session
@@ -35,6 +38,7 @@ def _page(request: Request, who: StaffContext, versions: list[Policy], error: st
         "who": who, "policy": versions[0], "versions": versions, "error": error,
         "actions": [a.value for a in Action], "categories": sorted(DSA_CATEGORIES), "keywords": sorted(DSA_KEYWORDS),
         "can_edit": who.has(Role.ADMIN),
+        "tree_json": json.dumps(versions[0].decision_tree or default_tree(spec_of(versions[0])), indent=2, ensure_ascii=False),
     }
     return render(request, "policy.html", context, status_code=status_code)
 
@@ -63,6 +67,11 @@ async def publish(
         "graphic": form.get("graphic") == "on",
         "description": str(form.get("description", "")).strip(),
     }
+    tree_text = str(form.get("decision_tree", "")).strip()
+    try:
+        changes["decision_tree"] = json.loads(tree_text) if tree_text else None
+    except json.JSONDecodeError as exc:
+        return _page(request, who, _versions(session, code), f"decision_tree: not valid JSON ({exc.msg}, line {exc.lineno})", 422)
     if not changes["title"]:
         return _page(request, who, _versions(session, code), "title: must not be empty", 422)
     try:
