@@ -25,12 +25,16 @@ from trustdesk.enforcement.bulk import MAX_SUBJECTS, bulk_status, start_bulk
 from trustdesk.enforcement.decisions import DecisionRequest
 from trustdesk.policy_versions import current_policies
 from trustdesk.store.models import BulkOperation, EnforcementAction, Subject
-from trustdesk.web.console.review import SENIORS, decision_params, rationale_needed
-from trustdesk.web.console.views import render
-from trustdesk.web.permissions import StaffContext, read_session, staff_with, write_session
+from trustdesk.web.api.enforcement import SENIORS as ENFORCERS
+from trustdesk.web.console.review import COMMITTED, decision_params, rationale_needed
+from trustdesk.web.console.views import render, templates
+from trustdesk.web.permissions import StaffContext, read_session, staff_with
 
 router = APIRouter(include_in_schema=False)
 CASCADE_KINDS = sorted(a.value for a in CASCADING)
+# Pages outside this module (the nav, the subject, case and queue pages) offer cascade and bulk
+# only to those the routes below admit: the same roles as the enforcement API.
+templates.env.globals["may_enforce"] = lambda who: who.has(*ENFORCERS)
 
 
 # --- cascade --------------------------------------------------------------------------------
@@ -56,14 +60,14 @@ def _preview_page(
 @router.get("/subjects/{subject_id}/cascade")
 def cascade_preview(
     request: Request, subject_id: int, kind: str = Action.CASCADE_TAKEDOWN.value,
-    who: StaffContext = Depends(staff_with(*SENIORS)), session: Session = Depends(read_session),
+    who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = Depends(read_session),
 ) -> HTMLResponse:
     """Every subject the cascade would change, with its visibility before and after."""
     return _preview_page(request, who, session, subject_id, kind)
 
 
 def _apply_cascade(session: Session, actor: Actor, subject_id: int, kind: str, rationale: str) -> EnforcementAction:
-    """Apply the cascade and keep the senior's reasons next to it in the subject's history.
+    """Apply the cascade and keep the reasons next to it in the subject's history.
 
     `apply_action` takes no rationale yet, so the reasons are their own audit event in the
     same transaction, pointing at the action.
@@ -82,7 +86,7 @@ def _apply_cascade(session: Session, actor: Actor, subject_id: int, kind: str, r
 @router.post("/subjects/{subject_id}/cascade")
 def cascade_apply(
     request: Request, subject_id: int, kind: str = Form(Action.CASCADE_TAKEDOWN.value), rationale: str = Form(""),
-    who: StaffContext = Depends(staff_with(*SENIORS)), session: Session = Depends(write_session),
+    who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = COMMITTED,
 ) -> Response:
     try:
         action = _apply_cascade(session, who.actor, subject_id, kind, rationale.strip())
@@ -98,12 +102,14 @@ def _action_page(
     action = session.get(EnforcementAction, action_id)
     if action is None:
         raise HTTPException(404, f"action_id: no action {action_id}")
-    cascaded = session.execute(
-        select(EnforcementAction, Subject).join(Subject, Subject.id == EnforcementAction.subject_id)
-        .where(EnforcementAction.cascade_of == action_id).order_by(EnforcementAction.id).limit(MAX_DESCENDANTS)
-    ).all()
+    cascaded: list[Any] = []
     undone: dict[str, list[tuple[EnforcementAction, Subject]]] = {"restored": [], "skipped": []}
-    if undo is not None:  # the undo locked these subjects: reading them again costs no query
+    if undo is None:
+        cascaded = list(session.execute(
+            select(EnforcementAction, Subject).join(Subject, Subject.id == EnforcementAction.subject_id)
+            .where(EnforcementAction.cascade_of == action_id).order_by(EnforcementAction.id).limit(MAX_DESCENDANTS)
+        ).all())
+    else:  # the undo locked these subjects: reading them again costs no query
         for item in undo.undone:
             undone["skipped" if item in undo.skipped else "restored"].append((item, session.get_one(Subject, item.subject_id)))
     context = {
@@ -115,14 +121,14 @@ def _action_page(
 
 @router.get("/actions/{action_id}")
 def action_page(
-    request: Request, action_id: int, who: StaffContext = Depends(staff_with(*SENIORS)), session: Session = Depends(read_session),
+    request: Request, action_id: int, who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = Depends(read_session),
 ) -> HTMLResponse:
     return _action_page(request, who, session, action_id)
 
 
 @router.post("/actions/{action_id}/undo")
 def undo(
-    request: Request, action_id: int, who: StaffContext = Depends(staff_with(*SENIORS)), session: Session = Depends(write_session),
+    request: Request, action_id: int, who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = COMMITTED,
 ) -> HTMLResponse:
     """Withdraw the action and its cascade; subjects changed again since are left alone and listed."""
     try:
@@ -159,7 +165,7 @@ def _bulk_form(
 @router.get("/bulk")
 def bulk_page(
     request: Request, subject_ids: list[int] = Query([]),
-    who: StaffContext = Depends(staff_with(*SENIORS)), session: Session = Depends(read_session),
+    who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = Depends(read_session),
 ) -> HTMLResponse:
     """The bulk form, prefilled with the subjects ticked in a queue view."""
     values = {"subject_ids": "\n".join(map(str, subject_ids)), "policy_code": "", "verdict": VIOLATION, "actions": [],
@@ -171,7 +177,7 @@ def bulk_page(
 def bulk_start(
     request: Request, subject_ids: str = Form(""), policy_code: str = Form(""), verdict: str = Form(VIOLATION),
     actions: list[str] = Form([]), days: str = Form(""), label: str = Form(""), rationale: str = Form(""),
-    who: StaffContext = Depends(staff_with(*SENIORS)), session: Session = Depends(write_session),
+    who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = COMMITTED,
 ) -> Response:
     """Check the whole request now, then leave the work to the worker."""
     values = {"subject_ids": subject_ids, "policy_code": policy_code, "verdict": verdict, "actions": actions,
@@ -198,7 +204,7 @@ def _progress(session: Session, op_id: int) -> dict[str, Any]:
 
 @router.get("/bulk/{op_id}")
 def bulk_progress_page(
-    request: Request, op_id: int, who: StaffContext = Depends(staff_with(*SENIORS)), session: Session = Depends(read_session),
+    request: Request, op_id: int, who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = Depends(read_session),
 ) -> HTMLResponse:
     progress = _progress(session, op_id)
     request_body = session.get_one(BulkOperation, op_id).request["decision"]
@@ -207,7 +213,7 @@ def bulk_progress_page(
 
 @router.get("/bulk/{op_id}/progress")
 def bulk_progress(
-    request: Request, op_id: int, who: StaffContext = Depends(staff_with(*SENIORS)), session: Session = Depends(read_session),
+    request: Request, op_id: int, who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = Depends(read_session),
 ) -> HTMLResponse:
     """The live part of the progress page, polled by htmx every 2 s until the operation is done."""
     return render(request, "_bulk_progress.html", {"who": who} | _progress(session, op_id))

@@ -35,7 +35,10 @@ from trustdesk.web.console.views import render
 from trustdesk.web.permissions import StaffContext, read_session, staff_with, write_session
 
 router = APIRouter(include_in_schema=False)
-SENIORS = (Role.SENIOR, Role.ADMIN)
+SENIORS = (Role.SENIOR, Role.ADMIN)  # who assigns cases, as in the API
+# Commits before the response is sent, so the page a redirect leads to already sees the change
+# (a plain `Depends(write_session)` commits only after the response has gone out).
+COMMITTED = Depends(write_session, scope="function")
 QUEUE_PAGE = 50
 REPORTS_SHOWN = 50
 CHILDREN_SHOWN = 20
@@ -134,7 +137,7 @@ def queues(
 
 @router.post("/queues/{queue_id}/step-out")
 def step_out(
-    request: Request, queue_id: int, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = Depends(write_session),
+    request: Request, queue_id: int, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED,
 ) -> Response:
     """Leave a graphic queue for now, without penalty."""
     try:
@@ -145,7 +148,7 @@ def step_out(
 
 
 @router.post("/queues/{queue_id}/step-in")
-def step_in(queue_id: int, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = Depends(write_session)) -> Response:
+def step_in(queue_id: int, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED) -> Response:
     wellness.step_back_in(session, who.user_id, queue_id)
     return RedirectResponse("/queues?notice=stepped-in", status_code=303)
 
@@ -240,7 +243,7 @@ def new_queue(request: Request, who: StaffContext = Depends(staff_with(Role.ADMI
 
 
 @router.post("/queues/new")
-async def create_queue(request: Request, who: StaffContext = Depends(staff_with(Role.ADMIN)), session: Session = Depends(write_session)) -> Response:
+async def create_queue(request: Request, who: StaffContext = Depends(staff_with(Role.ADMIN)), session: Session = COMMITTED) -> Response:
     """Create a queue; a routing expression that does not check is refused, nothing saved."""
     return _save(request, who, session, None, await request.form())
 
@@ -263,7 +266,7 @@ def edit_queue(
 
 @router.post("/queues/{queue_id}/edit")
 async def update_queue(
-    request: Request, queue_id: int, who: StaffContext = Depends(staff_with(Role.ADMIN)), session: Session = Depends(write_session),
+    request: Request, queue_id: int, who: StaffContext = Depends(staff_with(Role.ADMIN)), session: Session = COMMITTED,
 ) -> Response:
     _queue_or_404(session, queue_id)
     return _save(request, who, session, queue_id, await request.form())
@@ -315,7 +318,7 @@ def queue_view(
 @router.post("/cases/{case_id}/assign")
 def assign(
     request: Request, case_id: int, staff_id: str = Form(""),
-    who: StaffContext = Depends(staff_with(*SENIORS)), session: Session = Depends(write_session),
+    who: StaffContext = Depends(staff_with(*SENIORS)), session: Session = COMMITTED,
 ) -> Response:
     """Hand a case to a named reviewer, or back to the queue with no one chosen."""
     try:
@@ -332,7 +335,7 @@ def assign(
 
 
 @router.post("/cases/next")
-def next_case(who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = Depends(write_session)) -> RedirectResponse:
+def next_case(who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED) -> RedirectResponse:
     """Lease the most urgent case you may work (giving back the one you held)."""
     return _to_claim(claiming.next_case(session, who.reviewer), after_decision=False)
 
@@ -442,7 +445,7 @@ def decide(
     request: Request, case_id: int,
     policy_code: str = Form(""), answers: list[int] = Form([]), actions: list[str] = Form([]),
     days: str = Form(""), label: str = Form(""), rationale: str = Form(""), opened_ms: int = Form(0),
-    who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = Depends(write_session),
+    who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED,
 ) -> Response:
     """Decide the held case, then go straight to the next one."""
     draft = Draft(policy_code, answers, actions, days, label, rationale)
@@ -453,7 +456,7 @@ def decide(
             policy_code=policy_code, answers=answers, actions=actions, rationale=rationale.strip(),
             time_spent_ms=spent, params=decision_params(actions, days, label),
         ))
-    except (claiming.CaseNotHeld, FieldError) as exc:
+    except FieldError as exc:  # CaseNotHeld among them
         return _case_page(request, who, session, case_id, draft=draft, error=str(exc), status=exc.status)
     return _to_claim(claiming.next_case(session, who.reviewer), after_decision=True)
 
@@ -491,7 +494,7 @@ def _case_page(
         "who": who, "file": file, "case": file.case, "subject": file.tree.subject, "holding": holding,
         "read_only": None if holding else _read_only_reason(session, file), "notice": _notice(notice), "error": error,
         "due": due(file.case), "why": WHY, "opened_ms": int(time.time() * 1000), "reviewer": who.has(*REVIEWERS),
-        "senior": who.has(*SENIORS), "reports_shown": REPORTS_SHOWN, "children_shown": CHILDREN_SHOWN,
+        "reports_shown": REPORTS_SHOWN, "children_shown": CHILDREN_SHOWN,
         "strike_weight": sum(s.weight for s in file.active_strikes), "may_comment": who.has(*REVIEWERS),
         "comments": file.comments,
     }
@@ -511,7 +514,7 @@ def case_page(
 
 @router.post("/cases/{case_id}/renew")
 def renew(
-    request: Request, case_id: int, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = Depends(write_session),
+    request: Request, case_id: int, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED,
 ) -> HTMLResponse:
     """Keep the lease while the page is open; once it is lost, say so (and stop polling)."""
     try:
@@ -524,7 +527,7 @@ def renew(
 @router.post("/cases/{case_id}/imminent-harm")
 def imminent_harm(
     request: Request, case_id: int, reason: str = Form("", max_length=2000),
-    who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = Depends(write_session),
+    who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED,
 ) -> Response:
     """Flag a threat to life, self-harm or a child at risk: top priority, shortest SLA."""
     try:
@@ -539,7 +542,7 @@ def imminent_harm(
 @router.post("/cases/{case_id}/comments")
 def comment(
     request: Request, case_id: int, body: str = Form(""),
-    who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = Depends(write_session),
+    who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED,
 ) -> HTMLResponse:
     """Add to the internal thread; answers with the thread, for htmx to swap in."""
     error = None

@@ -3,8 +3,11 @@
 (function () {
   "use strict";
 
-  // Field errors (409, 422) come back as HTML fragments carrying the message: show them.
   if (window.htmx) {
+    // Swapped-in buttons work at once (htmx otherwise wires them up 20 ms later), so a quick
+    // second key press lands on the new question rather than on nothing.
+    htmx.config.defaultSettleDelay = 0;
+    // Field errors (409, 422) come back as HTML fragments carrying the message: show them.
     htmx.config.responseHandling = [
       { code: "204", swap: false },
       { code: "[23]..", swap: true },
