@@ -21,9 +21,8 @@ import time
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, text
-
 from servers import SECRET, serve
+from sqlalchemy import create_engine, text
 
 TARGET_MS = 100.0
 

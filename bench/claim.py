@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import httpx
+from servers import SECRET, fresh_postgres, serve
 from sqlalchemy import text
 
 from trustdesk.audit import personal_data
@@ -33,8 +34,6 @@ from trustdesk.organisation import ensure_app
 from trustdesk.policy_versions import seed_catalogue
 from trustdesk.store.database import Database
 from trustdesk.store.migrate import upgrade
-
-from servers import SECRET, fresh_postgres, serve
 
 THREADS = 32
 

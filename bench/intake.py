@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import httpx
+from servers import SECRET, fresh_postgres, serve
 
 from trustdesk.audit import personal_data
 from trustdesk.audit.log import Actor
@@ -32,8 +33,6 @@ from trustdesk.organisation import ensure_app
 from trustdesk.policy_versions import seed_catalogue
 from trustdesk.store.database import Database
 from trustdesk.store.migrate import upgrade
-
-from servers import SECRET, fresh_postgres, serve
 
 TARGET = 5000
 POLICIES = ("SPAM", "SCAM", "HARASSMENT", "COUNTERFEIT", "HATE_SPEECH")

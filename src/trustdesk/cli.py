@@ -11,7 +11,14 @@ import typer
 import uvicorn
 from rich.console import Console
 from rich.progress import (
-    BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn,
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
     TransferSpeedColumn,
 )
 from rich.table import Table
@@ -21,8 +28,8 @@ from sqlalchemy.orm import Session
 from trustdesk.audit import personal_data
 from trustdesk.audit.log import Actor
 from trustdesk.audit.verify import verify_chain
-from trustdesk.cases.queues import seed_queues
 from trustdesk.auth import api_clients, staff
+from trustdesk.cases.queues import seed_queues
 from trustdesk.config import ConfigError, Settings, load_settings
 from trustdesk.demo.seed import DemoSize, seed_demo
 from trustdesk.domain.vocabulary import Role, Scope

@@ -9,12 +9,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from tests.cases import factories
 from trustdesk.cases import claiming, wellness
 from trustdesk.cases.claiming import CaseNotHeld
 from trustdesk.config import Settings
 from trustdesk.store.database import Database
 from trustdesk.store.models import AuditEvent, Case, utcnow
-from tests.cases import factories
 
 
 def test_next_case_takes_the_highest_score_then_the_earliest_due(db: Database, settings: Settings) -> None:

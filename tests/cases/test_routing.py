@@ -6,12 +6,21 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
+from tests.cases.factories import SETUP
+from tests.conftest import Api
 from trustdesk.audit.verify import verify_chain
 from trustdesk.cases import routing
 from trustdesk.cases.queues import seed_queues
-from trustdesk.store.models import AuditEvent, Case, NotifierRecord, Queue, Report, Subject, as_utc, utcnow
-from tests.cases.factories import SETUP
-from tests.conftest import Api
+from trustdesk.store.models import (
+    AuditEvent,
+    Case,
+    NotifierRecord,
+    Queue,
+    Report,
+    Subject,
+    as_utc,
+    utcnow,
+)
 
 
 def _subjects(api: Api) -> None:

@@ -6,12 +6,12 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
+from tests.cases import factories
 from trustdesk.cases import sla
 from trustdesk.config import Settings
 from trustdesk.jobs.worker import run_worker
 from trustdesk.store.database import Database
 from trustdesk.store.models import AuditEvent, Case, Job, utcnow
-from tests.cases import factories
 
 
 def test_breach_is_recorded_once(db: Database) -> None:

@@ -6,7 +6,14 @@ import copy
 
 import pytest
 
-from trustdesk.domain.decision_trees import NO_VIOLATION, VIOLATION, TreeError, default_tree, validate_tree, walk
+from trustdesk.domain.decision_trees import (
+    NO_VIOLATION,
+    VIOLATION,
+    TreeError,
+    default_tree,
+    validate_tree,
+    walk,
+)
 from trustdesk.domain.policies import CATALOGUE, Action, catalogue_by_code
 
 

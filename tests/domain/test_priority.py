@@ -5,7 +5,13 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trustdesk.domain.priority import Band, NotifierStanding, PriorityInput, reach_of, score
+from trustdesk.domain.priority import (
+    Band,
+    NotifierStanding,
+    PriorityInput,
+    reach_of,
+    score,
+)
 
 
 def test_components_follow_the_documented_formula() -> None:

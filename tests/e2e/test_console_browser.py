@@ -19,6 +19,7 @@ import uvicorn
 from playwright.sync_api import Locator, Page, expect, sync_playwright
 from sqlalchemy import select
 
+from tests.conftest import TEST_SECRET
 from trustdesk.audit.log import Actor
 from trustdesk.auth import staff
 from trustdesk.config import Settings
@@ -31,7 +32,6 @@ from trustdesk.store.database import Database
 from trustdesk.store.migrate import upgrade
 from trustdesk.store.models import AuditEvent
 from trustdesk.web.app import create_app
-from tests.conftest import TEST_SECRET
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -23,6 +23,8 @@ from fastapi import FastAPI
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import select
 
+from tests.conftest import TEST_SECRET
+from tests.e2e.test_console_browser import CHROMIUM, CHROMIUM_ARGS
 from trustdesk.audit.log import Actor
 from trustdesk.auth import staff
 from trustdesk.cases.queues import seed_queues
@@ -38,8 +40,6 @@ from trustdesk.store.database import Database
 from trustdesk.store.migrate import upgrade
 from trustdesk.store.models import Case, Queue, Strike, Subject
 from trustdesk.web.app import create_app
-from tests.conftest import TEST_SECRET
-from tests.e2e.test_console_browser import CHROMIUM, CHROMIUM_ARGS
 
 PASSWORD = "long enough password"
 SEED = Actor("test", "seed")

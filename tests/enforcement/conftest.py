@@ -18,7 +18,15 @@ from trustdesk.ingest.schemas import ReportIn, SubjectIn
 from trustdesk.organisation import ensure_app
 from trustdesk.policy_versions import seed_catalogue
 from trustdesk.store.database import Database
-from trustdesk.store.models import Case, EnforcementAction, Policy, Queue, Report, Subject, utcnow
+from trustdesk.store.models import (
+    Case,
+    EnforcementAction,
+    Policy,
+    Queue,
+    Report,
+    Subject,
+    utcnow,
+)
 
 SETUP = Actor("test", "setup")
 

@@ -8,8 +8,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from tests.enforcement.conftest import World, account, item
 from trustdesk.audit.log import Actor
 from trustdesk.audit.verify import verify_chain
+from trustdesk.domain.errors import Conflict, FieldError
 from trustdesk.domain.policies import Action
 from trustdesk.enforcement.actions import (
     UNDONE,
@@ -20,10 +22,7 @@ from trustdesk.enforcement.actions import (
     preview_cascade,
     undo_action,
 )
-from trustdesk.domain.errors import Conflict, FieldError
 from trustdesk.store.models import AuditEvent, EnforcementAction, Subject, as_utc
-
-from tests.enforcement.conftest import World, account, item
 
 SENIOR = Actor("staff", "senior")
 

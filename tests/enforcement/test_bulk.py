@@ -7,18 +7,22 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from tests.enforcement.conftest import World, account, item
 from trustdesk.audit.log import Actor
 from trustdesk.audit.verify import verify_chain
 from trustdesk.config import Settings
-from trustdesk.enforcement import bulk
-from trustdesk.enforcement.bulk import BULK_DECISION, bulk_status, handle_bulk_decision, start_bulk
-from trustdesk.enforcement.decisions import DecisionRequest
 from trustdesk.domain.errors import FieldError
+from trustdesk.enforcement import bulk
+from trustdesk.enforcement.bulk import (
+    BULK_DECISION,
+    bulk_status,
+    handle_bulk_decision,
+    start_bulk,
+)
+from trustdesk.enforcement.decisions import DecisionRequest
 from trustdesk.jobs.worker import WorkerContext
 from trustdesk.store.blobs import FileBlobStore
 from trustdesk.store.models import BulkItem, BulkOperation, Case, Decision, Job, Report
-
-from tests.enforcement.conftest import World, account, item
 
 SENIOR = Actor("staff", "alice")
 TAKEDOWN = DecisionRequest("SPAM", verdict="violation", actions=["remove", "warn"], rationale="spam wave")

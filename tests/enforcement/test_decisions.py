@@ -8,17 +8,24 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from tests.enforcement.conftest import SETUP, World, account, item
 from trustdesk.audit import personal_data
 from trustdesk.audit.log import Actor
 from trustdesk.audit.verify import verify_chain
 from trustdesk.cases.claiming import CaseNotHeld
+from trustdesk.domain.errors import FieldError
 from trustdesk.enforcement.decisions import DecisionRequest, decide_case, decide_subject
 from trustdesk.enforcement.notifiers import reinstate
-from trustdesk.domain.errors import FieldError
 from trustdesk.policy_versions import publish_version
-from trustdesk.store.models import AuditEvent, Case, Decision, EnforcementAction, NotifierRecord, Report, Strike
-
-from tests.enforcement.conftest import SETUP, World, account, item
+from trustdesk.store.models import (
+    AuditEvent,
+    Case,
+    Decision,
+    EnforcementAction,
+    NotifierRecord,
+    Report,
+    Strike,
+)
 
 ALICE = Actor("staff", "alice")
 BOB = Actor("staff", "bob")

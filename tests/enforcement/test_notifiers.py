@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import event, select
 
+from tests.enforcement.conftest import World
 from trustdesk.audit import personal_data
 from trustdesk.audit.log import Actor
 from trustdesk.audit.verify import verify_chain
+from trustdesk.domain.errors import Conflict
 from trustdesk.domain.priority import NotifierStanding
 from trustdesk.enforcement.notifiers import (
     MEASURE_ACTOR,
@@ -18,10 +20,7 @@ from trustdesk.enforcement.notifiers import (
     reinstate,
     standing,
 )
-from trustdesk.domain.errors import Conflict
 from trustdesk.store.models import AuditEvent, NotifierRecord, Report
-
-from tests.enforcement.conftest import World
 
 REVIEWER = Actor("staff", "alice")
 EMAIL = "flagger@example.org"

@@ -7,16 +7,21 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from tests.enforcement.conftest import World, account, item
 from trustdesk.audit.log import Actor
 from trustdesk.audit.verify import verify_chain
+from trustdesk.domain.errors import Conflict, FieldError
 from trustdesk.domain.policies import Action
 from trustdesk.domain.strikes import Sanction
 from trustdesk.enforcement.actions import apply_action, undo_action
-from trustdesk.enforcement.strikes import SanctionResult, active_strikes, active_weight, add_strike, revoke_strike
-from trustdesk.domain.errors import Conflict, FieldError
+from trustdesk.enforcement.strikes import (
+    SanctionResult,
+    active_strikes,
+    active_weight,
+    add_strike,
+    revoke_strike,
+)
 from trustdesk.store.models import AuditEvent, Strike, Subject, as_utc, utcnow
-
-from tests.enforcement.conftest import World, account, item
 
 REVIEWER = Actor("staff", "alice")
 

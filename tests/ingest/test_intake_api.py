@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from tests.conftest import Api
 from trustdesk.audit.verify import verify_chain
 from trustdesk.store.models import AuditEvent, Report, Subject
-from tests.conftest import Api
 
 
 def _account(ext: str = "acc-1", **extra: object) -> dict[str, object]:

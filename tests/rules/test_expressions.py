@@ -8,7 +8,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trustdesk.rules.expressions import MAX_SOURCE_CHARS, ExpressionError, Schema, compile_expression
+from trustdesk.rules.expressions import (
+    MAX_SOURCE_CHARS,
+    ExpressionError,
+    Schema,
+    compile_expression,
+)
 
 SCHEMA = Schema(
     {

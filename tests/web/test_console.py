@@ -10,13 +10,13 @@ import pytest
 from fastapi import Depends
 from sqlalchemy import select
 
+from tests.conftest import Api
 from trustdesk.audit.log import Actor
 from trustdesk.auth import staff
 from trustdesk.config import Settings
 from trustdesk.domain.vocabulary import Role
 from trustdesk.store.models import AuditEvent, Subject
 from trustdesk.web.permissions import SESSION_COOKIE, public
-from tests.conftest import Api
 
 PASSWORD = "long enough password"
 EMAIL = "acc-1@example.org"

@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from sqlalchemy.orm import Session
 
+from tests.conftest import TEST_SECRET, Api
 from trustdesk.audit.log import Actor
 from trustdesk.auth import staff
 from trustdesk.auth.api_clients import create_client, create_staff_token
@@ -28,7 +29,6 @@ from trustdesk.store.database import Database
 from trustdesk.store.models import App, StaffUser
 from trustdesk.web.app import create_app
 from trustdesk.web.permissions import CSRF_HEADER, SESSION_COOKIE
-from tests.conftest import TEST_SECRET, Api
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SETUP = Actor("test", "setup")

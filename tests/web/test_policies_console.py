@@ -6,14 +6,13 @@ import json
 import re
 
 import pyotp
-
 from sqlalchemy import select
 
+from tests.conftest import Api
 from trustdesk.audit.log import Actor
 from trustdesk.auth import staff
 from trustdesk.config import Settings
 from trustdesk.store.models import AuditEvent, Policy
-from tests.conftest import Api
 
 
 def _login(api: Api, settings: Settings, username: str, roles: list[str]) -> str:

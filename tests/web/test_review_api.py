@@ -7,13 +7,13 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import select
 
+from tests.conftest import Api
 from trustdesk.audit.log import Actor
 from trustdesk.audit.verify import verify_chain
 from trustdesk.auth import api_clients, staff
 from trustdesk.config import Settings
 from trustdesk.jobs.worker import run_worker
 from trustdesk.store.models import Case, StaffUser, Subject
-from tests.conftest import Api
 
 SETUP = Actor("test", "setup")
 

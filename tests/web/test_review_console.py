@@ -15,6 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
+from tests.conftest import Api
 from trustdesk.audit.log import Actor
 from trustdesk.auth import staff
 from trustdesk.cases import claiming, wellness
@@ -22,9 +23,19 @@ from trustdesk.cases.queues import seed_queues
 from trustdesk.config import Settings
 from trustdesk.demo.images import CONTENT_TYPE, render_photo
 from trustdesk.jobs.worker import run_worker
-from trustdesk.store.models import AuditEvent, Case, Decision, Queue, QueueOptOut, Report, StaffUser, Strike, Subject, utcnow
+from trustdesk.store.models import (
+    AuditEvent,
+    Case,
+    Decision,
+    Queue,
+    QueueOptOut,
+    Report,
+    StaffUser,
+    Strike,
+    Subject,
+    utcnow,
+)
 from trustdesk.web.permissions import SESSION_COOKIE
-from tests.conftest import Api
 
 SETUP = Actor("test", "setup")
 STAFF = {"mia": ("Mia Moderator", ["moderator"]), "sam": ("Sam Moderator", ["moderator"]),

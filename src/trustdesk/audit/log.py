@@ -20,7 +20,13 @@ from sqlalchemy import event, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from trustdesk.audit import personal_data
-from trustdesk.store.models import AuditBlock, AuditChainHead, AuditEvent, as_utc, utcnow
+from trustdesk.store.models import (
+    AuditBlock,
+    AuditChainHead,
+    AuditEvent,
+    as_utc,
+    utcnow,
+)
 
 GENESIS_HASH = "0" * 64
 _PENDING = "audit_pending"

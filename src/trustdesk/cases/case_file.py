@@ -15,7 +15,17 @@ from sqlalchemy.orm import Session
 from trustdesk.audit.log import Actor, record
 from trustdesk.domain.vocabulary import SubjectKind
 from trustdesk.store.models import (
-    AccountEvent, Case, CaseComment, Decision, Policy, Queue, Report, StaffUser, Strike, Subject, utcnow,
+    AccountEvent,
+    Case,
+    CaseComment,
+    Decision,
+    Policy,
+    Queue,
+    Report,
+    StaffUser,
+    Strike,
+    Subject,
+    utcnow,
 )
 from trustdesk.subjects import SubjectTree, load_tree
 

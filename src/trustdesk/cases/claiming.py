@@ -14,10 +14,20 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from typing import Any
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Select, Update, bindparam, func, literal, or_, select, union_all, update
+from sqlalchemy import (
+    Select,
+    Update,
+    bindparam,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record

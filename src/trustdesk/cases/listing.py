@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy import case as when
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from trustdesk.store.models import Case, Queue, Subject, utcnow
+
 
 def queue_overview(session: Session) -> list[dict[str, Any]]:
     """Open, breached and claimed counts per queue, for the queue list."""

@@ -18,11 +18,28 @@ from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
 from trustdesk.cases.queues import ROUTING_SCHEMA, QueueSpec, save_queue
-from trustdesk.domain.priority import IMMINENT_HARM_BOOST, Band, NotifierStanding, Priority, PriorityInput, reach_of, score
+from trustdesk.domain.priority import (
+    IMMINENT_HARM_BOOST,
+    Band,
+    NotifierStanding,
+    Priority,
+    PriorityInput,
+    reach_of,
+    score,
+)
 from trustdesk.domain.vocabulary import ReporterType, ReportStatus
 from trustdesk.enforcement import notifiers
 from trustdesk.rules.expressions import Expression, ExpressionError, compile_expression
-from trustdesk.store.models import App, Case, Policy, Queue, Report, Subject, as_utc, utcnow
+from trustdesk.store.models import (
+    App,
+    Case,
+    Policy,
+    Queue,
+    Report,
+    Subject,
+    as_utc,
+    utcnow,
+)
 
 _REPORT_COLUMNS = (Report.id, Report.subject_id, Report.policy_code, Report.reporter_type, Report.reporter_subject_id,
                    Report.notifier_email, Report.imminent_harm, Report.text)

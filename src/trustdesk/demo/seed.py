@@ -30,13 +30,27 @@ from trustdesk.demo import content
 from trustdesk.demo.content import LANGUAGES, PLACES, Place, Product
 from trustdesk.demo.images import CONTENT_TYPE, render_photo
 from trustdesk.domain.policies import catalogue_by_code
-from trustdesk.domain.vocabulary import AccountEventKind, ReporterType, Role, Scope, SubjectKind
+from trustdesk.domain.vocabulary import (
+    AccountEventKind,
+    ReporterType,
+    Role,
+    Scope,
+    SubjectKind,
+)
 from trustdesk.ingest import intake
 from trustdesk.ingest.schemas import AccountEventIn, DsaNotice, ReportIn, SubjectIn
 from trustdesk.organisation import ensure_app
 from trustdesk.store.blobs import FileBlobStore, StoredBlob, register_blob
 from trustdesk.store.database import Database
-from trustdesk.store.models import AccountEvent, App, Blob, Report, StaffUser, Subject, utcnow
+from trustdesk.store.models import (
+    AccountEvent,
+    App,
+    Blob,
+    Report,
+    StaffUser,
+    Subject,
+    utcnow,
+)
 
 Progress = Callable[[str, int, int], None]
 Item = TypeVar("Item", SubjectIn, AccountEventIn, ReportIn)

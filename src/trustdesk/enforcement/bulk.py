@@ -18,7 +18,11 @@ from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
 from trustdesk.domain.errors import FieldError, NotFound
-from trustdesk.enforcement.decisions import DecisionRequest, check_request, decide_subject
+from trustdesk.enforcement.decisions import (
+    DecisionRequest,
+    check_request,
+    decide_subject,
+)
 from trustdesk.jobs.queue import enqueue
 from trustdesk.store.database import Database
 from trustdesk.store.models import BulkItem, BulkOperation, utcnow

@@ -21,12 +21,25 @@ from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
 from trustdesk.cases.claiming import held
-from trustdesk.domain.decision_trees import VERDICTS, VIOLATION, TreeError, default_tree, outcome_of, walk
+from trustdesk.domain.decision_trees import (
+    VERDICTS,
+    VIOLATION,
+    TreeError,
+    default_tree,
+    outcome_of,
+    walk,
+)
 from trustdesk.domain.errors import FieldError, NotFound
 from trustdesk.domain.policies import Action
 from trustdesk.domain.vocabulary import ReportStatus
 from trustdesk.enforcement import notifiers, strikes
-from trustdesk.enforcement.actions import CASCADING, ActionPlan, apply_plan, check_params, plan_action
+from trustdesk.enforcement.actions import (
+    CASCADING,
+    ActionPlan,
+    apply_plan,
+    check_params,
+    plan_action,
+)
 from trustdesk.policy_versions import spec_of
 from trustdesk.store.models import Case, Decision, Policy, Report, Subject, utcnow
 

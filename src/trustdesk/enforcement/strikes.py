@@ -18,7 +18,13 @@ from sqlalchemy.orm import Session
 from trustdesk.audit.log import Actor, record
 from trustdesk.domain.errors import Conflict, FieldError, NotFound
 from trustdesk.domain.policies import Action
-from trustdesk.domain.strikes import DEFAULT_LADDER, Ladder, Sanction, sanction_for, strike_weight
+from trustdesk.domain.strikes import (
+    DEFAULT_LADDER,
+    Ladder,
+    Sanction,
+    sanction_for,
+    strike_weight,
+)
 from trustdesk.domain.vocabulary import SubjectKind
 from trustdesk.enforcement.actions import APPLIED, apply_action
 from trustdesk.store.models import EnforcementAction, Policy, Strike, Subject, utcnow

@@ -25,8 +25,8 @@ from typing import Any, BinaryIO, Literal, TextIO
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
-from trustdesk.ingest import intake
 from trustdesk.domain.errors import FieldError, NotFound
+from trustdesk.ingest import intake
 from trustdesk.ingest.intake import Submitter
 from trustdesk.ingest.schemas import AccountEventIn, Receipt, ReportIn, SubjectIn
 from trustdesk.store.database import Database

@@ -23,7 +23,13 @@ from trustdesk.cases.routing import route_reports
 from trustdesk.domain.errors import Conflict, FieldError, NotFound
 from trustdesk.domain.vocabulary import ReporterType, SubjectKind
 from trustdesk.ingest import media_fetch
-from trustdesk.ingest.schemas import AccountEventIn, Receipt, ReportIn, SubjectIn, SubjectUpdate
+from trustdesk.ingest.schemas import (
+    AccountEventIn,
+    Receipt,
+    ReportIn,
+    SubjectIn,
+    SubjectUpdate,
+)
 from trustdesk.jobs.queue import enqueue
 from trustdesk.store.models import AccountEvent, Policy, Report, Subject, utcnow
 

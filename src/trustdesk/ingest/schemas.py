@@ -14,7 +14,12 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from trustdesk.domain.vocabulary import AccountEventKind, ReporterType, SubjectKind, Visibility
+from trustdesk.domain.vocabulary import (
+    AccountEventKind,
+    ReporterType,
+    SubjectKind,
+    Visibility,
+)
 
 ExternalId = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$")]
 Url = Annotated[str, Field(max_length=2000, pattern=r"^https?://")]

@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor
 from trustdesk.auth import api_clients, staff
+from trustdesk.cases.claiming import Reviewer
 from trustdesk.domain.vocabulary import Role, Scope
 from trustdesk.ingest.intake import Submitter
 from trustdesk.store.database import Database
-from trustdesk.cases.claiming import Reviewer
 from trustdesk.store.models import StaffSession, StaffUser
 
 SESSION_COOKIE = "trustdesk_session"
@@ -61,9 +61,15 @@ def get_db(request: Request) -> Database:
     return request.app.state.db
 
 
-def write_session(db: Database = Depends(get_db)) -> Iterator[Session]:
+def _write_session(db: Database = Depends(get_db)) -> Iterator[Session]:
     with db.session() as session:
         yield session
+
+
+# A route's write transaction commits before the response is sent ("function" scope), so a
+# client never sees success for a change that then fails to commit, and a redirect's next page
+# already sees the change.
+COMMITTED: Any = Depends(_write_session, scope="function")
 
 
 def read_session(db: Database = Depends(get_db)) -> Iterator[Session]:

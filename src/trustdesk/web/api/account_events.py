@@ -7,9 +7,14 @@ from sqlalchemy.orm import Session
 
 from trustdesk.domain.vocabulary import Scope
 from trustdesk.ingest import intake
-from trustdesk.ingest.schemas import Receipts, AccountEventBatch, AccountEventIn, Receipt
+from trustdesk.ingest.schemas import (
+    AccountEventBatch,
+    AccountEventIn,
+    Receipt,
+    Receipts,
+)
 from trustdesk.web.api import receipts
-from trustdesk.web.permissions import client_with, write_session
+from trustdesk.web.permissions import COMMITTED, client_with
 
 router = APIRouter(prefix="/api/v1", tags=["account events"])
 
@@ -17,7 +22,7 @@ router = APIRouter(prefix="/api/v1", tags=["account events"])
 @router.post("/account-events", status_code=201, response_model=Receipt)
 def record_event(
     body: AccountEventIn, response: Response,
-    who: intake.Submitter = Depends(client_with(Scope.EVENTS_WRITE)), session: Session = Depends(write_session),
+    who: intake.Submitter = Depends(client_with(Scope.EVENTS_WRITE)), session: Session = COMMITTED,
 ) -> Receipt:
     return receipts.single("account_event", intake.record_account_events(session, who, [body], single=True)[0], response)
 
@@ -25,6 +30,6 @@ def record_event(
 @router.post("/account-events/batch", response_model=Receipts)
 def record_events(
     body: AccountEventBatch,
-    who: intake.Submitter = Depends(client_with(Scope.EVENTS_WRITE)), session: Session = Depends(write_session),
+    who: intake.Submitter = Depends(client_with(Scope.EVENTS_WRITE)), session: Session = COMMITTED,
 ) -> Receipts:
     return receipts.batch("account_event", intake.record_account_events(session, who, body.items))

@@ -13,7 +13,7 @@ from trustdesk.cases import case_file, claiming, listing, routing, sla, wellness
 from trustdesk.cases.queues import QueueError, QueueSpec, save_queue
 from trustdesk.domain.vocabulary import Role
 from trustdesk.store.models import Case, Queue
-from trustdesk.web.permissions import StaffContext, read_session, staff_with, write_session
+from trustdesk.web.permissions import COMMITTED, StaffContext, read_session, staff_with
 
 router = APIRouter(prefix="/api/v1", tags=["queues and cases"])
 REVIEWERS = (Role.MODERATOR, Role.SENIOR, Role.ESCALATIONS, Role.CHILD_SAFETY, Role.QA, Role.ADMIN)
@@ -129,7 +129,7 @@ def queues(_who: StaffContext = Depends(staff_with()), session: Session = Depend
 
 
 @router.post("/queues", response_model=QueueOut, status_code=201)
-def create_queue(body: QueueIn, who: StaffContext = Depends(staff_with(Role.ADMIN)), session: Session = Depends(write_session)) -> QueueOut:
+def create_queue(body: QueueIn, who: StaffContext = Depends(staff_with(Role.ADMIN)), session: Session = COMMITTED) -> QueueOut:
     """Create a queue; its routing expression is checked now, not when reports arrive."""
     try:
         return QueueOut.of(save_queue(session, who.actor, QueueSpec(**body.model_dump())))
@@ -138,7 +138,7 @@ def create_queue(body: QueueIn, who: StaffContext = Depends(staff_with(Role.ADMI
 
 
 @router.put("/queues/{queue_id}", response_model=QueueOut)
-def update_queue(queue_id: int, body: QueueIn, who: StaffContext = Depends(staff_with(Role.ADMIN)), session: Session = Depends(write_session)) -> QueueOut:
+def update_queue(queue_id: int, body: QueueIn, who: StaffContext = Depends(staff_with(Role.ADMIN)), session: Session = COMMITTED) -> QueueOut:
     if session.get(Queue, queue_id) is None:
         raise HTTPException(404, f"queue_id: no queue {queue_id}")
     try:
@@ -159,7 +159,7 @@ def queue_cases(
 
 
 @router.post("/queues/{queue_id}/step-out", status_code=204)
-def step_out(queue_id: int, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = Depends(write_session)) -> None:
+def step_out(queue_id: int, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED) -> None:
     """Leave a graphic queue for now, without penalty."""
     try:
         wellness.step_out(session, who.user_id, queue_id)
@@ -168,12 +168,12 @@ def step_out(queue_id: int, who: StaffContext = Depends(staff_with(*REVIEWERS)),
 
 
 @router.post("/queues/{queue_id}/step-in", status_code=204)
-def step_in(queue_id: int, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = Depends(write_session)) -> None:
+def step_in(queue_id: int, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED) -> None:
     wellness.step_back_in(session, who.user_id, queue_id)
 
 
 @router.post("/cases/next", response_model=ClaimOut)
-def next_case(who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = Depends(write_session)) -> ClaimOut:
+def next_case(who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED) -> ClaimOut:
     """Lease the most urgent case you may work (and give back the one you held)."""
     claim = claiming.next_case(session, who.reviewer)
     return ClaimOut(case=CaseOut.of(claim.case) if claim.case else None, paused_queues=claim.paused_queues)
@@ -200,25 +200,25 @@ def read_case(case_id: int, _who: StaffContext = Depends(staff_with()), session:
 
 
 @router.post("/cases/{case_id}/renew", response_model=CaseOut)
-def renew(case_id: int, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = Depends(write_session)) -> CaseOut:
+def renew(case_id: int, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED) -> CaseOut:
     """Keep holding the case while you work on it."""
     return CaseOut.of(claiming.renew(session, who.user_id, case_id))
 
 
 @router.post("/cases/{case_id}/release", status_code=204)
-def release(case_id: int, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = Depends(write_session)) -> None:
+def release(case_id: int, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED) -> None:
     case = claiming.held(session, who.user_id, case_id)
     case.claimed_by, case.lease_until = None, None
 
 
 @router.post("/cases/{case_id}/assign", response_model=CaseOut)
-def assign(case_id: int, body: AssignIn, who: StaffContext = Depends(staff_with(Role.SENIOR, Role.ADMIN)), session: Session = Depends(write_session)) -> CaseOut:
+def assign(case_id: int, body: AssignIn, who: StaffContext = Depends(staff_with(Role.SENIOR, Role.ADMIN)), session: Session = COMMITTED) -> CaseOut:
     """Hand a case to a named reviewer (null: back to the queue)."""
     return CaseOut.of(claiming.assign(session, who.actor, case_id, body.staff_id))
 
 
 @router.post("/cases/{case_id}/imminent-harm", response_model=CaseOut)
-def imminent_harm(case_id: int, body: ImminentHarmIn, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = Depends(write_session)) -> CaseOut:
+def imminent_harm(case_id: int, body: ImminentHarmIn, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED) -> CaseOut:
     """Flag a threat to life, self-harm or a child at risk: top priority, shortest SLA."""
     try:
         return CaseOut.of(routing.flag_imminent_harm(session, who.actor, case_id, body.reason))
@@ -227,7 +227,7 @@ def imminent_harm(case_id: int, body: ImminentHarmIn, who: StaffContext = Depend
 
 
 @router.post("/cases/{case_id}/comments", status_code=201)
-def comment(case_id: int, body: CommentIn, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = Depends(write_session)) -> dict[str, int]:
+def comment(case_id: int, body: CommentIn, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED) -> dict[str, int]:
     try:
         return {"id": case_file.add_comment(session, who.actor, who.user_id, case_id, body.body).id}
     except LookupError as exc:

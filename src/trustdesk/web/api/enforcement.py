@@ -18,7 +18,7 @@ from trustdesk.enforcement import actions, bulk, decisions
 from trustdesk.enforcement.decisions import DecisionRequest
 from trustdesk.store.models import Case, Decision, EnforcementAction
 from trustdesk.web.api.cases import REVIEWERS, CaseOut
-from trustdesk.web.permissions import StaffContext, read_session, staff_with, write_session
+from trustdesk.web.permissions import COMMITTED, StaffContext, read_session, staff_with
 
 router = APIRouter(prefix="/api/v1", tags=["decisions and actions"])
 SENIORS = (Role.SENIOR, Role.ESCALATIONS, Role.ADMIN)
@@ -106,7 +106,7 @@ class BulkOut(BaseModel):
 @router.post("/cases/{case_id}/decision", response_model=DecideOut, status_code=201)
 def decide(
     case_id: int, body: DecisionIn, next: bool = False,
-    who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = Depends(write_session),
+    who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED,
 ) -> DecideOut:
     """Decide a case you hold; with ?next=true you are leased your next case in the same call."""
     decision = decisions.decide_case(session, who.user_id, who.actor, case_id, body.request())
@@ -130,7 +130,7 @@ def preview(
 @router.post("/subjects/{subject_id}/decision", response_model=DecisionOut, status_code=201)
 def decide_subject(
     subject_id: int, body: DecisionIn,
-    who: StaffContext = Depends(staff_with(*SENIORS)), session: Session = Depends(write_session),
+    who: StaffContext = Depends(staff_with(*SENIORS)), session: Session = COMMITTED,
 ) -> DecisionOut:
     """A senior's decision on a subject outside the queue (e.g. a cascade takedown of a shop)."""
     decision = decisions.decide_subject(session, who.actor, subject_id, body.request(), reviewer_id=who.user_id)
@@ -138,14 +138,14 @@ def decide_subject(
 
 
 @router.post("/actions/{action_id}/undo", response_model=UndoOut)
-def undo(action_id: int, who: StaffContext = Depends(staff_with(*SENIORS)), session: Session = Depends(write_session)) -> UndoOut:
+def undo(action_id: int, who: StaffContext = Depends(staff_with(*SENIORS)), session: Session = COMMITTED) -> UndoOut:
     """Withdraw an action and everything cascaded from it."""
     result = actions.undo_action(session, who.actor, action_id)
     return UndoOut(undone=[a.id for a in result.undone], skipped=[a.id for a in result.skipped])
 
 
 @router.post("/bulk", response_model=BulkOut, status_code=202)
-def start_bulk(body: BulkIn, who: StaffContext = Depends(staff_with(*SENIORS)), session: Session = Depends(write_session)) -> BulkOut:
+def start_bulk(body: BulkIn, who: StaffContext = Depends(staff_with(*SENIORS)), session: Session = COMMITTED) -> BulkOut:
     """Apply one decision to up to 10,000 subjects; the worker does it, follow with GET /bulk/{id}."""
     op = bulk.start_bulk(session, who.user_id, who.actor, body.subject_ids, body.decision.request())
     return _bulk_out(bulk.bulk_status(session, op.id))

@@ -7,9 +7,9 @@ from sqlalchemy.orm import Session
 
 from trustdesk.domain.vocabulary import Scope
 from trustdesk.ingest import intake
-from trustdesk.ingest.schemas import Receipts, Receipt, ReportBatch, ReportIn
+from trustdesk.ingest.schemas import Receipt, Receipts, ReportBatch, ReportIn
 from trustdesk.web.api import receipts
-from trustdesk.web.permissions import client_with, write_session
+from trustdesk.web.permissions import COMMITTED, client_with
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
 
@@ -17,7 +17,7 @@ router = APIRouter(prefix="/api/v1", tags=["reports"])
 @router.post("/reports", status_code=201, response_model=Receipt)
 def file_report(
     body: ReportIn, response: Response,
-    who: intake.Submitter = Depends(client_with(Scope.REPORTS_WRITE)), session: Session = Depends(write_session),
+    who: intake.Submitter = Depends(client_with(Scope.REPORTS_WRITE)), session: Session = COMMITTED,
 ) -> Receipt:
     """File one report. An identical retry answers 200 with the original receipt."""
     return receipts.single("report", intake.file_reports(session, who, [body], single=True)[0], response)
@@ -26,7 +26,7 @@ def file_report(
 @router.post("/reports/batch", response_model=Receipts)
 def file_reports(
     body: ReportBatch,
-    who: intake.Submitter = Depends(client_with(Scope.REPORTS_WRITE)), session: Session = Depends(write_session),
+    who: intake.Submitter = Depends(client_with(Scope.REPORTS_WRITE)), session: Session = COMMITTED,
 ) -> Receipts:
     """File up to 1,000 reports at once; all or nothing."""
     return receipts.batch("report", intake.file_reports(session, who, body.items))

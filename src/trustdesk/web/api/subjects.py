@@ -5,18 +5,32 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, HTTPException, Request, Response, UploadFile
+from fastapi import (
+    APIRouter,
+    Depends,
+    File,
+    HTTPException,
+    Request,
+    Response,
+    UploadFile,
+)
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from trustdesk import subjects as subject_views
 from trustdesk.domain.vocabulary import Scope
 from trustdesk.ingest import intake
-from trustdesk.ingest.schemas import Receipts, Receipt, SubjectBatch, SubjectIn, SubjectUpdate
+from trustdesk.ingest.schemas import (
+    Receipt,
+    Receipts,
+    SubjectBatch,
+    SubjectIn,
+    SubjectUpdate,
+)
 from trustdesk.store.blobs import BlobTooLarge, register_blob
 from trustdesk.store.models import AuditEvent, Report, Subject
 from trustdesk.web.api import receipts
-from trustdesk.web.permissions import client_with, read_session, write_session
+from trustdesk.web.permissions import COMMITTED, client_with, read_session
 
 router = APIRouter(prefix="/api/v1", tags=["subjects"])
 MAX_MEDIA_BYTES = 200 * 1024 * 1024
@@ -94,7 +108,7 @@ class SubjectDetail(BaseModel):
 @router.post("/subjects", status_code=201, response_model=Receipt)
 def create_subject(
     body: SubjectIn, response: Response,
-    who: intake.Submitter = Depends(client_with(Scope.SUBJECTS_WRITE)), session: Session = Depends(write_session),
+    who: intake.Submitter = Depends(client_with(Scope.SUBJECTS_WRITE)), session: Session = COMMITTED,
 ) -> Receipt:
     """Create one subject. An identical retry answers 200 with the original receipt."""
     return receipts.single("subject", intake.create_subjects(session, who, [body], single=True)[0], response)
@@ -103,7 +117,7 @@ def create_subject(
 @router.post("/subjects/batch", response_model=Receipts)
 def create_subjects(
     body: SubjectBatch,
-    who: intake.Submitter = Depends(client_with(Scope.SUBJECTS_WRITE)), session: Session = Depends(write_session),
+    who: intake.Submitter = Depends(client_with(Scope.SUBJECTS_WRITE)), session: Session = COMMITTED,
 ) -> Receipts:
     """Create up to 1,000 subjects at once; all or nothing. Parents may come earlier in the batch."""
     return receipts.batch("subject", intake.create_subjects(session, who, body.items))
@@ -112,7 +126,7 @@ def create_subjects(
 @router.patch("/subjects/{external_id}", response_model=SubjectOut)
 def update_subject(
     external_id: str, body: SubjectUpdate,
-    who: intake.Submitter = Depends(client_with(Scope.SUBJECTS_WRITE)), session: Session = Depends(write_session),
+    who: intake.Submitter = Depends(client_with(Scope.SUBJECTS_WRITE)), session: Session = COMMITTED,
 ) -> SubjectOut:
     """Change a subject's content; the audit log keeps the before and after."""
     return SubjectOut.of(intake.update_subject(session, who, external_id, body))
@@ -121,7 +135,7 @@ def update_subject(
 @router.post("/subjects/{external_id}/media", response_model=SubjectOut)
 def upload_media(
     external_id: str, request: Request, file: UploadFile = File(...),
-    who: intake.Submitter = Depends(client_with(Scope.SUBJECTS_WRITE)), session: Session = Depends(write_session),
+    who: intake.Submitter = Depends(client_with(Scope.SUBJECTS_WRITE)), session: Session = COMMITTED,
 ) -> SubjectOut:
     """Attach media bytes to a subject; stored by SHA-256, with the MD5 kept for hash matching."""
     if subject_views.find(session, who.app_id, external_id) is None:

@@ -20,15 +20,22 @@ from trustdesk.audit.log import Actor, record
 from trustdesk.domain.decision_trees import VERDICTS, VIOLATION
 from trustdesk.domain.errors import FieldError, NotFound
 from trustdesk.domain.policies import Action
-from trustdesk.enforcement.actions import CASCADING, MAX_DESCENDANTS, UndoResult, apply_action, preview_cascade, undo_action
+from trustdesk.enforcement.actions import (
+    CASCADING,
+    MAX_DESCENDANTS,
+    UndoResult,
+    apply_action,
+    preview_cascade,
+    undo_action,
+)
 from trustdesk.enforcement.bulk import MAX_SUBJECTS, bulk_status, start_bulk
 from trustdesk.enforcement.decisions import DecisionRequest
 from trustdesk.policy_versions import current_policies
 from trustdesk.store.models import BulkOperation, EnforcementAction, Subject
 from trustdesk.web.api.enforcement import SENIORS as ENFORCERS
-from trustdesk.web.console.review import COMMITTED, decision_params, rationale_needed
+from trustdesk.web.console.review import decision_params, rationale_needed
 from trustdesk.web.console.views import render, templates
-from trustdesk.web.permissions import StaffContext, read_session, staff_with
+from trustdesk.web.permissions import COMMITTED, StaffContext, read_session, staff_with
 
 router = APIRouter(include_in_schema=False)
 CASCADE_KINDS = sorted(a.value for a in CASCADING)

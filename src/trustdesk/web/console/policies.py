@@ -16,7 +16,7 @@ from trustdesk.domain.vocabulary import Role
 from trustdesk.policy_versions import current_policies, publish_version, spec_of
 from trustdesk.store.models import Policy
 from trustdesk.web.console.views import render
-from trustdesk.web.permissions import StaffContext, read_session, staff_with, write_session
+from trustdesk.web.permissions import COMMITTED, StaffContext, read_session, staff_with
 
 router = APIRouter(include_in_schema=False)
 
@@ -50,7 +50,7 @@ def policy_page(request: Request, code: str, who: StaffContext = Depends(staff_w
 
 @router.post("/policies/{code}")
 async def publish(
-    request: Request, code: str, who: StaffContext = Depends(staff_with(Role.ADMIN)), session: Session = Depends(write_session),
+    request: Request, code: str, who: StaffContext = Depends(staff_with(Role.ADMIN)), session: Session = COMMITTED,
 ) -> Response:
     """Publish the edited policy as a new version; decisions keep the version they applied."""
     form = await request.form()

@@ -21,8 +21,20 @@ from sqlalchemy.orm import Session
 
 from trustdesk.cases import claiming, listing, routing, sla, wellness
 from trustdesk.cases.case_file import CaseFile, add_comment, load_case_file
-from trustdesk.cases.queues import ROUTING_SCHEMA, QueueError, QueueSpec, list_queues, save_queue
-from trustdesk.domain.decision_trees import NO_VIOLATION, Outcome, TreeError, default_tree, walk
+from trustdesk.cases.queues import (
+    ROUTING_SCHEMA,
+    QueueError,
+    QueueSpec,
+    list_queues,
+    save_queue,
+)
+from trustdesk.domain.decision_trees import (
+    NO_VIOLATION,
+    Outcome,
+    TreeError,
+    default_tree,
+    walk,
+)
 from trustdesk.domain.errors import FieldError
 from trustdesk.domain.policies import Action
 from trustdesk.domain.priority import Band
@@ -32,13 +44,10 @@ from trustdesk.policy_versions import current_policies, spec_of
 from trustdesk.store.models import Case, Queue, StaffUser, as_utc, utcnow
 from trustdesk.web.api.cases import REVIEWERS
 from trustdesk.web.console.views import render
-from trustdesk.web.permissions import StaffContext, read_session, staff_with, write_session
+from trustdesk.web.permissions import COMMITTED, StaffContext, read_session, staff_with
 
 router = APIRouter(include_in_schema=False)
 SENIORS = (Role.SENIOR, Role.ADMIN)  # who assigns cases, as in the API
-# Commits before the response is sent, so the page a redirect leads to already sees the change
-# (a plain `Depends(write_session)` commits only after the response has gone out).
-COMMITTED = Depends(write_session, scope="function")
 QUEUE_PAGE = 50
 REPORTS_SHOWN = 50
 CHILDREN_SHOWN = 20

@@ -6,7 +6,12 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import (
+    HTMLResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -17,7 +22,15 @@ from trustdesk.auth.staff import LoginOutcome
 from trustdesk.domain.vocabulary import Role
 from trustdesk.store.database import Database
 from trustdesk.store.models import AuditEvent, Policy, Report, Subject
-from trustdesk.web.permissions import SESSION_COOKIE, StaffContext, get_db, public, read_session, staff_with, write_session
+from trustdesk.web.permissions import (
+    COMMITTED,
+    SESSION_COOKIE,
+    StaffContext,
+    get_db,
+    public,
+    read_session,
+    staff_with,
+)
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -131,7 +144,7 @@ def subject_page(
 @router.get("/subjects/{subject_id}/media")
 def subject_media(
     request: Request, subject_id: int,
-    who: StaffContext = Depends(staff_with()), session: Session = Depends(write_session),
+    who: StaffContext = Depends(staff_with()), session: Session = COMMITTED,
 ) -> StreamingResponse:
     """The subject's media bytes; opening graphic or child-safety media is an audited read."""
     subject = session.get(Subject, subject_id)
@@ -149,7 +162,7 @@ def subject_media(
 def reveal(
     request: Request, subject_id: int, reason: str = Form(..., min_length=3, max_length=500),
     who: StaffContext = Depends(staff_with(Role.MODERATOR, Role.SENIOR, Role.ESCALATIONS, Role.PRIVACY, Role.LEGAL, Role.CHILD_SAFETY, Role.ADMIN)),
-    session: Session = Depends(write_session),
+    session: Session = COMMITTED,
 ) -> HTMLResponse:
     """Show personal fields to a reviewer who states why; the reveal is an audited event."""
     subject = session.get(Subject, subject_id)
