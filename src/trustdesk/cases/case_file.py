@@ -32,6 +32,7 @@ from trustdesk.subjects import SubjectTree, load_tree
 LINK_FIELDS = ("device_id", "ip", "payment_fingerprint", "phone_hash")
 _HISTORY_LIMIT = 50
 _LINKED_LIMIT = 25
+_REPORTS_LIMIT = 200  # the case's report_count says how many there are in all
 
 
 @dataclass
@@ -102,7 +103,7 @@ def load_case_file(session: Session, case_id: int) -> CaseFile | None:
     account = owning_account(session, subject)
     reports = list(session.execute(
         select(Report).where(or_(Report.case_id == case.id, and_(Report.subject_id == subject.id, Report.status == "open")))
-        .order_by(Report.id)
+        .order_by(Report.id).limit(_REPORTS_LIMIT)
     ).scalars())
     decisions: list[Decision] = []
     strikes: list[Strike] = []

@@ -29,6 +29,14 @@ class Band(StrEnum):
 
 
 IMMINENT_HARM_BOOST = 1000.0
+# What each component of the score means, for "why this priority" in the console.
+EXPLANATIONS = {
+    "severity": "20 × the policy's severity (1–5)",
+    "reach": "8 × log10(1 + audience), at most 40",
+    "notifier": "the most credible reporter: trusted flagger +30, others by their track record, deprioritised −30",
+    "reports": "10 × log2(1 + number of reports), at most 30",
+    "imminent_harm": "imminent harm: +1000 and band P0",
+}
 
 
 @dataclass(frozen=True)

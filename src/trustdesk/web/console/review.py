@@ -37,7 +37,7 @@ from trustdesk.domain.decision_trees import (
 )
 from trustdesk.domain.errors import FieldError
 from trustdesk.domain.policies import Action
-from trustdesk.domain.priority import Band
+from trustdesk.domain.priority import EXPLANATIONS, Band
 from trustdesk.domain.vocabulary import Role
 from trustdesk.enforcement.decisions import DecisionRequest, decide_case
 from trustdesk.policy_versions import current_policies, spec_of
@@ -66,13 +66,6 @@ NOTICES = {
 }
 
 # What each part of a priority score means (see trustdesk.domain.priority).
-WHY = {
-    "severity": "20 × the policy's severity (1–5)",
-    "reach": "8 × log10(1 + audience), at most 40",
-    "notifier": "the most credible reporter: trusted flagger +30, others by their track record, deprioritised −30",
-    "reports": "10 × log2(1 + number of reports), at most 30",
-    "imminent_harm": "imminent harm: +1000 and band P0",
-}
 
 
 @dataclass(frozen=True)
@@ -308,7 +301,7 @@ def _queue_page(
     names = _names(session, {i for e in entries for i in (e.case.claimed_by, e.case.assigned_to) if i})
     context = {
         "who": who, "queue": queue, "entries": entries, "names": names, "policy_code": policy_code, "offset": offset,
-        "page": QUEUE_PAGE, "policies": current_policies(session), "due": due, "claimed": _claimed, "why": WHY,
+        "page": QUEUE_PAGE, "policies": current_policies(session), "due": due, "claimed": _claimed, "why": EXPLANATIONS,
         "senior": who.has(*SENIORS), "assignees": _assignees(session) if who.has(*SENIORS) else [],
         "reviewer": who.has(*REVIEWERS), "notice": _notice(notice), "error": error,
     }
@@ -502,7 +495,7 @@ def _case_page(
     context: dict[str, Any] = {
         "who": who, "file": file, "case": file.case, "subject": file.tree.subject, "holding": holding,
         "read_only": None if holding else _read_only_reason(session, file), "notice": _notice(notice), "error": error,
-        "due": due(file.case), "why": WHY, "opened_ms": int(time.time() * 1000), "reviewer": who.has(*REVIEWERS),
+        "due": due(file.case), "why": EXPLANATIONS, "opened_ms": int(time.time() * 1000), "reviewer": who.has(*REVIEWERS),
         "reports_shown": REPORTS_SHOWN, "children_shown": CHILDREN_SHOWN,
         "strike_weight": sum(s.weight for s in file.active_strikes), "may_comment": who.has(*REVIEWERS),
         "comments": file.comments,
