@@ -7,19 +7,15 @@ a migrated SQLite database. The count update waits for the page's own `every 10s
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
-from playwright.sync_api import Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, expect
 from sqlalchemy import select
 
-from tests.conftest import TEST_SECRET
+from tests.e2e.conftest import NEEDS_CHROMIUM, serving
 from trustdesk.audit.log import Actor
 from trustdesk.auth import staff
 from trustdesk.config import Settings
@@ -29,24 +25,14 @@ from trustdesk.ingest.schemas import PersonalFields, ReportIn, SubjectIn
 from trustdesk.organisation import ensure_app
 from trustdesk.policy_versions import seed_catalogue
 from trustdesk.store.database import Database
-from trustdesk.store.migrate import upgrade
 from trustdesk.store.models import AuditEvent
-from trustdesk.web.app import create_app
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 SCREENSHOT = Path("/tmp/console.png")
 PASSWORD = "long enough password"
 EMAIL = "acc-1@example.org"
 SEED = Actor("test", "seed")
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"Debian's chromium is not installed at {CHROMIUM}"),
-]
+pytestmark = NEEDS_CHROMIUM
 
 
 @dataclass
@@ -77,78 +63,55 @@ def _seed(db: Database, settings: Settings) -> tuple[intake.Submitter, int]:
 
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[Site]:
-    url = f"sqlite:///{tmp_path / 'trustdesk.db'}"
-    upgrade(url)
-    settings = Settings(data_dir=tmp_path / "data", database_url=url, secret_key=TEST_SECRET, log_json=False)
-    db = Database(url)
-    app = create_app(settings, db)  # first: it configures the personal-data key ring seeding needs
-    submitter, account_id = _seed(db, settings)
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while thread.is_alive() and not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    site = Site(f"http://127.0.0.1:{listener.getsockname()[1]}", db, submitter, account_id)
-    for n, (subject, policy) in enumerate([("post-1", "SPAM"), ("post-1", "SPAM"), ("acc-1", "SCAM")]):
-        site.file_report(f"r{n}", subject, policy)
-    yield site
-    server.should_exit = True
-    thread.join(timeout=10)
-    listener.close()
-    db.dispose()
+    with serving(tmp_path, _seed) as (base, db, (submitter, account_id)):
+        site = Site(base, db, submitter, account_id)
+        for n, (subject, policy) in enumerate([("post-1", "SPAM"), ("post-1", "SPAM"), ("acc-1", "SCAM")]):
+            site.file_report(f"r{n}", subject, policy)
+        yield site
 
 
 def _open_count(page: Page, policy: str) -> Locator:
     return page.locator(f'tr[data-policy="{policy}"] td.num')
 
 
-def test_console_in_a_real_browser(site: Site) -> None:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 860})
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
+def test_console_in_a_real_browser(site: Site, browser: Browser) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 860})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
 
-            page.goto(site.url + "/")
-            expect(page).to_have_url(re.compile(r"/login\?next=/$"))
-            page.get_by_label("Username").fill("mia")
-            page.get_by_label("Password").fill(PASSWORD)
-            page.get_by_role("button", name="Log in").click()
+    page.goto(site.url + "/")
+    expect(page).to_have_url(re.compile(r"/login\?next=/$"))
+    page.get_by_label("Username").fill("mia")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
 
-            expect(page).to_have_url(site.url + "/")
-            expect(page.get_by_role("heading", name="Good to see you, Mia Moderator")).to_be_visible()
-            expect(page.get_by_test_id("open-total")).to_have_text("3")
-            expect(_open_count(page, "SPAM")).to_have_text("2")
-            expect(_open_count(page, "SCAM")).to_have_text("1")
-            expect(page.get_by_test_id("subjects-total")).to_have_text("3")
+    expect(page).to_have_url(site.url + "/")
+    expect(page.get_by_role("heading", name="Good to see you, Mia Moderator")).to_be_visible()
+    expect(page.get_by_test_id("open-total")).to_have_text("3")
+    expect(_open_count(page, "SPAM")).to_have_text("2")
+    expect(_open_count(page, "SCAM")).to_have_text("1")
+    expect(page.get_by_test_id("subjects-total")).to_have_text("3")
 
-            site.file_report("r-live", "acc-2", "HARASSMENT")
-            # No reload: the page's own htmx poll (every 10 s) must bring the new numbers.
-            expect(page.get_by_test_id("open-total")).to_have_text("4", timeout=15_000)
-            expect(_open_count(page, "HARASSMENT")).to_have_text("1")
-            page.screenshot(path=str(SCREENSHOT), full_page=True)
+    site.file_report("r-live", "acc-2", "HARASSMENT")
+    # No reload: the page's own htmx poll (every 10 s) must bring the new numbers.
+    expect(page.get_by_test_id("open-total")).to_have_text("4", timeout=15_000)
+    expect(_open_count(page, "HARASSMENT")).to_have_text("1")
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
 
-            page.goto(f"{site.url}/subjects/{site.account_id}")
-            expect(page.get_by_role("heading", name="Account acc-1")).to_be_visible()
-            expect(page.get_by_text("Personal data (email) is hidden.")).to_be_visible()
-            expect(page.locator("body")).not_to_contain_text(EMAIL)
-            page.get_by_placeholder("Why you need it").fill("checking a scam report")
-            page.get_by_role("button", name="Reveal (audited)").click()
-            expect(page.locator("#personal")).to_contain_text(EMAIL)
-            with site.db.reader() as session:
-                reveal = session.execute(select(AuditEvent).where(AuditEvent.verb == "subject.personal_revealed")).scalar_one()
-            assert (reveal.actor_id, reveal.object_id) == ("mia", str(site.account_id))
-            assert reveal.after == {"fields": ["email"], "reason": "checking a scam report"}
+    page.goto(f"{site.url}/subjects/{site.account_id}")
+    expect(page.get_by_role("heading", name="Account acc-1")).to_be_visible()
+    expect(page.get_by_text("Personal data (email) is hidden.")).to_be_visible()
+    expect(page.locator("body")).not_to_contain_text(EMAIL)
+    page.get_by_placeholder("Why you need it").fill("checking a scam report")
+    page.get_by_role("button", name="Reveal (audited)").click()
+    expect(page.locator("#personal")).to_contain_text(EMAIL)
+    with site.db.reader() as session:
+        reveal = session.execute(select(AuditEvent).where(AuditEvent.verb == "subject.personal_revealed")).scalar_one()
+    assert (reveal.actor_id, reveal.object_id) == ("mia", str(site.account_id))
+    assert reveal.after == {"fields": ["email"], "reason": "checking a scam report"}
 
-            page.get_by_role("button", name="Log out").click()
-            expect(page).to_have_url(site.url + "/login")
-            page.goto(site.url + "/")
-            expect(page).to_have_url(re.compile(r"/login\?next=/$"))
-            assert errors == []
-        finally:
-            browser.close()
+    page.get_by_role("button", name="Log out").click()
+    expect(page).to_have_url(site.url + "/login")
+    page.goto(site.url + "/")
+    expect(page).to_have_url(re.compile(r"/login\?next=/$"))
+    assert errors == []

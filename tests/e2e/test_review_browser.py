@@ -9,22 +9,15 @@ from __future__ import annotations
 
 import io
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
-from fastapi import FastAPI
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
-from tests.conftest import TEST_SECRET
-from tests.e2e.test_console_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.conftest import NEEDS_CHROMIUM, serving
 from trustdesk.audit.log import Actor
 from trustdesk.auth import staff
 from trustdesk.cases.queues import seed_queues
@@ -37,18 +30,13 @@ from trustdesk.organisation import ensure_app
 from trustdesk.policy_versions import seed_catalogue
 from trustdesk.store.blobs import FileBlobStore, register_blob
 from trustdesk.store.database import Database
-from trustdesk.store.migrate import upgrade
 from trustdesk.store.models import Case, Queue, Strike, Subject
-from trustdesk.web.app import create_app
 
 PASSWORD = "long enough password"
 SEED = Actor("test", "seed")
 SHOP_ITEMS = ("shop-1", "listing-1", "listing-2")
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"Debian's chromium is not installed at {CHROMIUM}"),
-]
+pytestmark = NEEDS_CHROMIUM
 
 
 @dataclass
@@ -95,46 +83,10 @@ def _seed(db: Database, settings: Settings) -> dict[str, int]:
     return {r.external_id: r.id for r in receipts}
 
 
-@contextmanager
-def _serving(app: FastAPI) -> Iterator[str]:
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while thread.is_alive() and not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        listener.close()
-
-
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[Site]:
-    url = f"sqlite:///{tmp_path / 'trustdesk.db'}"
-    upgrade(url)
-    settings = Settings(data_dir=tmp_path / "data", database_url=url, secret_key=TEST_SECRET, log_json=False)
-    db = Database(url)
-    app = create_app(settings, db)  # first: it configures the personal-data key ring seeding needs
-    subjects = _seed(db, settings)
-    with _serving(app) as base:
+    with serving(tmp_path, _seed) as (base, db, subjects):
         yield Site(base, db, subjects)
-    db.dispose()
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def _log_in(browser: Browser, site: Site, username: str, errors: list[str]) -> Page:

@@ -1,0 +1,71 @@
+"""What the browser tests share: Debian's chromium with the flags known to work here, and a real
+uvicorn server on a migrated SQLite database, in a thread."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, sync_playwright
+
+from tests.conftest import TEST_SECRET
+from trustdesk.config import Settings
+from trustdesk.store.database import Database
+from trustdesk.store.migrate import upgrade
+from trustdesk.web.app import create_app
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+# Put on each browser test module: `pytestmark = NEEDS_CHROMIUM`.
+NEEDS_CHROMIUM = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"Debian's chromium is not installed at {CHROMIUM}"),
+]
+Seeded = TypeVar("Seeded")
+
+
+@contextmanager
+def serving(tmp_path: Path, seed: Callable[[Database, Settings], Seeded]) -> Iterator[tuple[str, Database, Seeded]]:
+    """Migrate a fresh SQLite database, seed it, serve it; yields (base URL, database, seed's result)."""
+    url = f"sqlite:///{tmp_path / 'trustdesk.db'}"
+    upgrade(url)
+    settings = Settings(data_dir=tmp_path / "data", database_url=url, secret_key=TEST_SECRET, log_json=False)
+    db = Database(url)
+    app = create_app(settings, db)  # first: it configures the personal-data key ring seeding needs
+    seeded = seed(db, settings)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while thread.is_alive() and not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start"
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}", db, seeded
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        listener.close()
+        db.dispose()
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
