@@ -5,17 +5,11 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trustdesk.domain.priority import (
-    Band,
-    NotifierStanding,
-    PriorityInput,
-    reach_of,
-    score,
-)
+from trustdesk.domain.priority import Band, NotifierStanding, PriorityInput, notifier_points, reach_of, score, severity_of
 
 
 def test_components_follow_the_documented_formula() -> None:
-    p = score(PriorityInput(severity=3, reach=999, report_count=3, notifiers=(NotifierStanding(trusted_flagger=True),)))
+    p = score(PriorityInput(severity=3, reach=999, report_count=3, notifier_points=notifier_points([NotifierStanding(trusted_flagger=True)])))
     assert p.reasons == {"severity": 60.0, "reach": 24.0, "notifier": 30.0, "reports": 20.0}
     assert p.score == 134.0 and p.band == Band.P1
 
@@ -30,9 +24,16 @@ def test_bands() -> None:
 def test_the_most_credible_notifier_counts_and_deprioritised_ones_lose_points() -> None:
     liar = NotifierStanding(founded=0, unfounded=18)
     assert round(liar.trust, 2) == 0.05
-    assert score(PriorityInput(severity=2, notifiers=(liar,))).reasons["notifier"] == -18.0
-    assert score(PriorityInput(severity=2, notifiers=(liar, NotifierStanding(trusted_flagger=True)))).reasons["notifier"] == 30.0
-    assert score(PriorityInput(severity=2, notifiers=(NotifierStanding(deprioritised=True),))).reasons["notifier"] == -30.0
+    assert notifier_points([liar]) == -18.0
+    assert notifier_points([liar, NotifierStanding(trusted_flagger=True)]) == 30.0
+    assert notifier_points([NotifierStanding(deprioritised=True)]) == -30.0
+    assert notifier_points([NotifierStanding(deprioritised=True), NotifierStanding()]) == 0.0  # an anonymous notice is neutral
+    assert notifier_points([]) == 0.0
+
+
+def test_the_stored_severity_component_gives_the_severity_back() -> None:
+    for severity in range(1, 6):
+        assert severity_of(score(PriorityInput(severity=severity)).reasons) == severity
 
 
 def test_reach_takes_the_largest_signal_with_sales_weighted() -> None:

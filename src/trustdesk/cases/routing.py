@@ -24,8 +24,10 @@ from trustdesk.domain.priority import (
     NotifierStanding,
     Priority,
     PriorityInput,
+    notifier_points,
     reach_of,
     score,
+    severity_of,
 )
 from trustdesk.domain.vocabulary import ReporterType, ReportStatus
 from trustdesk.enforcement import notifiers
@@ -82,22 +84,28 @@ def _context(report: Any, subject: Any, policy: Policy, app_slug: str) -> dict[s
     }
 
 
-def _standing(report: Any, records: dict[str, NotifierStanding]) -> NotifierStanding | None:
+def _standing(report: Any, records: dict[str, NotifierStanding]) -> NotifierStanding:
     if report.reporter_type == ReporterType.TRUSTED_FLAGGER:
         return NotifierStanding(trusted_flagger=True)
     key = notifiers.notifier_key(report)
-    return records.get(key, NotifierStanding()) if key else None
+    return records.get(key, NotifierStanding()) if key else NotifierStanding()  # anonymous: neutral
 
 
-def _priority(reports: list[Any], subject: Any, policies: dict[str, Policy], records: dict[str, NotifierStanding]) -> Priority:
-    standings = tuple(s for s in (_standing(r, records) for r in reports) if s is not None)
+def _priority(reports: list[Any], subject: Any, policies: dict[str, Policy], records: dict[str, NotifierStanding],
+              case: Case | None = None) -> Priority:
+    """Score new reports, on top of the stored components of the case they join (if any)."""
+    severity = max(policies[r.policy_code].severity for r in reports)
+    points = notifier_points(_standing(r, records) for r in reports)
+    if case is not None:
+        severity = max(severity, severity_of(case.priority_reasons))
+        points = max(points, case.priority_reasons.get("notifier", points))
     return score(
         PriorityInput(
-            severity=max(policies[r.policy_code].severity for r in reports),
+            severity=severity,
             reach=reach_of(subject.reach or {}),
-            report_count=len(reports),
-            notifiers=standings,
-            imminent_harm=any(r.imminent_harm for r in reports),
+            report_count=len(reports) + (case.report_count if case else 0),
+            notifier_points=points,
+            imminent_harm=any(r.imminent_harm for r in reports) or bool(case and case.imminent_harm),
         )
     )
 
@@ -119,11 +127,7 @@ def route_reports(session: Session, actor: Actor, app_id: int, report_ids: list[
     open_cases = {c.subject_id: c for c in session.execute(
         select(Case).where(Case.subject_id.in_(subject_ids), Case.status == "open").with_for_update()
     ).scalars()}
-    earlier = defaultdict(list)
-    if open_cases:
-        for r in session.execute(select(*_REPORT_COLUMNS).where(Report.case_id.in_([c.id for c in open_cases.values()]))):
-            earlier[r.subject_id].append(r)
-    keys = {k for r in [*new_reports, *(x for v in earlier.values() for x in v)] if (k := notifiers.notifier_key(r))}
+    keys = {k for r in new_reports if (k := notifiers.notifier_key(r))}
     records = notifiers.standing(session, keys)
     held_back = [r.id for r in new_reports if (k := notifiers.notifier_key(r)) and records.get(k, NotifierStanding()).suspended]
     if held_back:
@@ -155,7 +159,7 @@ def route_reports(session: Session, actor: Actor, app_id: int, report_ids: list[
                 "created_at": now, "updated_at": now, "_reports": [r.id for r in group],
             })
             continue
-        _join(session, actor, case, group, earlier[subject_id], subject, policies, records, queues, default, queue_by_id, app_slug, lead, now)
+        _join(session, actor, case, group, subject, policies, records, queues, default, queue_by_id, app_slug, lead, now)
         links.extend({"report_id": r.id, "case": case.id} for r in group)
     if fresh:
         report_lists = [row.pop("_reports") for row in fresh]
@@ -184,20 +188,20 @@ def _hold_back(session: Session, actor: Actor, report_ids: list[int]) -> None:
 
 
 def _join(
-    session: Session, actor: Actor, case: Case, group: list[Any], earlier: list[Any], subject: Any,
+    session: Session, actor: Actor, case: Case, group: list[Any], subject: Any,
     policies: dict[str, Policy], records: dict[str, NotifierStanding], queues: list[Queue], default: Queue,
     queue_by_id: dict[int, Queue], app_slug: str, lead: Any, now: datetime,
 ) -> None:
     before = {"band": case.band, "priority_score": case.priority_score, "report_count": case.report_count,
               "queue_id": case.queue_id, "due_at": case.due_at}
-    priority = _priority([*earlier, *group], subject, policies, records)
+    priority = _priority(group, subject, policies, records, case)
     if priority.band == Band.P0 and not case.imminent_harm and lead.imminent_harm:
         queue, case.routed_by = _route(queues, default, _context(lead, subject, policies[lead.policy_code], app_slug))
         case.queue_id = queue.id
     queue = queue_by_id.get(case.queue_id) or session.get(Queue, case.queue_id)
     case.band, case.priority_score, case.priority_reasons = priority.band.value, priority.score, priority.reasons
     case.imminent_harm = "imminent_harm" in priority.reasons
-    case.report_count = len(earlier) + len(group)
+    case.report_count += len(group)
     case.due_at = min(as_utc(case.due_at), due_at(case.created_at, queue, priority.band))
     case.updated_at = now
     record(session, actor=actor, verb="case.reports_added", object_type="case", object_id=case.id, before=before, after={

@@ -2,21 +2,25 @@
 
     score = 20 × policy severity                         (20 … 100)
           + 8 × log10(1 + reach), at most 40              reach = max(followers, views, 10 × sales)
-          + reporter trust                                 trusted flagger +30 (DSA Art. 22);
+          + the most credible notifier                     trusted flagger +30 (DSA Art. 22);
                                                            other notifiers 40 × (trust − 0.5),
                                                            trust = (founded + 1) / (judged + 2);
-                                                           a deprioritised notifier −30 (Art. 23)
+                                                           a deprioritised notifier −30 (Art. 23);
+                                                           anonymous notices count as neutral (0)
           + 10 × log2(1 + reports), at most 30
     imminent harm (threat to life, self-harm, a child at risk) → band P0 and +1000.
 
 Bands: P0 imminent harm or severity 5; P1 score ≥ 110; P2 score ≥ 70; P3 below. The queue
 orders by (score descending, due time ascending): age is carried by the due time, so "next
-case" stays a single indexed query and nothing needs re-scoring as time passes.
+case" stays a single indexed query and nothing needs re-scoring as time passes. Every component
+only grows with more reports (a maximum, or a count), so a case is re-scored from its stored
+components and the new reports alone, however many reports it already has.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -60,7 +64,7 @@ class PriorityInput:
     severity: int
     reach: int = 0
     report_count: int = 1
-    notifiers: tuple[NotifierStanding, ...] = ()
+    notifier_points: float = 0.0  # see notifier_points()
     imminent_harm: bool = False
 
 
@@ -75,22 +79,26 @@ def reach_of(reach: dict[str, int]) -> int:
     return max(reach.get("followers", 0), reach.get("views", 0), 10 * reach.get("sales", 0), 0)
 
 
-def _notifier_points(notifiers: tuple[NotifierStanding, ...]) -> float:
-    """The most credible notifier counts: one trusted flagger is enough to move a case up."""
-    if not notifiers:
-        return 0.0
-    best = -30.0
+def notifier_points(notifiers: Iterable[NotifierStanding]) -> float:
+    """The most credible notifier counts: one trusted flagger is enough to move a case up.
+    Pass a neutral `NotifierStanding()` for an anonymous notice."""
+    best: float | None = None
     for n in notifiers:
         points = 30.0 if n.trusted_flagger else (-30.0 if n.deprioritised else 40.0 * (n.trust - 0.5))
-        best = max(best, points)
-    return best
+        best = points if best is None else max(best, points)
+    return 0.0 if best is None else best
+
+
+def severity_of(priority_reasons: dict[str, float]) -> int:
+    """The severity behind a stored score (its severity component is 20 × severity)."""
+    return round(priority_reasons.get("severity", 20.0) / 20)
 
 
 def score(data: PriorityInput) -> Priority:
     reasons = {
         "severity": 20.0 * data.severity,
         "reach": min(40.0, 8.0 * math.log10(1 + max(0, data.reach))),
-        "notifier": _notifier_points(data.notifiers),
+        "notifier": round(data.notifier_points, 2),
         "reports": min(30.0, 10.0 * math.log2(1 + max(1, data.report_count))),
     }
     if data.imminent_harm:
