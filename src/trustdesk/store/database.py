@@ -53,6 +53,27 @@ def _make_engine(url: str, *, immediate: bool) -> Engine:
     return engine
 
 
+class _Turns:
+    """A first-come, first-served lock: a plain `threading.Lock` lets one thread win it again and
+    again, so under load a few writers wait for seconds."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._issued = 0
+        self._serving = 0
+
+    def __enter__(self) -> None:
+        with self._changed:
+            ticket = self._issued
+            self._issued += 1
+            self._changed.wait_for(lambda: self._serving == ticket)
+
+    def __exit__(self, *_exc: object) -> None:
+        with self._changed:
+            self._serving += 1
+            self._changed.notify_all()
+
+
 class Database:
     def __init__(self, url: str) -> None:
         self.url = url
@@ -63,7 +84,7 @@ class Database:
         self._readers = sessionmaker(self.read_engine, expire_on_commit=False)
         # SQLite has one writer at a time; threads of this process queue here in order instead
         # of retrying against the busy timeout, which starves some of them.
-        self._write_turn: AbstractContextManager[object] = threading.Lock() if self.is_sqlite else nullcontext()
+        self._write_turn: AbstractContextManager[object] = _Turns() if self.is_sqlite else nullcontext()
         audit_log.install(self._sessions)
 
     @contextmanager
