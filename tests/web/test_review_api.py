@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -13,7 +14,7 @@ from trustdesk.audit.verify import verify_chain
 from trustdesk.auth import api_clients, staff
 from trustdesk.config import Settings
 from trustdesk.jobs.worker import run_worker
-from trustdesk.store.models import Case, StaffUser, Subject
+from trustdesk.store.models import Case, NotifierRecord, StaffUser, Subject, utcnow
 
 SETUP = Actor("test", "setup")
 
@@ -136,3 +137,16 @@ def test_queue_admin_and_assignment(team: Team) -> None:
     assert team.call("mod2", "POST", "/api/v1/cases/next").json()["case"]["id"] == case_id
     with team.api.db.reader() as s:
         assert s.execute(select(StaffUser.username).where(StaffUser.id == team.ids["mod2"])).scalar_one() == "mod2"
+
+
+def test_a_notifier_under_measures_is_listed_and_reinstated(team: Team) -> None:
+    with team.api.db.session() as s:
+        s.add(NotifierRecord(key="account:7", app_id=team.api.app_id, founded=0, unfounded=20, unfounded_at_measure=20,
+                             warned_at=utcnow(), suspended_until=utcnow() + timedelta(days=30)))
+    listed = team.call("sen", "GET", "/api/v1/notifiers").json()
+    assert [n["key"] for n in listed] == ["account:7"]
+    assert team.call("mod", "POST", "/api/v1/notifiers/account:7/reinstate").status_code == 403
+    r = team.call("sen", "POST", "/api/v1/notifiers/account:7/reinstate")
+    assert r.status_code == 200 and r.json()["suspended_until"] is None and r.json()["warned_at"] is None
+    assert team.call("sen", "POST", "/api/v1/notifiers/account:7/reinstate").status_code == 409
+    assert team.call("sen", "GET", "/api/v1/notifiers").json() == []

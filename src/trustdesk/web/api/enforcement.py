@@ -14,9 +14,9 @@ from trustdesk.cases import claiming
 from trustdesk.domain.errors import NotFound
 from trustdesk.domain.policies import Action
 from trustdesk.domain.vocabulary import Role
-from trustdesk.enforcement import actions, bulk, decisions
+from trustdesk.enforcement import actions, bulk, decisions, notifiers
 from trustdesk.enforcement.decisions import DecisionRequest
-from trustdesk.store.models import Case, Decision, EnforcementAction
+from trustdesk.store.models import Case, Decision, EnforcementAction, NotifierRecord
 from trustdesk.web.api.cases import REVIEWERS, CaseOut
 from trustdesk.web.permissions import COMMITTED, StaffContext, read_session, staff_with
 
@@ -161,6 +161,36 @@ def _bulk_out(status: bulk.BulkStatus) -> BulkOut:
         id=status.id, status=status.status, total=status.total, succeeded=status.succeeded, failed=status.failed,
         pending=status.pending, failures=[{"subject_id": s, "error": e} for s, e in status.failures],
     )
+
+
+class NotifierOut(BaseModel):
+    key: str
+    founded: int
+    unfounded: int
+    warned_at: datetime | None
+    deprioritised_until: datetime | None
+    suspended_until: datetime | None
+
+    @classmethod
+    def of(cls, row: NotifierRecord) -> "NotifierOut":
+        return cls(**{name: getattr(row, name) for name in cls.model_fields})
+
+
+@router.get("/notifiers", response_model=list[NotifierOut])
+def notifiers_under_measures(_who: StaffContext = Depends(staff_with(*SENIORS)), session: Session = Depends(read_session)) -> list[NotifierOut]:
+    """Notifiers warned, deprioritised or suspended for manifestly unfounded notices (DSA Art. 23(2))."""
+    rows = session.execute(
+        select(NotifierRecord).where(
+            NotifierRecord.warned_at.is_not(None) | NotifierRecord.deprioritised_until.is_not(None) | NotifierRecord.suspended_until.is_not(None)
+        ).order_by(NotifierRecord.updated_at.desc()).limit(500)
+    ).scalars()
+    return [NotifierOut.of(r) for r in rows]
+
+
+@router.post("/notifiers/{key}/reinstate", response_model=NotifierOut)
+def reinstate_notifier(key: str, who: StaffContext = Depends(staff_with(*SENIORS)), session: Session = COMMITTED) -> NotifierOut:
+    """Lift a notifier's measures (audited); if the pattern returns, it starts again with a warning."""
+    return NotifierOut.of(notifiers.reinstate(session, who.actor, key))
 
 
 @router.get("/cases/{case_id}/decisions", response_model=list[DecisionOut])
