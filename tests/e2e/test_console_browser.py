@@ -27,7 +27,6 @@ from trustdesk.policy_versions import seed_catalogue
 from trustdesk.store.database import Database
 from trustdesk.store.models import AuditEvent
 
-SCREENSHOT = Path("/tmp/console.png")
 PASSWORD = "long enough password"
 EMAIL = "acc-1@example.org"
 SEED = Actor("test", "seed")
@@ -96,7 +95,6 @@ def test_console_in_a_real_browser(site: Site, browser: Browser) -> None:
     # No reload: the page's own htmx poll (every 10 s) must bring the new numbers.
     expect(page.get_by_test_id("open-total")).to_have_text("4", timeout=15_000)
     expect(_open_count(page, "HARASSMENT")).to_have_text("1")
-    page.screenshot(path=str(SCREENSHOT), full_page=True)
 
     page.goto(f"{site.url}/subjects/{site.account_id}")
     expect(page.get_by_role("heading", name="Account acc-1")).to_be_visible()

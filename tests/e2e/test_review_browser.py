@@ -108,7 +108,6 @@ def test_a_moderator_works_a_case_from_the_queue_to_a_decision(site: Site, brows
         general = session.execute(select(Queue.id).where(Queue.name == "General")).scalar_one()
     page.goto(f"{site.url}/queues/{general}")
     expect(page.locator("tr[data-case]")).to_have_count(2)
-    page.screenshot(path="/tmp/review-queue.png", full_page=True)
 
     page.goto(site.url + "/queues")
     page.get_by_role("button", name="Next case").click()
@@ -116,7 +115,6 @@ def test_a_moderator_works_a_case_from_the_queue_to_a_decision(site: Site, brows
     photo = page.locator("figure.media img")
     expect(photo).to_be_visible()
     expect(photo).to_have_css("filter", "blur(24px) grayscale(1)")
-    page.screenshot(path="/tmp/review-case.png", full_page=True)
 
     page.keyboard.press("r")  # reveal the first blurred item
     expect(page.locator("figure.media")).to_have_class(re.compile(r"\brevealed\b"))
