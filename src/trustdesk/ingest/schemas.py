@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-import json
 from datetime import datetime
 from typing import Annotated, Any
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from trustdesk.domain.vocabulary import (
@@ -30,8 +30,7 @@ class _Strict(BaseModel):
 
     def body_hash(self) -> str:
         """Identifies the content of a submission, so a retry can be told from a conflict."""
-        encoded = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(encoded.encode()).hexdigest()
+        return hashlib.sha256(orjson.dumps(self.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 class Reach(_Strict):
