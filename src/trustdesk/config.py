@@ -36,7 +36,6 @@ class Settings:
     # Hosts (host or host:port) that media URLs may be fetched from; empty means none.
     media_url_allow_list: tuple[str, ...] = ()
     max_body_bytes: int = 8 * 1024 * 1024
-    max_batch_items: int = 1000
     # Roles that must log in with a second factor.
     totp_required_roles: tuple[str, ...] = ("admin", "legal", "child-safety")
     # The demo may relax the second-factor requirement; the console says so on every page.

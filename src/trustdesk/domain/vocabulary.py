@@ -24,8 +24,6 @@ class SubjectKind(StrEnum):
     POST = "post"
 
 
-MEDIA_KINDS = frozenset({SubjectKind.PHOTO, SubjectKind.AUDIO, SubjectKind.VIDEO})
-
 
 class Visibility(StrEnum):
     VISIBLE = "visible"
@@ -82,9 +80,3 @@ class Scope(StrEnum):
     REPORTS_WRITE = "reports:write"
     EVENTS_WRITE = "events:write"
 
-
-class JobStatus(StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
