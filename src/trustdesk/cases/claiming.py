@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
 from trustdesk.cases import wellness
-from trustdesk.domain.errors import Conflict
+from trustdesk.domain.errors import Conflict, NotFound
 from trustdesk.store.models import Case, Queue, QueueOptOut, StaffUser, as_utc, utcnow
 
 LEASE_SECONDS = 300
@@ -184,7 +184,7 @@ def assign(session: Session, actor: Actor, case_id: int, staff_id: int | None) -
     if case is None or case.status != "open":
         raise CaseNotHeld(case_id, "no open case with this id")
     if staff_id is not None and session.get(StaffUser, staff_id) is None:
-        raise CaseNotHeld(case_id, f"no staff user {staff_id}")
+        raise NotFound("staff_id", f"no staff user {staff_id}")
     before = {"assigned_to": case.assigned_to}
     case.assigned_to = staff_id
     if case.claimed_by is not None and case.claimed_by != staff_id:

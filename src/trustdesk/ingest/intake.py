@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from trustdesk import subjects as subject_views
 from trustdesk.audit import personal_data
 from trustdesk.audit.log import Actor, record
 from trustdesk.cases.routing import route_reports
@@ -202,12 +203,10 @@ def update_subject(session: Session, who: Submitter, external_id: str, change: S
             setattr(subject, name, given[name])
     if after:
         subject.updated_at = utcnow()
-        merged = SubjectIn.model_validate({**_as_input(subject), **after})
-        subject.body_hash = merged.body_hash()
-        owner = subject.id if subject.kind == SubjectKind.ACCOUNT else subject.account_id
+        subject.body_hash = SubjectIn.model_validate(_as_input(subject)).body_hash()
         record(
             session, actor=who.actor, verb="subject.updated", object_type="subject", object_id=subject.id,
-            before=before, after=after, person_ref=personal_data.account_ref(owner) if owner else None,
+            before=before, after=after, person_ref=subject_views.owner_ref(subject),
         )
     return subject
 
@@ -342,9 +341,7 @@ def record_account_events(session: Session, who: Submitter, items: Sequence[Acco
 
 def attach_media(session: Session, who: Submitter, external_id: str, sha256: str, md5: str, content_type: str) -> Subject:
     """Point a subject at media bytes already stored as a blob."""
-    subject = session.execute(
-        select(Subject).where(Subject.app_id == who.app_id, Subject.external_id == external_id)
-    ).scalar_one_or_none()
+    subject = subject_views.find(session, who.app_id, external_id)
     if subject is None:
         raise NotFound("external_id", f"no subject {external_id!r} in this app")
     before = {"media_sha256": subject.media_sha256}
