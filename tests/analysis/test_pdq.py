@@ -95,3 +95,10 @@ def test_a_decompression_bomb_is_refused() -> None:
     Image.new("1", (12_000, 12_000)).save(out, format="PNG")  # 144 Mpx in a few kB
     with pytest.raises(UnreadableImage):
         open_image(out.getvalue())
+
+
+@pytest.mark.parametrize("size", [(1, 1), (4, 4), (1, 600), (300, 300)])
+def test_featureless_or_tiny_pictures_hash_with_quality_zero(size: tuple[int, int]) -> None:
+    """Such hashes match one another and say nothing: quality is how a bank tells them apart."""
+    assert hash_image(Image.new("RGB", size, (10, 200, 30))).quality == 0
+    assert hash_image(_photo(5)).quality >= 50
