@@ -221,8 +221,8 @@ def _query_buckets(queries: HashArray) -> np.ndarray:
 
 def _fold(tables: _Tables | None, new: _Entries) -> _Tables:
     """Tables holding `tables`' entries and `new`'s, inserting into each bucket, never re-sorting."""
-    old_n = 0 if tables is None else len(tables.ids)
-    n = old_n + len(new.ids)
+    old_n, added = (0 if tables is None else len(tables.ids)), len(new.ids)
+    n = old_n + added
     if n > _MAX_HASHES:
         raise ValueError(f"one index holds at most {_MAX_HASHES:,} hashes")
     old_offsets = np.zeros(BUCKETS + 1, np.uint32) if tables is None else tables.offsets
@@ -231,20 +231,21 @@ def _fold(tables: _Tables | None, new: _Entries) -> _Tables:
     postings = np.empty(len(WIDTHS) * n, np.uint32)
     counts = np.empty(BUCKETS, np.int64)
     for table, width in enumerate(WIDTHS):
+        first, last = _BASES[table], _BASES[table + 1]
         keys = _substring_keys(new.hashes, table)
         order = np.argsort(keys)
-        counts[_BASES[table] : _BASES[table + 1]] = np.bincount(keys, minlength=1 << width)
-        bucket_starts = old_offsets[_BASES[table] : _BASES[table + 1] + 1].astype(np.int64)
-        begin = int(bucket_starts[0])
-        bucket_starts -= begin
-        region = postings[begin + table * len(new.ids) : bucket_starts[-1] + begin + (table + 1) * len(new.ids)]
+        counts[first:last] = np.bincount(keys, minlength=1 << width)
+        old_start, old_stop = int(old_offsets[first]), int(old_offsets[last])
+        # Each earlier table gained `added` entries, so this one now starts that much later.
+        start = old_start + table * added
+        region = postings[start : start + old_stop - old_start + added]
         # The i-th new entry in key order lands after the old entries of lower buckets and the
         # i new entries before it; the old entries fill the remaining slots in their order.
-        slots = bucket_starts[keys[order]] + np.arange(len(order))
+        slots = (old_offsets[first:last].astype(np.int64) - old_start)[keys[order]] + np.arange(added)
         region[slots] = positions[order]
         old_slot = np.ones(len(region), bool)
         old_slot[slots] = False
-        region[old_slot] = old_postings[begin : begin + bucket_starts[-1]]
+        region[old_slot] = old_postings[old_start:old_stop]
     offsets = np.empty(BUCKETS + 1, np.uint32)
     offsets[0] = 0
     offsets[1:] = old_offsets[1:] + np.cumsum(counts)
@@ -255,7 +256,7 @@ def _fold(tables: _Tables | None, new: _Entries) -> _Tables:
         np.concatenate((tables.ids, new.ids)),
         postings,
         offsets,
-        np.concatenate((tables.removed, np.zeros(len(new.ids), bool))),
+        np.concatenate((tables.removed, np.zeros(added, bool))),
     )
 
 
