@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from trustdesk import subjects as subject_views
 from trustdesk.auth import rate_limits, staff
 from trustdesk.auth.staff import LoginOutcome
-from trustdesk.domain.vocabulary import Role
+from trustdesk.cases import access
+from trustdesk.domain.roles import REVEALERS
 from trustdesk.store.database import Database
 from trustdesk.store.models import AuditEvent, Policy, Report, Subject
 from trustdesk.web.permissions import (
@@ -134,11 +135,13 @@ def subject_page(
     request: Request, subject_id: int,
     who: StaffContext = Depends(staff_with()), session: Session = Depends(read_session),
 ) -> HTMLResponse:
-    subject = session.get(Subject, subject_id)
-    if subject is None:
-        raise HTTPException(404, "subject_id: no such subject")
-    tree = subject_views.load_tree(session, subject)
-    return render(request, "subject.html", {"who": who, "tree": tree, "redacted": subject_views.redacted})
+    """A subject with its reports and history; one in a queue the caller may not see is not found."""
+    subject = access.visible_subject(session, who.reviewer, subject_id)
+    context = {
+        "who": who, "tree": access.visible_tree(session, who.reviewer, subject), "redacted": subject_views.redacted,
+        "hidden_personal": subject_views.hidden_personal_fields(session, subject), "may_reveal": who.has(*REVEALERS),
+    }
+    return render(request, "subject.html", context)
 
 
 @router.get("/subjects/{subject_id}/media")
@@ -147,8 +150,8 @@ def subject_media(
     who: StaffContext = Depends(staff_with()), session: Session = COMMITTED,
 ) -> StreamingResponse:
     """The subject's media bytes; opening graphic or child-safety media is an audited read."""
-    subject = session.get(Subject, subject_id)
-    if subject is None or not subject.media_sha256:
+    subject = access.visible_subject(session, who.reviewer, subject_id)
+    if not subject.media_sha256:
         raise HTTPException(404, "subject_id: no media for this subject")
     subject_views.open_media(session, who.actor, subject)
     try:
@@ -161,13 +164,10 @@ def subject_media(
 @router.post("/subjects/{subject_id}/reveal")
 def reveal(
     request: Request, subject_id: int, reason: str = Form(..., min_length=3, max_length=500),
-    who: StaffContext = Depends(staff_with(Role.MODERATOR, Role.SENIOR, Role.ESCALATIONS, Role.PRIVACY, Role.LEGAL, Role.CHILD_SAFETY, Role.ADMIN)),
-    session: Session = COMMITTED,
+    who: StaffContext = Depends(staff_with(*REVEALERS)), session: Session = COMMITTED,
 ) -> HTMLResponse:
-    """Show personal fields to a reviewer who states why; the reveal is an audited event."""
-    subject = session.get(Subject, subject_id)
-    if subject is None:
-        raise HTTPException(404, "subject_id: no such subject")
+    """Show personal fields and an account's identifiers to someone who states why; audited."""
+    subject = access.visible_subject(session, who.reviewer, subject_id)
     fields = subject_views.reveal_personal(session, who.actor, subject, reason)
     return render(request, "_personal.html", {"fields": fields})
 
