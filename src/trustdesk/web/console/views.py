@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +41,13 @@ templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 _MESSAGES = {
     LoginOutcome.BAD_CREDENTIALS: "Wrong username or password.",
     LoginOutcome.NEED_TOTP: "Enter the 6-digit code from your authenticator app.",
-    LoginOutcome.BAD_TOTP: "That code is not valid; check your authenticator's clock.",
+    LoginOutcome.BAD_TOTP: "That code is not valid or was already used; wait for the next one and check your authenticator's clock.",
     LoginOutcome.TOTP_NOT_ENROLLED: "Your roles require a second factor; ask an admin to enrol you (trustdesk users create --totp).",
-    LoginOutcome.LOCKED: "Too many failed attempts: the account is locked for a while.",
 }
 LOGIN_ATTEMPTS_PER_MINUTE = 20
+# Login has no session yet, so its CSRF token is a random value in a cookie that the form must
+# echo (double submit): another site can make a browser post the form, but cannot read the cookie.
+LOGIN_CSRF_COOKIE = "trustdesk_login_csrf"
 
 
 def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
@@ -56,9 +60,27 @@ def _safe_next(target: str | None) -> str:
     return target if target and target.startswith("/") and not target.startswith("//") else "/"
 
 
+def _locked_message(seconds: int) -> str:
+    """The same words whether or not the username exists: the lock is per username and address."""
+    minutes = max(1, -(-seconds // 60))
+    return f"Too many failed attempts for this username from your address. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+
+
+def _login_form(
+    request: Request, next: str, *, username: str = "", error: str | None = None, need_totp: bool = False,
+    status_code: int = 200, headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
+    context = {"next": _safe_next(next), "error": error, "need_totp": need_totp, "username": username, "login_csrf": token}
+    response = render(request, "login.html", context, status_code=status_code)
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=request.app.state.settings.is_production, path="/login")
+    response.headers.update(headers or {})
+    return response
+
+
 @router.get("/login", dependencies=[Depends(public())])
 def login_page(request: Request, next: str = "/") -> HTMLResponse:
-    return render(request, "login.html", {"next": _safe_next(next), "error": None, "need_totp": False, "username": ""})
+    return _login_form(request, next)
 
 
 @router.post("/login", dependencies=[Depends(public())])
@@ -68,26 +90,35 @@ def login(
     password: str = Form(..., max_length=500),
     totp: str | None = Form(None, max_length=12),
     next: str = Form("/"),
+    csrf_token: str = Form("", max_length=100),
     db: Database = Depends(get_db),
 ) -> Response:
     settings = request.app.state.settings
-    client_ip = request.client.host if request.client else "unknown"
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not expected or not hmac.compare_digest(expected.encode(), csrf_token.encode()):
+        return _login_form(request, next, username=username, status_code=403,
+                           error="This login form had expired or came from elsewhere; please log in again here.")
+    address = request.client.host if request.client else "unknown"
     with db.session() as session:
-        if not rate_limits.hit(session, f"login:{client_ip}", limit=LOGIN_ATTEMPTS_PER_MINUTE, window_seconds=60):
+        if not rate_limits.hit(session, f"login:{address}", limit=LOGIN_ATTEMPTS_PER_MINUTE, window_seconds=60):
             raise HTTPException(429, "login: too many attempts from this address; wait a minute")
-        result = staff.authenticate(session, settings, username.strip(), password, totp or None)
+        result = staff.authenticate(session, settings, username.strip(), password, totp or None, address=address)
         token = staff.open_session(session, settings, result.user) if result.outcome is LoginOutcome.OK and result.user else None
+    if result.outcome is LoginOutcome.LOCKED:
+        return _login_form(request, next, username=username, error=_locked_message(result.retry_after), status_code=429,
+                           headers={"Retry-After": str(result.retry_after)})
     if token is None:
-        context = {
-            "next": _safe_next(next), "error": _MESSAGES[result.outcome], "username": username,
-            "need_totp": result.outcome in (LoginOutcome.NEED_TOTP, LoginOutcome.BAD_TOTP),
-        }
-        return render(request, "login.html", context, status_code=200 if result.outcome is LoginOutcome.NEED_TOTP else 401)
+        return _login_form(
+            request, next, username=username, error=_MESSAGES[result.outcome],
+            need_totp=result.outcome in (LoginOutcome.NEED_TOTP, LoginOutcome.BAD_TOTP),
+            status_code=200 if result.outcome is LoginOutcome.NEED_TOTP else 401,
+        )
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
         SESSION_COOKIE, token, httponly=True, samesite="lax", secure=settings.is_production,
         max_age=settings.session_hours * 3600,
     )
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return response
 
 
