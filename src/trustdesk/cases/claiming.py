@@ -35,6 +35,7 @@ from trustdesk.audit.log import Actor, record
 from trustdesk.cases import wellness
 from trustdesk.cases.access import Reviewer, may_work, visible_case
 from trustdesk.domain.errors import Conflict, FieldError, NotFound
+from trustdesk.domain.roles import REVIEWERS
 from trustdesk.store.models import Case, Queue, QueueOptOut, StaffUser, as_utc, utcnow
 
 LEASE_SECONDS = 300
@@ -174,7 +175,8 @@ def assign(session: Session, actor: Actor, assigner: Reviewer, case_id: int, sta
     """A senior hands a case to a named reviewer (or back to the queue with None).
 
     The assigner must see the case, and the assignee must be an active reviewer who may work
-    its queue: an assignment is never a way around a queue's roles or languages.
+    its queue: an assignment is never a way around a queue's roles or languages, nor a case
+    left with someone who cannot take cases.
     """
     case = visible_case(session, assigner, case_id, lock=True)
     if case.status != "open":
@@ -184,7 +186,8 @@ def assign(session: Session, actor: Actor, assigner: Reviewer, case_id: int, sta
         if assignee is None:
             raise NotFound("staff_id", f"no staff user {staff_id}")
         queue = session.get_one(Queue, case.queue_id)
-        if not assignee.active or not may_work(queue, Reviewer.of(assignee)):
+        reviews = bool({r.value for r in REVIEWERS} & set(assignee.roles))
+        if not assignee.active or not reviews or not may_work(queue, Reviewer.of(assignee)):
             raise FieldError("staff_id", f"{assignee.display_name} may not work the {queue.name} queue")
     before = {"assigned_to": case.assigned_to}
     case.assigned_to = staff_id
