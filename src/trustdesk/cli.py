@@ -157,10 +157,12 @@ def users_reactivate(username: str) -> None:
 def clients_list() -> None:
     """Show every API client and personal token: name, prefix, what it is for, and whether revoked."""
     with open_database(_settings()).reader() as session:
-        table = Table("prefix", "name", "for", "scopes", "created", "revoked")
+        table = Table("name", "for", "scopes", "created", "revoked")
+        table.add_column("prefix", no_wrap=True)  # what `clients revoke` takes: never broken over lines
         for client, slug, username in api_clients.listing(session):
-            table.add_row(client.token_prefix, client.name, f"app {slug}" if slug else f"staff {username}", ", ".join(client.scopes),
-                          f"{client.created_at:%Y-%m-%d}", f"{client.revoked_at:%Y-%m-%d %H:%M}" if client.revoked_at else "")
+            table.add_row(client.name, f"app {slug}" if slug else f"staff {username}", ", ".join(client.scopes),
+                          f"{client.created_at:%Y-%m-%d}", f"{client.revoked_at:%Y-%m-%d %H:%M}" if client.revoked_at else "",
+                          client.token_prefix)
     console.print(table)
 
 

@@ -175,10 +175,10 @@ def test_staff_without_the_queues_role_are_refused_everywhere(world: World) -> N
 
 def test_a_senior_cannot_assign_a_restricted_case_to_someone_without_the_role(world: World) -> None:
     lead = world.as_("cs-lead")
-    refused = world.api.client.post("/api/v1/cases/{0}/assign".format(world.ids["photo-case"]), json={"staff_id": world.ids["mod"]}, headers=lead)
+    refused = world.api.client.post(f"/api/v1/cases/{world.ids['photo-case']}/assign", json={"staff_id": world.ids["mod"]}, headers=lead)
     assert refused.status_code == 422 and refused.json()["field"] == "staff_id"
-    form = world.console("cs-lead") | {}
-    page = world.api.client.post(f"/cases/{world.ids['photo-case']}/assign", data={"staff_id": str(world.ids["mod"])}, headers=form)
+    page = world.api.client.post(f"/cases/{world.ids['photo-case']}/assign", data={"staff_id": str(world.ids["mod"])},
+                                 headers=world.console("cs-lead"))
     assert page.status_code == 422 and "may not work the Child safety queue" in page.text
     queue_page = world.api.client.get(f"/queues/{world.ids['cs-queue']}").text
     assignees = queue_page.split('name="staff_id"', 1)[1].split("</select>", 1)[0]
@@ -262,10 +262,10 @@ def test_child_safety_staff_get_the_console_pages(world: World) -> None:
 
 def test_identifiers_shared_with_related_accounts_are_hidden_until_an_audited_reveal(world: World) -> None:
     # The moderator's spam case: acc-other shares an IP with acc-third, and an IP and a device with acc-cs.
-    file = world.api.client.get("/api/v1/cases/{0}".format(world.ids["post-case"]), headers=world.as_("mod")).json()
+    file = world.api.client.get(f"/api/v1/cases/{world.ids['post-case']}", headers=world.as_("mod")).json()
     assert [(link["account"]["external_id"], link["shared"]) for link in file["linked_accounts"]] == [("acc-third", {"ip": 1})]
     assert SHARED_IP not in json.dumps(file) and "198.51.100.7" not in json.dumps(file)  # acc-cs is child-safety's
-    lead = world.api.client.get("/api/v1/cases/{0}".format(world.ids["post-case"]), headers=world.as_("cs-lead")).json()
+    lead = world.api.client.get(f"/api/v1/cases/{world.ids['post-case']}", headers=world.as_("cs-lead")).json()
     assert {link["account"]["external_id"]: link["shared"] for link in lead["linked_accounts"]} == {
         "acc-cs": {"device_id": 1, "ip": 1}, "acc-third": {"ip": 1}}
 

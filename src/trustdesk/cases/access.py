@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk.domain.errors import Forbidden, NotFound
+from trustdesk.domain.roles import REVIEWERS
 from trustdesk.store.models import Case, Queue, StaffUser, Subject
 from trustdesk.subjects import SubjectTree, load_tree
 
@@ -50,6 +51,12 @@ def may_work(queue: Queue, who: Reviewer) -> bool:
     if not may_see(queue, who):
         return False
     return not queue.required_languages or bool(set(queue.required_languages) & set(who.languages))
+
+
+def may_take_assignments(queue: Queue, user: StaffUser) -> bool:
+    """Whether a case of `queue` may be assigned to `user`: an active reviewer who may work it."""
+    reviews = bool({r.value for r in REVIEWERS} & set(user.roles))
+    return user.active and reviews and may_work(queue, Reviewer.of(user))
 
 
 def hidden_queue_ids(session: Session, who: Reviewer) -> set[int]:

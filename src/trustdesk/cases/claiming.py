@@ -33,9 +33,8 @@ from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
 from trustdesk.cases import wellness
-from trustdesk.cases.access import Reviewer, may_work, visible_case
+from trustdesk.cases.access import Reviewer, may_take_assignments, may_work, visible_case
 from trustdesk.domain.errors import Conflict, FieldError, NotFound
-from trustdesk.domain.roles import REVIEWERS
 from trustdesk.store.models import Case, Queue, QueueOptOut, StaffUser, as_utc, utcnow
 
 LEASE_SECONDS = 300
@@ -77,8 +76,9 @@ def _claim_statements(queue_count: int) -> tuple[Update, Select[tuple[int]]]:
     """The claim statement for a reviewer who may work `queue_count` queues, built once.
 
     Candidates are read per queue (each an ordered index scan) plus the reviewer's assigned
-    cases in those same queues (an assignment never reaches past need-to-know), merged, then the first one not locked by a concurrent claim is leased — all in one
-    statement. Parameters: me, now, until, limit, skip, q0 … q(n-1).
+    cases in those same queues (an assignment never reaches past need-to-know), merged, then
+    the first one not locked by a concurrent claim is leased — all in one statement.
+    Parameters: me, now, until, limit, skip, q0 … q(n-1).
     """
     me, now, limit = bindparam("me"), bindparam("now"), bindparam("limit")
     free = or_(Case.lease_until.is_(None), Case.lease_until < now)
@@ -186,8 +186,7 @@ def assign(session: Session, actor: Actor, assigner: Reviewer, case_id: int, sta
         if assignee is None:
             raise NotFound("staff_id", f"no staff user {staff_id}")
         queue = session.get_one(Queue, case.queue_id)
-        reviews = bool({r.value for r in REVIEWERS} & set(assignee.roles))
-        if not assignee.active or not reviews or not may_work(queue, Reviewer.of(assignee)):
+        if not may_take_assignments(queue, assignee):
             raise FieldError("staff_id", f"{assignee.display_name} may not work the {queue.name} queue")
     before = {"assigned_to": case.assigned_to}
     case.assigned_to = staff_id

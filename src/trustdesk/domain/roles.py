@@ -10,7 +10,7 @@ Decisions behind the members:
   QA leads and admins read cases but do not take them from queues; a person who does both
   holds both roles.
 - Assigning a case to a named reviewer is a team lead's call: seniors, and admins who run the
-  team. (Before, "seniors" meant this in the console and something wider in the API.)
+  team.
 - Enforcing outside a held case (direct and cascade decisions, bulk, undo, notifier measures)
   needs seniority or the escalation desk, or an admin.
 - Personal data is revealed, audited, to those who work cases and to privacy and legal staff;

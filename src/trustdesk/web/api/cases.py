@@ -160,7 +160,8 @@ def queue_cases(
     who: StaffContext = Depends(staff_with()), session: Session = Depends(read_session),
 ) -> list[CaseOut]:
     """Open cases in the order reviewers get them, each with why it has its priority."""
-    return [CaseOut.of(e.case) for e in listing.queue_cases(session, who.reviewer, queue_id, limit=min(max(limit, 1), 500), offset=max(offset, 0), policy_code=policy_code)]
+    entries = listing.queue_cases(session, who.reviewer, queue_id, limit=min(max(limit, 1), 500), offset=max(offset, 0), policy_code=policy_code)
+    return [CaseOut.of(e.case) for e in entries]
 
 
 @router.post("/queues/{queue_id}/step-out", status_code=204)

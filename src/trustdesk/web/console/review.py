@@ -288,8 +288,7 @@ def _names(session: Session, ids: set[int]) -> dict[int, str]:
 def _assignees(session: Session, queue: Queue) -> list[tuple[int, str]]:
     """Active reviewers who may work this queue, for a senior's "assign to" choice."""
     users = session.execute(select(StaffUser).where(StaffUser.active.is_(True)).order_by(StaffUser.display_name)).scalars()
-    reviewing = {r.value for r in REVIEWERS}
-    return [(u.id, u.display_name) for u in users if reviewing & set(u.roles) and access.may_work(queue, access.Reviewer.of(u))]
+    return [(u.id, u.display_name) for u in users if access.may_take_assignments(queue, u)]
 
 
 def _queue_page(

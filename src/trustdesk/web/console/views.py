@@ -98,7 +98,8 @@ def login(
     if not expected or not hmac.compare_digest(expected.encode(), csrf_token.encode()):
         return _login_form(request, next, username=username, status_code=403,
                            error="This login form had expired or came from elsewhere; please log in again here.")
-    address = request.client.host if request.client else "unknown"
+    # From a trusted proxy's X-Forwarded-For this is whatever it forwarded: keep it to the column's size.
+    address = (request.client.host if request.client else "unknown")[:64]
     with db.session() as session:
         if not rate_limits.hit(session, f"login:{address}", limit=LOGIN_ATTEMPTS_PER_MINUTE, window_seconds=60):
             raise HTTPException(429, "login: too many attempts from this address; wait a minute")
