@@ -27,7 +27,7 @@ from sqlalchemy import text
 from trustdesk.audit import personal_data
 from trustdesk.audit.log import Actor
 from trustdesk.auth import api_clients, staff
-from trustdesk.cases import claiming
+from trustdesk.cases import access, claiming
 from trustdesk.cases.queues import QueueSpec, save_queue
 from trustdesk.config import Settings
 from trustdesk.organisation import ensure_app
@@ -38,7 +38,7 @@ from trustdesk.store.migrate import upgrade
 THREADS = 32
 
 
-def _fill(db: Database, cases: int) -> tuple[list[claiming.Reviewer], list[str]]:
+def _fill(db: Database, cases: int) -> tuple[list[access.Reviewer], list[str]]:
     """One app, three queues, `cases` open cases on as many subjects; reviewers with tokens."""
     actor = Actor("bench", "setup")
     settings = Settings(secret_key=SECRET, relax_totp=True)
@@ -50,7 +50,7 @@ def _fill(db: Database, cases: int) -> tuple[list[claiming.Reviewer], list[str]]
         users = [staff.create_user(s, actor, settings, username=f"r{i}", password="bench-password-1", roles=["moderator"], with_totp=False)
                  for i in range(THREADS)]
         tokens = [api_clients.create_staff_token(s, actor, u, "bench")[1] for u in users]
-        reviewers = [claiming.Reviewer.of(u) for u in users]
+        reviewers = [access.Reviewer.of(u) for u in users]
         app_id, queue_ids = app.id, [q.id for q in queues]
     series = "generate_series(1, :n) AS t(value)" if not db.is_sqlite else "(WITH RECURSIVE g(value) AS (SELECT 1 UNION ALL SELECT value + 1 FROM g WHERE value < :n) SELECT value FROM g) AS t"
     column = "t.value"

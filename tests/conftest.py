@@ -8,6 +8,7 @@ server answers, the PostgreSQL half of each test is skipped with the reason.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -124,6 +125,14 @@ class Api:
 
     def post(self, path: str, body: Any) -> Any:
         return self.client.post(path, json=body, headers=self.auth)
+
+    def log_in(self, username: str, password: str, totp: str = "", next: str = "/") -> Any:
+        """Log in through the console form, with the form's login CSRF token as a browser would."""
+        form = self.client.get("/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        assert token, "the login form carries no CSRF token"
+        data = {"username": username, "password": password, "totp": totp, "next": next, "csrf_token": token.group(1)}
+        return self.client.post("/login", data=data, follow_redirects=False)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The `trustdesk` command end to end: upgrade, users, clients, policies, audit verify."""
+"""The `trustdesk` command end to end: upgrade, users (and deactivation), clients (and revocation), policies, audit verify."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select, text
 from typer.testing import CliRunner
 
+from trustdesk.auth import api_clients, staff
 from trustdesk.cli import app
 from trustdesk.config import Settings
 from trustdesk.store.database import Database
@@ -95,3 +96,44 @@ def test_demo_prints_logins_and_tokens_and_is_idempotent(env: Settings) -> None:
     again = _ok("demo")
     assert "already there" in again and "td_" not in again
     assert "audit chain intact" in _ok("audit", "verify")
+
+
+def test_users_deactivate_ends_sessions_and_tokens_and_clients_revoke_stops_a_token(env: Settings, db: Database) -> None:
+    _ok("db", "upgrade")
+    _ok("users", "create", "alice", "--role", "moderator", "--password", "a-long-enough-password")
+    personal = _ok("users", "token", "alice").rsplit(" ", 1)[-1].strip()
+    host = _ok("clients", "create", "backend", "--app", "dating").rsplit(" ", 1)[-1].strip()
+    _ok("clients", "create", "backend", "--app", "market")
+    with db.session() as s:
+        alice = s.execute(select(StaffUser).where(StaffUser.username == "alice")).scalar_one()
+        session_token = staff.open_session(s, env, alice)
+
+    assert "alice is deactivated" in _ok("users", "deactivate", "alice")
+    with db.reader() as s:
+        assert staff.resolve_session(s, session_token) is None
+        assert api_clients.resolve_token(s, personal) is None
+        assert s.execute(select(AuditEvent.verb).where(AuditEvent.verb == "staff.deactivated")).scalar_one()
+    assert "may sign in again" in _ok("users", "reactivate", "alice")
+    assert runner.invoke(app, ["users", "deactivate", "nobody"]).exit_code == 2
+
+    ambiguous = runner.invoke(app, ["clients", "revoke", "backend"])  # two clients share the name
+    assert ambiguous.exit_code == 2 and "give the token prefix" in ambiguous.output
+    listed = _ok("clients", "list")
+    prefix = host.split("_")[1]
+    assert prefix in listed and "dating" in listed and "alice" in listed
+    assert "revoked backend" in _ok("clients", "revoke", f"td_{prefix}")
+    with db.reader() as s:
+        assert api_clients.resolve_token(s, host) is None
+        revoked = s.execute(select(AuditEvent).where(AuditEvent.verb == "api_client.revoked")).scalar_one()
+        assert revoked.after == {"name": "backend", "token_prefix": prefix}
+    assert runner.invoke(app, ["clients", "revoke", prefix]).exit_code == 2  # already revoked: no live client
+
+
+def test_serve_leaves_forwarded_headers_to_the_app(env: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """uvicorn believes X-Forwarded-For from 127.0.0.1 by default; the app decides from TRUSTDESK_TRUSTED_PROXIES."""
+    seen: dict[str, object] = {}
+    monkeypatch.setattr("trustdesk.cli.uvicorn.run", lambda _app, **options: seen.update(options))
+    for process_wide in ("_tune_garbage_collector", "configure_logging"):  # not in the test process
+        monkeypatch.setattr(f"trustdesk.cli.{process_wide}", lambda *_args: None)
+    _ok("serve", "--no-worker")
+    assert seen["proxy_headers"] is False

@@ -120,17 +120,63 @@ def users_create(
         console.print(f"TOTP enrolment (add to an authenticator app): {uri}")
 
 
+def _user_named(session: Session, username: str) -> StaffUser:
+    user = session.execute(select(StaffUser).where(StaffUser.username == username)).scalar_one_or_none()
+    if user is None:
+        console.print(f"[red]username: no staff user {username!r}[/red]")
+        raise typer.Exit(2)
+    return user
+
+
 @users_app.command("token")
 def users_token(username: str, name: Annotated[str, typer.Option(help="What the token is for.")] = "automation") -> None:
     """Issue a personal API token that acts with the user's roles; printed once."""
     settings = _settings()
     with open_database(settings).session() as session:
-        user = session.execute(select(StaffUser).where(StaffUser.username == username)).scalar_one_or_none()
-        if user is None:
-            console.print(f"[red]username: no staff user {username!r}[/red]")
-            raise typer.Exit(2)
-        _client, token = api_clients.create_staff_token(session, CLI_ACTOR, user, name)
+        _client, token = api_clients.create_staff_token(session, CLI_ACTOR, _user_named(session, username), name)
     console.print(f"token for {username} (shown once): {token}")
+
+
+@users_app.command("deactivate")
+def users_deactivate(username: str) -> None:
+    """Stop a staff user signing in: their sessions and personal tokens end at once."""
+    with open_database(_settings()).session() as session:
+        staff.set_active(session, CLI_ACTOR, _user_named(session, username), False)
+    console.print(f"{username} is deactivated; their sessions and personal tokens no longer work")
+
+
+@users_app.command("reactivate")
+def users_reactivate(username: str) -> None:
+    """Let a deactivated staff user sign in again (old personal tokens stay revoked)."""
+    with open_database(_settings()).session() as session:
+        staff.set_active(session, CLI_ACTOR, _user_named(session, username), True)
+    console.print(f"{username} may sign in again")
+
+
+@clients_app.command("list")
+def clients_list() -> None:
+    """Show every API client and personal token: name, prefix, what it is for, and whether revoked."""
+    with open_database(_settings()).reader() as session:
+        table = Table("name", "for", "scopes", "created", "revoked")
+        table.add_column("prefix", no_wrap=True)  # what `clients revoke` takes: never broken over lines
+        for client, slug, username in api_clients.listing(session):
+            table.add_row(client.name, f"app {slug}" if slug else f"staff {username}", ", ".join(client.scopes),
+                          f"{client.created_at:%Y-%m-%d}", f"{client.revoked_at:%Y-%m-%d %H:%M}" if client.revoked_at else "",
+                          client.token_prefix)
+    console.print(table)
+
+
+@clients_app.command("revoke")
+def clients_revoke(name_or_prefix: Annotated[str, typer.Argument(help="The client's name, or its token prefix (td_PREFIX_…).")]) -> None:
+    """Revoke an API client's token (or a personal token); it stops working at once."""
+    with open_database(_settings()).session() as session:
+        found = api_clients.matching(session, name_or_prefix)
+        if len(found) != 1:
+            problem = "no live client" if not found else f"{len(found)} live clients ({', '.join(c.token_prefix for c in found)})"
+            console.print(f"[red]name_or_prefix: {problem} match {name_or_prefix!r}; give the token prefix[/red]")
+            raise typer.Exit(2)
+        api_clients.revoke(session, CLI_ACTOR, found[0])
+    console.print(f"revoked {found[0].name} (td_{found[0].token_prefix}_…)")
 
 
 @clients_app.command("create")
@@ -202,7 +248,9 @@ def serve(
     if with_worker:
         threading.Thread(target=run_worker, args=(db, settings), kwargs={"worker_id": "serve-worker", "stop_event": stop}, daemon=True).start()
     try:
-        uvicorn.run(create_app(settings, db), host=host, port=port, log_config=None, access_log=False)
+        # The app reads X-Forwarded-For itself, from TRUSTDESK_TRUSTED_PROXIES only; uvicorn's own
+        # handling would believe any local connection's header.
+        uvicorn.run(create_app(settings, db), host=host, port=port, log_config=None, access_log=False, proxy_headers=False)
     finally:
         stop.set()
 @app.command("demo")

@@ -6,6 +6,7 @@ Every setting has a default that is safe for the demo on one machine. Production
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,8 @@ class Settings:
     # Hosts (host or host:port) that media URLs may be fetched from; empty means none.
     media_url_allow_list: tuple[str, ...] = ()
     max_body_bytes: int = 8 * 1024 * 1024
+    # Reverse proxies (addresses or networks) whose X-Forwarded-For is believed; none by default.
+    trusted_proxies: tuple[str, ...] = ()
     # Roles that must log in with a second factor.
     totp_required_roles: tuple[str, ...] = ("admin", "legal", "child-safety")
     # The demo may relax the second-factor requirement; the console says so on every page.
@@ -67,6 +70,11 @@ class Settings:
             raise ConfigError("TRUSTDESK_RELAX_TOTP cannot be set in production")
         if len(self.secret_key) < 16:
             raise ConfigError("TRUSTDESK_SECRET_KEY must be at least 16 characters")
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError as exc:
+                raise ConfigError(f"TRUSTDESK_TRUSTED_PROXIES: {proxy!r} is not an IP address or network") from exc
 
 
 def load_settings() -> Settings:
@@ -84,6 +92,7 @@ def load_settings() -> Settings:
         secret_key=_env("SECRET_KEY", DEMO_SECRET_KEY),
         media_url_allow_list=_env_list("MEDIA_URL_ALLOW_LIST"),
         max_body_bytes=max_body,
+        trusted_proxies=_env_list("TRUSTED_PROXIES"),
         totp_required_roles=_env_list("TOTP_REQUIRED_ROLES") or ("admin", "legal", "child-safety"),
         relax_totp=_env("RELAX_TOTP", "") in ("1", "true", "yes"),
         login_max_failures=failures,

@@ -1,7 +1,8 @@
 """Reading a subject with what surrounds it: parent, children, reports and history.
 
-Personal fields (email, phone, name) are not part of this view; the console reveals them one
-subject at a time through `reveal_personal`, which is audited.
+Personal fields (email, phone, name) are not part of this view, and neither are the
+identifiers an account's events carry (IP, device id, payment fingerprint, phone hash); the
+console reveals both one subject at a time through `reveal_personal`, which is audited.
 """
 
 from __future__ import annotations
@@ -15,9 +16,12 @@ from sqlalchemy.orm import Session
 from trustdesk.audit import personal_data
 from trustdesk.audit.log import Actor, record
 from trustdesk.domain.vocabulary import SubjectKind
-from trustdesk.store.models import AuditEvent, Policy, Report, Subject
+from trustdesk.store.models import AccountEvent, AuditEvent, Policy, Report, Subject
 
 LIST_LIMIT = 200
+# Identifiers in account events that link accounts to each other; personal data, like an email.
+LINK_FIELDS = ("device_id", "ip", "payment_fingerprint", "phone_hash")
+_EVENTS_READ = 500
 
 
 @dataclass
@@ -83,10 +87,30 @@ def open_media(session: Session, actor: Actor, subject: Subject) -> bool:
     return sensitive
 
 
+def account_identifiers(session: Session, account: Subject) -> dict[str, list[str]]:
+    """The identifiers seen in an account's (latest) events, by kind; only kinds with a value."""
+    found: dict[str, set[str]] = {}
+    for event in session.execute(
+        select(*(getattr(AccountEvent, f) for f in LINK_FIELDS)).where(AccountEvent.account_id == account.id)
+        .order_by(AccountEvent.id.desc()).limit(_EVENTS_READ)
+    ):
+        for name, value in zip(LINK_FIELDS, event):
+            if value:
+                found.setdefault(name, set()).add(value)
+    return {name: sorted(found[name]) for name in LINK_FIELDS if name in found}
+
+
+def hidden_personal_fields(session: Session, subject: Subject) -> list[str]:
+    """The names of what `reveal_personal` would show, for the "hidden" notice."""
+    identifiers = account_identifiers(session, subject) if subject.kind == SubjectKind.ACCOUNT else {}
+    return [*subject.personal, *identifiers]
+
+
 def reveal_personal(session: Session, actor: Actor, subject: Subject, reason: str) -> dict[str, Any]:
-    """Show a subject's personal fields; the read itself is an audited event."""
+    """Show a subject's personal fields, and an account's identifiers; the read itself is audited."""
+    identifiers = account_identifiers(session, subject) if subject.kind == SubjectKind.ACCOUNT else {}
     record(
         session, actor=actor, verb="subject.personal_revealed", object_type="subject", object_id=subject.id,
-        after={"fields": sorted(subject.personal), "reason": reason},
+        after={"fields": sorted([*subject.personal, *identifiers]), "reason": reason},
     )
-    return dict(subject.personal)
+    return dict(subject.personal) | identifiers

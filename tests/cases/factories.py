@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor
 from trustdesk.auth import staff
-from trustdesk.cases.claiming import Reviewer
+from trustdesk.cases.access import Reviewer
 from trustdesk.cases.queues import QueueSpec, save_queue
 from trustdesk.config import Settings
 from trustdesk.organisation import ensure_app

@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import select, update
 
 from tests.cases import factories
-from trustdesk.cases import claiming, wellness
+from trustdesk.cases import access, claiming, wellness
 from trustdesk.cases.claiming import CaseNotHeld
+from trustdesk.domain.errors import FieldError, NotFound
 from trustdesk.config import Settings
 from trustdesk.store.database import Database
 from trustdesk.store.models import AuditEvent, Case, utcnow
@@ -45,14 +46,14 @@ def test_lease_blocks_others_until_it_expires_and_renew_extends_it(db: Database,
     with db.session() as s:
         assert claiming.next_case(s, bob).case is None
         with pytest.raises(CaseNotHeld):
-            claiming.renew(s, bob.id, case_id)
-        claiming.renew(s, alice.id, case_id)
+            claiming.renew(s, bob, case_id)
+        claiming.renew(s, alice, case_id)
     with db.session() as s:  # the lease runs out: the case goes back to the queue
         s.execute(update(Case).where(Case.id == case_id).values(lease_until=utcnow() - timedelta(seconds=1)))
     with db.session() as s:
         assert claiming.next_case(s, bob).case.id == case_id
     with db.session() as s, pytest.raises(CaseNotHeld):
-        claiming.held(s, alice.id, case_id)
+        claiming.held(s, alice, case_id)
 
 
 def test_taking_the_next_case_releases_the_previous_one(db: Database, settings: Settings) -> None:
@@ -72,24 +73,48 @@ def test_roles_languages_and_assignment(db: Database, settings: Settings) -> Non
     with db.session() as s:
         cs = factories.queue(s, "Child safety", routing_expression="policy.code == 'CSAM'", required_roles=["child-safety"])
         es = factories.queue(s, "Spanish", routing_expression="subject.language == 'es'", required_languages=["es"])
+        general = factories.queue(s)
         [cs_case] = factories.open_cases(s, cs.id, 1)
         [es_case] = factories.open_cases(s, es.id, 1, start=1)
+        [general_case] = factories.open_cases(s, general.id, 1, start=2)
         mod = factories.reviewer(s, settings, "mod", ["moderator"])
         hispanic = factories.reviewer(s, settings, "ana", ["moderator"], ["es", "pt"])
         child = factories.reviewer(s, settings, "cs", ["child-safety"])
-        senior = factories.reviewer(s, settings, "sen", ["senior"])
+        senior = factories.reviewer(s, settings, "sen", ["senior", "child-safety"])
+        s.execute(update(Case).where(Case.id == general_case).values(priority_score=0.0))
     with db.session() as s:
-        assert claiming.next_case(s, mod).case is None
         assert claiming.next_case(s, hispanic).case.id == es_case
         assert claiming.next_case(s, child).case.id == cs_case
     with db.session() as s:
         claiming.release_all(s, child.id)
-        claiming.assign(s, factories.Actor("staff", "sen"), cs_case, mod.id)
-    with db.session() as s:  # an assigned case comes first, whatever the queue rules
-        assert claiming.next_case(s, mod).case.id == cs_case
-        assert claiming.next_case(s, senior).case is None
+        claiming.release_all(s, hispanic.id)
+    sen = factories.Actor("staff", "sen")
+    for case_id, assignee in ((cs_case, mod), (es_case, mod)):  # the queue's roles, then its languages
+        with db.session() as s, pytest.raises(FieldError) as refused:
+            claiming.assign(s, sen, senior, case_id, assignee.id)
+        assert (refused.value.status, refused.value.field) == (422, "staff_id")
+    with db.session() as s, pytest.raises(NotFound) as unseen:  # an assigner must see the case
+        claiming.assign(s, sen, access.Reviewer(senior.id, ("senior",)), cs_case, child.id)
+    assert unseen.value.field == "case_id"
+    with db.session() as s:
+        claiming.assign(s, sen, senior, general_case, mod.id)
+    with db.session() as s:  # an assigned case comes first, before higher scores
+        assert claiming.next_case(s, mod).case.id == general_case
     with db.reader() as s:
         assert s.execute(select(AuditEvent.verb).where(AuditEvent.verb == "case.assigned")).scalar_one()
+
+
+def test_an_assignment_never_serves_a_case_from_a_queue_the_reviewer_may_not_work(db: Database, settings: Settings) -> None:
+    """The claim's "assigned to me" branch follows the queue rules too (an old or escalated assignment)."""
+    with db.session() as s:
+        cs = factories.queue(s, "Child safety", routing_expression="policy.code == 'CSAM'", required_roles=["child-safety"])
+        [cs_case] = factories.open_cases(s, cs.id, 1)
+        mod = factories.reviewer(s, settings, "mod", ["moderator"])
+        s.execute(update(Case).where(Case.id == cs_case).values(assigned_to=mod.id))
+    with db.session() as s:
+        assert claiming.next_case(s, mod).case is None
+    with db.reader() as s:
+        assert s.get_one(Case, cs_case).claimed_by is None
 
 
 def test_graphic_queue_pauses_at_the_exposure_limit_and_stepping_out_works(db: Database, settings: Settings) -> None:
@@ -127,7 +152,7 @@ def test_concurrent_claims_never_hand_out_a_case_twice(db: Database, settings: S
     lock = threading.Lock()
     errors: list[BaseException] = []
 
-    def work(reviewer: claiming.Reviewer) -> None:
+    def work(reviewer: access.Reviewer) -> None:
         try:
             while True:
                 with db.session() as s:

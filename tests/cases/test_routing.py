@@ -6,11 +6,12 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from tests.cases.factories import SETUP
+from tests.cases.factories import SETUP, reviewer
 from tests.conftest import Api
 from trustdesk.audit.verify import verify_chain
-from trustdesk.cases import routing
+from trustdesk.cases import claiming, routing
 from trustdesk.cases.queues import seed_queues
+from trustdesk.config import Settings
 from trustdesk.store.models import (
     AuditEvent,
     Case,
@@ -103,16 +104,25 @@ def test_reach_raises_priority_and_the_queue_sla_sets_the_due_time(api: Api) -> 
     assert abs((as_utc(unknown.due_at) - as_utc(unknown.created_at)) - timedelta(minutes=minutes)) < timedelta(seconds=1)
 
 
-def test_a_reviewer_flag_of_imminent_harm_jumps_the_case(api: Api) -> None:
+def test_a_reviewer_flag_of_imminent_harm_jumps_the_case(api: Api, settings: Settings) -> None:
     queues = _seed_queues(api)
     _subjects(api)
     case = _case_of(api, _report(api, "r1", "msg-en"))
     with api.db.session() as s:
-        routing.flag_imminent_harm(s, SETUP, case.id, "says they will hurt themselves tonight")
+        mia = reviewer(s, settings, "mia", ["moderator"])
+        sue = reviewer(s, settings, "sue", ["senior"])
+        s.execute(update(Case).where(Case.id == case.id).values(
+            claimed_by=mia.id, lease_until=utcnow() + timedelta(minutes=5), assigned_to=mia.id))
+    with api.db.session() as s:
+        routing.flag_imminent_harm(s, SETUP, mia, case.id, "says they will hurt themselves tonight")
     with api.db.reader() as s:
         flagged = s.get(Case, case.id)
     assert flagged.band == "P0" and flagged.priority_score > 1000 and flagged.queue_id == queues["Imminent harm"]
     assert as_utc(flagged.due_at) < as_utc(case.due_at)
+    # The Imminent harm queue is for seniors and escalations: the moderator's claim and assignment end there.
+    assert (flagged.claimed_by, flagged.lease_until, flagged.assigned_to) == (None, None, None)
+    with api.db.session() as s:
+        assert claiming.next_case(s, sue).case.id == case.id
 
 
 def test_notices_of_a_suspended_notifier_are_recorded_but_not_queued(api: Api) -> None:

@@ -12,6 +12,7 @@ from tests.enforcement.conftest import SETUP, World, account, item
 from trustdesk.audit import personal_data
 from trustdesk.audit.log import Actor
 from trustdesk.audit.verify import verify_chain
+from trustdesk.cases.access import Reviewer
 from trustdesk.cases.claiming import CaseNotHeld
 from trustdesk.domain.errors import FieldError
 from trustdesk.enforcement.decisions import DecisionRequest, decide_case, decide_subject
@@ -46,7 +47,7 @@ def _listing_with_reports(world: World, n: int = 1, **case: Any) -> tuple[dict[s
 
 def _decide(world: World, case_id: int, request: DecisionRequest, reviewer: int | None = None, actor: Actor = ALICE) -> Decision:
     with world.db.session() as s:
-        return decide_case(s, reviewer or world.alice, actor, case_id, request)
+        return decide_case(s, Reviewer(reviewer or world.alice, ("moderator",)), actor, case_id, request)
 
 
 def _case(world: World, case_id: int) -> Case:

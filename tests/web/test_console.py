@@ -4,10 +4,12 @@ and the operational endpoints (health, metrics, the bare 500)."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import httpx
 import pytest
 from fastapi import Depends
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.conftest import Api
@@ -15,7 +17,9 @@ from trustdesk.audit.log import Actor
 from trustdesk.auth import staff
 from trustdesk.config import Settings
 from trustdesk.domain.vocabulary import Role
-from trustdesk.store.models import AuditEvent, Subject
+from trustdesk.store.models import AuditEvent, LoginThrottle, Subject
+from trustdesk.web.app import create_app
+from trustdesk.web.console import views as console_views
 from trustdesk.web.permissions import SESSION_COOKIE, public
 
 PASSWORD = "long enough password"
@@ -44,7 +48,7 @@ def _create_staff(api: Api, settings: Settings) -> None:
 
 
 def _log_in(api: Api) -> httpx.Response:
-    return api.client.post("/login", data={"username": "mia", "password": PASSWORD, "next": "/"}, follow_redirects=False)
+    return api.log_in("mia", PASSWORD)
 
 
 def _testid(html: str, name: str) -> str:
@@ -82,7 +86,7 @@ def test_login_page_renders(api: Api) -> None:
 
 def test_login_sets_an_httponly_session_cookie_and_redirects(api: Api, settings: Settings) -> None:
     _create_staff(api, settings)
-    r = api.client.post("/login", data={"username": "mia", "password": PASSWORD, "next": "/subjects/7"}, follow_redirects=False)
+    r = api.log_in("mia", PASSWORD, next="/subjects/7")
     assert r.status_code == 303 and r.headers["location"] == "/subjects/7"
     cookie = r.headers["set-cookie"]
     assert cookie.startswith(f"{SESSION_COOKIE}=") and "httponly" in cookie.lower() and "samesite=lax" in cookie.lower()
@@ -91,14 +95,14 @@ def test_login_sets_an_httponly_session_cookie_and_redirects(api: Api, settings:
 
 def test_failed_login_is_401_and_sets_no_cookie(api: Api, settings: Settings) -> None:
     _create_staff(api, settings)
-    r = api.client.post("/login", data={"username": "mia", "password": "not the password"}, follow_redirects=False)
+    r = api.log_in("mia", "not the password")
     assert r.status_code == 401 and "Wrong username or password." in r.text
-    assert "set-cookie" not in r.headers
+    assert SESSION_COOKIE not in r.headers.get("set-cookie", "")
 
 
 def test_login_will_not_redirect_off_site(api: Api, settings: Settings) -> None:
     _create_staff(api, settings)
-    r = api.client.post("/login", data={"username": "mia", "password": PASSWORD, "next": "//evil.example/"}, follow_redirects=False)
+    r = api.log_in("mia", PASSWORD, next="//evil.example/")
     assert r.status_code == 303 and r.headers["location"] == "/"
 
 
@@ -186,3 +190,60 @@ def test_unexpected_error_is_a_bare_json_500(api: Api) -> None:
     assert r.status_code == 500 and r.headers["content-type"] == "application/json"
     assert r.json() == {"detail": "internal error; it has been logged"}
     assert "secret internals" not in r.text and "Traceback" not in r.text
+
+
+# --- login hardening ----------------------------------------------------------------------
+
+
+def test_a_login_post_without_the_forms_csrf_token_is_refused(api: Api, settings: Settings) -> None:
+    """Login CSRF: another site cannot sign a browser into an account of its choosing."""
+    _create_staff(api, settings)
+    forged = api.client.post("/login", data={"username": "mia", "password": PASSWORD}, follow_redirects=False)
+    assert forged.status_code == 403 and "log in again here" in forged.text
+    assert SESSION_COOKIE not in forged.headers.get("set-cookie", "")
+    api.client.get("/login")  # the browser has the cookie, but the other site cannot read its value
+    wrong = api.client.post("/login", data={"username": "mia", "password": PASSWORD, "csrf_token": "guessed"}, follow_redirects=False)
+    assert wrong.status_code == 403
+    assert api.log_in("mia", PASSWORD).status_code == 303
+
+
+def _locked_page(api: Api, username: str) -> httpx.Response:
+    for _ in range(5):
+        api.log_in(username, "not the password at all")
+    return api.log_in(username, "not the password at all")
+
+
+def test_the_locked_message_is_the_same_for_a_real_and_an_unknown_username(api: Api, settings: Settings) -> None:
+    _create_staff(api, settings)
+    real, unknown = _locked_page(api, "mia"), _locked_page(api, "no-such-user")
+    assert real.status_code == unknown.status_code == 429
+    assert real.headers["retry-after"] == unknown.headers["retry-after"] == str(settings.login_lockout_seconds)
+    message = re.compile(r'<p class="error" role="alert">([^<]*)</p>')
+    assert message.search(real.text).group(1) == message.search(unknown.text).group(1)
+    assert "Try again in 15 minutes" in real.text and "account" not in message.search(real.text).group(1)
+
+
+def _attempts_until_refused(client: TestClient, forwarded: bool) -> list[int]:
+    statuses = []
+    for i in range(4):
+        form = client.get("/login")
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+        headers = {"X-Forwarded-For": f"203.0.113.{i}"} if forwarded else {}
+        statuses.append(client.post("/login", data={"username": "x", "password": "y", "csrf_token": csrf}, headers=headers).status_code)
+    return statuses
+
+
+def test_x_forwarded_for_counts_only_from_a_trusted_proxy(
+    api: Api, settings: Settings, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(console_views, "LOGIN_ATTEMPTS_PER_MINUTE", 2)
+    # Not configured: a client rotating the header is still one address.
+    assert _attempts_until_refused(api.client, forwarded=True) == [401, 401, 429, 429]
+    proxied = create_app(replace(settings, trusted_proxies=("10.0.0.0/24",)), api.db)
+    with TestClient(proxied, client=("10.0.0.5", 40000)) as behind_proxy:
+        assert _attempts_until_refused(behind_proxy, forwarded=True) == [401, 401, 401, 401]  # four real clients
+    with TestClient(proxied, client=("192.0.2.9", 40000)) as direct:  # not the proxy: its header is ignored
+        assert _attempts_until_refused(direct, forwarded=True) == [401, 401, 429, 429]
+    with api.db.reader() as session:
+        addresses = set(session.execute(select(LoginThrottle.address)).scalars())
+    assert {"testclient", "192.0.2.9", "203.0.113.0", "203.0.113.3"} <= addresses and "10.0.0.5" not in addresses

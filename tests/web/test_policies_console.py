@@ -19,7 +19,7 @@ def _login(api: Api, settings: Settings, username: str, roles: list[str]) -> str
     with api.db.session() as s:
         user = staff.create_user(s, Actor("test", "setup"), settings, username=username, password="correct horse battery", roles=roles)
         code = pyotp.TOTP(user.totp_secret).now() if user.totp_secret else ""
-    r = api.client.post("/login", data={"username": username, "password": "correct horse battery", "totp": code}, follow_redirects=False)
+    r = api.log_in(username, "correct horse battery", code)
     assert r.status_code == 303, r.text
     page = api.client.get("/policies/SPAM").text
     return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)

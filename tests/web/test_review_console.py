@@ -380,10 +380,18 @@ def test_flagging_imminent_harm_makes_the_case_top_priority(desk: Desk) -> None:
     empty = desk.post(f"/cases/{case_id}/imminent-harm", {"reason": " "})
     assert empty.status_code == 422 and "reason: say what the imminent harm is" in empty.text
     flagged = desk.post(f"/cases/{case_id}/imminent-harm", {"reason": "says they will hurt themselves tonight"})
-    assert flagged.status_code == 303 and flagged.headers["location"] == f"/cases/{case_id}?notice=flagged"
+    # The Imminent harm queue is for seniors and escalations: the moderator hands the case over.
+    assert flagged.status_code == 303 and flagged.headers["location"] == "/queues?notice=flagged-handed-over"
     case = desk.case_of("msg-1")
-    assert (case.band, case.imminent_harm, case.queue_id) == ("P0", True, _queue_id(desk, "Imminent harm"))
+    assert (case.band, case.imminent_harm, case.queue_id, case.claimed_by) == ("P0", True, _queue_id(desk, "Imminent harm"), None)
+    assert "its team takes it from here" in desk.client.get(flagged.headers["location"]).text
+    assert desk.client.get(f"/cases/{case_id}").status_code == 404
+
+    case_id = desk.take("sue", "post-1")
+    flagged = desk.post(f"/cases/{case_id}/imminent-harm", {"reason": "a threat to a named person"})
+    assert flagged.status_code == 303 and flagged.headers["location"] == f"/cases/{case_id}?notice=flagged"
     assert "Flagged as imminent harm" in desk.client.get(flagged.headers["location"]).text
+    assert desk.case_of("post-1").claimed_by == desk.users["sue"]
 
 
 # --- queue configuration ------------------------------------------------------------------

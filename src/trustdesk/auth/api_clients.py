@@ -1,7 +1,8 @@
 """API clients of the host platform: scoped bearer tokens, stored only as a hash.
 
 A token reads `td_<prefix>_<secret>`: the prefix finds the row, the secret is compared to
-the stored SHA-256 in constant time. The token is shown once, when created.
+the stored SHA-256 in constant time. The token is shown once, when created; a revoked token
+stops working at once, in every process.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
 from trustdesk.domain.vocabulary import Scope
-from trustdesk.store.models import ApiClient, App, StaffUser
+from trustdesk.store.models import ApiClient, App, StaffUser, utcnow
 
 
 def _digest(secret: str) -> str:
@@ -55,3 +56,29 @@ def resolve_token(session: Session, token: str) -> ApiClient | None:
         return None
     return client
 
+
+def listing(session: Session) -> list[tuple[ApiClient, str | None, str | None]]:
+    """Every client, newest first, with the app slug or staff username it belongs to."""
+    return [(client, slug, username) for client, slug, username in session.execute(
+        select(ApiClient, App.slug, StaffUser.username)
+        .outerjoin(App, App.id == ApiClient.app_id).outerjoin(StaffUser, StaffUser.id == ApiClient.staff_user_id)
+        .order_by(ApiClient.id.desc())
+    )]
+
+
+def matching(session: Session, name_or_prefix: str) -> list[ApiClient]:
+    """Live clients whose name or token prefix (`td_PREFIX` works too) is `name_or_prefix`; names need not be unique."""
+    prefix = name_or_prefix.split("_")[1] if name_or_prefix.startswith("td_") else name_or_prefix
+    return list(session.execute(
+        select(ApiClient)
+        .where((ApiClient.token_prefix == prefix) | (ApiClient.name == name_or_prefix), ApiClient.revoked_at.is_(None))
+        .order_by(ApiClient.id)
+    ).scalars())
+
+
+def revoke(session: Session, actor: Actor, client: ApiClient) -> None:
+    if client.revoked_at is not None:
+        return
+    client.revoked_at = utcnow()
+    record(session, actor=actor, verb="api_client.revoked", object_type="api_client", object_id=client.id,
+           after={"name": client.name, "token_prefix": client.token_prefix})

@@ -1,28 +1,32 @@
-"""Staff accounts: roles, password and second-factor login, lockout, console sessions.
+"""Staff accounts: roles, password and second-factor login, lockout, console sessions, deactivation.
 
 Lockout counters and sessions live in the database, so any process can serve any request.
 A session cookie carries a random token whose SHA-256 is stored; the session also holds the
-CSRF token that every state-changing console request must echo.
+CSRF token that every state-changing console request must echo. Deactivating a member ends
+their sessions and revokes their personal tokens at once.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
 import pyotp
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
+from trustdesk.auth import lockouts
 from trustdesk.auth.passwords import DUMMY_HASH, hash_password, verify_password
 from trustdesk.config import Settings
 from trustdesk.domain.vocabulary import Role
-from trustdesk.store.models import StaffSession, StaffUser, as_utc, utcnow
+from trustdesk.store.models import ApiClient, StaffSession, StaffUser, as_utc, utcnow
 
 
 class LoginOutcome(StrEnum):
@@ -38,6 +42,7 @@ class LoginOutcome(StrEnum):
 class LoginResult:
     outcome: LoginOutcome
     user: StaffUser | None = None
+    retry_after: int = 0  # seconds, when LOCKED
 
 
 def staff_actor(user: StaffUser) -> Actor:
@@ -90,41 +95,69 @@ def totp_uri(user: StaffUser) -> str | None:
     return pyotp.TOTP(user.totp_secret).provisioning_uri(name=user.username, issuer_name="TrustDesk")
 
 
-def authenticate(session: Session, settings: Settings, username: str, password: str, totp_code: str | None) -> LoginResult:
-    """Check a login attempt; failures count toward a lockout shared by every process."""
+def authenticate(
+    session: Session, settings: Settings, username: str, password: str, totp_code: str | None, *, address: str,
+) -> LoginResult:
+    """Check a login attempt from `address`; failures count toward a lock of that username there.
+
+    Unknown and known usernames get the same answers after the same work: a password hash is
+    verified either way, and the lock is keyed on the username as typed (see `lockouts`).
+    """
+    wait = lockouts.locked_for(session, username, address)
     user = session.execute(select(StaffUser).where(StaffUser.username == username).with_for_update()).scalar_one_or_none()
-    now = utcnow()
-    if user is None or not user.active:
-        verify_password(DUMMY_HASH, password)
-        return LoginResult(LoginOutcome.BAD_CREDENTIALS)
-    if user.locked_until and as_utc(user.locked_until) > now:
-        record(session, actor=Actor("anonymous", username), verb="staff.login_refused_locked", object_type="staff_user", object_id=user.id)
-        return LoginResult(LoginOutcome.LOCKED, user)
-    if not verify_password(user.password_hash, password):
-        return _failed(session, settings, user, LoginOutcome.BAD_CREDENTIALS)
+    if wait:
+        if user is not None:
+            record(session, actor=Actor("anonymous", username), verb="staff.login_refused_locked", object_type="staff_user",
+                   object_id=user.id, after={"address": address})
+        return LoginResult(LoginOutcome.LOCKED, retry_after=wait)
+    user = user if user is not None and user.active else None
+    matches = verify_password(user.password_hash if user else DUMMY_HASH, password)
+    if user is None or not matches:
+        return _failed(session, settings, username, address, user, LoginOutcome.BAD_CREDENTIALS)
     if user.totp_secret:
         if not totp_code:
             return LoginResult(LoginOutcome.NEED_TOTP, user)
-        if not pyotp.TOTP(user.totp_secret).verify(totp_code.strip(), valid_window=1):
-            return _failed(session, settings, user, LoginOutcome.BAD_TOTP)
+        if not _accept_totp(session, user, totp_code.strip()):
+            return _failed(session, settings, username, address, user, LoginOutcome.BAD_TOTP)
     elif requires_totp(settings, user.roles):
         return LoginResult(LoginOutcome.TOTP_NOT_ENROLLED, user)
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
-    record(session, actor=staff_actor(user), verb="staff.login", object_type="staff_user", object_id=user.id)
+    lockouts.clear(session, username, address)
+    user.last_login_at = utcnow()
+    record(session, actor=staff_actor(user), verb="staff.login", object_type="staff_user", object_id=user.id, after={"address": address})
     return LoginResult(LoginOutcome.OK, user)
 
 
-def _failed(session: Session, settings: Settings, user: StaffUser, outcome: LoginOutcome) -> LoginResult:
-    user.failed_logins += 1
-    after: dict[str, object] = {"failed_logins": user.failed_logins, "reason": outcome.value}
-    if user.failed_logins >= settings.login_max_failures:
-        user.locked_until = utcnow() + timedelta(seconds=settings.login_lockout_seconds)
-        user.failed_logins = 0
-        after["locked_until"] = user.locked_until
-    record(session, actor=Actor("anonymous", user.username), verb="staff.login_failed", object_type="staff_user", object_id=user.id, after=after)
-    return LoginResult(LoginOutcome.LOCKED if "locked_until" in after else outcome, user)
+def _accept_totp(session: Session, user: StaffUser, code: str) -> bool:
+    """A code of the current time step or a neighbour (clock drift), used at most once.
+
+    The accepted step is recorded with a conditional UPDATE, so of two logins racing with
+    the same code exactly one moves the step forward and the other is refused (RFC 6238 §5.2).
+    """
+    totp = pyotp.TOTP(user.totp_secret or "")
+    now = int(time.time()) // totp.interval
+    step = next((s for s in (now - 1, now, now + 1) if hmac.compare_digest(totp.generate_otp(s), code)), None)
+    if step is None:
+        return False
+    moved = session.execute(
+        update(StaffUser)
+        .where(StaffUser.id == user.id, or_(StaffUser.totp_last_step.is_(None), StaffUser.totp_last_step < step))
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    return moved.rowcount == 1
+
+
+def _failed(
+    session: Session, settings: Settings, username: str, address: str, user: StaffUser | None, outcome: LoginOutcome,
+) -> LoginResult:
+    failures, wait = lockouts.count_failure(session, settings, username, address)
+    if user is not None:
+        after: dict[str, object] = {"failures": failures, "reason": outcome.value, "address": address}
+        if wait:
+            after["locked_seconds"] = wait
+        record(session, actor=Actor("anonymous", username), verb="staff.login_failed", object_type="staff_user",
+               object_id=user.id, after=after)
+    return LoginResult(LoginOutcome.LOCKED, retry_after=wait) if wait else LoginResult(outcome, user)
 
 
 def _digest(token: str) -> str:
@@ -157,3 +190,23 @@ def close_session(session: Session, token: str) -> None:
     if found is not None:
         record(session, actor=staff_actor(found.user), verb="staff.logout", object_type="staff_user", object_id=found.user_id)
     session.execute(delete(StaffSession).where(StaffSession.token_hash == _digest(token)))
+
+
+def set_active(session: Session, actor: Actor, user: StaffUser, active: bool) -> None:
+    """Deactivate (ending every session and personal token at once) or reactivate a member.
+
+    A reactivated member signs in again and gets new personal tokens; the old ones stay revoked.
+    """
+    if user.active == active:
+        return
+    user.active = active
+    after: dict[str, object] = {"active": active}
+    if not active:
+        ended = session.execute(delete(StaffSession).where(StaffSession.user_id == user.id))
+        revoked = session.execute(
+            update(ApiClient).where(ApiClient.staff_user_id == user.id, ApiClient.revoked_at.is_(None))
+            .values(revoked_at=utcnow()).execution_options(synchronize_session=False)
+        )
+        after |= {"sessions_ended": ended.rowcount, "tokens_revoked": revoked.rowcount}
+    record(session, actor=actor, verb="staff.reactivated" if active else "staff.deactivated", object_type="staff_user",
+           object_id=user.id, before={"active": not active}, after=after)

@@ -3,6 +3,11 @@
 The case file gathers the subject with its parent and children, every report, the owning
 account's history (earlier decisions, active strikes), accounts linked to it through shared
 devices, IPs, payment fingerprints or phone hashes, and the internal comment thread.
+
+It follows need-to-know (`trustdesk.cases.access`): a case the reader may not see is not
+found, and subjects around it that sit in such a queue (a parent, a child, a linked account)
+are left out. The shared identifiers are personal data: the file says which kinds are shared
+and how many, and the values are shown only through the audited reveal on the account.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
+from trustdesk.cases.access import Reviewer, restricted_subjects, visible_case, visible_tree
+from trustdesk.domain.errors import FieldError
 from trustdesk.domain.vocabulary import SubjectKind
 from trustdesk.store.models import (
     AccountEvent,
@@ -27,9 +34,8 @@ from trustdesk.store.models import (
     Subject,
     utcnow,
 )
-from trustdesk.subjects import SubjectTree, load_tree
+from trustdesk.subjects import LINK_FIELDS, SubjectTree, account_identifiers
 
-LINK_FIELDS = ("device_id", "ip", "payment_fingerprint", "phone_hash")
 _HISTORY_LIMIT = 50
 _LINKED_LIMIT = 25
 _REPORTS_LIMIT = 200  # the case's report_count says how many there are in all
@@ -38,7 +44,7 @@ _REPORTS_LIMIT = 200  # the case's report_count says how many there are in all
 @dataclass
 class LinkedAccount:
     account: Subject
-    shared: dict[str, list[str]]  # identifier kind → the shared values
+    shared: dict[str, int]  # identifier kind → how many values are shared (the values are personal data)
 
 
 @dataclass
@@ -64,13 +70,7 @@ def owning_account(session: Session, subject: Subject) -> Subject | None:
 
 def linked_accounts(session: Session, account: Subject) -> list[LinkedAccount]:
     """Other accounts of the same app that share an identifier seen in this account's events."""
-    mine: dict[str, set[str]] = {name: set() for name in LINK_FIELDS}
-    for event in session.execute(
-        select(*(getattr(AccountEvent, f) for f in LINK_FIELDS)).where(AccountEvent.account_id == account.id).limit(500)
-    ):
-        for name, value in zip(LINK_FIELDS, event):
-            if value:
-                mine[name].add(value)
+    mine = {name: set(values) for name, values in account_identifiers(session, account).items()}
     conditions = [getattr(AccountEvent, name).in_(values) for name, values in mine.items() if values]
     if not conditions:
         return []
@@ -81,21 +81,20 @@ def linked_accounts(session: Session, account: Subject) -> list[LinkedAccount]:
         .limit(2000)
     ):
         for name, value in zip(LINK_FIELDS, row[1:]):
-            if value and value in mine[name]:
+            if value and value in mine.get(name, ()):
                 shared.setdefault(row.account_id, {}).setdefault(name, set()).add(value)
     ids = sorted(shared, key=lambda i: -sum(len(v) for v in shared[i].values()))[:_LINKED_LIMIT]
     accounts = {s.id: s for s in session.execute(select(Subject).where(Subject.id.in_(ids))).scalars()}
-    return [LinkedAccount(accounts[i], {k: sorted(v) for k, v in shared[i].items()}) for i in ids if i in accounts]
+    return [LinkedAccount(accounts[i], {k: len(v) for k, v in sorted(shared[i].items())}) for i in ids if i in accounts]
 
 
 def _account_subject_ids(account: Subject):  # type: ignore[no-untyped-def]
     return select(Subject.id).where(or_(Subject.id == account.id, Subject.account_id == account.id))
 
 
-def load_case_file(session: Session, case_id: int) -> CaseFile | None:
-    case = session.get(Case, case_id)
-    if case is None:
-        return None
+def load_case_file(session: Session, reader: Reviewer, case_id: int) -> CaseFile:
+    """The case file as `reader` may see it; NotFound if the case is not theirs to see."""
+    case = visible_case(session, reader, case_id)
     subject = session.get(Subject, case.subject_id)
     assert subject is not None  # a case always points at a subject (foreign key)
     queue = session.get(Queue, case.queue_id)
@@ -118,22 +117,24 @@ def load_case_file(session: Session, case_id: int) -> CaseFile | None:
             .order_by(Strike.id)
         ).scalars())
         linked = linked_accounts(session, account)
+    hidden = restricted_subjects(session, reader, [link.account.id for link in linked])
+    linked = [link for link in linked if link.account.id not in hidden]
     comments = list(session.execute(
         select(CaseComment, StaffUser.display_name).join(StaffUser, StaffUser.id == CaseComment.author_id)
         .where(CaseComment.case_id == case.id).order_by(CaseComment.id)
     ))
     policy = session.execute(select(Policy).where(Policy.code == case.policy_code, Policy.is_current.is_(True))).scalar_one_or_none()
     graphic = queue.graphic or bool(policy and (policy.graphic or policy.ncmec_incident_type))
-    return CaseFile(case, queue, load_tree(session, subject), reports, account, decisions, strikes, linked, comments, policy, graphic)
+    return CaseFile(case, queue, visible_tree(session, reader, subject), reports, account, decisions, strikes, linked, comments, policy, graphic)
 
 
-def add_comment(session: Session, actor: Actor, author_id: int, case_id: int, body: str) -> CaseComment:
+def add_comment(session: Session, actor: Actor, author: Reviewer, case_id: int, body: str) -> CaseComment:
+    """Add to a case's internal thread; NotFound if the author may not see the case."""
+    visible_case(session, author, case_id)
     body = body.strip()
     if not body or len(body) > 10_000:
-        raise ValueError("body: a comment needs 1–10,000 characters")
-    if session.get(Case, case_id) is None:
-        raise LookupError(f"case_id: no case {case_id}")
-    comment = CaseComment(case_id=case_id, author_id=author_id, body=body)
+        raise FieldError("body", "a comment needs 1–10,000 characters")
+    comment = CaseComment(case_id=case_id, author_id=author.id, body=body)
     session.add(comment)
     session.flush()
     record(session, actor=actor, verb="case.commented", object_type="case", object_id=case_id, after={"comment_id": comment.id})

@@ -7,7 +7,8 @@ concurrent reviewers never wait on each other nor get the same case; on SQLite t
 transaction (`BEGIN IMMEDIATE`) serialises claims.
 
 Claims and renewals are workflow, not moderation state, so they are not audit events;
-assignments by a senior are.
+assignments by a senior are. Every path here follows need-to-know (`trustdesk.cases.access`):
+a reviewer is only ever served, assigned or left holding a case of a queue they may work.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
 from trustdesk.cases import wellness
-from trustdesk.domain.errors import Conflict, NotFound
+from trustdesk.cases.access import Reviewer, may_take_assignments, may_work, visible_case
+from trustdesk.domain.errors import Conflict, FieldError, NotFound
 from trustdesk.store.models import Case, Queue, QueueOptOut, StaffUser, as_utc, utcnow
 
 LEASE_SECONDS = 300
@@ -48,28 +50,11 @@ class CaseNotHeld(Conflict):
         self.case_id = case_id
 
 
-@dataclass(frozen=True)
-class Reviewer:
-    id: int
-    roles: tuple[str, ...]
-    languages: tuple[str, ...] = ()
-
-    @classmethod
-    def of(cls, user: StaffUser) -> "Reviewer":
-        return cls(user.id, tuple(user.roles), tuple((user.skills or {}).get("languages", [])))
-
-
 @dataclass
 class Claim:
     case: Case | None
     # Graphic queues left out because the reviewer reached the hourly exposure limit.
     paused_queues: list[str] = field(default_factory=list)
-
-
-def may_work(queue: Queue, reviewer: Reviewer) -> bool:
-    if queue.required_roles and not set(queue.required_roles) & set(reviewer.roles):
-        return False
-    return not queue.required_languages or bool(set(queue.required_languages) & set(reviewer.languages))
 
 
 def workable_queues(session: Session, reviewer: Reviewer) -> tuple[list[Queue], list[str]]:
@@ -91,20 +76,22 @@ def _claim_statements(queue_count: int) -> tuple[Update, Select[tuple[int]]]:
     """The claim statement for a reviewer who may work `queue_count` queues, built once.
 
     Candidates are read per queue (each an ordered index scan) plus the reviewer's assigned
-    cases, merged, then the first one not locked by a concurrent claim is leased — all in one
-    statement. Parameters: me, now, until, limit, skip, q0 … q(n-1).
+    cases in those same queues (an assignment never reaches past need-to-know), merged, then
+    the first one not locked by a concurrent claim is leased — all in one statement.
+    Parameters: me, now, until, limit, skip, q0 … q(n-1).
     """
     me, now, limit = bindparam("me"), bindparam("now"), bindparam("limit")
     free = or_(Case.lease_until.is_(None), Case.lease_until < now)
     order = (Case.priority_score.desc(), Case.due_at)
+    queues = [bindparam(f"q{i}") for i in range(queue_count)]
     branches = [
         select(Case.id, Case.priority_score, Case.due_at, literal(1).label("mine"))
-        .where(Case.assigned_to == me, Case.status == "open", free).limit(limit).subquery()
+        .where(Case.assigned_to == me, Case.queue_id.in_(queues), Case.status == "open", free).limit(limit).subquery()
     ] + [
         select(Case.id, Case.priority_score, Case.due_at, literal(0).label("mine"))
-        .where(Case.queue_id == bindparam(f"q{i}"), Case.status == "open", free, Case.assigned_to.is_(None))
+        .where(Case.queue_id == queue, Case.status == "open", free, Case.assigned_to.is_(None))
         .order_by(*order).limit(limit).subquery()
-        for i in range(queue_count)
+        for queue in queues
     ]
     merged = union_all(*[select(b.c.id, b.c.priority_score, b.c.due_at, b.c.mine) for b in branches]).subquery()
     candidates = (
@@ -153,21 +140,27 @@ def next_case(session: Session, reviewer: Reviewer, *, lease_seconds: int = LEAS
     return Claim(case, paused)
 
 
-def held(session: Session, reviewer_id: int, case_id: int, *, lock: bool = True) -> Case:
-    """The case if this reviewer holds it under a live lease; CaseNotHeld otherwise."""
-    stmt = select(Case).where(Case.id == case_id)
-    case = session.execute(stmt.with_for_update() if lock else stmt).scalar_one_or_none()
-    if case is None:
-        raise CaseNotHeld(case_id, "no such case")
-    if case.status != "open" or case.claimed_by != reviewer_id or case.lease_until is None or as_utc(case.lease_until) <= utcnow():
+def held(session: Session, reviewer: Reviewer, case_id: int, *, lock: bool = True) -> Case:
+    """The case if this reviewer holds it under a live lease; CaseNotHeld otherwise.
+
+    A case the reviewer may not see is NotFound, whoever holds it.
+    """
+    case = visible_case(session, reviewer, case_id, lock=lock)
+    if case.status != "open" or case.claimed_by != reviewer.id or case.lease_until is None or as_utc(case.lease_until) <= utcnow():
         raise CaseNotHeld(case_id)
     return case
 
 
-def renew(session: Session, reviewer_id: int, case_id: int, *, lease_seconds: int = LEASE_SECONDS) -> Case:
-    case = held(session, reviewer_id, case_id)
+def renew(session: Session, reviewer: Reviewer, case_id: int, *, lease_seconds: int = LEASE_SECONDS) -> Case:
+    case = held(session, reviewer, case_id)
     case.lease_until = utcnow() + timedelta(seconds=lease_seconds)
     return case
+
+
+def release(session: Session, reviewer: Reviewer, case_id: int) -> None:
+    """Give one held case back to its queue."""
+    case = held(session, reviewer, case_id)
+    case.claimed_by, case.lease_until = None, None
 
 
 def release_all(session: Session, reviewer_id: int) -> list[int]:
@@ -178,13 +171,23 @@ def release_all(session: Session, reviewer_id: int) -> list[int]:
     ).scalars())
 
 
-def assign(session: Session, actor: Actor, case_id: int, staff_id: int | None) -> Case:
-    """A senior hands a case to a named reviewer (or back to the queue with None)."""
-    case = session.execute(select(Case).where(Case.id == case_id).with_for_update()).scalar_one_or_none()
-    if case is None or case.status != "open":
+def assign(session: Session, actor: Actor, assigner: Reviewer, case_id: int, staff_id: int | None) -> Case:
+    """A senior hands a case to a named reviewer (or back to the queue with None).
+
+    The assigner must see the case, and the assignee must be an active reviewer who may work
+    its queue: an assignment is never a way around a queue's roles or languages, nor a case
+    left with someone who cannot take cases.
+    """
+    case = visible_case(session, assigner, case_id, lock=True)
+    if case.status != "open":
         raise CaseNotHeld(case_id, "no open case with this id")
-    if staff_id is not None and session.get(StaffUser, staff_id) is None:
-        raise NotFound("staff_id", f"no staff user {staff_id}")
+    if staff_id is not None:
+        assignee = session.get(StaffUser, staff_id)
+        if assignee is None:
+            raise NotFound("staff_id", f"no staff user {staff_id}")
+        queue = session.get_one(Queue, case.queue_id)
+        if not may_take_assignments(queue, assignee):
+            raise FieldError("staff_id", f"{assignee.display_name} may not work the {queue.name} queue")
     before = {"assigned_to": case.assigned_to}
     case.assigned_to = staff_id
     if case.claimed_by is not None and case.claimed_by != staff_id:

@@ -1,4 +1,8 @@
-"""Queue views: counts per queue, and a queue's cases in the order reviewers get them."""
+"""Queue views: counts per queue, and a queue's cases in the order reviewers get them.
+
+Counts are configuration-level facts every staff member sees; a queue's cases are listed only
+to those who may see them (`trustdesk.cases.access`).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from sqlalchemy import case as when
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from trustdesk.cases.access import Reviewer, visible_queue
 from trustdesk.store.models import Case, Queue, Subject, utcnow
 
 
@@ -30,15 +35,17 @@ def queue_overview(session: Session) -> list[dict[str, Any]]:
     ]
 
 
-
 @dataclass
 class QueueEntry:
     case: Case
     subject: Subject
 
 
-def queue_cases(session: Session, queue_id: int, *, limit: int = 50, offset: int = 0, policy_code: str | None = None) -> list[QueueEntry]:
-    """Open cases in claim order (score, then due time), with their subjects."""
+def queue_cases(
+    session: Session, reader: Reviewer, queue_id: int, *, limit: int = 50, offset: int = 0, policy_code: str | None = None,
+) -> list[QueueEntry]:
+    """Open cases in claim order (score, then due time), with their subjects; Forbidden if not `reader`'s to see."""
+    visible_queue(session, reader, queue_id)
     stmt = (
         select(Case, Subject).join(Subject, Subject.id == Case.subject_id)
         .where(Case.queue_id == queue_id, Case.status == "open")

@@ -17,7 +17,9 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
+from trustdesk.cases.access import Reviewer, may_work, visible_case
 from trustdesk.cases.queues import ROUTING_SCHEMA, QueueSpec, save_queue
+from trustdesk.domain.errors import Conflict, FieldError
 from trustdesk.domain.priority import (
     IMMINENT_HARM_BOOST,
     Band,
@@ -210,14 +212,19 @@ def _join(
     })
 
 
-def flag_imminent_harm(session: Session, actor: Actor, case_id: int, reason: str) -> Case:
-    """A reviewer's imminent-harm flag: top priority, the shortest SLA, the imminent-harm route."""
-    case = session.execute(select(Case).where(Case.id == case_id).with_for_update()).scalar_one_or_none()
-    if case is None or case.status != "open":
-        raise LookupError(f"case_id: no open case {case_id}")
+def flag_imminent_harm(session: Session, actor: Actor, flagger: Reviewer, case_id: int, reason: str) -> Case:
+    """A reviewer's imminent-harm flag: top priority, the shortest SLA, the imminent-harm route.
+
+    If the route moves the case to a queue the flagger may not work, their claim ends there so
+    that someone who may takes it; an assignment ends with any move to another queue.
+    """
+    case = visible_case(session, flagger, case_id, lock=True)
+    if case.status != "open":
+        raise Conflict("case_id", f"case {case_id} is {case.status}")
     if not reason.strip():
-        raise ValueError("reason: say what the imminent harm is")
-    before = {"band": case.band, "priority_score": case.priority_score, "queue_id": case.queue_id, "due_at": case.due_at}
+        raise FieldError("reason", "say what the imminent harm is")
+    before = {"band": case.band, "priority_score": case.priority_score, "queue_id": case.queue_id, "due_at": case.due_at,
+              "claimed_by": case.claimed_by, "assigned_to": case.assigned_to}
     queues, default = _queues(session, actor)
     subject = session.get(Subject, case.subject_id)
     policy = session.execute(select(Policy).where(Policy.code == case.policy_code, Policy.is_current.is_(True))).scalar_one()
@@ -227,11 +234,16 @@ def flag_imminent_harm(session: Session, actor: Actor, case_id: int, reason: str
     if not case.imminent_harm:
         case.priority_score += IMMINENT_HARM_BOOST
         case.priority_reasons = {**case.priority_reasons, "imminent_harm": IMMINENT_HARM_BOOST}
+    if queue.id != case.queue_id:
+        case.assigned_to = None
+        if not may_work(queue, flagger):
+            case.claimed_by = case.lease_until = None
     case.band, case.imminent_harm, case.queue_id, case.routed_by = Band.P0.value, True, queue.id, routed_by
     case.due_at = min(as_utc(case.due_at), due_at(utcnow(), queue, Band.P0))
     case.updated_at = utcnow()
     record(session, actor=actor, verb="case.imminent_harm_flagged", object_type="case", object_id=case.id, before=before,
-           after={"band": case.band, "priority_score": case.priority_score, "queue_id": case.queue_id, "due_at": case.due_at, "reason": reason})
+           after={"band": case.band, "priority_score": case.priority_score, "queue_id": case.queue_id, "due_at": case.due_at,
+                  "claimed_by": case.claimed_by, "assigned_to": case.assigned_to, "reason": reason})
     return case
 
 

@@ -39,12 +39,15 @@ def sweep(session: Session) -> tuple[int, int]:
             select(Case).where(Case.queue_id == queue.id, Case.status == "open", Case.escalated_at.is_(None), Case.due_at <= horizon)
             .limit(_BATCH).with_for_update(skip_locked=True)
         ).scalars():
+            before = {"queue_id": queue.id, "assigned_to": case.assigned_to}
             case.queue_id, case.escalated_at = queue.escalation_queue_id, now
-            case.claimed_by = case.lease_until = None
+            # The escalation queue's team takes it from here: a claim or assignment would keep
+            # it from them (and the assignee may not be allowed to work that queue).
+            case.claimed_by = case.lease_until = case.assigned_to = None
             escalated += 1
             record(session, actor=SLA_ACTOR, verb="case.escalated", object_type="case", object_id=case.id,
-                   before={"queue_id": queue.id}, after={"queue_id": queue.escalation_queue_id, "due_at": case.due_at,
-                                                         "reason": "nearing SLA breach"})
+                   before=before, after={"queue_id": queue.escalation_queue_id, "due_at": case.due_at, "assigned_to": None,
+                                         "reason": "nearing SLA breach"})
     return len(breached), escalated
 
 

@@ -20,3 +20,9 @@ class NotFound(FieldError):
 
 class Conflict(FieldError):
     status = 409
+
+
+class Forbidden(FieldError):
+    """The caller may not use an object whose existence is no secret, such as a queue (403)."""
+
+    status = 403

@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
+from trustdesk.cases.access import Reviewer, restricted_subjects
 from trustdesk.domain.errors import Conflict, FieldError, NotFound
 from trustdesk.domain.policies import Action
 from trustdesk.domain.vocabulary import SubjectKind, Visibility
@@ -312,11 +313,17 @@ class UndoResult:
     skipped: list[EnforcementAction]  # of those, the ones whose subject changed again since: left alone
 
 
-def undo_action(session: Session, actor: Actor, action_id: int) -> UndoResult:
-    """Withdraw an action and everything cascaded from it, restoring what it changed."""
-    action = session.get(EnforcementAction, action_id, with_for_update=True)
-    if action is None:
+def visible_action(session: Session, reviewer: Reviewer | None, action_id: int, *, lock: bool = False) -> EnforcementAction:
+    """The action, unless its subject is hidden from `reviewer` by need-to-know (None: automation)."""
+    action = session.get(EnforcementAction, action_id, with_for_update=lock)
+    if action is None or (reviewer is not None and restricted_subjects(session, reviewer, [action.subject_id])):
         raise NotFound("action_id", f"no action {action_id}")
+    return action
+
+
+def undo_action(session: Session, actor: Actor, action_id: int, *, reviewer: Reviewer | None = None) -> UndoResult:
+    """Withdraw an action and everything cascaded from it, restoring what it changed."""
+    action = visible_action(session, reviewer, action_id, lock=True)
     if action.status == UNDONE:
         raise Conflict("action_id", f"action {action_id} was already undone by {action.undone_by}")
     if action.kind == Action.STRIKE:

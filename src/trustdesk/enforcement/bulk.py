@@ -17,6 +17,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
+from trustdesk.cases.access import Reviewer
 from trustdesk.domain.errors import FieldError, NotFound
 from trustdesk.enforcement.decisions import (
     DecisionRequest,
@@ -25,7 +26,7 @@ from trustdesk.enforcement.decisions import (
 )
 from trustdesk.jobs.queue import enqueue
 from trustdesk.store.database import Database
-from trustdesk.store.models import BulkItem, BulkOperation, utcnow
+from trustdesk.store.models import BulkItem, BulkOperation, StaffUser, utcnow
 
 if TYPE_CHECKING:  # the worker imports this module to register its handler
     from trustdesk.jobs.worker import WorkerContext
@@ -94,11 +95,11 @@ def run_chunk(db: Database, operation_id: int) -> bool:
                 before={"status": QUEUED}, after={"status": RUNNING},
             )
         request = DecisionRequest.from_json(op.request["decision"])
+        # Read now, not when the operation started: a role taken away stops the rest.
+        requester = Reviewer.of(session.get_one(StaffUser, op.requested_by))
         for item in items:
             try:
-                decide_subject(
-                    session, actor, item.subject_id, request, bulk_operation_id=op.id, reviewer_id=op.requested_by
-                )
+                decide_subject(session, actor, item.subject_id, request, bulk_operation_id=op.id, reviewer=requester)
             except FieldError as exc:  # refused before anything was written: record it and go on
                 item.status, item.error = FAILED, str(exc)
                 op.failed += 1

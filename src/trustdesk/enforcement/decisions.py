@@ -7,7 +7,9 @@ targets and params of every action, so a refused decision leaves no trace.
 
 Only the reviewer holding a case (claimed, lease not run out) can decide it: the case row is
 locked through `claiming.held`, so of two reviewers racing for the same case exactly one
-decides and the other gets `CaseNotHeld` (409), as does a second decision.
+decides and the other gets `CaseNotHeld` (409), as does a second decision. A staff member
+deciding follows need-to-know (`trustdesk.cases.access`): a case or subject they may not see
+is not found.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
+from trustdesk.cases.access import Reviewer, visible_subject
 from trustdesk.cases.claiming import held
 from trustdesk.domain.decision_trees import (
     VERDICTS,
@@ -119,12 +122,12 @@ def _field_error(exc: TreeError) -> FieldError:
     return FieldError(name.lstrip("."), message)
 
 
-def decide_case(session: Session, reviewer_id: int, reviewer_actor: Actor, case_id: int, request: DecisionRequest) -> Decision:
-    case = held(session, reviewer_id, case_id)
+def decide_case(session: Session, reviewer: Reviewer, reviewer_actor: Actor, case_id: int, request: DecisionRequest) -> Decision:
+    case = held(session, reviewer, case_id)
     checked = check_request(session, request)
     subject = session.get_one(Subject, case.subject_id)
     plans = _plans(session, subject, checked, request)
-    return _write(session, reviewer_actor, subject, checked, request, plans, [case], reviewer_id=reviewer_id)
+    return _write(session, reviewer_actor, subject, checked, request, plans, [case], reviewer_id=reviewer.id)
 
 
 def decide_subject(
@@ -134,13 +137,15 @@ def decide_subject(
     request: DecisionRequest,
     *,
     bulk_operation_id: int | None = None,
-    reviewer_id: int | None = None,
+    reviewer: Reviewer | None = None,
 ) -> Decision:
     """The same decision outside a claimed case (bulk, automated rules); closes its open case.
 
-    Raises only before writing anything, so a caller may record the error and carry on.
+    `reviewer` is the staff member deciding (None for automation), who must be allowed to see
+    the subject. Raises only before writing anything, so a caller may record the error and
+    carry on.
     """
-    subject = session.get(Subject, subject_id)
+    subject = session.get(Subject, subject_id) if reviewer is None else visible_subject(session, reviewer, subject_id)
     if subject is None:
         raise NotFound("subject_id", f"no subject {subject_id}")
     checked = check_request(session, request)
@@ -149,7 +154,8 @@ def decide_subject(
         select(Case).where(Case.subject_id == subject_id, Case.status == CASE_OPEN).order_by(Case.id).with_for_update()
     ).scalars().all()
     return _write(
-        session, actor, subject, checked, request, plans, cases, reviewer_id=reviewer_id, bulk_operation_id=bulk_operation_id
+        session, actor, subject, checked, request, plans, cases, reviewer_id=reviewer.id if reviewer else None,
+        bulk_operation_id=bulk_operation_id,
     )
 
 

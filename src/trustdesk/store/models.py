@@ -75,8 +75,8 @@ class StaffUser(Base):
     roles: Mapped[list[Any]] = mapped_column(default=list)
     skills: Mapped[dict[str, Any]] = mapped_column(default=dict)
     totp_secret: Mapped[str | None] = mapped_column(String(64), default=None)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(default=None)
+    # The last TOTP time step accepted: a code of that step or an earlier one is never taken again.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger, default=None)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -91,6 +91,17 @@ class StaffSession(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column()
     user: Mapped[StaffUser] = relationship()
+
+
+class LoginThrottle(Base):
+    """Failed logins in a row for one username (as typed) from one address, and its lock."""
+
+    __tablename__ = "login_throttles"
+    username: Mapped[str] = mapped_column(String(100), primary_key=True)
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime] = mapped_column()
+    locked_until: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class RateLimit(Base):

@@ -20,6 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from trustdesk.audit import personal_data
 from trustdesk.config import Settings
@@ -31,6 +32,7 @@ from trustdesk.web.api import account_events, cases, enforcement, reports, subje
 from trustdesk.web.console import enforcement as console_enforcement
 from trustdesk.web.console import policies as console_policies
 from trustdesk.web.console import review as console_review
+from trustdesk.web.console import staff as console_staff
 from trustdesk.web.console import views as console
 from trustdesk.web.permissions import LoginRequired, public
 
@@ -152,6 +154,11 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.include_router(console_policies.router)
     app.include_router(console_review.router)
     app.include_router(console_enforcement.router)
+    app.include_router(console_staff.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    if settings.trusted_proxies:
+        # The client address (login limits and lockouts) comes from X-Forwarded-For only when
+        # the connection is from one of these proxies; anyone else's header is ignored.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor
 from trustdesk.auth import api_clients, staff
-from trustdesk.cases.claiming import Reviewer
+from trustdesk.cases.access import Reviewer
 from trustdesk.domain.vocabulary import Role, Scope
 from trustdesk.ingest.intake import Submitter
 from trustdesk.store.database import Database

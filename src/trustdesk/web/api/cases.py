@@ -1,4 +1,8 @@
-"""Queues and cases for automation: configure queues, claim, renew, assign, read, comment."""
+"""Queues and cases for automation: configure queues, claim, renew, assign, read, comment.
+
+Need-to-know applies as in the console (`trustdesk.cases.access`): a case in a queue whose
+roles the caller lacks answers 404 like a missing one; such a queue's case list answers 403.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +15,11 @@ from sqlalchemy.orm import Session
 
 from trustdesk.cases import case_file, claiming, listing, routing, sla, wellness
 from trustdesk.cases.queues import QueueError, QueueSpec, save_queue
-from trustdesk.domain.vocabulary import Role
+from trustdesk.domain.roles import ADMINS, ASSIGNERS, REVIEWERS
 from trustdesk.store.models import Case, Queue
 from trustdesk.web.permissions import COMMITTED, StaffContext, read_session, staff_with
 
 router = APIRouter(prefix="/api/v1", tags=["queues and cases"])
-REVIEWERS = (Role.MODERATOR, Role.SENIOR, Role.ESCALATIONS, Role.CHILD_SAFETY, Role.QA, Role.ADMIN)
 
 
 class QueueIn(BaseModel):
@@ -83,7 +86,11 @@ class CaseOut(BaseModel):
 
 
 class CaseFileOut(BaseModel):
-    """The case with everything around it, as on the case page."""
+    """The case with everything around it, as on the case page.
+
+    `linked_accounts[].shared` counts the identifiers shared per kind (ip, device_id, …); the
+    values are personal data, shown only through the audited reveal on the account.
+    """
 
     case: CaseOut
     queue: str
@@ -129,7 +136,7 @@ def queues(_who: StaffContext = Depends(staff_with()), session: Session = Depend
 
 
 @router.post("/queues", response_model=QueueOut, status_code=201)
-def create_queue(body: QueueIn, who: StaffContext = Depends(staff_with(Role.ADMIN)), session: Session = COMMITTED) -> QueueOut:
+def create_queue(body: QueueIn, who: StaffContext = Depends(staff_with(*ADMINS)), session: Session = COMMITTED) -> QueueOut:
     """Create a queue; its routing expression is checked now, not when reports arrive."""
     try:
         return QueueOut.of(save_queue(session, who.actor, QueueSpec(**body.model_dump())))
@@ -138,7 +145,7 @@ def create_queue(body: QueueIn, who: StaffContext = Depends(staff_with(Role.ADMI
 
 
 @router.put("/queues/{queue_id}", response_model=QueueOut)
-def update_queue(queue_id: int, body: QueueIn, who: StaffContext = Depends(staff_with(Role.ADMIN)), session: Session = COMMITTED) -> QueueOut:
+def update_queue(queue_id: int, body: QueueIn, who: StaffContext = Depends(staff_with(*ADMINS)), session: Session = COMMITTED) -> QueueOut:
     if session.get(Queue, queue_id) is None:
         raise HTTPException(404, f"queue_id: no queue {queue_id}")
     try:
@@ -150,12 +157,11 @@ def update_queue(queue_id: int, body: QueueIn, who: StaffContext = Depends(staff
 @router.get("/queues/{queue_id}/cases", response_model=list[CaseOut])
 def queue_cases(
     queue_id: int, limit: int = 50, offset: int = 0, policy_code: str | None = None,
-    _who: StaffContext = Depends(staff_with()), session: Session = Depends(read_session),
+    who: StaffContext = Depends(staff_with()), session: Session = Depends(read_session),
 ) -> list[CaseOut]:
     """Open cases in the order reviewers get them, each with why it has its priority."""
-    if session.get(Queue, queue_id) is None:
-        raise HTTPException(404, f"queue_id: no queue {queue_id}")
-    return [CaseOut.of(e.case) for e in listing.queue_cases(session, queue_id, limit=min(max(limit, 1), 500), offset=max(offset, 0), policy_code=policy_code)]
+    entries = listing.queue_cases(session, who.reviewer, queue_id, limit=min(max(limit, 1), 500), offset=max(offset, 0), policy_code=policy_code)
+    return [CaseOut.of(e.case) for e in entries]
 
 
 @router.post("/queues/{queue_id}/step-out", status_code=204)
@@ -180,10 +186,8 @@ def next_case(who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Sess
 
 
 @router.get("/cases/{case_id}", response_model=CaseFileOut)
-def read_case(case_id: int, _who: StaffContext = Depends(staff_with()), session: Session = Depends(read_session)) -> CaseFileOut:
-    found = case_file.load_case_file(session, case_id)
-    if found is None:
-        raise HTTPException(404, f"case_id: no case {case_id}")
+def read_case(case_id: int, who: StaffContext = Depends(staff_with()), session: Session = Depends(read_session)) -> CaseFileOut:
+    found = case_file.load_case_file(session, who.reviewer, case_id)
     return CaseFileOut(
         case=CaseOut.of(found.case), queue=found.queue.name, subject=_subject(found.tree.subject),
         parent=_subject(found.tree.parent) if found.tree.parent else None,
@@ -202,35 +206,26 @@ def read_case(case_id: int, _who: StaffContext = Depends(staff_with()), session:
 @router.post("/cases/{case_id}/renew", response_model=CaseOut)
 def renew(case_id: int, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED) -> CaseOut:
     """Keep holding the case while you work on it."""
-    return CaseOut.of(claiming.renew(session, who.user_id, case_id))
+    return CaseOut.of(claiming.renew(session, who.reviewer, case_id))
 
 
 @router.post("/cases/{case_id}/release", status_code=204)
 def release(case_id: int, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED) -> None:
-    case = claiming.held(session, who.user_id, case_id)
-    case.claimed_by, case.lease_until = None, None
+    claiming.release(session, who.reviewer, case_id)
 
 
 @router.post("/cases/{case_id}/assign", response_model=CaseOut)
-def assign(case_id: int, body: AssignIn, who: StaffContext = Depends(staff_with(Role.SENIOR, Role.ADMIN)), session: Session = COMMITTED) -> CaseOut:
-    """Hand a case to a named reviewer (null: back to the queue)."""
-    return CaseOut.of(claiming.assign(session, who.actor, case_id, body.staff_id))
+def assign(case_id: int, body: AssignIn, who: StaffContext = Depends(staff_with(*ASSIGNERS)), session: Session = COMMITTED) -> CaseOut:
+    """Hand a case to a named reviewer who may work its queue (null: back to the queue)."""
+    return CaseOut.of(claiming.assign(session, who.actor, who.reviewer, case_id, body.staff_id))
 
 
 @router.post("/cases/{case_id}/imminent-harm", response_model=CaseOut)
 def imminent_harm(case_id: int, body: ImminentHarmIn, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED) -> CaseOut:
     """Flag a threat to life, self-harm or a child at risk: top priority, shortest SLA."""
-    try:
-        return CaseOut.of(routing.flag_imminent_harm(session, who.actor, case_id, body.reason))
-    except LookupError as exc:
-        raise HTTPException(404, str(exc)) from exc
+    return CaseOut.of(routing.flag_imminent_harm(session, who.actor, who.reviewer, case_id, body.reason))
 
 
 @router.post("/cases/{case_id}/comments", status_code=201)
 def comment(case_id: int, body: CommentIn, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED) -> dict[str, int]:
-    try:
-        return {"id": case_file.add_comment(session, who.actor, who.user_id, case_id, body.body).id}
-    except LookupError as exc:
-        raise HTTPException(404, str(exc)) from exc
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from exc
+    return {"id": case_file.add_comment(session, who.actor, who.reviewer, case_id, body.body).id}

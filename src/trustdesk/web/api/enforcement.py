@@ -10,18 +10,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from trustdesk.cases import claiming
-from trustdesk.domain.errors import NotFound
+from trustdesk.cases import access, claiming
 from trustdesk.domain.policies import Action
-from trustdesk.domain.vocabulary import Role
+from trustdesk.domain.roles import ENFORCERS, REVIEWERS
 from trustdesk.enforcement import actions, bulk, decisions, notifiers
 from trustdesk.enforcement.decisions import DecisionRequest
-from trustdesk.store.models import Case, Decision, EnforcementAction, NotifierRecord
-from trustdesk.web.api.cases import REVIEWERS, CaseOut
+from trustdesk.store.models import Decision, EnforcementAction, NotifierRecord
+from trustdesk.web.api.cases import CaseOut
 from trustdesk.web.permissions import COMMITTED, StaffContext, read_session, staff_with
 
 router = APIRouter(prefix="/api/v1", tags=["decisions and actions"])
-SENIORS = (Role.SENIOR, Role.ESCALATIONS, Role.ADMIN)
 
 
 class DecisionIn(BaseModel):
@@ -109,7 +107,7 @@ def decide(
     who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED,
 ) -> DecideOut:
     """Decide a case you hold; with ?next=true you are leased your next case in the same call."""
-    decision = decisions.decide_case(session, who.user_id, who.actor, case_id, body.request())
+    decision = decisions.decide_case(session, who.reviewer, who.actor, case_id, body.request())
     following = claiming.next_case(session, who.reviewer).case if next else None
     return DecideOut(decision=DecisionOut.of(session, decision), next_case=CaseOut.of(following) if following else None)
 
@@ -117,9 +115,10 @@ def decide(
 @router.get("/subjects/{subject_id}/cascade", response_model=PreviewOut)
 def preview(
     subject_id: int, kind: str = Query(default=Action.CASCADE_TAKEDOWN.value),
-    _who: StaffContext = Depends(staff_with(*SENIORS)), session: Session = Depends(read_session),
+    who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = Depends(read_session),
 ) -> PreviewOut:
     """What an action with cascade would change: every subject, visibility before → after."""
+    access.visible_subject(session, who.reviewer, subject_id)
     found = actions.preview_cascade(session, subject_id, kind)
     return PreviewOut(
         subject_id=found.subject_id, action=found.action.value, count=found.count, unchanged=found.unchanged,
@@ -130,29 +129,29 @@ def preview(
 @router.post("/subjects/{subject_id}/decision", response_model=DecisionOut, status_code=201)
 def decide_subject(
     subject_id: int, body: DecisionIn,
-    who: StaffContext = Depends(staff_with(*SENIORS)), session: Session = COMMITTED,
+    who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = COMMITTED,
 ) -> DecisionOut:
     """A senior's decision on a subject outside the queue (e.g. a cascade takedown of a shop)."""
-    decision = decisions.decide_subject(session, who.actor, subject_id, body.request(), reviewer_id=who.user_id)
+    decision = decisions.decide_subject(session, who.actor, subject_id, body.request(), reviewer=who.reviewer)
     return DecisionOut.of(session, decision)
 
 
 @router.post("/actions/{action_id}/undo", response_model=UndoOut)
-def undo(action_id: int, who: StaffContext = Depends(staff_with(*SENIORS)), session: Session = COMMITTED) -> UndoOut:
+def undo(action_id: int, who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = COMMITTED) -> UndoOut:
     """Withdraw an action and everything cascaded from it."""
-    result = actions.undo_action(session, who.actor, action_id)
+    result = actions.undo_action(session, who.actor, action_id, reviewer=who.reviewer)
     return UndoOut(undone=[a.id for a in result.undone], skipped=[a.id for a in result.skipped])
 
 
 @router.post("/bulk", response_model=BulkOut, status_code=202)
-def start_bulk(body: BulkIn, who: StaffContext = Depends(staff_with(*SENIORS)), session: Session = COMMITTED) -> BulkOut:
+def start_bulk(body: BulkIn, who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = COMMITTED) -> BulkOut:
     """Apply one decision to up to 10,000 subjects; the worker does it, follow with GET /bulk/{id}."""
     op = bulk.start_bulk(session, who.user_id, who.actor, body.subject_ids, body.decision.request())
     return _bulk_out(bulk.bulk_status(session, op.id))
 
 
 @router.get("/bulk/{operation_id}", response_model=BulkOut)
-def bulk_status(operation_id: int, _who: StaffContext = Depends(staff_with(*SENIORS)), session: Session = Depends(read_session)) -> BulkOut:
+def bulk_status(operation_id: int, _who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = Depends(read_session)) -> BulkOut:
     return _bulk_out(bulk.bulk_status(session, operation_id))
 
 
@@ -177,7 +176,7 @@ class NotifierOut(BaseModel):
 
 
 @router.get("/notifiers", response_model=list[NotifierOut])
-def notifiers_under_measures(_who: StaffContext = Depends(staff_with(*SENIORS)), session: Session = Depends(read_session)) -> list[NotifierOut]:
+def notifiers_under_measures(_who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = Depends(read_session)) -> list[NotifierOut]:
     """Notifiers warned, deprioritised or suspended for manifestly unfounded notices (DSA Art. 23(2))."""
     rows = session.execute(
         select(NotifierRecord).where(
@@ -188,15 +187,14 @@ def notifiers_under_measures(_who: StaffContext = Depends(staff_with(*SENIORS)),
 
 
 @router.post("/notifiers/{key}/reinstate", response_model=NotifierOut)
-def reinstate_notifier(key: str, who: StaffContext = Depends(staff_with(*SENIORS)), session: Session = COMMITTED) -> NotifierOut:
+def reinstate_notifier(key: str, who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = COMMITTED) -> NotifierOut:
     """Lift a notifier's measures (audited); if the pattern returns, it starts again with a warning."""
     return NotifierOut.of(notifiers.reinstate(session, who.actor, key))
 
 
 @router.get("/cases/{case_id}/decisions", response_model=list[DecisionOut])
-def case_decisions(case_id: int, _who: StaffContext = Depends(staff_with()), session: Session = Depends(read_session)) -> list[DecisionOut]:
-    if session.get(Case, case_id) is None:
-        raise NotFound("case_id", f"no case {case_id}")
+def case_decisions(case_id: int, who: StaffContext = Depends(staff_with()), session: Session = Depends(read_session)) -> list[DecisionOut]:
+    access.visible_case(session, who.reviewer, case_id)
     rows = session.execute(select(Decision).where(Decision.case_id == case_id).order_by(Decision.id)).scalars()
     return [DecisionOut.of(session, d) for d in rows]
 

@@ -3,7 +3,8 @@ bulk decisions, which the worker carries out while the page shows progress.
 
 A cascade is always previewed from exactly what would be applied, and applying it lands on a
 page with an Undo button, because a takedown of a whole shop is the easiest mistake to make
-and the one that most needs a way back.
+and the one that most needs a way back. A subject in a queue the caller may not see
+(need-to-know) is not found here either.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
+from trustdesk.cases.access import Reviewer, visible_subject
 from trustdesk.domain.decision_trees import VERDICTS, VIOLATION
 from trustdesk.domain.errors import FieldError, NotFound
 from trustdesk.domain.policies import Action
+from trustdesk.domain.roles import ENFORCERS
 from trustdesk.enforcement.actions import (
     CASCADING,
     MAX_DESCENDANTS,
@@ -27,12 +30,12 @@ from trustdesk.enforcement.actions import (
     apply_action,
     preview_cascade,
     undo_action,
+    visible_action,
 )
 from trustdesk.enforcement.bulk import MAX_SUBJECTS, bulk_status, start_bulk
 from trustdesk.enforcement.decisions import DecisionRequest
 from trustdesk.policy_versions import current_policies
 from trustdesk.store.models import BulkOperation, EnforcementAction, Subject
-from trustdesk.web.api.enforcement import SENIORS as ENFORCERS
 from trustdesk.web.console.review import decision_params, rationale_needed
 from trustdesk.web.console.views import render, templates
 from trustdesk.web.permissions import COMMITTED, StaffContext, read_session, staff_with
@@ -51,9 +54,7 @@ def _preview_page(
     request: Request, who: StaffContext, session: Session, subject_id: int, kind: str,
     error: str | None = None, status: int = 200,
 ) -> HTMLResponse:
-    subject = session.get(Subject, subject_id)
-    if subject is None:
-        raise HTTPException(404, f"subject_id: no subject {subject_id}")
+    subject = visible_subject(session, who.reviewer, subject_id)
     preview = None
     try:
         preview = preview_cascade(session, subject_id, kind)
@@ -73,17 +74,15 @@ def cascade_preview(
     return _preview_page(request, who, session, subject_id, kind)
 
 
-def _apply_cascade(session: Session, actor: Actor, subject_id: int, kind: str, rationale: str) -> EnforcementAction:
+def _apply_cascade(session: Session, actor: Actor, reviewer: Reviewer, subject_id: int, kind: str, rationale: str) -> EnforcementAction:
     """Apply the cascade and keep the reasons next to it in the subject's history.
 
     `apply_action` takes no rationale yet, so the reasons are their own audit event in the
     same transaction, pointing at the action.
     """
+    subject = visible_subject(session, reviewer, subject_id)
     if not rationale:
         raise FieldError("rationale", "say why everything under this subject comes down")
-    subject = session.get(Subject, subject_id)
-    if subject is None:
-        raise NotFound("subject_id", f"no subject {subject_id}")
     action = apply_action(session, actor, subject, kind, cascade=True)
     record(session, actor=actor, verb="action.justified", object_type="subject", object_id=subject.id,
            after={"action_id": action.id, "kind": action.kind, "rationale": rationale})
@@ -96,7 +95,7 @@ def cascade_apply(
     who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = COMMITTED,
 ) -> Response:
     try:
-        action = _apply_cascade(session, who.actor, subject_id, kind, rationale.strip())
+        action = _apply_cascade(session, who.actor, who.reviewer, subject_id, kind, rationale.strip())
     except FieldError as exc:
         return _preview_page(request, who, session, subject_id, kind, str(exc), exc.status)
     return RedirectResponse(f"/actions/{action.id}", status_code=303)
@@ -106,9 +105,7 @@ def _action_page(
     request: Request, who: StaffContext, session: Session, action_id: int, *, undo: UndoResult | None = None,
     error: str | None = None, status: int = 200,
 ) -> HTMLResponse:
-    action = session.get(EnforcementAction, action_id)
-    if action is None:
-        raise HTTPException(404, f"action_id: no action {action_id}")
+    action = visible_action(session, who.reviewer, action_id)
     cascaded: list[Any] = []
     undone: dict[str, list[tuple[EnforcementAction, Subject]]] = {"restored": [], "skipped": []}
     if undo is None:
@@ -139,7 +136,7 @@ def undo(
 ) -> HTMLResponse:
     """Withdraw the action and its cascade; subjects changed again since are left alone and listed."""
     try:
-        result = undo_action(session, who.actor, action_id)
+        result = undo_action(session, who.actor, action_id, reviewer=who.reviewer)
     except FieldError as exc:
         return _action_page(request, who, session, action_id, error=str(exc), status=exc.status)
     return _action_page(request, who, session, action_id, undo=result)

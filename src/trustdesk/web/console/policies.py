@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from trustdesk.domain.decision_trees import default_tree
 from trustdesk.domain.policies import Action, PolicyError
+from trustdesk.domain.roles import ADMINS
 from trustdesk.domain.taxonomy import DSA_CATEGORIES, DSA_KEYWORDS
-from trustdesk.domain.vocabulary import Role
 from trustdesk.policy_versions import current_policies, publish_version, spec_of
 from trustdesk.store.models import Policy
 from trustdesk.web.console.views import render
@@ -37,7 +37,7 @@ def _page(request: Request, who: StaffContext, versions: list[Policy], error: st
     context = {
         "who": who, "policy": versions[0], "versions": versions, "error": error,
         "actions": [a.value for a in Action], "categories": sorted(DSA_CATEGORIES), "keywords": sorted(DSA_KEYWORDS),
-        "can_edit": who.has(Role.ADMIN),
+        "can_edit": who.has(*ADMINS),
         "tree_json": json.dumps(versions[0].decision_tree or default_tree(spec_of(versions[0])), indent=2, ensure_ascii=False),
     }
     return render(request, "policy.html", context, status_code=status_code)
@@ -50,7 +50,7 @@ def policy_page(request: Request, code: str, who: StaffContext = Depends(staff_w
 
 @router.post("/policies/{code}")
 async def publish(
-    request: Request, code: str, who: StaffContext = Depends(staff_with(Role.ADMIN)), session: Session = COMMITTED,
+    request: Request, code: str, who: StaffContext = Depends(staff_with(*ADMINS)), session: Session = COMMITTED,
 ) -> Response:
     """Publish the edited policy as a new version; decisions keep the version they applied."""
     form = await request.form()

@@ -3,7 +3,8 @@
 Thin: claiming, reading the case file, deciding, flagging and commenting are service calls;
 this module reads forms, picks the page and shows service errors as messages on it. The guided
 decision walks the policy's decision tree one htmx fragment at a time; the answers so far
-travel in hidden inputs, so the server keeps no state between steps.
+travel in hidden inputs, so the server keeps no state between steps. Need-to-know is the
+services' rule (`trustdesk.cases.access`): a case the reviewer may not see is a 404 here too.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from trustdesk.cases import claiming, listing, routing, sla, wellness
+from trustdesk.cases import access, claiming, listing, routing, sla, wellness
 from trustdesk.cases.case_file import CaseFile, add_comment, load_case_file
 from trustdesk.cases.queues import (
     ROUTING_SCHEMA,
@@ -35,19 +36,18 @@ from trustdesk.domain.decision_trees import (
     default_tree,
     walk,
 )
-from trustdesk.domain.errors import FieldError
+from trustdesk.domain.errors import FieldError, NotFound
 from trustdesk.domain.policies import Action
 from trustdesk.domain.priority import EXPLANATIONS, Band
+from trustdesk.domain.roles import ADMINS, ASSIGNERS, REVIEWERS
 from trustdesk.domain.vocabulary import Role
 from trustdesk.enforcement.decisions import DecisionRequest, decide_case
 from trustdesk.policy_versions import current_policies, spec_of
 from trustdesk.store.models import Case, Queue, StaffUser, as_utc, utcnow
-from trustdesk.web.api.cases import REVIEWERS
 from trustdesk.web.console.views import render
 from trustdesk.web.permissions import COMMITTED, StaffContext, read_session, staff_with
 
 router = APIRouter(include_in_schema=False)
-SENIORS = (Role.SENIOR, Role.ADMIN)  # who assigns cases, as in the API
 QUEUE_PAGE = 50
 REPORTS_SHOWN = 50
 CHILDREN_SHOWN = 20
@@ -59,6 +59,7 @@ NOTICES = {
     "decided": "Decision recorded. Here is your next case.",
     "decided-last": "Decision recorded. Nothing else is waiting for you right now.",
     "flagged": "Flagged as imminent harm: the case is now top priority on the shortest SLA.",
+    "flagged-handed-over": "Flagged as imminent harm and handed to a queue for other roles: its team takes it from here.",
     "saved": "Queue saved.",
     "assigned": "Assignment saved.",
     "stepped-out": "You stepped out of that queue. No penalty; step back in whenever you are ready.",
@@ -124,7 +125,8 @@ def _queues_page(
     context = {
         "who": who, "overview": listing.queue_overview(session), "bands": [b.value for b in Band],
         "workable": workable, "paused": paused, "stepped_out": stepped_out, "exposure": exposure,
-        "reviewer": who.has(*REVIEWERS), "admin": who.has(Role.ADMIN), "notice": _notice(notice), "error": error,
+        "hidden": access.hidden_queue_ids(session, who.reviewer),
+        "reviewer": who.has(*REVIEWERS), "admin": who.has(*ADMINS), "notice": _notice(notice), "error": error,
     }
     return render(request, "queues.html", context, status_code=status)
 
@@ -240,12 +242,12 @@ def _save(request: Request, who: StaffContext, session: Session, queue_id: int |
 
 
 @router.get("/queues/new")
-def new_queue(request: Request, who: StaffContext = Depends(staff_with(Role.ADMIN)), session: Session = Depends(read_session)) -> HTMLResponse:
+def new_queue(request: Request, who: StaffContext = Depends(staff_with(*ADMINS)), session: Session = Depends(read_session)) -> HTMLResponse:
     return _queue_form(request, who, session, None, _form_values(QueueSpec("")))
 
 
 @router.post("/queues/new")
-async def create_queue(request: Request, who: StaffContext = Depends(staff_with(Role.ADMIN)), session: Session = COMMITTED) -> Response:
+async def create_queue(request: Request, who: StaffContext = Depends(staff_with(*ADMINS)), session: Session = COMMITTED) -> Response:
     """Create a queue; a routing expression that does not check is refused, nothing saved."""
     return _save(request, who, session, None, await request.form())
 
@@ -259,7 +261,7 @@ def _queue_or_404(session: Session, queue_id: int) -> Queue:
 
 @router.get("/queues/{queue_id}/edit")
 def edit_queue(
-    request: Request, queue_id: int, who: StaffContext = Depends(staff_with(Role.ADMIN)), session: Session = Depends(read_session),
+    request: Request, queue_id: int, who: StaffContext = Depends(staff_with(*ADMINS)), session: Session = Depends(read_session),
 ) -> HTMLResponse:
     queue = _queue_or_404(session, queue_id)
     names = {q.id: q.name for q in list_queues(session)}
@@ -268,7 +270,7 @@ def edit_queue(
 
 @router.post("/queues/{queue_id}/edit")
 async def update_queue(
-    request: Request, queue_id: int, who: StaffContext = Depends(staff_with(Role.ADMIN)), session: Session = COMMITTED,
+    request: Request, queue_id: int, who: StaffContext = Depends(staff_with(*ADMINS)), session: Session = COMMITTED,
 ) -> Response:
     _queue_or_404(session, queue_id)
     return _save(request, who, session, queue_id, await request.form())
@@ -283,26 +285,23 @@ def _names(session: Session, ids: set[int]) -> dict[int, str]:
     return dict(session.execute(select(StaffUser.id, StaffUser.display_name).where(StaffUser.id.in_(ids))).all())
 
 
-def _assignees(session: Session) -> list[tuple[int, str]]:
-    """Active staff who review cases, for a senior's "assign to" choice."""
-    rows = session.execute(
-        select(StaffUser.id, StaffUser.display_name, StaffUser.roles).where(StaffUser.active.is_(True)).order_by(StaffUser.display_name)
-    ).all()
-    reviewing = {r.value for r in REVIEWERS}
-    return [(row.id, row.display_name) for row in rows if reviewing & set(row.roles)]
+def _assignees(session: Session, queue: Queue) -> list[tuple[int, str]]:
+    """Active reviewers who may work this queue, for a senior's "assign to" choice."""
+    users = session.execute(select(StaffUser).where(StaffUser.active.is_(True)).order_by(StaffUser.display_name)).scalars()
+    return [(u.id, u.display_name) for u in users if access.may_take_assignments(queue, u)]
 
 
 def _queue_page(
     request: Request, who: StaffContext, session: Session, queue_id: int, *, policy_code: str = "", offset: int = 0,
     notice: str | None = None, error: str | None = None, status: int = 200,
 ) -> HTMLResponse:
-    queue = _queue_or_404(session, queue_id)
-    entries = listing.queue_cases(session, queue_id, limit=QUEUE_PAGE, offset=offset, policy_code=policy_code or None)
+    queue = access.visible_queue(session, who.reviewer, queue_id)
+    entries = listing.queue_cases(session, who.reviewer, queue_id, limit=QUEUE_PAGE, offset=offset, policy_code=policy_code or None)
     names = _names(session, {i for e in entries for i in (e.case.claimed_by, e.case.assigned_to) if i})
     context = {
         "who": who, "queue": queue, "entries": entries, "names": names, "policy_code": policy_code, "offset": offset,
         "page": QUEUE_PAGE, "policies": current_policies(session), "due": due, "claimed": _claimed, "why": EXPLANATIONS,
-        "senior": who.has(*SENIORS), "assignees": _assignees(session) if who.has(*SENIORS) else [],
+        "senior": who.has(*ASSIGNERS), "assignees": _assignees(session, queue) if who.has(*ASSIGNERS) else [],
         "reviewer": who.has(*REVIEWERS), "notice": _notice(notice), "error": error,
     }
     return render(request, "queue.html", context, status_code=status)
@@ -320,16 +319,15 @@ def queue_view(
 @router.post("/cases/{case_id}/assign")
 def assign(
     request: Request, case_id: int, staff_id: str = Form(""),
-    who: StaffContext = Depends(staff_with(*SENIORS)), session: Session = COMMITTED,
+    who: StaffContext = Depends(staff_with(*ASSIGNERS)), session: Session = COMMITTED,
 ) -> Response:
-    """Hand a case to a named reviewer, or back to the queue with no one chosen."""
+    """Hand a case to a named reviewer who may work its queue, or back to the queue with no one chosen."""
     try:
-        case = claiming.assign(session, who.actor, case_id, int(staff_id) if staff_id.isdigit() else None)
-    except claiming.CaseNotHeld as exc:
-        found = session.get(Case, case_id)
-        if found is None:
-            raise HTTPException(404, f"case_id: no case {case_id}") from exc
-        return _queue_page(request, who, session, found.queue_id, error=str(exc), status=exc.status)
+        case = claiming.assign(session, who.actor, who.reviewer, case_id, int(staff_id) if staff_id.isdigit() else None)
+    except FieldError as exc:  # a decided case, or an assignee who may not work the queue
+        if isinstance(exc, NotFound) and exc.field == "case_id":
+            raise
+        return _queue_page(request, who, session, session.get_one(Case, case_id).queue_id, error=str(exc), status=exc.status)
     return RedirectResponse(f"/queues/{case.queue_id}?notice=assigned", status_code=303)
 
 
@@ -420,9 +418,7 @@ def decision_panel(
     who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = Depends(read_session),
 ) -> HTMLResponse:
     """One step of the guided decision, as an htmx fragment."""
-    case = session.get(Case, case_id)
-    if case is None:
-        raise HTTPException(404, f"case_id: no case {case_id}")
+    case = access.visible_case(session, who.reviewer, case_id)
     return render(request, "_decision.html", {"who": who, "panel": _panel(session, case, Draft(policy_code or case.policy_code, answers))})
 
 
@@ -454,7 +450,7 @@ def decide(
     spent = min(max(0, int(time.time() * 1000) - opened_ms), MAX_TIME_SPENT_MS) if opened_ms else 0
     try:
         rationale_needed(actions, rationale)
-        decide_case(session, who.user_id, who.actor, case_id, DecisionRequest(
+        decide_case(session, who.reviewer, who.actor, case_id, DecisionRequest(
             policy_code=policy_code, answers=answers, actions=actions, rationale=rationale.strip(),
             time_spent_ms=spent, params=decision_params(actions, days, label),
         ))
@@ -468,7 +464,7 @@ def decide(
 
 def _holds(session: Session, who: StaffContext, case_id: int) -> bool:
     try:
-        claiming.held(session, who.user_id, case_id, lock=False)
+        claiming.held(session, who.reviewer, case_id, lock=False)
     except claiming.CaseNotHeld:
         return False
     return True
@@ -488,9 +484,7 @@ def _case_page(
     request: Request, who: StaffContext, session: Session, case_id: int, *, draft: Draft | None = None,
     notice: str | None = None, error: str | None = None, status: int = 200,
 ) -> HTMLResponse:
-    file = load_case_file(session, case_id)
-    if file is None:
-        raise HTTPException(404, f"case_id: no case {case_id}")
+    file = load_case_file(session, who.reviewer, case_id)
     holding = _holds(session, who, case_id)
     context: dict[str, Any] = {
         "who": who, "file": file, "case": file.case, "subject": file.tree.subject, "holding": holding,
@@ -520,7 +514,7 @@ def renew(
 ) -> HTMLResponse:
     """Keep the lease while the page is open; once it is lost, say so (and stop polling)."""
     try:
-        case = claiming.renew(session, who.user_id, case_id)
+        case = claiming.renew(session, who.reviewer, case_id)
     except claiming.CaseNotHeld:
         return render(request, "_lease.html", {"case_id": case_id, "held": False})
     return render(request, "_lease.html", {"case_id": case_id, "held": True, "until": case.lease_until})
@@ -533,11 +527,13 @@ def imminent_harm(
 ) -> Response:
     """Flag a threat to life, self-harm or a child at risk: top priority, shortest SLA."""
     try:
-        routing.flag_imminent_harm(session, who.actor, case_id, reason.strip())
-    except LookupError as exc:  # the case was decided meanwhile
-        return _case_page(request, who, session, case_id, error=str(exc), status=409)
-    except ValueError as exc:
-        return _case_page(request, who, session, case_id, error=str(exc), status=422)
+        case = routing.flag_imminent_harm(session, who.actor, who.reviewer, case_id, reason.strip())
+    except NotFound:
+        raise
+    except FieldError as exc:  # decided meanwhile (409), or no reason given (422)
+        return _case_page(request, who, session, case_id, error=str(exc), status=exc.status)
+    if not access.may_see(session.get_one(Queue, case.queue_id), who.reviewer):
+        return RedirectResponse("/queues?notice=flagged-handed-over", status_code=303)
     return RedirectResponse(f"/cases/{case_id}?notice=flagged", status_code=303)
 
 
@@ -549,14 +545,12 @@ def comment(
     """Add to the internal thread; answers with the thread, for htmx to swap in."""
     error = None
     try:
-        add_comment(session, who.actor, who.user_id, case_id, body)
-    except LookupError as exc:
-        raise HTTPException(404, str(exc)) from exc
-    except ValueError as exc:
+        add_comment(session, who.actor, who.reviewer, case_id, body)
+    except NotFound:
+        raise
+    except FieldError as exc:
         error = str(exc)
-    file = load_case_file(session, case_id)
-    if file is None:  # an empty comment is refused before the case is looked up
-        raise HTTPException(404, f"case_id: no case {case_id}")
+    file = load_case_file(session, who.reviewer, case_id)
     context = {"who": who, "case": file.case, "comments": file.comments, "may_comment": True, "comment_error": error}
     return render(request, "_comments.html", context, status_code=422 if error else 200)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,8 @@ from sqlalchemy.orm import Session
 from trustdesk import subjects as subject_views
 from trustdesk.auth import rate_limits, staff
 from trustdesk.auth.staff import LoginOutcome
-from trustdesk.domain.vocabulary import Role
+from trustdesk.cases import access
+from trustdesk.domain.roles import REVEALERS
 from trustdesk.store.database import Database
 from trustdesk.store.models import AuditEvent, Policy, Report, Subject
 from trustdesk.web.permissions import (
@@ -38,11 +41,13 @@ templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 _MESSAGES = {
     LoginOutcome.BAD_CREDENTIALS: "Wrong username or password.",
     LoginOutcome.NEED_TOTP: "Enter the 6-digit code from your authenticator app.",
-    LoginOutcome.BAD_TOTP: "That code is not valid; check your authenticator's clock.",
+    LoginOutcome.BAD_TOTP: "That code is not valid or was already used; wait for the next one and check your authenticator's clock.",
     LoginOutcome.TOTP_NOT_ENROLLED: "Your roles require a second factor; ask an admin to enrol you (trustdesk users create --totp).",
-    LoginOutcome.LOCKED: "Too many failed attempts: the account is locked for a while.",
 }
 LOGIN_ATTEMPTS_PER_MINUTE = 20
+# Login has no session yet, so its CSRF token is a random value in a cookie that the form must
+# echo (double submit): another site can make a browser post the form, but cannot read the cookie.
+LOGIN_CSRF_COOKIE = "trustdesk_login_csrf"
 
 
 def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
@@ -55,9 +60,27 @@ def _safe_next(target: str | None) -> str:
     return target if target and target.startswith("/") and not target.startswith("//") else "/"
 
 
+def _locked_message(seconds: int) -> str:
+    """The same words whether or not the username exists: the lock is per username and address."""
+    minutes = max(1, -(-seconds // 60))
+    return f"Too many failed attempts for this username from your address. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+
+
+def _login_form(
+    request: Request, next: str, *, username: str = "", error: str | None = None, need_totp: bool = False,
+    status_code: int = 200, headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
+    context = {"next": _safe_next(next), "error": error, "need_totp": need_totp, "username": username, "login_csrf": token}
+    response = render(request, "login.html", context, status_code=status_code)
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=request.app.state.settings.is_production, path="/login")
+    response.headers.update(headers or {})
+    return response
+
+
 @router.get("/login", dependencies=[Depends(public())])
 def login_page(request: Request, next: str = "/") -> HTMLResponse:
-    return render(request, "login.html", {"next": _safe_next(next), "error": None, "need_totp": False, "username": ""})
+    return _login_form(request, next)
 
 
 @router.post("/login", dependencies=[Depends(public())])
@@ -67,26 +90,36 @@ def login(
     password: str = Form(..., max_length=500),
     totp: str | None = Form(None, max_length=12),
     next: str = Form("/"),
+    csrf_token: str = Form("", max_length=100),
     db: Database = Depends(get_db),
 ) -> Response:
     settings = request.app.state.settings
-    client_ip = request.client.host if request.client else "unknown"
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not expected or not hmac.compare_digest(expected.encode(), csrf_token.encode()):
+        return _login_form(request, next, username=username, status_code=403,
+                           error="This login form had expired or came from elsewhere; please log in again here.")
+    # From a trusted proxy's X-Forwarded-For this is whatever it forwarded: keep it to the column's size.
+    address = (request.client.host if request.client else "unknown")[:64]
     with db.session() as session:
-        if not rate_limits.hit(session, f"login:{client_ip}", limit=LOGIN_ATTEMPTS_PER_MINUTE, window_seconds=60):
+        if not rate_limits.hit(session, f"login:{address}", limit=LOGIN_ATTEMPTS_PER_MINUTE, window_seconds=60):
             raise HTTPException(429, "login: too many attempts from this address; wait a minute")
-        result = staff.authenticate(session, settings, username.strip(), password, totp or None)
+        result = staff.authenticate(session, settings, username.strip(), password, totp or None, address=address)
         token = staff.open_session(session, settings, result.user) if result.outcome is LoginOutcome.OK and result.user else None
+    if result.outcome is LoginOutcome.LOCKED:
+        return _login_form(request, next, username=username, error=_locked_message(result.retry_after), status_code=429,
+                           headers={"Retry-After": str(result.retry_after)})
     if token is None:
-        context = {
-            "next": _safe_next(next), "error": _MESSAGES[result.outcome], "username": username,
-            "need_totp": result.outcome in (LoginOutcome.NEED_TOTP, LoginOutcome.BAD_TOTP),
-        }
-        return render(request, "login.html", context, status_code=200 if result.outcome is LoginOutcome.NEED_TOTP else 401)
+        return _login_form(
+            request, next, username=username, error=_MESSAGES[result.outcome],
+            need_totp=result.outcome in (LoginOutcome.NEED_TOTP, LoginOutcome.BAD_TOTP),
+            status_code=200 if result.outcome is LoginOutcome.NEED_TOTP else 401,
+        )
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
         SESSION_COOKIE, token, httponly=True, samesite="lax", secure=settings.is_production,
         max_age=settings.session_hours * 3600,
     )
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return response
 
 
@@ -134,11 +167,13 @@ def subject_page(
     request: Request, subject_id: int,
     who: StaffContext = Depends(staff_with()), session: Session = Depends(read_session),
 ) -> HTMLResponse:
-    subject = session.get(Subject, subject_id)
-    if subject is None:
-        raise HTTPException(404, "subject_id: no such subject")
-    tree = subject_views.load_tree(session, subject)
-    return render(request, "subject.html", {"who": who, "tree": tree, "redacted": subject_views.redacted})
+    """A subject with its reports and history; one in a queue the caller may not see is not found."""
+    subject = access.visible_subject(session, who.reviewer, subject_id)
+    context = {
+        "who": who, "tree": access.visible_tree(session, who.reviewer, subject), "redacted": subject_views.redacted,
+        "hidden_personal": subject_views.hidden_personal_fields(session, subject), "may_reveal": who.has(*REVEALERS),
+    }
+    return render(request, "subject.html", context)
 
 
 @router.get("/subjects/{subject_id}/media")
@@ -147,8 +182,8 @@ def subject_media(
     who: StaffContext = Depends(staff_with()), session: Session = COMMITTED,
 ) -> StreamingResponse:
     """The subject's media bytes; opening graphic or child-safety media is an audited read."""
-    subject = session.get(Subject, subject_id)
-    if subject is None or not subject.media_sha256:
+    subject = access.visible_subject(session, who.reviewer, subject_id)
+    if not subject.media_sha256:
         raise HTTPException(404, "subject_id: no media for this subject")
     subject_views.open_media(session, who.actor, subject)
     try:
@@ -161,13 +196,10 @@ def subject_media(
 @router.post("/subjects/{subject_id}/reveal")
 def reveal(
     request: Request, subject_id: int, reason: str = Form(..., min_length=3, max_length=500),
-    who: StaffContext = Depends(staff_with(Role.MODERATOR, Role.SENIOR, Role.ESCALATIONS, Role.PRIVACY, Role.LEGAL, Role.CHILD_SAFETY, Role.ADMIN)),
-    session: Session = COMMITTED,
+    who: StaffContext = Depends(staff_with(*REVEALERS)), session: Session = COMMITTED,
 ) -> HTMLResponse:
-    """Show personal fields to a reviewer who states why; the reveal is an audited event."""
-    subject = session.get(Subject, subject_id)
-    if subject is None:
-        raise HTTPException(404, "subject_id: no such subject")
+    """Show personal fields and an account's identifiers to someone who states why; audited."""
+    subject = access.visible_subject(session, who.reviewer, subject_id)
     fields = subject_views.reveal_personal(session, who.actor, subject, reason)
     return render(request, "_personal.html", {"fields": fields})
 

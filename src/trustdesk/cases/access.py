@@ -1,0 +1,111 @@
+"""Need-to-know: which queues, cases and subjects a staff member may see and work.
+
+A queue's required roles guard its cases everywhere: the case page and case file, queue
+listings, comments, assignment, "next case", leases, flags and decisions, and the subjects
+those cases are about (their page, reports and media). A queue without required roles is open
+to every staff member.
+
+Admins get no exception: they configure queues and see every queue's counts, but the content
+of a role-restricted queue is for the people holding its role (child-safety material is for
+child-safety staff). Someone who needs both holds both roles.
+
+Refusals are chosen so that they confirm nothing: a case or subject you may not see answers
+exactly like one that does not exist (`NotFound`, 404). A queue is no secret (its name and
+counts are on the queue list), so reading its cases is refused plainly (`Forbidden`, 403).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from trustdesk.domain.errors import Forbidden, NotFound
+from trustdesk.domain.roles import REVIEWERS
+from trustdesk.store.models import Case, Queue, StaffUser, Subject
+from trustdesk.subjects import SubjectTree, load_tree
+
+
+@dataclass(frozen=True)
+class Reviewer:
+    """A staff member as the cases package sees them: who, with which roles and languages."""
+
+    id: int
+    roles: tuple[str, ...]
+    languages: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, user: StaffUser) -> "Reviewer":
+        return cls(user.id, tuple(user.roles), tuple((user.skills or {}).get("languages", [])))
+
+
+def may_see(queue: Queue, who: Reviewer) -> bool:
+    """Whether `who` may see the cases of `queue`: it requires no role, or one they hold."""
+    return not queue.required_roles or bool(set(queue.required_roles) & set(who.roles))
+
+
+def may_work(queue: Queue, who: Reviewer) -> bool:
+    """Whether `who` may take `queue`'s cases: they may see them and speak one of its languages."""
+    if not may_see(queue, who):
+        return False
+    return not queue.required_languages or bool(set(queue.required_languages) & set(who.languages))
+
+
+def may_take_assignments(queue: Queue, user: StaffUser) -> bool:
+    """Whether a case of `queue` may be assigned to `user`: an active reviewer who may work it."""
+    reviews = bool({r.value for r in REVIEWERS} & set(user.roles))
+    return user.active and reviews and may_work(queue, Reviewer.of(user))
+
+
+def hidden_queue_ids(session: Session, who: Reviewer) -> set[int]:
+    """The queues whose cases `who` may not see (a handful of rows: queues are configuration)."""
+    return {q.id for q in session.execute(select(Queue)).scalars() if not may_see(q, who)}
+
+
+def visible_queue(session: Session, who: Reviewer, queue_id: int) -> Queue:
+    queue = session.get(Queue, queue_id)
+    if queue is None:
+        raise NotFound("queue_id", f"no queue {queue_id}")
+    if not may_see(queue, who):
+        raise Forbidden("queue_id", f"this queue's cases are for {', '.join(queue.required_roles)} staff")
+    return queue
+
+
+def visible_case(session: Session, who: Reviewer, case_id: int, *, lock: bool = False) -> Case:
+    """The case if `who` may see it; NotFound, as for a case that does not exist, otherwise."""
+    stmt = select(Case, Queue).join(Queue, Queue.id == Case.queue_id).where(Case.id == case_id)
+    found = session.execute(stmt.with_for_update(of=Case) if lock else stmt).first()
+    if found is None or not may_see(found.Queue, who):
+        raise NotFound("case_id", f"no case {case_id}")
+    return found.Case
+
+
+def restricted_subjects(session: Session, who: Reviewer, subject_ids: Iterable[int]) -> set[int]:
+    """Those of `subject_ids` with a case (open or decided) in a queue `who` may not see."""
+    ids = set(subject_ids)
+    hidden = hidden_queue_ids(session, who) if ids else set()
+    if not hidden:
+        return set()
+    return set(session.execute(
+        select(Case.subject_id).where(Case.subject_id.in_(ids), Case.queue_id.in_(hidden)).distinct()
+    ).scalars())
+
+
+def visible_subject(session: Session, who: Reviewer, subject_id: int) -> Subject:
+    """The subject if `who` may see it; NotFound, as for a subject that does not exist, otherwise."""
+    subject = session.get(Subject, subject_id)
+    if subject is None or restricted_subjects(session, who, [subject_id]):
+        raise NotFound("subject_id", f"no subject {subject_id}")
+    return subject
+
+
+def visible_tree(session: Session, who: Reviewer, subject: Subject) -> SubjectTree:
+    """The subject with its parent and children, leaving out those hidden from `who`."""
+    tree = load_tree(session, subject)
+    hidden = restricted_subjects(session, who, [c.id for c in tree.children] + ([tree.parent.id] if tree.parent else []))
+    if hidden:
+        tree.children = [c for c in tree.children if c.id not in hidden]
+        tree.parent = None if tree.parent and tree.parent.id in hidden else tree.parent
+    return tree

@@ -1,0 +1,28 @@
+"""Who may do what: the role groups that routes, pages and services check, defined once.
+
+Each group is named after the thing it allows, so a route says what it does, not who the
+people are. Which *cases* someone may see is a separate, per-queue rule (need-to-know, see
+`trustdesk.cases.access`): holding a role from a group admits the caller to the route, and the
+queue's required roles then decide whether the case is theirs to see.
+
+Decisions behind the members:
+- Reviewing is front-line work: moderators, seniors, escalation and child-safety specialists.
+  QA leads and admins read cases but do not take them from queues; a person who does both
+  holds both roles.
+- Assigning a case to a named reviewer is a team lead's call: seniors, and admins who run the
+  team.
+- Enforcing outside a held case (direct and cascade decisions, bulk, undo, notifier measures)
+  needs seniority or the escalation desk, or an admin.
+- Personal data is revealed, audited, to those who work cases and to privacy and legal staff;
+  admins configure the system and do not need it.
+"""
+
+from __future__ import annotations
+
+from trustdesk.domain.vocabulary import Role
+
+REVIEWERS = (Role.MODERATOR, Role.SENIOR, Role.ESCALATIONS, Role.CHILD_SAFETY)
+ASSIGNERS = (Role.SENIOR, Role.ADMIN)
+ENFORCERS = (Role.SENIOR, Role.ESCALATIONS, Role.ADMIN)
+REVEALERS = (*REVIEWERS, Role.PRIVACY, Role.LEGAL)
+ADMINS = (Role.ADMIN,)

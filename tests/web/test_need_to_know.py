@@ -1,0 +1,282 @@
+"""Need-to-know: a queue's required roles guard its cases everywhere, in the console and the API.
+
+One child-safety world: a reported photo (with media) and its account, both in the Child
+safety queue, an enforcement action on the photo, and accounts linked through a shared IP and
+device. Every route that reads or writes those objects is tried by a moderator, a senior and
+an admin without the child-safety role, who get the refusal (404, as for something that does
+not exist; 403 for the queue's case list, since the queue itself is no secret), and then by
+child-safety staff, who get the exact success status.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from tests.conftest import Api
+from trustdesk.audit.log import Actor
+from trustdesk.auth import api_clients, staff
+from trustdesk.cases.queues import seed_queues
+from trustdesk.config import Settings
+from trustdesk.demo.images import CONTENT_TYPE, render_photo
+from trustdesk.enforcement.actions import apply_action
+from trustdesk.jobs.worker import run_worker
+from trustdesk.store.models import AuditEvent, BulkItem, Case, Queue, StaffUser, Subject, utcnow
+from trustdesk.web.permissions import CSRF_HEADER, SESSION_COOKIE
+
+SETUP = Actor("test", "setup")
+SECRET_TEXT = "report text only child-safety staff may read"
+SHARED_IP = "203.0.113.50"
+PEOPLE = {"mod": ["moderator"], "sen": ["senior"], "admin": ["admin"], "cs": ["child-safety"], "cs-lead": ["senior", "child-safety"]}
+
+
+@dataclass
+class World:
+    api: Api
+    settings: Settings
+    ids: dict[str, int]  # subjects, cases, queues, the action and the staff, by name
+
+    def as_(self, who: str) -> dict[str, str]:
+        """Headers of `who`'s personal API token (fresh each call, so no state is shared)."""
+        with self.api.db.session() as s:
+            _client, token = api_clients.create_staff_token(s, SETUP, s.get_one(StaffUser, self.ids[who]), "tests")
+        return {"Authorization": f"Bearer {token}"}
+
+    def console(self, who: str) -> dict[str, str]:
+        """Give the client `who`'s console session; returns the CSRF header to send."""
+        with self.api.db.session() as s:
+            token = staff.open_session(s, self.settings, s.get_one(StaffUser, self.ids[who]))
+        with self.api.db.reader() as s:
+            csrf = staff.resolve_session(s, token).csrf_token  # type: ignore[union-attr]
+        self.api.client.cookies.set(SESSION_COOKIE, token)
+        return {CSRF_HEADER: csrf}
+
+    def call(self, method: str, path: str, headers: dict[str, str], *, json_body: object = None, form: dict[str, object] | None = None) -> tuple[int, str]:
+        response = self.api.client.request(method, path.format(**self.ids), headers=headers, json=json_body, data=form,
+                                           follow_redirects=False)
+        return response.status_code, response.text
+
+    def hold(self, case: str, who: str) -> None:
+        with self.api.db.session() as s:
+            s.execute(update(Case).where(Case.id == self.ids[case]).values(
+                claimed_by=self.ids[who], lease_until=utcnow() + timedelta(minutes=5)))
+
+
+@pytest.fixture
+def world(api: Api, settings: Settings) -> World:
+    with api.db.session() as s:
+        seed_queues(s, SETUP)
+        people = {name: staff.create_user(s, SETUP, settings, username=name, password="long enough password", roles=roles,
+                                          with_totp=False).id for name, roles in PEOPLE.items()}
+    r = api.post("/api/v1/subjects/batch", {"items": [
+        {"external_id": "acc-cs", "kind": "account", "personal": {"email": "suspect@example.org"}},
+        {"external_id": "photo-cs", "kind": "photo", "account_external_id": "acc-cs"},
+        {"external_id": "acc-other", "kind": "account"},
+        {"external_id": "acc-third", "kind": "account"},
+        {"external_id": "post-1", "kind": "post", "account_external_id": "acc-other", "text": "buy followers"},
+    ]})
+    assert r.status_code == 200, r.text
+    media = api.client.post("/api/v1/subjects/photo-cs/media", files={"file": ("p.jpg", render_photo(3), CONTENT_TYPE)}, headers=api.auth)
+    assert media.status_code == 200, media.text
+    events = [(f"e{i}", account, ip) for i, (account, ip) in enumerate([
+        ("acc-cs", SHARED_IP), ("acc-other", SHARED_IP), ("acc-other", "198.51.100.7"), ("acc-third", "198.51.100.7")])]
+    r = api.post("/api/v1/account-events/batch", {"items": [
+        {"external_id": ext, "account_external_id": account, "kind": "login", "occurred_at": "2026-01-02T03:04:05Z", "ip": ip,
+         "device_id": "device-42" if account in ("acc-cs", "acc-other") else None} for ext, account, ip in events]})
+    assert r.status_code == 200, r.text
+    r = api.post("/api/v1/reports/batch", {"items": [
+        {"external_id": "r-photo", "subject_external_id": "photo-cs", "policy_code": "CSAM", "reporter_type": "anonymous", "text": SECRET_TEXT},
+        {"external_id": "r-acc", "subject_external_id": "acc-cs", "policy_code": "CHILD_GROOMING", "reporter_type": "anonymous", "text": SECRET_TEXT},
+        {"external_id": "r-post", "subject_external_id": "post-1", "policy_code": "SPAM", "reporter_type": "anonymous"},
+    ]})
+    assert r.status_code == 200, r.text
+    with api.db.session() as s:
+        subjects = {x.external_id: x.id for x in s.execute(select(Subject)).scalars()}
+        queues = {q.name: q.id for q in s.execute(select(Queue)).scalars()}
+        cases = {c.subject_id: c for c in s.execute(select(Case)).scalars()}
+        assert {cases[subjects["photo-cs"]].queue_id, cases[subjects["acc-cs"]].queue_id} == {queues["Child safety"]}
+        action = apply_action(s, SETUP, s.get_one(Subject, subjects["photo-cs"]), "restrict_visibility")
+        ids = subjects | {"photo-case": cases[subjects["photo-cs"]].id, "acc-case": cases[subjects["acc-cs"]].id,
+                          "post-case": cases[subjects["post-1"]].id, "cs-queue": queues["Child safety"], "action": action.id}
+    return World(api, settings, ids | people)
+
+
+DECISION = {"policy_code": "CSAM", "verdict": "violation", "actions": ["remove"], "rationale": "confirmed"}
+
+# (who, method, path, json or form body, refusal) tried in order; none of them may change anything.
+API_REFUSALS = [
+    ("mod", "GET", "/api/v1/cases/{photo-case}", None, 404),
+    ("mod", "GET", "/api/v1/cases/{photo-case}/decisions", None, 404),
+    ("mod", "POST", "/api/v1/cases/{photo-case}/comments", {"body": "let me see"}, 404),
+    ("mod", "POST", "/api/v1/cases/{photo-case}/renew", None, 404),
+    ("mod", "POST", "/api/v1/cases/{photo-case}/release", None, 404),
+    ("mod", "POST", "/api/v1/cases/{photo-case}/decision", DECISION, 404),
+    ("mod", "POST", "/api/v1/cases/{photo-case}/imminent-harm", {"reason": "made up"}, 404),
+    ("mod", "GET", "/api/v1/queues/{cs-queue}/cases", None, 403),
+    ("admin", "GET", "/api/v1/cases/{photo-case}", None, 404),
+    ("admin", "GET", "/api/v1/queues/{cs-queue}/cases", None, 403),
+    ("sen", "POST", "/api/v1/cases/{photo-case}/assign", {"staff_id": None}, 404),
+    ("sen", "GET", "/api/v1/subjects/{acc-cs}/cascade", None, 404),
+    ("sen", "POST", "/api/v1/subjects/{photo-cs}/decision", DECISION, 404),
+    ("sen", "POST", "/api/v1/actions/{action}/undo", None, 404),
+]
+CONSOLE_REFUSALS = [
+    ("mod", "GET", "/cases/{photo-case}", None, 404),
+    ("mod", "GET", "/cases/{photo-case}/decision", None, 404),
+    ("mod", "POST", "/cases/{photo-case}/comments", {"body": "let me see"}, 404),
+    ("mod", "POST", "/cases/{photo-case}/renew", None, 404),
+    ("mod", "POST", "/cases/{photo-case}/decide", {"policy_code": "CSAM", "answers": ["0", "0"], "rationale": "x"}, 404),
+    ("mod", "POST", "/cases/{photo-case}/imminent-harm", {"reason": "made up"}, 404),
+    ("mod", "GET", "/queues/{cs-queue}", None, 403),
+    ("mod", "GET", "/subjects/{photo-cs}", None, 404),
+    ("mod", "GET", "/subjects/{photo-cs}/media", None, 404),
+    ("mod", "GET", "/subjects/{acc-cs}", None, 404),
+    ("mod", "POST", "/subjects/{acc-cs}/reveal", {"reason": "curious"}, 404),
+    ("admin", "GET", "/cases/{photo-case}", None, 404),
+    ("admin", "GET", "/subjects/{photo-cs}/media", None, 404),
+    ("sen", "POST", "/cases/{photo-case}/assign", {"staff_id": ""}, 404),
+    ("sen", "GET", "/subjects/{acc-cs}/cascade", None, 404),
+    ("sen", "POST", "/subjects/{acc-cs}/cascade", {"kind": "cascade_takedown", "rationale": "x"}, 404),
+    ("sen", "GET", "/actions/{action}", None, 404),
+    ("sen", "POST", "/actions/{action}/undo", None, 404),
+]
+
+
+def test_staff_without_the_queues_role_are_refused_everywhere(world: World) -> None:
+    world.hold("photo-case", "mod")  # even a claim left over from before does not let them in
+    with world.api.db.session() as s:
+        s.execute(update(Case).where(Case.id == world.ids["acc-case"]).values(assigned_to=world.ids["mod"]))
+    wrong = []
+    for who, method, path, body, refusal in API_REFUSALS:
+        status, text = world.call(method, path, world.as_(who), json_body=body)
+        if status != refusal or SECRET_TEXT in text:
+            wrong.append((who, method, path, status, text[:120]))
+    for who, method, path, body, refusal in CONSOLE_REFUSALS:
+        status, text = world.call(method, path, world.console(who), form=body)
+        if status != refusal or SECRET_TEXT in text:
+            wrong.append((who, method, path, status, text[:120]))
+    assert wrong == []
+
+    # An old assignment does not serve the case through "next case": the moderator gets the spam case.
+    claim = world.api.client.post("/api/v1/cases/next", headers=world.as_("mod"))
+    assert claim.status_code == 200 and claim.json()["case"]["id"] == world.ids["post-case"]
+    # Nothing changed: the cases are as they were, with no comment, decision or flag.
+    with world.api.db.reader() as s:
+        photo = s.get_one(Case, world.ids["photo-case"])
+        assert (photo.status, photo.imminent_harm, photo.queue_id) == ("open", False, world.ids["cs-queue"])
+        verbs = set(s.execute(select(AuditEvent.verb)).scalars())
+    assert not verbs & {"case.commented", "decision.made", "case.assigned", "case.imminent_harm_flagged", "action.undone",
+                        "subject.personal_revealed", "subject.sensitive_media_opened"}
+
+
+def test_a_senior_cannot_assign_a_restricted_case_to_someone_without_the_role(world: World) -> None:
+    lead = world.as_("cs-lead")
+    refused = world.api.client.post(f"/api/v1/cases/{world.ids['photo-case']}/assign", json={"staff_id": world.ids["mod"]}, headers=lead)
+    assert refused.status_code == 422 and refused.json()["field"] == "staff_id"
+    page = world.api.client.post(f"/cases/{world.ids['photo-case']}/assign", data={"staff_id": str(world.ids["mod"])},
+                                 headers=world.console("cs-lead"))
+    assert page.status_code == 422 and "may not work the Child safety queue" in page.text
+    queue_page = world.api.client.get(f"/queues/{world.ids['cs-queue']}").text
+    assignees = queue_page.split('name="staff_id"', 1)[1].split("</select>", 1)[0]
+    assert "cs-lead" in assignees and ">cs<" in assignees and ">mod<" not in assignees
+
+
+def test_the_bulk_worker_refuses_a_restricted_subject_like_a_missing_one(world: World) -> None:
+    body = {"subject_ids": [world.ids["photo-cs"], 999_999], "decision": {**DECISION, "policy_code": "CSAM"}}
+    ops = {}
+    for who in ("sen", "cs-lead"):
+        r = world.api.client.post("/api/v1/bulk", json=body, headers=world.as_(who))
+        assert r.status_code == 202, r.text
+        ops[who] = r.json()["id"]
+    run_worker(world.api.db, world.settings, worker_id="w", once=True)
+    run_worker(world.api.db, world.settings, worker_id="w", once=True)
+    with world.api.db.reader() as s:
+        items = {(i.operation_id, i.subject_id): (i.status, i.error) for i in s.execute(select(BulkItem)).scalars()}
+    photo = world.ids["photo-cs"]
+    assert items[(ops["sen"], photo)] == ("failed", f"subject_id: no subject {photo}")
+    assert items[(ops["sen"], 999_999)] == ("failed", "subject_id: no subject 999999")
+    assert items[(ops["cs-lead"], photo)] == ("done", None)
+
+
+def test_the_queue_list_and_home_show_counts_but_no_content(world: World) -> None:
+    headers = world.console("mod")
+    queues = world.api.client.get("/queues", headers=headers)
+    assert queues.status_code == 200 and f'href="/queues/{world.ids["cs-queue"]}"' not in queues.text
+    assert 'data-testid="restricted"' in queues.text
+    listed = {q["name"]: q["open"] for q in world.api.client.get("/api/v1/queues", headers=world.as_("mod")).json()}
+    assert listed["Child safety"] == 2
+    home = world.api.client.get("/", headers=headers)
+    assert home.status_code == 200 and SECRET_TEXT not in home.text
+
+
+def test_child_safety_staff_get_every_one_of_those_with_the_exact_success_status(world: World) -> None:
+    cs, lead = world.as_("cs"), world.as_("cs-lead")
+    case = "/api/v1/cases/{photo-case}"
+    steps: list[tuple[dict[str, str], str, str, object, int]] = [
+        (lead, "POST", case + "/assign", {"staff_id": world.ids["cs"]}, 200),
+        (cs, "POST", "/api/v1/cases/next", None, 200),  # the assigned case comes first
+        (cs, "GET", case, None, 200),
+        (cs, "GET", case + "/decisions", None, 200),
+        (cs, "POST", case + "/comments", {"body": "seen"}, 201),
+        (cs, "POST", case + "/renew", None, 200),
+        (cs, "POST", case + "/release", None, 204),
+        (cs, "POST", "/api/v1/cases/next", None, 200),
+        (cs, "GET", "/api/v1/queues/{cs-queue}/cases", None, 200),
+        (cs, "POST", case + "/decision", DECISION, 201),
+        (cs, "POST", "/api/v1/cases/{acc-case}/imminent-harm", {"reason": "arranging to meet a child"}, 200),
+        (lead, "GET", "/api/v1/subjects/{acc-cs}/cascade", None, 200),
+        (lead, "POST", "/api/v1/actions/{action}/undo", None, 200),
+        (lead, "POST", "/api/v1/subjects/{acc-cs}/decision", {**DECISION, "policy_code": "CHILD_GROOMING", "actions": ["ban"]}, 201),
+    ]
+    got = [(method, path, world.call(method, path, headers, json_body=body)[0], status) for headers, method, path, body, status in steps]
+    assert [g for g in got if g[2] != g[3]] == []
+    with world.api.db.reader() as s:
+        assert s.get_one(Case, world.ids["photo-case"]).status == "decided"
+
+
+def test_child_safety_staff_get_the_console_pages(world: World) -> None:
+    world.hold("photo-case", "cs")
+    steps = [
+        ("cs", "GET", "/cases/{photo-case}", None, 200),
+        ("cs", "GET", "/cases/{photo-case}/decision", None, 200),
+        ("cs", "POST", "/cases/{photo-case}/comments", {"body": "seen"}, 200),
+        ("cs", "POST", "/cases/{photo-case}/renew", None, 200),
+        ("cs", "GET", "/queues/{cs-queue}", None, 200),
+        ("cs", "GET", "/subjects/{photo-cs}", None, 200),
+        ("cs", "GET", "/subjects/{photo-cs}/media", None, 200),
+        ("cs", "POST", "/subjects/{acc-cs}/reveal", {"reason": "preparing the NCMEC report"}, 200),
+        ("cs", "POST", "/cases/{photo-case}/decide", {"policy_code": "CSAM", "answers": ["0", "0"], "actions": ["remove"], "rationale": "confirmed"}, 303),
+        ("cs-lead", "GET", "/subjects/{acc-cs}/cascade", None, 200),
+        ("cs-lead", "GET", "/actions/{action}", None, 200),
+        ("cs-lead", "POST", "/actions/{action}/undo", None, 200),
+        ("cs-lead", "POST", "/cases/{acc-case}/assign", {"staff_id": ""}, 303),
+        ("cs", "POST", "/cases/{acc-case}/imminent-harm", {"reason": "arranging to meet a child"}, 303),
+    ]
+    got = [(method, path, world.call(method, path, world.console(who), form=body)[0], status) for who, method, path, body, status in steps]
+    assert [g for g in got if g[2] != g[3]] == []
+
+
+def test_identifiers_shared_with_related_accounts_are_hidden_until_an_audited_reveal(world: World) -> None:
+    # The moderator's spam case: acc-other shares an IP with acc-third, and an IP and a device with acc-cs.
+    file = world.api.client.get(f"/api/v1/cases/{world.ids['post-case']}", headers=world.as_("mod")).json()
+    assert [(link["account"]["external_id"], link["shared"]) for link in file["linked_accounts"]] == [("acc-third", {"ip": 1})]
+    assert SHARED_IP not in json.dumps(file) and "198.51.100.7" not in json.dumps(file)  # acc-cs is child-safety's
+    lead = world.api.client.get(f"/api/v1/cases/{world.ids['post-case']}", headers=world.as_("cs-lead")).json()
+    assert {link["account"]["external_id"]: link["shared"] for link in lead["linked_accounts"]} == {
+        "acc-cs": {"device_id": 1, "ip": 1}, "acc-third": {"ip": 1}}
+
+    headers = world.console("mod")
+    page = world.api.client.get(f"/cases/{world.ids['post-case']}", headers=headers)
+    assert page.status_code == 200 and "shares ip (1)" in page.text and "198.51.100.7" not in page.text
+    account = world.api.client.get(f"/subjects/{world.ids['acc-other']}", headers=headers)
+    assert "Personal data (device id, ip) is hidden." in account.text and SHARED_IP not in account.text
+    revealed = world.api.client.post(f"/subjects/{world.ids['acc-other']}/reveal", data={"reason": "linked scam accounts"}, headers=headers)
+    assert revealed.status_code == 200 and SHARED_IP in revealed.text and "198.51.100.7" in revealed.text and "device-42" in revealed.text
+    with world.api.db.reader() as s:
+        event = s.execute(select(AuditEvent).where(AuditEvent.verb == "subject.personal_revealed")).scalar_one()
+    assert (event.actor_id, event.object_id, event.after) == (
+        "mod", str(world.ids["acc-other"]), {"fields": ["device_id", "ip"], "reason": "linked scam accounts"})
