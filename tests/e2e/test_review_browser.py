@@ -22,13 +22,13 @@ from trustdesk.audit.log import Actor
 from trustdesk.auth import staff
 from trustdesk.cases.queues import seed_queues
 from trustdesk.config import Settings
-from trustdesk.demo.images import CONTENT_TYPE, render_photo
+from trustdesk.demo.images import render_photo
 from trustdesk.domain.vocabulary import ReporterType, Role, SubjectKind, Visibility
-from trustdesk.ingest import intake
+from trustdesk.ingest import intake, media
 from trustdesk.ingest.schemas import ReportIn, SubjectIn
 from trustdesk.organisation import ensure_app
 from trustdesk.policy_versions import seed_catalogue
-from trustdesk.store.blobs import FileBlobStore, register_blob
+from trustdesk.store.blobs import FileBlobStore
 from trustdesk.store.database import Database
 from trustdesk.store.models import Case, Queue, Strike, Subject
 
@@ -70,9 +70,8 @@ def _seed(db: Database, settings: Settings) -> dict[str, int]:
             SubjectIn(external_id="listing-3", kind=SubjectKind.LISTING, parent_external_id="shop-1", title="Bag three",
                       visibility=Visibility.REMOVED),
         ])
-        stored = FileBlobStore(settings.blob_dir).put(io.BytesIO(render_photo(11)))
-        register_blob(session, stored, CONTENT_TYPE)
-        intake.attach_media(session, who, "photo-1", stored.sha256, stored.md5, CONTENT_TYPE)
+        checked = media.check_and_store(FileBlobStore(settings.blob_dir), io.BytesIO(render_photo(11)))
+        intake.attach_media(session, who, "photo-1", checked)
         intake.file_reports(session, who, [
             ReportIn(external_id="r1", subject_external_id="photo-1", policy_code="HARASSMENT",
                      reporter_type=ReporterType.TRUSTED_FLAGGER, text="Mocking photo of a classmate"),

@@ -22,12 +22,12 @@ from trustdesk.ingest.media_fetch import (
     MediaUrlRefused,
     check_media_url,
     fetch_media,
+    queue_fetches,
 )
-from trustdesk.jobs.queue import enqueue
 from trustdesk.jobs.worker import run_worker
 from trustdesk.store.blobs import BlobTooLarge, FileBlobStore
 from trustdesk.store.database import Database
-from trustdesk.store.models import App, AuditEvent, Blob, Job, Subject
+from trustdesk.store.models import App, AuditEvent, Blob, Job, MediaHash, MediaItem, Subject
 
 LOCAL = ("127.0.0.1",)
 SIZE_LIMIT = 1024
@@ -132,11 +132,11 @@ def test_refused_urls_say_why(url: str, reason: str) -> None:
 
 
 def test_allowed_host_is_fetched_and_stored(server: _Server, store: FileBlobStore) -> None:
-    blob, content_type = fetch_media(f"{server.base_url}/image.png", LOCAL, store, SIZE_LIMIT)
-    assert blob.sha256 == hashlib.sha256(PNG).hexdigest()
-    assert blob.md5 == hashlib.md5(PNG).hexdigest()
-    assert (blob.size, content_type) == (len(PNG), "image/png")
-    with store.open(blob.sha256) as stored:
+    fetched = fetch_media(f"{server.base_url}/image.png", LOCAL, store, SIZE_LIMIT)
+    assert fetched.blob.sha256 == hashlib.sha256(PNG).hexdigest()
+    assert fetched.blob.md5 == hashlib.md5(PNG).hexdigest()
+    assert (fetched.blob.size, fetched.type.mime, fetched.width, fetched.height) == (len(PNG), "image/png", 4, 4)
+    with store.open(fetched.blob.sha256) as stored:
         assert stored.read() == PNG
 
 
@@ -147,8 +147,8 @@ def test_host_not_on_the_list_is_never_contacted(server: _Server, store: FileBlo
 
 
 def test_redirect_to_an_allowed_host_is_followed(server: _Server, store: FileBlobStore) -> None:
-    blob, _ = fetch_media(f"{server.base_url}/to-image", LOCAL, store, SIZE_LIMIT)
-    assert blob.sha256 == hashlib.sha256(PNG).hexdigest()
+    fetched = fetch_media(f"{server.base_url}/to-image", LOCAL, store, SIZE_LIMIT)
+    assert fetched.blob.sha256 == hashlib.sha256(PNG).hexdigest()
     assert server.requested == ["/to-image", "/image.png"]
 
 
@@ -177,7 +177,8 @@ def test_error_status_is_refused(server: _Server, store: FileBlobStore) -> None:
         fetch_media(f"{server.base_url}/missing.png", LOCAL, store, SIZE_LIMIT)
 
 
-def _subject(db: Database, media_url: str) -> int:
+def _subject(db: Database, media_url: str) -> tuple[int, int]:
+    """A subject whose media URL is queued for fetching, as intake leaves it; (subject, item)."""
     with db.session() as session:
         app = App(slug="dating", name="Dating")
         session.add(app)
@@ -185,20 +186,24 @@ def _subject(db: Database, media_url: str) -> int:
         subject = Subject(app_id=app.id, external_id="photo-1", kind="image", body_hash="0" * 64, media_url=media_url)
         session.add(subject)
         session.flush()
-        enqueue(session, FETCH_MEDIA, {"subject_id": subject.id, "url": media_url})
-        return subject.id
+        queue_fetches(session, {subject.id: media_url})
+        item_id = session.execute(select(MediaItem.id).where(MediaItem.subject_id == subject.id)).scalar_one()
+        return subject.id, item_id
 
 
 def test_fetch_media_job_stores_the_blob_and_audits(server: _Server, db: Database, settings: Settings) -> None:
-    subject_id = _subject(db, f"{server.base_url}/image.png")
+    subject_id, item_id = _subject(db, f"{server.base_url}/image.png")
     assert run_worker(db, settings, worker_id="w1", once=True) == 1
 
     sha256 = hashlib.sha256(PNG).hexdigest()
     with db.reader() as session:
-        subject = session.get_one(Subject, subject_id)
-        assert (subject.media_sha256, subject.media_md5, subject.media_type) == (
-            sha256, hashlib.md5(PNG).hexdigest(), "image/png",
+        item = session.get_one(MediaItem, item_id)
+        assert (item.subject_id, item.status, item.blob_sha256, item.content_type, item.kind, item.inline) == (
+            subject_id, "stored", sha256, "image/png", "image", True,
         )
+        assert (item.source, item.source_url, item.size, item.width, item.height) == ("url", f"{server.base_url}/image.png", len(PNG), 4, 4)
+        hashes = {h.algorithm: h.value for h in session.execute(select(MediaHash).where(MediaHash.media_item_id == item_id)).scalars()}
+        assert hashes == {"sha256": sha256, "md5": hashlib.md5(PNG).hexdigest()}
         blob = session.get_one(Blob, sha256)
         assert (blob.size, blob.content_type) == (len(PNG), "image/png")
         assert session.execute(select(Job.status).where(Job.kind == FETCH_MEDIA)).scalar_one() == "done"
@@ -206,19 +211,19 @@ def test_fetch_media_job_stores_the_blob_and_audits(server: _Server, db: Databas
         assert (event.verb, event.actor_type, event.object_type, event.object_id) == (
             "subject.media_fetched", "system", "subject", str(subject_id),
         )
-        assert event.before == {"media_sha256": None, "media_md5": None, "media_type": None}
-        assert event.after is not None and event.after["media_sha256"] == sha256
+        assert event.after is not None and (event.after["media_item_id"], event.after["sha256"]) == (item_id, sha256)
         result = verify_chain(session)
     assert result.ok, result.problem
     assert FileBlobStore(settings.blob_dir).exists(sha256)
 
 
 def test_fetch_media_job_refused_url_fails_the_job(server: _Server, db: Database, settings: Settings) -> None:
-    subject_id = _subject(db, "http://evil.example/x.png")
+    _subject_id, item_id = _subject(db, "http://evil.example/x.png")
     assert run_worker(db, settings, worker_id="w1", once=True) == 1
     with db.reader() as session:
         job = session.execute(select(Job).where(Job.kind == FETCH_MEDIA)).scalar_one()
         assert job.status == "queued"
         assert job.last_error is not None and job.last_error.startswith("MediaUrlRefused: media_url host evil.example")
-        assert session.get_one(Subject, subject_id).media_sha256 is None
+        item = session.get_one(MediaItem, item_id)
+        assert (item.status, item.blob_sha256) == ("pending", None)
         assert session.execute(select(AuditEvent)).first() is None

@@ -27,7 +27,7 @@ from trustdesk.store.models import (
     Subject,
     utcnow,
 )
-from trustdesk.subjects import SubjectTree, load_tree
+from trustdesk.subjects import WITH_MEDIA, SubjectTree, load_tree
 
 LINK_FIELDS = ("device_id", "ip", "payment_fingerprint", "phone_hash")
 _HISTORY_LIMIT = 50
@@ -96,7 +96,7 @@ def load_case_file(session: Session, case_id: int) -> CaseFile | None:
     case = session.get(Case, case_id)
     if case is None:
         return None
-    subject = session.get(Subject, case.subject_id)
+    subject = session.get(Subject, case.subject_id, options=[WITH_MEDIA])
     assert subject is not None  # a case always points at a subject (foreign key)
     queue = session.get(Queue, case.queue_id)
     assert queue is not None

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
@@ -33,9 +32,9 @@ from trustdesk.web.console import policies as console_policies
 from trustdesk.web.console import review as console_review
 from trustdesk.web.console import views as console
 from trustdesk.web.permissions import LoginRequired, public
+from trustdesk.web.security_headers import SecurityHeaders
 
 log = logging.getLogger("trustdesk.web")
-STATIC = Path(__file__).parent / "console" / "static"
 
 
 class BodyLimit:
@@ -94,6 +93,8 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         title="TrustDesk",
         version="0.1.0",
         description="Trust & Safety operations: intake from the host platform, review, enforcement, compliance.",
+        docs_url=None,  # the console serves /docs from vendored Swagger UI, not from a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.db = db or Database(settings.effective_database_url)
@@ -152,6 +153,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.include_router(console_policies.router)
     app.include_router(console_review.router)
     app.include_router(console_enforcement.router)
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/static", StaticFiles(directory=console.STATIC), name="static")
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     return app
