@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
-from tests.e2e.conftest import NEEDS_CHROMIUM, serving
+from tests.e2e.conftest import NEEDS_CHROMIUM, serving, watch
 from trustdesk.audit.log import Actor
 from trustdesk.auth import staff
 from trustdesk.cases.queues import seed_queues
@@ -89,8 +89,7 @@ def site(tmp_path: Path) -> Iterator[Site]:
 
 
 def _log_in(browser: Browser, site: Site, username: str, errors: list[str]) -> Page:
-    page = browser.new_page(viewport={"width": 1360, "height": 900})
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page = watch(browser.new_page(viewport={"width": 1360, "height": 900}), errors)
     page.goto(site.url + "/queues")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
