@@ -13,7 +13,7 @@ from typing import TypeVar
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.conftest import TEST_SECRET
 from trustdesk.config import Settings
@@ -42,6 +42,17 @@ def watch(page: Page, problems: list[str]) -> Page:
     page.add_init_script(_LISTEN)
     page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
     page.on("console", lambda m: problems.append(f"console: {m.text}") if "Content Security Policy" in m.text else None)
+    return page
+
+
+def log_in(browser: Browser, url: str, landing: str, username: str, password: str, problems: list[str]) -> Page:
+    """A new watched page that opens `landing`, logs in through the form and arrives there."""
+    page = watch(browser.new_page(viewport={"width": 1360, "height": 900}), problems)
+    page.goto(url + landing)
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(url + landing)
     return page
 
 

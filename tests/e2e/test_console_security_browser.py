@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Browser, Error, Page, expect
 from sqlalchemy import select
 
-from tests.e2e.conftest import NEEDS_CHROMIUM, serving, violations, watch
+from tests.e2e.conftest import NEEDS_CHROMIUM, log_in, serving, violations
 from trustdesk.audit.log import Actor
 from trustdesk.auth import api_clients, staff
 from trustdesk.cases.queues import seed_queues
@@ -87,19 +87,9 @@ def site(tmp_path: Path) -> Iterator[Site]:
         yield Site(base, db, subjects, token)
 
 
-def _log_in(browser: Browser, site: Site, username: str, problems: list[str]) -> Page:
-    page = watch(browser.new_page(viewport={"width": 1360, "height": 900}), problems)
-    page.goto(site.url + "/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(site.url + "/")
-    return page
-
-
 def test_the_main_pages_and_docs_load_under_the_policy_with_working_scripts(site: Site, browser: Browser) -> None:
     problems: list[str] = []
-    page = _log_in(browser, site, "sue", problems)
+    page = log_in(browser, site.url, "/", "sue", PASSWORD, problems)
     with site.db.reader() as session:
         queue_id = session.execute(select(Queue.id).where(Queue.name == "General")).scalar_one()
     case_id = site.case_of("photo-1")
@@ -123,6 +113,8 @@ def test_the_main_pages_and_docs_load_under_the_policy_with_working_scripts(site
         if path == "/docs":
             expect(page.locator(".opblock").first).to_be_visible()  # Swagger UI rendered the operations
             assert page.locator(".opblock").count() > 20
+            page.locator(".opblock-summary", has_text="/api/v1/subjects/batch").click()  # opens, with highlighted examples
+            expect(page.get_by_role("button", name="Try it out")).to_be_visible()
         assert violations(page) == [], path
     assert problems == []
 
@@ -146,7 +138,7 @@ def test_an_uploaded_svg_with_script_runs_nothing_in_the_console(site: Site, bro
     media_url = f"{site.url}/subjects/{site.subjects['svg-1']}/media/{item['id']}"
 
     problems: list[str] = []
-    page = _log_in(browser, site, "mia", problems)
+    page = log_in(browser, site.url, "/", "mia", PASSWORD, problems)
     for path in (f"/cases/{site.case_of('svg-1')}", f"/subjects/{site.subjects['svg-1']}"):
         page.goto(site.url + path)
         title = page.title()

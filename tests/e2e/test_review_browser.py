@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 from sqlalchemy import select
 
-from tests.e2e.conftest import NEEDS_CHROMIUM, serving, watch
+from tests.e2e.conftest import NEEDS_CHROMIUM, log_in, serving
 from trustdesk.audit.log import Actor
 from trustdesk.auth import staff
 from trustdesk.cases.queues import seed_queues
@@ -88,19 +88,9 @@ def site(tmp_path: Path) -> Iterator[Site]:
         yield Site(base, db, subjects)
 
 
-def _log_in(browser: Browser, site: Site, username: str, errors: list[str]) -> Page:
-    page = watch(browser.new_page(viewport={"width": 1360, "height": 900}), errors)
-    page.goto(site.url + "/queues")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(site.url + "/queues")
-    return page
-
-
 def test_a_moderator_works_a_case_from_the_queue_to_a_decision(site: Site, browser: Browser) -> None:
     errors: list[str] = []
-    page = _log_in(browser, site, "mia", errors)
+    page = log_in(browser, site.url, "/queues", "mia", PASSWORD, errors)
     photo_case, next_case = site.case_of("photo-1"), site.case_of("msg-1")
     with site.db.reader() as session:
         general = session.execute(select(Queue.id).where(Queue.name == "General")).scalar_one()
@@ -145,7 +135,7 @@ def test_a_moderator_works_a_case_from_the_queue_to_a_decision(site: Site, brows
 
 def test_a_senior_takes_a_shop_down_in_cascade_and_undoes_it(site: Site, browser: Browser) -> None:
     errors: list[str] = []
-    page = _log_in(browser, site, "sue", errors)
+    page = log_in(browser, site.url, "/queues", "sue", PASSWORD, errors)
     page.goto(f"{site.url}/subjects/{site.subjects['shop-1']}")
     page.get_by_role("link", name="Cascade takedown…").click()
 

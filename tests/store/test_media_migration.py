@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -14,7 +13,7 @@ from alembic import command
 from PIL import Image
 from sqlalchemy import create_engine, inspect, text
 
-from tests.conftest import ADMIN_URL, TEST_SECRET, _postgres_unavailable
+from tests.conftest import TEST_SECRET, empty_postgres_database
 from trustdesk.audit import personal_data
 from trustdesk.audit.log import Actor
 from trustdesk.ingest import media
@@ -31,19 +30,8 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'old.db'}"
         return
-    reason = _postgres_unavailable()
-    if reason:
-        pytest.skip(reason)
-    name = f"trustdesk_m_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with empty_postgres_database() as url:
+        yield url
 
 
 def _png() -> bytes:

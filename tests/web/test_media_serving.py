@@ -147,6 +147,12 @@ def test_a_png_declared_as_html_is_served_inline_as_png(console: Console) -> Non
     _assert_inline(console.open("photo-1", item_id), "image/png", PNG)
 
 
+def test_the_declared_type_is_ignored_however_long(console: Console) -> None:
+    declared = "image/" + "x" * 300
+    assert console.uploaded("photo-1", JPEG, declared) == console.items("photo-1")[0].id
+    assert console.items("photo-1")[0].content_type == "image/jpeg"
+
+
 @pytest.mark.parametrize(
     ("body", "reason"),
     [

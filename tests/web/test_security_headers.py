@@ -8,6 +8,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import Depends
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.conftest import Api
@@ -15,9 +17,11 @@ from trustdesk.audit.log import Actor
 from trustdesk.auth import staff
 from trustdesk.cases.queues import seed_queues
 from trustdesk.config import Settings
+from trustdesk.store.database import Database
 from trustdesk.store.models import Case, Queue
+from trustdesk.web.app import create_app
 from trustdesk.web.console import views
-from trustdesk.web.permissions import SESSION_COOKIE
+from trustdesk.web.permissions import SESSION_COOKIE, public
 from trustdesk.web.security_headers import CONSOLE_CSP
 
 SETUP = Actor("test", "setup")
@@ -107,3 +111,16 @@ def test_htmx_is_told_not_to_inject_styles_or_evaluate_code() -> None:
     config = re.search(r'<meta name="htmx-config" content=\'([^\']+)\'>', base)
     assert config is not None
     assert '"includeIndicatorStyles": false' in config.group(1) and '"allowEval": false' in config.group(1)
+
+
+def test_a_server_error_has_the_headers_too(settings: Settings, db: Database) -> None:
+    app = create_app(settings, db)
+
+    @app.get("/boom", dependencies=[Depends(public())])
+    def boom() -> None:
+        raise RuntimeError("a bug")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/boom")
+    assert response.status_code == 500
+    _assert_console_headers(response)

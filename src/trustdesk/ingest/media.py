@@ -78,6 +78,9 @@ def _decoded_size(stream: BinaryIO, pillow_format: str) -> tuple[int, int]:
             image.verify()  # chunk checksums and structure, where the format has them
         stream.seek(0)
         with Image.open(stream, formats=[pillow_format]) as image:
+            # A JPEG decodes at an eighth of its size: every byte is still read (a truncated
+            # file still fails), in about a seventh of the time and a sixty-fourth of the memory.
+            image.draft(image.mode, (max(1, width // 8), max(1, height // 8)))
             image.load()  # every pixel: a truncated file fails here
     except MediaRefused:
         raise

@@ -32,7 +32,7 @@ from trustdesk.web.console import policies as console_policies
 from trustdesk.web.console import review as console_review
 from trustdesk.web.console import views as console
 from trustdesk.web.permissions import LoginRequired, public
-from trustdesk.web.security_headers import SecurityHeaders
+from trustdesk.web.security_headers import SecurityHeaders, headers_for
 
 log = logging.getLogger("trustdesk.web")
 
@@ -122,7 +122,9 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", extra={"path": request.url.path})
-        return JSONResponse({"detail": "internal error; it has been logged"}, status_code=500)
+        # Answered outside the middleware, so the protective headers are added here.
+        headers = dict(headers_for(request.url.path))
+        return JSONResponse({"detail": "internal error; it has been logged"}, status_code=500, headers=headers)
 
     @app.middleware("http")
     async def _measure(request: Request, call_next: Any) -> Any:
