@@ -34,6 +34,7 @@ from trustdesk.cases.queues import seed_queues
 from trustdesk.config import ConfigError, Settings, load_settings
 from trustdesk.demo.seed import DemoSize, seed_demo
 from trustdesk.domain.vocabulary import Role, Scope
+from trustdesk.ingest import media
 from trustdesk.ingest.bulk_import import RecordTypeName, import_file
 from trustdesk.ingest.intake import Submitter
 from trustdesk.jobs.worker import run_worker
@@ -41,6 +42,7 @@ from trustdesk.logs import configure_logging
 from trustdesk.organisation import ensure_app
 from trustdesk.policy_versions import current_policies, seed_catalogue
 from trustdesk.store import migrate
+from trustdesk.store.blobs import FileBlobStore
 from trustdesk.store.database import Database
 from trustdesk.store.models import App, StaffUser
 from trustdesk.web.app import create_app
@@ -80,7 +82,8 @@ def _app(session: Session, slug: str) -> App:
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Create or migrate the schema, then add any missing catalogue policies."""
+    """Create or migrate the schema, add any missing catalogue policies, and find the type of
+    media stored before types came from the bytes."""
     settings = _settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate.upgrade(settings.effective_database_url)
@@ -88,7 +91,8 @@ def db_upgrade() -> None:
     with db.session() as session:
         added = seed_catalogue(session, CLI_ACTOR)
         queues = seed_queues(session, CLI_ACTOR)
-    console.print(f"schema is current; {added} catalogue policies and {queues} starter queues added")
+        checked = media.check_unchecked(session, CLI_ACTOR, FileBlobStore(settings.blob_dir))
+    console.print(f"schema is current; {added} catalogue policies and {queues} starter queues added; {checked} media items checked")
 
 
 @users_app.command("create")

@@ -11,17 +11,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from trustdesk.audit import personal_data
 from trustdesk.audit.log import Actor, record
 from trustdesk.domain.vocabulary import SubjectKind
-from trustdesk.store.models import AccountEvent, AuditEvent, Policy, Report, Subject
+from trustdesk.store.models import AccountEvent, AuditEvent, MediaItem, Policy, Report, Subject
 
 LIST_LIMIT = 200
 # Identifiers in account events that link accounts to each other; personal data, like an email.
 LINK_FIELDS = ("device_id", "ip", "payment_fingerprint", "phone_hash")
 _EVENTS_READ = 500
+# Every page and API answer that shows a subject lists its media items with their hashes.
+WITH_MEDIA = selectinload(Subject.media_items).selectinload(MediaItem.hashes)
 
 
 @dataclass
@@ -43,9 +45,9 @@ def owner_ref(subject: Subject) -> str | None:
 
 
 def load_tree(session: Session, subject: Subject) -> SubjectTree:
-    parent = session.get(Subject, subject.parent_id) if subject.parent_id else None
+    parent = session.get(Subject, subject.parent_id, options=[WITH_MEDIA]) if subject.parent_id else None
     children = session.execute(
-        select(Subject).where(Subject.parent_id == subject.id).order_by(Subject.id).limit(LIST_LIMIT)
+        select(Subject).where(Subject.parent_id == subject.id).options(WITH_MEDIA).order_by(Subject.id).limit(LIST_LIMIT)
     ).scalars().all()
     reports = session.execute(
         select(Report).where(Report.subject_id == subject.id).order_by(Report.id.desc()).limit(LIST_LIMIT)
@@ -76,13 +78,20 @@ def is_sensitive_media(session: Session, subject: Subject) -> bool:
     ).first() is not None
 
 
-def open_media(session: Session, actor: Actor, subject: Subject) -> bool:
+def media_item(session: Session, subject_id: int, item_id: int | None) -> MediaItem | None:
+    """One media item of a subject, or with no id its first; None where there is none."""
+    query = select(MediaItem).where(MediaItem.subject_id == subject_id)
+    query = query.where(MediaItem.id == item_id) if item_id is not None else query.order_by(MediaItem.position).limit(1)
+    return session.execute(query).scalar_one_or_none()
+
+
+def open_media(session: Session, actor: Actor, subject: Subject, item: MediaItem) -> bool:
     """Record the opening of sensitive media; returns whether it was sensitive."""
     sensitive = is_sensitive_media(session, subject)
     if sensitive:
         record(
             session, actor=actor, verb="subject.sensitive_media_opened", object_type="subject", object_id=subject.id,
-            after={"media_sha256": subject.media_sha256},
+            after={"media_item_id": item.id, "media_sha256": item.blob_sha256},
         )
     return sensitive
 

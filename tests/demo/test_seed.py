@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from trustdesk.audit.log import Actor
 from trustdesk.audit.verify import verify_chain
@@ -25,7 +25,7 @@ from trustdesk.domain.vocabulary import Role
 from trustdesk.policy_versions import seed_catalogue
 from trustdesk.store.blobs import FileBlobStore
 from trustdesk.store.database import Database
-from trustdesk.store.models import AccountEvent, App, Blob, Report, StaffUser, Subject
+from trustdesk.store.models import AccountEvent, App, Blob, MediaItem, Report, StaffUser, Subject
 
 SCALE = 0.05
 
@@ -49,8 +49,9 @@ def _digest(db: Database) -> str:
     with db.reader() as session:
         subjects = session.execute(
             select(App.slug, Subject.external_id, Subject.kind, parent.external_id, Subject.title, Subject.text, Subject.language,
-                   Subject.country, Subject.region, Subject.personal, Subject.attributes, Subject.media_sha256)
+                   Subject.country, Subject.region, Subject.personal, Subject.attributes, MediaItem.blob_sha256)
             .join(App, Subject.app_id == App.id).outerjoin(parent, Subject.parent_id == parent.id)
+            .outerjoin(MediaItem, MediaItem.subject_id == Subject.id)
         ).all()
         reports = session.execute(
             select(App.slug, Report.external_id, Subject.external_id, Report.policy_code, Report.reporter_type, Report.text,
@@ -119,8 +120,7 @@ def test_scam_rings_share_devices_cards_and_photos(db: Database, settings: Setti
                 select(AccountEvent.app_id).where(column.is_not(None)).group_by(AccountEvent.app_id, column).having(accounts >= 3)
             ).scalars()
             assert set(linked) == set(s.execute(select(App.id)).scalars()), column
-        reused = s.execute(select(Subject.media_sha256).where(Subject.media_sha256.is_not(None)).group_by(Subject.media_sha256)
-                           .having(func.count() >= 2)).scalars().all()
+        reused = s.execute(select(MediaItem.blob_sha256).group_by(MediaItem.blob_sha256).having(func.count() >= 2)).scalars().all()
         assert reused
 
 
@@ -129,11 +129,16 @@ def test_photos_are_jpeg_files_on_disk(db: Database, settings: Settings) -> None
     store = FileBlobStore(settings.blob_dir)
     with db.reader() as s:
         photos = _subjects(s, "dating", "photo")
+        items = {m.subject_id: m for m in s.execute(select(MediaItem).options(selectinload(MediaItem.hashes))).scalars()}
         blobs = {b.sha256: b for b in s.execute(select(Blob)).scalars()}
     assert photos and summary.media_files == len(blobs)
     for photo in photos:
-        blob = blobs[photo.media_sha256]
-        assert photo.media_type == blob.content_type == "image/jpeg" and photo.media_md5 == blob.md5
+        item = items[photo.id]
+        assert item.blob_sha256 is not None
+        blob = blobs[item.blob_sha256]
+        assert (item.status, item.source, item.kind, item.inline, item.width, item.height) == ("stored", "upload", "image", True, 256, 256)
+        assert item.content_type == blob.content_type == "image/jpeg"
+        assert {h.algorithm: h.value for h in item.hashes} == {"md5": blob.md5, "sha256": blob.sha256}
         with store.open(blob.sha256) as handle:
             data = handle.read()
         assert hashlib.sha256(data).hexdigest() == blob.sha256 and len(data) == blob.size

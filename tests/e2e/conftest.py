@@ -13,7 +13,7 @@ from typing import TypeVar
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.conftest import TEST_SECRET
 from trustdesk.config import Settings
@@ -32,6 +32,33 @@ NEEDS_CHROMIUM = [
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"Debian's chromium is not installed at {CHROMIUM}"),
 ]
 Seeded = TypeVar("Seeded")
+# Collects the Content-Security-Policy violations a page reports; installed before its own scripts.
+_LISTEN = """window.__violations = [];
+document.addEventListener('securitypolicyviolation', (e) => window.__violations.push(e.violatedDirective + ' ' + e.blockedURI));"""
+
+
+def watch(page: Page, problems: list[str]) -> Page:
+    """Record script errors and anything the console's Content-Security-Policy blocks."""
+    page.add_init_script(_LISTEN)
+    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+    page.on("console", lambda m: problems.append(f"console: {m.text}") if "Content Security Policy" in m.text else None)
+    return page
+
+
+def log_in(browser: Browser, url: str, landing: str, username: str, password: str, problems: list[str]) -> Page:
+    """A new watched page that opens `landing`, logs in through the form and arrives there."""
+    page = watch(browser.new_page(viewport={"width": 1360, "height": 900}), problems)
+    page.goto(url + landing)
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(url + landing)
+    return page
+
+
+def violations(page: Page) -> list[str]:
+    """What the current document of a `watch`ed page has reported as blocked."""
+    return list(page.evaluate("window.__violations || []"))
 
 
 @contextmanager

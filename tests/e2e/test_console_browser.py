@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 from sqlalchemy import select
 
-from tests.e2e.conftest import NEEDS_CHROMIUM, serving
+from tests.e2e.conftest import NEEDS_CHROMIUM, serving, watch
 from trustdesk.audit.log import Actor
 from trustdesk.auth import staff
 from trustdesk.config import Settings
@@ -74,9 +74,8 @@ def _open_count(page: Page, policy: str) -> Locator:
 
 
 def test_console_in_a_real_browser(site: Site, browser: Browser) -> None:
-    page = browser.new_page(viewport={"width": 1280, "height": 860})
     errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page = watch(browser.new_page(viewport={"width": 1280, "height": 860}), errors)
 
     page.goto(site.url + "/")
     expect(page).to_have_url(re.compile(r"/login\?next=/$"))

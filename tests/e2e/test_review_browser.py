@@ -14,21 +14,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 from sqlalchemy import select
 
-from tests.e2e.conftest import NEEDS_CHROMIUM, serving
+from tests.e2e.conftest import NEEDS_CHROMIUM, log_in, serving
 from trustdesk.audit.log import Actor
 from trustdesk.auth import staff
 from trustdesk.cases.queues import seed_queues
 from trustdesk.config import Settings
-from trustdesk.demo.images import CONTENT_TYPE, render_photo
+from trustdesk.demo.images import render_photo
 from trustdesk.domain.vocabulary import ReporterType, Role, SubjectKind, Visibility
-from trustdesk.ingest import intake
+from trustdesk.ingest import intake, media
 from trustdesk.ingest.schemas import ReportIn, SubjectIn
 from trustdesk.organisation import ensure_app
 from trustdesk.policy_versions import seed_catalogue
-from trustdesk.store.blobs import FileBlobStore, register_blob
+from trustdesk.store.blobs import FileBlobStore
 from trustdesk.store.database import Database
 from trustdesk.store.models import Case, Queue, Strike, Subject
 
@@ -70,9 +70,8 @@ def _seed(db: Database, settings: Settings) -> dict[str, int]:
             SubjectIn(external_id="listing-3", kind=SubjectKind.LISTING, parent_external_id="shop-1", title="Bag three",
                       visibility=Visibility.REMOVED),
         ])
-        stored = FileBlobStore(settings.blob_dir).put(io.BytesIO(render_photo(11)))
-        register_blob(session, stored, CONTENT_TYPE)
-        intake.attach_media(session, who, "photo-1", stored.sha256, stored.md5, CONTENT_TYPE)
+        checked = media.check_and_store(FileBlobStore(settings.blob_dir), io.BytesIO(render_photo(11)))
+        intake.attach_media(session, who, "photo-1", checked)
         intake.file_reports(session, who, [
             ReportIn(external_id="r1", subject_external_id="photo-1", policy_code="HARASSMENT",
                      reporter_type=ReporterType.TRUSTED_FLAGGER, text="Mocking photo of a classmate"),
@@ -89,20 +88,9 @@ def site(tmp_path: Path) -> Iterator[Site]:
         yield Site(base, db, subjects)
 
 
-def _log_in(browser: Browser, site: Site, username: str, errors: list[str]) -> Page:
-    page = browser.new_page(viewport={"width": 1360, "height": 900})
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(site.url + "/queues")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(site.url + "/queues")
-    return page
-
-
 def test_a_moderator_works_a_case_from_the_queue_to_a_decision(site: Site, browser: Browser) -> None:
     errors: list[str] = []
-    page = _log_in(browser, site, "mia", errors)
+    page = log_in(browser, site.url, "/queues", "mia", PASSWORD, errors)
     photo_case, next_case = site.case_of("photo-1"), site.case_of("msg-1")
     with site.db.reader() as session:
         general = session.execute(select(Queue.id).where(Queue.name == "General")).scalar_one()
@@ -147,7 +135,7 @@ def test_a_moderator_works_a_case_from_the_queue_to_a_decision(site: Site, brows
 
 def test_a_senior_takes_a_shop_down_in_cascade_and_undoes_it(site: Site, browser: Browser) -> None:
     errors: list[str] = []
-    page = _log_in(browser, site, "sue", errors)
+    page = log_in(browser, site.url, "/queues", "sue", PASSWORD, errors)
     page.goto(f"{site.url}/subjects/{site.subjects['shop-1']}")
     page.get_by_role("link", name="Cascade takedown…").click()
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
+
+from PIL import Image
 from sqlalchemy import func, select
 
 from tests.conftest import Api
@@ -135,12 +139,14 @@ def test_account_events_and_media_upload(api: Api) -> None:
           "ip": "203.0.113.9", "device_id": "dev-1"}
     assert api.post("/api/v1/account-events", ev).status_code == 201
     assert api.post("/api/v1/account-events", ev | {"ip": "999.1.1.1", "external_id": "ev-2"}).json()["field"] == "ip"
-    png = b"\x89PNG\r\n\x1a\n" + b"0" * 100
+    buffer = io.BytesIO()
+    Image.new("RGB", (3, 2), (10, 20, 30)).save(buffer, format="PNG")
+    png = buffer.getvalue()
     r = api.client.post("/api/v1/subjects/lst-1/media", files={"file": ("a.png", png, "image/png")}, headers=api.auth)
     assert r.status_code == 200, r.text
-    import hashlib
-    assert r.json()["media_sha256"] == hashlib.sha256(png).hexdigest()
-    assert r.json()["media_md5"] == hashlib.md5(png).hexdigest()
+    [item] = r.json()["media"]
+    assert (item["sha256"], item["content_type"], item["width"], item["height"]) == (hashlib.sha256(png).hexdigest(), "image/png", 3, 2)
+    assert {h["algorithm"]: h["value"] for h in item["hashes"]} == {"md5": hashlib.md5(png).hexdigest(), "sha256": item["sha256"]}
 
 
 def test_tokens_and_scopes_are_enforced(api: Api) -> None:

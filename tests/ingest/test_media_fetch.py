@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import io
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from PIL import Image
 from sqlalchemy import select
 
+from tests.file_server import FileServer, Route, serving_files
 from trustdesk.audit.verify import verify_chain
 from trustdesk.config import Settings
 from trustdesk.ingest.media_fetch import (
@@ -22,12 +21,12 @@ from trustdesk.ingest.media_fetch import (
     MediaUrlRefused,
     check_media_url,
     fetch_media,
+    queue_fetches,
 )
-from trustdesk.jobs.queue import enqueue
 from trustdesk.jobs.worker import run_worker
 from trustdesk.store.blobs import BlobTooLarge, FileBlobStore
 from trustdesk.store.database import Database
-from trustdesk.store.models import App, AuditEvent, Blob, Job, Subject
+from trustdesk.store.models import App, AuditEvent, Blob, Job, MediaHash, MediaItem, Subject
 
 LOCAL = ("127.0.0.1",)
 SIZE_LIMIT = 1024
@@ -42,51 +41,21 @@ def _png() -> bytes:
 PNG = _png()
 
 
-class _Handler(BaseHTTPRequestHandler):
-    requested: list[str]
-
-    def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
-        self.requested.append(self.path)
-        if self.path == "/image.png":
-            self._send(200, PNG, {"Content-Type": "image/png; charset=binary", "Content-Length": str(len(PNG))})
-        elif self.path == "/big":
-            body = b"x" * (SIZE_LIMIT + 1)
-            self._send(200, body, {"Content-Type": "image/png", "Content-Length": str(len(body))})
-        elif self.path == "/big-unannounced":  # no length: HTTP/1.0 ends the body by closing
-            self._send(200, b"x" * (SIZE_LIMIT + 1), {"Content-Type": "image/png"})
-        elif self.path in ("/to-image", "/to-elsewhere", "/loop"):
-            target = {"/to-image": "/image.png", "/to-elsewhere": "http://evil.example/x.png", "/loop": "/loop"}
-            self._send(302, b"", {"Location": target[self.path], "Content-Length": "0"})
-        else:
-            self._send(404, b"not here", {"Content-Length": "8"})
-
-    def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
-        pass
-
-
-class _Server:
-    def __init__(self, base_url: str, requested: list[str]) -> None:
-        self.base_url = base_url
-        self.requested = requested
+_BIG = b"x" * (SIZE_LIMIT + 1)
+ROUTES: dict[str, Route] = {
+    "/image.png": (200, PNG, {"Content-Type": "image/png; charset=binary", "Content-Length": str(len(PNG))}),
+    "/big": (200, _BIG, {"Content-Type": "image/png", "Content-Length": str(len(_BIG))}),
+    "/big-unannounced": (200, _BIG, {"Content-Type": "image/png"}),
+    "/to-image": (302, b"", {"Location": "/image.png", "Content-Length": "0"}),
+    "/to-elsewhere": (302, b"", {"Location": "http://evil.example/x.png", "Content-Length": "0"}),
+    "/loop": (302, b"", {"Location": "/loop", "Content-Length": "0"}),
+}
 
 
 @pytest.fixture
-def server() -> Iterator[_Server]:
-    requested: list[str] = []
-    handler = type("Handler", (_Handler,), {"requested": requested})
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield _Server(f"http://127.0.0.1:{httpd.server_address[1]}", requested)
-    httpd.shutdown()
-    httpd.server_close()
+def server() -> Iterator[FileServer]:
+    with serving_files(ROUTES) as files:
+        yield files
 
 
 @pytest.fixture
@@ -131,53 +100,54 @@ def test_refused_urls_say_why(url: str, reason: str) -> None:
         check_media_url(url, ("127.0.0.1", "cdn.example.com:8080"))
 
 
-def test_allowed_host_is_fetched_and_stored(server: _Server, store: FileBlobStore) -> None:
-    blob, content_type = fetch_media(f"{server.base_url}/image.png", LOCAL, store, SIZE_LIMIT)
-    assert blob.sha256 == hashlib.sha256(PNG).hexdigest()
-    assert blob.md5 == hashlib.md5(PNG).hexdigest()
-    assert (blob.size, content_type) == (len(PNG), "image/png")
-    with store.open(blob.sha256) as stored:
+def test_allowed_host_is_fetched_and_stored(server: FileServer, store: FileBlobStore) -> None:
+    fetched = fetch_media(f"{server.base_url}/image.png", LOCAL, store, SIZE_LIMIT)
+    assert fetched.blob.sha256 == hashlib.sha256(PNG).hexdigest()
+    assert fetched.blob.md5 == hashlib.md5(PNG).hexdigest()
+    assert (fetched.blob.size, fetched.type.mime, fetched.width, fetched.height) == (len(PNG), "image/png", 4, 4)
+    with store.open(fetched.blob.sha256) as stored:
         assert stored.read() == PNG
 
 
-def test_host_not_on_the_list_is_never_contacted(server: _Server, store: FileBlobStore) -> None:
+def test_host_not_on_the_list_is_never_contacted(server: FileServer, store: FileBlobStore) -> None:
     with pytest.raises(MediaUrlRefused, match="not on the media URL allow-list"):
         fetch_media(f"{server.base_url}/image.png", ("cdn.example.com",), store, SIZE_LIMIT)
     assert server.requested == []
 
 
-def test_redirect_to_an_allowed_host_is_followed(server: _Server, store: FileBlobStore) -> None:
-    blob, _ = fetch_media(f"{server.base_url}/to-image", LOCAL, store, SIZE_LIMIT)
-    assert blob.sha256 == hashlib.sha256(PNG).hexdigest()
+def test_redirect_to_an_allowed_host_is_followed(server: FileServer, store: FileBlobStore) -> None:
+    fetched = fetch_media(f"{server.base_url}/to-image", LOCAL, store, SIZE_LIMIT)
+    assert fetched.blob.sha256 == hashlib.sha256(PNG).hexdigest()
     assert server.requested == ["/to-image", "/image.png"]
 
 
-def test_redirect_to_a_host_not_on_the_list_is_refused(server: _Server, store: FileBlobStore) -> None:
+def test_redirect_to_a_host_not_on_the_list_is_refused(server: FileServer, store: FileBlobStore) -> None:
     with pytest.raises(MediaUrlRefused, match=r"redirect to http://evil.example/x.png refused: .*allow-list"):
         fetch_media(f"{server.base_url}/to-elsewhere", LOCAL, store, SIZE_LIMIT)
     assert server.requested == ["/to-elsewhere"]
     assert _stored_files(store) == []
 
 
-def test_redirects_are_limited(server: _Server, store: FileBlobStore) -> None:
+def test_redirects_are_limited(server: FileServer, store: FileBlobStore) -> None:
     with pytest.raises(MediaFetchFailed, match=f"more than {MAX_REDIRECTS} redirects"):
         fetch_media(f"{server.base_url}/loop", LOCAL, store, SIZE_LIMIT)
     assert server.requested == ["/loop"] * (MAX_REDIRECTS + 1)
 
 
 @pytest.mark.parametrize("path", ["/big", "/big-unannounced"])
-def test_oversized_media_is_refused_and_nothing_is_stored(server: _Server, store: FileBlobStore, path: str) -> None:
+def test_oversized_media_is_refused_and_nothing_is_stored(server: FileServer, store: FileBlobStore, path: str) -> None:
     with pytest.raises(BlobTooLarge):
         fetch_media(f"{server.base_url}{path}", LOCAL, store, SIZE_LIMIT)
     assert _stored_files(store) == []
 
 
-def test_error_status_is_refused(server: _Server, store: FileBlobStore) -> None:
+def test_error_status_is_refused(server: FileServer, store: FileBlobStore) -> None:
     with pytest.raises(MediaFetchFailed, match="answered HTTP 404"):
         fetch_media(f"{server.base_url}/missing.png", LOCAL, store, SIZE_LIMIT)
 
 
-def _subject(db: Database, media_url: str) -> int:
+def _subject(db: Database, media_url: str) -> tuple[int, int]:
+    """A subject whose media URL is queued for fetching, as intake leaves it; (subject, item)."""
     with db.session() as session:
         app = App(slug="dating", name="Dating")
         session.add(app)
@@ -185,20 +155,24 @@ def _subject(db: Database, media_url: str) -> int:
         subject = Subject(app_id=app.id, external_id="photo-1", kind="image", body_hash="0" * 64, media_url=media_url)
         session.add(subject)
         session.flush()
-        enqueue(session, FETCH_MEDIA, {"subject_id": subject.id, "url": media_url})
-        return subject.id
+        queue_fetches(session, {subject.id: media_url})
+        item_id = session.execute(select(MediaItem.id).where(MediaItem.subject_id == subject.id)).scalar_one()
+        return subject.id, item_id
 
 
-def test_fetch_media_job_stores_the_blob_and_audits(server: _Server, db: Database, settings: Settings) -> None:
-    subject_id = _subject(db, f"{server.base_url}/image.png")
+def test_fetch_media_job_stores_the_blob_and_audits(server: FileServer, db: Database, settings: Settings) -> None:
+    subject_id, item_id = _subject(db, f"{server.base_url}/image.png")
     assert run_worker(db, settings, worker_id="w1", once=True) == 1
 
     sha256 = hashlib.sha256(PNG).hexdigest()
     with db.reader() as session:
-        subject = session.get_one(Subject, subject_id)
-        assert (subject.media_sha256, subject.media_md5, subject.media_type) == (
-            sha256, hashlib.md5(PNG).hexdigest(), "image/png",
+        item = session.get_one(MediaItem, item_id)
+        assert (item.subject_id, item.status, item.blob_sha256, item.content_type, item.kind, item.inline) == (
+            subject_id, "stored", sha256, "image/png", "image", True,
         )
+        assert (item.source, item.source_url, item.size, item.width, item.height) == ("url", f"{server.base_url}/image.png", len(PNG), 4, 4)
+        hashes = {h.algorithm: h.value for h in session.execute(select(MediaHash).where(MediaHash.media_item_id == item_id)).scalars()}
+        assert hashes == {"sha256": sha256, "md5": hashlib.md5(PNG).hexdigest()}
         blob = session.get_one(Blob, sha256)
         assert (blob.size, blob.content_type) == (len(PNG), "image/png")
         assert session.execute(select(Job.status).where(Job.kind == FETCH_MEDIA)).scalar_one() == "done"
@@ -206,19 +180,19 @@ def test_fetch_media_job_stores_the_blob_and_audits(server: _Server, db: Databas
         assert (event.verb, event.actor_type, event.object_type, event.object_id) == (
             "subject.media_fetched", "system", "subject", str(subject_id),
         )
-        assert event.before == {"media_sha256": None, "media_md5": None, "media_type": None}
-        assert event.after is not None and event.after["media_sha256"] == sha256
+        assert event.after is not None and (event.after["media_item_id"], event.after["sha256"]) == (item_id, sha256)
         result = verify_chain(session)
     assert result.ok, result.problem
     assert FileBlobStore(settings.blob_dir).exists(sha256)
 
 
-def test_fetch_media_job_refused_url_fails_the_job(server: _Server, db: Database, settings: Settings) -> None:
-    subject_id = _subject(db, "http://evil.example/x.png")
+def test_fetch_media_job_refused_url_fails_the_job(server: FileServer, db: Database, settings: Settings) -> None:
+    _subject_id, item_id = _subject(db, "http://evil.example/x.png")
     assert run_worker(db, settings, worker_id="w1", once=True) == 1
     with db.reader() as session:
         job = session.execute(select(Job).where(Job.kind == FETCH_MEDIA)).scalar_one()
         assert job.status == "queued"
         assert job.last_error is not None and job.last_error.startswith("MediaUrlRefused: media_url host evil.example")
-        assert session.get_one(Subject, subject_id).media_sha256 is None
+        item = session.get_one(MediaItem, item_id)
+        assert (item.status, item.blob_sha256) == ("pending", None)
         assert session.execute(select(AuditEvent)).first() is None

@@ -265,6 +265,7 @@ def _world(api: Api, caller_id: int) -> World:
     assert r.status_code == 200, r.text
     media = api.client.post("/api/v1/subjects/photo-1/media", files={"file": ("p.jpg", render_photo(1), CONTENT_TYPE)}, headers=api.auth)
     assert media.status_code == 200, media.text
+    photo_item = media.json()["media"][0]["id"]
     r = api.post("/api/v1/reports", {"external_id": "r-1", "subject_external_id": "post-1", "policy_code": "SPAM", "reporter_type": "anonymous"})
     assert r.status_code == 201, r.text
     with api.db.session() as s:
@@ -284,7 +285,7 @@ def _world(api: Api, caller_id: int) -> World:
         "action_id": action.id, "operation_id": op.id, "op_id": op.id, "key": "account:1", "code": "SPAM",
         "staff_id": assignee, "client_id": client_id,
     }
-    return World(api, params, subjects | {"graphic_queue": queues["Graphic content"], "assignee": assignee})
+    return World(api, params, subjects | {"graphic_queue": queues["Graphic content"], "assignee": assignee, "photo_item": photo_item})
 
 
 Body = Callable[[World], dict[str, Any]]
@@ -367,6 +368,8 @@ SUCCESS: dict[str, Success] = {
     "GET /login": Success(), "POST /login": Success(303, body=_login_form), "POST /logout": Success(303),
     "GET /": Success(), "GET /home/counts": Success(),
     "GET /subjects/{subject_id}": Success(), "GET /subjects/{subject_id}/media": Success(params=PHOTO),
+    "GET /subjects/{subject_id}/media/{item_id}": Success(params=lambda w: PHOTO(w) | {"item_id": w.ids["photo_item"]}),
+    "GET /docs": Success(), "GET /favicon.ico": Success(),
     "POST /subjects/{subject_id}/reveal": Success(200, params=lambda w: {"subject_id": w.ids["acc-1"]},
                                                   body=lambda _w: {"reason": "checking a report"}),
     "GET /policies": Success(), "GET /policies/{code}": Success(),

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from trustdesk.domain.errors import Forbidden, NotFound
 from trustdesk.domain.roles import REVIEWERS
 from trustdesk.store.models import Case, Queue, StaffUser, Subject
-from trustdesk.subjects import SubjectTree, load_tree
+from trustdesk.subjects import WITH_MEDIA, SubjectTree, load_tree
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ def restricted_subjects(session: Session, who: Reviewer, subject_ids: Iterable[i
 
 def visible_subject(session: Session, who: Reviewer, subject_id: int) -> Subject:
     """The subject if `who` may see it; NotFound, as for a subject that does not exist, otherwise."""
-    subject = session.get(Subject, subject_id)
+    subject = session.get(Subject, subject_id, options=[WITH_MEDIA])
     if subject is None or restricted_subjects(session, who, [subject_id]):
         raise NotFound("subject_id", f"no subject {subject_id}")
     return subject

@@ -34,7 +34,7 @@ from trustdesk.store.models import (
     Subject,
     utcnow,
 )
-from trustdesk.subjects import LINK_FIELDS, SubjectTree, account_identifiers
+from trustdesk.subjects import LINK_FIELDS, WITH_MEDIA, SubjectTree, account_identifiers
 
 _HISTORY_LIMIT = 50
 _LINKED_LIMIT = 25
@@ -95,7 +95,7 @@ def _account_subject_ids(account: Subject):  # type: ignore[no-untyped-def]
 def load_case_file(session: Session, reader: Reviewer, case_id: int) -> CaseFile:
     """The case file as `reader` may see it; NotFound if the case is not theirs to see."""
     case = visible_case(session, reader, case_id)
-    subject = session.get(Subject, case.subject_id)
+    subject = session.get(Subject, case.subject_id, options=[WITH_MEDIA])
     assert subject is not None  # a case always points at a subject (foreign key)
     queue = session.get(Queue, case.queue_id)
     assert queue is not None

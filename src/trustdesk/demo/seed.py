@@ -28,7 +28,7 @@ from trustdesk.auth import api_clients, staff
 from trustdesk.config import Settings
 from trustdesk.demo import content
 from trustdesk.demo.content import LANGUAGES, PLACES, Place, Product
-from trustdesk.demo.images import CONTENT_TYPE, render_photo
+from trustdesk.demo.images import render_photo
 from trustdesk.domain.policies import catalogue_by_code
 from trustdesk.domain.vocabulary import (
     AccountEventKind,
@@ -37,10 +37,10 @@ from trustdesk.domain.vocabulary import (
     Scope,
     SubjectKind,
 )
-from trustdesk.ingest import intake
+from trustdesk.ingest import intake, media
 from trustdesk.ingest.schemas import AccountEventIn, DsaNotice, ReportIn, SubjectIn
 from trustdesk.organisation import ensure_app
-from trustdesk.store.blobs import FileBlobStore, StoredBlob, register_blob
+from trustdesk.store.blobs import FileBlobStore
 from trustdesk.store.database import Database
 from trustdesk.store.models import (
     AccountEvent,
@@ -546,16 +546,14 @@ def _in_batches(
 def _store_photos(
     db: Database, who: intake.Submitter, photos: Sequence[tuple[str, int]], blobs: FileBlobStore, stage: str, progress: Progress
 ) -> None:
-    """Render each picture once (the ring's stolen photos recur), store it, and attach it by hash."""
-    stored: dict[int, StoredBlob] = {}
+    """Render each picture once (the ring's stolen photos recur), check and store it, and attach it by hash."""
+    stored: dict[int, media.CheckedMedia] = {}
     for start in range(0, len(photos), BATCH):
         with db.session() as session:
             for external_id, image_seed in photos[start : start + BATCH]:
                 if image_seed not in stored:
-                    stored[image_seed] = blobs.put(io.BytesIO(render_photo(image_seed)))
-                blob = stored[image_seed]
-                register_blob(session, blob, CONTENT_TYPE)
-                intake.attach_media(session, who, external_id, blob.sha256, blob.md5, CONTENT_TYPE)
+                    stored[image_seed] = media.check_and_store(blobs, io.BytesIO(render_photo(image_seed)))
+                intake.attach_media(session, who, external_id, stored[image_seed])
         progress(stage, min(start + BATCH, len(photos)), len(photos))
 
 

@@ -24,6 +24,31 @@ class SubjectKind(StrEnum):
     POST = "post"
 
 
+class MediaKind(StrEnum):
+    """What a media file is, as found in its bytes; decides how the console offers it."""
+
+    IMAGE = "image"
+    VIDEO = "video"
+    AUDIO = "audio"
+    OTHER = "other"
+
+
+class MediaSource(StrEnum):
+    UPLOAD = "upload"
+    URL = "url"
+
+
+class MediaStatus(StrEnum):
+    PENDING = "pending"  # waiting for its URL to be fetched
+    STORED = "stored"  # checked and in the blob store
+    REFUSED = "refused"  # not acceptable media (the reason says why); nothing stored
+    UNCHECKED = "unchecked"  # stored before types were found from the bytes; `trustdesk db upgrade` checks it
+
+
+class HashAlgorithm(StrEnum):
+    MD5 = "md5"
+    SHA256 = "sha256"
+
 
 class Visibility(StrEnum):
     VISIBLE = "visible"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from trustdesk import subjects as subject_views
@@ -23,7 +23,7 @@ from trustdesk.audit.log import Actor, record
 from trustdesk.cases.routing import route_reports
 from trustdesk.domain.errors import Conflict, FieldError, NotFound
 from trustdesk.domain.vocabulary import ReporterType, SubjectKind
-from trustdesk.ingest import media_fetch
+from trustdesk.ingest import media, media_fetch
 from trustdesk.ingest.schemas import (
     AccountEventIn,
     Receipt,
@@ -31,7 +31,6 @@ from trustdesk.ingest.schemas import (
     SubjectIn,
     SubjectUpdate,
 )
-from trustdesk.jobs.queue import enqueue
 from trustdesk.store.models import AccountEvent, Policy, Report, Subject, utcnow
 
 
@@ -132,6 +131,7 @@ def create_subjects(session: Session, who: Submitter, items: Sequence[SubjectIn]
             created[row.external_id] = Receipt.model_construct(id=row.id, external_id=row.external_id, received_at=now, status="created")
         pending = waiting
     _audit_new_subjects(session, who, fresh, ids)
+    media_fetch.queue_fetches(session, {ids[item.external_id][0]: item.media_url for _, item, _ in fresh if item.media_url})
     return _receipts(items, known, created)
 
 
@@ -180,8 +180,6 @@ def _audit_new_subjects(session: Session, who: Submitter, fresh: list[tuple[int,
             session, actor=who.actor, verb="subject.created", object_type="subject", object_id=subject_id,
             after=after, person_ref=personal_data.account_ref(account_id) if account_id else None,
         )
-        if item.media_url:
-            enqueue(session, "fetch_media", {"subject_id": subject_id, "url": item.media_url})
 
 
 _UPDATABLE = ("title", "text", "url", "language", "country", "region", "locale", "visibility", "reach", "personal", "attributes")
@@ -339,18 +337,13 @@ def record_account_events(session: Session, who: Submitter, items: Sequence[Acco
     return _receipts(items, known, created)
 
 
-def attach_media(session: Session, who: Submitter, external_id: str, sha256: str, md5: str, content_type: str) -> Subject:
-    """Point a subject at media bytes already stored as a blob."""
+def attach_media(session: Session, who: Submitter, external_id: str, checked: media.CheckedMedia) -> Subject:
+    """Add media bytes, already checked and stored, to a subject as its next media item."""
     subject = subject_views.find(session, who.app_id, external_id)
     if subject is None:
         raise NotFound("external_id", f"no subject {external_id!r} in this app")
-    before = {"media_sha256": subject.media_sha256}
-    session.execute(
-        update(Subject).where(Subject.id == subject.id).values(media_sha256=sha256, media_md5=md5, media_type=content_type, updated_at=utcnow())
-    )
-    record(
-        session, actor=who.actor, verb="subject.media_stored", object_type="subject", object_id=subject.id,
-        before=before, after={"media_sha256": sha256, "media_md5": md5, "media_type": content_type},
-    )
-    session.refresh(subject)
+    media.attach_upload(session, who.actor, subject.id, checked)
+    subject.updated_at = utcnow()
+    session.flush()
+    session.expire(subject, ["media_items"])
     return subject

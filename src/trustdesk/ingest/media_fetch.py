@@ -6,20 +6,28 @@ The server only ever requests URLs on hosts the operator allow-listed
 followed by hand. The allow-list is trusted as given: an allow-listed name that resolves to an
 internal address is the operator's choice. URLs are parsed with httpx's own parser in both the
 check and the request, so the two can never disagree about the host.
+
+The type the server declares is ignored: the download is checked like an upload
+(`trustdesk.ingest.media`), and a file that is not acceptable media, or too large, is recorded on
+its media item as refused, with the reason.
 """
 
 from __future__ import annotations
 
-import io
+import tempfile
 import time
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import httpx
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
 
-from trustdesk.audit.log import SYSTEM, record
-from trustdesk.store.blobs import BlobStore, BlobTooLarge, StoredBlob
-from trustdesk.store.models import Blob, Subject, utcnow
+from trustdesk.audit.log import SYSTEM
+from trustdesk.domain.vocabulary import MediaSource, MediaStatus
+from trustdesk.ingest import media
+from trustdesk.jobs.queue import enqueue
+from trustdesk.store.blobs import BlobStore, BlobTooLarge
+from trustdesk.store.models import MediaItem, utcnow
 
 if TYPE_CHECKING:  # the worker imports this module to register its handler
     from trustdesk.jobs.worker import WorkerContext
@@ -31,7 +39,7 @@ TIMEOUT_SECONDS = 10.0
 # Per-read timeouts do not stop a server that drips bytes; this bounds reading the body.
 DEADLINE_SECONDS = 120.0
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-_CONTENT_TYPE_MAX = 100  # the width of Blob.content_type / Subject.media_type
+_IN_MEMORY_BYTES = 1024 * 1024  # a download larger than this waits on disk while it is checked
 
 
 class MediaUrlRefused(ValueError):
@@ -65,10 +73,12 @@ def _allowed_url(url: str | httpx.URL, allow_list: tuple[str, ...]) -> httpx.URL
     return parsed
 
 
-def fetch_media(
-    url: str, allow_list: tuple[str, ...], blob_store: BlobStore, max_bytes: int
-) -> tuple[StoredBlob, str]:
-    """Download `url` into `blob_store`; return the blob and the content type the server gave."""
+def fetch_media(url: str, allow_list: tuple[str, ...], blob_store: BlobStore, max_bytes: int) -> media.CheckedMedia:
+    """Download `url`, check it and store it in `blob_store`.
+
+    Raises `MediaUrlRefused` or `MediaFetchFailed` when nothing could be downloaded, and
+    `BlobTooLarge` or `MediaRefused` for a download that is not kept.
+    """
     target = _allowed_url(url, allow_list)
     # trust_env=False: no proxy from the environment, and no ~/.netrc credentials sent anywhere.
     with httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False, trust_env=False) as client:
@@ -92,66 +102,61 @@ def _redirect_target(response: httpx.Response, allow_list: tuple[str, ...]) -> h
         raise MediaUrlRefused(f"redirect to {location} refused: {exc}") from exc
 
 
-def _store(response: httpx.Response, blob_store: BlobStore, max_bytes: int) -> tuple[StoredBlob, str]:
+def _store(response: httpx.Response, blob_store: BlobStore, max_bytes: int) -> media.CheckedMedia:
     if not response.is_success:
         raise MediaFetchFailed(f"{response.url} answered HTTP {response.status_code}")
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
         raise BlobTooLarge(f"{response.url} declares {declared} bytes; the limit is {max_bytes}")
-    content_type = response.headers.get("content-type", "application/octet-stream")
-    content_type = content_type.split(";")[0].strip().lower()[:_CONTENT_TYPE_MAX] or "application/octet-stream"
-    stream = io.BufferedReader(_ChunkStream(response.iter_bytes(), time.monotonic() + DEADLINE_SECONDS))
-    return blob_store.put(stream, max_bytes=max_bytes), content_type
+    with tempfile.SpooledTemporaryFile(max_size=_IN_MEMORY_BYTES) as download:
+        _download(response, download, max_bytes)
+        return media.check_and_store(blob_store, download, max_bytes=max_bytes)
 
 
-class _ChunkStream(io.RawIOBase):
-    """The file-like `read()` that `BlobStore.put` wants, over a streamed response body."""
+def _download(response: httpx.Response, into: IO[bytes], max_bytes: int) -> None:
+    """Copy the body, stopping at `max_bytes` (whatever the server declared) or at the deadline."""
+    deadline, size = time.monotonic() + DEADLINE_SECONDS, 0
+    for chunk in response.iter_bytes():
+        if time.monotonic() > deadline:
+            raise MediaFetchFailed(f"download took longer than {DEADLINE_SECONDS:.0f} seconds")
+        size += len(chunk)
+        if size > max_bytes:
+            raise BlobTooLarge(f"{response.url} sent more than {max_bytes} bytes")
+        into.write(chunk)
 
-    def __init__(self, chunks: Iterator[bytes], deadline: float) -> None:
-        self._chunks = chunks
-        self._deadline = deadline
-        self._pending = b""
 
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        while not self._pending:
-            if time.monotonic() > self._deadline:
-                raise MediaFetchFailed(f"download took longer than {DEADLINE_SECONDS:.0f} seconds")
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                return 0
-            self._pending = chunk
-        size = min(len(buffer), len(self._pending))
-        buffer[:size] = self._pending[:size]
-        self._pending = self._pending[size:]
-        return size
+def queue_fetches(session: Session, urls: dict[int, str]) -> None:
+    """Pending media items, and the jobs that fetch them, for subjects created in this
+    transaction (subject id → URL), so each is the subject's first item."""
+    if not urls:
+        return
+    now = utcnow()
+    rows = [
+        {"subject_id": subject_id, "position": 0, "source": MediaSource.URL.value, "source_url": url,
+         "status": MediaStatus.PENDING.value, "inline": False, "created_at": now, "updated_at": now}
+        for subject_id, url in urls.items()
+    ]
+    for item_id in session.execute(insert(MediaItem).returning(MediaItem.id), rows).scalars():
+        enqueue(session, FETCH_MEDIA, {"media_item_id": item_id})
 
 
 def handle_fetch_media(ctx: WorkerContext, payload: dict[str, Any]) -> None:
-    """Job handler: fetch a subject's media and point the subject at the stored blob."""
-    subject_id, url = int(payload["subject_id"]), str(payload["url"])
-    stored, content_type = fetch_media(url, ctx.settings.media_url_allow_list, ctx.blobs, MAX_MEDIA_BYTES)
+    """Job handler: fetch a pending media item's URL; a download that is not kept refuses the item.
+
+    A URL that cannot be fetched now (refused redirect, network error, error status) fails the
+    job, which is retried; an item that is no longer pending was done by an earlier run.
+    """
+    item_id = int(payload["media_item_id"])
+    with ctx.db.reader() as session:
+        item = session.get_one(MediaItem, item_id)
+        url, status = str(item.source_url), item.status
+    if status != MediaStatus.PENDING:
+        return
+    try:
+        checked = fetch_media(url, ctx.settings.media_url_allow_list, ctx.blobs, MAX_MEDIA_BYTES)
+    except (BlobTooLarge, media.MediaRefused) as exc:
+        with ctx.db.session() as session:
+            media.refuse_fetch(session, SYSTEM, item_id, str(exc))
+        return
     with ctx.db.session() as session:
-        subject = session.get(Subject, subject_id)
-        if subject is None:
-            raise LookupError(f"subject {subject_id} no longer exists")
-        if session.get(Blob, stored.sha256) is None:
-            session.add(Blob(sha256=stored.sha256, md5=stored.md5, size=stored.size, content_type=content_type))
-        before = _media_fields(subject)
-        subject.media_sha256, subject.media_md5, subject.media_type = stored.sha256, stored.md5, content_type
-        subject.updated_at = utcnow()
-        record(
-            session,
-            actor=SYSTEM,
-            verb="subject.media_fetched",
-            object_type="subject",
-            object_id=subject.id,
-            before=before,
-            after=_media_fields(subject),
-        )
-
-
-def _media_fields(subject: Subject) -> dict[str, Any]:
-    return {"media_sha256": subject.media_sha256, "media_md5": subject.media_md5, "media_type": subject.media_type}
+        media.complete_fetch(session, SYSTEM, item_id, checked)

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from trustdesk.store.models import Blob
+from trustdesk.store.database import conflict_insert
+from trustdesk.store.models import Blob, utcnow
 
 _CHUNK = 1024 * 1024
 
@@ -91,7 +91,7 @@ class FileBlobStore(BlobStore):
 
 
 def register_blob(session: Session, stored: StoredBlob, content_type: str) -> None:
-    """Record a stored blob in the database once; the same bytes stored again add nothing."""
-    if session.execute(select(Blob.sha256).where(Blob.sha256 == stored.sha256)).first() is None:
-        session.add(Blob(sha256=stored.sha256, md5=stored.md5, size=stored.size, content_type=content_type))
-        session.flush()
+    """Record a stored blob in the database once; the same bytes stored again, even by two
+    writers at the same moment, add nothing."""
+    row = {"sha256": stored.sha256, "md5": stored.md5, "size": stored.size, "content_type": content_type, "created_at": utcnow()}
+    session.execute(conflict_insert(session, Blob).values(row).on_conflict_do_nothing(index_elements=["sha256"]))

@@ -160,14 +160,58 @@ class Subject(Base):
     # email, phone, display name: shown only on an audited reveal.
     personal: Mapped[dict[str, Any]] = mapped_column(default=dict)
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    media_sha256: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
-    media_md5: Mapped[str | None] = mapped_column(String(32), index=True, default=None)
+    # The media URL the host platform declared (part of what identifies a retry); what was
+    # fetched from it, like every upload, is a `MediaItem`.
     media_url: Mapped[str | None] = mapped_column(String(2000), default=None)
-    media_type: Mapped[str | None] = mapped_column(String(100), default=None)
     body_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime | None] = mapped_column(default=None)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    media_items: Mapped[list[MediaItem]] = relationship(order_by="MediaItem.position", viewonly=True)
+
+
+class MediaItem(Base):
+    """One media file of a subject, with what its bytes were found to be.
+
+    `content_type` and `kind` come from the bytes, never from the client, and only `inline`
+    items are ever shown in the console; the rest are offered as downloads. A URL to fetch is
+    an item from the start (`pending`), so a fetch that finds no acceptable media can say why.
+    """
+
+    __tablename__ = "media_items"
+    __table_args__ = (
+        UniqueConstraint("subject_id", "position"),
+        # The same bytes attach to a subject once: an upload sent again is the same item.
+        UniqueConstraint("subject_id", "blob_sha256"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"))
+    position: Mapped[int] = mapped_column()
+    blob_sha256: Mapped[str | None] = mapped_column(ForeignKey("blobs.sha256"), index=True, default=None)
+    content_type: Mapped[str | None] = mapped_column(String(100), default=None)
+    kind: Mapped[str | None] = mapped_column(String(16), default=None)
+    inline: Mapped[bool] = mapped_column(Boolean, default=False)
+    size: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    width: Mapped[int | None] = mapped_column(default=None)
+    height: Mapped[int | None] = mapped_column(default=None)
+    source: Mapped[str] = mapped_column(String(16))
+    source_url: Mapped[str | None] = mapped_column(String(2000), default=None)
+    status: Mapped[str] = mapped_column(String(16))
+    refused_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    hashes: Mapped[list[MediaHash]] = relationship(order_by="MediaHash.algorithm", viewonly=True)
+
+
+class MediaHash(Base):
+    """A hash of a media item's bytes (MD5, SHA-256; perceptual hashes such as PDQ later),
+    indexed by value so a known file is found on any subject."""
+
+    __tablename__ = "media_hashes"
+    __table_args__ = (Index("ix_media_hashes_value", "algorithm", "value"),)
+    media_item_id: Mapped[int] = mapped_column(ForeignKey("media_items.id"), primary_key=True)
+    algorithm: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))
 
 
 class Report(Base):

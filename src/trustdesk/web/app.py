@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
@@ -35,9 +34,9 @@ from trustdesk.web.console import review as console_review
 from trustdesk.web.console import staff as console_staff
 from trustdesk.web.console import views as console
 from trustdesk.web.permissions import LoginRequired, public
+from trustdesk.web.security_headers import SecurityHeaders, headers_for
 
 log = logging.getLogger("trustdesk.web")
-STATIC = Path(__file__).parent / "console" / "static"
 
 
 class BodyLimit:
@@ -96,6 +95,8 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         title="TrustDesk",
         version="0.1.0",
         description="Trust & Safety operations: intake from the host platform, review, enforcement, compliance.",
+        docs_url=None,  # the console serves /docs from vendored Swagger UI, not from a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.db = db or Database(settings.effective_database_url)
@@ -123,7 +124,9 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", extra={"path": request.url.path})
-        return JSONResponse({"detail": "internal error; it has been logged"}, status_code=500)
+        # Answered outside the middleware, so the protective headers are added here.
+        headers = dict(headers_for(request.url.path))
+        return JSONResponse({"detail": "internal error; it has been logged"}, status_code=500, headers=headers)
 
     @app.middleware("http")
     async def _measure(request: Request, call_next: Any) -> Any:
@@ -155,10 +158,11 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.include_router(console_review.router)
     app.include_router(console_enforcement.router)
     app.include_router(console_staff.router)
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/static", StaticFiles(directory=console.STATIC), name="static")
     if settings.trusted_proxies:
         # The client address (login limits and lockouts) comes from X-Forwarded-For only when
         # the connection is from one of these proxies; anyone else's header is ignored.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     return app

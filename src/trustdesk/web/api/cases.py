@@ -17,6 +17,7 @@ from trustdesk.cases import case_file, claiming, listing, routing, sla, wellness
 from trustdesk.cases.queues import QueueError, QueueSpec, save_queue
 from trustdesk.domain.roles import ADMINS, ASSIGNERS, REVIEWERS
 from trustdesk.store.models import Case, Queue
+from trustdesk.web.api.subjects import MediaItemOut
 from trustdesk.web.permissions import COMMITTED, StaffContext, read_session, staff_with
 
 router = APIRouter(prefix="/api/v1", tags=["queues and cases"])
@@ -106,7 +107,11 @@ class CaseFileOut(BaseModel):
 
 def _subject(s: Any) -> dict[str, Any]:
     return {"id": s.id, "external_id": s.external_id, "kind": s.kind, "title": s.title, "text": s.text,
-            "language": s.language, "visibility": s.visibility, "reach": s.reach, "media_sha256": s.media_sha256}
+            "language": s.language, "visibility": s.visibility, "reach": s.reach}
+
+
+def _with_media(s: Any) -> dict[str, Any]:
+    return _subject(s) | {"media": [MediaItemOut.of(m).model_dump() for m in s.media_items]}
 
 
 class ClaimOut(BaseModel):
@@ -189,9 +194,9 @@ def next_case(who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Sess
 def read_case(case_id: int, who: StaffContext = Depends(staff_with()), session: Session = Depends(read_session)) -> CaseFileOut:
     found = case_file.load_case_file(session, who.reviewer, case_id)
     return CaseFileOut(
-        case=CaseOut.of(found.case), queue=found.queue.name, subject=_subject(found.tree.subject),
-        parent=_subject(found.tree.parent) if found.tree.parent else None,
-        children=[_subject(c) for c in found.tree.children],
+        case=CaseOut.of(found.case), queue=found.queue.name, subject=_with_media(found.tree.subject),
+        parent=_with_media(found.tree.parent) if found.tree.parent else None,
+        children=[_with_media(c) for c in found.tree.children],
         reports=[{"id": r.id, "policy_code": r.policy_code, "reporter_type": r.reporter_type, "text": r.text,
                   "imminent_harm": r.imminent_harm, "status": r.status, "received_at": r.received_at} for r in found.reports],
         earlier_decisions=[{"id": d.id, "subject_id": d.subject_id, "policy_code": d.policy_code, "verdict": d.verdict,

@@ -14,12 +14,13 @@ from fastapi import (
     Response,
     UploadFile,
 )
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from trustdesk import subjects as subject_views
+from trustdesk.domain.errors import FieldError
 from trustdesk.domain.vocabulary import Scope
-from trustdesk.ingest import intake
+from trustdesk.ingest import intake, media
 from trustdesk.ingest.schemas import (
     Receipt,
     Receipts,
@@ -27,13 +28,44 @@ from trustdesk.ingest.schemas import (
     SubjectIn,
     SubjectUpdate,
 )
-from trustdesk.store.blobs import BlobTooLarge, register_blob
-from trustdesk.store.models import AuditEvent, Report, Subject
+from trustdesk.store.blobs import BlobTooLarge
+from trustdesk.store.models import AuditEvent, MediaItem, Report, Subject
 from trustdesk.web.api import receipts
 from trustdesk.web.permissions import COMMITTED, client_with, read_session
 
 router = APIRouter(prefix="/api/v1", tags=["subjects"])
 MAX_MEDIA_BYTES = 200 * 1024 * 1024
+
+
+class MediaHashOut(BaseModel):
+    algorithm: str
+    value: str
+
+
+class MediaItemOut(BaseModel):
+    """One media file of a subject; `content_type` and `kind` were found from its bytes."""
+
+    id: int
+    position: int
+    status: str = Field(description="`pending` (URL not fetched yet), `stored`, `refused` (see `refused_reason`) or `unchecked`")
+    refused_reason: str | None
+    source: str = Field(description="`upload` or `url`")
+    source_url: str | None
+    sha256: str | None
+    content_type: str | None
+    kind: str | None = Field(description="`image`, `video`, `audio` or `other`")
+    inline: bool = Field(description="Shown in the console; everything else is offered as a download")
+    size: int | None
+    width: int | None
+    height: int | None
+    hashes: list[MediaHashOut]
+    created_at: datetime
+
+    @classmethod
+    def of(cls, m: MediaItem) -> "MediaItemOut":
+        data = {name: getattr(m, name) for name in cls.model_fields if name not in ("sha256", "hashes")}
+        hashes = [MediaHashOut(algorithm=h.algorithm, value=h.value) for h in m.hashes]
+        return cls(**data, sha256=m.blob_sha256, hashes=hashes)
 
 
 class SubjectOut(BaseModel):
@@ -53,18 +85,16 @@ class SubjectOut(BaseModel):
     reach: dict[str, Any]
     attributes: dict[str, Any]
     personal_fields: list[str]
-    media_sha256: str | None
-    media_md5: str | None
-    media_type: str | None
-    media_url: str | None
+    media_url: str | None = Field(description="The media URL as sent; what was fetched from it is in `media`")
+    media: list[MediaItemOut]
     created_at: datetime | None
     received_at: datetime
     updated_at: datetime
 
     @classmethod
     def of(cls, s: Subject) -> "SubjectOut":
-        data = {name: getattr(s, name) for name in cls.model_fields if name != "personal_fields"}
-        return cls(**data, personal_fields=sorted(s.personal))
+        data = {name: getattr(s, name) for name in cls.model_fields if name not in ("personal_fields", "media")}
+        return cls(**data, personal_fields=sorted(s.personal), media=[MediaItemOut.of(m) for m in s.media_items])
 
 
 class ReportOut(BaseModel):
@@ -137,16 +167,21 @@ def upload_media(
     external_id: str, request: Request, file: UploadFile = File(...),
     who: intake.Submitter = Depends(client_with(Scope.SUBJECTS_WRITE)), session: Session = COMMITTED,
 ) -> SubjectOut:
-    """Attach media bytes to a subject; stored by SHA-256, with the MD5 kept for hash matching."""
+    """Add a media file to a subject as its next media item; the same file again is the same item.
+
+    The type is found from the bytes (the declared content type is ignored); an image must
+    decode in full, so a decompression bomb or a truncated or corrupt image is a 422 naming
+    `file`. Stored by SHA-256, with the MD5 kept for hash matching.
+    """
     if subject_views.find(session, who.app_id, external_id) is None:
         raise HTTPException(404, f"external_id: no subject {external_id!r} in this app")
     try:
-        stored = request.app.state.blobs.put(file.file, max_bytes=MAX_MEDIA_BYTES)
+        checked = media.check_and_store(request.app.state.blobs, file.file, max_bytes=MAX_MEDIA_BYTES)
     except BlobTooLarge as exc:
         raise HTTPException(413, f"file: {exc}") from exc
-    content_type = file.content_type or "application/octet-stream"
-    register_blob(session, stored, content_type)
-    return SubjectOut.of(intake.attach_media(session, who, external_id, stored.sha256, stored.md5, content_type))
+    except media.MediaRefused as exc:
+        raise FieldError("file", str(exc)) from exc
+    return SubjectOut.of(intake.attach_media(session, who, external_id, checked))
 
 
 @router.get("/subjects/{external_id}", response_model=SubjectDetail)

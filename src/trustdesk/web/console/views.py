@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import (
+    FileResponse,
     HTMLResponse,
     RedirectResponse,
     Response,
@@ -22,7 +23,9 @@ from trustdesk import subjects as subject_views
 from trustdesk.auth import rate_limits, staff
 from trustdesk.auth.staff import LoginOutcome
 from trustdesk.cases import access
+from trustdesk.domain import media_types
 from trustdesk.domain.roles import REVEALERS
+from trustdesk.domain.vocabulary import MediaStatus
 from trustdesk.store.database import Database
 from trustdesk.store.models import AuditEvent, Policy, Report, Subject
 from trustdesk.web.permissions import (
@@ -34,9 +37,11 @@ from trustdesk.web.permissions import (
     read_session,
     staff_with,
 )
+from trustdesk.web.security_headers import MEDIA_CSP
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+STATIC = Path(__file__).parent / "static"
 
 _MESSAGES = {
     LoginOutcome.BAD_CREDENTIALS: "Wrong username or password.",
@@ -58,6 +63,17 @@ def render(request: Request, name: str, context: dict[str, Any], status_code: in
 
 def _safe_next(target: str | None) -> str:
     return target if target and target.startswith("/") and not target.startswith("//") else "/"
+
+
+@router.get("/favicon.ico", dependencies=[Depends(public())])
+def favicon() -> FileResponse:
+    return FileResponse(STATIC / "favicon.ico", media_type="image/vnd.microsoft.icon")
+
+
+@router.get("/docs", dependencies=[Depends(public())])
+def api_docs(request: Request) -> HTMLResponse:
+    """The OpenAPI document in the vendored Swagger UI: it needs nothing from the internet."""
+    return templates.TemplateResponse(request, "docs.html", {"title": request.app.title, "openapi_url": request.app.openapi_url})
 
 
 def _locked_message(seconds: int) -> str:
@@ -181,16 +197,40 @@ def subject_media(
     request: Request, subject_id: int,
     who: StaffContext = Depends(staff_with()), session: Session = COMMITTED,
 ) -> StreamingResponse:
-    """The subject's media bytes; opening graphic or child-safety media is an audited read."""
+    """The subject's first media item (see `subject_media_item`)."""
+    return _media_response(request, session, who, subject_id, None)
+
+
+@router.get("/subjects/{subject_id}/media/{item_id}")
+def subject_media_item(
+    request: Request, subject_id: int, item_id: int,
+    who: StaffContext = Depends(staff_with()), session: Session = COMMITTED,
+) -> StreamingResponse:
+    """One media item's bytes. Only allow-listed image, video and audio types are served for
+    showing; everything else is a download of opaque bytes. Either way the bytes are sandboxed
+    and never sniffed, so a file cannot run script in the console. Opening graphic or
+    child-safety media is an audited read."""
+    return _media_response(request, session, who, subject_id, item_id)
+
+
+def _media_response(request: Request, session: Session, who: StaffContext, subject_id: int, item_id: int | None) -> StreamingResponse:
     subject = access.visible_subject(session, who.reviewer, subject_id)
-    if not subject.media_sha256:
-        raise HTTPException(404, "subject_id: no media for this subject")
-    subject_views.open_media(session, who.actor, subject)
+    item = subject_views.media_item(session, subject_id, item_id)
+    if item is None:
+        raise HTTPException(404, "subject_id: no such media for this subject")
+    if item.blob_sha256 is None or item.status == MediaStatus.REFUSED:
+        raise HTTPException(404, f"item_id: media item {item.id} is {item.status}: nothing to show")
+    subject_views.open_media(session, who.actor, subject, item)
     try:
-        stream = request.app.state.blobs.open(subject.media_sha256)
+        stream = request.app.state.blobs.open(item.blob_sha256)
     except FileNotFoundError as exc:
-        raise HTTPException(404, "subject_id: the media file is missing from the blob store") from exc
-    return StreamingResponse(stream, media_type=subject.media_type or "application/octet-stream", headers={"Cache-Control": "private, no-store"})
+        raise HTTPException(404, "item_id: the media file is missing from the blob store") from exc
+    headers = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff", "Content-Security-Policy": MEDIA_CSP}
+    if item.inline and item.content_type:
+        return StreamingResponse(stream, media_type=item.content_type, headers=headers)
+    extension = media_types.named(item.content_type).extension
+    headers["Content-Disposition"] = f'attachment; filename="subject-{subject.id}-media-{item.id}.{extension}"'
+    return StreamingResponse(stream, media_type="application/octet-stream", headers=headers)
 
 
 @router.post("/subjects/{subject_id}/reveal")
