@@ -212,7 +212,7 @@ class HostState:
         with self._lock:
             endpoint = self._get(name)
             endpoint.refused += 1
-            endpoint.refusals.append(Refusal(webhook_id, status, reason, _now()))
+            endpoint.refusals.append(Refusal(None if webhook_id is None else webhook_id[:200], status, reason, _now()))
 
     def accept(self, name: str, webhook_id: str, envelope: dict[str, Any]) -> str:
         """Take in a verified delivery: 'accepted', 'stale' (kept, flagged) or 'duplicate' (dropped)."""
@@ -254,7 +254,7 @@ class HostState:
         """Counts and accepted events (all in order, or the `last` ones newest first)."""
         with self._lock:
             endpoint = self._get(name)
-            events = endpoint.events if last is None else endpoint.events[-last:][::-1]
+            events = endpoint.events if last is None else endpoint.events[max(0, len(endpoint.events) - last):][::-1]
             return endpoint.summary(events)
 
 
