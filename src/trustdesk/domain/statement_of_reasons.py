@@ -7,10 +7,10 @@ Every breach is reported as a (field, message) pair, all of them at once, so an 
 
 Rules followed: the statement API validation of digital-services-act/transparency-database —
 `app/Http/Requests/StatementStoreRequest.php` and the same rule set in
-`app/Services/GroupedSubmissionsService.php` (`multi_rules`), in the version with the `puid`
-pattern, Y-m-d dates and the 2000-01-01 / 2020-01-01 / 2038-01-01 bounds — and the API v2
-documentation (`resources/markdown/api-documentation-two.md`), which adds `content_id` with its
-single key `EAN-13`.
+`app/Services/GroupedSubmissionsService.php` (`multi_rules`, commit 242ba47f: the `puid`
+pattern, Y-m-d dates and the 2000-01-01 / 2020-01-01 / 2038-01-01 bounds) — and the API v2
+documentation (`resources/markdown/api-documentation-two.md`, commit 7c0a571a), which adds
+`content_id` with its single key `EAN-13`, stored as `content_id_ean`.
 
 TrustDesk is stricter than the database in a few places and never looser, so nothing accepted
 here is refused at submission:
