@@ -41,6 +41,7 @@ from trustdesk.jobs.worker import run_worker
 from trustdesk.logs import configure_logging
 from trustdesk.organisation import ensure_app
 from trustdesk.policy_versions import current_policies, seed_catalogue
+from trustdesk.sandbox.host import parse_endpoint_option, run_host
 from trustdesk.store import migrate
 from trustdesk.store.blobs import FileBlobStore
 from trustdesk.store.database import Database
@@ -53,8 +54,10 @@ users_app = typer.Typer(help="Staff users.", no_args_is_help=True)
 clients_app = typer.Typer(help="API clients of the host platform.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
 policies_app = typer.Typer(help="The policy catalogue.", no_args_is_help=True)
+sandbox_app = typer.Typer(help="Sandboxes of outside services, for the demo and the tests.", no_args_is_help=True)
 for sub, name in ((db_app, "db"), (users_app, "users"), (clients_app, "clients"), (audit_app, "audit"), (policies_app, "policies")):
     app.add_typer(sub, name=name)
+app.add_typer(sandbox_app, name="sandbox")
 
 console = Console()
 CLI_ACTOR = Actor("cli", "operator")
@@ -294,6 +297,21 @@ def demo(
     for note in summary.notes:
         console.print(note, markup=False)
     console.print("Console: http://127.0.0.1:8000 (log in with a staff login above)")
+
+
+@sandbox_app.command("host")
+def sandbox_host(
+    port: Annotated[int, typer.Option()] = 8900,
+    host: Annotated[str, typer.Option(help="Address to bind; control routes and page answer loopback only.")] = "127.0.0.1",
+    endpoint: Annotated[list[str] | None, typer.Option("--endpoint", help="NAME=whsec_SECRET; repeat for more.")] = None,
+) -> None:
+    """Receive action webhooks as the host platform would: verify, drop repeats, show them, fail on demand."""
+    try:
+        endpoints = [parse_endpoint_option(option) for option in endpoint or []]
+    except ValueError as exc:
+        console.print(f"[red]--endpoint:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    run_host(host, port, endpoints)
 
 
 @app.command("import")

@@ -26,3 +26,14 @@ class Forbidden(FieldError):
     """The caller may not use an object whose existence is no secret, such as a queue (403)."""
 
     status = 403
+
+
+class InvalidStatement(FieldError):
+    """A DSA statement of reasons the Transparency Database would refuse (422).
+
+    `violations` lists every (field, message); the first one is the error's own field.
+    """
+
+    def __init__(self, violations: list[tuple[str, str]]) -> None:
+        super().__init__(*violations[0])
+        self.violations = violations

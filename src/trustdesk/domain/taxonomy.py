@@ -44,6 +44,28 @@ DSA_KEYWORDS: frozenset[str] = frozenset(
     ).split()
 )
 
+def _dsa(prefix: str, names: str) -> frozenset[str]:
+    return frozenset(prefix + name for name in names.split())
+
+
+# The other enums of a DSA statement of reasons (see `statement_of_reasons` for the rules).
+DSA_DECISION_VISIBILITIES = _dsa(
+    "DECISION_VISIBILITY_",
+    "CONTENT_REMOVED CONTENT_DISABLED CONTENT_DEMOTED CONTENT_AGE_RESTRICTED CONTENT_INTERACTION_RESTRICTED "
+    "CONTENT_LABELLED OTHER",
+)
+DSA_DECISION_MONETARY = _dsa("DECISION_MONETARY_", "SUSPENSION TERMINATION OTHER")
+DSA_DECISION_PROVISIONS = _dsa(
+    "DECISION_PROVISION_", "PARTIAL_SUSPENSION TOTAL_SUSPENSION PARTIAL_TERMINATION TOTAL_TERMINATION"
+)
+DSA_DECISION_ACCOUNTS = _dsa("DECISION_ACCOUNT_", "SUSPENDED TERMINATED")
+DSA_ACCOUNT_TYPES = _dsa("ACCOUNT_TYPE_", "BUSINESS PRIVATE")
+DSA_DECISION_GROUNDS = _dsa("DECISION_GROUND_", "ILLEGAL_CONTENT INCOMPATIBLE_CONTENT")
+DSA_CONTENT_TYPES = _dsa("CONTENT_TYPE_", "APP AUDIO IMAGE PRODUCT SYNTHETIC_MEDIA TEXT VIDEO OTHER")
+DSA_SOURCE_TYPES = _dsa("SOURCE_", "ARTICLE_16 TRUSTED_FLAGGER TYPE_OTHER_NOTIFICATION VOLUNTARY")
+DSA_AUTOMATED_DECISIONS = _dsa("AUTOMATED_DECISION_", "FULLY PARTIALLY NOT_AUTOMATED")
+DSA_YES_NO: frozenset[str] = frozenset({"Yes", "No"})
+
 NCMEC_INCIDENT_TYPES: frozenset[str] = frozenset(
     {
         "Child Pornography (possession, manufacture, and distribution)",
@@ -62,6 +84,18 @@ EU_COUNTRIES: frozenset[str] = frozenset(
     "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split()
 )
 EEA_EXTRA: frozenset[str] = frozenset({"IS", "LI", "NO"})
+# Where a DSA restriction may apply: the EU and the EEA.
+DSA_TERRITORIES: frozenset[str] = EU_COUNTRIES | EEA_EXTRA
+
+# ISO 639-1 language codes, upper case as the DSA Transparency Database takes them.
+ISO_639_1_LANGUAGES: frozenset[str] = frozenset(
+    "AA AB AE AF AK AM AN AR AS AV AY AZ BA BE BG BI BM BN BO BR BS CA CE CH CO CR CS CU CV CY DA DE DV DZ EE "
+    "EL EN EO ES ET EU FA FF FI FJ FO FR FY GA GD GL GN GU GV HA HE HI HO HR HT HU HY HZ IA ID IE IG II IK IO IS "
+    "IT IU JA JV KA KG KI KJ KK KL KM KN KO KR KS KU KV KW KY LA LB LG LI LN LO LT LU LV MG MH MI MK ML MN MR MS "
+    "MT MY NA NB ND NE NG NL NN NO NR NV NY OC OJ OM OR OS PA PI PL PS PT QU RM RN RO RU RW SA SC SD SE SG SI SK "
+    "SL SM SN SO SQ SR SS ST SU SV SW TA TE TG TH TI TK TL TN TO TR TS TT TW TY UG UK UR UZ VE VI VO WA WO XH YI "
+    "YO ZA ZH ZU".split()
+)
 
 
 def privacy_regime(country: str | None, region: str | None = None) -> str:
