@@ -15,7 +15,6 @@ from pathlib import Path
 
 import orjson
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from trustdesk.audit import log as audit_log
@@ -52,12 +51,6 @@ def _make_engine(url: str, *, immediate: bool) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
-
-
-def conflict_insert(session: Session, model: type) -> postgresql.Insert | sqlite.Insert:
-    """An INSERT in the session's dialect, so it can take `ON CONFLICT` on either database."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(model)
 
 
 class _Turns:

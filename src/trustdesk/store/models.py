@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -331,13 +332,22 @@ class PersonKey(Base):
     destroyed_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
+_WAITING_OR_RUNNING = text("status IN ('queued', 'running')")
+
+
 class Job(Base):
     """Background work, claimed by one worker at a time under a lease."""
 
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_claim", "status", "run_at"),)
+    __table_args__ = (
+        Index("ix_jobs_claim", "status", "run_at"),
+        # At most one queued or running job per singleton key (recurring jobs, one-at-a-time work).
+        Index("uq_jobs_singleton", "singleton_key", unique=True,
+              sqlite_where=_WAITING_OR_RUNNING, postgresql_where=_WAITING_OR_RUNNING),
+    )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     kind: Mapped[str] = mapped_column(String(64))
+    singleton_key: Mapped[str | None] = mapped_column(String(200), default=None)
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     status: Mapped[str] = mapped_column(String(16), default="queued")
     run_at: Mapped[datetime] = mapped_column(default=utcnow)
