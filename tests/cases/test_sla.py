@@ -3,8 +3,8 @@ sweep is one recurring job however many workers start, and one bad queue does no
 
 from __future__ import annotations
 
+import functools
 import logging
-import threading
 from datetime import timedelta
 
 import pytest
@@ -12,6 +12,7 @@ from prometheus_client import REGISTRY
 from sqlalchemy import func, select, update
 
 from tests.cases import factories
+from tests.concurrency import together
 from trustdesk.cases import sla
 from trustdesk.config import Settings
 from trustdesk.jobs.registry import KINDS
@@ -121,25 +122,6 @@ def test_the_worker_schedules_one_recurring_sweep(db: Database, settings: Settin
     assert [tuple(row) for row in after] == [(sweeps[0].id, "queued")]
 
 
-def _together(count: int, work) -> None:  # type: ignore[no-untyped-def]
-    """Run `work(index)` in `count` threads released at the same moment; re-raise any error."""
-    start, errors = threading.Barrier(count), []
-
-    def run(index: int) -> None:
-        try:
-            start.wait()
-            work(index)
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-
-
 def _waiting_sweeps(db: Database) -> list[tuple[int, str]]:
     with db.reader() as s:
         return [tuple(r) for r in s.execute(select(Job.id, Job.status).where(Job.kind == sla.SLA_SWEEP)).all()]
@@ -149,11 +131,11 @@ def test_workers_starting_together_keep_one_sweep_chain(db: Database, settings: 
     if db.is_sqlite:
         pytest.skip("SQLite runs one writer at a time; workers starting together race on PostgreSQL")
     KINDS.load()
-    _together(16, lambda _i: schedule_recurring(db, KINDS))
+    together([lambda: schedule_recurring(db, KINDS)] * 16)
     sweeps = _waiting_sweeps(db)
     assert len(sweeps) == 1 and sweeps[0][1] == "queued"
     for _round in range(10):
         with db.session() as s:
             s.execute(update(Job).where(Job.kind == sla.SLA_SWEEP).values(run_at=utcnow() - timedelta(seconds=1)))
-        _together(8, lambda i: run_worker(db, settings, worker_id=f"w{i}", once=True))
+        together([functools.partial(run_worker, db, settings, worker_id=f"w{i}", once=True) for i in range(8)])
         assert _waiting_sweeps(db) == [(sweeps[0][0], "queued")]

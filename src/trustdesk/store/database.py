@@ -18,6 +18,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from trustdesk.audit import log as audit_log
+from trustdesk.store import counters
 
 
 def _json(value: object) -> str:
@@ -86,6 +87,7 @@ class Database:
         # of retrying against the busy timeout, which starves some of them.
         self._write_turn: AbstractContextManager[object] = _Turns() if self.is_sqlite else nullcontext()
         audit_log.install(self._sessions)
+        counters.install(self._sessions)  # after the audit log: counts are written once its block is sealed
 
     @contextmanager
     def session(self) -> Iterator[Session]:
