@@ -41,6 +41,7 @@ from trustdesk.store.models import (
     QueueCounter,
     Report,
     ReportCounter,
+    Subject,
     SubjectCounter,
     utcnow,
 )
@@ -161,6 +162,18 @@ def test_every_path_that_moves_a_case_report_or_subject_keeps_the_counts(desk: D
     stored = _stored(db)
     assert stored["reports"] == {"SPAM": 2}  # p2's and p3's; the held one never counted
     assert sum(o for o, _b in stored["cases"].values()) == 2
+
+
+def test_a_row_deleted_or_changed_and_deleted_through_the_orm_counts_down(desk: Desk) -> None:
+    ids = desk.subjects("p1", "p2", "p3")
+    with desk.db.session() as s:
+        s.delete(s.get_one(Subject, ids["p1"]))
+        changed_first = s.get_one(Subject, ids["p2"])
+        changed_first.kind = "photo"
+        s.flush()
+        s.delete(changed_first)
+    desk.agrees()
+    assert _stored(desk.db)["subjects"] == {"post": 1}
 
 
 def test_check_names_drift_and_repair_rewrites_the_counts(desk: Desk) -> None:

@@ -22,6 +22,7 @@ Like the audit log, this assumes no savepoints: changes inside one rolled back w
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -58,7 +59,7 @@ class Tally:
     key: tuple[str, ...]  # columns of `source`, named alike in `counter`
     counts: dict[str, dict[str, object]]  # counter column → the values a source row must hold
 
-    @property
+    @functools.cached_property
     def columns(self) -> tuple[str, ...]:
         """The source columns whose values decide what a row counts for."""
         named = [*self.key, *(column for condition in self.counts.values() for column in condition)]
@@ -109,14 +110,18 @@ def _values(obj: Base, columns: tuple[str, ...]) -> dict[str, Any]:
     return {column: getattr(obj, column) for column in columns}
 
 
-def _values_before(obj: Base, columns: tuple[str, ...]) -> dict[str, Any]:
-    """The values as the database held them before this flush (counted columns keep their
-    history even when set while unloaded: `active_history` in the models)."""
-    values = {}
-    for column in columns:
-        history = get_history(obj, column)
-        values[column] = history.deleted[0] if history.deleted else history.unchanged[0] if history.unchanged else getattr(obj, column)
-    return values
+def _values_changed(obj: Base, columns: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The values before and after this flush, or None if none of them changed. (Counted columns
+    keep their history even when set while unloaded: `active_history` in the models.)"""
+    histories = {column: get_history(obj, column) for column in columns}
+    if not any(history.has_changes() for history in histories.values()):
+        return None
+    before, after = {}, {}
+    for column, history in histories.items():
+        unchanged = history.unchanged[0] if history.unchanged else getattr(obj, column)
+        before[column] = history.deleted[0] if history.deleted else unchanged
+        after[column] = history.added[0] if history.added else unchanged
+    return before, after
 
 
 def _count_flush(session: Session, _context: object) -> None:
@@ -124,11 +129,12 @@ def _count_flush(session: Session, _context: object) -> None:
         if (tally := _BY_SOURCE.get(type(obj))) is not None:
             changed(session, tally.source, None, _values(obj, tally.columns))
     for obj in session.dirty:
-        if (tally := _BY_SOURCE.get(type(obj))) is not None:
-            changed(session, tally.source, _values_before(obj, tally.columns), _values(obj, tally.columns))
+        if (tally := _BY_SOURCE.get(type(obj))) is not None and (values := _values_changed(obj, tally.columns)) is not None:
+            changed(session, tally.source, *values)
     for obj in session.deleted:
         if (tally := _BY_SOURCE.get(type(obj))) is not None:
-            changed(session, tally.source, _values_before(obj, tally.columns), None)
+            values = _values_changed(obj, tally.columns)
+            changed(session, tally.source, values[0] if values else _values(obj, tally.columns), None)
 
 
 def _write(session: Session) -> None:
