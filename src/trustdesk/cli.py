@@ -42,7 +42,7 @@ from trustdesk.logs import configure_logging
 from trustdesk.organisation import ensure_app
 from trustdesk.policy_versions import current_policies, seed_catalogue
 from trustdesk.sandbox.host import parse_endpoint_option, run_host
-from trustdesk.store import migrate
+from trustdesk.store import counters, migrate
 from trustdesk.store.blobs import FileBlobStore
 from trustdesk.store.database import Database
 from trustdesk.store.models import App, StaffUser
@@ -96,6 +96,28 @@ def db_upgrade() -> None:
         queues = seed_queues(session, CLI_ACTOR)
         checked = media.check_unchecked(session, CLI_ACTOR, FileBlobStore(settings.blob_dir))
     console.print(f"schema is current; {added} catalogue policies and {queues} starter queues added; {checked} media items checked")
+
+
+@db_app.command("counters")
+def db_counters(repair: Annotated[bool, typer.Option("--repair", help="Rewrite the counts from a fresh count.")] = False) -> None:
+    """Compare the console's maintained counts with a fresh count of the tables; exit 1 on a difference."""
+    db = open_database(_settings())
+    if repair:
+        with db.session() as session:
+            drifts = counters.repair(session)
+    else:
+        with db.reader() as session:
+            counters.consistent_snapshot(session)
+            drifts = counters.check(session)
+    for drift in drifts:
+        console.print(f"{drift.table} {drift.key} {drift.column}: kept {drift.stored:,}, counted {drift.counted:,}", markup=False)
+    if not drifts:
+        console.print("[green]counts agree[/green] with the tables")
+    elif repair:
+        console.print(f"[yellow]repaired[/yellow] {len(drifts)} counts")
+    else:
+        console.print(f"[red]{len(drifts)} counts differ[/red]; run `trustdesk db counters --repair`")
+        raise typer.Exit(1)
 
 
 @users_app.command("create")

@@ -15,12 +15,13 @@ from trustdesk.domain.errors import FieldError
 from trustdesk.enforcement import bulk
 from trustdesk.enforcement.bulk import (
     BULK_DECISION,
+    BulkDecision,
     bulk_status,
     handle_bulk_decision,
     start_bulk,
 )
 from trustdesk.enforcement.decisions import DecisionRequest
-from trustdesk.jobs.worker import WorkerContext
+from trustdesk.jobs.registry import WorkerContext
 from trustdesk.store.blobs import FileBlobStore
 from trustdesk.store.models import BulkItem, BulkOperation, Case, Decision, Job, Report
 
@@ -64,7 +65,7 @@ def test_bulk_decision_gives_a_result_per_subject(world: World, settings: Settin
         assert (job.kind, job.payload) == (BULK_DECISION, {"operation_id": op_id})
         assert bulk_status(s, op_id).pending == 500
 
-    handle_bulk_decision(_context(world, settings), job.payload)
+    handle_bulk_decision(_context(world, settings), BulkDecision(op_id))
 
     with world.db.reader() as s:
         status = bulk_status(s, op_id)
@@ -98,13 +99,13 @@ def test_a_rerun_carries_on_with_what_is_pending(world: World, settings: Setting
 
     monkeypatch.setattr(bulk, "decide_subject", crash_in_second_chunk)
     with pytest.raises(RuntimeError):
-        handle_bulk_decision(_context(world, settings), {"operation_id": op_id})
+        handle_bulk_decision(_context(world, settings), BulkDecision(op_id))
     with world.db.reader() as s:
         half = bulk_status(s, op_id)
     assert (half.status, half.succeeded, half.pending) == ("running", bulk.CHUNK, 300 - bulk.CHUNK)
 
-    handle_bulk_decision(_context(world, settings), {"operation_id": op_id})
-    handle_bulk_decision(_context(world, settings), {"operation_id": op_id})  # a stray re-run does nothing
+    handle_bulk_decision(_context(world, settings), BulkDecision(op_id))
+    handle_bulk_decision(_context(world, settings), BulkDecision(op_id))  # a stray re-run does nothing
     with world.db.reader() as s:
         done = bulk_status(s, op_id)
         decisions = s.execute(select(func.count()).select_from(Decision)).scalar_one()

@@ -3,21 +3,47 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from trustdesk.jobs.queue import claim, complete, enqueue, fail, retry_delay
+from trustdesk.jobs.queue import claim, complete, enqueue, fail, reschedule, retry_delay
+from trustdesk.jobs.registry import Registry, WorkerContext
 from trustdesk.store.database import Database
 from trustdesk.store.models import AuditEvent, Job, as_utc, utcnow
 
+KINDS = Registry((__name__,))
+
+
+@dataclass(frozen=True)
+class Echo:
+    n: int
+
+
+@dataclass(frozen=True)
+class Other:
+    n: int
+
+
+@KINDS.job_kind("test.echo", Echo)
+def _echo(ctx: WorkerContext, job: Echo) -> None:
+    pass
+
+
+@KINDS.job_kind("test.other", Other)
+def _other(ctx: WorkerContext, job: Other) -> None:
+    pass
+
 
 def _enqueue(db: Database, kind: str = "test.echo", *, max_attempts: int = 5, run_in: float = 0) -> int:
+    payload = Echo(1) if kind == "test.echo" else Other(1)
     with db.session() as session:
-        job = enqueue(session, kind, {"n": 1}, run_at=utcnow() + timedelta(seconds=run_in))
-        job.max_attempts = max_attempts
-        return job.id
+        job_id = enqueue(session, payload, run_at=utcnow() + timedelta(seconds=run_in), kinds=KINDS)
+        assert job_id is not None
+        session.execute(update(Job).where(Job.id == job_id).values(max_attempts=max_attempts))
+        return job_id
 
 
 def _job(db: Database, job_id: int) -> Job:
@@ -114,7 +140,7 @@ def test_concurrent_workers_process_every_job_exactly_once(db: Database) -> None
     if db.is_sqlite:
         pytest.skip("SQLite serialises every claim with BEGIN IMMEDIATE; SKIP LOCKED contention is PostgreSQL's")
     with db.session() as session:
-        expected = sorted(enqueue(session, "test.echo", {"n": n}).id for n in range(200))
+        expected = sorted(enqueue(session, Echo(n), kinds=KINDS) for n in range(200))
     processed: list[int] = []
     errors: list[BaseException] = []
     start = threading.Barrier(8)
@@ -138,3 +164,31 @@ def test_concurrent_workers_process_every_job_exactly_once(db: Database) -> None
     with db.reader() as session:
         statuses = session.execute(select(Job.status, func.count()).group_by(Job.status)).all()
     assert [tuple(row) for row in statuses] == [("done", 200)]
+
+
+def test_a_singleton_key_holds_one_queued_or_running_job(db: Database) -> None:
+    with db.session() as session:
+        first = enqueue(session, Echo(1), singleton_key="echo:1", kinds=KINDS)
+        assert first is not None
+        assert enqueue(session, Echo(2), singleton_key="echo:1", kinds=KINDS) is None
+        other_key = enqueue(session, Echo(3), singleton_key="echo:2", kinds=KINDS)
+        assert other_key is not None
+    assert claim(db, "w", ["test.echo"], 60) is not None  # running still holds the key
+    with db.session() as session:
+        assert enqueue(session, Echo(4), singleton_key="echo:1", kinds=KINDS) is None
+    complete(db, first)
+    with db.session() as session:  # done frees the key
+        assert enqueue(session, Echo(5), singleton_key="echo:1", kinds=KINDS) is not None
+    with db.reader() as session:
+        payloads = session.execute(select(Job.payload).where(Job.singleton_key == "echo:1").order_by(Job.id)).scalars().all()
+    assert payloads == [{"n": 1}, {"n": 5}]
+
+
+def test_reschedule_queues_the_same_job_again_with_fresh_attempts(db: Database) -> None:
+    job_id = _enqueue(db)
+    claim(db, "w", None, 60)
+    next_run = utcnow() + timedelta(minutes=1)
+    reschedule(db, job_id, next_run, "ValueError: one bad run")
+    job = _job(db, job_id)
+    assert (job.status, job.attempts, job.locked_by, job.last_error) == ("queued", 0, None, "ValueError: one bad run")
+    assert as_utc(job.run_at) == next_run

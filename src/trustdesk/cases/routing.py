@@ -34,6 +34,7 @@ from trustdesk.domain.priority import (
 from trustdesk.domain.vocabulary import ReporterType, ReportStatus
 from trustdesk.enforcement import notifiers
 from trustdesk.rules.expressions import Expression, ExpressionError, compile_expression
+from trustdesk.store import counters
 from trustdesk.store.models import (
     App,
     Case,
@@ -131,12 +132,13 @@ def route_reports(session: Session, actor: Actor, app_id: int, report_ids: list[
     ).scalars()}
     keys = {k for r in new_reports if (k := notifiers.notifier_key(r))}
     records = notifiers.standing(session, keys)
-    held_back = [r.id for r in new_reports if (k := notifiers.notifier_key(r)) and records.get(k, NotifierStanding()).suspended]
+    held_back = [r for r in new_reports if (k := notifiers.notifier_key(r)) and records.get(k, NotifierStanding()).suspended]
     if held_back:
         _hold_back(session, actor, held_back)
+    held_ids = {r.id for r in held_back}
     groups: dict[int, list[Any]] = defaultdict(list)
     for r in new_reports:
-        if r.id not in held_back:
+        if r.id not in held_ids:
             groups[r.subject_id].append(r)
     if not groups:
         return
@@ -167,6 +169,7 @@ def route_reports(session: Session, actor: Actor, app_id: int, report_ids: list[
         report_lists = [row.pop("_reports") for row in fresh]
         # One new case per subject in a batch, so the subject finds each new case's id.
         ids = dict(session.execute(insert(Case).returning(Case.subject_id, Case.id), fresh).all())
+        counters.inserted(session, Case, fresh)
         for row, report_list in zip(fresh, report_lists):
             case_id = ids[row["subject_id"]]
             links.extend({"report_id": rid, "case": case_id} for rid in report_list)
@@ -181,11 +184,13 @@ def route_reports(session: Session, actor: Actor, app_id: int, report_ids: list[
     )
 
 
-def _hold_back(session: Session, actor: Actor, report_ids: list[int]) -> None:
+def _hold_back(session: Session, actor: Actor, reports: list[Any]) -> None:
     """Notices from a suspended notifier are kept on record but not queued (DSA Art. 23(2))."""
-    session.execute(update(Report).where(Report.id.in_(report_ids)).values(status=ReportStatus.HELD.value))
-    for report_id in report_ids:
-        record(session, actor=actor, verb="report.held_back", object_type="report", object_id=report_id,
+    session.execute(update(Report).where(Report.id.in_([r.id for r in reports])).values(status=ReportStatus.HELD.value))
+    for report in reports:
+        counters.changed(session, Report, {"policy_code": report.policy_code, "status": ReportStatus.OPEN.value},
+                         {"policy_code": report.policy_code, "status": ReportStatus.HELD.value})
+        record(session, actor=actor, verb="report.held_back", object_type="report", object_id=report.id,
                after={"status": ReportStatus.HELD.value, "reason": "notifier suspended for manifestly unfounded notices"})
 
 

@@ -1,69 +1,121 @@
 """SLA upkeep: mark breached cases and move cases nearing breach to their escalation queue.
 
-Runs as the recurring `sla_sweep` job; each run schedules the next, so one sweep a minute
-happens however many workers there are (a job is claimed by exactly one of them).
+Runs as the recurring `sla_sweep` job: one job for the whole deployment however many workers
+there are (`trustdesk.jobs.queue` keeps it single), run again a minute after each run.
+
+Each queue is swept on its own, in transactions of at most `_BATCH` cases: a queue that cannot
+be swept (a setting that cannot be applied, a row that cannot be written) is logged, counted in
+`trustdesk_sla_sweep_failures_total` and named in the job's error, and every other queue is
+swept as usual; the next run tries it again.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
+from prometheus_client import Counter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
-from trustdesk.jobs.queue import enqueue
-from trustdesk.store.models import Case, Job, Queue, as_utc, utcnow
+from trustdesk.jobs.registry import WorkerContext, job_kind
+from trustdesk.store.database import Database
+from trustdesk.store.models import Case, Queue, as_utc, utcnow
 
 SLA_SWEEP = "sla_sweep"
 SWEEP_EVERY = timedelta(seconds=60)
 SLA_ACTOR = Actor("system", "sla")
 _BATCH = 500
+SWEEP_FAILURES = Counter("trustdesk_sla_sweep_failures_total", "Queues the SLA sweep could not sweep", ["queue_id"])
+logger = logging.getLogger(__name__)
 
 
-def sweep(session: Session) -> tuple[int, int]:
-    """Record breaches and auto-escalations due now; returns (breached, escalated)."""
+@dataclass
+class SweepOutcome:
+    breached: int = 0
+    escalated: int = 0
+    failed_queues: list[int] = field(default_factory=list)
+
+
+class SweepIncomplete(RuntimeError):
+    """Some queues could not be swept; the others were."""
+
+
+def sweep(db: Database) -> SweepOutcome:
+    """Record the breaches and auto-escalations due now, queue by queue."""
     now = utcnow()
-    breached = session.execute(
-        select(Case).where(Case.status == "open", Case.due_at < now, Case.breached_at.is_(None)).limit(_BATCH).with_for_update(skip_locked=True)
+    outcome = SweepOutcome()
+    with db.reader() as session:
+        queue_ids = list(session.execute(select(Queue.id).order_by(Queue.id)).scalars())
+    for queue_id in queue_ids:
+        try:
+            outcome.breached += _in_batches(db, lambda session: _mark_breaches(session, queue_id, now))
+            outcome.escalated += _in_batches(db, lambda session: _escalate(session, queue_id, now))
+        except Exception:  # one queue's failure must not stop the sweep of the others
+            SWEEP_FAILURES.labels(str(queue_id)).inc()
+            logger.exception("SLA sweep of a queue failed; the other queues are swept", extra={"queue_id": queue_id})
+            outcome.failed_queues.append(queue_id)
+    return outcome
+
+
+def _in_batches(db: Database, step: Callable[[Session], int]) -> int:
+    """Run `step` in one transaction after another until it finds less than a full batch."""
+    total = 0
+    while True:
+        with db.session() as session:
+            done = step(session)
+        total += done
+        if done < _BATCH:
+            return total
+
+
+def _mark_breaches(session: Session, queue_id: int, now: datetime) -> int:
+    cases = session.execute(
+        select(Case).where(Case.queue_id == queue_id, Case.status == "open", Case.due_at < now, Case.breached_at.is_(None))
+        .limit(_BATCH).with_for_update(skip_locked=True)
     ).scalars().all()
-    for case in breached:
+    for case in cases:
         case.breached_at = now
         record(session, actor=SLA_ACTOR, verb="case.sla_breached", object_type="case", object_id=case.id,
                after={"due_at": case.due_at, "band": case.band, "queue_id": case.queue_id})
-    escalated = 0
-    for queue in session.execute(select(Queue).where(Queue.escalation_queue_id.is_not(None), Queue.escalate_minutes_before_breach.is_not(None))).scalars():
-        horizon = now + timedelta(minutes=queue.escalate_minutes_before_breach or 0)
-        for case in session.execute(
-            select(Case).where(Case.queue_id == queue.id, Case.status == "open", Case.escalated_at.is_(None), Case.due_at <= horizon)
-            .limit(_BATCH).with_for_update(skip_locked=True)
-        ).scalars():
-            before = {"queue_id": queue.id, "assigned_to": case.assigned_to}
-            case.queue_id, case.escalated_at = queue.escalation_queue_id, now
-            # The escalation queue's team takes it from here: a claim or assignment would keep
-            # it from them (and the assignee may not be allowed to work that queue).
-            case.claimed_by = case.lease_until = case.assigned_to = None
-            escalated += 1
-            record(session, actor=SLA_ACTOR, verb="case.escalated", object_type="case", object_id=case.id,
-                   before=before, after={"queue_id": queue.escalation_queue_id, "due_at": case.due_at, "assigned_to": None,
-                                         "reason": "nearing SLA breach"})
-    return len(breached), escalated
+    return len(cases)
+
+
+def _escalate(session: Session, queue_id: int, now: datetime) -> int:
+    queue = session.get_one(Queue, queue_id)
+    if queue.escalation_queue_id is None or queue.escalate_minutes_before_breach is None:
+        return 0
+    horizon = now + timedelta(minutes=queue.escalate_minutes_before_breach)
+    cases = session.execute(
+        select(Case).where(Case.queue_id == queue.id, Case.status == "open", Case.escalated_at.is_(None), Case.due_at <= horizon)
+        .limit(_BATCH).with_for_update(skip_locked=True)
+    ).scalars().all()
+    for case in cases:
+        before = {"queue_id": queue.id, "assigned_to": case.assigned_to}
+        case.queue_id, case.escalated_at = queue.escalation_queue_id, now
+        # The escalation queue's team takes it from here: a claim or assignment would keep
+        # it from them (and the assignee may not be allowed to work that queue).
+        case.claimed_by = case.lease_until = case.assigned_to = None
+        record(session, actor=SLA_ACTOR, verb="case.escalated", object_type="case", object_id=case.id,
+               before=before, after={"queue_id": queue.escalation_queue_id, "due_at": case.due_at, "assigned_to": None,
+                                     "reason": "nearing SLA breach"})
+    return len(cases)
 
 
 def minutes_left(case: Case) -> float:
     return (as_utc(case.due_at) - utcnow()).total_seconds() / 60
 
 
-def ensure_scheduled(session: Session) -> None:
-    """Queue the next sweep unless one is already waiting."""
-    waiting = session.execute(select(Job.id).where(Job.kind == SLA_SWEEP, Job.status.in_(("queued", "running"))).limit(1)).first()
-    if waiting is None:
-        enqueue(session, SLA_SWEEP, {}, run_at=utcnow() + SWEEP_EVERY)
+@dataclass(frozen=True)
+class SlaSweep:
+    """The recurring sweep's payload: it needs nothing."""
 
 
-def handle_sla_sweep(ctx: Any, _payload: dict[str, Any]) -> None:
-    with ctx.db.session() as session:
-        sweep(session)
-    with ctx.db.session() as session:
-        enqueue(session, SLA_SWEEP, {}, run_at=utcnow() + SWEEP_EVERY)
+@job_kind(SLA_SWEEP, SlaSweep, every=SWEEP_EVERY)
+def handle_sla_sweep(ctx: WorkerContext, _job: SlaSweep) -> None:
+    outcome = sweep(ctx.db)
+    if outcome.failed_queues:
+        raise SweepIncomplete(f"queues {', '.join(map(str, outcome.failed_queues))} could not be swept; the others were")

@@ -11,7 +11,6 @@ error and the rest go on; any other error fails the chunk, and so the job, for a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -25,11 +24,9 @@ from trustdesk.enforcement.decisions import (
     decide_subject,
 )
 from trustdesk.jobs.queue import enqueue
+from trustdesk.jobs.registry import WorkerContext, job_kind
 from trustdesk.store.database import Database
 from trustdesk.store.models import BulkItem, BulkOperation, StaffUser, utcnow
-
-if TYPE_CHECKING:  # the worker imports this module to register its handler
-    from trustdesk.jobs.worker import WorkerContext
 
 BULK_DECISION = "bulk_decision"
 MAX_SUBJECTS = 10_000
@@ -37,6 +34,13 @@ CHUNK = 200
 QUEUED, RUNNING, DONE = "queued", "running", "done"
 PENDING, FAILED = "pending", "failed"
 FAILURES_SHOWN = 100
+
+
+@dataclass(frozen=True)
+class BulkDecision:
+    """The job that works through an operation's pending items."""
+
+    operation_id: int
 
 
 def start_bulk(
@@ -55,7 +59,7 @@ def start_bulk(
     session.add(op)
     session.flush()
     session.execute(insert(BulkItem), [{"operation_id": op.id, "subject_id": i, "status": PENDING} for i in ids])
-    enqueue(session, BULK_DECISION, {"operation_id": op.id})
+    enqueue(session, BulkDecision(op.id))
     record(
         session, actor=actor, verb="bulk.started", object_type="bulk_operation", object_id=op.id,
         after={"total": op.total, "request": op.request["decision"]},
@@ -63,10 +67,10 @@ def start_bulk(
     return op
 
 
-def handle_bulk_decision(ctx: WorkerContext, payload: dict[str, Any]) -> None:
+@job_kind(BULK_DECISION, BulkDecision)
+def handle_bulk_decision(ctx: WorkerContext, job: BulkDecision) -> None:
     """Job handler: decide the operation's pending items, one chunk per transaction."""
-    operation_id = int(payload["operation_id"])
-    while run_chunk(ctx.db, operation_id):
+    while run_chunk(ctx.db, job.operation_id):
         pass
 
 

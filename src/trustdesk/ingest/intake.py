@@ -31,6 +31,7 @@ from trustdesk.ingest.schemas import (
     SubjectIn,
     SubjectUpdate,
 )
+from trustdesk.store import counters
 from trustdesk.store.models import AccountEvent, Policy, Report, Subject, utcnow
 
 
@@ -125,7 +126,8 @@ def create_subjects(session: Session, who: Submitter, items: Sequence[SubjectIn]
             name = "parent_external_id" if item.parent_external_id not in ids else "account_external_id"
             raise NotFound(_field(None if single else index, name), f"no subject {getattr(item, name)!r} in this app")
         rows = [_subject_row(who.app_id, item, digest, ids, now) for _, item, digest in ready]
-        inserted = session.execute(insert(Subject).returning(Subject.id, Subject.external_id, Subject.kind, Subject.account_id), rows)
+        inserted = session.execute(insert(Subject).returning(Subject.id, Subject.external_id, Subject.kind, Subject.account_id), rows).all()
+        counters.inserted(session, Subject, (row._mapping for row in inserted))
         for row in inserted:
             ids[row.external_id] = (row.id, row.id if row.kind == SubjectKind.ACCOUNT else row.account_id)
             created[row.external_id] = Receipt.model_construct(id=row.id, external_id=row.external_id, received_at=now, status="created")
@@ -278,7 +280,8 @@ def file_reports(session: Session, who: Submitter, items: Sequence[ReportIn], *,
                 "received_at": now,
             }
         )
-    inserted = session.execute(insert(Report).returning(Report.id, Report.external_id), rows).all()
+    inserted = session.execute(insert(Report).returning(Report.id, Report.external_id, Report.policy_code, Report.status), rows).all()
+    counters.inserted(session, Report, (row._mapping for row in inserted))
     created = {r.external_id: Receipt.model_construct(id=r.id, external_id=r.external_id, received_at=now, status="created") for r in inserted}
     persons = {_reporter_ref(row) for row in rows}
     personal_data.preload(session, {p for p in persons if p})

@@ -21,7 +21,7 @@ from trustdesk.audit.log import Actor, record
 from trustdesk.domain.media_types import HEAD_BYTES, MediaType, sniff
 from trustdesk.domain.vocabulary import HashAlgorithm, MediaSource, MediaStatus
 from trustdesk.store.blobs import BlobStore, BlobTooLarge, StoredBlob, register_blob
-from trustdesk.store.database import conflict_insert
+from trustdesk.store.dialects import conflict_insert
 from trustdesk.store.models import Blob, MediaHash, MediaItem, Subject, utcnow
 
 # Larger images are refused as decompression bombs: about 7,000 × 7,000, well above what a host

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import tempfile
 import time
-from typing import IO, TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import IO
 
 import httpx
 from sqlalchemy import insert
@@ -26,11 +27,9 @@ from trustdesk.audit.log import SYSTEM
 from trustdesk.domain.vocabulary import MediaSource, MediaStatus
 from trustdesk.ingest import media
 from trustdesk.jobs.queue import enqueue
+from trustdesk.jobs.registry import WorkerContext, job_kind
 from trustdesk.store.blobs import BlobStore, BlobTooLarge
 from trustdesk.store.models import MediaItem, utcnow
-
-if TYPE_CHECKING:  # the worker imports this module to register its handler
-    from trustdesk.jobs.worker import WorkerContext
 
 FETCH_MEDIA = "fetch_media"
 MAX_MEDIA_BYTES = 25 * 1024 * 1024
@@ -125,6 +124,13 @@ def _download(response: httpx.Response, into: IO[bytes], max_bytes: int) -> None
         into.write(chunk)
 
 
+@dataclass(frozen=True)
+class FetchMedia:
+    """The job that fetches one pending media item's URL."""
+
+    media_item_id: int
+
+
 def queue_fetches(session: Session, urls: dict[int, str]) -> None:
     """Pending media items, and the jobs that fetch them, for subjects created in this
     transaction (subject id → URL), so each is the subject's first item."""
@@ -137,16 +143,17 @@ def queue_fetches(session: Session, urls: dict[int, str]) -> None:
         for subject_id, url in urls.items()
     ]
     for item_id in session.execute(insert(MediaItem).returning(MediaItem.id), rows).scalars():
-        enqueue(session, FETCH_MEDIA, {"media_item_id": item_id})
+        enqueue(session, FetchMedia(item_id))
 
 
-def handle_fetch_media(ctx: WorkerContext, payload: dict[str, Any]) -> None:
+@job_kind(FETCH_MEDIA, FetchMedia)
+def handle_fetch_media(ctx: WorkerContext, job: FetchMedia) -> None:
     """Job handler: fetch a pending media item's URL; a download that is not kept refuses the item.
 
     A URL that cannot be fetched now (refused redirect, network error, error status) fails the
     job, which is retried; an item that is no longer pending was done by an earlier run.
     """
-    item_id = int(payload["media_item_id"])
+    item_id = job.media_item_id
     with ctx.db.reader() as session:
         item = session.get_one(MediaItem, item_id)
         url, status = str(item.source_url), item.status

@@ -7,6 +7,11 @@ job whose lease ran out while `running` belongs to a worker that died, and is cl
 handlers must therefore be safe to run twice. Each claim counts as an attempt, so a job that
 keeps killing its worker still ends as `failed`.
 
+A job with a `singleton_key` exists at most once while queued or running: a partial unique
+index says so, and `enqueue` inserts with `ON CONFLICT DO NOTHING`, so workers starting together
+cannot schedule a recurring job twice. A recurring job is the same row for ever: after each
+run, `reschedule` queues it again instead of finishing it.
+
 Jobs are plumbing, not moderation steps: nothing here writes to the audit log.
 """
 
@@ -14,12 +19,13 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from trustdesk.jobs.registry import KINDS, Registry
 from trustdesk.store.database import Database
+from trustdesk.store.dialects import conflict_insert
 from trustdesk.store.models import Job, utcnow
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
@@ -27,12 +33,19 @@ RETRY_BASE_SECONDS = 10
 RETRY_MAX_SECONDS = 3600
 
 
-def enqueue(session: Session, kind: str, payload: dict[str, Any], run_at: datetime | None = None) -> Job:
-    """Add a job inside the caller's transaction, so it exists only if the caller's change commits."""
-    job = Job(kind=kind, payload=payload, run_at=run_at or utcnow())
-    session.add(job)
-    session.flush()
-    return job
+def enqueue(
+    session: Session, payload: object, *, run_at: datetime | None = None, singleton_key: str | None = None,
+    kinds: Registry = KINDS,
+) -> int | None:
+    """Add a job of the kind `payload` belongs to, inside the caller's transaction, so it exists
+    only if the caller's change commits. With a `singleton_key` that another queued or running
+    job holds, nothing is added and None is returned; otherwise the new job's id."""
+    kind = kinds.of(payload)
+    row = {"kind": kind.name, "payload": kind.encode(payload), "run_at": run_at or utcnow(), "singleton_key": singleton_key}
+    statement = conflict_insert(session, Job).values(row)
+    if singleton_key is not None:
+        statement = statement.on_conflict_do_nothing()
+    return session.execute(statement.returning(Job.id)).scalar_one_or_none()
 
 
 def claim(db: Database, worker_id: str, kinds: Collection[str] | None, lease_seconds: float) -> Job | None:
@@ -77,6 +90,14 @@ def fail(db: Database, job_id: int, error: str) -> Job:
             job.status, job.locked_by, job.locked_until = QUEUED, None, None
             job.run_at = now + retry_delay(job.attempts)
     return job
+
+
+def reschedule(db: Database, job_id: int, run_at: datetime, error: str | None = None) -> None:
+    """Queue a recurring job's next run, with a fresh count of attempts and the error of this one."""
+    with db.session() as session:
+        job = session.get_one(Job, job_id)
+        job.status, job.run_at, job.attempts, job.last_error = QUEUED, run_at, 0, error
+        job.locked_by, job.locked_until, job.finished_at = None, None, utcnow()
 
 
 def retry_delay(attempts: int) -> timedelta:

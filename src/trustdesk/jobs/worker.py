@@ -1,8 +1,10 @@
 """The worker loop: claim a job, run its kind's handler, record the outcome.
 
-Every kind of background work is a small handler behind one interface,
-`handler(context, payload) -> None`, listed in `HANDLERS`. A handler that raises fails the job,
-which is retried with backoff until its attempts run out.
+Job kinds come from the registry (`trustdesk.jobs.registry`), which loads the modules that
+define them; this module imports no feature. A worker claims only kinds it knows, so during a
+rolling upgrade a job of a newer kind waits for a worker that has it. A handler that raises
+fails the job, which is retried with backoff until its attempts run out; a recurring job is
+queued again for its next run either way, so one bad run never ends it.
 """
 
 from __future__ import annotations
@@ -10,50 +12,19 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
-from trustdesk.cases import sla
 from trustdesk.config import Settings
-from trustdesk.enforcement import bulk
-from trustdesk.ingest import media_fetch
-from trustdesk.jobs.queue import QUEUED, claim, complete, fail
-from trustdesk.store.blobs import BlobStore, FileBlobStore
+from trustdesk.jobs.queue import QUEUED, claim, complete, enqueue, fail, reschedule
+from trustdesk.jobs.registry import KINDS, JobKind, Registry, WorkerContext
+from trustdesk.store.blobs import FileBlobStore
 from trustdesk.store.database import Database
-from trustdesk.store.models import Job
+from trustdesk.store.models import Job, utcnow
 
 logger = logging.getLogger(__name__)
 
 # Long enough for the slowest handler (a media fetch is bounded well below this); a worker that
 # dies holding a job delays that job by at most this long.
 LEASE_SECONDS = 300
-
-
-@dataclass(frozen=True)
-class WorkerContext:
-    """What a handler may use; handlers get everything through here, never from globals."""
-
-    db: Database
-    settings: Settings
-    blobs: BlobStore
-
-
-Handler = Callable[[WorkerContext, dict[str, Any]], None]
-
-# To add a job kind: write `def handle_x(ctx: WorkerContext, payload: dict[str, Any]) -> None` in
-# the module that owns the work, export its kind name as a constant there, and list it here.
-# Enqueue with `trustdesk.jobs.queue.enqueue(session, KIND, payload)`. Handlers may run twice
-# (a lease can expire), so make them idempotent; raise to fail the job.
-HANDLERS: dict[str, Handler] = {
-    media_fetch.FETCH_MEDIA: media_fetch.handle_fetch_media,
-    sla.SLA_SWEEP: sla.handle_sla_sweep,
-    bulk.BULK_DECISION: bulk.handle_bulk_decision,
-}
-
-
-class UnknownJobKind(LookupError):
-    pass
 
 
 def run_worker(
@@ -64,39 +35,59 @@ def run_worker(
     once: bool = False,
     poll_seconds: float = 1.0,
     stop_event: threading.Event | None = None,
+    kinds: Registry = KINDS,
 ) -> int:
     """Process jobs until `stop_event` is set, or with `once` until none is due; return how many ran."""
+    kinds.load()
     context = WorkerContext(db, settings, FileBlobStore(settings.blob_dir))
-    with db.session() as session:
-        sla.ensure_scheduled(session)
+    schedule_recurring(db, kinds)
     stop = stop_event or threading.Event()
     processed = 0
     while not stop.is_set():
-        job = claim(db, worker_id, None, LEASE_SECONDS)
+        job = claim(db, worker_id, kinds.names, LEASE_SECONDS)
         if job is None:
             if once:
                 break
             stop.wait(poll_seconds)
             continue
-        _run(context, job, worker_id)
+        kind = kinds.named(job.kind)
+        assert kind is not None, "claimed a kind it does not know"
+        _run(context, kind, job, worker_id)
         processed += 1
     return processed
 
 
-def _run(context: WorkerContext, job: Job, worker_id: str) -> None:
+def schedule_recurring(db: Database, kinds: Registry) -> None:
+    """Queue the first run of each recurring kind, unless it is already queued or running."""
+    with db.session() as session:
+        for kind in kinds.recurring:
+            assert kind.every is not None
+            enqueue(session, kind.payload_type(), run_at=utcnow() + kind.every, singleton_key=kind.name, kinds=kinds)
+
+
+def _run(context: WorkerContext, kind: JobKind[object], job: Job, worker_id: str) -> None:
     fields = {"job_id": job.id, "job_kind": job.kind, "attempt": job.attempts, "worker_id": worker_id}
     started = time.monotonic()
+    # The one scheduled run of a recurring kind; any other job of that kind runs once.
+    every = kind.every if job.singleton_key == kind.name else None
     try:
-        handler = HANDLERS.get(job.kind)
-        if handler is None:
-            raise UnknownJobKind(f"no handler for job kind {job.kind!r}; known kinds: {', '.join(sorted(HANDLERS))}")
-        handler(context, job.payload)
+        kind.run(context, job.payload)
     except Exception as exc:  # a failing job is recorded and retried; it must not stop the worker
-        failed = fail(context.db, job.id, f"{type(exc).__name__}: {exc}")
-        retry_at = failed.run_at.isoformat() if failed.status == QUEUED else None
+        error = f"{type(exc).__name__}: {exc}"
+        if every is not None:
+            retry_at = utcnow() + every
+            reschedule(context.db, job.id, retry_at, error)
+            status = QUEUED
+        else:
+            failed = fail(context.db, job.id, error)
+            retry_at, status = failed.run_at, failed.status
         logger.warning(
-            "job failed", exc_info=True, extra={**fields, "status": failed.status, "retry_at": retry_at, "error": str(exc)}
+            "job failed", exc_info=True,
+            extra={**fields, "status": status, "retry_at": retry_at.isoformat() if status == QUEUED else None, "error": str(exc)},
         )
         return
-    complete(context.db, job.id)
+    if every is not None:
+        reschedule(context.db, job.id, utcnow() + every)
+    else:
+        complete(context.db, job.id)
     logger.info("job done", extra={**fields, "duration_ms": round((time.monotonic() - started) * 1000)})

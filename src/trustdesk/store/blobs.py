@@ -17,7 +17,7 @@ from typing import BinaryIO
 
 from sqlalchemy.orm import Session
 
-from trustdesk.store.database import conflict_insert
+from trustdesk.store.dialects import conflict_insert
 from trustdesk.store.models import Blob, utcnow
 
 _CHUNK = 1024 * 1024

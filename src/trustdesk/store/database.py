@@ -15,10 +15,10 @@ from pathlib import Path
 
 import orjson
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from trustdesk.audit import log as audit_log
+from trustdesk.store import counters
 
 
 def _json(value: object) -> str:
@@ -54,12 +54,6 @@ def _make_engine(url: str, *, immediate: bool) -> Engine:
     return engine
 
 
-def conflict_insert(session: Session, model: type) -> postgresql.Insert | sqlite.Insert:
-    """An INSERT in the session's dialect, so it can take `ON CONFLICT` on either database."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(model)
-
-
 class _Turns:
     """A first-come, first-served lock: a plain `threading.Lock` lets one thread win it again and
     again, so under load a few writers wait for seconds."""
@@ -93,6 +87,7 @@ class Database:
         # of retrying against the busy timeout, which starves some of them.
         self._write_turn: AbstractContextManager[object] = _Turns() if self.is_sqlite else nullcontext()
         audit_log.install(self._sessions)
+        counters.install(self._sessions)  # after the audit log: counts are written once its block is sealed
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -144,7 +145,7 @@ class Subject(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     app_id: Mapped[int] = mapped_column(ForeignKey("apps.id"))
     external_id: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(32), index=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True, active_history=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("subjects.id"), index=True, default=None)
     # The account that owns this item (itself for an account), for history and erasure.
     account_id: Mapped[int | None] = mapped_column(ForeignKey("subjects.id"), index=True, default=None)
@@ -228,7 +229,7 @@ class Report(Base):
     external_id: Mapped[str] = mapped_column(String(200))
     subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True, default=None)
-    policy_code: Mapped[str] = mapped_column(String(64))
+    policy_code: Mapped[str] = mapped_column(String(64), active_history=True)
     reporter_type: Mapped[str] = mapped_column(String(32))
     reporter_subject_id: Mapped[int | None] = mapped_column(ForeignKey("subjects.id"), index=True, default=None)
     text: Mapped[str | None] = mapped_column(Text, default=None)
@@ -238,7 +239,7 @@ class Report(Base):
     notifier_email: Mapped[str | None] = mapped_column(String(320), default=None)
     good_faith: Mapped[bool] = mapped_column(Boolean, default=False)
     imminent_harm: Mapped[bool] = mapped_column(Boolean, default=False)
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    status: Mapped[str] = mapped_column(String(16), default="open", active_history=True)
     body_hash: Mapped[str] = mapped_column(String(64))
     reported_at: Mapped[datetime | None] = mapped_column(default=None)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -331,13 +332,22 @@ class PersonKey(Base):
     destroyed_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
+_WAITING_OR_RUNNING = text("status IN ('queued', 'running')")
+
+
 class Job(Base):
     """Background work, claimed by one worker at a time under a lease."""
 
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_claim", "status", "run_at"),)
+    __table_args__ = (
+        Index("ix_jobs_claim", "status", "run_at"),
+        # At most one queued or running job per singleton key (recurring jobs, one-at-a-time work).
+        Index("uq_jobs_singleton", "singleton_key", unique=True,
+              sqlite_where=_WAITING_OR_RUNNING, postgresql_where=_WAITING_OR_RUNNING),
+    )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     kind: Mapped[str] = mapped_column(String(64))
+    singleton_key: Mapped[str | None] = mapped_column(String(200), default=None)
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     status: Mapped[str] = mapped_column(String(16), default="queued")
     run_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -383,9 +393,9 @@ class Case(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     app_id: Mapped[int] = mapped_column(ForeignKey("apps.id"))
     subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"))
-    queue_id: Mapped[int] = mapped_column(ForeignKey("queues.id"))
-    status: Mapped[str] = mapped_column(String(16), default="open")
-    band: Mapped[str] = mapped_column(String(4))
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queues.id"), active_history=True)
+    status: Mapped[str] = mapped_column(String(16), default="open", active_history=True)
+    band: Mapped[str] = mapped_column(String(4), active_history=True)
     priority_score: Mapped[float] = mapped_column()
     priority_reasons: Mapped[dict[str, Any]] = mapped_column(default=dict)
     imminent_harm: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -393,7 +403,7 @@ class Case(Base):
     policy_code: Mapped[str] = mapped_column(String(64))
     routed_by: Mapped[str] = mapped_column(String(200), default="")
     due_at: Mapped[datetime] = mapped_column()
-    breached_at: Mapped[datetime | None] = mapped_column(default=None)
+    breached_at: Mapped[datetime | None] = mapped_column(default=None, active_history=True)
     escalated_at: Mapped[datetime | None] = mapped_column(default=None)
     claimed_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True, default=None)
     lease_until: Mapped[datetime | None] = mapped_column(default=None)
@@ -405,6 +415,35 @@ class Case(Base):
 
 # "Next case" reads this index in order: highest score first, then the earliest due time.
 Index("ix_cases_next", Case.queue_id, Case.status, Case.priority_score.desc(), Case.due_at)
+# The few claimed cases, by queue, for the queue list's live "claimed" count.
+_CLAIMED = Case.claimed_by.is_not(None)
+Index("ix_cases_claimed", Case.queue_id, sqlite_where=_CLAIMED, postgresql_where=_CLAIMED)
+
+
+class QueueCounter(Base):
+    """Open and breached cases of one queue and band, kept current by `trustdesk.store.counters`."""
+
+    __tablename__ = "queue_counters"
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queues.id"), primary_key=True)
+    band: Mapped[str] = mapped_column(String(4), primary_key=True)
+    open: Mapped[int] = mapped_column(BigInteger, default=0)
+    breached: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ReportCounter(Base):
+    """Open reports under one policy code, kept current by `trustdesk.store.counters`."""
+
+    __tablename__ = "report_counters"
+    policy_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    open: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SubjectCounter(Base):
+    """Subjects of one kind, kept current by `trustdesk.store.counters`."""
+
+    __tablename__ = "subject_counters"
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    total: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class Decision(Base):

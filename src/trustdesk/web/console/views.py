@@ -16,7 +16,7 @@ from fastapi.responses import (
     StreamingResponse,
 )
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk import subjects as subject_views
@@ -27,7 +27,7 @@ from trustdesk.domain import media_types
 from trustdesk.domain.roles import REVEALERS
 from trustdesk.domain.vocabulary import MediaStatus
 from trustdesk.store.database import Database
-from trustdesk.store.models import AuditEvent, Policy, Report, Subject
+from trustdesk.store.models import AuditEvent, Policy, ReportCounter, SubjectCounter
 from trustdesk.web.permissions import (
     COMMITTED,
     SESSION_COOKIE,
@@ -149,14 +149,16 @@ def logout(request: Request, _who: StaffContext = Depends(staff_with()), db: Dat
 
 
 def _counts(session: Session) -> dict[str, Any]:
+    """Read from the maintained counters (`trustdesk.store.counters`): this is polled every 10 s."""
     by_policy = session.execute(
-        select(Report.policy_code, Policy.title, func.count())
-        .join(Policy, (Policy.code == Report.policy_code) & Policy.is_current.is_(True))
-        .where(Report.status == "open")
-        .group_by(Report.policy_code, Policy.title)
-        .order_by(func.count().desc())
+        select(ReportCounter.policy_code, Policy.title, ReportCounter.open)
+        .join(Policy, (Policy.code == ReportCounter.policy_code) & Policy.is_current.is_(True))
+        .where(ReportCounter.open > 0)
+        .order_by(ReportCounter.open.desc(), ReportCounter.policy_code)
     ).all()
-    subjects = session.execute(select(Subject.kind, func.count()).group_by(Subject.kind).order_by(Subject.kind)).all()
+    subjects = session.execute(
+        select(SubjectCounter.kind, SubjectCounter.total).where(SubjectCounter.total > 0).order_by(SubjectCounter.kind)
+    ).all()
     recent = session.execute(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(15)).scalars().all()
     return {
         "open_by_policy": by_policy,
