@@ -109,10 +109,16 @@ def test_a_moderator_works_a_case_from_the_queue_to_a_decision(site: Site, brows
     expect(photo).to_have_css("filter", "none")
     expect(page.get_by_role("button", name="Blur again")).to_be_visible()
 
-    expect(page.get_by_text("Does the content break the policy “Harassment and bullying”?")).to_be_visible()
+    # The policy's description and guidance sit beside its tree.
+    expect(page.get_by_test_id("policy-guide")).to_contain_text("Abuse aimed at a person")
+    expect(page.get_by_test_id("policy-guidance")).to_contain_text("Read the conversation from the start")
+    expect(page.get_by_text("Is it aimed at a specific person")).to_be_visible()
     page.keyboard.press("1")  # Yes
-    expect(page.get_by_text("Is it clear-cut and harmful, rather than borderline?")).to_be_visible()
-    page.get_by_role("button", name="Clear-cut").click()
+    for question in ("Does it threaten violence", "Is it unwanted sexual attention", "Does it attack the person for who they are"):
+        expect(page.get_by_text(question)).to_be_visible()
+        page.keyboard.press("2")  # No
+    expect(page.get_by_text("Is it repeated or coordinated")).to_be_visible()
+    page.get_by_role("button", name="Yes").click()  # several messages: a pattern
     expect(page.get_by_test_id("verdict")).to_contain_text("Violation")
     expect(page.locator('input[name="actions"][value="remove"]')).to_be_checked()
     expect(page.locator('input[name="actions"][value="strike"]')).to_be_checked()

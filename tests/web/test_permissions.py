@@ -374,7 +374,7 @@ SUCCESS: dict[str, Success] = {
                                                   body=lambda _w: {"reason": "checking a report"}),
     "GET /policies": Success(), "GET /policies/{code}": Success(),
     "POST /policies/{code}": Success(303, body=lambda _w: {
-        "title": "Spam", "severity": "2", "allowed_actions": ["remove", "warn"], "dsa_category": "STATEMENT_CATEGORY_OTHER_VIOLATION_TC",
+        "title": "Spam", "severity": "2", "allowed_actions": ["remove", "warn", "strike", "ban"], "dsa_category": "STATEMENT_CATEGORY_SCAMS_AND_FRAUD",
         "dsa_keywords": ["KEYWORD_INAUTHENTIC_ACCOUNTS"]}),
     "GET /queues": Success(),
     "POST /queues/{queue_id}/step-out": Success(303, params=GRAPHIC),

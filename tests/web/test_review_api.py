@@ -63,7 +63,8 @@ def test_claim_read_decide_and_take_the_next_case(team: Team) -> None:
     other = team.call("mod2", "POST", f"/api/v1/cases/{first['id']}/decision", {"policy_code": first["policy_code"], "verdict": "no_violation"})
     assert other.status_code == 409 and other.json()["field"] == "case_id"
     r = team.call("mod", "POST", f"/api/v1/cases/{first['id']}/decision?next=true",
-                  {"policy_code": first["policy_code"], "answers": [0, 0], "rationale": "clear-cut", "time_spent_ms": 5000})
+                  {"policy_code": first["policy_code"], "answers": {"COUNTERFEIT": [0, 0, 1], "SPAM": [0, 1]}[first["policy_code"]],
+                   "rationale": "clear-cut", "time_spent_ms": 5000})
     assert r.status_code == 201, r.text
     out = r.json()
     assert out["decision"]["verdict"] == "violation" and out["decision"]["action_ids"]

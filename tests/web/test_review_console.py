@@ -269,15 +269,20 @@ def test_walking_the_decision_tree_fragment_by_fragment(desk: Desk) -> None:
     case_id = desk.take("mia", "post-1")
     first = desk.client.get(f"/cases/{case_id}/decision?policy_code=SPAM")
     assert first.status_code == 200 and "<html" not in first.text
-    assert "Does the content break the policy “Spam and platform manipulation”?" in first.text
+    assert "Is it repeated or mass-sent" in first.text
+    assert "Search for the text or link: other cases with it show the wave." in first.text  # the question's help
+    assert "Unsolicited mass messages and advertising" in first.text  # the policy's description…
+    assert "<li>Look for the wave, not the message" in first.text  # …and its guidance, beside the tree
     assert f'hx-get="/cases/{case_id}/decision?policy_code=SPAM&amp;answers=0"' in first.text
-    assert f'data-shortcut="v" hx-get="/cases/{case_id}/decision?policy_code=SPAM&amp;answers=1"' in first.text
+    assert f'data-shortcut="v" hx-get="/cases/{case_id}/decision?policy_code=SPAM&amp;answers=1&amp;answers=1"' in first.text
 
     second = desk.client.get(f"/cases/{case_id}/decision?policy_code=SPAM&answers=0").text
-    assert "Is it clear-cut and harmful, rather than borderline?" in second
+    assert "Is the account fake or automated" in second
     assert '<input type="hidden" name="answers" value="0">' in second
 
-    outcome = desk.client.get(f"/cases/{case_id}/decision?policy_code=SPAM&answers=0&answers=0").text
+    banned = desk.client.get(f"/cases/{case_id}/decision?policy_code=SPAM&answers=0&answers=0").text
+    assert "Find the rest of the network through Related accounts" in banned  # the outcome's note
+    outcome = desk.client.get(f"/cases/{case_id}/decision?policy_code=SPAM&answers=0&answers=1").text
     assert 'data-testid="verdict">Violation' in outcome
     checked = set(re.findall(r'name="actions" value="(\w+)" checked', outcome))
     assert checked == {"remove", "strike"}
@@ -285,17 +290,17 @@ def test_walking_the_decision_tree_fragment_by_fragment(desk: Desk) -> None:
     assert allowed == {"remove", "restrict_visibility", "label", "warn", "strike", "suspend", "ban"}
     assert 'name="rationale" rows="3" maxlength="10000" required' in outcome and "data-decide" in outcome
 
-    cleared = desk.client.get(f"/cases/{case_id}/decision?policy_code=SPAM&answers=1").text
+    cleared = desk.client.get(f"/cases/{case_id}/decision?policy_code=SPAM&answers=1&answers=1").text
     assert 'data-testid="verdict">No violation' in cleared and 'name="actions"' not in cleared
 
     other = desk.client.get(f"/cases/{case_id}/decision?policy_code=SCAM").text
-    assert "“Scams and fraud”" in other
+    assert "“Scams and fraud”" in other and "Does it ask for money, gift cards, crypto" in other
     wrong = desk.client.get(f"/cases/{case_id}/decision?policy_code=SPAM&answers=5").text
-    assert "answers: 5 is not an answer" in wrong and "“Spam and platform manipulation”" in wrong
+    assert "answers: 5 is not an answer" in wrong and "Is it repeated or mass-sent" in wrong
 
 
 def _decide(desk: Desk, case_id: int, **fields: object) -> httpx.Response:
-    form = {"policy_code": "SPAM", "answers": ["0", "0"], "actions": ["remove", "strike"], "rationale": "Sells fake followers.",
+    form = {"policy_code": "SPAM", "answers": ["0", "1"], "actions": ["remove", "strike"], "rationale": "Sells fake followers.",
             "opened_ms": "0"} | fields
     return desk.post(f"/cases/{case_id}/decide", form)
 
@@ -325,7 +330,7 @@ def test_deciding_removes_the_content_strikes_closes_reports_and_lands_on_the_ne
 
 def test_no_violation_needs_no_rationale_and_closes_the_reports_as_unfounded(desk: Desk) -> None:
     case_id = desk.take("mia", "msg-1")
-    done = _decide(desk, case_id, answers=["1"], actions=[], rationale="")
+    done = _decide(desk, case_id, answers=["1", "1"], actions=[], rationale="")
     assert done.status_code == 303
     with desk.api.db.reader() as session:
         assert session.get_one(Subject, desk.subjects["msg-1"]).visibility == "visible"

@@ -117,9 +117,8 @@ def check_request(session: Session, request: DecisionRequest) -> CheckedRequest:
 
 
 def _field_error(exc: TreeError) -> FieldError:
-    """Tree errors read "<where>.<field>: <message>" (`where` is empty here); keep the field for the API."""
-    name, _, message = str(exc).partition(": ")
-    return FieldError(name.lstrip("."), message)
+    """Tree errors name "<where>.<field>" (`where` is empty here); keep the field for the API."""
+    return FieldError(exc.field.lstrip("."), exc.message)
 
 
 def decide_case(session: Session, reviewer: Reviewer, reviewer_actor: Actor, case_id: int, request: DecisionRequest) -> Decision:

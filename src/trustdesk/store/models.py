@@ -130,8 +130,12 @@ class Policy(Base):
     ncmec_incident_type: Mapped[str | None] = mapped_column(String(200), default=None)
     graphic: Mapped[bool] = mapped_column(Boolean, default=False)
     description: Mapped[str] = mapped_column(Text, default="")
+    # How a reviewer checks the policy, shown beside the decision tree on the case page.
+    guidance: Mapped[str] = mapped_column(Text, default="")
     # Guides reviewers to a verdict; None means the generated default tree for the policy.
     decision_tree: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    # Written by the catalogue, not by an admin: `db upgrade` may move it on to a newer catalogue.
+    from_catalogue: Mapped[bool] = mapped_column(Boolean, default=False)
     is_current: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
