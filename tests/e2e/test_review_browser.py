@@ -157,7 +157,11 @@ def test_a_senior_takes_a_shop_down_in_cascade_and_undoes_it(site: Site, browser
 
     expect(page.get_by_text("Applied to 3 subjects")).to_be_visible()
     assert site.visibility(*SHOP_ITEMS, "listing-3") == ["removed"] * 4
-    page.get_by_role("button", name="Undo").click()
+    page.get_by_role("button", name="Undo the cascade").click()  # refused by the form itself: no reason, no tick
+    expect(page.get_by_test_id("action-status")).to_have_text("applied")
+    page.get_by_label("Reason").fill("The brand confirmed the shop is an authorised outlet.")
+    page.get_by_label("I have checked the list above").check()
+    page.get_by_role("button", name="Undo the cascade").click()
 
     expect(page.get_by_test_id("undo-summary")).to_contain_text("Restored 3 subjects")
     expect(page.get_by_test_id("action-status")).to_have_text("undone")

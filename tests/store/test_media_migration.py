@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
-import pytest
 from alembic import command
 from PIL import Image
 from sqlalchemy import create_engine, inspect, text
 
-from tests.conftest import TEST_SECRET, empty_postgres_database
+from tests.conftest import TEST_SECRET
 from trustdesk.audit import personal_data
 from trustdesk.audit.log import Actor
 from trustdesk.ingest import media
@@ -23,15 +21,6 @@ from trustdesk.store.migrate import alembic_config, upgrade
 from trustdesk.store.models import MediaHash, MediaItem
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'old.db'}"
-        return
-    with empty_postgres_database() as url:
-        yield url
 
 
 def _png() -> bytes:
