@@ -113,7 +113,9 @@ def start_undo(session: Session, actor_staff_id: int, actor: Actor, operation_id
     if earlier is not None:
         raise Conflict("operation_id", f"already undone by bulk operation {earlier}")
     applied = session.execute(
-        select(BulkItem).where(BulkItem.operation_id == operation_id, BulkItem.status == APPLIED).order_by(BulkItem.position)
+        select(BulkItem)
+        .where(BulkItem.operation_id == operation_id, BulkItem.status == APPLIED, BulkItem.decision_id.is_not(None))
+        .order_by(BulkItem.position)
     ).scalars().all()
     if not applied:
         raise FieldError("operation_id", "nothing was applied, so there is nothing to undo")
