@@ -85,17 +85,22 @@ def _app(session: Session, slug: str) -> App:
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Create or migrate the schema, add any missing catalogue policies, and find the type of
-    media stored before types came from the bytes."""
+    """Create or migrate the schema, add missing catalogue policies and bring those nobody edited
+    up to date, and find the type of media stored before types came from the bytes."""
     settings = _settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate.upgrade(settings.effective_database_url)
     db = open_database(settings)
     with db.session() as session:
-        added = seed_catalogue(session, CLI_ACTOR)
+        policies = seed_catalogue(session, CLI_ACTOR)
         queues = seed_queues(session, CLI_ACTOR)
         checked = media.check_unchecked(session, CLI_ACTOR, FileBlobStore(settings.blob_dir))
-    console.print(f"schema is current; {added} catalogue policies and {queues} starter queues added; {checked} media items checked")
+    console.print(
+        f"schema is current; {policies.added} catalogue policies and {queues} starter queues added, "
+        f"{policies.updated} catalogue policies brought up to date; {checked} media items checked"
+    )
+    if policies.kept:
+        console.print(f"kept as your admins edited them (the catalogue has newer text or trees): {', '.join(policies.kept)}")
 
 
 @db_app.command("counters")

@@ -34,13 +34,25 @@ def test_walking_reaches_an_outcome_with_allowed_actions() -> None:
         walk(tree, spam, [7])
 
 
+def test_a_tree_that_is_not_an_object_is_refused() -> None:
+    with pytest.raises(TreeError) as caught:
+        validate_tree([1, 2], catalogue_by_code()["SPAM"])  # type: ignore[arg-type]
+    assert caught.value.field == "decision_tree"
+
+
 @pytest.mark.parametrize(
     ("breakage", "message"),
     [
         (lambda t: t["nodes"]["applies"]["answers"][0].update(next="nowhere"), "no node 'nowhere'"),
         (lambda t: t["nodes"]["severity"]["answers"].__setitem__(0, {"label": "again", "next": "applies"}), "loop through"),
         (lambda t: t["nodes"]["severity"]["answers"][0]["outcome"].update(actions=["demonetise"]), "demonetise not allowed under SPAM"),
-        (lambda t: t["nodes"]["applies"]["answers"].pop(), "at least two answers"),
+        (lambda t: t["nodes"]["applies"]["answers"].pop(), r"applies\.answers: 2 to 9 answers"),
+        (lambda t: t["nodes"]["applies"]["answers"].extend([{"label": f"a{i}", "outcome": {"verdict": "no_violation"}} for i in range(8)]),
+         r"applies\.answers: 2 to 9 answers"),
+        (lambda t: t["nodes"]["severity"]["answers"][1]["outcome"].update(note=["not text"]), r"severity\.answers\[1\]\.outcome\.note"),
+        (lambda t: t["nodes"]["severity"].update(help="x" * 2001), r"severity\.help"),
+        (lambda t: t["nodes"]["severity"]["answers"][0].update(label="x" * 201), r"severity\.answers\[0\]\.label"),
+        (lambda t: t["nodes"]["severity"]["answers"][0]["outcome"].update(actions="remove"), "must be a list"),
         (lambda t: t["nodes"].update(orphan={"question": "?", "answers": [{"label": "a", "outcome": {"verdict": "no_violation"}}, {"label": "b", "outcome": {"verdict": "no_violation"}}]}), "unreachable"),
         (lambda t: t["nodes"]["applies"]["answers"][1]["outcome"].update(actions=["remove"]), "takes no actions"),
         (lambda t: t.update(start="missing"), "decision_tree.start"),

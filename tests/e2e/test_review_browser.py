@@ -109,10 +109,16 @@ def test_a_moderator_works_a_case_from_the_queue_to_a_decision(site: Site, brows
     expect(photo).to_have_css("filter", "none")
     expect(page.get_by_role("button", name="Blur again")).to_be_visible()
 
-    expect(page.get_by_text("Does the content break the policy “Harassment and bullying”?")).to_be_visible()
+    # The policy's description and guidance sit beside its tree.
+    expect(page.get_by_test_id("policy-guide")).to_contain_text("Abuse aimed at a person")
+    expect(page.get_by_test_id("policy-guidance")).to_contain_text("Read the conversation from the start")
+    expect(page.get_by_text("Is it aimed at a specific person")).to_be_visible()
     page.keyboard.press("1")  # Yes
-    expect(page.get_by_text("Is it clear-cut and harmful, rather than borderline?")).to_be_visible()
-    page.get_by_role("button", name="Clear-cut").click()
+    for question in ("Does it threaten violence", "Is it unwanted sexual attention", "Does it attack the person for who they are"):
+        expect(page.get_by_text(question)).to_be_visible()
+        page.keyboard.press("2")  # No
+    expect(page.get_by_text("Is it repeated or coordinated")).to_be_visible()
+    page.get_by_role("button", name="Yes").click()  # several messages: a pattern
     expect(page.get_by_test_id("verdict")).to_contain_text("Violation")
     expect(page.locator('input[name="actions"][value="remove"]')).to_be_checked()
     expect(page.locator('input[name="actions"][value="strike"]')).to_be_checked()
@@ -151,7 +157,11 @@ def test_a_senior_takes_a_shop_down_in_cascade_and_undoes_it(site: Site, browser
 
     expect(page.get_by_text("Applied to 3 subjects")).to_be_visible()
     assert site.visibility(*SHOP_ITEMS, "listing-3") == ["removed"] * 4
-    page.get_by_role("button", name="Undo").click()
+    page.get_by_role("button", name="Undo the cascade").click()  # refused by the form itself: no reason, no tick
+    expect(page.get_by_test_id("action-status")).to_have_text("applied")
+    page.get_by_label("Reason").fill("The brand confirmed the shop is an authorised outlet.")
+    page.get_by_label("I have checked the list above").check()
+    page.get_by_role("button", name="Undo the cascade").click()
 
     expect(page.get_by_test_id("undo-summary")).to_contain_text("Restored 3 subjects")
     expect(page.get_by_test_id("action-status")).to_have_text("undone")

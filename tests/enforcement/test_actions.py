@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from tests.enforcement.conftest import World, account, item
 from trustdesk.audit.log import Actor
@@ -32,9 +32,9 @@ def _apply(world: World, subject_id: int, kind: Action, **kwargs: Any) -> Enforc
         return apply_action(s, SENIOR, s.get_one(Subject, subject_id), kind, **kwargs)
 
 
-def _undo(world: World, action_id: int) -> UndoResult:
+def _undo(world: World, action_id: int, reason: str = "the shop's papers check out") -> UndoResult:
     with world.db.session() as s:
-        return undo_action(s, SENIOR, action_id)
+        return undo_action(s, SENIOR, action_id, reason=reason)
 
 
 # (action, params, starting visibility of the post, which subject changes, visibility it ends with)
@@ -148,6 +148,12 @@ def test_cascade_preview_then_apply_then_undo_restores_everything(world: World) 
     assert set(world.visibility(*ids.values())) == {"removed", "visible"}
     assert world.visibility(ids["other"], ids["other-lst"]) == ["visible", "visible"]
 
+    for no_reason in ("", "   "):  # a cascade comes back only with a reason
+        with pytest.raises(FieldError) as refused:
+            _undo(world, root.id, reason=no_reason)
+        assert refused.value.field == "reason"
+    assert set(world.visibility(*changed)) == {"removed"}
+
     result = _undo(world, root.id)
     assert len(result.undone) == 6 and result.skipped == []
     assert [a.status for a in world.actions()] == [UNDONE] * 6
@@ -158,7 +164,8 @@ def test_cascade_preview_then_apply_then_undo_restores_everything(world: World) 
         _undo(world, root.id)
     assert twice.value.field == "action_id" and "already undone" in twice.value.message
     with world.db.reader() as s:
-        assert s.execute(select(func.count()).where(AuditEvent.verb == "action.undone")).scalar_one() == 6
+        undone = s.execute(select(AuditEvent).where(AuditEvent.verb == "action.undone")).scalars().all()
+        assert len(undone) == 6 and {e.after["reason"] for e in undone} == {"the shop's papers check out"}
         assert verify_chain(s).ok
 
 
@@ -197,7 +204,7 @@ def test_undo_takes_a_label_off_again(world: World) -> None:
     ids = world.add_subjects(item("post", "post", attributes={"labels": ["ad"], "lang": "de"}))
     action = _apply(world, ids["post"], Action.LABEL, params={"label": "satire"})
     assert world.subject(ids["post"]).attributes == {"labels": ["ad", "satire"], "lang": "de"}
-    _undo(world, action.id)
+    _undo(world, action.id, reason="")  # one subject: no reason needed
     assert world.subject(ids["post"]).attributes == {"labels": ["ad"], "lang": "de"}
 
 

@@ -71,15 +71,15 @@ def test_a_violation_on_a_held_case_applies_actions_and_closes_reports_as_action
         publish_version(s, SETUP, "COUNTERFEIT", {"title": "Counterfeit goods"})
     current = world.policy("COUNTERFEIT")
 
-    decision = _decide(world, case_id, DecisionRequest("COUNTERFEIT", answers=[0, 0], rationale="Logo is fake", time_spent_ms=42_000))
+    decision = _decide(world, case_id, DecisionRequest("COUNTERFEIT", answers=[0, 0, 0], rationale="Logo is fake", time_spent_ms=42_000))
 
     assert (decision.policy_id, decision.policy_version) == (current.id, 2)
-    assert (decision.verdict, decision.actions) == ("violation", ["remove", "strike"])  # the default tree's clear-cut branch
-    assert [step["answer"] for step in decision.tree_path] == ["Yes", "Clear-cut"]
+    assert (decision.verdict, decision.actions) == ("violation", ["remove", "demonetise", "strike"])  # a counterfeit shop
+    assert [step["answer"] for step in decision.tree_path] == ["Yes", "Yes", "Yes: a counterfeit shop"]
     assert (decision.reviewer_id, decision.case_id, decision.time_spent_ms) == (world.alice, case_id, 42_000)
     assert world.visibility(ids["lst-1"], ids["seller"]) == ["removed", "visible"]  # a first strike only warns
     assert [(a.kind, a.subject_id) for a in world.actions()] == [
-        ("remove", ids["lst-1"]), ("strike", ids["seller"]), ("warn", ids["seller"])
+        ("remove", ids["lst-1"]), ("demonetise", ids["lst-1"]), ("strike", ids["seller"]), ("warn", ids["seller"])
     ]
     with world.db.reader() as s:
         strike = s.execute(select(Strike)).scalar_one()
@@ -138,7 +138,7 @@ def test_a_notifier_whose_notices_keep_being_unfounded_is_warned_deprioritised_s
 def test_only_the_reviewer_holding_the_case_can_decide_it(world: World, case: dict[str, Any], reviewer: str) -> None:
     ids, case_id = _listing_with_reports(world, **case)
     with pytest.raises(CaseNotHeld) as caught:
-        _decide(world, case_id, DecisionRequest("COUNTERFEIT", answers=[0, 0]), reviewer=getattr(world, reviewer))
+        _decide(world, case_id, DecisionRequest("COUNTERFEIT", answers=[0, 0, 0]), reviewer=getattr(world, reviewer))
     assert (caught.value.status, caught.value.field) == (409, "case_id")
     assert _count(world, Decision) == 0 and world.actions() == []
     assert _case(world, case_id).status == "open" and _report_statuses(world, case_id) == ["open", "open"]
@@ -147,7 +147,7 @@ def test_only_the_reviewer_holding_the_case_can_decide_it(world: World, case: di
 
 def test_a_case_is_decided_once(world: World) -> None:
     _ids, case_id = _listing_with_reports(world)
-    _decide(world, case_id, DecisionRequest("COUNTERFEIT", answers=[0, 1]))
+    _decide(world, case_id, DecisionRequest("COUNTERFEIT", answers=[0, 0, 1]))
     with pytest.raises(CaseNotHeld):
         _decide(world, case_id, DecisionRequest("COUNTERFEIT", verdict="no_violation"))
     assert _count(world, Decision) == 1 and _report_statuses(world, case_id) == ["actioned", "actioned"]
@@ -181,7 +181,7 @@ def test_refused_requests_name_the_field_and_leave_no_trace(world: World, reques
 
 def test_explicit_actions_may_differ_from_the_trees_as_long_as_the_verdict_agrees(world: World) -> None:
     ids, case_id = _listing_with_reports(world)
-    request = DecisionRequest("COUNTERFEIT", answers=[0, 1], actions=["label", "demonetise"], params={"label": "replica"})
+    request = DecisionRequest("COUNTERFEIT", answers=[0, 0, 1], actions=["label", "demonetise"], params={"label": "replica"})
     decision = _decide(world, case_id, request)
     assert decision.actions == ["label", "demonetise"]
     assert world.subject(ids["lst-1"]).attributes == {"labels": ["replica"], "demonetised": True}

@@ -47,7 +47,7 @@ def test_ladder_warns_then_suspends_then_bans(world: World) -> None:
     assert world.subject(ids["acc"]).visibility == "banned"
     with world.db.reader() as s:
         assert [r.weight for r in active_strikes(s, ids["acc"])] == [2.0, 2.0, 2.0]
-        added = s.execute(select(AuditEvent).where(AuditEvent.verb == "strike.added")).scalars().all()
+        added = s.execute(select(AuditEvent).where(AuditEvent.verb == "strike.added").order_by(AuditEvent.id)).scalars().all()
         assert [e.after["sanction"] for e in added] == ["warn", "suspend", "ban"]
         assert {e.actor_id for e in added} == {"alice"}
         assert verify_chain(s).ok

@@ -1,4 +1,4 @@
-"""A database URL with no schema yet, for migration tests on both databases."""
+"""What the migration tests share: an empty database of each kind to migrate step by step."""
 
 from __future__ import annotations
 

@@ -195,11 +195,14 @@ def test_the_bulk_worker_refuses_a_restricted_subject_like_a_missing_one(world: 
     run_worker(world.api.db, world.settings, worker_id="w", once=True)
     run_worker(world.api.db, world.settings, worker_id="w", once=True)
     with world.api.db.reader() as s:
-        items = {(i.operation_id, i.subject_id): (i.status, i.error) for i in s.execute(select(BulkItem)).scalars()}
+        items = {(i.operation_id, i.position): (i.subject_id, i.status, i.detail) for i in s.execute(select(BulkItem)).scalars()}
     photo = world.ids["photo-cs"]
-    assert items[(ops["sen"], photo)] == ("failed", f"subject_id: no subject {photo}")
-    assert items[(ops["sen"], 999_999)] == ("failed", "subject_id: no subject 999999")
-    assert items[(ops["cs-lead"], photo)] == ("done", None)
+    assert items[(ops["sen"], 0)] == (None, "failed", f"no subject {photo}")  # exactly as for a subject that does not exist
+    assert items[(ops["sen"], 1)] == (None, "failed", "no subject 999999")
+    assert items[(ops["cs-lead"], 0)] == (photo, "applied", None)
+    # Another enforcer reading the child-safety lead's operation sees its outcomes, not its subjects.
+    listed = world.api.client.get(f"/api/v1/bulk/{ops['cs-lead']}/items", headers=world.as_("sen")).json()["items"]
+    assert listed[0] == {"position": 0, "reference": None, "subject_id": None, "status": "applied", "detail": None, "decision_id": None}
 
 
 def test_the_queue_list_and_home_show_counts_but_no_content(world: World) -> None:

@@ -36,7 +36,7 @@ from trustdesk.config import Settings
 from trustdesk.demo.images import CONTENT_TYPE, render_photo
 from trustdesk.domain.vocabulary import Role, Scope
 from trustdesk.enforcement.actions import apply_action
-from trustdesk.enforcement.bulk import start_bulk
+from trustdesk.enforcement.bulk import run_chunk, start_bulk
 from trustdesk.enforcement.decisions import DecisionRequest
 from trustdesk.store.database import Database
 from trustdesk.store.models import ApiClient, App, Case, NotifierRecord, Queue, StaffUser, Subject, utcnow
@@ -276,16 +276,21 @@ def _world(api: Api, caller_id: int) -> World:
         case.claimed_by, case.lease_until = caller_id, utcnow() + timedelta(minutes=5)
         action = apply_action(s, SETUP, s.get_one(Subject, subjects["listing-1"]), "remove")
         op = start_bulk(s, caller_id, SETUP, [subjects["post-1"]], DecisionRequest("SPAM", verdict="no_violation"))
+        labelled = start_bulk(s, caller_id, SETUP, [subjects["shop-1"]],  # run below: one to undo
+                              DecisionRequest("SPAM", verdict="violation", actions=["label"], params={"label": "checked"}))
         s.add(NotifierRecord(key="account:1", app_id=api.app_id, founded=0, unfounded=20, unfounded_at_measure=20,
                              warned_at=utcnow(), suspended_until=utcnow() + timedelta(days=30)))
         assignee = _new_staff(s, "assignee", ["moderator"]).id
         client_id = s.execute(select(ApiClient.id).where(ApiClient.app_id == api.app_id)).scalars().first()
+    while run_chunk(api.db, labelled.id):
+        pass
     params = {
         "external_id": "post-1", "subject_id": subjects["shop-1"], "case_id": case.id, "queue_id": queues["General"],
         "action_id": action.id, "operation_id": op.id, "op_id": op.id, "key": "account:1", "code": "SPAM",
         "staff_id": assignee, "client_id": client_id,
     }
-    return World(api, params, subjects | {"graphic_queue": queues["Graphic content"], "assignee": assignee, "photo_item": photo_item})
+    return World(api, params, subjects | {"graphic_queue": queues["Graphic content"], "assignee": assignee, "photo_item": photo_item,
+                                          "done_op": labelled.id})
 
 
 Body = Callable[[World], dict[str, Any]]
@@ -362,6 +367,9 @@ SUCCESS: dict[str, Success] = {
     "POST /api/v1/actions/{action_id}/undo": Success(),
     "POST /api/v1/bulk": Success(body=lambda w: {"subject_ids": [w.ids["post-1"]], "decision": SPAM_NO}),
     "GET /api/v1/bulk/{operation_id}": Success(),
+    "GET /api/v1/bulk/{operation_id}/items": Success(),
+    "POST /api/v1/bulk/{operation_id}/undo": Success(params=lambda w: {"operation_id": w.ids["done_op"]},
+                                                     body=lambda _w: {"reason": "labelled by mistake"}),
     "GET /api/v1/notifiers": Success(),
     "POST /api/v1/notifiers/{key}/reinstate": Success(),
     # console
@@ -374,7 +382,7 @@ SUCCESS: dict[str, Success] = {
                                                   body=lambda _w: {"reason": "checking a report"}),
     "GET /policies": Success(), "GET /policies/{code}": Success(),
     "POST /policies/{code}": Success(303, body=lambda _w: {
-        "title": "Spam", "severity": "2", "allowed_actions": ["remove", "warn"], "dsa_category": "STATEMENT_CATEGORY_OTHER_VIOLATION_TC",
+        "title": "Spam", "severity": "2", "allowed_actions": ["remove", "warn", "strike", "ban"], "dsa_category": "STATEMENT_CATEGORY_SCAMS_AND_FRAUD",
         "dsa_keywords": ["KEYWORD_INAUTHENTIC_ACCOUNTS"]}),
     "GET /queues": Success(),
     "POST /queues/{queue_id}/step-out": Success(303, params=GRAPHIC),
@@ -397,6 +405,8 @@ SUCCESS: dict[str, Success] = {
     "GET /bulk": Success(),
     "POST /bulk": Success(303, body=lambda w: {"subject_ids": str(w.ids["post-1"]), **SPAM_NO}),
     "GET /bulk/{op_id}": Success(), "GET /bulk/{op_id}/progress": Success(),
+    "POST /bulk/{op_id}/undo": Success(303, params=lambda w: {"op_id": w.ids["done_op"]},
+                                       body=lambda _w: {"reason": "labelled by mistake", "confirm": "on"}),
     "GET /staff": Success(), "POST /staff/{staff_id}/deactivate": Success(303), "POST /staff/{staff_id}/reactivate": Success(303),
     "GET /clients": Success(), "POST /clients/{client_id}/revoke": Success(303),
 }

@@ -63,7 +63,8 @@ def test_claim_read_decide_and_take_the_next_case(team: Team) -> None:
     other = team.call("mod2", "POST", f"/api/v1/cases/{first['id']}/decision", {"policy_code": first["policy_code"], "verdict": "no_violation"})
     assert other.status_code == 409 and other.json()["field"] == "case_id"
     r = team.call("mod", "POST", f"/api/v1/cases/{first['id']}/decision?next=true",
-                  {"policy_code": first["policy_code"], "answers": [0, 0], "rationale": "clear-cut", "time_spent_ms": 5000})
+                  {"policy_code": first["policy_code"], "answers": {"COUNTERFEIT": [0, 0, 1], "SPAM": [0, 1]}[first["policy_code"]],
+                   "rationale": "clear-cut", "time_spent_ms": 5000})
     assert r.status_code == 201, r.text
     out = r.json()
     assert out["decision"]["verdict"] == "violation" and out["decision"]["action_ids"]
@@ -98,7 +99,9 @@ def test_senior_previews_applies_and_undoes_a_cascade_takedown(team: Team) -> No
     with team.api.db.reader() as s:
         assert {s.get(Subject, team.ids[k]).visibility for k in ("shop", "lst-0", "lst-1", "lst-2")} == {"removed"}
     [action_id] = r.json()["action_ids"]
-    undo = team.call("sen", "POST", f"/api/v1/actions/{action_id}/undo").json()
+    no_reason = team.call("sen", "POST", f"/api/v1/actions/{action_id}/undo")
+    assert no_reason.status_code == 422 and no_reason.json()["field"] == "reason"
+    undo = team.call("sen", "POST", f"/api/v1/actions/{action_id}/undo", {"reason": "the brand confirmed the shop is an outlet"}).json()
     assert len(undo["undone"]) == 4 and undo["skipped"] == []
     with team.api.db.reader() as s:
         assert {s.get(Subject, team.ids[k]).visibility for k in ("shop", "lst-0", "lst-1", "lst-2")} == {"visible"}
@@ -111,14 +114,52 @@ def test_bulk_decision_runs_in_the_worker_with_per_item_results(team: Team, sett
                   "decision": {"policy_code": "COUNTERFEIT", "verdict": "violation", "actions": ["remove"], "rationale": "ring"}})
     assert r.status_code == 202, r.text
     op = r.json()
-    assert (op["total"], op["pending"]) == (4, 4)
+    assert (op["total"], op["pending"], op["failed"]) == (4, 3, 1)  # the unknown id fails at once
     run_worker(team.api.db, settings, worker_id="w", once=True)
     done = team.call("sen", "GET", f"/api/v1/bulk/{op['id']}").json()
     assert (done["status"], done["succeeded"], done["failed"]) == ("done", 3, 1)
-    assert done["failures"][0]["subject_id"] == 999_999
+    failed = team.call("sen", "GET", f"/api/v1/bulk/{op['id']}/items?status=failed").json()
+    assert failed == {"items": [{"position": 3, "reference": "999999", "subject_id": None, "status": "failed",
+                                 "detail": "no subject 999999", "decision_id": None}], "next_after": None}
     too_many = team.call("sen", "POST", "/api/v1/bulk", {"subject_ids": list(range(1, 10_002)),
                          "decision": {"policy_code": "SPAM", "verdict": "violation", "actions": ["remove"]}})
     assert too_many.status_code == 422
+
+
+def test_bulk_by_external_id_with_results_per_item_and_its_undo(team: Team, settings: Settings) -> None:
+    decision = {"policy_code": "COUNTERFEIT", "verdict": "violation", "actions": ["remove"], "rationale": "replica ring"}
+    no_app = team.call("sen", "POST", "/api/v1/bulk", {"external_ids": ["lst-0"], "decision": decision})
+    assert no_app.status_code == 422 and no_app.json()["field"] == "app"
+    unknown_app = team.call("sen", "POST", "/api/v1/bulk", {"app": "nope", "external_ids": ["lst-0"], "decision": decision})
+    assert unknown_app.status_code == 422 and unknown_app.json()["field"] == "app"
+    r = team.call("sen", "POST", "/api/v1/bulk", {"app": "dating", "external_ids": ["lst-0", "lst-1", "ghost", "lst-0"], "decision": decision})
+    assert r.status_code == 202, r.text
+    op = r.json()
+    assert (op["kind"], op["total"], op["failed"], op["skipped"], op["pending"]) == ("decision", 4, 1, 1, 2)
+    run_worker(team.api.db, settings, worker_id="w", once=True)
+    items = team.call("sen", "GET", f"/api/v1/bulk/{op['id']}/items").json()["items"]
+    assert [(i["reference"], i["subject_id"], i["status"], i["detail"]) for i in items] == [
+        ("dating:lst-0", team.ids["lst-0"], "applied", None), ("dating:lst-1", team.ids["lst-1"], "applied", None),
+        ("dating:ghost", None, "failed", "no subject 'ghost' in app dating"), ("dating:lst-0", team.ids["lst-0"], "skipped", "the same subject as item 1"),
+    ]
+    page = team.call("sen", "GET", f"/api/v1/bulk/{op['id']}/items?limit=1&after=0").json()
+    assert [i["position"] for i in page["items"]] == [1] and page["next_after"] == 1
+    assert team.call("sen", "GET", f"/api/v1/bulk/{op['id']}/items?status=nope").status_code == 422
+
+    assert team.call("mod", "POST", f"/api/v1/bulk/{op['id']}/undo", {"reason": "x"}).status_code == 403
+    no_reason = team.call("sen", "POST", f"/api/v1/bulk/{op['id']}/undo", {"reason": ""})
+    assert no_reason.status_code == 422 and no_reason.json()["field"] == "reason"
+    undo = team.call("sen", "POST", f"/api/v1/bulk/{op['id']}/undo", {"reason": "the ring was a false alarm"})
+    assert undo.status_code == 202, undo.text
+    assert (undo.json()["kind"], undo.json()["undo_of"], undo.json()["total"]) == ("undo", op["id"], 2)
+    assert team.call("sen", "POST", f"/api/v1/bulk/{op['id']}/undo", {"reason": "again"}).status_code == 409
+    run_worker(team.api.db, settings, worker_id="w", once=True)
+    undone = team.call("sen", "GET", f"/api/v1/bulk/{undo.json()['id']}/items").json()["items"]
+    assert [(i["reference"], i["status"], i["detail"]) for i in undone] == [
+        ("dating:lst-0", "undone", "withdrew 1 action"), ("dating:lst-1", "undone", "withdrew 1 action")]
+    assert team.call("sen", "GET", f"/api/v1/bulk/{op['id']}").json()["undone_by"] == undo.json()["id"]
+    with team.api.db.reader() as s:
+        assert {s.get(Subject, team.ids[k]).visibility for k in ("lst-0", "lst-1")} == {"visible"}
 
 
 def test_queue_admin_and_assignment(team: Team) -> None:

@@ -270,15 +270,20 @@ def test_walking_the_decision_tree_fragment_by_fragment(desk: Desk) -> None:
     case_id = desk.take("mia", "post-1")
     first = desk.client.get(f"/cases/{case_id}/decision?policy_code=SPAM")
     assert first.status_code == 200 and "<html" not in first.text
-    assert "Does the content break the policy “Spam and platform manipulation”?" in first.text
+    assert "Is it repeated or mass-sent" in first.text
+    assert "Search for the text or link: other cases with it show the wave." in first.text  # the question's help
+    assert "Unsolicited mass messages and advertising" in first.text  # the policy's description…
+    assert "<li>Look for the wave, not the message" in first.text  # …and its guidance, beside the tree
     assert f'hx-get="/cases/{case_id}/decision?policy_code=SPAM&amp;answers=0"' in first.text
-    assert f'data-shortcut="v" hx-get="/cases/{case_id}/decision?policy_code=SPAM&amp;answers=1"' in first.text
+    assert f'data-shortcut="v" hx-get="/cases/{case_id}/decision?policy_code=SPAM&amp;answers=1&amp;answers=1"' in first.text
 
     second = desk.client.get(f"/cases/{case_id}/decision?policy_code=SPAM&answers=0").text
-    assert "Is it clear-cut and harmful, rather than borderline?" in second
+    assert "Is the account fake or automated" in second
     assert '<input type="hidden" name="answers" value="0">' in second
 
-    outcome = desk.client.get(f"/cases/{case_id}/decision?policy_code=SPAM&answers=0&answers=0").text
+    banned = desk.client.get(f"/cases/{case_id}/decision?policy_code=SPAM&answers=0&answers=0").text
+    assert "Find the rest of the network through Related accounts" in banned  # the outcome's note
+    outcome = desk.client.get(f"/cases/{case_id}/decision?policy_code=SPAM&answers=0&answers=1").text
     assert 'data-testid="verdict">Violation' in outcome
     checked = set(re.findall(r'name="actions" value="(\w+)" checked', outcome))
     assert checked == {"remove", "strike"}
@@ -286,17 +291,17 @@ def test_walking_the_decision_tree_fragment_by_fragment(desk: Desk) -> None:
     assert allowed == {"remove", "restrict_visibility", "label", "warn", "strike", "suspend", "ban"}
     assert 'name="rationale" rows="3" maxlength="10000" required' in outcome and "data-decide" in outcome
 
-    cleared = desk.client.get(f"/cases/{case_id}/decision?policy_code=SPAM&answers=1").text
+    cleared = desk.client.get(f"/cases/{case_id}/decision?policy_code=SPAM&answers=1&answers=1").text
     assert 'data-testid="verdict">No violation' in cleared and 'name="actions"' not in cleared
 
     other = desk.client.get(f"/cases/{case_id}/decision?policy_code=SCAM").text
-    assert "“Scams and fraud”" in other
+    assert "“Scams and fraud”" in other and "Does it ask for money, gift cards, crypto" in other
     wrong = desk.client.get(f"/cases/{case_id}/decision?policy_code=SPAM&answers=5").text
-    assert "answers: 5 is not an answer" in wrong and "“Spam and platform manipulation”" in wrong
+    assert "answers: 5 is not an answer" in wrong and "Is it repeated or mass-sent" in wrong
 
 
 def _decide(desk: Desk, case_id: int, **fields: object) -> httpx.Response:
-    form = {"policy_code": "SPAM", "answers": ["0", "0"], "actions": ["remove", "strike"], "rationale": "Sells fake followers.",
+    form = {"policy_code": "SPAM", "answers": ["0", "1"], "actions": ["remove", "strike"], "rationale": "Sells fake followers.",
             "opened_ms": "0"} | fields
     return desk.post(f"/cases/{case_id}/decide", form)
 
@@ -326,7 +331,7 @@ def test_deciding_removes_the_content_strikes_closes_reports_and_lands_on_the_ne
 
 def test_no_violation_needs_no_rationale_and_closes_the_reports_as_unfounded(desk: Desk) -> None:
     case_id = desk.take("mia", "msg-1")
-    done = _decide(desk, case_id, answers=["1"], actions=[], rationale="")
+    done = _decide(desk, case_id, answers=["1", "1"], actions=[], rationale="")
     assert done.status_code == 303
     with desk.api.db.reader() as session:
         assert session.get_one(Subject, desk.subjects["msg-1"]).visibility == "visible"
@@ -352,6 +357,8 @@ def test_a_reviewer_who_does_not_hold_the_case_reads_it_but_cannot_decide(desk: 
     assert page.status_code == 200
     assert "Read-only." in page.text and "Mia Moderator is working on this case" in page.text
     assert 'id="decision"' not in page.text
+    # The case's policy is still explained: what it forbids and how to check it.
+    assert 'data-testid="policy-description">Unsolicited mass messages' in page.text and "<li>Look for the wave" in page.text
     refused = _decide(desk, case_id)
     assert refused.status_code == 409 and "you do not hold this case" in refused.text
     lease = desk.post(f"/cases/{case_id}/renew")
@@ -470,11 +477,23 @@ def test_cascade_takedown_preview_apply_and_undo(desk: Desk) -> None:
     result = desk.client.get(action_page).text
     assert "Applied to 3 subjects" in result and "Undo" in result
 
-    undone = desk.post(f"{action_page}/undo")
+    assert 'name="reason" rows="2" maxlength="2000" required' in result and 'name="confirm" required' in result
+    reason = "The brand confirmed it is an authorised outlet."
+    for form, field, message in (({}, "confirm", "tick the box to confirm"), ({"reason": reason}, "confirm", "tick the box"),
+                                 ({"confirm": "on"}, "reason", "say why the cascade is undone")):
+        refused = desk.post(f"{action_page}/undo", form)
+        assert refused.status_code == 422 and f'data-testid="{field}-error">{field}: {message}' in refused.text, (form, refused.text[-2000:])
+        assert desk.subject("shop-1").visibility == "removed"
+    assert "The brand confirmed" in desk.post(f"{action_page}/undo", {"reason": reason}).text  # the reason typed is kept
+
+    undone = desk.post(f"{action_page}/undo", {"reason": reason, "confirm": "on"})
     assert undone.status_code == 200
     assert "Restored 3 subjects" in undone.text and "skipped 0" in undone.text
     assert [desk.subject(n).visibility for n in ("shop-1", "listing-1", "listing-2", "listing-3")] == ["visible", "visible", "visible", "removed"]
-    again = desk.post(f"{action_page}/undo")
+    with desk.api.db.reader() as session:
+        recorded = session.execute(select(AuditEvent.after).where(AuditEvent.verb == "action.undone")).scalars().all()
+    assert [r["reason"] for r in recorded] == [reason] * 3
+    again = desk.post(f"{action_page}/undo", {"reason": reason, "confirm": "on"})
     assert again.status_code == 409 and "was already undone" in again.text
 
 
@@ -503,12 +522,50 @@ def test_bulk_decision_starts_runs_in_the_worker_and_shows_progress(desk: Desk) 
     progress_url = started.headers["location"] + "/progress"
     waiting = desk.client.get(progress_url).text
     assert 'data-testid="bulk-status">queued<' in waiting and 'hx-trigger="every 2s"' in waiting
-    assert "0 decided · 0 failed · 3 waiting · 3 in all" in waiting
+    assert "0 applied · 0 skipped\n      · 1 failed · 2 waiting · 3 in all" in waiting
+    assert re.search(r'data-item="3" data-status="failed">.*?no subject 999999', waiting, re.S)  # known before it runs
 
     assert run_worker(desk.api.db, desk.settings, worker_id="test", once=True) >= 1
     done = desk.client.get(progress_url).text
     assert 'data-testid="bulk-status">done<' in done and "hx-trigger" not in done
-    assert "2 decided · 1 failed · 0 waiting · 3 in all" in done
-    assert "subject #999999" in done and "no subject 999999" in done
+    assert "2 applied · 0 skipped\n      · 1 failed · 0 waiting · 3 in all" in done
+    assert re.findall(r'data-item="(\d)" data-status="(\w+)"', done) == [("1", "applied"), ("2", "applied"), ("3", "failed")]
     assert [desk.subject(n).visibility for n in ("post-1", "msg-1")] == ["removed", "removed"]
-    assert "Coordinated spam run." in desk.client.get(started.headers["location"]).text
+    page = desk.client.get(started.headers["location"]).text
+    assert "Coordinated spam run." in page and 'data-testid="undo-form"' in page
+    only_failed = desk.client.get(started.headers["location"] + "?show=failed").text
+    assert re.findall(r'data-item="(\d)"', only_failed) == ["3"]
+
+
+def test_bulk_by_external_id_then_its_undo_with_a_reason_and_a_confirmation(desk: Desk) -> None:
+    desk.login("sue")
+    form = {"app": "dating", "subject_ids": "post-1\nmsg-1\nno-such-post\npost-1", "policy_code": "SPAM", "verdict": "violation",
+            "actions": ["remove"], "rationale": "Spam run."}
+    assert '<option value="dating" >External ids in Dating' in desk.client.get("/bulk").text
+    unknown_app = desk.post("/bulk", form | {"app": "nope"})
+    assert unknown_app.status_code == 422 and "app: no app &#39;nope&#39;" in unknown_app.text and "no-such-post" in unknown_app.text
+    started = desk.post("/bulk", form)
+    assert started.status_code == 303
+    run_worker(desk.api.db, desk.settings, worker_id="test", once=True)
+    page = desk.client.get(started.headers["location"]).text
+    rows = re.findall(r'data-item="(\d)" data-status="(\w+)">\s*<td class="num">\d</td>\s*<td><code>([^<]+)</code>.*?<td class="small">([^<]*)</td>', page, re.S)
+    assert rows == [("1", "applied", "dating:post-1", ""), ("2", "applied", "dating:msg-1", ""),
+                    ("3", "failed", "dating:no-such-post", "no subject &#39;no-such-post&#39; in app dating"),
+                    ("4", "skipped", "dating:post-1", "the same subject as item 1")]
+
+    undo_url = started.headers["location"] + "/undo"
+    for data, message in (({"reason": "false alarm"}, "confirm: tick the box"), ({"confirm": "on"}, "reason: say why")):
+        refused = desk.post(undo_url, data)
+        assert refused.status_code == 422 and message in refused.text
+    assert [desk.subject(n).visibility for n in ("post-1", "msg-1")] == ["removed", "removed"]
+    undo = desk.post(undo_url, {"reason": "False alarm: a promotion the platform ran.", "confirm": "on"})
+    assert undo.status_code == 303
+    queued = desk.client.get(undo.headers["location"]).text
+    assert "Undo of" in queued and "False alarm: a promotion the platform ran." in queued and "0 undone" in queued
+    run_worker(desk.api.db, desk.settings, worker_id="test", once=True)
+    undone = desk.client.get(undo.headers["location"]).text
+    assert re.findall(r'data-item="(\d)" data-status="(\w+)"', undone) == [("1", "undone"), ("2", "undone")]
+    assert [desk.subject(n).visibility for n in ("post-1", "msg-1")] == ["visible", "visible"]
+    original = desk.client.get(started.headers["location"]).text
+    assert 'data-testid="undone-by"' in original and 'data-testid="undo-form"' not in original
+    assert desk.post(undo_url, {"reason": "again", "confirm": "on"}).status_code == 409

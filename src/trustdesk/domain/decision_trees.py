@@ -9,8 +9,12 @@ A tree is data stored with each policy version:
                "q2": {"question": "...", "answers": [{"label": "...",
                       "outcome": {"verdict": "violation", "actions": ["remove", "strike"]}}]}}}
 
+A question may carry `help` (what to look for) and an outcome a `note` (what to do next, such as
+flagging imminent harm); both are shown to the reviewer.
+
 `validate_tree` refuses a tree that could strand a reviewer (dangling links, cycles, answers
-without a way on) or that recommends an action the policy does not allow, when it is saved.
+without a way on, more answers than the 1–9 keys), that recommends an action the policy does not
+allow, or that is out of bounds, when it is saved. Errors name the node and answer at fault.
 """
 
 from __future__ import annotations
@@ -18,69 +22,92 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from trustdesk.domain.errors import FieldError
 from trustdesk.domain.policies import Action, PolicySpec
 
 VIOLATION = "violation"
 NO_VIOLATION = "no_violation"
 VERDICTS = (VIOLATION, NO_VIOLATION)
+MAX_NODES = 100
+MAX_ANSWERS = 9  # one key each, 1–9, on the case page
+MAX_NAME, MAX_LABEL, MAX_QUESTION, MAX_NOTE = 64, 200, 500, 2000
 
 
-class TreeError(ValueError):
-    """The tree is malformed; the message names the node and answer."""
+class TreeError(FieldError):
+    """The tree is malformed; `field` is the path of the node and answer at fault."""
 
 
 @dataclass(frozen=True)
 class Outcome:
     verdict: str
     actions: tuple[Action, ...] = ()
+    note: str = ""
 
 
-def validate_tree(tree: dict[str, Any], policy: PolicySpec) -> None:
+def validate_tree(tree: Any, policy: PolicySpec) -> None:
+    if not isinstance(tree, dict):
+        raise TreeError("decision_tree", "must be an object with 'start' and 'nodes'")
     nodes = tree.get("nodes")
     if not isinstance(nodes, dict) or not nodes:
-        raise TreeError("decision_tree.nodes: at least one question is needed")
+        raise TreeError("decision_tree.nodes", "at least one question is needed")
+    if len(nodes) > MAX_NODES:
+        raise TreeError("decision_tree.nodes", f"at most {MAX_NODES} questions")
     start = tree.get("start")
-    if start not in nodes:
-        raise TreeError(f"decision_tree.start: no node {start!r}")
+    if not isinstance(start, str) or start not in nodes:
+        raise TreeError("decision_tree.start", f"no node {start!r}")
     for name, node in nodes.items():
         where = f"decision_tree.nodes.{name}"
-        if not isinstance(node, dict) or not str(node.get("question", "")).strip():
-            raise TreeError(f"{where}.question: must not be empty")
+        if len(name) > MAX_NAME:
+            raise TreeError(where, f"node names have at most {MAX_NAME} characters")
+        if not isinstance(node, dict) or not _text(node.get("question"), MAX_QUESTION):
+            raise TreeError(f"{where}.question", f"1 to {MAX_QUESTION} characters")
+        if "help" in node and not _text(node["help"], MAX_NOTE, empty=True):
+            raise TreeError(f"{where}.help", f"text of at most {MAX_NOTE} characters")
         answers = node.get("answers")
-        if not isinstance(answers, list) or len(answers) < 2:
-            raise TreeError(f"{where}.answers: at least two answers are needed")
+        if not isinstance(answers, list) or not 2 <= len(answers) <= MAX_ANSWERS:
+            raise TreeError(f"{where}.answers", f"2 to {MAX_ANSWERS} answers are needed")
         for i, answer in enumerate(answers):
             _check_answer(answer, f"{where}.answers[{i}]", nodes, policy)
     _check_acyclic(nodes, start)
 
 
+def _text(value: Any, limit: int, *, empty: bool = False) -> bool:
+    return isinstance(value, str) and (empty or bool(value.strip())) and len(value) <= limit
+
+
 def _check_answer(answer: Any, where: str, nodes: dict[str, Any], policy: PolicySpec) -> None:
-    if not isinstance(answer, dict) or not str(answer.get("label", "")).strip():
-        raise TreeError(f"{where}.label: must not be empty")
+    if not isinstance(answer, dict) or not _text(answer.get("label"), MAX_LABEL):
+        raise TreeError(f"{where}.label", f"1 to {MAX_LABEL} characters")
     has_next, has_outcome = "next" in answer, "outcome" in answer
     if has_next == has_outcome:
-        raise TreeError(f"{where}: needs exactly one of 'next' or 'outcome'")
-    if has_next and answer["next"] not in nodes:
-        raise TreeError(f"{where}.next: no node {answer['next']!r}")
+        raise TreeError(where, "needs exactly one of 'next' or 'outcome'")
+    if has_next and (not isinstance(answer["next"], str) or answer["next"] not in nodes):
+        raise TreeError(f"{where}.next", f"no node {answer['next']!r}")
     if has_outcome:
         outcome_of(answer["outcome"], policy, where + ".outcome")
 
 
 def outcome_of(raw: Any, policy: PolicySpec, where: str = "outcome") -> Outcome:
     if not isinstance(raw, dict) or raw.get("verdict") not in VERDICTS:
-        raise TreeError(f"{where}.verdict: must be one of {', '.join(VERDICTS)}")
+        raise TreeError(f"{where}.verdict", f"must be one of {', '.join(VERDICTS)}")
+    listed = raw.get("actions", [])
+    if not isinstance(listed, list):
+        raise TreeError(f"{where}.actions", "must be a list of actions")
     try:
-        actions = tuple(Action(a) for a in raw.get("actions", []))
+        actions = tuple(Action(a) for a in listed)
     except ValueError as exc:
-        raise TreeError(f"{where}.actions: {exc}") from exc
+        raise TreeError(f"{where}.actions", str(exc)) from exc
     if raw["verdict"] == NO_VIOLATION and actions:
-        raise TreeError(f"{where}.actions: a no-violation outcome takes no actions")
+        raise TreeError(f"{where}.actions", "a no-violation outcome takes no actions")
     if raw["verdict"] == VIOLATION and not actions:
-        raise TreeError(f"{where}.actions: a violation outcome needs at least one action")
+        raise TreeError(f"{where}.actions", "a violation outcome needs at least one action")
     not_allowed = [a.value for a in actions if a not in policy.allowed_actions]
     if not_allowed:
-        raise TreeError(f"{where}.actions: {', '.join(not_allowed)} not allowed under {policy.code}")
-    return Outcome(raw["verdict"], actions)
+        raise TreeError(f"{where}.actions", f"{', '.join(not_allowed)} not allowed under {policy.code}")
+    note = raw.get("note", "")
+    if not _text(note, MAX_NOTE, empty=True):
+        raise TreeError(f"{where}.note", f"text of at most {MAX_NOTE} characters")
+    return Outcome(raw["verdict"], actions, note)
 
 
 def _check_acyclic(nodes: dict[str, Any], start: str) -> None:
@@ -91,7 +118,7 @@ def _check_acyclic(nodes: dict[str, Any], start: str) -> None:
         if name in done:
             return
         if name in visiting:
-            raise TreeError(f"decision_tree: loop through {' → '.join(path + (name,))}")
+            raise TreeError("decision_tree", f"loop through {' → '.join(path + (name,))}")
         visiting.add(name)
         for answer in nodes[name]["answers"]:
             if "next" in answer:
@@ -102,7 +129,7 @@ def _check_acyclic(nodes: dict[str, Any], start: str) -> None:
     visit(start, ())
     unreachable = sorted(set(nodes) - done)
     if unreachable:
-        raise TreeError(f"decision_tree.nodes: unreachable from start: {', '.join(unreachable)}")
+        raise TreeError("decision_tree.nodes", f"unreachable from start: {', '.join(unreachable)}")
 
 
 def walk(tree: dict[str, Any], policy: PolicySpec, answers: list[int]) -> tuple[list[dict[str, str]], Outcome | None]:
@@ -112,7 +139,7 @@ def walk(tree: dict[str, Any], policy: PolicySpec, answers: list[int]) -> tuple[
     for index in answers:
         node = tree["nodes"][node_name]
         if not 0 <= index < len(node["answers"]):
-            raise TreeError(f"answers: {index} is not an answer to {node_name!r}")
+            raise TreeError("answers", f"{index} is not an answer to {node_name!r}")
         answer = node["answers"][index]
         path.append({"node": node_name, "question": node["question"], "answer": answer["label"]})
         if "outcome" in answer:

@@ -38,6 +38,7 @@ DELIVERY_PENDING = "pending"
 MAX_DESCENDANTS = 10_000
 MAX_SUSPENSION_DAYS = 365
 MAX_LABEL_LENGTH = 100
+MAX_REASON = 2000
 _IN_CHUNK = 1000  # ids per IN (...) list, well under every driver's parameter limit
 
 # Actions addressed to the person rather than the content: they land on the owning account.
@@ -237,6 +238,18 @@ def _visibility_changes(plan: ActionPlan) -> Iterator[VisibilityChange]:
             yield VisibilityChange(subject.id, subject.external_id, subject.kind, subject.visibility, after)
 
 
+def changes_anything(plan: ActionPlan) -> bool:
+    """Whether applying the plan would change something. An action addressed to the person
+    (a warning, a strike, a suspension) always does; the others only if they move a visibility
+    or a mark: removing what is already removed changes nothing."""
+    if plan.kind in ACCOUNT_ACTIONS - {Action.BAN}:
+        return True
+    if any(c.before != c.after for c in _visibility_changes(plan)):
+        return True
+    change = attribute_change(plan.kind, plan.target.attributes, plan.params)
+    return change is not None and change[1] != change[2]
+
+
 def apply_action(
     session: Session,
     actor: Actor,
@@ -321,13 +334,38 @@ def visible_action(session: Session, reviewer: Reviewer | None, action_id: int, 
     return action
 
 
-def undo_action(session: Session, actor: Actor, action_id: int, *, reviewer: Reviewer | None = None) -> UndoResult:
-    """Withdraw an action and everything cascaded from it, restoring what it changed."""
+def is_cascade(session: Session, action: EnforcementAction) -> bool:
+    """Whether undoing the action reaches further than its own subject."""
+    return action.kind == Action.CASCADE_TAKEDOWN or session.execute(
+        select(EnforcementAction.id).where(EnforcementAction.cascade_of == action.id).limit(1)
+    ).first() is not None
+
+
+def undo_action(
+    session: Session, actor: Actor, action_id: int, *, reviewer: Reviewer | None = None, reason: str = ""
+) -> UndoResult:
+    """Withdraw an action and everything cascaded from it, restoring what it changed.
+
+    Undoing a cascade puts back many subjects at once, so it needs a reason, which the audit
+    events of every subject keep.
+    """
     action = visible_action(session, reviewer, action_id, lock=True)
     if action.status == UNDONE:
         raise Conflict("action_id", f"action {action_id} was already undone by {action.undone_by}")
     if action.kind == Action.STRIKE:
         raise FieldError("action_id", "a strike is withdrawn by revoking the strike, not by undoing its action")
+    reason = reason.strip()
+    if len(reason) > MAX_REASON:
+        raise FieldError("reason", f"at most {MAX_REASON} characters")
+    if not reason and is_cascade(session, action):
+        raise FieldError("reason", "say why the cascade is undone: it goes into the audit log of every subject it restores")
+    return withdraw_action(session, actor, action, reason=reason)
+
+
+def withdraw_action(
+    session: Session, actor: Actor, action: EnforcementAction, *, reason: str = "", bulk_operation_id: int | None = None
+) -> UndoResult:
+    """Withdraw an applied action the caller has checked (a strike's included) and its cascade."""
     actions = [action, *session.execute(
         select(EnforcementAction)
         .where(EnforcementAction.cascade_of == action.id, EnforcementAction.status == APPLIED)
@@ -336,6 +374,7 @@ def undo_action(session: Session, actor: Actor, action_id: int, *, reviewer: Rev
     ).scalars()]
     subjects = _locked_subjects(session, [a.subject_id for a in actions])
     now = utcnow()
+    context = {"reason": reason} | ({"bulk_operation_id": bulk_operation_id} if bulk_operation_id else {})
     skipped: list[EnforcementAction] = []
     for item in actions:
         subject = subjects[item.subject_id]
@@ -348,7 +387,7 @@ def undo_action(session: Session, actor: Actor, action_id: int, *, reviewer: Rev
         item.status, item.undone_at, item.undone_by = UNDONE, now, actor.label
         record(
             session, actor=actor, verb="action.undone", object_type="subject", object_id=subject.id, before=before,
-            after=_state(item, subject) | {"action_id": item.id, "skipped": not restored},
+            after=_state(item, subject) | {"action_id": item.id, "skipped": not restored} | context,
         )
     return UndoResult(actions, skipped)
 

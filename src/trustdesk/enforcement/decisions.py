@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
-from trustdesk.cases.access import Reviewer, visible_subject
+from trustdesk.cases.access import Reviewer, restricted_subjects, visible_subject
 from trustdesk.cases.claiming import held
 from trustdesk.domain.decision_trees import (
     VERDICTS,
@@ -37,14 +37,18 @@ from trustdesk.domain.policies import Action
 from trustdesk.domain.vocabulary import ReportStatus
 from trustdesk.enforcement import notifiers, strikes
 from trustdesk.enforcement.actions import (
+    APPLIED,
     CASCADING,
     ActionPlan,
+    UndoResult,
     apply_plan,
+    changes_anything,
     check_params,
     plan_action,
+    withdraw_action,
 )
 from trustdesk.policy_versions import spec_of
-from trustdesk.store.models import Case, Decision, Policy, Report, Subject, utcnow
+from trustdesk.store.models import Case, Decision, EnforcementAction, Policy, Report, Strike, Subject, utcnow
 
 CASE_OPEN, CASE_DECIDED = "open", "decided"
 MAX_RATIONALE = 10_000
@@ -117,9 +121,8 @@ def check_request(session: Session, request: DecisionRequest) -> CheckedRequest:
 
 
 def _field_error(exc: TreeError) -> FieldError:
-    """Tree errors read "<where>.<field>: <message>" (`where` is empty here); keep the field for the API."""
-    name, _, message = str(exc).partition(": ")
-    return FieldError(name.lstrip("."), message)
+    """Tree errors name "<where>.<field>" (`where` is empty here); keep the field for the API."""
+    return FieldError(exc.field.lstrip("."), exc.message)
 
 
 def decide_case(session: Session, reviewer: Reviewer, reviewer_actor: Actor, case_id: int, request: DecisionRequest) -> Decision:
@@ -130,6 +133,10 @@ def decide_case(session: Session, reviewer: Reviewer, reviewer_actor: Actor, cas
     return _write(session, reviewer_actor, subject, checked, request, plans, [case], reviewer_id=reviewer.id)
 
 
+class NothingToChange(Exception):
+    """The decision would change nothing: no open case to close, no action with an effect."""
+
+
 def decide_subject(
     session: Session,
     actor: Actor,
@@ -138,12 +145,14 @@ def decide_subject(
     *,
     bulk_operation_id: int | None = None,
     reviewer: Reviewer | None = None,
+    unless_unchanged: bool = False,
 ) -> Decision:
     """The same decision outside a claimed case (bulk, automated rules); closes its open case.
 
     `reviewer` is the staff member deciding (None for automation), who must be allowed to see
-    the subject. Raises only before writing anything, so a caller may record the error and
-    carry on.
+    the subject. With `unless_unchanged`, a decision that would change nothing is not made
+    (`NothingToChange`): a bulk decision run again skips what it already did. Raises only
+    before writing anything, so a caller may record the error and carry on.
     """
     subject = session.get(Subject, subject_id) if reviewer is None else visible_subject(session, reviewer, subject_id)
     if subject is None:
@@ -153,6 +162,10 @@ def decide_subject(
     cases = session.execute(
         select(Case).where(Case.subject_id == subject_id, Case.status == CASE_OPEN).order_by(Case.id).with_for_update()
     ).scalars().all()
+    if unless_unchanged and not cases and not any(changes_anything(plan) for plan in plans):
+        raise NothingToChange(
+            f"nothing to change: no open case, and it is already {subject.visibility}" if plans else "no open case to close"
+        )
     return _write(
         session, actor, subject, checked, request, plans, cases, reviewer_id=reviewer.id if reviewer else None,
         bulk_operation_id=bulk_operation_id,
@@ -227,3 +240,32 @@ def _close_reports(session: Session, actor: Actor, case_ids: list[int], decision
             before={"status": ReportStatus.OPEN.value}, after={"status": status.value, "decision_id": decision_id},
         )
     notifiers.record_outcome(session, actor, reports, founded)
+
+
+def undo_decision(
+    session: Session, actor: Actor, decision_id: int, *, reviewer: Reviewer | None, reason: str,
+    bulk_operation_id: int | None = None,
+) -> UndoResult:
+    """Withdraw what a decision applied: each action still standing (with what cascaded from it,
+    and the sanctions its strike triggered) and its strikes. The decision itself, and the reports
+    it closed, stay on record. Raises only before writing anything."""
+    decision = session.get(Decision, decision_id)
+    if decision is None or (reviewer is not None and restricted_subjects(session, reviewer, [decision.subject_id])):
+        raise NotFound("decision_id", f"no decision {decision_id}")
+    for strike in session.execute(
+        select(Strike).where(Strike.decision_id == decision_id, Strike.revoked_at.is_(None)).order_by(Strike.id).with_for_update()
+    ).scalars():
+        strikes.revoke_strike(session, actor, strike.id, reason=reason)
+    undone: list[EnforcementAction] = []
+    skipped: list[EnforcementAction] = []
+    for action in session.execute(
+        select(EnforcementAction)
+        .where(EnforcementAction.decision_id == decision_id, EnforcementAction.cascade_of.is_(None),
+               EnforcementAction.status == APPLIED)
+        .order_by(EnforcementAction.id.desc())  # last applied first
+        .with_for_update()
+    ).scalars().all():
+        result = withdraw_action(session, actor, action, reason=reason, bulk_operation_id=bulk_operation_id)
+        undone += result.undone
+        skipped += result.skipped
+    return UndoResult(undone, skipped)

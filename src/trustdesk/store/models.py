@@ -131,8 +131,12 @@ class Policy(Base):
     ncmec_incident_type: Mapped[str | None] = mapped_column(String(200), default=None)
     graphic: Mapped[bool] = mapped_column(Boolean, default=False)
     description: Mapped[str] = mapped_column(Text, default="")
+    # How a reviewer checks the policy, shown beside the decision tree on the case page.
+    guidance: Mapped[str] = mapped_column(Text, default="")
     # Guides reviewers to a verdict; None means the generated default tree for the policy.
     decision_tree: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    # Written by the catalogue, not by an admin: `db upgrade` may move it on to a newer catalogue.
+    from_catalogue: Mapped[bool] = mapped_column(Boolean, default=False)
     is_current: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -533,14 +537,19 @@ class QueueOptOut(Base):
 
 
 class BulkOperation(Base):
-    """One decision applied to many subjects by the worker, with a result per item."""
+    """One decision applied to many subjects by the worker, with a result per item; or the undo
+    of such an operation (`undo_of`), which withdraws what each of its items applied."""
 
     __tablename__ = "bulk_operations"
     id: Mapped[int] = mapped_column(Id, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), default="decision")
+    # An operation is undone at most once: the database keeps to it.
+    undo_of: Mapped[int | None] = mapped_column(ForeignKey("bulk_operations.id"), unique=True, default=None)
     requested_by: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
     request: Mapped[dict[str, Any]] = mapped_column(default=dict)
     total: Mapped[int] = mapped_column(default=0)
     succeeded: Mapped[int] = mapped_column(default=0)
+    skipped: Mapped[int] = mapped_column(default=0)
     failed: Mapped[int] = mapped_column(default=0)
     status: Mapped[str] = mapped_column(String(16), default="queued")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -548,8 +557,16 @@ class BulkOperation(Base):
 
 
 class BulkItem(Base):
+    """One subject of a bulk operation, as it was given (an id, or an app's external id), and
+    what became of it: applied (undone), skipped with the reason, or failed with the error."""
+
     __tablename__ = "bulk_items"
     operation_id: Mapped[int] = mapped_column(ForeignKey("bulk_operations.id"), primary_key=True)
-    subject_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    position: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(300))
+    # None when the reference matched no subject the requester may see.
+    subject_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
     status: Mapped[str] = mapped_column(String(16), default="pending")
-    error: Mapped[str | None] = mapped_column(Text, default=None)
+    detail: Mapped[str | None] = mapped_column(Text, default=None)
+    # The decision the item made (an undo item: the decision it withdraws).
+    decision_id: Mapped[int | None] = mapped_column(BigInteger, default=None)

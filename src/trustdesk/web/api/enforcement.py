@@ -11,10 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk.cases import access, claiming
+from trustdesk.domain.errors import FieldError
 from trustdesk.domain.policies import Action
 from trustdesk.domain.roles import ENFORCERS, REVIEWERS
 from trustdesk.enforcement import actions, bulk, decisions, notifiers
 from trustdesk.enforcement.decisions import DecisionRequest
+from trustdesk.ingest.schemas import ExternalId
 from trustdesk.store.models import Decision, EnforcementAction, NotifierRecord
 from trustdesk.web.api.cases import CaseOut
 from trustdesk.web.permissions import COMMITTED, StaffContext, read_session, staff_with
@@ -87,18 +89,53 @@ class UndoOut(BaseModel):
 
 class BulkIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    subject_ids: list[int] = Field(min_length=1, max_length=bulk.MAX_SUBJECTS)
+    subject_ids: list[int] = Field(default_factory=list, max_length=bulk.MAX_SUBJECTS, description="TrustDesk subject ids.")
+    app: str | None = Field(default=None, max_length=64, description="The app whose external ids `external_ids` are.")
+    external_ids: list[ExternalId] = Field(default_factory=list, max_length=bulk.MAX_SUBJECTS,
+                                           description="Subjects as the host platform knows them (needs `app`).")
     decision: DecisionIn
+
+    def subjects(self) -> list[bulk.SubjectRef]:
+        """Items in the order given: the ids first, then the external ids."""
+        if self.external_ids and not self.app:
+            raise FieldError("app", "external ids need the app they belong to")
+        return [*self.subject_ids, *(bulk.ExternalRef(self.app or "", e) for e in self.external_ids)]
 
 
 class BulkOut(BaseModel):
     id: int
-    status: str
+    kind: str = Field(description="decision | undo")
+    status: str = Field(description="queued | running | done")
     total: int
-    succeeded: int
+    succeeded: int = Field(description="Items applied (for an undo: undone).")
+    skipped: int
     failed: int
     pending: int
-    failures: list[dict[str, Any]]
+    undo_of: int | None = Field(description="For an undo: the operation it undoes.")
+    undone_by: int | None = Field(description="The operation that undid this one, if any.")
+
+    @classmethod
+    def of(cls, status: bulk.BulkStatus) -> "BulkOut":
+        return cls(**{name: getattr(status, name) for name in cls.model_fields})
+
+
+class BulkItemOut(BaseModel):
+    position: int = Field(description="Where the item was in the request, from 0.")
+    reference: str | None = Field(description="The subject as given (`123`, or `app:external-id`); null if hidden from you.")
+    subject_id: int | None
+    status: str = Field(description="pending | applied | undone | skipped | failed")
+    detail: str | None = Field(description="Why it was skipped or failed; what an undo restored.")
+    decision_id: int | None
+
+
+class BulkItemsOut(BaseModel):
+    items: list[BulkItemOut]
+    next_after: int | None = Field(description="Pass as `after` for the next page; null on the last one.")
+
+
+class UndoIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(default="", max_length=2000, description="Required to undo a cascade or a bulk operation.")
 
 
 @router.post("/cases/{case_id}/decision", response_model=DecideOut, status_code=201)
@@ -137,29 +174,52 @@ def decide_subject(
 
 
 @router.post("/actions/{action_id}/undo", response_model=UndoOut)
-def undo(action_id: int, who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = COMMITTED) -> UndoOut:
-    """Withdraw an action and everything cascaded from it."""
-    result = actions.undo_action(session, who.actor, action_id, reviewer=who.reviewer)
+def undo(
+    action_id: int, body: UndoIn | None = None,
+    who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = COMMITTED,
+) -> UndoOut:
+    """Withdraw an action and everything cascaded from it; a cascade needs a `reason`."""
+    reason = body.reason if body else ""
+    result = actions.undo_action(session, who.actor, action_id, reviewer=who.reviewer, reason=reason)
     return UndoOut(undone=[a.id for a in result.undone], skipped=[a.id for a in result.skipped])
 
 
 @router.post("/bulk", response_model=BulkOut, status_code=202)
 def start_bulk(body: BulkIn, who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = COMMITTED) -> BulkOut:
-    """Apply one decision to up to 10,000 subjects; the worker does it, follow with GET /bulk/{id}."""
-    op = bulk.start_bulk(session, who.user_id, who.actor, body.subject_ids, body.decision.request())
-    return _bulk_out(bulk.bulk_status(session, op.id))
+    """Apply one decision to up to 10,000 subjects, by id or by an app's external ids; the worker
+    does it. An id that matches nothing is a failed item, not a failed request. Follow with
+    GET /bulk/{id} and its items."""
+    op = bulk.start_bulk(session, who.user_id, who.actor, body.subjects(), body.decision.request())
+    return BulkOut.of(bulk.bulk_status(session, op.id))
 
 
 @router.get("/bulk/{operation_id}", response_model=BulkOut)
 def bulk_status(operation_id: int, _who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = Depends(read_session)) -> BulkOut:
-    return _bulk_out(bulk.bulk_status(session, operation_id))
+    return BulkOut.of(bulk.bulk_status(session, operation_id))
 
 
-def _bulk_out(status: bulk.BulkStatus) -> BulkOut:
-    return BulkOut(
-        id=status.id, status=status.status, total=status.total, succeeded=status.succeeded, failed=status.failed,
-        pending=status.pending, failures=[{"subject_id": s, "error": e} for s, e in status.failures],
-    )
+@router.get("/bulk/{operation_id}/items", response_model=BulkItemsOut)
+def bulk_items(
+    operation_id: int, status: str | None = Query(default=None, description="Only items with this result."),
+    after: int = Query(default=-1, ge=-1, le=bulk.MAX_SUBJECTS, description="The position to page on from."),
+    limit: int = Query(default=500, ge=1, le=1000),
+    who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = Depends(read_session),
+) -> BulkItemsOut:
+    """The result of each item, in the order given."""
+    bulk.bulk_status(session, operation_id)  # a 404 for an operation that does not exist
+    found = bulk.bulk_items(session, operation_id, status=status, after=after, limit=limit + 1)
+    views = bulk.item_views(session, who.reviewer, found[:limit])
+    return BulkItemsOut(items=[BulkItemOut(**vars(v)) for v in views], next_after=views[-1].position if len(found) > limit else None)
+
+
+@router.post("/bulk/{operation_id}/undo", response_model=BulkOut, status_code=202)
+def undo_bulk(
+    operation_id: int, body: UndoIn, who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = COMMITTED,
+) -> BulkOut:
+    """Undo a finished bulk decision (once): the worker withdraws each applied item's actions and
+    strikes; the answer is the undo operation, with items of its own."""
+    op = bulk.start_undo(session, who.user_id, who.actor, operation_id, body.reason)
+    return BulkOut.of(bulk.bulk_status(session, op.id))
 
 
 class NotifierOut(BaseModel):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,14 +28,25 @@ from trustdesk.enforcement.actions import (
     MAX_DESCENDANTS,
     UndoResult,
     apply_action,
+    is_cascade,
     preview_cascade,
     undo_action,
     visible_action,
 )
-from trustdesk.enforcement.bulk import MAX_SUBJECTS, bulk_status, start_bulk
+from trustdesk.enforcement.bulk import (
+    ITEM_STATUSES,
+    MAX_SUBJECTS,
+    ExternalRef,
+    SubjectRef,
+    bulk_items,
+    bulk_status,
+    item_views,
+    start_bulk,
+    start_undo,
+)
 from trustdesk.enforcement.decisions import DecisionRequest
 from trustdesk.policy_versions import current_policies
-from trustdesk.store.models import BulkOperation, EnforcementAction, Subject
+from trustdesk.store.models import App, EnforcementAction, Subject
 from trustdesk.web.console.review import decision_params, rationale_needed
 from trustdesk.web.console.views import render, templates
 from trustdesk.web.permissions import COMMITTED, StaffContext, read_session, staff_with
@@ -103,7 +114,7 @@ def cascade_apply(
 
 def _action_page(
     request: Request, who: StaffContext, session: Session, action_id: int, *, undo: UndoResult | None = None,
-    error: str | None = None, status: int = 200,
+    error: FieldError | None = None, status: int = 200, reason: str = "",
 ) -> HTMLResponse:
     action = visible_action(session, who.reviewer, action_id)
     cascaded: list[Any] = []
@@ -118,7 +129,7 @@ def _action_page(
             undone["skipped" if item in undo.skipped else "restored"].append((item, session.get_one(Subject, item.subject_id)))
     context = {
         "who": who, "action": action, "subject": session.get(Subject, action.subject_id), "cascaded": cascaded,
-        "undo": undo, "undone": undone, "error": error,
+        "undo": undo, "undone": undone, "error": error, "reason": reason,
     }
     return render(request, "action.html", context, status_code=status)
 
@@ -132,38 +143,48 @@ def action_page(
 
 @router.post("/actions/{action_id}/undo")
 def undo(
-    request: Request, action_id: int, who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = COMMITTED,
+    request: Request, action_id: int, reason: str = Form(""), confirm: str = Form(""),
+    who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = COMMITTED,
 ) -> HTMLResponse:
-    """Withdraw the action and its cascade; subjects changed again since are left alone and listed."""
+    """Withdraw the action and its cascade; subjects changed again since are left alone and listed.
+    A cascade is undone only with a reason and a ticked confirmation."""
     try:
-        result = undo_action(session, who.actor, action_id, reviewer=who.reviewer)
+        if confirm != "on" and is_cascade(session, visible_action(session, who.reviewer, action_id)):
+            raise FieldError("confirm", "tick the box to confirm that every subject of the cascade is put back")
+        result = undo_action(session, who.actor, action_id, reviewer=who.reviewer, reason=reason)
     except FieldError as exc:
-        return _action_page(request, who, session, action_id, error=str(exc), status=exc.status)
+        return _action_page(request, who, session, action_id, error=exc, status=exc.status, reason=reason)
     return _action_page(request, who, session, action_id, undo=result)
 
 
 # --- bulk -------------------------------------------------------------------------------------
 
 _SEPARATORS = re.compile(r"[\s,;]+")
+ITEMS_SHOWN = 100
 
 
-def parse_ids(text: str) -> list[int]:
-    """Subject ids from a textarea: one per line or separated by commas."""
+def parse_refs(text: str, app: str) -> list[SubjectRef]:
+    """Subjects from a textarea, one per line or separated by commas: TrustDesk ids, or the
+    external ids of `app`."""
     tokens = [t for t in _SEPARATORS.split(text) if t]
-    bad = [t for t in tokens if not t.isdigit()]
+    if app:
+        return [ExternalRef(app, t) for t in tokens]
+    bad = [t for t in tokens if not (t.isascii() and t.isdigit())]
     if bad:
-        raise FieldError("subject_ids", f"not subject ids: {', '.join(bad[:5])}{' …' if len(bad) > 5 else ''}")
+        raise FieldError("subject_ids", f"not subject ids: {', '.join(b[:40] for b in bad[:5])}{' …' if len(bad) > 5 else ''}"
+                                        " (for the host platform's ids, choose its app above)")
     return [int(t) for t in tokens]
 
 
 def _bulk_form(
-    request: Request, who: StaffContext, session: Session, values: dict[str, Any], error: str | None = None, status: int = 200,
+    request: Request, who: StaffContext, session: Session, values: dict[str, Any], error: FieldError | None = None,
 ) -> HTMLResponse:
     context = {
         "who": who, "values": values, "error": error, "policies": current_policies(session), "verdicts": VERDICTS,
         "all_actions": [a.value for a in Action], "max_subjects": MAX_SUBJECTS,
+        "apps": session.execute(select(App).order_by(App.name)).scalars().all(),
     }
-    return render(request, "bulk.html", context, status_code=status)
+    return render(request, "bulk.html", context, status_code=error.status if error else 200)
 
 
 @router.get("/bulk")
@@ -172,52 +193,83 @@ def bulk_page(
     who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = Depends(read_session),
 ) -> HTMLResponse:
     """The bulk form, prefilled with the subjects ticked in a queue view."""
-    values = {"subject_ids": "\n".join(map(str, subject_ids)), "policy_code": "", "verdict": VIOLATION, "actions": [],
-              "days": "", "label": "", "rationale": ""}
+    values = {"subject_ids": "\n".join(map(str, subject_ids)), "app": "", "policy_code": "", "verdict": VIOLATION,
+              "actions": [], "days": "", "label": "", "rationale": ""}
     return _bulk_form(request, who, session, values)
 
 
 @router.post("/bulk")
 def bulk_start(
-    request: Request, subject_ids: str = Form(""), policy_code: str = Form(""), verdict: str = Form(VIOLATION),
-    actions: list[str] = Form([]), days: str = Form(""), label: str = Form(""), rationale: str = Form(""),
-    who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = COMMITTED,
+    request: Request, subject_ids: str = Form(""), app: str = Form(""), policy_code: str = Form(""),
+    verdict: str = Form(VIOLATION), actions: list[str] = Form([]), days: str = Form(""), label: str = Form(""),
+    rationale: str = Form(""), who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = COMMITTED,
 ) -> Response:
     """Check the whole request now, then leave the work to the worker."""
-    values = {"subject_ids": subject_ids, "policy_code": policy_code, "verdict": verdict, "actions": actions,
+    values = {"subject_ids": subject_ids, "app": app, "policy_code": policy_code, "verdict": verdict, "actions": actions,
               "days": days, "label": label, "rationale": rationale}
     try:
-        ids = parse_ids(subject_ids)
+        refs = parse_refs(subject_ids, app)
         rationale_needed(actions, rationale)
-        op = start_bulk(session, who.user_id, who.actor, ids, DecisionRequest(
+        op = start_bulk(session, who.user_id, who.actor, refs, DecisionRequest(
             policy_code=policy_code, verdict=verdict, actions=actions, rationale=rationale.strip(),
             params=decision_params(actions, days, label),
         ))
     except FieldError as exc:
-        return _bulk_form(request, who, session, values, str(exc), exc.status)
+        return _bulk_form(request, who, session, values, exc)
     return RedirectResponse(f"/bulk/{op.id}", status_code=303)
 
 
-def _progress(session: Session, op_id: int) -> dict[str, Any]:
-    try:
-        status = bulk_status(session, op_id)
-    except NotFound as exc:
-        raise HTTPException(404, str(exc)) from exc
-    return {"status": status, "done_share": 100 * (status.succeeded + status.failed) / max(status.total, 1)}
+def _progress(session: Session, who: StaffContext, op_id: int, show: str, after: int) -> dict[str, Any]:
+    """The counts, and one page of items (only those with status `show`, if given) from `after` on."""
+    status = bulk_status(session, op_id)
+    items = bulk_items(session, op_id, status=show or None, after=after, limit=ITEMS_SHOWN + 1)
+    views = item_views(session, who.reviewer, items[:ITEMS_SHOWN])
+    return {
+        "status": status, "items": views, "show": show, "after": after, "statuses": ITEM_STATUSES,
+        "next_after": views[-1].position if len(items) > ITEMS_SHOWN else None,
+        "done_share": 100 * (status.total - status.pending) / max(status.total, 1),
+    }
+
+
+def _progress_page(
+    request: Request, who: StaffContext, session: Session, op_id: int, show: str = "", after: int = -1,
+    error: FieldError | None = None, reason: str = "",
+) -> HTMLResponse:
+    context = {"who": who, "error": error, "reason": reason} | _progress(session, who, op_id, show, after)
+    return render(request, "bulk_status.html", context, status_code=error.status if error else 200)
 
 
 @router.get("/bulk/{op_id}")
 def bulk_progress_page(
-    request: Request, op_id: int, who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = Depends(read_session),
+    request: Request, op_id: int, show: str = "", after: int = Query(-1, ge=-1),
+    who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = Depends(read_session),
 ) -> HTMLResponse:
-    progress = _progress(session, op_id)
-    request_body = session.get_one(BulkOperation, op_id).request["decision"]
-    return render(request, "bulk_status.html", {"who": who, "decision": request_body} | progress)
+    """The operation with a line per item: applied, skipped and why, or failed and why."""
+    return _progress_page(request, who, session, op_id, show, after)
 
 
 @router.get("/bulk/{op_id}/progress")
 def bulk_progress(
-    request: Request, op_id: int, who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = Depends(read_session),
+    request: Request, op_id: int, show: str = "", after: int = Query(-1, ge=-1),
+    who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = Depends(read_session),
 ) -> HTMLResponse:
-    """The live part of the progress page, polled by htmx every 2 s until the operation is done."""
-    return render(request, "_bulk_progress.html", {"who": who} | _progress(session, op_id))
+    """The live part of the page, polled by htmx every 2 s until the operation is done."""
+    return render(request, "_bulk_progress.html", {"who": who} | _progress(session, who, op_id, show, after))
+
+
+@router.post("/bulk/{op_id}/undo")
+def bulk_undo(
+    request: Request, op_id: int, reason: str = Form(""), confirm: str = Form(""),
+    who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = COMMITTED,
+) -> Response:
+    """Undo everything the operation applied, item by item in the worker; needs a reason and a
+    ticked confirmation."""
+    try:
+        if confirm != "on":
+            raise FieldError("confirm", "tick the box to confirm that everything this operation applied is withdrawn")
+        undo_op = start_undo(session, who.user_id, who.actor, op_id, reason)
+    except NotFound:
+        raise
+    except FieldError as exc:
+        return _progress_page(request, who, session, op_id, error=exc, reason=reason)
+    return RedirectResponse(f"/bulk/{undo_op.id}", status_code=303)

@@ -1,24 +1,42 @@
-"""Console pages for the policy catalogue: everyone reads it, admins publish new versions."""
+"""Console pages for the policy catalogue: everyone reads it, admins publish new versions.
+
+The edit form has a control per common field (actions as checkboxes, the DSA category and the
+NCMEC incident type as selects, the DSA keywords as a multi-select that `policy_form.js` narrows
+to the chosen category) and the decision tree as JSON. A refused edit comes back with everything
+the admin typed and the message next to the field at fault; an edit that changes nothing makes
+no version and says so.
+"""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
-from trustdesk.domain.decision_trees import default_tree
-from trustdesk.domain.policies import Action, PolicyError
+from trustdesk.domain.errors import FieldError, NotFound
+from trustdesk.domain.policies import Action
 from trustdesk.domain.roles import ADMINS
-from trustdesk.domain.taxonomy import DSA_CATEGORIES, DSA_KEYWORDS
-from trustdesk.policy_versions import current_policies, publish_version, spec_of
+from trustdesk.domain.taxonomy import DSA_CATEGORIES, DSA_KEYWORDS, DSA_KEYWORDS_BY_CATEGORY, NCMEC_INCIDENT_TYPES
+from trustdesk.policy_versions import current_policies, publish_version, tree_of
 from trustdesk.store.models import Policy
 from trustdesk.web.console.views import render
 from trustdesk.web.permissions import COMMITTED, StaffContext, read_session, staff_with
 
 router = APIRouter(include_in_schema=False)
+
+# keyword → the category it belongs to ("" for the untied ones, which fit every category)
+_CATEGORY_OF = {keyword: category for category, keywords in DSA_KEYWORDS_BY_CATEGORY.items() for keyword in keywords}
+CHOICES = {
+    "actions": [a.value for a in Action],
+    "categories": sorted(DSA_CATEGORIES),
+    "keywords": [(k, _CATEGORY_OF.get(k, "")) for k in sorted(DSA_KEYWORDS, key=lambda k: (_CATEGORY_OF.get(k, "~"), k))],
+    "ncmec_types": sorted(NCMEC_INCIDENT_TYPES),
+}
 
 
 @router.get("/policies")
@@ -29,23 +47,77 @@ def policy_list(request: Request, who: StaffContext = Depends(staff_with()), ses
 def _versions(session: Session, code: str) -> list[Policy]:
     versions = list(session.execute(select(Policy).where(Policy.code == code).order_by(Policy.version.desc())).scalars())
     if not versions:
-        raise HTTPException(404, f"code: no policy {code!r}")
+        raise NotFound("code", f"no policy {code!r}")
     return versions
 
 
-def _page(request: Request, who: StaffContext, versions: list[Policy], error: str | None = None, status_code: int = 200) -> HTMLResponse:
-    context = {
-        "who": who, "policy": versions[0], "versions": versions, "error": error,
-        "actions": [a.value for a in Action], "categories": sorted(DSA_CATEGORIES), "keywords": sorted(DSA_KEYWORDS),
-        "can_edit": who.has(*ADMINS),
-        "tree_json": json.dumps(versions[0].decision_tree or default_tree(spec_of(versions[0])), indent=2, ensure_ascii=False),
+def _values(policy: Policy) -> dict[str, Any]:
+    """The form filled from a stored version."""
+    return {
+        "title": policy.title, "severity": str(policy.severity), "allowed_actions": list(policy.allowed_actions),
+        "dsa_category": policy.dsa_category, "dsa_keywords": list(policy.dsa_keywords),
+        "ncmec_incident_type": policy.ncmec_incident_type or "", "graphic": policy.graphic,
+        "description": policy.description, "guidance": policy.guidance,
+        "decision_tree": json.dumps(tree_of(policy), indent=2, ensure_ascii=False),
     }
-    return render(request, "policy.html", context, status_code=status_code)
+
+
+def _submitted(form: FormData, current: dict[str, Any]) -> dict[str, Any]:
+    """The form as typed. Browser line ends (CRLF) are made plain so that a form sent back
+    unchanged compares equal; a text field left out of the post keeps its current value."""
+
+    def text(name: str) -> str:
+        sent = form.get(name)
+        return current[name] if sent is None else str(sent).replace("\r\n", "\n").strip()
+
+    return {
+        "title": text("title"), "severity": text("severity"),
+        "allowed_actions": [str(a) for a in form.getlist("allowed_actions")],
+        "dsa_category": text("dsa_category"), "dsa_keywords": [str(k) for k in form.getlist("dsa_keywords")],
+        "ncmec_incident_type": text("ncmec_incident_type"), "graphic": form.get("graphic") == "on",
+        "description": text("description"), "guidance": text("guidance"), "decision_tree": text("decision_tree"),
+    }
+
+
+def _changes(values: dict[str, Any]) -> dict[str, Any]:
+    """The form's values as the service takes them; raises FieldError for what cannot be read."""
+    try:
+        severity = int(values["severity"])
+    except ValueError:
+        raise FieldError("severity", "a whole number from 1 to 5") from None
+    try:
+        tree = json.loads(values["decision_tree"]) if values["decision_tree"] else None
+    except json.JSONDecodeError as exc:
+        raise FieldError("decision_tree", f"not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    return values | {"severity": severity, "ncmec_incident_type": values["ncmec_incident_type"] or None, "decision_tree": tree}
+
+
+def _page(
+    request: Request, who: StaffContext, versions: list[Policy], values: dict[str, Any] | None = None,
+    error: FieldError | None = None, notice: str | None = None,
+) -> HTMLResponse:
+    policy = versions[0]
+    context = {
+        "who": who, "policy": policy, "versions": versions, "values": values or _values(policy), "notice": notice,
+        # the form field a message belongs next to: `decision_tree.nodes.q1.question` → `decision_tree`
+        "error": error, "error_field": error.field.split(".")[0].split("[")[0] if error else None,
+        "can_edit": who.has(*ADMINS), "choices": CHOICES,
+    }
+    return render(request, "policy.html", context, status_code=error.status if error else 200)
 
 
 @router.get("/policies/{code}")
-def policy_page(request: Request, code: str, who: StaffContext = Depends(staff_with()), session: Session = Depends(read_session)) -> HTMLResponse:
-    return _page(request, who, _versions(session, code))
+def policy_page(
+    request: Request, code: str, published: bool = False, unchanged: bool = False,
+    who: StaffContext = Depends(staff_with()), session: Session = Depends(read_session),
+) -> HTMLResponse:
+    versions = _versions(session, code)
+    notice = None
+    if published:
+        notice = f"Published version {versions[0].version}. Decisions from now on apply it; earlier ones keep theirs."
+    elif unchanged:
+        notice = f"Nothing changed, so no new version was made: version {versions[0].version} is still current."
+    return _page(request, who, versions, notice=notice)
 
 
 @router.post("/policies/{code}")
@@ -53,31 +125,10 @@ async def publish(
     request: Request, code: str, who: StaffContext = Depends(staff_with(*ADMINS)), session: Session = COMMITTED,
 ) -> Response:
     """Publish the edited policy as a new version; decisions keep the version they applied."""
-    form = await request.form()
+    versions = _versions(session, code)
+    values = _submitted(await request.form(), _values(versions[0]))
     try:
-        severity = int(str(form.get("severity", "")))
-    except ValueError:
-        return _page(request, who, _versions(session, code), "severity: must be a whole number from 1 to 5", 422)
-    changes = {
-        "title": str(form.get("title", "")).strip(),
-        "severity": severity,
-        "allowed_actions": [str(a) for a in form.getlist("allowed_actions")],
-        "dsa_category": str(form.get("dsa_category", "")),
-        "dsa_keywords": [str(k) for k in form.getlist("dsa_keywords")],
-        "graphic": form.get("graphic") == "on",
-        "description": str(form.get("description", "")).strip(),
-    }
-    tree_text = str(form.get("decision_tree", "")).strip()
-    try:
-        changes["decision_tree"] = json.loads(tree_text) if tree_text else None
-    except json.JSONDecodeError as exc:
-        return _page(request, who, _versions(session, code), f"decision_tree: not valid JSON ({exc.msg}, line {exc.lineno})", 422)
-    if not changes["title"]:
-        return _page(request, who, _versions(session, code), "title: must not be empty", 422)
-    try:
-        publish_version(session, who.actor, code, changes)
-    except (PolicyError, ValueError) as exc:
-        return _page(request, who, _versions(session, code), str(exc), 422)
-    except LookupError as exc:
-        raise HTTPException(404, f"code: {exc}") from exc
-    return RedirectResponse(f"/policies/{code}", status_code=303)
+        _policy, changed = publish_version(session, who.actor, code, _changes(values))
+    except FieldError as exc:
+        return _page(request, who, versions, values, exc)
+    return RedirectResponse(f"/policies/{code}?{'published' if changed else 'unchanged'}=1", status_code=303)
