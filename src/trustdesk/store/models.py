@@ -26,6 +26,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT identities.
 Id = BigInteger().with_variant(Integer(), "sqlite")
+# The largest value a BIGINT column (every id) holds.
+MAX_BIGINT = 2**63 - 1
 
 
 def utcnow() -> datetime:
@@ -397,6 +399,8 @@ class Case(Base):
     escalated_at: Mapped[datetime | None] = mapped_column(default=None)
     claimed_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True, default=None)
     lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    # When the current holder took it: renewals never carry a lease past the maximum hold from here.
+    claimed_at: Mapped[datetime | None] = mapped_column(default=None)
     assigned_to: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -405,6 +409,22 @@ class Case(Base):
 
 # "Next case" reads this index in order: highest score first, then the earliest due time.
 Index("ix_cases_next", Case.queue_id, Case.status, Case.priority_score.desc(), Case.due_at)
+# The queue view's other orders (due soonest, oldest or newest first), read a page at a time.
+Index("ix_cases_queue_due", Case.queue_id, Case.status, Case.due_at)
+Index("ix_cases_queue_age", Case.queue_id, Case.status, Case.created_at)
+
+
+class CaseSkip(Base):
+    """A reviewer's "not now" on a case: "next case" does not serve it to them again until `until`.
+
+    Kept in the database, so a skip holds across tabs, processes and hosts; other reviewers
+    still get the case.
+    """
+
+    __tablename__ = "case_skips"
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    until: Mapped[datetime] = mapped_column()
 
 
 class Decision(Base):
