@@ -36,12 +36,15 @@ def test_next_case_takes_the_highest_score_then_the_earliest_due(db: Database, s
     assert order[:2] == [ids[1], ids[3]]
 
 
-def test_lease_blocks_others_until_it_expires_and_renew_extends_it(db: Database, settings: Settings) -> None:
+def _one_case_and_two_reviewers(db: Database, settings: Settings) -> tuple[int, access.Reviewer, access.Reviewer]:
     with db.session() as s:
         q = factories.queue(s)
         [case_id] = factories.open_cases(s, q.id, 1)
-        alice = factories.reviewer(s, settings, "alice", ["moderator"])
-        bob = factories.reviewer(s, settings, "bob", ["moderator"])
+        return case_id, factories.reviewer(s, settings, "alice", ["moderator"]), factories.reviewer(s, settings, "bob", ["moderator"])
+
+
+def test_lease_blocks_others_until_it_expires_and_renew_extends_it(db: Database, settings: Settings) -> None:
+    case_id, alice, bob = _one_case_and_two_reviewers(db, settings)
     with db.session() as s:
         assert claiming.next_case(s, alice).case.id == case_id
     with db.session() as s:
@@ -270,11 +273,7 @@ def test_next_case_from_one_queue_takes_only_from_it(db: Database, settings: Set
 
 def test_a_claim_holds_at_most_the_maximum_then_goes_back_to_the_queue(db: Database, settings: Settings) -> None:
     terms = claiming.Terms(max_hold=timedelta(minutes=60))
-    with db.session() as s:
-        q = factories.queue(s)
-        [case_id] = factories.open_cases(s, q.id, 1)
-        alice = factories.reviewer(s, settings, "alice", ["moderator"])
-        bob = factories.reviewer(s, settings, "bob", ["moderator"])
+    case_id, alice, bob = _one_case_and_two_reviewers(db, settings)
     with db.session() as s:
         case = claiming.next_case(s, alice, terms).case
         assert as_utc(case.claimed_at) > utcnow() - timedelta(minutes=1)
