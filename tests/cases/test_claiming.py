@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tests.cases import factories
-from trustdesk.cases import access, claiming, wellness
+from trustdesk.cases import access, claiming, sla, wellness
 from trustdesk.cases.claiming import CaseNotHeld
 from trustdesk.domain.errors import Conflict, FieldError, Forbidden, NotFound
 from trustdesk.config import Settings
@@ -219,7 +219,7 @@ def test_a_skipped_case_is_not_served_again_to_that_reviewer_until_the_skip_ends
         assert claiming.next_case(s, alice, terms).case.id == first
 
 
-def test_skipping_again_extends_the_skip_and_ended_skips_are_cleared(db: Database, settings: Settings) -> None:
+def test_skipping_again_extends_the_skip_and_the_sla_sweep_clears_ended_ones(db: Database, settings: Settings) -> None:
     with db.session() as s:
         q = factories.queue(s)
         ids = factories.open_cases(s, q.id, 3)
@@ -229,6 +229,8 @@ def test_skipping_again_extends_the_skip_and_ended_skips_are_cleared(db: Databas
         claiming.skip(s, alice.id, [ids[0]], utcnow() + timedelta(minutes=5))
     with db.session() as s:
         claiming.skip(s, alice.id, [ids[0], ids[1]], later)
+    with db.session() as s:
+        sla.sweep(s)
     with db.reader() as s:
         skips = {row.case_id: as_utc(row.until) for row in s.execute(select(CaseSkip)).scalars()}
     assert skips == {ids[0]: later, ids[1]: later}

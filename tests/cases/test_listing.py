@@ -122,7 +122,7 @@ def test_each_filter_narrows_the_queue(db: Database, settings: Settings) -> None
         assert set(found) == expected, filters
 
 
-def test_a_cursor_is_checked_like_any_client_input(db: Database, settings: Settings) -> None:
+def test_cursors_and_filter_text_are_checked_like_any_client_input(db: Database, settings: Settings) -> None:
     queue_id, _ids, reader = _world(db, settings)
     with db.reader() as s:
         due_cursor = listing.queue_cases(s, reader, queue_id, sort=QueueSort.DUE, limit=3).next
@@ -130,6 +130,10 @@ def test_a_cursor_is_checked_like_any_client_input(db: Database, settings: Setti
             with pytest.raises(FieldError) as refused:
                 listing.queue_cases(s, reader, queue_id, sort=QueueSort.DUE, after=bad or "=", limit=3)
             assert (refused.value.field, refused.value.status) == ("after", 422)
+        for field, value in (("policy_code", "SPAM\x00"), ("language", "x" * 65)):  # never sent on to the database
+            with pytest.raises(FieldError) as unmatchable:
+                listing.queue_cases(s, reader, queue_id, filters=QueueFilter(**{field: value}))
+            assert unmatchable.value.field == field
         with pytest.raises(FieldError) as other_order:  # a cursor of another order is no position in this one
             listing.queue_cases(s, reader, queue_id, sort=QueueSort.OLDEST, before=due_cursor, limit=3)
         assert other_order.value.field == "before"

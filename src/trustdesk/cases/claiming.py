@@ -181,12 +181,17 @@ def _queues_to_take_from(session: Session, reviewer: Reviewer, queue_id: int | N
 
 
 def skip(session: Session, reviewer_id: int, case_ids: list[int], until: datetime) -> None:
-    """Keep these cases from the reviewer's "next case" until `until` (and forget skips that ran out)."""
+    """Keep these cases from the reviewer's "next case" until `until` (a skip again extends it)."""
     if not case_ids:
         return
-    session.execute(delete(CaseSkip).where(CaseSkip.staff_id == reviewer_id, CaseSkip.until <= utcnow()))
     insert = conflict_insert(session, CaseSkip).values([{"staff_id": reviewer_id, "case_id": c, "until": until} for c in case_ids])
     session.execute(insert.on_conflict_do_update(index_elements=["staff_id", "case_id"], set_={"until": insert.excluded.until}))
+
+
+def forget_ended_skips(session: Session) -> int:
+    """Delete the skips that ran out (the claim ignores them already); the SLA sweep calls this,
+    so that "next case" itself never pays for the clean-up."""
+    return session.execute(delete(CaseSkip).where(CaseSkip.until <= utcnow())).rowcount
 
 
 def next_case(session: Session, reviewer: Reviewer, terms: Terms = Terms(), *, queue_id: int | None = None) -> Claim:

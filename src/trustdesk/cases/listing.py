@@ -16,6 +16,7 @@ from sqlalchemy import case as when
 from sqlalchemy.orm import Session
 
 from trustdesk.cases.access import Reviewer, visible_queue
+from trustdesk.domain.errors import FieldError
 from trustdesk.domain.priority import Band
 from trustdesk.domain.vocabulary import ReporterType
 from trustdesk.store import keyset
@@ -86,6 +87,12 @@ class QueueFilter:
     age: Age | None = None
     breached: bool | None = None
     reporter_type: ReporterType | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("policy_code", "language"):
+            value = getattr(self, name)
+            if value is not None and (len(value) > 64 or not value.isprintable()):
+                raise FieldError(name, "not a value this filter can match")
 
     def conditions(self, now: datetime) -> list[ColumnElement[bool]]:
         found: list[ColumnElement[bool]] = []

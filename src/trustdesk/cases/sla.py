@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
+from trustdesk.cases import claiming
 from trustdesk.jobs.queue import enqueue
 from trustdesk.store.models import Case, Job, Queue, as_utc, utcnow
 
@@ -23,7 +24,9 @@ _BATCH = 500
 
 
 def sweep(session: Session) -> tuple[int, int]:
-    """Record breaches and auto-escalations due now; returns (breached, escalated)."""
+    """Record breaches and auto-escalations due now; returns (breached, escalated). Skips that
+    ran out are cleared on the way (`claiming.forget_ended_skips`)."""
+    claiming.forget_ended_skips(session)
     now = utcnow()
     breached = session.execute(
         select(Case).where(Case.status == "open", Case.due_at < now, Case.breached_at.is_(None)).limit(_BATCH).with_for_update(skip_locked=True)
