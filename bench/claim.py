@@ -3,11 +3,14 @@
     python bench/claim.py                                  # 100k open cases, both databases
     python bench/claim.py --cases 1000000 --db postgresql  # the 1M target
     python bench/claim.py --http                           # also through HTTP (one uvicorn worker)
+    python bench/claim.py --decide                         # each claim follows a decision, no skips
 
-32 reviewer threads run a closed loop without think time: each claims its next case (which
-hands back the one it held), for `--seconds`. Latency is one claim transaction, begin to
-commit, through the service layer (`trustdesk.cases.claiming.next_case`) and, with --http,
-as `POST /api/v1/cases/next`. Then the case page is fetched sequentially over HTTP. Targets:
+32 reviewer threads run a closed loop without think time: each claims its next case, for
+`--seconds`. By default the case it held is handed back, which makes every claim a skip too (a
+skip row written, and a reviewer's skipped cases stepped over by later claims): the worst case.
+With --decide the held case is closed first, as after a decision, so nothing is skipped.
+Latency is one claim transaction, begin to commit, through the service layer
+(`trustdesk.cases.claiming.next_case`) and, with --http, as `POST /api/v1/cases/next`. Then the case page is fetched sequentially over HTTP. Targets:
 claim p99 < 20 ms on PostgreSQL at 1M open cases (service layer); case page p95 < 100 ms.
 """
 
@@ -22,7 +25,7 @@ from pathlib import Path
 
 import httpx
 from servers import SECRET, fresh_postgres, serve
-from sqlalchemy import text
+from sqlalchemy import text, update
 
 from trustdesk.audit import personal_data
 from trustdesk.audit.log import Actor
@@ -34,6 +37,7 @@ from trustdesk.organisation import ensure_app
 from trustdesk.policy_versions import seed_catalogue
 from trustdesk.store.database import Database
 from trustdesk.store.migrate import upgrade
+from trustdesk.store.models import Case
 
 THREADS = 32
 
@@ -101,7 +105,7 @@ def _report(label: str, latencies: list[float], seconds: float, target_ms: float
     print(f"  {label:34s} {len(latencies) / seconds:7,.0f} claims/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms{ratio}")
 
 
-def run(kind: str, cases: int, seconds: float, http: bool) -> None:
+def run(kind: str, cases: int, seconds: float, http: bool, decide: bool) -> None:
     with tempfile.TemporaryDirectory() as data_dir:
         url = f"sqlite:///{Path(data_dir) / 'bench.db'}" if kind == "sqlite" else fresh_postgres("trustdesk_bench_claim")
         upgrade(url)
@@ -109,10 +113,13 @@ def run(kind: str, cases: int, seconds: float, http: bool) -> None:
         db = Database(url)
         started = time.perf_counter()
         reviewers, tokens = _fill(db, cases)
-        print(f"{kind}: {cases:,} open cases in 3 queues (filled in {time.perf_counter() - started:.0f} s), {THREADS} reviewer threads")
+        mode = "each claim after a decision" if decide else "each claim skips the case held"
+        print(f"{kind}: {cases:,} open cases in 3 queues (filled in {time.perf_counter() - started:.0f} s), {THREADS} reviewer threads, {mode}")
 
         def service_claim(index: int) -> None:
             with db.session() as session:
+                if decide:  # done with the case held: nothing goes back to the queue
+                    session.execute(update(Case).where(Case.claimed_by == reviewers[index].id).values(status="decided"))
                 claiming.next_case(session, reviewers[index])
 
         _report("service layer", _closed_loop(service_claim, seconds), seconds, 20.0 if kind == "postgresql" else None)
@@ -149,9 +156,10 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--http", action="store_true")
+    parser.add_argument("--decide", action="store_true", help="close the held case before each claim (no skips)")
     args = parser.parse_args()
     for kind in ("sqlite", "postgresql") if args.db == "both" else (args.db,):
-        run(kind, args.cases, args.seconds, args.http)
+        run(kind, args.cases, args.seconds, args.http, args.decide)
 
 
 if __name__ == "__main__":

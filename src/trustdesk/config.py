@@ -46,7 +46,11 @@ class Settings:
     login_max_failures: int = 5
     login_lockout_seconds: int = 900
     session_hours: int = 12
-    log_json: bool = True
+    # A skipped case is not served to the same reviewer again for this long.
+    skip_minutes: int = 30
+    # The longest one claim may hold a case, however active the reviewer is; then it goes back to the queue.
+    max_hold_minutes: int = 60
+    log_json: bool = False
 
     @property
     def is_production(self) -> bool:
@@ -70,6 +74,10 @@ class Settings:
             raise ConfigError("TRUSTDESK_RELAX_TOTP cannot be set in production")
         if len(self.secret_key) < 16:
             raise ConfigError("TRUSTDESK_SECRET_KEY must be at least 16 characters")
+        if not 1 <= self.skip_minutes <= 7 * 1440:
+            raise ConfigError("TRUSTDESK_SKIP_MINUTES must be between 1 and 10080 (a week)")
+        if not 5 <= self.max_hold_minutes <= 1440:
+            raise ConfigError("TRUSTDESK_MAX_HOLD_MINUTES must be between 5 (one lease) and 1440 (a day)")
         for proxy in self.trusted_proxies:
             try:
                 ipaddress.ip_network(proxy, strict=False)
@@ -83,10 +91,13 @@ def load_settings() -> Settings:
         max_body = int(_env("MAX_BODY_BYTES", str(8 * 1024 * 1024)))
         failures = int(_env("LOGIN_MAX_FAILURES", "5"))
         lockout = int(_env("LOGIN_LOCKOUT_SECONDS", "900"))
+        skip = int(_env("SKIP_MINUTES", "30"))
+        max_hold = int(_env("MAX_HOLD_MINUTES", "60"))
     except ValueError as exc:
         raise ConfigError(f"a numeric TRUSTDESK_ setting is not a number: {exc}") from exc
+    env = _env("ENV", "development")
     return Settings(
-        env=_env("ENV", "development"),
+        env=env,
         data_dir=Path(_env("DATA_DIR", "var")),
         database_url=_env("DATABASE_URL", ""),
         secret_key=_env("SECRET_KEY", DEMO_SECRET_KEY),
@@ -97,5 +108,8 @@ def load_settings() -> Settings:
         relax_totp=_env("RELAX_TOTP", "") in ("1", "true", "yes"),
         login_max_failures=failures,
         login_lockout_seconds=lockout,
-        log_json=_env("LOG_JSON", "1") in ("1", "true", "yes"),
+        skip_minutes=skip,
+        max_hold_minutes=max_hold,
+        # Readable lines on a developer's terminal; JSON for log collectors in production.
+        log_json=_env("LOG_JSON", "1" if env == "production" else "0") in ("1", "true", "yes"),
     )

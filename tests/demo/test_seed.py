@@ -8,6 +8,7 @@ import io
 import json
 import shutil
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,19 @@ from trustdesk.domain.vocabulary import Role
 from trustdesk.policy_versions import seed_catalogue
 from trustdesk.store.blobs import FileBlobStore
 from trustdesk.store.database import Database
-from trustdesk.store.models import AccountEvent, App, Blob, MediaItem, Report, StaffUser, Subject
+from trustdesk.store.models import (
+    AccountEvent,
+    App,
+    AuditEvent,
+    Blob,
+    Case,
+    MediaItem,
+    Report,
+    StaffUser,
+    Subject,
+    as_utc,
+    utcnow,
+)
 
 SCALE = 0.05
 
@@ -166,6 +179,28 @@ def test_staff_for_every_role_log_in_with_the_printed_passwords(db: Database, se
             client = api_clients.resolve_token(s, token)
             assert client is not None and client.app_id == apps[slug]
     assert set(summary.tokens) == {"dating", "market"}
+
+
+def test_the_queues_look_like_a_working_day(db: Database, settings: Settings) -> None:
+    """Cases opened over hours and days, so SLA timers differ; the oldest breached, as the sweep records it."""
+    started = utcnow()
+    _seed(db, settings)
+    ended = utcnow()
+    with db.reader() as s:
+        cases = s.execute(select(Case).where(Case.status == "open")).scalars().all()
+        breaches = s.execute(select(AuditEvent.object_id, AuditEvent.actor_type, AuditEvent.actor_id)
+                             .where(AuditEvent.verb == "case.sla_breached")).all()
+        reports = s.execute(select(Report)).scalars().all()
+        assert verify_chain(s).ok
+    opened = [ended - as_utc(c.created_at) for c in cases]
+    assert min(opened) < timedelta(hours=1) and max(opened) > timedelta(days=1)
+    assert len({int(age.total_seconds() // 600) for age in opened}) > len(cases) // 3  # spread out, not all at once
+    late = {c.id for c in cases if as_utc(c.due_at) < started}
+    assert late and len(late) < len(cases) / 2  # some breached, most still within their SLA
+    assert {int(case_id) for case_id, _, _ in breaches} == {c.id for c in cases if c.breached_at} >= late
+    assert {(kind, actor) for _, kind, actor in breaches} == {("system", "sla")}
+    assert all(as_utc(c.due_at) > started for c in cases if c.imminent_harm)  # imminent harm came in just now
+    assert all(as_utc(r.reported_at) <= as_utc(r.received_at) <= ended for r in reports)
 
 
 def test_seeding_again_adds_nothing_and_the_chain_verifies(db: Database, settings: Settings) -> None:

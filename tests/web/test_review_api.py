@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -191,3 +192,39 @@ def test_a_notifier_under_measures_is_listed_and_reinstated(team: Team) -> None:
     assert r.status_code == 200 and r.json()["suspended_until"] is None and r.json()["warned_at"] is None
     assert team.call("sen", "POST", "/api/v1/notifiers/account:7/reinstate").status_code == 409
     assert team.call("sen", "GET", "/api/v1/notifiers").json() == []
+
+
+def test_queue_cases_filter_sort_and_page_by_keyset_through_link_headers(team: Team) -> None:
+    general = next(q for q in team.call("mod", "GET", "/api/v1/queues").json() if q["is_default"])
+    path = f"/api/v1/queues/{general['id']}/cases"
+    everything = [c["id"] for c in team.call("mod", "GET", f"{path}?sort=oldest").json()]
+    assert len(everything) == 2
+    first = team.call("mod", "GET", f"{path}?sort=oldest&limit=1")
+    assert first.status_code == 200 and [c["id"] for c in first.json()] == everything[:1]
+    following = re.fullmatch(r'<(http://[^>]+)>; rel="next"', first.headers["link"]).group(1)
+    assert "sort=oldest" in following and "limit=1" in following and "after=" in following
+    second = team.call("mod", "GET", following.removeprefix("http://testserver"))
+    assert [c["id"] for c in second.json()] == everything[1:]
+    assert 'rel="prev"' in second.headers["link"] and 'rel="next"' not in second.headers["link"]
+    spam = team.call("mod", "GET", f"{path}?policy_code=SPAM&breached=false&reporter_type=anonymous").json()
+    assert [c["policy_code"] for c in spam] == ["SPAM"]
+    for bad, field in (("band=P9", "band"), ("sort=random", "sort"), ("after=xyz", "after"), ("limit=0", "limit")):
+        refused = team.call("mod", "GET", f"{path}?{bad}")
+        assert refused.status_code == 422 and refused.json()["field"] == field, bad
+
+
+def test_next_case_from_one_queue_skips_stick_and_a_closed_case_has_no_countdown(team: Team) -> None:
+    fraud = team.call("admin", "POST", "/api/v1/queues", {"name": "Fraud", "routing_expression": "report.policy == 'SCAM'"}).json()
+    general = next(q for q in team.call("mod", "GET", "/api/v1/queues").json() if q["is_default"])
+    assert team.call("mod", "POST", f"/api/v1/cases/next?queue_id={fraud['id']}").json()["case"] is None
+    first = team.call("mod", "POST", f"/api/v1/cases/next?queue_id={general['id']}").json()["case"]
+    second = team.call("mod", "POST", f"/api/v1/cases/next?queue_id={general['id']}").json()["case"]  # skips the first
+    assert first["queue_id"] == second["queue_id"] == general["id"] and second["id"] != first["id"]
+    decided = team.call("mod", "POST", f"/api/v1/cases/{second['id']}/decision?next=true",
+                        {"policy_code": second["policy_code"], "answers": [1], "rationale": ""})
+    assert decided.status_code == 201, decided.text
+    assert decided.json()["next_case"] is None  # the skipped case does not come back to mod ...
+    assert team.call("mod2", "POST", "/api/v1/cases/next").json()["case"]["id"] == first["id"]  # ... but goes to mod2
+    closed = team.call("mod", "GET", f"/api/v1/cases/{second['id']}").json()["case"]
+    assert closed["status"] == "decided" and closed["minutes_left"] is None and closed["breached"] is False
+    assert team.call("mod", "POST", "/api/v1/cases/next?queue_id=999999").status_code == 404

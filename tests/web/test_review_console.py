@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 import httpx
 import pytest
@@ -35,6 +35,7 @@ from trustdesk.store.models import (
     Subject,
     utcnow,
 )
+from trustdesk.web.console import review
 from trustdesk.web.permissions import SESSION_COOKIE
 
 SETUP = Actor("test", "setup")
@@ -81,7 +82,7 @@ class Desk:
         case_id = self.case_of(subject).id
         with self.api.db.session() as session:
             until = utcnow() + timedelta(seconds=claiming.LEASE_SECONDS)
-            session.execute(update(Case).where(Case.id == case_id).values(claimed_by=self.users[username], lease_until=until))
+            session.execute(update(Case).where(Case.id == case_id).values(claimed_by=self.users[username], claimed_at=utcnow(), lease_until=until))
         self.login(username)
         return case_id
 
@@ -226,6 +227,101 @@ def test_queue_view_lists_cases_in_claim_order_with_why_breach_and_claims(desk: 
     assert re.findall(r'<tr data-case="', filtered) == []
 
 
+def test_queue_view_filters_sorts_and_pages_by_keyset(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(review, "QUEUE_PAGE", 1)
+    general = _queue_id(desk, "General")
+    post, msg = desk.case_of("post-1"), desk.case_of("msg-1")
+    with desk.api.db.session() as session:  # msg-1 came in a day earlier and is past its SLA
+        session.execute(update(Case).where(Case.id == msg.id).values(
+            created_at=utcnow() - timedelta(days=1, hours=2), due_at=utcnow() - timedelta(hours=2)))
+    desk.login("mia")
+
+    def rows(query: str) -> list[int]:
+        page = desk.client.get(f"/queues/{general}{query}")
+        assert page.status_code == 200, page.text
+        return [int(i) for i in re.findall(r'<tr data-case="(\d+)"', page.text)]
+
+    first = desk.client.get(f"/queues/{general}").text
+    assert rows("") == [post.id] and "offset" not in first and 'data-testid="previous-page"' not in first
+    later = html.unescape(re.search(r'<a href="([^"]+)" rel="next"', first).group(1))
+    assert "after=" in later
+    second = desk.client.get(later).text
+    assert re.findall(r'<tr data-case="(\d+)"', second) == [str(msg.id)]
+    assert 'rel="next"' not in second and 'data-testid="first-page"' in second
+    earlier = html.unescape(re.search(r'<a href="([^"]+)" rel="prev"', second).group(1))
+    assert rows(earlier.removeprefix(f"/queues/{general}")) == [post.id]
+
+    assert rows("?sort=oldest") == [msg.id] and rows("?sort=newest") == [post.id]
+    assert rows("?breached=yes") == [msg.id] and rows("?breached=no") == [post.id]
+    assert rows("?age=over-1d") == [msg.id] and rows("?age=under-1h") == [post.id]
+    assert rows("?reporter_type=user") == [post.id]  # r2 on post-1; msg-1 was reported anonymously
+    assert rows("?band=P0") == [] and rows("?policy_code=SCAM") == []
+    filtered = desk.client.get(f"/queues/{general}?sort=oldest&breached=yes").text
+    assert 'value="oldest" selected' in filtered and 'value="yes" selected' in filtered
+    assert "No open cases that match these filters" in desk.client.get(f"/queues/{general}?band=P0").text
+    for bad, field in (("?band=P9", "band"), ("?sort=random", "sort"), ("?after=not-a-cursor", "after"), ("?breached=maybe", "breached")):
+        refused = desk.client.get(f"/queues/{general}{bad}")
+        assert refused.status_code == 422 and f"{field}: " in refused.text, bad
+        assert re.findall(r'<tr data-case="(\d+)"', refused.text) == [str(post.id)]  # the plain queue, with the reason
+
+
+def test_queue_view_counts_down_live_and_marks_what_you_skipped(desk: Desk) -> None:
+    general = _queue_id(desk, "General")
+    desk.login("mia")
+    first = desk.post("/cases/next", {"queue_id": str(general)}).headers["location"]
+    skipped = int(re.match(r"/cases/(\d+)", first).group(1))
+    desk.post("/cases/next", {"queue_id": str(general)})
+    page = desk.client.get(f"/queues/{general}").text
+    due = desk.case_of("post-1").due_at if desk.case_of("post-1").id == skipped else desk.case_of("msg-1").due_at
+    assert f'data-due-ms="{int(due.replace(tzinfo=timezone.utc).timestamp() * 1000)}"' in page and "data-now-ms=" in page
+    assert "data-since-ms=" in page
+    row = re.search(rf'<tr data-case="{skipped}".*?</tr>', page, re.S).group(0)
+    assert 'data-testid="skipped"' in row and "you skipped it" in row
+    assert page.count('data-testid="skipped"') == 1
+
+
+def test_next_case_from_a_queue_page_takes_from_that_queue_and_keeps_to_it(desk: Desk) -> None:
+    general, graphic = _queue_id(desk, "General"), _queue_id(desk, "Graphic content")
+    with desk.api.db.session() as session:  # the most urgent case of all waits in another queue
+        session.execute(update(Case).where(Case.queue_id == graphic).values(priority_score=10_000.0))
+    desk.login("mia")
+    page = desk.client.get(f"/queues/{general}").text
+    assert f'name="queue_id" value="{general}"' in page and "Next case from this queue" in page
+    taken = desk.post("/cases/next", {"queue_id": str(general)})
+    assert taken.status_code == 303
+    first = int(re.fullmatch(rf"/cases/(\d+)\?queue={general}", taken.headers["location"]).group(1))
+    assert first == desk.case_of("post-1").id
+    case_page = desk.client.get(taken.headers["location"]).text
+    assert case_page.count(f'name="queue_id" value="{general}"') == 2  # the decision form and "next case"
+    assert 'data-testid="working"' in case_page and "Taking cases from General only" in case_page
+    done = _decide(desk, first, queue_id=str(general))
+    second = int(re.fullmatch(rf"/cases/(\d+)\?notice=decided&queue={general}", done.headers["location"]).group(1))
+    assert second == desk.case_of("msg-1").id
+    done = _decide(desk, second, answers=["1"], actions=[], rationale="", queue_id=str(general))
+    assert done.headers["location"] == f"/queues/{general}?notice=decided-last"
+    assert desk.case_of("photo-1").claimed_by is None  # never served from another queue
+
+
+def test_a_queue_you_cannot_take_from_says_why(desk: Desk) -> None:
+    spanish = _queue_id(desk, "Spanish and Portuguese")
+    desk.login("mia")
+    page = desk.client.get(f"/queues/{spanish}").text
+    assert 'id="next-case"' not in page and "You cannot take cases here now: not for your roles or languages." in page
+    refused = desk.post("/cases/next", {"queue_id": str(spanish)})
+    assert refused.status_code == 403 and "queue_id: the Spanish and Portuguese queue is not for your roles or languages" in refused.text
+    assert desk.post("/cases/next", {"queue_id": "99999"}).status_code == 404
+    assert desk.post("/cases/next", {"queue_id": str(2**63)}).status_code == 422
+
+
+def test_a_closed_case_shows_no_sla_countdown(desk: Desk) -> None:
+    case_id = desk.take("mia", "post-1")
+    assert 'data-testid="due"' in desk.client.get(f"/cases/{case_id}").text
+    _decide(desk, case_id)
+    page = desk.client.get(f"/cases/{case_id}").text
+    assert "data-due-ms" not in page and " left<" not in page and "breached " not in page
+    assert re.search(r'data-testid="closed">decided \d{4}-\d\d-\d\d \d\d:\d\d UTC<', page)
+
+
 def test_a_senior_assigns_a_case_to_a_reviewer(desk: Desk) -> None:
     case = desk.case_of("msg-1")
     desk.login("sue")
@@ -254,7 +350,7 @@ def test_case_page_shows_everything_needed_and_blurs_media(desk: Desk) -> None:
     assert "acc-1" in page  # the owning account, with its history
     css = desk.client.get("/static/review.css").text
     assert re.search(r"\.media img, \.media video \{[^}]*filter:blur\(24px\) grayscale\(1\)", css)
-    assert 'id="decision"' in page and 'hx-trigger="every 60s"' in page
+    assert 'id="decision"' in page and 'hx-trigger="renew"' in page and 'data-active-within=' in page
 
 
 def test_comments_are_added_with_htmx_and_empty_ones_refused(desk: Desk) -> None:
@@ -375,12 +471,29 @@ def test_the_lease_is_renewed_while_the_page_is_open_and_its_loss_is_shown(desk:
     with desk.api.db.session() as session:
         session.execute(update(Case).where(Case.id == case_id).values(lease_until=utcnow() + timedelta(seconds=5)))
     renewed = desk.post(f"/cases/{case_id}/renew")
-    assert renewed.status_code == 200 and 'hx-trigger="every 60s"' in renewed.text
+    assert renewed.status_code == 200 and 'hx-trigger="renew"' in renewed.text and "at the latest" in renewed.text
     assert claiming.LEASE_SECONDS - 10 < (desk.case_of("post-1").lease_until.replace(tzinfo=None) - utcnow().replace(tzinfo=None)).total_seconds()
     with desk.api.db.session() as session:
         session.execute(update(Case).where(Case.id == case_id).values(lease_until=utcnow() - timedelta(seconds=1)))
     lost = desk.post(f"/cases/{case_id}/renew")
     assert 'data-testid="lease-lost"' in lost.text and "hx-trigger" not in lost.text
+    assert "Your hold ran out while the page was idle, so the case went back to the queue." in lost.text
+
+
+def test_a_renewal_past_the_maximum_hold_is_refused_and_says_why(desk: Desk) -> None:
+    case_id = desk.take("mia", "post-1")
+    with desk.api.db.session() as session:  # claimed 59 minutes ago: the lease stops at the hour
+        session.execute(update(Case).where(Case.id == case_id).values(claimed_at=utcnow() - timedelta(minutes=59)))
+    assert 'hx-trigger="renew"' in desk.post(f"/cases/{case_id}/renew").text
+    held_until = desk.case_of("post-1").lease_until.replace(tzinfo=None)
+    assert abs((held_until - (utcnow() + timedelta(minutes=1)).replace(tzinfo=None)).total_seconds()) < 10
+    with desk.api.db.session() as session:  # the hour is up: the lease the renewal gave ran out with it
+        session.execute(update(Case).where(Case.id == case_id).values(
+            claimed_at=utcnow() - timedelta(minutes=61), lease_until=utcnow() - timedelta(minutes=1)))
+    refused = desk.post(f"/cases/{case_id}/renew")
+    assert refused.status_code == 200 and 'data-testid="lease-lost"' in refused.text
+    assert "You held this case for 60 minutes, the most one claim may, so it went back to the queue" in refused.text
+    assert desk.case_of("post-1").lease_until.replace(tzinfo=None) < utcnow().replace(tzinfo=None)
 
 
 def test_flagging_imminent_harm_makes_the_case_top_priority(desk: Desk) -> None:

@@ -117,8 +117,11 @@ def due_at(opened: datetime, queue: Queue, band: Band) -> datetime:
     return as_utc(opened) + timedelta(minutes=int(queue.sla_minutes.get(band.value, 1440)))
 
 
-def route_reports(session: Session, actor: Actor, app_id: int, report_ids: list[int]) -> None:
-    """Put newly filed reports into cases (new or existing); suspended notifiers' are held back."""
+def route_reports(session: Session, actor: Actor, app_id: int, report_ids: list[int], *, now: datetime | None = None) -> None:
+    """Put newly filed reports into cases (new or existing); suspended notifiers' are held back.
+
+    `now` is when the reports arrived: a new case opens then and its SLA counts from then.
+    """
     if not report_ids:
         return
     new_reports = session.execute(select(*_REPORT_COLUMNS).where(Report.id.in_(report_ids))).all()
@@ -145,7 +148,7 @@ def route_reports(session: Session, actor: Actor, app_id: int, report_ids: list[
     queues, default = _queues(session, actor)
     app_slug = session.execute(select(App.slug).where(App.id == app_id)).scalar_one()
     queue_by_id = {q.id: q for q in [*queues, default]}
-    now = utcnow()
+    now = now or utcnow()
     fresh: list[dict[str, Any]] = []
     links: list[dict[str, int]] = []
     for subject_id, group in groups.items():

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
+from trustdesk.cases import claiming
 from trustdesk.jobs.registry import WorkerContext, job_kind
 from trustdesk.store.database import Database
 from trustdesk.store.models import Case, Queue, as_utc, utcnow
@@ -45,7 +46,10 @@ class SweepIncomplete(RuntimeError):
 
 
 def sweep(db: Database) -> SweepOutcome:
-    """Record the breaches and auto-escalations due now, queue by queue."""
+    """Record the breaches and auto-escalations due now, queue by queue; skips that ran out
+    are cleared on the way (`claiming.forget_ended_skips`)."""
+    with db.session() as session:
+        claiming.forget_ended_skips(session)
     now = utcnow()
     outcome = SweepOutcome()
     with db.reader() as session:

@@ -6,6 +6,10 @@ so the audit log is the real one and its chain verifies. Among the ordinary user
 cases (a romance-scam ring sharing devices and photos, a counterfeit cluster, harassment,
 hate, spam, impersonation, underage users, two imminent-harm reports) that exist at any scale,
 so reviewers always have true positives to find among the false reports.
+
+The reports arrive as on a working day: most during the last hours, some in the days before
+(each batch filed at its arrival time), so cases have different ages, their SLA timers differ,
+and the oldest are past their SLA, recorded as the SLA sweep records it.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from itertools import groupby
 from typing import Any, TypeVar
 
 from sqlalchemy import func, select
@@ -25,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor
 from trustdesk.auth import api_clients, staff
+from trustdesk.cases import sla
 from trustdesk.config import Settings
 from trustdesk.demo import content
 from trustdesk.demo.content import LANGUAGES, PLACES, Place, Product
@@ -57,6 +63,8 @@ Item = TypeVar("Item", SubjectIn, AccountEventIn, ReportIn)
 
 SEED = 20240901
 BATCH = 1000
+# Reports arriving within the same quarter of an hour are filed together, at the last one's time.
+ARRIVAL_WINDOW_SECONDS = 900
 BULK_REPORTS = 1_000_000
 DEMO_ACTOR = Actor("system", "demo")
 DATING, MARKET = "dating", "market"
@@ -151,6 +159,8 @@ class _Plan:
     photos: list[tuple[str, int]] = field(default_factory=list)  # photo external id, image seed
     events: list[AccountEventIn] = field(default_factory=list)
     reports: list[ReportIn] = field(default_factory=list)
+    arrivals: dict[str, datetime] = field(default_factory=dict)  # report external id → received by TrustDesk
+    urgent: set[str] = field(default_factory=set)  # subjects reported as imminent harm: all their reports are fresh
     people: list[_Person] = field(default_factory=list)
     benign: list[str] = field(default_factory=list)
     violations: list[_Violation] = field(default_factory=list)
@@ -267,13 +277,29 @@ class _Builder:
         else:
             self.plan.violations.append(_Violation(external_id, policy, language, victim))
 
+    def arrival(self, created: datetime, urgent: bool) -> datetime:
+        """When TrustDesk receives a report on a subject made at `created`: mostly in the last
+        four hours, some earlier today or yesterday, a few up to three days ago; imminent harm
+        only just now. About one case in ten ends up past its SLA."""
+        if urgent:
+            hours = self.rng.uniform(0, 0.25)
+        else:
+            hours = self.rng.uniform(*self.rng.choices(((0, 4), (4, 24), (24, 72)), weights=(70, 22, 8))[0])
+        at = self.now - timedelta(hours=hours)
+        return at if at > created else self.after(created)
+
     def report(self, subject: str, policy: str, reporter_type: ReporterType, *, reporter: _Person | None = None,
                text: str | None = None, dsa: DsaNotice | None = None, imminent_harm: bool = False) -> None:
-        since = max(self.plan.created[subject], self.now - timedelta(days=14))
+        created = self.plan.created[subject]
+        if imminent_harm:
+            self.plan.urgent.add(subject)
+        arrival = self.arrival(created, subject in self.plan.urgent)
+        external_id = self.next_id("rep")
+        self.plan.arrivals[external_id] = arrival
         self.plan.reports.append(
-            ReportIn(external_id=self.next_id("rep"), subject_external_id=subject, policy_code=policy, reporter_type=reporter_type,
+            ReportIn(external_id=external_id, subject_external_id=subject, policy_code=policy, reporter_type=reporter_type,
                      reporter_external_id=reporter.external_id if reporter else None, text=text or None, dsa=dsa or DsaNotice(),
-                     imminent_harm=imminent_harm, reported_at=self.after(since))
+                     imminent_harm=imminent_harm, reported_at=max(created, arrival - timedelta(minutes=self.rng.uniform(0, 30))))
         )
 
 
@@ -563,7 +589,26 @@ def _write_plan(db: Database, plan: _Plan, app_id: int, blobs: FileBlobStore, pr
     _store_photos(db, who, plan.photos, blobs, f"{plan.slug} photos", progress)
     _in_batches(db, f"{plan.slug} account events", plan.events,
                 lambda s, chunk: intake.record_account_events(s, who, chunk), progress)
-    _in_batches(db, f"{plan.slug} reports", plan.reports, lambda s, chunk: intake.file_reports(s, who, chunk), progress)
+    _file_as_they_arrive(db, who, plan, progress)
+
+
+def _file_as_they_arrive(db: Database, who: intake.Submitter, plan: _Plan, progress: Progress) -> None:
+    """File the reports in arrival order, a quarter of an hour's at a time, as if received then."""
+    stage, ordered = f"{plan.slug} reports", sorted(plan.reports, key=lambda r: plan.arrivals[r.external_id])
+    done = 0
+    for _window, arriving in groupby(ordered, key=lambda r: int(plan.arrivals[r.external_id].timestamp()) // ARRIVAL_WINDOW_SECONDS):
+        window = list(arriving)
+        for start in range(0, len(window), BATCH):
+            chunk = window[start : start + BATCH]
+            with db.session() as session:
+                intake.file_reports(session, who, chunk, received_at=plan.arrivals[chunk[-1].external_id])
+            done += len(chunk)
+            progress(stage, done, len(ordered))
+
+
+def _record_breaches(db: Database) -> None:
+    """Run the SLA sweep, which goes on until nothing is left: the cases past their SLA are marked and audited."""
+    sla.sweep(db)
 
 
 _BULK_WORDS = (
@@ -680,4 +725,5 @@ def seed_demo(
         _write_plan(db, plan, app_id, blobs, progress)
     if chosen is DemoSize.LARGE:
         _bulk_reports(db, rng, now, list(zip(app_ids, plans, strict=True)), report_target, progress)
+    _record_breaches(db)
     return _summary(db, settings, already_seeded=False, tokens=tokens, kept=kept)

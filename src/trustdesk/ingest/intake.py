@@ -236,9 +236,14 @@ def _current_policy_codes(session: Session) -> set[str]:
     return set(session.execute(select(Policy.code).where(Policy.is_current.is_(True))).scalars())
 
 
-def file_reports(session: Session, who: Submitter, items: Sequence[ReportIn], *, single: bool = False) -> list[Receipt]:
+def file_reports(
+    session: Session, who: Submitter, items: Sequence[ReportIn], *, single: bool = False, received_at: datetime | None = None
+) -> list[Receipt]:
     """File reports on known subjects and put them into cases; the receipt is the notifier's
-    confirmation of receipt (DSA Art. 16)."""
+    confirmation of receipt (DSA Art. 16).
+
+    `received_at` (default: now) is for replaying arrivals, as the demo does; clients cannot set it.
+    """
     known, fresh = _split_known(session, Report, who.app_id, items, single)
     if not fresh:
         return _receipts(items, known, {})
@@ -246,7 +251,7 @@ def file_reports(session: Session, who: Submitter, items: Sequence[ReportIn], *,
     ids = _subject_ids(
         session, who.app_id, {i.subject_external_id for _, i, _ in fresh} | {i.reporter_external_id for _, i, _ in fresh if i.reporter_external_id}
     )
-    now = utcnow()
+    now = received_at or utcnow()
     rows: list[dict[str, Any]] = []
     for index, item, digest in fresh:
         at = None if single else index
@@ -287,7 +292,7 @@ def file_reports(session: Session, who: Submitter, items: Sequence[ReportIn], *,
     personal_data.preload(session, {p for p in persons if p})
     for row in rows:
         _audit_report(session, who, created[row["external_id"]].id, row)
-    route_reports(session, who.actor, who.app_id, [r.id for r in created.values()])
+    route_reports(session, who.actor, who.app_id, [r.id for r in created.values()], now=now)
     return _receipts(items, known, created)
 
 

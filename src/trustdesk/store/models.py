@@ -27,6 +27,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT identities.
 Id = BigInteger().with_variant(Integer(), "sqlite")
+# The largest value a BIGINT column (every id) holds.
+MAX_BIGINT = 2**63 - 1
 
 
 def utcnow() -> datetime:
@@ -411,6 +413,8 @@ class Case(Base):
     escalated_at: Mapped[datetime | None] = mapped_column(default=None)
     claimed_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True, default=None)
     lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    # When the current holder took it: renewals never carry a lease past the maximum hold from here.
+    claimed_at: Mapped[datetime | None] = mapped_column(default=None)
     assigned_to: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -448,6 +452,22 @@ class SubjectCounter(Base):
     __tablename__ = "subject_counters"
     kind: Mapped[str] = mapped_column(String(32), primary_key=True)
     total: Mapped[int] = mapped_column(BigInteger, default=0)
+# The queue view's other orders (due soonest, oldest or newest first), read a page at a time.
+Index("ix_cases_queue_due", Case.queue_id, Case.status, Case.due_at)
+Index("ix_cases_queue_age", Case.queue_id, Case.status, Case.created_at)
+
+
+class CaseSkip(Base):
+    """A reviewer's "not now" on a case: "next case" does not serve it to them again until `until`.
+
+    Kept in the database, so a skip holds across tabs, processes and hosts; other reviewers
+    still get the case.
+    """
+
+    __tablename__ = "case_skips"
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    until: Mapped[datetime] = mapped_column()
 
 
 class Decision(Base):

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from trustdesk.audit.log import Actor
 from trustdesk.auth import api_clients, staff
 from trustdesk.cases.access import Reviewer
+from trustdesk.cases.claiming import Terms
 from trustdesk.domain.vocabulary import Role, Scope
 from trustdesk.ingest.intake import Submitter
 from trustdesk.store.database import Database
@@ -59,6 +60,11 @@ class StaffContext:
 
 def get_db(request: Request) -> Database:
     return request.app.state.db
+
+
+def claim_terms(request: Request) -> Terms:
+    """Lease, maximum hold and skip lengths, from the settings."""
+    return Terms.of(request.app.state.settings)
 
 
 def _write_session(db: Database = Depends(get_db)) -> Iterator[Session]:

@@ -9,16 +9,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from trustdesk.cases import case_file, claiming, listing, routing, sla, wellness
+from trustdesk.cases.listing import Age, QueueFilter, QueueSort
 from trustdesk.cases.queues import QueueError, QueueSpec, save_queue
+from trustdesk.domain.priority import Band
 from trustdesk.domain.roles import ADMINS, ASSIGNERS, REVIEWERS
-from trustdesk.store.models import Case, Queue
+from trustdesk.domain.vocabulary import ReporterType
+from trustdesk.store.models import MAX_BIGINT, Case, Queue
 from trustdesk.web.api.subjects import MediaItemOut
-from trustdesk.web.permissions import COMMITTED, StaffContext, read_session, staff_with
+from trustdesk.web.permissions import (
+    COMMITTED,
+    StaffContext,
+    claim_terms,
+    read_session,
+    staff_with,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["queues and cases"])
 
@@ -73,8 +82,8 @@ class CaseOut(BaseModel):
     policy_code: str
     routed_by: str
     due_at: datetime
-    minutes_left: float
-    breached: bool
+    minutes_left: float | None = Field(description="Until the SLA is due (negative: breached); null once the case is closed.")
+    breached: bool = Field(description="Past its SLA: now, while open; when it was decided, once closed.")
     claimed_by: int | None
     lease_until: datetime | None
     assigned_to: int | None
@@ -82,6 +91,8 @@ class CaseOut(BaseModel):
     @classmethod
     def of(cls, c: Case) -> "CaseOut":
         data = {name: getattr(c, name) for name in cls.model_fields if name not in ("minutes_left", "breached")}
+        if c.status != "open":
+            return cls(**data, minutes_left=None, breached=c.breached_at is not None)
         left = sla.minutes_left(c)
         return cls(**data, minutes_left=round(left, 1), breached=left < 0)
 
@@ -161,12 +172,25 @@ def update_queue(queue_id: int, body: QueueIn, who: StaffContext = Depends(staff
 
 @router.get("/queues/{queue_id}/cases", response_model=list[CaseOut])
 def queue_cases(
-    queue_id: int, limit: int = 50, offset: int = 0, policy_code: str | None = None,
+    request: Request, response: Response, queue_id: int,
+    policy_code: str | None = Query(None, max_length=64), language: str | None = Query(None, max_length=16),
+    band: Band | None = None, age: Age | None = None, breached: bool | None = None, reporter_type: ReporterType | None = None,
+    sort: QueueSort = QueueSort.PRIORITY, after: str | None = Query(None, max_length=1000), before: str | None = Query(None, max_length=1000),
+    limit: int = Query(50, ge=1, le=500),
     who: StaffContext = Depends(staff_with()), session: Session = Depends(read_session),
 ) -> list[CaseOut]:
-    """Open cases in the order reviewers get them, each with why it has its priority."""
-    entries = listing.queue_cases(session, who.reviewer, queue_id, limit=min(max(limit, 1), 500), offset=max(offset, 0), policy_code=policy_code)
-    return [CaseOut.of(e.case) for e in entries]
+    """Open cases, filtered, in the chosen order (`priority`: the order reviewers get them), a page at a time.
+
+    Pages are read by keyset: the `Link` header carries the URLs of the next and previous pages
+    (`rel="next"`, `rel="prev"`), each with an `after` or `before` cursor.
+    """
+    filters = QueueFilter(policy_code, language, band, age, breached, reporter_type)
+    page = listing.queue_cases(session, who.reviewer, queue_id, filters=filters, sort=sort, after=after, before=before, limit=limit)
+    links = [f'<{request.url.remove_query_params(["after", "before"]).include_query_params(**{side: cursor})}>; rel="{rel}"'
+             for side, cursor, rel in (("after", page.next, "next"), ("before", page.previous, "prev")) if cursor]
+    if links:
+        response.headers["Link"] = ", ".join(links)
+    return [CaseOut.of(e.case) for e in page.entries]
 
 
 @router.post("/queues/{queue_id}/step-out", status_code=204)
@@ -184,9 +208,16 @@ def step_in(queue_id: int, who: StaffContext = Depends(staff_with(*REVIEWERS)), 
 
 
 @router.post("/cases/next", response_model=ClaimOut)
-def next_case(who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED) -> ClaimOut:
-    """Lease the most urgent case you may work (and give back the one you held)."""
-    claim = claiming.next_case(session, who.reviewer)
+def next_case(
+    queue_id: int | None = Query(None, ge=1, le=MAX_BIGINT, description="Take from this queue only."),
+    who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED, terms: claiming.Terms = Depends(claim_terms),
+) -> ClaimOut:
+    """Lease the most urgent case you may work (from one queue, if given).
+
+    The case you held is given back as skipped: others may take it at once, you get it again
+    only after `TRUSTDESK_SKIP_MINUTES`.
+    """
+    claim = claiming.next_case(session, who.reviewer, terms, queue_id=queue_id)
     return ClaimOut(case=CaseOut.of(claim.case) if claim.case else None, paused_queues=claim.paused_queues)
 
 
@@ -209,9 +240,12 @@ def read_case(case_id: int, who: StaffContext = Depends(staff_with()), session: 
 
 
 @router.post("/cases/{case_id}/renew", response_model=CaseOut)
-def renew(case_id: int, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED) -> CaseOut:
-    """Keep holding the case while you work on it."""
-    return CaseOut.of(claiming.renew(session, who.reviewer, case_id))
+def renew(
+    case_id: int, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED,
+    terms: claiming.Terms = Depends(claim_terms),
+) -> CaseOut:
+    """Keep holding the case while you work on it; refused (409) past `TRUSTDESK_MAX_HOLD_MINUTES` from the claim."""
+    return CaseOut.of(claiming.renew(session, who.reviewer, case_id, terms))
 
 
 @router.post("/cases/{case_id}/release", status_code=204)

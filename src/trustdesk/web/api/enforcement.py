@@ -19,7 +19,13 @@ from trustdesk.enforcement.decisions import DecisionRequest
 from trustdesk.ingest.schemas import ExternalId
 from trustdesk.store.models import Decision, EnforcementAction, NotifierRecord
 from trustdesk.web.api.cases import CaseOut
-from trustdesk.web.permissions import COMMITTED, StaffContext, read_session, staff_with
+from trustdesk.web.permissions import (
+    COMMITTED,
+    StaffContext,
+    claim_terms,
+    read_session,
+    staff_with,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["decisions and actions"])
 
@@ -142,10 +148,11 @@ class UndoIn(BaseModel):
 def decide(
     case_id: int, body: DecisionIn, next: bool = False,
     who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED,
+    terms: claiming.Terms = Depends(claim_terms),
 ) -> DecideOut:
     """Decide a case you hold; with ?next=true you are leased your next case in the same call."""
     decision = decisions.decide_case(session, who.reviewer, who.actor, case_id, body.request())
-    following = claiming.next_case(session, who.reviewer).case if next else None
+    following = claiming.next_case(session, who.reviewer, terms).case if next else None
     return DecideOut(decision=DecisionOut.of(session, decision), next_case=CaseOut.of(following) if following else None)
 
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
@@ -22,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk.cases import access, claiming, listing, routing, sla, wellness
 from trustdesk.cases.case_file import CaseFile, add_comment, load_case_file
+from trustdesk.cases.listing import Age, QueueFilter, QueueSort
 from trustdesk.cases.queues import (
     ROUTING_SCHEMA,
     QueueError,
@@ -40,22 +43,39 @@ from trustdesk.domain.errors import FieldError, NotFound
 from trustdesk.domain.policies import Action
 from trustdesk.domain.priority import EXPLANATIONS, Band
 from trustdesk.domain.roles import ADMINS, ASSIGNERS, REVIEWERS
-from trustdesk.domain.vocabulary import Role
+from trustdesk.domain.vocabulary import ReporterType, Role
 from trustdesk.enforcement.decisions import DecisionRequest, decide_case
 from trustdesk.policy_versions import current_policies, spec_of
-from trustdesk.store.models import Case, Queue, StaffUser, as_utc, utcnow
+from trustdesk.store.models import MAX_BIGINT, Case, Queue, StaffUser, as_utc, utcnow
 from trustdesk.web.console.views import render
-from trustdesk.web.permissions import COMMITTED, StaffContext, read_session, staff_with
+from trustdesk.web.permissions import (
+    COMMITTED,
+    StaffContext,
+    claim_terms,
+    read_session,
+    staff_with,
+)
 
 router = APIRouter(include_in_schema=False)
 QUEUE_PAGE = 50
 REPORTS_SHOWN = 50
 CHILDREN_SHOWN = 20
 MAX_TIME_SPENT_MS = 24 * 3600 * 1000
+# The case page renews the lease this often while it sees the reviewer active (a key, the mouse,
+# the page shown again) within the last ACTIVE_WITHIN_SECONDS; an idle page lets the lease run out.
+RENEW_EVERY_SECONDS = 60
+ACTIVE_WITHIN_SECONDS = 240
+Choice = TypeVar("Choice", bound=StrEnum)
+SORTS = {
+    QueueSort.PRIORITY: "priority (the order cases are served)", QueueSort.DUE: "due soonest",
+    QueueSort.OLDEST: "oldest first", QueueSort.NEWEST: "newest first", QueueSort.REPORTS: "most reports",
+}
+AGES = {Age.UNDER_1H: "under 1 h", Age.FROM_1H_TO_4H: "1–4 h", Age.FROM_4H_TO_1D: "4 h – 1 day", Age.OVER_1D: "over a day"}
 
 # Fixed messages named in redirects (`?notice=...`), so a URL cannot put words on the page.
 NOTICES = {
     "nothing": "Nothing to review right now. Take a breather; new cases will show up here.",
+    "paused": "This queue is paused for you: you reached this hour's exposure limit. Take a break; other queues still come through.",
     "decided": "Decision recorded. Here is your next case.",
     "decided-last": "Decision recorded. Nothing else is waiting for you right now.",
     "flagged": "Flagged as imminent harm: the case is now top priority on the shortest SLA.",
@@ -71,19 +91,40 @@ NOTICES = {
 
 @dataclass(frozen=True)
 class Due:
+    """An open case's SLA as reviewers read it, and the due time the page counts down to."""
+
     label: str
     breached: bool
+    at_ms: int
 
 
-def due(case: Case) -> Due:
-    """'2 h 5 min left' or 'breached 12 min ago': reviewers act on time left, not timestamps."""
+def due(case: Case) -> Due | None:
+    """'2 h 5 min left' or 'breached 12 min ago': reviewers act on time left, not timestamps.
+
+    None once the case is closed: its clock has stopped. review.js keeps the label live with the
+    same wording.
+    """
+    if case.status != "open":
+        return None
     minutes = sla.minutes_left(case)
     span = _span(abs(minutes))
-    return Due(f"breached {span} ago", True) if minutes < 0 else Due(f"{span} left", False)
+    label = f"breached {span} ago" if minutes < 0 else f"{span} left"
+    return Due(label, minutes < 0, _ms(case.due_at))
+
+
+def age(case: Case) -> str:
+    """How long ago the case was opened, in the same words as the SLA."""
+    return f"{_span((utcnow() - as_utc(case.created_at)).total_seconds() / 60)} ago"
+
+
+def _ms(at: datetime) -> int:
+    return int(as_utc(at).timestamp() * 1000)
 
 
 def _span(minutes: float) -> str:
     whole = int(minutes)
+    if whole < 1:
+        return "<1 min"
     if whole < 60:
         return f"{whole} min"
     if whole < 1440:
@@ -99,12 +140,13 @@ def _claimed(case: Case) -> bool:
     return case.lease_until is not None and as_utc(case.lease_until) > utcnow()
 
 
-def _to_claim(claim: claiming.Claim, *, after_decision: bool) -> RedirectResponse:
-    """Straight to the claimed case, or back to the queues with a calm word."""
+def _to_claim(claim: claiming.Claim, *, after_decision: bool, queue_id: int | None = None) -> RedirectResponse:
+    """Straight to the claimed case (still working `queue_id`, if one), or back with a calm word."""
     if claim.case is not None:
-        suffix = "?notice=decided" if after_decision else ""
-        return RedirectResponse(f"/cases/{claim.case.id}{suffix}", status_code=303)
-    return RedirectResponse(f"/queues?notice={'decided-last' if after_decision else 'nothing'}", status_code=303)
+        query = ({"notice": "decided"} if after_decision else {}) | ({"queue": queue_id} if queue_id else {})
+        return RedirectResponse(f"/cases/{claim.case.id}{'?' + urlencode(query) if query else ''}", status_code=303)
+    notice = "decided-last" if after_decision else "paused" if claim.paused_queues and queue_id else "nothing"
+    return RedirectResponse(f"{f'/queues/{queue_id}' if queue_id else '/queues'}?notice={notice}", status_code=303)
 
 
 # --- queues -------------------------------------------------------------------------------
@@ -291,29 +333,110 @@ def _assignees(session: Session, queue: Queue) -> list[tuple[int, str]]:
     return [(u.id, u.display_name) for u in users if access.may_take_assignments(queue, u)]
 
 
+def _choice(kind: type[Choice], value: str, field: str) -> Choice | None:
+    if not value:
+        return None
+    try:
+        return kind(value)
+    except ValueError:
+        raise FieldError(field, f"one of {', '.join(kind)}") from None
+
+
+@dataclass(frozen=True)
+class QueueView:
+    """The queue view's filters, order and page position, as the URL carries them."""
+
+    policy_code: str = ""
+    language: str = ""
+    band: str = ""
+    age: str = ""
+    breached: str = ""
+    reporter_type: str = ""
+    sort: str = QueueSort.PRIORITY.value
+
+    def filters(self) -> QueueFilter:
+        """The filter this view asks for; FieldError names a value the form never offers."""
+        if self.breached not in ("", "yes", "no"):
+            raise FieldError("breached", "yes or no")
+        return QueueFilter(
+            policy_code=self.policy_code or None, language=self.language or None, band=_choice(Band, self.band, "band"),
+            age=_choice(Age, self.age, "age"), breached={"yes": True, "no": False}.get(self.breached),
+            reporter_type=_choice(ReporterType, self.reporter_type, "reporter_type"),
+        )
+
+    @property
+    def narrowed(self) -> bool:
+        return any((self.policy_code, self.language, self.band, self.age, self.breached, self.reporter_type))
+
+    def order(self) -> QueueSort:
+        return _choice(QueueSort, self.sort, "sort") or QueueSort.PRIORITY
+
+    def link(self, queue_id: int, **position: str) -> str:
+        """This view's URL, at a page position (`after=` or `before=` a cursor) or at the start."""
+        query = {k: v for k, v in vars(self).items() if v and not (k == "sort" and v == QueueSort.PRIORITY.value)}
+        return f"/queues/{queue_id}?{urlencode(query | position)}"
+
+
 def _queue_page(
-    request: Request, who: StaffContext, session: Session, queue_id: int, *, policy_code: str = "", offset: int = 0,
-    notice: str | None = None, error: str | None = None, status: int = 200,
+    request: Request, who: StaffContext, session: Session, queue_id: int, *, view: QueueView = QueueView(),
+    after: str = "", before: str = "", notice: str | None = None, error: str | None = None, status: int = 200,
 ) -> HTMLResponse:
     queue = access.visible_queue(session, who.reviewer, queue_id)
-    entries = listing.queue_cases(session, who.reviewer, queue_id, limit=QUEUE_PAGE, offset=offset, policy_code=policy_code or None)
+    try:
+        page = listing.queue_cases(session, who.reviewer, queue_id, filters=view.filters(), sort=view.order(),
+                                   after=after or None, before=before or None, limit=QUEUE_PAGE)
+    except FieldError as exc:  # a filter or page position the page never offers: show the whole queue and say so
+        view, error, status = QueueView(), str(exc), exc.status
+        page = listing.queue_cases(session, who.reviewer, queue_id, limit=QUEUE_PAGE)
+    entries = page.entries
     names = _names(session, {i for e in entries for i in (e.case.claimed_by, e.case.assigned_to) if i})
     context = {
-        "who": who, "queue": queue, "entries": entries, "names": names, "policy_code": policy_code, "offset": offset,
-        "page": QUEUE_PAGE, "policies": current_policies(session), "due": due, "claimed": _claimed, "why": EXPLANATIONS,
+        "who": who, "queue": queue, "entries": entries, "names": names, "view": view,
+        "first": view.link(queue_id) if after or before else None,
+        "next": view.link(queue_id, after=page.next) if page.next else None,
+        "previous": view.link(queue_id, before=page.previous) if page.previous else None,
+        "choices": _choices(session, queue_id), "sorts": [(s.value, label) for s, label in SORTS.items()],
+        "due": due, "age": age, "ms": _ms, "now_ms": _ms(utcnow()), "claimed": _claimed, "why": EXPLANATIONS,
         "senior": who.has(*ASSIGNERS), "assignees": _assignees(session, queue) if who.has(*ASSIGNERS) else [],
-        "reviewer": who.has(*REVIEWERS), "notice": _notice(notice), "error": error,
+        "reviewer": who.has(*REVIEWERS), "take": _may_take(session, who, queue) if who.has(*REVIEWERS) else None,
+        "notice": _notice(notice), "error": error,
     }
     return render(request, "queue.html", context, status_code=status)
 
 
+def _choices(session: Session, queue_id: int) -> list[tuple[str, str, str, list[tuple[str, str]]]]:
+    """The queue view's filters: (parameter, label, the choice that filters nothing, [(value, text)])."""
+    return [
+        ("policy_code", "Policy", "All", [(p.code, p.title) for p in current_policies(session)]),
+        ("language", "Language", "All", [(lang, lang) for lang in listing.queue_languages(session, queue_id)]),
+        ("band", "Band", "All", [(b.value, b.value) for b in Band]),
+        ("age", "Open for", "Any time", [(a.value, label) for a, label in AGES.items()]),
+        ("breached", "SLA", "Any", [("yes", "breached"), ("no", "within SLA")]),
+        ("reporter_type", "Reported by", "Anyone", [(r.value, r.value.replace("_", " ")) for r in ReporterType]),
+    ]
+
+
+def _may_take(session: Session, who: StaffContext, queue: Queue) -> str:
+    """Whether the reviewer can take this queue's next case now: 'yes', or why not in a few words."""
+    workable, paused = claiming.workable_queues(session, who.reviewer)
+    if queue.id in {q.id for q in workable}:
+        return "yes"
+    if queue.name in paused:
+        return "paused for you: this hour's exposure limit is reached; take a break"
+    if not access.may_work(queue, who.reviewer):
+        return "not for your roles or languages"
+    return "not in your rotation (inactive, or you stepped out of it)"
+
+
 @router.get("/queues/{queue_id}")
 def queue_view(
-    request: Request, queue_id: int, policy_code: str = "", offset: int = Query(0, ge=0), notice: str | None = None,
+    request: Request, queue_id: int, policy_code: str = "", language: str = "", band: str = "", age: str = "",
+    breached: str = "", reporter_type: str = "", sort: str = "", after: str = "", before: str = "", notice: str | None = None,
     who: StaffContext = Depends(staff_with()), session: Session = Depends(read_session),
 ) -> HTMLResponse:
-    """Open cases in the order reviewers get them, each with why it has its priority."""
-    return _queue_page(request, who, session, queue_id, policy_code=policy_code, offset=offset, notice=notice)
+    """Open cases, filtered and sorted, a page at a time; each with why it has its priority."""
+    view = QueueView(policy_code, language, band, age, breached, reporter_type, sort or QueueSort.PRIORITY.value)
+    return _queue_page(request, who, session, queue_id, view=view, after=after, before=before, notice=notice)
 
 
 @router.post("/cases/{case_id}/assign")
@@ -335,9 +458,19 @@ def assign(
 
 
 @router.post("/cases/next")
-def next_case(who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED) -> RedirectResponse:
-    """Lease the most urgent case you may work (giving back the one you held)."""
-    return _to_claim(claiming.next_case(session, who.reviewer), after_decision=False)
+def next_case(
+    request: Request, queue_id: int | None = Form(None, ge=1, le=MAX_BIGINT),
+    who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED,
+    terms: claiming.Terms = Depends(claim_terms),
+) -> Response:
+    """Lease the most urgent case you may work, from one queue if `queue_id` is sent (skipping the one you held)."""
+    try:
+        claim = claiming.next_case(session, who.reviewer, terms, queue_id=queue_id)
+    except FieldError as exc:  # a queue you may not, or no longer, take cases from
+        if queue_id is None or isinstance(exc, NotFound):
+            raise
+        return _queue_page(request, who, session, queue_id, error=str(exc), status=exc.status)
+    return _to_claim(claim, after_decision=False, queue_id=queue_id)
 
 
 # --- the guided decision --------------------------------------------------------------------
@@ -443,9 +576,11 @@ def decide(
     request: Request, case_id: int,
     policy_code: str = Form(""), answers: list[int] = Form([]), actions: list[str] = Form([]),
     days: str = Form(""), label: str = Form(""), rationale: str = Form(""), opened_ms: int = Form(0),
+    queue_id: int | None = Form(None, ge=1, le=MAX_BIGINT),
     who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED,
+    terms: claiming.Terms = Depends(claim_terms),
 ) -> Response:
-    """Decide the held case, then go straight to the next one."""
+    """Decide the held case, then go straight to the next one (from the same queue, if working one)."""
     draft = Draft(policy_code, answers, actions, days, label, rationale)
     spent = min(max(0, int(time.time() * 1000) - opened_ms), MAX_TIME_SPENT_MS) if opened_ms else 0
     try:
@@ -455,8 +590,13 @@ def decide(
             time_spent_ms=spent, params=decision_params(actions, days, label),
         ))
     except FieldError as exc:  # CaseNotHeld among them
-        return _case_page(request, who, session, case_id, draft=draft, error=str(exc), status=exc.status)
-    return _to_claim(claiming.next_case(session, who.reviewer), after_decision=True)
+        return _case_page(request, who, session, case_id, draft=draft, error=str(exc), status=exc.status, queue_id=queue_id)
+    try:
+        claim = claiming.next_case(session, who.reviewer, terms, queue_id=queue_id)
+    except FieldError:  # that queue is no longer open to you: the decision stands, pick again from the queues
+        claim = claiming.Claim(None)
+        queue_id = None
+    return _to_claim(claim, after_decision=True, queue_id=queue_id)
 
 
 # --- the case page ------------------------------------------------------------------------
@@ -480,16 +620,25 @@ def _read_only_reason(session: Session, file: CaseFile) -> str:
     return "Nobody holds this case. Take cases with “Next case” to decide them."
 
 
+def _lease(case: Case, terms: claiming.Terms) -> dict[str, Any]:
+    """What the lease badge shows (held until when at the latest) and how often the page renews it."""
+    return {"case_id": case.id, "held": True, "limit": claiming.hold_limit(case, terms),
+            "renew_every": RENEW_EVERY_SECONDS, "active_within": ACTIVE_WITHIN_SECONDS}
+
+
 def _case_page(
     request: Request, who: StaffContext, session: Session, case_id: int, *, draft: Draft | None = None,
-    notice: str | None = None, error: str | None = None, status: int = 200,
+    notice: str | None = None, error: str | None = None, status: int = 200, queue_id: int | None = None,
 ) -> HTMLResponse:
     file = load_case_file(session, who.reviewer, case_id)
     holding = _holds(session, who, case_id)
+    working = session.get(Queue, queue_id) if queue_id else None
     context: dict[str, Any] = {
         "who": who, "file": file, "case": file.case, "subject": file.tree.subject, "holding": holding,
+        "lease": _lease(file.case, claim_terms(request)) if holding else None, "working": working,
         "read_only": None if holding else _read_only_reason(session, file), "notice": _notice(notice), "error": error,
-        "due": due(file.case), "why": EXPLANATIONS, "opened_ms": int(time.time() * 1000), "reviewer": who.has(*REVIEWERS),
+        "due": due(file.case), "now_ms": _ms(utcnow()), "why": EXPLANATIONS, "opened_ms": int(time.time() * 1000),
+        "reviewer": who.has(*REVIEWERS),
         "reports_shown": REPORTS_SHOWN, "children_shown": CHILDREN_SHOWN,
         "strike_weight": sum(s.weight for s in file.active_strikes), "may_comment": who.has(*REVIEWERS),
         "comments": file.comments,
@@ -501,23 +650,27 @@ def _case_page(
 
 @router.get("/cases/{case_id}")
 def case_page(
-    request: Request, case_id: int, notice: str | None = None,
+    request: Request, case_id: int, notice: str | None = None, queue: int | None = Query(None, ge=1, le=MAX_BIGINT),
     who: StaffContext = Depends(staff_with()), session: Session = Depends(read_session),
 ) -> HTMLResponse:
-    """Everything needed to decide without leaving the page; read-only unless you hold the case."""
-    return _case_page(request, who, session, case_id, notice=notice)
+    """Everything needed to decide without leaving the page; read-only unless you hold the case.
+
+    `queue`: the reviewer is working that queue, so "next case" here keeps taking from it.
+    """
+    return _case_page(request, who, session, case_id, notice=notice, queue_id=queue)
 
 
 @router.post("/cases/{case_id}/renew")
 def renew(
     request: Request, case_id: int, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED,
+    terms: claiming.Terms = Depends(claim_terms),
 ) -> HTMLResponse:
-    """Keep the lease while the page is open; once it is lost, say so (and stop polling)."""
+    """Keep the lease while the reviewer is active on the page; once it is lost, say why (and stop renewing)."""
     try:
-        case = claiming.renew(session, who.reviewer, case_id)
-    except claiming.CaseNotHeld:
-        return render(request, "_lease.html", {"case_id": case_id, "held": False})
-    return render(request, "_lease.html", {"case_id": case_id, "held": True, "until": case.lease_until})
+        case = claiming.renew(session, who.reviewer, case_id, terms)
+    except claiming.CaseNotHeld as exc:
+        return render(request, "_lease.html", {"case_id": case_id, "held": False, "lost": exc.message})
+    return render(request, "_lease.html", _lease(case, terms))
 
 
 @router.post("/cases/{case_id}/imminent-harm")

@@ -72,6 +72,87 @@
     if (event.target.matches("[data-autosubmit]")) event.target.form.requestSubmit();
   });
 
+  // --- Live SLA timers and ages --------------------------------------------------------
+  // Elements carry their moment in epoch milliseconds (data-due-ms, data-since-ms) and the
+  // server's clock at render time (data-now-ms), so a browser whose clock is off still counts
+  // right. The wording matches the server's (trustdesk.web.console.review.due).
+  const MINUTE = 60000;
+  const stamp = document.querySelector("[data-now-ms]");
+  const skew = stamp ? Number(stamp.dataset.nowMs) - Date.now() : 0;
+
+  function span(minutes) {
+    const whole = Math.floor(minutes);
+    if (whole < 1) return "<1 min";
+    if (whole < 60) return `${whole} min`;
+    if (whole < 1440) return `${Math.floor(whole / 60)} h ${whole % 60} min`;
+    return `${Math.floor(whole / 1440)} d ${Math.floor((whole % 1440) / 60)} h`;
+  }
+
+  function show(el, text) {
+    if (el.textContent !== text) el.textContent = text;
+  }
+
+  function updateTimers() {
+    const now = Date.now() + skew;
+    document.querySelectorAll("[data-due-ms]").forEach((el) => {
+      const left = (Number(el.dataset.dueMs) - now) / MINUTE;
+      const breached = left < 0;
+      show(el, breached ? `breached ${span(-left)} ago` : `${span(left)} left`);
+      el.classList.toggle("late", breached);
+      const row = el.closest("tr[data-case]");
+      if (row) row.classList.toggle("breached", breached);
+    });
+    document.querySelectorAll("[data-since-ms]").forEach((el) => {
+      show(el, `${span((now - Number(el.dataset.sinceMs)) / MINUTE)} ago`);
+    });
+  }
+
+  // --- The lease: renewed only while the reviewer is active ------------------------------
+  // A key, the mouse, a scroll or the page shown again counts as activity. While there was
+  // some within data-active-within seconds, the lease is renewed every data-renew-every
+  // seconds; an idle page stops renewing, so the case goes back to the queue. Coming back
+  // renews at once, and the answer says whether the case is still yours.
+  let lastActive = Date.now();
+  let lastRenew = Date.now();
+
+  function leaseBadge() {
+    return document.querySelector("[data-lease]");
+  }
+
+  function idle(badge) {
+    return Date.now() - lastActive > Number(badge.dataset.activeWithin) * 1000;
+  }
+
+  function renew(badge) {
+    lastRenew = Date.now();
+    if (window.htmx) htmx.trigger(badge, "renew");
+  }
+
+  function active() {
+    const badge = leaseBadge();
+    const wasIdle = badge && idle(badge);
+    lastActive = Date.now();
+    if (wasIdle) renew(badge);
+  }
+
+  ["keydown", "pointerdown", "pointermove", "wheel", "scroll", "touchstart"].forEach((type) => {
+    document.addEventListener(type, active, { capture: true, passive: true });
+  });
+  document.addEventListener("visibilitychange", () => { if (!document.hidden) active(); });
+
+  function tickLease() {
+    const badge = leaseBadge();
+    if (!badge) return;
+    const away = idle(badge);
+    badge.classList.toggle("idle", away);
+    const state = badge.querySelector("[data-lease-state]");
+    if (state) show(state, away ? "away? it goes back to the queue in a few minutes" : "yours while you work on it");
+    if (!away && Date.now() - lastRenew >= Number(badge.dataset.renewEvery) * 1000) renew(badge);
+  }
+
+  updateTimers();
+  setInterval(() => { updateTimers(); tickLease(); }, 1000);
+
   document.addEventListener("keydown", (event) => {
     if (event.defaultPrevented || event.altKey) return;
     const target = event.target;
