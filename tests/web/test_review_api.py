@@ -221,7 +221,7 @@ def test_next_case_from_one_queue_skips_stick_and_a_closed_case_has_no_countdown
     second = team.call("mod", "POST", f"/api/v1/cases/next?queue_id={general['id']}").json()["case"]  # skips the first
     assert first["queue_id"] == second["queue_id"] == general["id"] and second["id"] != first["id"]
     decided = team.call("mod", "POST", f"/api/v1/cases/{second['id']}/decision?next=true",
-                        {"policy_code": second["policy_code"], "answers": [1], "rationale": ""})
+                        {"policy_code": second["policy_code"], "verdict": "no_violation", "actions": [], "rationale": ""})
     assert decided.status_code == 201, decided.text
     assert decided.json()["next_case"] is None  # the skipped case does not come back to mod ...
     assert team.call("mod2", "POST", "/api/v1/cases/next").json()["case"]["id"] == first["id"]  # ... but goes to mod2

@@ -297,7 +297,7 @@ def test_next_case_from_a_queue_page_takes_from_that_queue_and_keeps_to_it(desk:
     done = _decide(desk, first, queue_id=str(general))
     second = int(re.fullmatch(rf"/cases/(\d+)\?notice=decided&queue={general}", done.headers["location"]).group(1))
     assert second == desk.case_of("msg-1").id
-    done = _decide(desk, second, answers=["1"], actions=[], rationale="", queue_id=str(general))
+    done = _decide(desk, second, answers=["1", "1"], actions=[], rationale="", queue_id=str(general))
     assert done.headers["location"] == f"/queues/{general}?notice=decided-last"
     assert desk.case_of("photo-1").claimed_by is None  # never served from another queue
 
