@@ -14,10 +14,11 @@ from rich.console import Console
 from rich.table import Table
 
 from trustdesk.analysis.text.corpus import DatasetError, Example, read_dataset, read_jsonl, shipped_training_examples, split_of
-from trustdesk.analysis.text.deep_tier import DeepTier, DeepTierUnavailable, embeddings_installed
+from trustdesk.analysis.text.deep_tier import DeepTier, DeepTierUnavailable, embeddings_installed, load_embedder
+from trustdesk.analysis.text.embedding_cache import cached
 from trustdesk.analysis.text.evaluation import Evaluation, evaluate
 from trustdesk.analysis.text.fast_tier import FastTier
-from trustdesk.analysis.text.training import DEFAULT_SEED, LabelReport, train_fast_tier
+from trustdesk.analysis.text.training import DEFAULT_SEED, LabelReport, train_deep_head, train_fast_tier
 
 analyze_app = typer.Typer(help="Score content with the analysers.", no_args_is_help=True)
 models_app = typer.Typer(help="Train and evaluate the text classifier.", no_args_is_help=True)
@@ -158,10 +159,6 @@ def models_train(
     fast = FastTier.load(output)
     _print_report(reports, f"fast tier {fast.version}: held-out split of the training sets")
     if deep:
-        from trustdesk.analysis.text.deep_tier import load_embedder
-        from trustdesk.analysis.text.embedding_cache import cached
-        from trustdesk.analysis.text.training import train_deep_head
-
         embed = load_embedder()
         head, deep_reports = train_deep_head(examples, fast, cached(embed, embedding_cache) if embedding_cache else embed, seed=seed)
         head.save(output)

@@ -113,7 +113,8 @@ def read_tweeteval(text_file: Path, label: str) -> list[Example]:
     labels_file = text_file.with_name(text_file.name.replace("_text.txt", "_labels.txt"))
     if labels_file == text_file or not labels_file.exists():
         raise DatasetError(f"no labels file beside {text_file} (expected {labels_file.name})", "dataset")
-    texts = text_file.read_text(encoding="utf-8").splitlines()
+    # only "\n" ends a line: a tweet may hold other line-breaking characters (U+2028 …)
+    texts = text_file.read_text(encoding="utf-8").removesuffix("\n").split("\n")
     values = labels_file.read_text(encoding="utf-8").split()
     if len(texts) != len(values):
         raise DatasetError(f"{text_file.name} has {len(texts)} lines, {labels_file.name} {len(values)}", "dataset")

@@ -13,11 +13,13 @@ import zlib
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from trustdesk.analysis.text.calibration import fit_platt
 from trustdesk.analysis.text.corpus import LABELS, Example, split_of
+from trustdesk.analysis.text.deep_tier import DeepHead, head_inputs
 from trustdesk.analysis.text.evaluation import Evaluation, evaluate
 from trustdesk.analysis.text.fast_tier import FastTier
 from trustdesk.analysis.text.features import occurrences, row_norms
@@ -39,7 +41,8 @@ class LabelReport:
     test: Evaluation | None  # None when the test split has no example of both classes
 
 
-def _require_scikit_learn():  # noqa: ANN202 - returns the module
+def _require_scikit_learn() -> type:
+    """scikit-learn's LogisticRegression, or a clear message naming the extra to install."""
     try:
         from sklearn.linear_model import LogisticRegression
     except ImportError as exc:
@@ -62,8 +65,8 @@ def _document_frequency_idf(normalised: Sequence[str], bits: int) -> np.ndarray:
     return (np.log((1 + found.count) / (1 + frequency)) + 1).astype(np.float16).astype(np.float32)
 
 
-def _design_matrix(normalised: Sequence[str], bits: int, idf: np.ndarray):  # noqa: ANN202 - scipy matrix
-    from scipy.sparse import csr_matrix
+def _design_matrix(normalised: Sequence[str], bits: int, idf: np.ndarray) -> Any:  # a scipy sparse matrix
+    from scipy.sparse import csr_matrix  # scipy comes with scikit-learn
 
     found = occurrences(normalised, bits)
     values = idf[found.buckets] / row_norms(found, idf)[found.rows]
@@ -126,10 +129,8 @@ def train_deep_head(
     embed: Callable[[Sequence[str]], np.ndarray],
     seed: int = DEFAULT_SEED,
     labels: Sequence[str] = LABELS,
-):  # noqa: ANN201 - returns (DeepHead, reports); imported lazily to keep the extra optional
+) -> tuple[DeepHead, list[LabelReport]]:
     """A logistic head per label over the sentence embedding and the fast tier's margins."""
-    from trustdesk.analysis.text.deep_tier import DeepHead, head_inputs
-
     logistic = _require_scikit_learn()
     chosen = deep_subsample(examples)
     normalised = sorted({normalise(e.text) for e in chosen})
