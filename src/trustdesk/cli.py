@@ -26,6 +26,7 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from trustdesk.analysis.text.commands import analyze_app, models_app
 from trustdesk.audit import personal_data
 from trustdesk.audit.log import Actor
 from trustdesk.audit.verify import verify_chain
@@ -58,6 +59,8 @@ sandbox_app = typer.Typer(help="Sandboxes of outside services, for the demo and 
 for sub, name in ((db_app, "db"), (users_app, "users"), (clients_app, "clients"), (audit_app, "audit"), (policies_app, "policies")):
     app.add_typer(sub, name=name)
 app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(analyze_app, name="analyze")
+app.add_typer(models_app, name="models")
 
 console = Console()
 CLI_ACTOR = Actor("cli", "operator")

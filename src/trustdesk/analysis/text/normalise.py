@@ -1,0 +1,97 @@
+"""Undo the tricks people use to slip abuse and scams past a text filter, before scoring.
+
+The classifier sees words the way a reader does, not the way they were typed: full-width and
+"mathematical" letters, Cyrillic and Greek look-alikes, zero-width characters, accents and
+combining marks, leetspeak inside words (``sh1t``, ``b!tch``, ``$hit``), letters repeated for
+emphasis (``fuuuuck``) and letters spread out with dots or spaces (``f.u.c.k``, ``f u c k``) all
+become the plain lowercase word. Links become ``url`` followed by their host, so that a shortener
+or a messaging-app host is a feature while the random path is not; mentions become ``@user``.
+
+The same function runs at training and at scoring time, so anything it folds together the model
+cannot tell apart: it is deliberately conservative with digits (only digits *inside* a word are
+read as letters, ``$100`` and phone numbers stay as they are).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Letters that look like Latin ones in Cyrillic and Greek (lower case; input is lowered first).
+_HOMOGLYPHS = {
+    # Cyrillic
+    "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p",
+    "с": "c", "т": "t", "у": "y", "х": "x", "ѕ": "s", "і": "i", "ї": "i", "ј": "j", "ԁ": "d",
+    "ԛ": "q", "ԝ": "w", "ү": "y", "һ": "h", "ӏ": "l", "ɡ": "g", "ᴄ": "c", "ɑ": "a", "ʟ": "l",
+    # Greek
+    "α": "a", "β": "b", "γ": "y", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o",
+    "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ω": "w", "ς": "c", "μ": "u",
+}
+_HOMOGLYPH_TABLE = str.maketrans(_HOMOGLYPHS)
+_HOMOGLYPH_CHARS = frozenset(_HOMOGLYPHS)
+
+# Characters read as letters: digits and symbols between two letters ("sh1t", "b!tch", "pu55y"),
+# and "$" or "@" at the edge of a word ("$hit", "@ss", "a$$"). Digits at a word's edge stay digits,
+# so "150p", "10am" and "4u" keep their meaning.
+_LEET_TABLE = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b",
+                             "9": "g", "@": "a", "$": "s", "!": "i", "|": "l"})
+_LEET_INNER = re.compile(r"(?<=[a-z])[0134578@$!|9]+(?=[a-z])")
+_LEET_EDGE = re.compile(r"(?<![\w@$])[@$]+(?=[a-z])(?!user\b)|(?<=[a-z])\$+(?![\w$])")
+_URL = re.compile(r"(?:https?://|www\.)([^\s/?#]+)\S*|\b([a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|net|org|ly|me|io|co|gl|gg|xyz|top|info|biz|app|link|club|site|online|shop|store|uk|br|es|mx|pt|ar))\b(?:/\S*)?")
+_MENTION = re.compile(r"(?<![\w@])@[a-z0-9_]{4,}")
+# Single letters split by dots, dashes, stars…: at least three letters ("f.u.c.k", "a-s-s").
+_SPLIT_PUNCT = re.compile(r"(?<!\w)(?:[a-z][.\-*_~+,'/\\]+){2,}[a-z](?!\w)")
+# Single letters split by spaces: at least four ("f u c k"), since "u r a" is ordinary SMS.
+_SPLIT_SPACE = re.compile(r"(?<!\w)(?:[a-z] +){3,}[a-z](?!\w)")
+_REPEATS = re.compile(r"(\D)\1{2,}")  # not digits: "£1000" stays
+_SPACES = re.compile(r"\s+")
+_NOT_LETTER = re.compile(r"[^a-z]")
+
+
+def _fold_unicode(text: str) -> str:
+    """NFKC for full-width and styled letters, then drop format characters and combining marks."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    decomposed = unicodedata.normalize("NFD", text)
+    kept = "".join(ch for ch in decomposed if unicodedata.category(ch) not in ("Mn", "Me", "Cf"))
+    return " ".join(_unmask_token(token) for token in kept.split(" ")) if _has_lookalikes(kept) else kept
+
+
+def _has_lookalikes(text: str) -> bool:
+    return any(ch in _HOMOGLYPH_CHARS for ch in text)
+
+
+def _unmask_token(token: str) -> str:
+    """Map look-alikes in a token that mixes scripts or is made only of look-alikes.
+
+    A genuine Russian or Greek word nearly always holds a letter with no Latin twin, so it is
+    left alone; "fuсk" with a Cyrillic "с", or "ѕех" made only of look-alikes, is unmasked.
+    """
+    letters = [ch for ch in token if ch.isalpha()]
+    if not letters or not _has_lookalikes(token):
+        return token
+    latin = any("a" <= ch <= "z" for ch in letters)
+    if latin or all(ch in _HOMOGLYPH_CHARS for ch in letters):
+        return token.translate(_HOMOGLYPH_TABLE)
+    return token
+
+
+def _url(match: re.Match[str]) -> str:
+    host = match.group(1) or match.group(2) or ""
+    return f" url {host.removeprefix('www.')} "
+
+
+def _leet(match: re.Match[str]) -> str:
+    return match.group(0).translate(_LEET_TABLE)
+
+
+def normalise(text: str) -> str:
+    """The text as the classifier reads it: lowercase, plain letters, single spaces."""
+    text = text.lower() if text.isascii() else _fold_unicode(text)
+    text = _URL.sub(_url, text)
+    text = _MENTION.sub("@user", text)
+    text = _LEET_INNER.sub(_leet, text)
+    text = _LEET_EDGE.sub(_leet, text)
+    text = _SPLIT_PUNCT.sub(lambda m: _NOT_LETTER.sub("", m.group(0)), text)
+    text = _SPLIT_SPACE.sub(lambda m: m.group(0).replace(" ", ""), text)
+    text = _REPEATS.sub(r"\1", text)
+    return _SPACES.sub(" ", text).strip()
