@@ -27,6 +27,7 @@ from trustdesk.store.blobs import FileBlobStore
 from trustdesk.store.database import Database
 from trustdesk.web import metrics
 from trustdesk.web.api import account_events, cases, enforcement, reports, subjects
+from trustdesk.web.client_input import ClientInputRoute
 from trustdesk.web.console import enforcement as console_enforcement
 from trustdesk.web.console import policies as console_policies
 from trustdesk.web.console import review as console_review
@@ -80,7 +81,7 @@ class BodyTooLarge(StarletteHTTPException):
 
 
 def _field_of(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "form")]
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "form", "header")]
     out = ""
     for part in parts:
         out += f"[{part}]" if part.isdigit() else (f".{part}" if out else part)
@@ -97,6 +98,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         docs_url=None,  # the console serves /docs from vendored Swagger UI, not from a CDN
         redoc_url=None,
     )
+    app.router.route_class = ClientInputRoute
     app.state.settings = settings
     app.state.db = db or Database(settings.effective_database_url)
     app.state.blobs = FileBlobStore(settings.blob_dir)

@@ -11,15 +11,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk.cases import access, claiming
+from trustdesk.domain.client_input import RowId
 from trustdesk.domain.policies import Action
 from trustdesk.domain.roles import ENFORCERS, REVIEWERS
 from trustdesk.enforcement import actions, bulk, decisions, notifiers
 from trustdesk.enforcement.decisions import DecisionRequest
 from trustdesk.store.models import Decision, EnforcementAction, NotifierRecord
 from trustdesk.web.api.cases import CaseOut
+from trustdesk.web.client_input import ClientInputRoute
 from trustdesk.web.permissions import COMMITTED, StaffContext, read_session, staff_with
 
-router = APIRouter(prefix="/api/v1", tags=["decisions and actions"])
+router = APIRouter(prefix="/api/v1", tags=["decisions and actions"], route_class=ClientInputRoute)
 
 
 class DecisionIn(BaseModel):
@@ -29,7 +31,7 @@ class DecisionIn(BaseModel):
     verdict: str | None = Field(default=None, description="violation | no_violation; checked against the tree if answers are given.")
     actions: list[str] | None = Field(default=None, description="Default: the tree outcome's actions.")
     rationale: str = Field(default="", max_length=10_000)
-    time_spent_ms: int = Field(default=0, ge=0)
+    time_spent_ms: int = Field(default=0, ge=0, le=decisions.MAX_TIME_SPENT_MS)
     params: dict[str, Any] = Field(default_factory=dict, description='e.g. {"days": 7} for suspend, {"label": "satire"}')
     cascade: bool = False
 
@@ -87,7 +89,7 @@ class UndoOut(BaseModel):
 
 class BulkIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    subject_ids: list[int] = Field(min_length=1, max_length=bulk.MAX_SUBJECTS)
+    subject_ids: list[RowId] = Field(min_length=1, max_length=bulk.MAX_SUBJECTS)
     decision: DecisionIn
 
 
@@ -103,7 +105,7 @@ class BulkOut(BaseModel):
 
 @router.post("/cases/{case_id}/decision", response_model=DecideOut, status_code=201)
 def decide(
-    case_id: int, body: DecisionIn, next: bool = False,
+    case_id: RowId, body: DecisionIn, next: bool = False,
     who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED,
 ) -> DecideOut:
     """Decide a case you hold; with ?next=true you are leased your next case in the same call."""
@@ -114,7 +116,7 @@ def decide(
 
 @router.get("/subjects/{subject_id}/cascade", response_model=PreviewOut)
 def preview(
-    subject_id: int, kind: str = Query(default=Action.CASCADE_TAKEDOWN.value),
+    subject_id: RowId, kind: str = Query(default=Action.CASCADE_TAKEDOWN.value),
     who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = Depends(read_session),
 ) -> PreviewOut:
     """What an action with cascade would change: every subject, visibility before → after."""
@@ -128,7 +130,7 @@ def preview(
 
 @router.post("/subjects/{subject_id}/decision", response_model=DecisionOut, status_code=201)
 def decide_subject(
-    subject_id: int, body: DecisionIn,
+    subject_id: RowId, body: DecisionIn,
     who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = COMMITTED,
 ) -> DecisionOut:
     """A senior's decision on a subject outside the queue (e.g. a cascade takedown of a shop)."""
@@ -137,7 +139,7 @@ def decide_subject(
 
 
 @router.post("/actions/{action_id}/undo", response_model=UndoOut)
-def undo(action_id: int, who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = COMMITTED) -> UndoOut:
+def undo(action_id: RowId, who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = COMMITTED) -> UndoOut:
     """Withdraw an action and everything cascaded from it."""
     result = actions.undo_action(session, who.actor, action_id, reviewer=who.reviewer)
     return UndoOut(undone=[a.id for a in result.undone], skipped=[a.id for a in result.skipped])
@@ -151,7 +153,7 @@ def start_bulk(body: BulkIn, who: StaffContext = Depends(staff_with(*ENFORCERS))
 
 
 @router.get("/bulk/{operation_id}", response_model=BulkOut)
-def bulk_status(operation_id: int, _who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = Depends(read_session)) -> BulkOut:
+def bulk_status(operation_id: RowId, _who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = Depends(read_session)) -> BulkOut:
     return _bulk_out(bulk.bulk_status(session, operation_id))
 
 
@@ -193,7 +195,7 @@ def reinstate_notifier(key: str, who: StaffContext = Depends(staff_with(*ENFORCE
 
 
 @router.get("/cases/{case_id}/decisions", response_model=list[DecisionOut])
-def case_decisions(case_id: int, who: StaffContext = Depends(staff_with()), session: Session = Depends(read_session)) -> list[DecisionOut]:
+def case_decisions(case_id: RowId, who: StaffContext = Depends(staff_with()), session: Session = Depends(read_session)) -> list[DecisionOut]:
     access.visible_case(session, who.reviewer, case_id)
     rows = session.execute(select(Decision).where(Decision.case_id == case_id).order_by(Decision.id)).scalars()
     return [DecisionOut.of(session, d) for d in rows]

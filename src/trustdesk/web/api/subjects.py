@@ -31,9 +31,10 @@ from trustdesk.ingest.schemas import (
 from trustdesk.store.blobs import BlobTooLarge
 from trustdesk.store.models import AuditEvent, MediaItem, Report, Subject
 from trustdesk.web.api import receipts
+from trustdesk.web.client_input import ClientInputRoute
 from trustdesk.web.permissions import COMMITTED, client_with, read_session
 
-router = APIRouter(prefix="/api/v1", tags=["subjects"])
+router = APIRouter(prefix="/api/v1", tags=["subjects"], route_class=ClientInputRoute)
 MAX_MEDIA_BYTES = 200 * 1024 * 1024
 
 

@@ -15,10 +15,11 @@ from trustdesk.domain.roles import ADMINS
 from trustdesk.domain.taxonomy import DSA_CATEGORIES, DSA_KEYWORDS
 from trustdesk.policy_versions import current_policies, publish_version, spec_of
 from trustdesk.store.models import Policy
+from trustdesk.web.client_input import ClientInputRoute
 from trustdesk.web.console.views import render
 from trustdesk.web.permissions import COMMITTED, StaffContext, read_session, staff_with
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=ClientInputRoute)
 
 
 @router.get("/policies")
