@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
+import jsonschema_rs
 import pytest
 from fastapi import FastAPI
 from fastapi.params import Form
@@ -234,3 +235,22 @@ def test_every_route_checks_client_input_and_bounds_its_integer_parameters(setti
             if _unbounded_integers(TypeAdapter(annotated).json_schema()):
                 unbounded.append(f"{route.path} {param.name}")
     assert unbounded == [], "bound these integers (an id: trustdesk.web.client_input.RowId)"
+
+
+def test_every_refusal_has_the_error_body_the_openapi_document_declares(api: Api) -> None:
+    document = api.client.get("/openapi.json").json()
+    refusals = [op["responses"]["4XX"] for path, ops in document["paths"].items() if path.startswith("/api/") for op in ops.values()]
+    assert refusals and all(r["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorOut"} for r in refusals)
+    assert "HTTPValidationError" not in document["components"]["schemas"]  # FastAPI's default, which the API never sends
+    validator = jsonschema_rs.Draft202012Validator({"$ref": "#/components/schemas/ErrorOut", "components": document["components"]})
+    answers = [
+        api.post("/api/v1/subjects", {"external_id": "a1", "kind": "spaceship", "colour": "red"}),  # 422, several fields
+        api.client.post("/api/v1/subjects", content=b"{not json", headers=api.auth | {"content-type": "application/json"}),
+        api.client.get("/api/v1/subjects/nobody", headers=api.auth),  # 404
+        api.client.get("/api/v1/subjects/nobody"),  # 401
+    ]
+    assert [a.status_code for a in answers] == [422, 422, 404, 401]
+    for answer in answers:
+        assert validator.is_valid(answer.json()), answer.text
+    assert not validator.is_valid({"detail": [{"loc": ["body"], "msg": "FastAPI's own shape", "type": "x"}]})
+    assert {e["field"] for e in answers[0].json()["errors"]} == {"kind", "colour"}

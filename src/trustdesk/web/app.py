@@ -27,6 +27,7 @@ from trustdesk.store.blobs import FileBlobStore
 from trustdesk.store.database import Database
 from trustdesk.web import metrics
 from trustdesk.web.api import account_events, cases, enforcement, reports, subjects
+from trustdesk.web.api.responses import CLIENT_ERRORS
 from trustdesk.web.client_input import ClientInputRoute
 from trustdesk.web.console import enforcement as console_enforcement
 from trustdesk.web.console import policies as console_policies
@@ -136,12 +137,12 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
             session.execute(text("SELECT 1"))
         return {"status": "ok"}
 
-    @app.get("/metrics", dependencies=[Depends(public())], tags=["operations"])
+    @app.get("/metrics", dependencies=[Depends(public())], tags=["operations"], response_class=PlainTextResponse)
     def prometheus() -> PlainTextResponse:
         return PlainTextResponse(generate_latest().decode(), media_type=CONTENT_TYPE_LATEST)
 
     for module in (subjects, reports, account_events, cases, enforcement):
-        app.include_router(module.router)
+        app.include_router(module.router, responses=CLIENT_ERRORS)
     app.include_router(console.router)
     app.include_router(console_policies.router)
     app.include_router(console_review.router)

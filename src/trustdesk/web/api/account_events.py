@@ -20,7 +20,7 @@ from trustdesk.web.permissions import COMMITTED, client_with
 router = APIRouter(prefix="/api/v1", tags=["account events"], route_class=ClientInputRoute)
 
 
-@router.post("/account-events", status_code=201, response_model=Receipt)
+@router.post("/account-events", status_code=201, response_model=Receipt, responses=receipts.RETRY)
 def record_event(
     body: AccountEventIn, response: Response,
     who: intake.Submitter = Depends(client_with(Scope.EVENTS_WRITE)), session: Session = COMMITTED,

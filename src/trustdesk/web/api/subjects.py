@@ -136,7 +136,7 @@ class SubjectDetail(BaseModel):
     history: list[HistoryEntry]
 
 
-@router.post("/subjects", status_code=201, response_model=Receipt)
+@router.post("/subjects", status_code=201, response_model=Receipt, responses=receipts.RETRY)
 def create_subject(
     body: SubjectIn, response: Response,
     who: intake.Submitter = Depends(client_with(Scope.SUBJECTS_WRITE)), session: Session = COMMITTED,
