@@ -254,3 +254,13 @@ def test_every_refusal_has_the_error_body_the_openapi_document_declares(api: Api
         assert validator.is_valid(answer.json()), answer.text
     assert not validator.is_valid({"detail": [{"loc": ["body"], "msg": "FastAPI's own shape", "type": "x"}]})
     assert {e["field"] for e in answers[0].json()["errors"]} == {"kind", "colour"}
+
+
+def test_what_the_fuzzer_found_undocumented_is_documented(api: Api) -> None:
+    """An identical intake retry answers 200 with the receipt, and /metrics answers text, not JSON."""
+    document = api.client.get("/openapi.json").json()
+    for path in ("/api/v1/subjects", "/api/v1/reports", "/api/v1/account-events"):
+        retry = document["paths"][path]["post"]["responses"]["200"]
+        assert retry["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Receipt"}
+    assert list(document["paths"]["/metrics"]["get"]["responses"]["200"]["content"]) == ["text/plain"]
+    assert api.client.get("/metrics").headers["content-type"].startswith("text/plain")
