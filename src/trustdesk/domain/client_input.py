@@ -26,6 +26,7 @@ Count = Annotated[int, Field(ge=0, le=INT64_MAX)]
 MAX_JSON_DEPTH = 32
 NUL_MESSAGE = "must not contain a NUL character"
 _OUT_OF_RANGE = f"must lie between {INT64_MIN} and {INT64_MAX}"
+_FLOAT_BOUND = 2.0**63
 
 Location = tuple[str | int, ...]
 
@@ -37,9 +38,36 @@ def has_nul(text: str) -> bool:
 def json_problem(value: Any) -> tuple[Location, str] | None:
     """The first place in a parsed JSON value that breaks the rules, with why; None if none does.
 
-    An empty location means the value as a whole (nesting too deep). Walks with an explicit
-    stack, so a deep value cannot exhaust Python's recursion limit.
+    An empty location means the value as a whole (nesting too deep). Both walks use an explicit
+    stack, so a deep value cannot exhaust Python's recursion limit; the quick one runs on every
+    request, the one that builds locations only once something is wrong.
     """
+    return None if _fits(value) else _locate(value)
+
+
+def _fits(value: Any) -> bool:
+    stack: list[tuple[Any, int]] = [([value], 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            return False
+        if type(item) is dict:
+            if any(has_nul(key) for key in item):
+                return False
+            item = item.values()
+        for child in item:
+            kind = type(child)
+            if kind is str:
+                if has_nul(child):
+                    return False
+            elif kind is dict or kind is list:
+                stack.append((child, depth + 1))
+            elif (kind is int and not INT64_MIN <= child <= INT64_MAX) or (kind is float and not -_FLOAT_BOUND < child < _FLOAT_BOUND):
+                return False
+    return True
+
+
+def _locate(value: Any) -> tuple[Location, str] | None:
     stack: list[tuple[Location, Any]] = [((), value)]
     while stack:
         location, item = stack.pop()
@@ -57,7 +85,7 @@ def json_problem(value: Any) -> tuple[Location, str] | None:
                 return location, NUL_MESSAGE
         elif isinstance(item, int) and not isinstance(item, bool) and not INT64_MIN <= item <= INT64_MAX:
             return location, _OUT_OF_RANGE
-        elif isinstance(item, float) and not -(2.0**63) < item < 2.0**63:
+        elif isinstance(item, float) and not -_FLOAT_BOUND < item < _FLOAT_BOUND:
             # Integers beyond 64 bits arrive as floats: refused too, not stored rounded.
             return location, _OUT_OF_RANGE
     return None
