@@ -127,7 +127,9 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         log.exception("unhandled error", extra={"path": request.url.path}, exc_info=exc)
         return JSONResponse({"detail": "internal error; it has been logged"}, status_code=500)
 
-    # Inside the metrics and the protective headers, so a 500 is counted and sent with them.
+    # Not `exception_handler(Exception)`: Starlette raises again after that answers, and the
+    # server then closes the keep-alive connection. Inside the metrics and the protective
+    # headers, so a 500 is counted and sent with them.
     app.add_middleware(AnswerServerErrors, answer=_unexpected)
     app.add_middleware(metrics.RequestMetrics)
 
