@@ -3,19 +3,16 @@ uvicorn server on a migrated SQLite database, in a thread."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.conftest import TEST_SECRET
+from tests.live_server import live_server
 from trustdesk.config import Settings
 from trustdesk.store.database import Database
 from trustdesk.store.migrate import upgrade
@@ -70,21 +67,10 @@ def serving(tmp_path: Path, seed: Callable[[Database, Settings], Seeded]) -> Ite
     db = Database(url)
     app = create_app(settings, db)  # first: it configures the personal-data key ring seeding needs
     seeded = seed(db, settings)
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while thread.is_alive() and not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
     try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}", db, seeded
+        with live_server(app) as base:
+            yield base, db, seeded
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        listener.close()
         db.dispose()
 
 

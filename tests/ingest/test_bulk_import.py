@@ -314,3 +314,22 @@ def test_an_unknown_file_format_or_type_is_refused_before_anything_is_read(
 
 def test_the_type_names_offered_to_callers_are_the_record_types() -> None:
     assert set(get_args(bulk_import.RecordTypeName)) == set(bulk_import.RECORD_TYPES)
+
+
+def test_lines_a_database_could_not_store_are_rejected_not_fatal(db: Database, submitter: Submitter, tmp_path: Path) -> None:
+    path = _write_jsonl(tmp_path / "hostile.jsonl", [
+        _account("nul", title="a\u0000b"),
+        _account("big", reach={"followers": 2**63}),
+        '{"type": "subject", "external_id": "deep", "kind": "account", "attributes": {"x": ' + "[" * 100_000 + "]" * 100_000 + "}}",
+        _account("too-deep", attributes={"x": json.loads("[" * 40 + "]" * 40)}),
+        _account("fine"),
+    ])
+
+    summary = import_file(db, path, submitter)
+
+    reasons = {r["line"]: r["reason"] for r in _rejects(summary)}
+    assert reasons[1] == "title: must not contain a NUL character"
+    assert reasons[2].startswith("reach.followers: must lie between")
+    assert reasons[3].startswith("json: depth limit exceeded")
+    assert reasons[4] == "record: nested deeper than 32 levels"
+    assert _external_ids(db, Subject) == ["fine"]

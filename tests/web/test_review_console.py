@@ -540,6 +540,22 @@ def test_the_queue_form_refuses_a_bad_expression_naming_the_problem(desk: Desk) 
         assert session.execute(select(Queue).where(Queue.name == "Scam desk")).first() is None
 
 
+@pytest.mark.parametrize(("box", "value"), [
+    ("sla_P0", str(10**10)), ("escalate_minutes_before_breach", str(10**12)), ("position", str(2**40)),
+    ("exposure_limit_per_hour", "0"),
+])
+def test_the_queue_form_bounds_its_numbers_naming_the_box(desk: Desk, box: str, value: str) -> None:
+    desk.login("root")
+    form = desk.client.get("/queues/new").text
+    assert f'name="{box}" type="number"' in form and "max=" in form
+    refused = desk.post("/queues/new", _queue_form(**{box: value, "escalation_queue": "General"}))
+    assert refused.status_code == 422
+    error = html.unescape(re.search(r'data-testid="form-error">([^<]*)<', refused.text).group(1))
+    assert error.startswith("sla_minutes:" if box.startswith("sla_") else f"{box}:")
+    with desk.api.db.reader() as session:
+        assert session.execute(select(Queue).where(Queue.name == "Scam desk")).first() is None
+
+
 def test_an_admin_creates_and_edits_a_queue(desk: Desk) -> None:
     desk.login("root")
     created = desk.post("/queues/new", _queue_form())

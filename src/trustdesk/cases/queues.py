@@ -28,6 +28,11 @@ ROUTING_SCHEMA = Schema(
     }
 )
 DEFAULT_SLA_MINUTES = {Band.P0: 60, Band.P1: 240, Band.P2: 1440, Band.P3: 4320}
+# The bounds of a queue's numbers, checked when it is saved. Longer than a year is a typing
+# mistake, and far longer overflows the date arithmetic of the SLA sweep.
+MAX_SLA_MINUTES = 366 * 24 * 60
+MAX_POSITION = 1_000_000
+MAX_EXPOSURE_PER_HOUR = 3600
 
 
 class QueueError(ValueError):
@@ -66,14 +71,20 @@ def _validate(session: Session, spec: QueueSpec, own_id: int | None) -> dict[str
             raise QueueError("routing_expression", str(exc)) from exc
     elif not spec.is_default:
         raise QueueError("routing_expression", "required unless this is the default queue")
-    missing = [b.value for b in Band if not isinstance(spec.sla_minutes.get(b.value), int) or spec.sla_minutes[b.value] <= 0]
+    missing = [b.value for b in Band if not _within(spec.sla_minutes.get(b.value), 1, MAX_SLA_MINUTES)]
     if missing:
-        raise QueueError("sla_minutes", f"a positive number of minutes is needed for {', '.join(missing)}")
+        raise QueueError("sla_minutes", f"between 1 and {MAX_SLA_MINUTES} minutes are needed for {', '.join(missing)}")
     bad_roles = [r for r in spec.required_roles if r not in {role.value for role in Role}]
     if bad_roles:
         raise QueueError("required_roles", f"unknown roles {', '.join(bad_roles)}")
-    if spec.exposure_limit_per_hour is not None and spec.exposure_limit_per_hour <= 0:
-        raise QueueError("exposure_limit_per_hour", "must be positive")
+    for name, low, high in (
+        ("position", 0, MAX_POSITION),
+        ("exposure_limit_per_hour", 1, MAX_EXPOSURE_PER_HOUR),
+        ("escalate_minutes_before_breach", 1, MAX_SLA_MINUTES),
+    ):
+        value = getattr(spec, name)
+        if (value is not None or name == "position") and not _within(value, low, high):
+            raise QueueError(name, f"must be a whole number from {low} to {high}")
     escalation_id = None
     if spec.escalation_queue:
         escalation_id = session.execute(select(Queue.id).where(Queue.name == spec.escalation_queue)).scalar()
@@ -90,6 +101,10 @@ def _validate(session: Session, spec: QueueSpec, own_id: int | None) -> dict[str
         "escalate_minutes_before_breach": spec.escalate_minutes_before_breach, "escalation_queue_id": escalation_id,
         "active": spec.active,
     }
+
+
+def _within(value: object, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
 def save_queue(session: Session, actor: Actor, spec: QueueSpec, queue_id: int | None = None) -> Queue:

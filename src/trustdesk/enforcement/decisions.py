@@ -52,6 +52,7 @@ from trustdesk.store.models import Case, Decision, EnforcementAction, Policy, Re
 
 CASE_OPEN, CASE_DECIDED = "open", "decided"
 MAX_RATIONALE = 10_000
+MAX_TIME_SPENT_MS = 24 * 3600 * 1000
 
 
 @dataclass(frozen=True)
@@ -113,8 +114,8 @@ def check_request(session: Session, request: DecisionRequest) -> CheckedRequest:
         check_params(kind, request.params)
     if request.cascade and not CASCADING.intersection(checked.actions):
         raise FieldError("cascade", "none of the actions cascades to descendants")
-    if request.time_spent_ms < 0:
-        raise FieldError("time_spent_ms", "must not be negative")
+    if not 0 <= request.time_spent_ms <= MAX_TIME_SPENT_MS:
+        raise FieldError("time_spent_ms", f"must be from 0 to {MAX_TIME_SPENT_MS} (a day)")
     if len(request.rationale) > MAX_RATIONALE:
         raise FieldError("rationale", f"at most {MAX_RATIONALE} characters")
     return CheckedRequest(policy, checked.verdict, checked.actions, path)

@@ -22,9 +22,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Literal, TextIO
 
+import orjson
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
+from trustdesk.domain.client_input import json_problem
 from trustdesk.domain.errors import FieldError, NotFound
 from trustdesk.ingest import intake
 from trustdesk.ingest.intake import Submitter
@@ -196,8 +198,8 @@ def _jsonl_records(lines: _Lines, start: _Position) -> Iterator[_Record]:
             yield _Record(number, raw, problem=_NOT_UTF8)
             continue
         try:
-            fields = json.loads(raw)
-        except json.JSONDecodeError as exc:
+            fields = orjson.loads(raw)  # stops at a fixed depth, where json.loads would exhaust the stack
+        except orjson.JSONDecodeError as exc:
             yield _Record(number, raw, problem=f"json: {exc.msg} at column {exc.colno}")
             continue
         if isinstance(fields, dict):
@@ -266,8 +268,8 @@ def _nest(header: list[str], row: list[str]) -> dict[str, Any]:
 
 def _json_cell(column: str, cell: str) -> Any:
     try:
-        return json.loads(cell)
-    except json.JSONDecodeError as exc:
+        return orjson.loads(cell)
+    except orjson.JSONDecodeError as exc:
         raise ValueError(f"{column}: not valid JSON ({exc.msg} at column {exc.colno})") from exc
 
 
@@ -289,6 +291,9 @@ def _validate(record: _Record, default_type: str | None) -> _Item | _Reject:
         expected = ", ".join(RECORD_TYPES)
         problem = "missing" if kind is None else f"unknown record type {kind!r}"
         return _Reject(record.line, record.raw, UNKNOWN_TYPE, f"type: {problem}; expected {expected}")
+    broken = json_problem(fields)
+    if broken is not None:
+        return _Reject(record.line, record.raw, kind, f"{_dotted(broken[0])}: {broken[1]}")
     try:
         model = RECORD_TYPES[kind].schema.model_validate(fields)
     except ValidationError as exc:

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from trustdesk.domain.client_input import Count
 from trustdesk.domain.vocabulary import (
     AccountEventKind,
     ReporterType,
@@ -34,9 +35,9 @@ class _Strict(BaseModel):
 
 
 class Reach(_Strict):
-    followers: int | None = Field(default=None, ge=0)
-    views: int | None = Field(default=None, ge=0)
-    sales: int | None = Field(default=None, ge=0)
+    followers: Count | None = None
+    views: Count | None = None
+    sales: Count | None = None
 
 
 class PersonalFields(_Strict):
@@ -114,7 +115,7 @@ class AccountEventIn(_Strict):
     device_id: str | None = Field(default=None, max_length=200)
     payment_fingerprint: str | None = Field(default=None, max_length=200)
     phone_hash: str | None = Field(default=None, max_length=200)
-    amount_cents: int | None = Field(default=None, ge=0)
+    amount_cents: Count | None = None
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     attributes: dict[str, Any] = Field(default_factory=dict, max_length=100)
 

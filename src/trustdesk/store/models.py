@@ -1,7 +1,7 @@
 """SQLAlchemy models: the current-state tables the console reads, plus the audit log.
 
 Columns that hold JSON use the portable `JSON` type so that SQLite and PostgreSQL share one
-schema. All times are UTC; SQLite hands them back naive, so read them through `as_utc`.
+schema. All times are stored in UTC and read back timezone-aware (`UtcDateTime`), on both.
 """
 
 from __future__ import annotations
@@ -20,9 +20,11 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
     text,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT identities.
@@ -39,8 +41,26 @@ def as_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
 
 
+class UtcDateTime(TypeDecorator[datetime]):
+    """A point in time, stored in UTC and read back with its offset on both databases.
+
+    SQLite keeps no offset: a time with one would be stored as its local clock reading, and
+    every time would come back naive, so the API would show it without `Z`. A naive time given
+    here is taken to be UTC already.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value).astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value).astimezone(timezone.utc)
+
+
 class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: DateTime(timezone=True)}
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: UtcDateTime()}
 
 
 class App(Base):

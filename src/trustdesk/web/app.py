@@ -8,7 +8,6 @@ else is logged and answered with a bare 500 that leaks no internals.
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
@@ -28,19 +27,27 @@ from trustdesk.store.blobs import FileBlobStore
 from trustdesk.store.database import Database
 from trustdesk.web import metrics
 from trustdesk.web.api import account_events, cases, enforcement, reports, subjects
+from trustdesk.web.api.responses import CLIENT_ERRORS
+from trustdesk.web.client_input import ClientInputRoute
 from trustdesk.web.console import enforcement as console_enforcement
 from trustdesk.web.console import policies as console_policies
 from trustdesk.web.console import review as console_review
 from trustdesk.web.console import staff as console_staff
 from trustdesk.web.console import views as console
 from trustdesk.web.permissions import LoginRequired, public
-from trustdesk.web.security_headers import SecurityHeaders, headers_for
+from trustdesk.web.security_headers import SecurityHeaders
+from trustdesk.web.server_errors import AnswerServerErrors
 
 log = logging.getLogger("trustdesk.web")
 
 
 class BodyLimit:
-    """Answer 413 once a request body passes the limit, whether or not it sent a length."""
+    """Answer 413 once a request body passes the limit, whether or not it sent a length.
+
+    A declared length over the limit is refused before the application runs. A body that grows
+    past it while being read (chunked, or longer than declared) raises `BodyTooLarge` into the
+    reader, an HTTP error that the application answers like any other, naming `body`.
+    """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -52,7 +59,8 @@ class BodyLimit:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
+            response = JSONResponse({"detail": BodyTooLarge(self.max_bytes).detail, "field": "body"}, status_code=413)
+            await response(scope, receive, send)
             return
         seen = 0
 
@@ -62,26 +70,19 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise _TooLarge()
+                    raise BodyTooLarge(self.max_bytes)
             return message
 
-        try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
-            await self._refuse(send)
-
-    async def _refuse(self, send: Send) -> None:
-        response = JSONResponse({"detail": f"body: larger than {self.max_bytes} bytes", "field": "body"}, status_code=413)
-        await send({"type": "http.response.start", "status": 413, "headers": response.raw_headers})
-        await send({"type": "http.response.body", "body": response.body})
+        await self.app(scope, limited, send)
 
 
-class _TooLarge(Exception):
-    pass
+class BodyTooLarge(StarletteHTTPException):
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"body: larger than {max_bytes} bytes")
 
 
 def _field_of(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "form")]
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "form", "header")]
     out = ""
     for part in parts:
         out += f"[{part}]" if part.isdigit() else (f".{part}" if out else part)
@@ -98,6 +99,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         docs_url=None,  # the console serves /docs from vendored Swagger UI, not from a CDN
         redoc_url=None,
     )
+    app.router.route_class = ClientInputRoute
     app.state.settings = settings
     app.state.db = db or Database(settings.effective_database_url)
     app.state.blobs = FileBlobStore(settings.blob_dir)
@@ -121,25 +123,15 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     async def _login(request: Request, _exc: LoginRequired) -> RedirectResponse:
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
 
-    @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", extra={"path": request.url.path})
-        # Answered outside the middleware, so the protective headers are added here.
-        headers = dict(headers_for(request.url.path))
-        return JSONResponse({"detail": "internal error; it has been logged"}, status_code=500, headers=headers)
+        log.exception("unhandled error", extra={"path": request.url.path}, exc_info=exc)
+        return JSONResponse({"detail": "internal error; it has been logged"}, status_code=500)
 
-    @app.middleware("http")
-    async def _measure(request: Request, call_next: Any) -> Any:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        elapsed = time.perf_counter() - started
-        metrics.HTTP_REQUESTS.labels(request.method, path, str(response.status_code)).inc()
-        metrics.HTTP_LATENCY.labels(request.method, path).observe(elapsed)
-        if response.status_code >= 400:
-            log.info("request", extra={"method": request.method, "path": path, "status": response.status_code, "ms": round(elapsed * 1000, 1)})
-        return response
+    # Not `exception_handler(Exception)`: Starlette raises again after that answers, and the
+    # server then closes the keep-alive connection. Inside the metrics and the protective
+    # headers, so a 500 is counted and sent with them.
+    app.add_middleware(AnswerServerErrors, answer=_unexpected)
+    app.add_middleware(metrics.RequestMetrics)
 
     @app.get("/healthz", dependencies=[Depends(public())], tags=["operations"])
     def healthz() -> dict[str, str]:
@@ -147,12 +139,12 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
             session.execute(text("SELECT 1"))
         return {"status": "ok"}
 
-    @app.get("/metrics", dependencies=[Depends(public())], tags=["operations"])
+    @app.get("/metrics", dependencies=[Depends(public())], tags=["operations"], response_class=PlainTextResponse)
     def prometheus() -> PlainTextResponse:
         return PlainTextResponse(generate_latest().decode(), media_type=CONTENT_TYPE_LATEST)
 
     for module in (subjects, reports, account_events, cases, enforcement):
-        app.include_router(module.router)
+        app.include_router(module.router, responses=CLIENT_ERRORS)
     app.include_router(console.router)
     app.include_router(console_policies.router)
     app.include_router(console_review.router)

@@ -63,7 +63,6 @@ def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bi
     probabilities = np.asarray(probabilities, dtype=np.float64)
     labels = np.asarray(labels, dtype=np.float64)
     which = np.minimum((probabilities * bins).astype(int), bins - 1)
-    counts = np.bincount(which, minlength=bins)
     score_sums = np.bincount(which, weights=probabilities, minlength=bins)
     label_sums = np.bincount(which, weights=labels, minlength=bins)
     return float(np.abs(score_sums - label_sums).sum() / max(len(labels), 1))

@@ -14,12 +14,13 @@ from trustdesk.ingest.schemas import (
     Receipts,
 )
 from trustdesk.web.api import receipts
+from trustdesk.web.client_input import ClientInputRoute
 from trustdesk.web.permissions import COMMITTED, client_with
 
-router = APIRouter(prefix="/api/v1", tags=["account events"])
+router = APIRouter(prefix="/api/v1", tags=["account events"], route_class=ClientInputRoute)
 
 
-@router.post("/account-events", status_code=201, response_model=Receipt)
+@router.post("/account-events", status_code=201, response_model=Receipt, responses=receipts.RETRY)
 def record_event(
     body: AccountEventIn, response: Response,
     who: intake.Submitter = Depends(client_with(Scope.EVENTS_WRITE)), session: Session = COMMITTED,

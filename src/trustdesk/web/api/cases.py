@@ -7,7 +7,7 @@ roles the caller lacks answers 404 like a missing one; such a queue's case list 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,12 +15,21 @@ from sqlalchemy.orm import Session
 
 from trustdesk.cases import case_file, claiming, listing, routing, sla, wellness
 from trustdesk.cases.listing import Age, QueueFilter, QueueSort
-from trustdesk.cases.queues import QueueError, QueueSpec, save_queue
+from trustdesk.cases.queues import (
+    MAX_EXPOSURE_PER_HOUR,
+    MAX_POSITION,
+    MAX_SLA_MINUTES,
+    QueueError,
+    QueueSpec,
+    save_queue,
+)
+from trustdesk.domain.client_input import RowId
 from trustdesk.domain.priority import Band
 from trustdesk.domain.roles import ADMINS, ASSIGNERS, REVIEWERS
 from trustdesk.domain.vocabulary import ReporterType
 from trustdesk.store.models import MAX_BIGINT, Case, Queue
 from trustdesk.web.api.subjects import MediaItemOut
+from trustdesk.web.client_input import ClientInputRoute
 from trustdesk.web.permissions import (
     COMMITTED,
     StaffContext,
@@ -29,21 +38,21 @@ from trustdesk.web.permissions import (
     staff_with,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["queues and cases"])
+router = APIRouter(prefix="/api/v1", tags=["queues and cases"], route_class=ClientInputRoute)
 
 
 class QueueIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=100)
     routing_expression: str | None = Field(default=None, max_length=4000, description="CEL; see ROUTING_SCHEMA")
-    position: int = 100
+    position: int = Field(default=100, ge=0, le=MAX_POSITION)
     is_default: bool = False
-    sla_minutes: dict[str, int] = Field(default_factory=lambda: QueueSpec("x").sla_minutes)
+    sla_minutes: dict[str, Annotated[int, Field(ge=1, le=MAX_SLA_MINUTES)]] = Field(default_factory=lambda: QueueSpec("x").sla_minutes)
     required_roles: list[str] = Field(default_factory=list)
     required_languages: list[str] = Field(default_factory=list)
     graphic: bool = False
-    exposure_limit_per_hour: int | None = None
-    escalate_minutes_before_breach: int | None = None
+    exposure_limit_per_hour: int | None = Field(default=None, ge=1, le=MAX_EXPOSURE_PER_HOUR)
+    escalate_minutes_before_breach: int | None = Field(default=None, ge=1, le=MAX_SLA_MINUTES)
     escalation_queue: str | None = None
     active: bool = True
 
@@ -131,7 +140,7 @@ class ClaimOut(BaseModel):
 
 
 class AssignIn(BaseModel):
-    staff_id: int | None
+    staff_id: RowId | None
 
 
 class CommentIn(BaseModel):
@@ -161,7 +170,7 @@ def create_queue(body: QueueIn, who: StaffContext = Depends(staff_with(*ADMINS))
 
 
 @router.put("/queues/{queue_id}", response_model=QueueOut)
-def update_queue(queue_id: int, body: QueueIn, who: StaffContext = Depends(staff_with(*ADMINS)), session: Session = COMMITTED) -> QueueOut:
+def update_queue(queue_id: RowId, body: QueueIn, who: StaffContext = Depends(staff_with(*ADMINS)), session: Session = COMMITTED) -> QueueOut:
     if session.get(Queue, queue_id) is None:
         raise HTTPException(404, f"queue_id: no queue {queue_id}")
     try:
@@ -172,7 +181,7 @@ def update_queue(queue_id: int, body: QueueIn, who: StaffContext = Depends(staff
 
 @router.get("/queues/{queue_id}/cases", response_model=list[CaseOut])
 def queue_cases(
-    request: Request, response: Response, queue_id: int,
+    request: Request, response: Response, queue_id: RowId,
     policy_code: str | None = Query(None, max_length=64), language: str | None = Query(None, max_length=16),
     band: Band | None = None, age: Age | None = None, breached: bool | None = None, reporter_type: ReporterType | None = None,
     sort: QueueSort = QueueSort.PRIORITY, after: str | None = Query(None, max_length=1000), before: str | None = Query(None, max_length=1000),
@@ -194,7 +203,7 @@ def queue_cases(
 
 
 @router.post("/queues/{queue_id}/step-out", status_code=204)
-def step_out(queue_id: int, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED) -> None:
+def step_out(queue_id: RowId, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED) -> None:
     """Leave a graphic queue for now, without penalty."""
     try:
         wellness.step_out(session, who.user_id, queue_id)
@@ -203,7 +212,7 @@ def step_out(queue_id: int, who: StaffContext = Depends(staff_with(*REVIEWERS)),
 
 
 @router.post("/queues/{queue_id}/step-in", status_code=204)
-def step_in(queue_id: int, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED) -> None:
+def step_in(queue_id: RowId, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED) -> None:
     wellness.step_back_in(session, who.user_id, queue_id)
 
 
@@ -222,7 +231,7 @@ def next_case(
 
 
 @router.get("/cases/{case_id}", response_model=CaseFileOut)
-def read_case(case_id: int, who: StaffContext = Depends(staff_with()), session: Session = Depends(read_session)) -> CaseFileOut:
+def read_case(case_id: RowId, who: StaffContext = Depends(staff_with()), session: Session = Depends(read_session)) -> CaseFileOut:
     found = case_file.load_case_file(session, who.reviewer, case_id)
     return CaseFileOut(
         case=CaseOut.of(found.case), queue=found.queue.name, subject=_with_media(found.tree.subject),
@@ -241,7 +250,7 @@ def read_case(case_id: int, who: StaffContext = Depends(staff_with()), session: 
 
 @router.post("/cases/{case_id}/renew", response_model=CaseOut)
 def renew(
-    case_id: int, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED,
+    case_id: RowId, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED,
     terms: claiming.Terms = Depends(claim_terms),
 ) -> CaseOut:
     """Keep holding the case while you work on it; refused (409) past `TRUSTDESK_MAX_HOLD_MINUTES` from the claim."""
@@ -249,22 +258,22 @@ def renew(
 
 
 @router.post("/cases/{case_id}/release", status_code=204)
-def release(case_id: int, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED) -> None:
+def release(case_id: RowId, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED) -> None:
     claiming.release(session, who.reviewer, case_id)
 
 
 @router.post("/cases/{case_id}/assign", response_model=CaseOut)
-def assign(case_id: int, body: AssignIn, who: StaffContext = Depends(staff_with(*ASSIGNERS)), session: Session = COMMITTED) -> CaseOut:
+def assign(case_id: RowId, body: AssignIn, who: StaffContext = Depends(staff_with(*ASSIGNERS)), session: Session = COMMITTED) -> CaseOut:
     """Hand a case to a named reviewer who may work its queue (null: back to the queue)."""
     return CaseOut.of(claiming.assign(session, who.actor, who.reviewer, case_id, body.staff_id))
 
 
 @router.post("/cases/{case_id}/imminent-harm", response_model=CaseOut)
-def imminent_harm(case_id: int, body: ImminentHarmIn, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED) -> CaseOut:
+def imminent_harm(case_id: RowId, body: ImminentHarmIn, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED) -> CaseOut:
     """Flag a threat to life, self-harm or a child at risk: top priority, shortest SLA."""
     return CaseOut.of(routing.flag_imminent_harm(session, who.actor, who.reviewer, case_id, body.reason))
 
 
 @router.post("/cases/{case_id}/comments", status_code=201)
-def comment(case_id: int, body: CommentIn, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED) -> dict[str, int]:
+def comment(case_id: RowId, body: CommentIn, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED) -> dict[str, int]:
     return {"id": case_file.add_comment(session, who.actor, who.reviewer, case_id, body.body).id}

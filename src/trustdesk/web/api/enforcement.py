@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk.cases import access, claiming
 from trustdesk.domain.errors import FieldError
+from trustdesk.domain.client_input import RowId
 from trustdesk.domain.policies import Action
 from trustdesk.domain.roles import ENFORCERS, REVIEWERS
 from trustdesk.enforcement import actions, bulk, decisions, notifiers
@@ -19,6 +20,7 @@ from trustdesk.enforcement.decisions import DecisionRequest
 from trustdesk.ingest.schemas import ExternalId
 from trustdesk.store.models import Decision, EnforcementAction, NotifierRecord
 from trustdesk.web.api.cases import CaseOut
+from trustdesk.web.client_input import ClientInputRoute
 from trustdesk.web.permissions import (
     COMMITTED,
     StaffContext,
@@ -27,7 +29,7 @@ from trustdesk.web.permissions import (
     staff_with,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["decisions and actions"])
+router = APIRouter(prefix="/api/v1", tags=["decisions and actions"], route_class=ClientInputRoute)
 
 
 class DecisionIn(BaseModel):
@@ -37,7 +39,7 @@ class DecisionIn(BaseModel):
     verdict: str | None = Field(default=None, description="violation | no_violation; checked against the tree if answers are given.")
     actions: list[str] | None = Field(default=None, description="Default: the tree outcome's actions.")
     rationale: str = Field(default="", max_length=10_000)
-    time_spent_ms: int = Field(default=0, ge=0)
+    time_spent_ms: int = Field(default=0, ge=0, le=decisions.MAX_TIME_SPENT_MS)
     params: dict[str, Any] = Field(default_factory=dict, description='e.g. {"days": 7} for suspend, {"label": "satire"}')
     cascade: bool = False
 
@@ -95,7 +97,7 @@ class UndoOut(BaseModel):
 
 class BulkIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    subject_ids: list[int] = Field(default_factory=list, max_length=bulk.MAX_SUBJECTS, description="TrustDesk subject ids.")
+    subject_ids: list[RowId] = Field(default_factory=list, max_length=bulk.MAX_SUBJECTS, description="TrustDesk subject ids.")
     app: str | None = Field(default=None, max_length=64, description="The app whose external ids `external_ids` are.")
     external_ids: list[ExternalId] = Field(default_factory=list, max_length=bulk.MAX_SUBJECTS,
                                            description="Subjects as the host platform knows them (needs `app`).")
@@ -146,7 +148,7 @@ class UndoIn(BaseModel):
 
 @router.post("/cases/{case_id}/decision", response_model=DecideOut, status_code=201)
 def decide(
-    case_id: int, body: DecisionIn, next: bool = False,
+    case_id: RowId, body: DecisionIn, next: bool = False,
     who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED,
     terms: claiming.Terms = Depends(claim_terms),
 ) -> DecideOut:
@@ -158,7 +160,7 @@ def decide(
 
 @router.get("/subjects/{subject_id}/cascade", response_model=PreviewOut)
 def preview(
-    subject_id: int, kind: str = Query(default=Action.CASCADE_TAKEDOWN.value),
+    subject_id: RowId, kind: str = Query(default=Action.CASCADE_TAKEDOWN.value),
     who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = Depends(read_session),
 ) -> PreviewOut:
     """What an action with cascade would change: every subject, visibility before → after."""
@@ -172,7 +174,7 @@ def preview(
 
 @router.post("/subjects/{subject_id}/decision", response_model=DecisionOut, status_code=201)
 def decide_subject(
-    subject_id: int, body: DecisionIn,
+    subject_id: RowId, body: DecisionIn,
     who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = COMMITTED,
 ) -> DecisionOut:
     """A senior's decision on a subject outside the queue (e.g. a cascade takedown of a shop)."""
@@ -182,7 +184,7 @@ def decide_subject(
 
 @router.post("/actions/{action_id}/undo", response_model=UndoOut)
 def undo(
-    action_id: int, body: UndoIn | None = None,
+    action_id: RowId, body: UndoIn | None = None,
     who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = COMMITTED,
 ) -> UndoOut:
     """Withdraw an action and everything cascaded from it; a cascade needs a `reason`."""
@@ -201,13 +203,13 @@ def start_bulk(body: BulkIn, who: StaffContext = Depends(staff_with(*ENFORCERS))
 
 
 @router.get("/bulk/{operation_id}", response_model=BulkOut)
-def bulk_status(operation_id: int, _who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = Depends(read_session)) -> BulkOut:
+def bulk_status(operation_id: RowId, _who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = Depends(read_session)) -> BulkOut:
     return BulkOut.of(bulk.bulk_status(session, operation_id))
 
 
 @router.get("/bulk/{operation_id}/items", response_model=BulkItemsOut)
 def bulk_items(
-    operation_id: int, status: str | None = Query(default=None, description="Only items with this result."),
+    operation_id: RowId, status: str | None = Query(default=None, description="Only items with this result."),
     after: int = Query(default=-1, ge=-1, le=bulk.MAX_SUBJECTS, description="The position to page on from."),
     limit: int = Query(default=500, ge=1, le=1000),
     who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = Depends(read_session),
@@ -221,7 +223,7 @@ def bulk_items(
 
 @router.post("/bulk/{operation_id}/undo", response_model=BulkOut, status_code=202)
 def undo_bulk(
-    operation_id: int, body: UndoIn, who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = COMMITTED,
+    operation_id: RowId, body: UndoIn, who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = COMMITTED,
 ) -> BulkOut:
     """Undo a finished bulk decision (once): the worker withdraws each applied item's actions and
     strikes; the answer is the undo operation, with items of its own."""
@@ -260,7 +262,7 @@ def reinstate_notifier(key: str, who: StaffContext = Depends(staff_with(*ENFORCE
 
 
 @router.get("/cases/{case_id}/decisions", response_model=list[DecisionOut])
-def case_decisions(case_id: int, who: StaffContext = Depends(staff_with()), session: Session = Depends(read_session)) -> list[DecisionOut]:
+def case_decisions(case_id: RowId, who: StaffContext = Depends(staff_with()), session: Session = Depends(read_session)) -> list[DecisionOut]:
     access.visible_case(session, who.reviewer, case_id)
     rows = session.execute(select(Decision).where(Decision.case_id == case_id).order_by(Decision.id)).scalars()
     return [DecisionOut.of(session, d) for d in rows]

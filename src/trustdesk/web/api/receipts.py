@@ -3,10 +3,15 @@ counted in the intake metrics either way."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import Response
 
 from trustdesk.ingest.schemas import Receipt, Receipts
 from trustdesk.web import metrics
+
+# Documented beside the 201 of a single-item intake operation.
+RETRY: dict[int | str, dict[str, Any]] = {200: {"model": Receipt, "description": "An identical retry: the original receipt"}}
 
 
 def single(kind: str, receipt: Receipt, response: Response) -> Receipt:

@@ -9,12 +9,13 @@ from trustdesk.domain.vocabulary import Scope
 from trustdesk.ingest import intake
 from trustdesk.ingest.schemas import Receipt, Receipts, ReportBatch, ReportIn
 from trustdesk.web.api import receipts
+from trustdesk.web.client_input import ClientInputRoute
 from trustdesk.web.permissions import COMMITTED, client_with
 
-router = APIRouter(prefix="/api/v1", tags=["reports"])
+router = APIRouter(prefix="/api/v1", tags=["reports"], route_class=ClientInputRoute)
 
 
-@router.post("/reports", status_code=201, response_model=Receipt)
+@router.post("/reports", status_code=201, response_model=Receipt, responses=receipts.RETRY)
 def file_report(
     body: ReportIn, response: Response,
     who: intake.Submitter = Depends(client_with(Scope.REPORTS_WRITE)), session: Session = COMMITTED,

@@ -31,9 +31,10 @@ from trustdesk.ingest.schemas import (
 from trustdesk.store.blobs import BlobTooLarge
 from trustdesk.store.models import AuditEvent, MediaItem, Report, Subject
 from trustdesk.web.api import receipts
+from trustdesk.web.client_input import ClientInputRoute
 from trustdesk.web.permissions import COMMITTED, client_with, read_session
 
-router = APIRouter(prefix="/api/v1", tags=["subjects"])
+router = APIRouter(prefix="/api/v1", tags=["subjects"], route_class=ClientInputRoute)
 MAX_MEDIA_BYTES = 200 * 1024 * 1024
 
 
@@ -135,7 +136,7 @@ class SubjectDetail(BaseModel):
     history: list[HistoryEntry]
 
 
-@router.post("/subjects", status_code=201, response_model=Receipt)
+@router.post("/subjects", status_code=201, response_model=Receipt, responses=receipts.RETRY)
 def create_subject(
     body: SubjectIn, response: Response,
     who: intake.Submitter = Depends(client_with(Scope.SUBJECTS_WRITE)), session: Session = COMMITTED,

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
 from trustdesk.cases.access import Reviewer, visible_subject
+from trustdesk.domain.client_input import INT64_MAX, RowId
 from trustdesk.domain.decision_trees import VERDICTS, VIOLATION
 from trustdesk.domain.errors import FieldError, NotFound
 from trustdesk.domain.policies import Action
@@ -47,11 +48,12 @@ from trustdesk.enforcement.bulk import (
 from trustdesk.enforcement.decisions import DecisionRequest
 from trustdesk.policy_versions import current_policies
 from trustdesk.store.models import App, EnforcementAction, Subject
+from trustdesk.web.client_input import ClientInputRoute
 from trustdesk.web.console.review import decision_params, rationale_needed
 from trustdesk.web.console.views import render, templates
 from trustdesk.web.permissions import COMMITTED, StaffContext, read_session, staff_with
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=ClientInputRoute)
 CASCADE_KINDS = sorted(a.value for a in CASCADING)
 # Pages outside this module (the nav, the subject, case and queue pages) offer cascade and bulk
 # only to those the routes below admit: the same roles as the enforcement API.
@@ -78,7 +80,7 @@ def _preview_page(
 
 @router.get("/subjects/{subject_id}/cascade")
 def cascade_preview(
-    request: Request, subject_id: int, kind: str = Action.CASCADE_TAKEDOWN.value,
+    request: Request, subject_id: RowId, kind: str = Action.CASCADE_TAKEDOWN.value,
     who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = Depends(read_session),
 ) -> HTMLResponse:
     """Every subject the cascade would change, with its visibility before and after."""
@@ -102,7 +104,7 @@ def _apply_cascade(session: Session, actor: Actor, reviewer: Reviewer, subject_i
 
 @router.post("/subjects/{subject_id}/cascade")
 def cascade_apply(
-    request: Request, subject_id: int, kind: str = Form(Action.CASCADE_TAKEDOWN.value), rationale: str = Form(""),
+    request: Request, subject_id: RowId, kind: str = Form(Action.CASCADE_TAKEDOWN.value), rationale: str = Form(""),
     who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = COMMITTED,
 ) -> Response:
     try:
@@ -136,14 +138,14 @@ def _action_page(
 
 @router.get("/actions/{action_id}")
 def action_page(
-    request: Request, action_id: int, who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = Depends(read_session),
+    request: Request, action_id: RowId, who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = Depends(read_session),
 ) -> HTMLResponse:
     return _action_page(request, who, session, action_id)
 
 
 @router.post("/actions/{action_id}/undo")
 def undo(
-    request: Request, action_id: int, reason: str = Form(""), confirm: str = Form(""),
+    request: Request, action_id: RowId, reason: str = Form(""), confirm: str = Form(""),
     who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = COMMITTED,
 ) -> HTMLResponse:
     """Withdraw the action and its cascade; subjects changed again since are left alone and listed.
@@ -169,7 +171,7 @@ def parse_refs(text: str, app: str) -> list[SubjectRef]:
     tokens = [t for t in _SEPARATORS.split(text) if t]
     if app:
         return [ExternalRef(app, t) for t in tokens]
-    bad = [t for t in tokens if not (t.isascii() and t.isdigit())]
+    bad = [t for t in tokens if not (t.isascii() and t.isdigit()) or not 1 <= int(t) <= INT64_MAX]
     if bad:
         raise FieldError("subject_ids", f"not subject ids: {', '.join(b[:40] for b in bad[:5])}{' …' if len(bad) > 5 else ''}"
                                         " (for the host platform's ids, choose its app above)")
@@ -189,7 +191,7 @@ def _bulk_form(
 
 @router.get("/bulk")
 def bulk_page(
-    request: Request, subject_ids: list[int] = Query([]),
+    request: Request, subject_ids: list[RowId] = Query([]),
     who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = Depends(read_session),
 ) -> HTMLResponse:
     """The bulk form, prefilled with the subjects ticked in a queue view."""
@@ -241,7 +243,7 @@ def _progress_page(
 
 @router.get("/bulk/{op_id}")
 def bulk_progress_page(
-    request: Request, op_id: int, show: str = "", after: int = Query(-1, ge=-1),
+    request: Request, op_id: RowId, show: str = "", after: int = Query(-1, ge=-1, le=MAX_SUBJECTS),
     who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = Depends(read_session),
 ) -> HTMLResponse:
     """The operation with a line per item: applied, skipped and why, or failed and why."""
@@ -250,7 +252,7 @@ def bulk_progress_page(
 
 @router.get("/bulk/{op_id}/progress")
 def bulk_progress(
-    request: Request, op_id: int, show: str = "", after: int = Query(-1, ge=-1),
+    request: Request, op_id: RowId, show: str = "", after: int = Query(-1, ge=-1, le=MAX_SUBJECTS),
     who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = Depends(read_session),
 ) -> HTMLResponse:
     """The live part of the page, polled by htmx every 2 s until the operation is done."""

@@ -24,10 +24,11 @@ from trustdesk.domain.roles import ADMINS
 from trustdesk.domain.taxonomy import DSA_CATEGORIES, DSA_KEYWORDS, DSA_KEYWORDS_BY_CATEGORY, NCMEC_INCIDENT_TYPES
 from trustdesk.policy_versions import current_policies, publish_version, tree_of
 from trustdesk.store.models import Policy
+from trustdesk.web.client_input import ClientInputRoute
 from trustdesk.web.console.views import render
 from trustdesk.web.permissions import COMMITTED, StaffContext, read_session, staff_with
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=ClientInputRoute)
 
 # keyword → the category it belongs to ("" for the untied ones, which fit every category)
 _CATEGORY_OF = {keyword: category for category, keywords in DSA_KEYWORDS_BY_CATEGORY.items() for keyword in keywords}

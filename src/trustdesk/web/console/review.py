@@ -26,12 +26,16 @@ from trustdesk.cases import access, claiming, listing, routing, sla, wellness
 from trustdesk.cases.case_file import CaseFile, add_comment, load_case_file
 from trustdesk.cases.listing import Age, QueueFilter, QueueSort
 from trustdesk.cases.queues import (
+    MAX_EXPOSURE_PER_HOUR,
+    MAX_POSITION,
+    MAX_SLA_MINUTES,
     ROUTING_SCHEMA,
     QueueError,
     QueueSpec,
     list_queues,
     save_queue,
 )
+from trustdesk.domain.client_input import INT64_MAX, Count, RowId
 from trustdesk.domain.decision_trees import (
     NO_VIOLATION,
     Outcome,
@@ -44,9 +48,10 @@ from trustdesk.domain.policies import Action
 from trustdesk.domain.priority import EXPLANATIONS, Band
 from trustdesk.domain.roles import ADMINS, ASSIGNERS, REVIEWERS
 from trustdesk.domain.vocabulary import ReporterType, Role
-from trustdesk.enforcement.decisions import DecisionRequest, decide_case
+from trustdesk.enforcement.decisions import MAX_TIME_SPENT_MS, DecisionRequest, decide_case
 from trustdesk.policy_versions import current_policies, spec_of
 from trustdesk.store.models import MAX_BIGINT, Case, Queue, StaffUser, as_utc, utcnow
+from trustdesk.web.client_input import ClientInputRoute
 from trustdesk.web.console.views import render
 from trustdesk.web.permissions import (
     COMMITTED,
@@ -56,11 +61,10 @@ from trustdesk.web.permissions import (
     staff_with,
 )
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=ClientInputRoute)
 QUEUE_PAGE = 50
 REPORTS_SHOWN = 50
 CHILDREN_SHOWN = 20
-MAX_TIME_SPENT_MS = 24 * 3600 * 1000
 # The case page renews the lease this often while it sees the reviewer active (a key, the mouse,
 # the page shown again) within the last ACTIVE_WITHIN_SECONDS; an idle page lets the lease run out.
 RENEW_EVERY_SECONDS = 60
@@ -183,7 +187,7 @@ def queues(
 
 @router.post("/queues/{queue_id}/step-out")
 def step_out(
-    request: Request, queue_id: int, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED,
+    request: Request, queue_id: RowId, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED,
 ) -> Response:
     """Leave a graphic queue for now, without penalty."""
     try:
@@ -194,7 +198,7 @@ def step_out(
 
 
 @router.post("/queues/{queue_id}/step-in")
-def step_in(queue_id: int, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED) -> Response:
+def step_in(queue_id: RowId, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED) -> Response:
     wellness.step_back_in(session, who.user_id, queue_id)
     return RedirectResponse("/queues?notice=stepped-in", status_code=303)
 
@@ -270,6 +274,7 @@ def _queue_form(
     context = {
         "who": who, "queue_id": queue_id, "values": values, "error": error, "roles": [r.value for r in Role],
         "bands": [b.value for b in Band], "others": others, "variables": _variables(),
+        "max_sla": MAX_SLA_MINUTES, "max_position": MAX_POSITION, "max_exposure": MAX_EXPOSURE_PER_HOUR,
     }
     return render(request, "queue_form.html", context, status_code=status)
 
@@ -303,7 +308,7 @@ def _queue_or_404(session: Session, queue_id: int) -> Queue:
 
 @router.get("/queues/{queue_id}/edit")
 def edit_queue(
-    request: Request, queue_id: int, who: StaffContext = Depends(staff_with(*ADMINS)), session: Session = Depends(read_session),
+    request: Request, queue_id: RowId, who: StaffContext = Depends(staff_with(*ADMINS)), session: Session = Depends(read_session),
 ) -> HTMLResponse:
     queue = _queue_or_404(session, queue_id)
     names = {q.id: q.name for q in list_queues(session)}
@@ -312,7 +317,7 @@ def edit_queue(
 
 @router.post("/queues/{queue_id}/edit")
 async def update_queue(
-    request: Request, queue_id: int, who: StaffContext = Depends(staff_with(*ADMINS)), session: Session = COMMITTED,
+    request: Request, queue_id: RowId, who: StaffContext = Depends(staff_with(*ADMINS)), session: Session = COMMITTED,
 ) -> Response:
     _queue_or_404(session, queue_id)
     return _save(request, who, session, queue_id, await request.form())
@@ -430,7 +435,7 @@ def _may_take(session: Session, who: StaffContext, queue: Queue) -> str:
 
 @router.get("/queues/{queue_id}")
 def queue_view(
-    request: Request, queue_id: int, policy_code: str = "", language: str = "", band: str = "", age: str = "",
+    request: Request, queue_id: RowId, policy_code: str = "", language: str = "", band: str = "", age: str = "",
     breached: str = "", reporter_type: str = "", sort: str = "", after: str = "", before: str = "", notice: str | None = None,
     who: StaffContext = Depends(staff_with()), session: Session = Depends(read_session),
 ) -> HTMLResponse:
@@ -441,12 +446,12 @@ def queue_view(
 
 @router.post("/cases/{case_id}/assign")
 def assign(
-    request: Request, case_id: int, staff_id: str = Form(""),
+    request: Request, case_id: RowId, staff_id: RowId | None = Form(None),
     who: StaffContext = Depends(staff_with(*ASSIGNERS)), session: Session = COMMITTED,
 ) -> Response:
     """Hand a case to a named reviewer who may work its queue, or back to the queue with no one chosen."""
     try:
-        case = claiming.assign(session, who.actor, who.reviewer, case_id, int(staff_id) if staff_id.isdigit() else None)
+        case = claiming.assign(session, who.actor, who.reviewer, case_id, staff_id)
     except FieldError as exc:  # a decided case, or an assignee who may not work the queue
         if isinstance(exc, NotFound) and exc.field == "case_id":
             raise
@@ -547,7 +552,7 @@ def _panel(session: Session, case: Case, draft: Draft) -> dict[str, Any]:
 
 @router.get("/cases/{case_id}/decision")
 def decision_panel(
-    request: Request, case_id: int, policy_code: str = "", answers: list[int] = Query([]),
+    request: Request, case_id: RowId, policy_code: str = "", answers: list[Count] = Query([]),
     who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = Depends(read_session),
 ) -> HTMLResponse:
     """One step of the guided decision, as an htmx fragment."""
@@ -573,9 +578,9 @@ def rationale_needed(actions: list[str], rationale: str) -> None:
 
 @router.post("/cases/{case_id}/decide")
 def decide(
-    request: Request, case_id: int,
-    policy_code: str = Form(""), answers: list[int] = Form([]), actions: list[str] = Form([]),
-    days: str = Form(""), label: str = Form(""), rationale: str = Form(""), opened_ms: int = Form(0),
+    request: Request, case_id: RowId,
+    policy_code: str = Form(""), answers: list[Count] = Form([]), actions: list[str] = Form([]),
+    days: str = Form(""), label: str = Form(""), rationale: str = Form(""), opened_ms: int = Form(0, ge=0, le=INT64_MAX),
     queue_id: int | None = Form(None, ge=1, le=MAX_BIGINT),
     who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED,
     terms: claiming.Terms = Depends(claim_terms),
@@ -650,7 +655,7 @@ def _case_page(
 
 @router.get("/cases/{case_id}")
 def case_page(
-    request: Request, case_id: int, notice: str | None = None, queue: int | None = Query(None, ge=1, le=MAX_BIGINT),
+    request: Request, case_id: RowId, notice: str | None = None, queue: int | None = Query(None, ge=1, le=MAX_BIGINT),
     who: StaffContext = Depends(staff_with()), session: Session = Depends(read_session),
 ) -> HTMLResponse:
     """Everything needed to decide without leaving the page; read-only unless you hold the case.
@@ -662,7 +667,7 @@ def case_page(
 
 @router.post("/cases/{case_id}/renew")
 def renew(
-    request: Request, case_id: int, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED,
+    request: Request, case_id: RowId, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED,
     terms: claiming.Terms = Depends(claim_terms),
 ) -> HTMLResponse:
     """Keep the lease while the reviewer is active on the page; once it is lost, say why (and stop renewing)."""
@@ -675,7 +680,7 @@ def renew(
 
 @router.post("/cases/{case_id}/imminent-harm")
 def imminent_harm(
-    request: Request, case_id: int, reason: str = Form("", max_length=2000),
+    request: Request, case_id: RowId, reason: str = Form("", max_length=2000),
     who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED,
 ) -> Response:
     """Flag a threat to life, self-harm or a child at risk: top priority, shortest SLA."""
@@ -692,7 +697,7 @@ def imminent_harm(
 
 @router.post("/cases/{case_id}/comments")
 def comment(
-    request: Request, case_id: int, body: str = Form(""),
+    request: Request, case_id: RowId, body: str = Form(""),
     who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED,
 ) -> HTMLResponse:
     """Add to the internal thread; answers with the thread, for htmx to swap in."""

@@ -12,13 +12,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk.auth import api_clients, staff
+from trustdesk.domain.client_input import RowId
 from trustdesk.domain.errors import FieldError, NotFound
 from trustdesk.domain.roles import ADMINS
 from trustdesk.store.models import ApiClient, StaffUser
+from trustdesk.web.client_input import ClientInputRoute
 from trustdesk.web.console.views import render, templates
 from trustdesk.web.permissions import COMMITTED, StaffContext, read_session, staff_with
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=ClientInputRoute)
 NOTICES = {
     "deactivated": "Deactivated: their sessions and personal tokens stopped working.",
     "reactivated": "Reactivated: they can sign in again (old personal tokens stay revoked).",
@@ -44,7 +46,7 @@ def staff_page(
 
 
 @router.post("/staff/{staff_id}/deactivate")
-def deactivate(staff_id: int, who: StaffContext = Depends(staff_with(*ADMINS)), session: Session = COMMITTED) -> RedirectResponse:
+def deactivate(staff_id: RowId, who: StaffContext = Depends(staff_with(*ADMINS)), session: Session = COMMITTED) -> RedirectResponse:
     """Sign a member out everywhere and stop them signing in; their personal tokens are revoked."""
     user = _member(session, staff_id)
     if user.id == who.user_id:
@@ -54,7 +56,7 @@ def deactivate(staff_id: int, who: StaffContext = Depends(staff_with(*ADMINS)), 
 
 
 @router.post("/staff/{staff_id}/reactivate")
-def reactivate(staff_id: int, who: StaffContext = Depends(staff_with(*ADMINS)), session: Session = COMMITTED) -> RedirectResponse:
+def reactivate(staff_id: RowId, who: StaffContext = Depends(staff_with(*ADMINS)), session: Session = COMMITTED) -> RedirectResponse:
     staff.set_active(session, who.actor, _member(session, staff_id), True)
     return RedirectResponse("/staff?notice=reactivated", status_code=303)
 
@@ -69,7 +71,7 @@ def clients_page(
 
 
 @router.post("/clients/{client_id}/revoke")
-def revoke(client_id: int, who: StaffContext = Depends(staff_with(*ADMINS)), session: Session = COMMITTED) -> RedirectResponse:
+def revoke(client_id: RowId, who: StaffContext = Depends(staff_with(*ADMINS)), session: Session = COMMITTED) -> RedirectResponse:
     """Revoke a host-platform client's or a member's personal token."""
     client = session.get(ApiClient, client_id)
     if client is None:

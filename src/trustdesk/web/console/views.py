@@ -24,10 +24,12 @@ from trustdesk.auth import rate_limits, staff
 from trustdesk.auth.staff import LoginOutcome
 from trustdesk.cases import access
 from trustdesk.domain import media_types
+from trustdesk.domain.client_input import RowId
 from trustdesk.domain.roles import REVEALERS
 from trustdesk.domain.vocabulary import MediaStatus
 from trustdesk.store.database import Database
 from trustdesk.store.models import AuditEvent, Policy, ReportCounter, SubjectCounter
+from trustdesk.web.client_input import ClientInputRoute
 from trustdesk.web.permissions import (
     COMMITTED,
     SESSION_COOKIE,
@@ -39,7 +41,7 @@ from trustdesk.web.permissions import (
 )
 from trustdesk.web.security_headers import MEDIA_CSP
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=ClientInputRoute)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 STATIC = Path(__file__).parent / "static"
 
@@ -182,7 +184,7 @@ def home_counts(request: Request, who: StaffContext = Depends(staff_with()), ses
 
 @router.get("/subjects/{subject_id}")
 def subject_page(
-    request: Request, subject_id: int,
+    request: Request, subject_id: RowId,
     who: StaffContext = Depends(staff_with()), session: Session = Depends(read_session),
 ) -> HTMLResponse:
     """A subject with its reports and history; one in a queue the caller may not see is not found."""
@@ -196,7 +198,7 @@ def subject_page(
 
 @router.get("/subjects/{subject_id}/media")
 def subject_media(
-    request: Request, subject_id: int,
+    request: Request, subject_id: RowId,
     who: StaffContext = Depends(staff_with()), session: Session = COMMITTED,
 ) -> StreamingResponse:
     """The subject's first media item (see `subject_media_item`)."""
@@ -205,7 +207,7 @@ def subject_media(
 
 @router.get("/subjects/{subject_id}/media/{item_id}")
 def subject_media_item(
-    request: Request, subject_id: int, item_id: int,
+    request: Request, subject_id: RowId, item_id: RowId,
     who: StaffContext = Depends(staff_with()), session: Session = COMMITTED,
 ) -> StreamingResponse:
     """One media item's bytes. Only allow-listed image, video and audio types are served for
@@ -237,7 +239,7 @@ def _media_response(request: Request, session: Session, who: StaffContext, subje
 
 @router.post("/subjects/{subject_id}/reveal")
 def reveal(
-    request: Request, subject_id: int, reason: str = Form(..., min_length=3, max_length=500),
+    request: Request, subject_id: RowId, reason: str = Form(..., min_length=3, max_length=500),
     who: StaffContext = Depends(staff_with(*REVEALERS)), session: Session = COMMITTED,
 ) -> HTMLResponse:
     """Show personal fields and an account's identifiers to someone who states why; audited."""

@@ -1,0 +1,91 @@
+"""What every value a client sends must satisfy before any service sees it.
+
+- Text holds no NUL character: PostgreSQL cannot store one in text, so without this rule the
+  same request would be stored on SQLite and fail on PostgreSQL.
+- Numbers lie within signed 64 bits, what a BIGINT column holds and the JSON encoder writes.
+- JSON nests at most `MAX_JSON_DEPTH` levels: the JSON encoder stops at 255, and nothing the
+  host platform describes needs more than a few.
+
+The web layer applies these to every request (path, query, headers, form and JSON body) and the
+bulk import to every record, so each names the offending field the same way. Integers that do
+not arrive as JSON (path, query, form) are typed `RowId` or `Count` where they are declared.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+# An id in a path, query, form or body: one the database cannot hold is refused, not looked up.
+RowId = Annotated[int, Field(ge=1, le=INT64_MAX)]
+# A number of things (followers, cents, an answer's index) that the database can hold.
+Count = Annotated[int, Field(ge=0, le=INT64_MAX)]
+MAX_JSON_DEPTH = 32
+NUL_MESSAGE = "must not contain a NUL character"
+_OUT_OF_RANGE = f"must lie between {INT64_MIN} and {INT64_MAX}"
+_FLOAT_BOUND = 2.0**63
+
+Location = tuple[str | int, ...]
+
+
+def has_nul(text: str) -> bool:
+    return "\x00" in text
+
+
+def json_problem(value: Any) -> tuple[Location, str] | None:
+    """The first place in a parsed JSON value that breaks the rules, with why; None if none does.
+
+    An empty location means the value as a whole (nesting too deep). Both walks use an explicit
+    stack, so a deep value cannot exhaust Python's recursion limit; the quick one runs on every
+    request, the one that builds locations only once something is wrong.
+    """
+    return None if _fits(value) else _locate(value)
+
+
+def _fits(value: Any) -> bool:
+    stack: list[tuple[Any, int]] = [([value], 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            return False
+        if type(item) is dict:
+            if any(has_nul(key) for key in item):
+                return False
+            item = item.values()
+        for child in item:
+            kind = type(child)
+            if kind is str:
+                if has_nul(child):
+                    return False
+            elif kind is dict or kind is list:
+                stack.append((child, depth + 1))
+            elif (kind is int and not INT64_MIN <= child <= INT64_MAX) or (kind is float and not -_FLOAT_BOUND < child < _FLOAT_BOUND):
+                return False
+    return True
+
+
+def _locate(value: Any) -> tuple[Location, str] | None:
+    stack: list[tuple[Location, Any]] = [((), value)]
+    while stack:
+        location, item = stack.pop()
+        if isinstance(item, dict | list) and len(location) >= MAX_JSON_DEPTH:
+            return (), f"nested deeper than {MAX_JSON_DEPTH} levels"
+        if isinstance(item, dict):
+            for key in item:
+                if has_nul(key):
+                    return (*location, key), f"name {NUL_MESSAGE}"
+            stack.extend(((*location, key), child) for key, child in reversed(item.items()))
+        elif isinstance(item, list):
+            stack.extend(((*location, index), child) for index, child in reversed(list(enumerate(item))))
+        elif isinstance(item, str):
+            if has_nul(item):
+                return location, NUL_MESSAGE
+        elif isinstance(item, int) and not isinstance(item, bool) and not INT64_MIN <= item <= INT64_MAX:
+            return location, _OUT_OF_RANGE
+        elif isinstance(item, float) and not -_FLOAT_BOUND < item < _FLOAT_BOUND:
+            # Integers beyond 64 bits arrive as floats: refused too, not stored rounded.
+            return location, _OUT_OF_RANGE
+    return None
