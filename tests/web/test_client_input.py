@@ -87,7 +87,7 @@ def test_an_amount_beyond_64_bits_is_refused(api: Api) -> None:
     ("GET", f"/api/v1/cases/{TOO_BIG}/decisions", None, "case_id"),
     ("POST", f"/api/v1/cases/{TOO_BIG}/renew", None, "case_id"),
     ("GET", f"/api/v1/queues/{TOO_BIG}/cases", None, "queue_id"),
-    ("GET", "/api/v1/queues/1/cases?offset=" + str(TOO_BIG), None, "offset"),
+    ("GET", "/api/v1/queues/1/cases?limit=" + str(TOO_BIG), None, "limit"),
     ("PUT", f"/api/v1/queues/{TOO_BIG}", {"name": "Q", "is_default": True}, "queue_id"),
     ("GET", f"/api/v1/subjects/{TOO_BIG}/cascade", None, "subject_id"),
     ("POST", f"/api/v1/actions/{TOO_BIG}/undo", None, "action_id"),
@@ -104,7 +104,7 @@ def test_ids_the_database_cannot_hold_are_refused_naming_them(
 
 
 def test_console_ids_the_database_cannot_hold_are_refused(api: Api, admin: dict[str, str]) -> None:
-    for path in (f"/cases/{TOO_BIG}", f"/subjects/{TOO_BIG}", f"/queues/{TOO_BIG}", f"/queues/1?offset={TOO_BIG}"):
+    for path in (f"/cases/{TOO_BIG}", f"/subjects/{TOO_BIG}", f"/queues/{TOO_BIG}", f"/bulk/{TOO_BIG}"):
         assert api.client.get(path, headers=admin).status_code == 422, path
 
 

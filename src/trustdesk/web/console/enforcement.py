@@ -261,7 +261,7 @@ def bulk_progress(
 
 @router.post("/bulk/{op_id}/undo")
 def bulk_undo(
-    request: Request, op_id: int, reason: str = Form(""), confirm: str = Form(""),
+    request: Request, op_id: RowId, reason: str = Form(""), confirm: str = Form(""),
     who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = COMMITTED,
 ) -> Response:
     """Undo everything the operation applied, item by item in the worker; needs a reason and a
