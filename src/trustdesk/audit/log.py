@@ -126,6 +126,9 @@ def _encode_value(value: Any) -> Any:
 
 
 def _seal(session: Session) -> None:
+    # Write the transaction's changes before taking the chain head: whoever holds the head must
+    # not then wait for a row lock, or it waits on a transaction that is queueing for the head.
+    session.flush()
     pending: list[dict[str, Any]] = session.info.pop(_PENDING, [])
     if not pending:
         return

@@ -17,6 +17,7 @@ from trustdesk.audit.log import Actor, record
 from trustdesk.domain.priority import Band
 from trustdesk.domain.vocabulary import Role
 from trustdesk.rules.expressions import ExpressionError, Schema, compile_expression
+from trustdesk.store.dialects import conflict_insert
 from trustdesk.store.models import Queue, utcnow
 
 ROUTING_SCHEMA = Schema(
@@ -123,6 +124,25 @@ def save_queue(session: Session, actor: Actor, spec: QueueSpec, queue_id: int | 
     session.add(queue)
     session.flush()
     record(session, actor=actor, verb="queue.saved", object_type="queue", object_id=queue.id, before=before, after=_snapshot(queue))
+    return queue
+
+
+FALLBACK = QueueSpec("General", None, position=1000, is_default=True)
+
+
+def fallback_queue(session: Session, actor: Actor) -> Queue:
+    """The queue reports go to when no active queue is the default, so none is left without
+    one: the queue named like `FALLBACK`, created if missing. First reports arriving together
+    create it once: the insert skips the name if another transaction took it meanwhile."""
+    named = select(Queue).where(Queue.name == FALLBACK.name)
+    queue = session.execute(named).scalar_one_or_none()
+    if queue is not None:
+        return queue
+    insert = conflict_insert(session, Queue).values(_validate(session, FALLBACK, None)).on_conflict_do_nothing(index_elements=["name"])
+    created = session.execute(insert.returning(Queue.id)).scalar_one_or_none()
+    queue = session.execute(named).scalar_one()
+    if created is not None:
+        record(session, actor=actor, verb="queue.saved", object_type="queue", object_id=queue.id, after=_snapshot(queue))
     return queue
 
 

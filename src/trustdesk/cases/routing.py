@@ -1,24 +1,26 @@
 """From filed reports to cases: group by subject, route to a queue, score, set the SLA.
 
 Runs inside the intake transaction, so a report is never filed without its case. All open
-reports on a subject share one case; a report on a subject that already has an open case
-joins it and the case is re-scored from all of its reports. Routing tries each active queue's
+reports on a subject share one case (of kind `report`: the database holds at most one open per
+subject, so concurrent first reports cannot open two); a report on a subject that already has
+an open case joins it and the case is re-scored from all of its reports. Routing tries each active queue's
 CEL expression in order (first match wins) and falls back to the default queue.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
 from trustdesk.cases.access import Reviewer, may_work, visible_case
-from trustdesk.cases.queues import ROUTING_SCHEMA, QueueSpec, save_queue
+from trustdesk.cases.queues import ROUTING_SCHEMA, fallback_queue
 from trustdesk.domain.errors import Conflict, FieldError
 from trustdesk.domain.priority import (
     IMMINENT_HARM_BOOST,
@@ -31,11 +33,13 @@ from trustdesk.domain.priority import (
     score,
     severity_of,
 )
-from trustdesk.domain.vocabulary import ReporterType, ReportStatus
+from trustdesk.domain.vocabulary import CaseKind, ReporterType, ReportStatus
 from trustdesk.enforcement import notifiers
 from trustdesk.rules.expressions import Expression, ExpressionError, compile_expression
 from trustdesk.store import counters
+from trustdesk.store.dialects import conflict_insert
 from trustdesk.store.models import (
+    OPEN_REPORT_CASE,
     App,
     Case,
     Policy,
@@ -63,7 +67,7 @@ def _queues(session: Session, actor: Actor) -> tuple[list[Queue], Queue]:
     queues = list(session.execute(select(Queue).where(Queue.active.is_(True)).order_by(Queue.position, Queue.id)).scalars())
     default = next((q for q in queues if q.is_default), None)
     if default is None:  # never leave a report without a queue
-        default = save_queue(session, actor, QueueSpec("General", None, position=1000, is_default=True))
+        default = fallback_queue(session, actor)
     return [q for q in queues if not q.is_default and q.routing_expression], default
 
 
@@ -121,6 +125,9 @@ def route_reports(session: Session, actor: Actor, app_id: int, report_ids: list[
     """Put newly filed reports into cases (new or existing); suspended notifiers' are held back.
 
     `now` is when the reports arrived: a new case opens then and its SLA counts from then.
+    A subject's open report case is unique in the database: reports whose subject has one join
+    it (locked, in id order); for the others a case is inserted with ON CONFLICT DO NOTHING, and
+    where another transaction opened one first, the reports join that one instead.
     """
     if not report_ids:
         return
@@ -130,9 +137,6 @@ def route_reports(session: Session, actor: Actor, app_id: int, report_ids: list[
         select(Subject.id, Subject.kind, Subject.language, Subject.country, Subject.reach).where(Subject.id.in_(subject_ids))
     )}
     policies = {p.code: p for p in session.execute(select(Policy).where(Policy.is_current.is_(True))).scalars()}
-    open_cases = {c.subject_id: c for c in session.execute(
-        select(Case).where(Case.subject_id.in_(subject_ids), Case.status == "open").with_for_update()
-    ).scalars()}
     keys = {k for r in new_reports if (k := notifiers.notifier_key(r))}
     records = notifiers.standing(session, keys)
     held_back = [r for r in new_reports if (k := notifiers.notifier_key(r)) and records.get(k, NotifierStanding()).suspended]
@@ -145,46 +149,98 @@ def route_reports(session: Session, actor: Actor, app_id: int, report_ids: list[
             groups[r.subject_id].append(r)
     if not groups:
         return
-    queues, default = _queues(session, actor)
-    app_slug = session.execute(select(App.slug).where(App.id == app_id)).scalar_one()
-    queue_by_id = {q.id: q for q in [*queues, default]}
-    now = now or utcnow()
-    fresh: list[dict[str, Any]] = []
+    routing = _Routing(session, actor, app_id, policies, records, now or utcnow())
     links: list[dict[str, int]] = []
-    for subject_id, group in groups.items():
-        subject = subjects[subject_id]
-        case = open_cases.get(subject_id)
-        lead = max(group, key=lambda r: (r.imminent_harm, policies[r.policy_code].severity))
-        if case is None:
-            queue, routed_by = _route(queues, default, _context(lead, subject, policies[lead.policy_code], app_slug))
-            priority = _priority(group, subject, policies, records)
-            fresh.append({
-                "app_id": app_id, "subject_id": subject_id, "queue_id": queue.id, "status": "open",
-                "band": priority.band.value, "priority_score": priority.score, "priority_reasons": priority.reasons,
-                "imminent_harm": "imminent_harm" in priority.reasons, "report_count": len(group),
-                "policy_code": lead.policy_code, "routed_by": routed_by, "due_at": due_at(now, queue, priority.band),
-                "created_at": now, "updated_at": now, "_reports": [r.id for r in group],
-            })
-            continue
-        _join(session, actor, case, group, subject, policies, records, queues, default, queue_by_id, app_slug, lead, now)
-        links.extend({"report_id": r.id, "case": case.id} for r in group)
-    if fresh:
-        report_lists = [row.pop("_reports") for row in fresh]
-        # One new case per subject in a batch, so the subject finds each new case's id.
-        ids = dict(session.execute(insert(Case).returning(Case.subject_id, Case.id), fresh).all())
-        counters.inserted(session, Case, fresh)
-        for row, report_list in zip(fresh, report_lists):
-            case_id = ids[row["subject_id"]]
-            links.extend({"report_id": rid, "case": case_id} for rid in report_list)
-            record(session, actor=actor, verb="case.opened", object_type="case", object_id=case_id, after={
-                "subject_id": row["subject_id"], "queue_id": row["queue_id"], "routed_by": row["routed_by"],
-                "band": row["band"], "priority_score": row["priority_score"], "reasons": row["priority_reasons"],
-                "due_at": row["due_at"], "reports": report_list,
-            })
+    waiting = dict(groups)
+    while waiting:  # a second round only for subjects whose case another transaction opened meanwhile
+        for case in _open_report_cases(session, waiting):
+            group = waiting.pop(case.subject_id)
+            routing.join(case, group, subjects[case.subject_id])
+            links.extend({"report_id": r.id, "case": case.id} for r in group)
+        opened = routing.open_cases({subject_id: (subjects[subject_id], group) for subject_id, group in waiting.items()})
+        for subject_id, case_id in opened.items():
+            links.extend({"report_id": r.id, "case": case_id} for r in waiting.pop(subject_id))
     session.execute(
         update(Report.__table__).where(Report.__table__.c.id == bindparam("report_id")).values(case_id=bindparam("case")),
         links,
     )
+
+
+def _open_report_cases(session: Session, subject_ids: Iterable[int]) -> list[Case]:
+    """The subjects' open report cases, locked in id order (so that two transactions routing
+    reports on the same subjects take the locks in the same order)."""
+    return list(session.execute(
+        select(Case)
+        .where(Case.subject_id.in_(list(subject_ids)), Case.status == "open", Case.kind == CaseKind.REPORT.value)
+        .order_by(Case.id)
+        .with_for_update()
+    ).scalars())
+
+
+class _Routing:
+    """What routing one transaction's reports needs: the queues, policies and notifier records."""
+
+    def __init__(self, session: Session, actor: Actor, app_id: int, policies: dict[str, Policy],
+                 records: dict[str, NotifierStanding], now: datetime) -> None:
+        self.session, self.actor, self.app_id, self.policies, self.records, self.now = session, actor, app_id, policies, records, now
+        self.queues, self.default = _queues(session, actor)
+        self.queue_by_id = {q.id: q for q in [*self.queues, self.default]}
+        self.app_slug = session.execute(select(App.slug).where(App.id == app_id)).scalar_one()
+
+    def lead(self, group: list[Any]) -> Any:
+        return max(group, key=lambda r: (r.imminent_harm, self.policies[r.policy_code].severity))
+
+    def open_cases(self, waiting: dict[int, tuple[Any, list[Any]]]) -> dict[int, int]:
+        """Open a report case for each subject, unless another transaction opened one first
+        (the unique open-report-case index); subject id → new case id for the ones opened."""
+        if not waiting:
+            return {}
+        rows = []
+        for subject_id in sorted(waiting):  # inserted in subject order: index entries taken in one order
+            subject, group = waiting[subject_id]
+            lead = self.lead(group)
+            queue, routed_by = _route(self.queues, self.default, _context(lead, subject, self.policies[lead.policy_code], self.app_slug))
+            priority = _priority(group, subject, self.policies, self.records)
+            rows.append({
+                "app_id": self.app_id, "subject_id": subject_id, "kind": CaseKind.REPORT.value, "queue_id": queue.id,
+                "status": "open", "band": priority.band.value, "priority_score": priority.score,
+                "priority_reasons": priority.reasons, "imminent_harm": "imminent_harm" in priority.reasons,
+                "report_count": len(group), "policy_code": lead.policy_code, "routed_by": routed_by,
+                "due_at": due_at(self.now, queue, priority.band), "created_at": self.now, "updated_at": self.now,
+            })
+        statement = conflict_insert(self.session, Case).on_conflict_do_nothing(
+            index_elements=["subject_id"], index_where=OPEN_REPORT_CASE
+        )
+        opened = dict(self.session.execute(statement.returning(Case.subject_id, Case.id), rows).all())
+        counters.inserted(self.session, Case, [row for row in rows if row["subject_id"] in opened])
+        for row in rows:
+            if row["subject_id"] in opened:
+                record(self.session, actor=self.actor, verb="case.opened", object_type="case", object_id=opened[row["subject_id"]], after={
+                    "subject_id": row["subject_id"], "queue_id": row["queue_id"], "routed_by": row["routed_by"],
+                    "band": row["band"], "priority_score": row["priority_score"], "reasons": row["priority_reasons"],
+                    "due_at": row["due_at"], "reports": [r.id for r in waiting[row["subject_id"]][1]],
+                })
+        return opened
+
+    def join(self, case: Case, group: list[Any], subject: Any) -> None:
+        """Add reports to an open case (locked by the caller) and re-score it from all of them."""
+        session, lead = self.session, self.lead(group)
+        before = {"band": case.band, "priority_score": case.priority_score, "report_count": case.report_count,
+                  "queue_id": case.queue_id, "due_at": case.due_at}
+        priority = _priority(group, subject, self.policies, self.records, case)
+        if priority.band == Band.P0 and not case.imminent_harm and lead.imminent_harm:
+            queue, case.routed_by = _route(self.queues, self.default, _context(lead, subject, self.policies[lead.policy_code], self.app_slug))
+            case.queue_id = queue.id
+        queue = self.queue_by_id.get(case.queue_id) or session.get_one(Queue, case.queue_id)
+        case.band, case.priority_score, case.priority_reasons = priority.band.value, priority.score, priority.reasons
+        case.imminent_harm = "imminent_harm" in priority.reasons
+        case.report_count += len(group)
+        case.due_at = min(as_utc(case.due_at), due_at(case.created_at, queue, priority.band))
+        case.updated_at = self.now
+        record(session, actor=self.actor, verb="case.reports_added", object_type="case", object_id=case.id, before=before, after={
+            "band": case.band, "priority_score": case.priority_score, "report_count": case.report_count,
+            "queue_id": case.queue_id, "due_at": case.due_at, "reports": [r.id for r in group],
+        })
 
 
 def _hold_back(session: Session, actor: Actor, reports: list[Any]) -> None:
@@ -195,29 +251,6 @@ def _hold_back(session: Session, actor: Actor, reports: list[Any]) -> None:
                          {"policy_code": report.policy_code, "status": ReportStatus.HELD.value})
         record(session, actor=actor, verb="report.held_back", object_type="report", object_id=report.id,
                after={"status": ReportStatus.HELD.value, "reason": "notifier suspended for manifestly unfounded notices"})
-
-
-def _join(
-    session: Session, actor: Actor, case: Case, group: list[Any], subject: Any,
-    policies: dict[str, Policy], records: dict[str, NotifierStanding], queues: list[Queue], default: Queue,
-    queue_by_id: dict[int, Queue], app_slug: str, lead: Any, now: datetime,
-) -> None:
-    before = {"band": case.band, "priority_score": case.priority_score, "report_count": case.report_count,
-              "queue_id": case.queue_id, "due_at": case.due_at}
-    priority = _priority(group, subject, policies, records, case)
-    if priority.band == Band.P0 and not case.imminent_harm and lead.imminent_harm:
-        queue, case.routed_by = _route(queues, default, _context(lead, subject, policies[lead.policy_code], app_slug))
-        case.queue_id = queue.id
-    queue = queue_by_id.get(case.queue_id) or session.get(Queue, case.queue_id)
-    case.band, case.priority_score, case.priority_reasons = priority.band.value, priority.score, priority.reasons
-    case.imminent_harm = "imminent_harm" in priority.reasons
-    case.report_count += len(group)
-    case.due_at = min(as_utc(case.due_at), due_at(case.created_at, queue, priority.band))
-    case.updated_at = now
-    record(session, actor=actor, verb="case.reports_added", object_type="case", object_id=case.id, before=before, after={
-        "band": case.band, "priority_score": case.priority_score, "report_count": case.report_count,
-        "queue_id": case.queue_id, "due_at": case.due_at, "reports": [r.id for r in group],
-    })
 
 
 def flag_imminent_harm(session: Session, actor: Actor, flagger: Reviewer, case_id: int, reason: str) -> Case:

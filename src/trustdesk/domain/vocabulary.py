@@ -76,6 +76,15 @@ class ReportStatus(StrEnum):
     HELD = "held"  # from a suspended notifier: recorded, not queued
 
 
+class CaseKind(StrEnum):
+    """What a case is for. A subject has at most one open `report` case, which all its open
+    reports join; the other kinds may have several open at once (two appeals, say)."""
+
+    REPORT = "report"
+    APPEAL = "appeal"
+    ESCALATION = "escalation"
+
+
 class AccountEventKind(StrEnum):
     REGISTRATION = "registration"
     LOGIN = "login"

@@ -35,6 +35,7 @@ from trustdesk.enforcement.decisions import (
     NothingToChange,
     check_request,
     decide_subject,
+    lock_for_decisions,
     undo_decision,
 )
 from trustdesk.jobs.queue import enqueue
@@ -229,6 +230,8 @@ def run_chunk(db: Database, operation_id: int) -> bool:
             )
         # Read now, not when the operation started: a role taken away stops the rest.
         requester = Reviewer.of(session.get_one(StaffUser, op.requested_by))
+        if op.kind == DECISION:
+            lock_for_decisions(session, [i.subject_id for i in items if i.subject_id is not None])
         settle = _decide if op.kind == DECISION else _undo
         for item in items:
             try:

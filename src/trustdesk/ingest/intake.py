@@ -5,6 +5,11 @@ receipt, the same id with different content is a `Conflict`, and content changes
 `update_subject`. A batch is all-or-nothing: the first bad item raises and nothing of the
 batch is written. Rows are written with bulk statements (intake is the hot path) and each new
 row gets its audit event in the same transaction.
+
+Idempotency is the database's: rows are inserted with `ON CONFLICT DO NOTHING` on the unique
+(app, external id), so concurrent identical retries never meet the constraint as an error; a
+row another transaction committed first is read back and answered exactly as a retry. Only the
+rows really inserted are audited, counted and routed.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk import subjects as subject_views
@@ -32,6 +37,7 @@ from trustdesk.ingest.schemas import (
     SubjectUpdate,
 )
 from trustdesk.store import counters
+from trustdesk.store.dialects import conflict_insert
 from trustdesk.store.models import AccountEvent, Policy, Report, Subject, utcnow
 
 
@@ -66,23 +72,46 @@ def _split_known(
         if seen is None:
             hashes[item.external_id] = digest
             fresh.append((index, item, digest))
+    known = _stored(session, model, app_id, fresh, single)
+    return known, [entry for entry in fresh if entry[1].external_id not in known]
+
+
+def _stored(session: Session, model: type[Row], app_id: int, entries: Sequence[tuple[int, Any, str]], single: bool) -> dict[str, Receipt]:
+    """Receipts of the entries already stored, as for a retry; an entry stored with other
+    content is a `Conflict` naming it."""
+    if not entries:
+        return {}
+    wanted = {item.external_id: (index, digest) for index, item, digest in entries}
     existing = session.execute(
         select(model.id, model.external_id, model.body_hash, model.received_at).where(
-            model.app_id == app_id, model.external_id.in_(list(hashes))
+            model.app_id == app_id, model.external_id.in_(list(wanted))
         )
     ).all()
-    position = {item.external_id: index for index, item, _ in fresh}
     known: dict[str, Receipt] = {}
     for row in existing:
-        index = position[row.external_id]
-        if row.body_hash != hashes[row.external_id]:
+        index, digest = wanted[row.external_id]
+        if row.body_hash != digest:
             hint = " use the update call to change it" if model is Subject else " it cannot be changed"
             raise Conflict(
                 _field(None if single else index, "external_id"),
                 f"{row.external_id!r} was already received with different content;{hint}",
             )
         known[row.external_id] = Receipt.model_construct(id=row.id, external_id=row.external_id, received_at=row.received_at, status="existing")
-    return known, [entry for entry in fresh if entry[1].external_id not in known]
+    return known
+
+
+def _insert_new(
+    session: Session, model: type[Row], app_id: int, entries: Sequence[tuple[int, Any, str]], rows: list[dict[str, Any]],
+    returning: Sequence[Any], single: bool,
+) -> tuple[list[Any], dict[str, Receipt]]:
+    """Insert rows this transaction found new; a row another transaction committed meanwhile
+    (a concurrent retry) is skipped by the unique (app, external id) instead of failing, and is
+    answered exactly like a retry: its original receipt, or a `Conflict` if its content differs.
+    Returns the rows really inserted and the receipts of the ones that lost the race."""
+    statement = conflict_insert(session, model).on_conflict_do_nothing(index_elements=["app_id", "external_id"])
+    inserted = session.execute(statement.returning(*returning), rows).all()
+    won = {row.external_id for row in inserted}
+    return inserted, _stored(session, model, app_id, [e for e in entries if e[1].external_id not in won], single)
 
 
 def _subject_ids(session: Session, app_id: int, external_ids: set[str]) -> dict[str, tuple[int, int | None]]:
@@ -126,14 +155,19 @@ def create_subjects(session: Session, who: Submitter, items: Sequence[SubjectIn]
             name = "parent_external_id" if item.parent_external_id not in ids else "account_external_id"
             raise NotFound(_field(None if single else index, name), f"no subject {getattr(item, name)!r} in this app")
         rows = [_subject_row(who.app_id, item, digest, ids, now) for _, item, digest in ready]
-        inserted = session.execute(insert(Subject).returning(Subject.id, Subject.external_id, Subject.kind, Subject.account_id), rows).all()
+        inserted, raced = _insert_new(
+            session, Subject, who.app_id, ready, rows, (Subject.id, Subject.external_id, Subject.kind, Subject.account_id), single
+        )
         counters.inserted(session, Subject, (row._mapping for row in inserted))
         for row in inserted:
             ids[row.external_id] = (row.id, row.id if row.kind == SubjectKind.ACCOUNT else row.account_id)
             created[row.external_id] = Receipt.model_construct(id=row.id, external_id=row.external_id, received_at=now, status="created")
+        known |= raced
+        ids |= _subject_ids(session, who.app_id, set(raced))  # later items may name them
         pending = waiting
-    _audit_new_subjects(session, who, fresh, ids)
-    media_fetch.queue_fetches(session, {ids[item.external_id][0]: item.media_url for _, item, _ in fresh if item.media_url})
+    new = [entry for entry in fresh if entry[1].external_id in created]
+    _audit_new_subjects(session, who, new, ids)
+    media_fetch.queue_fetches(session, {ids[item.external_id][0]: item.media_url for _, item, _ in new if item.media_url})
     return _receipts(items, known, created)
 
 
@@ -285,15 +319,18 @@ def file_reports(
                 "received_at": now,
             }
         )
-    inserted = session.execute(insert(Report).returning(Report.id, Report.external_id, Report.policy_code, Report.status), rows).all()
+    inserted, raced = _insert_new(
+        session, Report, who.app_id, fresh, rows, (Report.id, Report.external_id, Report.policy_code, Report.status), single
+    )
     counters.inserted(session, Report, (row._mapping for row in inserted))
     created = {r.external_id: Receipt.model_construct(id=r.id, external_id=r.external_id, received_at=now, status="created") for r in inserted}
+    rows = [row for row in rows if row["external_id"] in created]
     persons = {_reporter_ref(row) for row in rows}
     personal_data.preload(session, {p for p in persons if p})
     for row in rows:
         _audit_report(session, who, created[row["external_id"]].id, row)
     route_reports(session, who.actor, who.app_id, [r.id for r in created.values()], now=now)
-    return _receipts(items, known, created)
+    return _receipts(items, known | raced, created)
 
 
 def _reporter_ref(row: dict[str, Any]) -> str | None:
@@ -332,8 +369,9 @@ def record_account_events(session: Session, who: Submitter, items: Sequence[Acco
             data
             | {"kind": item.kind.value, "app_id": who.app_id, "account_id": ids[item.account_external_id][0], "body_hash": digest, "received_at": now}
         )
-    inserted = session.execute(insert(AccountEvent).returning(AccountEvent.id, AccountEvent.external_id), rows).all()
+    inserted, raced = _insert_new(session, AccountEvent, who.app_id, fresh, rows, (AccountEvent.id, AccountEvent.external_id), single)
     created = {r.external_id: Receipt.model_construct(id=r.id, external_id=r.external_id, received_at=now, status="created") for r in inserted}
+    rows = [row for row in rows if row["external_id"] in created]
     personal_data.preload(session, {personal_data.account_ref(row["account_id"]) for row in rows})
     for row in rows:
         record(
@@ -342,7 +380,7 @@ def record_account_events(session: Session, who: Submitter, items: Sequence[Acco
             after={k: row[k] for k in ("account_id", "kind", "ip", "device_id", "payment_fingerprint", "phone_hash")},
             person_ref=personal_data.account_ref(row["account_id"]),
         )
-    return _receipts(items, known, created)
+    return _receipts(items, known | raced, created)
 
 
 def attach_media(session: Session, who: Submitter, external_id: str, checked: media.CheckedMedia) -> Subject:

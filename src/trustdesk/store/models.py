@@ -27,6 +27,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from trustdesk.domain.vocabulary import CaseKind
+
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT identities.
 Id = BigInteger().with_variant(Integer(), "sqlite")
 # The largest value a BIGINT column (every id) holds.
@@ -424,6 +426,7 @@ class Case(Base):
     app_id: Mapped[int] = mapped_column(ForeignKey("apps.id"))
     subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"))
     queue_id: Mapped[int] = mapped_column(ForeignKey("queues.id"), active_history=True)
+    kind: Mapped[str] = mapped_column(String(32), default=CaseKind.REPORT.value, server_default=CaseKind.REPORT.value)
     status: Mapped[str] = mapped_column(String(16), default="open", active_history=True)
     band: Mapped[str] = mapped_column(String(4), active_history=True)
     priority_score: Mapped[float] = mapped_column()
@@ -447,6 +450,10 @@ class Case(Base):
 
 # "Next case" reads this index in order: highest score first, then the earliest due time.
 Index("ix_cases_next", Case.queue_id, Case.status, Case.priority_score.desc(), Case.due_at)
+# A subject has at most one open report case: concurrent first reports insert with ON CONFLICT
+# on this index and the ones that lose join the winner's case (`trustdesk.cases.routing`).
+OPEN_REPORT_CASE = text("status = 'open' AND kind = 'report'")
+Index("uq_cases_open_report", Case.subject_id, unique=True, sqlite_where=OPEN_REPORT_CASE, postgresql_where=OPEN_REPORT_CASE)
 # The few claimed cases, by queue, for the queue list's live "claimed" count.
 _CLAIMED = Case.claimed_by.is_not(None)
 Index("ix_cases_claimed", Case.queue_id, sqlite_where=_CLAIMED, postgresql_where=_CLAIMED)
