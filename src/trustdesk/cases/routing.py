@@ -38,6 +38,7 @@ from trustdesk.store import counters
 from trustdesk.store.models import (
     App,
     Case,
+    CaseSubject,
     Policy,
     Queue,
     Report,
@@ -173,6 +174,7 @@ def route_reports(session: Session, actor: Actor, app_id: int, report_ids: list[
         # One new case per subject in a batch, so the subject finds each new case's id.
         ids = dict(session.execute(insert(Case).returning(Case.subject_id, Case.id), fresh).all())
         counters.inserted(session, Case, fresh)
+        session.execute(insert(CaseSubject), [{"case_id": c, "subject_id": s} for s, c in ids.items()])
         for row, report_list in zip(fresh, report_lists):
             case_id = ids[row["subject_id"]]
             links.extend({"report_id": rid, "case": case_id} for rid in report_list)
