@@ -15,6 +15,7 @@ from trustdesk.config import Settings
 from trustdesk.store.models import (
     AuditEvent,
     Case,
+    CaseSubject,
     NotifierRecord,
     Queue,
     Report,
@@ -66,6 +67,15 @@ def test_reports_on_one_subject_share_a_case_and_rescore_it(api: Api) -> None:
         verbs = s.execute(select(AuditEvent.verb).where(AuditEvent.object_type == "case")).scalars().all()
         assert verbs == ["case.opened", "case.reports_added"]
         assert verify_chain(s).ok
+
+
+def test_a_report_case_concerns_its_subject_and_sits_at_no_tier(api: Api) -> None:
+    _subjects(api)
+    cases = {_case_of(api, _report(api, f"r{n}", ext)).id: ext for n, ext in enumerate(("msg-en", "shop", "msg-en"))}
+    with api.db.reader() as s:
+        linked = s.execute(select(CaseSubject.case_id, Subject.external_id).join(Subject)).all()
+        assert sorted(linked) == sorted(cases.items())
+        assert {c.tier for c in s.execute(select(Case)).scalars()} == {None}
 
 
 def test_first_matching_queue_wins_and_the_default_takes_the_rest(api: Api) -> None:

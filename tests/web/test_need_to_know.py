@@ -140,7 +140,7 @@ CONSOLE_REFUSALS = [
     ("admin", "GET", "/subjects/{photo-cs}/media", None, 404),
     ("sen", "POST", "/cases/{photo-case}/assign", {"staff_id": ""}, 404),
     ("sen", "GET", "/subjects/{acc-cs}/cascade", None, 404),
-    ("sen", "POST", "/subjects/{acc-cs}/cascade", {"kind": "cascade_takedown", "rationale": "x"}, 404),
+    ("sen", "POST", "/subjects/{acc-cs}/cascade", {"kind": "cascade_takedown", "policy_code": "CSAM", "rationale": "x"}, 404),
     ("sen", "GET", "/actions/{action}", None, 404),
     ("sen", "POST", "/actions/{action}/undo", None, 404),
 ]

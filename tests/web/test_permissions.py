@@ -400,7 +400,7 @@ SUCCESS: dict[str, Success] = {
     "POST /cases/{case_id}/imminent-harm": Success(303, body=lambda _w: {"reason": "a threat to a named person"}),
     "POST /cases/{case_id}/comments": Success(200, body=lambda _w: {"body": "a note"}),
     "GET /subjects/{subject_id}/cascade": Success(),
-    "POST /subjects/{subject_id}/cascade": Success(303, body=lambda _w: {"kind": "cascade_takedown", "rationale": "replica shop"}),
+    "POST /subjects/{subject_id}/cascade": Success(303, body=lambda _w: {"kind": "cascade_takedown", "policy_code": "COUNTERFEIT", "rationale": "replica shop"}),
     "GET /actions/{action_id}": Success(), "POST /actions/{action_id}/undo": Success(200),
     "GET /bulk": Success(),
     "POST /bulk": Success(303, body=lambda w: {"subject_ids": str(w.ids["post-1"]), **SPAM_NO}),

@@ -27,6 +27,7 @@ from trustdesk.store.models import (
     AuditEvent,
     Case,
     Decision,
+    EnforcementAction,
     Queue,
     QueueOptOut,
     Report,
@@ -592,17 +593,28 @@ def test_cascade_takedown_preview_apply_and_undo(desk: Desk) -> None:
     assert set(re.findall(r'<tr data-subject="(\d+)">', preview.text)) == {str(shop), str(listings[0]), str(listings[1])}
     assert preview.text.count("<td>visible</td>") == 3 and preview.text.count("<strong>removed</strong>") == 3
 
-    no_reason = desk.post(f"/subjects/{shop}/cascade", {"kind": "cascade_takedown", "rationale": ""})
+    assert '<option value="COUNTERFEIT" ' in preview.text and '<option value="SPAM" ' not in preview.text
+    no_reason = desk.post(f"/subjects/{shop}/cascade", {"kind": "cascade_takedown", "policy_code": "COUNTERFEIT", "rationale": ""})
     assert no_reason.status_code == 422 and "rationale: say why" in no_reason.text
     assert desk.subject("shop-1").visibility == "visible"
 
-    applied = desk.post(f"/subjects/{shop}/cascade", {"kind": "cascade_takedown", "rationale": "Counterfeit shop, every listing a replica."})
+    wrong_policy = desk.post(f"/subjects/{shop}/cascade", {"kind": "cascade_takedown", "policy_code": "SPAM", "rationale": "Spam shop."})
+    assert wrong_policy.status_code == 422 and "cascade_takedown not allowed under SPAM" in wrong_policy.text
+    assert "Spam shop." in wrong_policy.text  # the rationale typed is kept
+    assert desk.subject("shop-1").visibility == "visible"
+
+    applied = desk.post(f"/subjects/{shop}/cascade", {"kind": "cascade_takedown", "policy_code": "COUNTERFEIT",
+                                                      "rationale": "Counterfeit shop, every listing a replica."})
     assert applied.status_code == 303
     action_page = applied.headers["location"]
     assert [desk.subject(n).visibility for n in ("shop-1", "listing-1", "listing-2", "listing-3")] == ["removed"] * 4
-    with desk.api.db.reader() as session:
-        reasons = session.execute(select(AuditEvent.after).where(AuditEvent.verb == "action.justified")).scalars().all()
-    assert [r["rationale"] for r in reasons] == ["Counterfeit shop, every listing a replica."]
+    with desk.api.db.reader() as session:  # the cascade is a decision like any other, with its policy and rationale
+        decision = session.execute(select(Decision).where(Decision.subject_id == shop)).scalar_one()
+        root = session.execute(select(EnforcementAction).where(EnforcementAction.cascade_of.is_(None))).scalar_one()
+        cascaded = session.execute(select(EnforcementAction.decision_id).where(EnforcementAction.cascade_of == root.id)).scalars().all()
+    assert (decision.kind, decision.policy_code, decision.verdict, decision.reviewer_id) == ("direct", "COUNTERFEIT", "violation", desk.users["sue"])
+    assert decision.rationale == "Counterfeit shop, every listing a replica." and root.decision_id == decision.id
+    assert cascaded == [decision.id] * 2 and action_page == f"/actions/{root.id}"
     result = desk.client.get(action_page).text
     assert "Applied to 3 subjects" in result and "Undo" in result
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
@@ -42,6 +42,7 @@ from trustdesk.store.models import (
     OPEN_REPORT_CASE,
     App,
     Case,
+    CaseSubject,
     Policy,
     Queue,
     Report,
@@ -213,6 +214,8 @@ class _Routing:
         )
         opened = dict(self.session.execute(statement.returning(Case.subject_id, Case.id), rows).all())
         counters.inserted(self.session, Case, [row for row in rows if row["subject_id"] in opened])
+        if opened:
+            self.session.execute(insert(CaseSubject), [{"case_id": c, "subject_id": s} for s, c in sorted(opened.items())])
         for row in rows:
             if row["subject_id"] in opened:
                 record(self.session, actor=self.actor, verb="case.opened", object_type="case", object_id=opened[row["subject_id"]], after={

@@ -85,6 +85,40 @@ class CaseKind(StrEnum):
     ESCALATION = "escalation"
 
 
+class CaseTier(StrEnum):
+    """The escalation tier a case sits at (a case at no tier is in its routed queue).
+
+    Each tier has its own queue restricted to its roles; escalating moves the case there.
+    """
+
+    SENIOR = "senior"
+    ESCALATIONS = "escalations"
+    LEGAL = "legal"
+    CHILD_SAFETY = "child_safety"
+    LAW_ENFORCEMENT = "law_enforcement"
+    IMMINENT_HARM = "imminent_harm"
+    ENGINEERING = "engineering"
+
+
+class DecisionKind(StrEnum):
+    """How a decision came about. Every kind judges (policy, verdict, rationale); actions are optional."""
+
+    REVIEW = "review"  # a reviewer deciding a case they hold
+    DIRECT = "direct"  # a senior acting on a subject outside a case (a cascade takedown, say)
+    BULK = "bulk"  # one item of a bulk operation
+    AUTOMATED = "automated"  # a rule decided, with no reviewer
+    APPEAL = "appeal"  # the outcome of an appeal: judges the appealed decision, acts only to reverse it
+    SECOND_OPINION = "second_opinion"  # judges without acting
+
+
+class AutomatedDecision(StrEnum):
+    """Whether automation decided, in the DSA Transparency Database's words."""
+
+    FULLY = "fully"
+    PARTIALLY = "partially"
+    NOT_AUTOMATED = "not_automated"
+
+
 class AccountEventKind(StrEnum):
     REGISTRATION = "registration"
     LOGIN = "login"

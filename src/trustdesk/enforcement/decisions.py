@@ -34,7 +34,7 @@ from trustdesk.domain.decision_trees import (
 )
 from trustdesk.domain.errors import FieldError, NotFound
 from trustdesk.domain.policies import Action
-from trustdesk.domain.vocabulary import ReportStatus
+from trustdesk.domain.vocabulary import AutomatedDecision, DecisionKind, ReporterType, ReportStatus
 from trustdesk.enforcement import notifiers, strikes
 from trustdesk.enforcement.actions import (
     APPLIED,
@@ -131,7 +131,7 @@ def decide_case(session: Session, reviewer: Reviewer, reviewer_actor: Actor, cas
     checked = check_request(session, request)
     subject = session.get_one(Subject, case.subject_id)
     plans = _plans(session, subject, checked, request)
-    return _write(session, reviewer_actor, subject, checked, request, plans, [case], reviewer_id=reviewer.id)
+    return _write(session, reviewer_actor, subject, checked, request, plans, [case], reviewer_id=reviewer.id, kind=DecisionKind.REVIEW)
 
 
 class NothingToChange(Exception):
@@ -148,7 +148,8 @@ def decide_subject(
     reviewer: Reviewer | None = None,
     unless_unchanged: bool = False,
 ) -> Decision:
-    """The same decision outside a claimed case (bulk, automated rules); closes its open case.
+    """The same decision outside a claimed case (a senior's direct action such as a cascade
+    takedown, bulk, automated rules); closes its open case.
 
     `reviewer` is the staff member deciding (None for automation), who must be allowed to see
     the subject. With `unless_unchanged`, a decision that would change nothing is not made
@@ -167,9 +168,10 @@ def decide_subject(
         raise NothingToChange(
             f"nothing to change: no open case, and it is already {subject.visibility}" if plans else "no open case to close"
         )
+    kind = DecisionKind.BULK if bulk_operation_id else DecisionKind.DIRECT if reviewer else DecisionKind.AUTOMATED
     return _write(
         session, actor, subject, checked, request, plans, cases, reviewer_id=reviewer.id if reviewer else None,
-        bulk_operation_id=bulk_operation_id,
+        bulk_operation_id=bulk_operation_id, kind=kind,
     )
 
 
@@ -191,6 +193,21 @@ def lock_for_decisions(session: Session, subject_ids: Sequence[int]) -> None:
     session.execute(select(Subject.id).where(Subject.id.in_(everyone)).order_by(Subject.id).with_for_update(key_share=True)).all()
 
 
+def cascade_on_subject(
+    session: Session, actor: Actor, reviewer: Reviewer, subject_id: int, policy_code: str, kind: str, rationale: str,
+) -> EnforcementAction:
+    """A senior's cascading action on a subject (a shop taken down whole): a decision like any
+    other, with its policy and rationale; returns the action on the subject itself."""
+    if not rationale:
+        raise FieldError("rationale", "say why everything under this subject comes down")
+    request = DecisionRequest(policy_code, verdict=VIOLATION, actions=[kind], rationale=rationale, cascade=True)
+    decision = decide_subject(session, actor, subject_id, request, reviewer=reviewer)
+    return session.execute(select(EnforcementAction).where(
+        EnforcementAction.decision_id == decision.id, EnforcementAction.subject_id == subject_id,
+        EnforcementAction.cascade_of.is_(None),
+    )).scalar_one()
+
+
 def _plans(session: Session, subject: Subject, checked: CheckedRequest, request: DecisionRequest) -> list[ActionPlan]:
     return [
         plan_action(session, subject, kind, request.params, cascade=request.cascade and kind in CASCADING)
@@ -208,21 +225,26 @@ def _write(
     cases: Sequence[Case],
     *,
     reviewer_id: int | None,
+    kind: DecisionKind,
     bulk_operation_id: int | None = None,
 ) -> Decision:
     now = utcnow()
+    automated = kind is DecisionKind.AUTOMATED
+    detected = automated or _flagged_by_automation(session, [c.id for c in cases])
     decision = Decision(
         case_id=cases[0].id if cases else None, subject_id=subject.id, reviewer_id=reviewer_id,
         policy_id=checked.policy.id, policy_code=checked.policy.code, policy_version=checked.policy.version,
         verdict=checked.verdict, actions=[a.value for a in checked.actions], rationale=request.rationale,
         tree_path=checked.tree_path, time_spent_ms=request.time_spent_ms, bulk_operation_id=bulk_operation_id, created_at=now,
+        kind=kind.value, automated_detection=detected,
+        automated_decision=(AutomatedDecision.FULLY if automated else AutomatedDecision.NOT_AUTOMATED).value,
     )
     session.add(decision)
     session.flush()
     record(
         session, actor=actor, verb="decision.made", object_type="decision", object_id=decision.id,
         after={
-            "subject_id": subject.id, "case_id": decision.case_id, "policy_code": decision.policy_code,
+            "kind": decision.kind, "subject_id": subject.id, "case_id": decision.case_id, "policy_code": decision.policy_code,
             "policy_version": decision.policy_version, "verdict": decision.verdict, "actions": decision.actions,
             "rationale": decision.rationale, "tree_path": decision.tree_path, "bulk_operation_id": bulk_operation_id,
         },
@@ -242,6 +264,13 @@ def _write(
             before=before, after={"status": case.status, "claimed_by": None, "decision_id": decision.id},
         )
     return decision
+
+
+def _flagged_by_automation(session: Session, case_ids: list[int]) -> bool:
+    """Whether automation detected it: a report from the platform's own detection is in the cases."""
+    return bool(case_ids) and session.execute(
+        select(Report.id).where(Report.case_id.in_(case_ids), Report.reporter_type == ReporterType.AUTOMATED.value).limit(1)
+    ).first() is not None
 
 
 def _close_reports(session: Session, actor: Actor, case_ids: list[int], decision_id: int, founded: bool) -> None:

@@ -434,6 +434,8 @@ class Case(Base):
     imminent_harm: Mapped[bool] = mapped_column(Boolean, default=False)
     report_count: Mapped[int] = mapped_column(default=0)
     policy_code: Mapped[str] = mapped_column(String(64))
+    # None: in its routed queue; otherwise the escalation tier (`CaseTier`) whose queue holds it.
+    tier: Mapped[str | None] = mapped_column(String(32), default=None)
     routed_by: Mapped[str] = mapped_column(String(200), default="")
     due_at: Mapped[datetime] = mapped_column()
     breached_at: Mapped[datetime | None] = mapped_column(default=None, active_history=True)
@@ -457,6 +459,14 @@ Index("uq_cases_open_report", Case.subject_id, unique=True, sqlite_where=OPEN_RE
 # The few claimed cases, by queue, for the queue list's live "claimed" count.
 _CLAIMED = Case.claimed_by.is_not(None)
 Index("ix_cases_claimed", Case.queue_id, sqlite_where=_CLAIMED, postgresql_where=_CLAIMED)
+
+
+class CaseSubject(Base):
+    """The subjects a case concerns: a report case's one subject; a law-enforcement request's many."""
+
+    __tablename__ = "case_subjects"
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), primary_key=True, index=True)
 
 
 class QueueCounter(Base):
@@ -517,6 +527,11 @@ class Decision(Base):
     rationale: Mapped[str] = mapped_column(Text, default="")
     tree_path: Mapped[list[Any]] = mapped_column(default=list)
     time_spent_ms: Mapped[int] = mapped_column(default=0)
+    kind: Mapped[str] = mapped_column(String(16), default="review")
+    automated_detection: Mapped[bool] = mapped_column(Boolean, default=False)
+    automated_decision: Mapped[str] = mapped_column(String(16), default="not_automated")
+    # An appeal's or second opinion's decision judges this earlier one.
+    judges_decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"), index=True, default=None)
     bulk_operation_id: Mapped[int | None] = mapped_column(ForeignKey("bulk_operations.id"), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -15,6 +15,7 @@ from trustdesk.domain.errors import FieldError
 from trustdesk.domain.client_input import RowId
 from trustdesk.domain.policies import Action
 from trustdesk.domain.roles import ENFORCERS, REVIEWERS
+from trustdesk.domain.vocabulary import AutomatedDecision, DecisionKind
 from trustdesk.enforcement import actions, bulk, decisions, notifiers
 from trustdesk.enforcement.decisions import DecisionRequest
 from trustdesk.ingest.schemas import ExternalId
@@ -49,6 +50,7 @@ class DecisionIn(BaseModel):
 
 class DecisionOut(BaseModel):
     id: int
+    kind: DecisionKind = Field(description="How it came about: a reviewed case, a senior's direct action, a bulk item, a rule, …")
     case_id: int | None
     subject_id: int
     policy_code: str
@@ -56,6 +58,8 @@ class DecisionOut(BaseModel):
     verdict: str
     actions: list[str]
     rationale: str
+    automated_detection: bool
+    automated_decision: AutomatedDecision
     created_at: datetime
     action_ids: list[int] = Field(description="The actions applied on the subject itself (cascaded ones hang off these).")
 

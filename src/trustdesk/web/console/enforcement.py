@@ -17,8 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from trustdesk.audit.log import Actor, record
-from trustdesk.cases.access import Reviewer, visible_subject
+from trustdesk.cases.access import visible_subject
 from trustdesk.domain.client_input import INT64_MAX, RowId
 from trustdesk.domain.decision_trees import VERDICTS, VIOLATION
 from trustdesk.domain.errors import FieldError, NotFound
@@ -28,7 +27,6 @@ from trustdesk.enforcement.actions import (
     CASCADING,
     MAX_DESCENDANTS,
     UndoResult,
-    apply_action,
     is_cascade,
     preview_cascade,
     undo_action,
@@ -45,7 +43,7 @@ from trustdesk.enforcement.bulk import (
     start_bulk,
     start_undo,
 )
-from trustdesk.enforcement.decisions import DecisionRequest
+from trustdesk.enforcement.decisions import DecisionRequest, cascade_on_subject
 from trustdesk.policy_versions import current_policies
 from trustdesk.store.models import App, EnforcementAction, Subject
 from trustdesk.web.client_input import ClientInputRoute
@@ -65,7 +63,7 @@ templates.env.globals["may_enforce"] = lambda who: who.has(*ENFORCERS)
 
 def _preview_page(
     request: Request, who: StaffContext, session: Session, subject_id: int, kind: str,
-    error: str | None = None, status: int = 200,
+    error: str | None = None, status: int = 200, form: dict[str, str] | None = None,
 ) -> HTMLResponse:
     subject = visible_subject(session, who.reviewer, subject_id)
     preview = None
@@ -74,7 +72,11 @@ def _preview_page(
     except FieldError as exc:
         if error is None:
             error, status = str(exc), exc.status
-    context = {"who": who, "subject": subject, "kind": kind, "kinds": CASCADE_KINDS, "preview": preview, "error": error}
+    policies = [p for p in current_policies(session) if kind in p.allowed_actions]
+    context = {
+        "who": who, "subject": subject, "kind": kind, "kinds": CASCADE_KINDS, "preview": preview, "error": error,
+        "policies": policies, "form": form or {},
+    }
     return render(request, "cascade.html", context, status_code=status)
 
 
@@ -87,30 +89,18 @@ def cascade_preview(
     return _preview_page(request, who, session, subject_id, kind)
 
 
-def _apply_cascade(session: Session, actor: Actor, reviewer: Reviewer, subject_id: int, kind: str, rationale: str) -> EnforcementAction:
-    """Apply the cascade and keep the reasons next to it in the subject's history.
-
-    `apply_action` takes no rationale yet, so the reasons are their own audit event in the
-    same transaction, pointing at the action.
-    """
-    subject = visible_subject(session, reviewer, subject_id)
-    if not rationale:
-        raise FieldError("rationale", "say why everything under this subject comes down")
-    action = apply_action(session, actor, subject, kind, cascade=True)
-    record(session, actor=actor, verb="action.justified", object_type="subject", object_id=subject.id,
-           after={"action_id": action.id, "kind": action.kind, "rationale": rationale})
-    return action
-
-
 @router.post("/subjects/{subject_id}/cascade")
 def cascade_apply(
-    request: Request, subject_id: RowId, kind: str = Form(Action.CASCADE_TAKEDOWN.value), rationale: str = Form(""),
-    who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = COMMITTED,
+    request: Request, subject_id: RowId, kind: str = Form(Action.CASCADE_TAKEDOWN.value), policy_code: str = Form(""),
+    rationale: str = Form(""), who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = COMMITTED,
 ) -> Response:
+    """Apply the cascade as a decision under the chosen policy, with its rationale."""
+    visible_subject(session, who.reviewer, subject_id)
     try:
-        action = _apply_cascade(session, who.actor, who.reviewer, subject_id, kind, rationale.strip())
+        action = cascade_on_subject(session, who.actor, who.reviewer, subject_id, policy_code, kind, rationale.strip())
     except FieldError as exc:
-        return _preview_page(request, who, session, subject_id, kind, str(exc), exc.status)
+        form = {"policy_code": policy_code, "rationale": rationale}
+        return _preview_page(request, who, session, subject_id, kind, str(exc), exc.status, form)
     return RedirectResponse(f"/actions/{action.id}", status_code=303)
 
 
