@@ -71,9 +71,11 @@ def connection(tmp_path: Path) -> Iterator[Connection]:
     app = create_app(settings, db)
     failing = APIRouter()
 
-    @failing.api_route("/api/test-only/fail", methods=["GET", "POST"], dependencies=[Depends(public())])
     def fail() -> None:
         raise RuntimeError("fails on purpose")
+
+    for path in ("/api/test-only/fail", "/test-only/fail"):  # the API answers JSON, the console a page
+        failing.add_api_route(path, fail, methods=["GET", "POST"], dependencies=[Depends(public())])
 
     app.include_router(failing)
     try:
