@@ -31,7 +31,7 @@ SERVER_ERROR_DETAIL = "internal error; it has been logged"
 _WORDS: dict[int, tuple[str, str]] = {
     400: ("The request could not be read", "Something your browser sent could not be read. Go back and try again."),
     401: ("Not signed in", "The credentials sent with this request are not valid. Log in again."),
-    403: ("Not allowed", "Your roles do not allow this. If your work needs it, ask an admin."),
+    403: ("Not allowed", "This is not open to you as things stand; the reason is given above. If your work needs it, ask an admin."),
     404: ("Not found", "There is nothing here, or it is not yours to see. Check the address or the link you followed."),
     405: ("Not available this way", "This address does not take that kind of request. Use the links and buttons on the pages."),
     409: ("Changed meanwhile", "This changed while you were working on it. Reload the page to see where it stands now."),
