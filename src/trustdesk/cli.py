@@ -34,6 +34,7 @@ from trustdesk.auth import api_clients, staff
 from trustdesk.cases.queues import seed_queues
 from trustdesk.config import ConfigError, Settings, load_settings
 from trustdesk.demo.seed import DemoSize, seed_demo
+from trustdesk.domain.errors import FieldError
 from trustdesk.domain.vocabulary import Role, Scope
 from trustdesk.ingest import media
 from trustdesk.ingest.bulk_import import RecordTypeName, import_file
@@ -146,7 +147,7 @@ def users_create(
                 session, CLI_ACTOR, settings, username=username, password=chosen, roles=role,
                 display_name=display_name, skills={"languages": language or []}, with_totp=totp,
             )
-        except ValueError as exc:
+        except FieldError as exc:
             console.print(f"[red]{exc}[/red]")
             raise typer.Exit(2) from exc
         uri = staff.totp_uri(user)

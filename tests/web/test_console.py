@@ -181,12 +181,12 @@ def test_metrics_count_requests_and_intake(console: Api) -> None:
     assert re.search(r'^trustdesk_http_requests_total\{method="POST",route="/api/v1/reports",status="201"\} \d', after, re.M)
 
 
-def test_unexpected_error_is_a_bare_json_500(api: Api) -> None:
+def test_an_unexpected_error_on_the_api_is_a_bare_json_500(api: Api) -> None:
     def explode() -> None:
         raise RuntimeError("secret internals at /srv/trustdesk")
 
-    api.client.app.add_api_route("/test-only/explode", explode, dependencies=[Depends(public())])  # type: ignore[attr-defined]
-    r = api.client.get("/test-only/explode")
+    api.client.app.add_api_route("/api/test-only/explode", explode, dependencies=[Depends(public())])  # type: ignore[attr-defined]
+    r = api.client.get("/api/test-only/explode")
     assert r.status_code == 500 and r.headers["content-type"] == "application/json"
     assert r.json() == {"detail": "internal error; it has been logged"}
     assert "secret internals" not in r.text and "Traceback" not in r.text

@@ -5,17 +5,20 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from trustdesk.domain.errors import FieldError
+
 _hasher = PasswordHasher()
 MIN_LENGTH = 12
 
 
-class WeakPassword(ValueError):
-    pass
+class WeakPassword(FieldError):
+    def __init__(self) -> None:
+        super().__init__("password", f"at least {MIN_LENGTH} characters")
 
 
 def hash_password(password: str) -> str:
     if len(password) < MIN_LENGTH:
-        raise WeakPassword(f"password: at least {MIN_LENGTH} characters")
+        raise WeakPassword()
     return _hasher.hash(password)
 
 

@@ -25,6 +25,7 @@ from trustdesk.audit.log import Actor, record
 from trustdesk.auth import lockouts
 from trustdesk.auth.passwords import DUMMY_HASH, hash_password, verify_password
 from trustdesk.config import Settings
+from trustdesk.domain.errors import Conflict, FieldError
 from trustdesk.domain.vocabulary import Role
 from trustdesk.store.models import ApiClient, StaffSession, StaffUser, as_utc, utcnow
 
@@ -68,9 +69,9 @@ def create_user(
     """Create a staff user; a TOTP secret is made when asked or when a role requires one."""
     role_values = sorted({Role(r).value for r in roles})
     if not role_values:
-        raise ValueError("roles: at least one role is needed")
+        raise FieldError("roles", "at least one role is needed")
     if session.execute(select(StaffUser.id).where(StaffUser.username == username)).first():
-        raise ValueError(f"username: {username!r} is taken")
+        raise Conflict("username", f"{username!r} is taken")
     totp = with_totp if with_totp is not None else requires_totp(settings, role_values)
     user = StaffUser(
         username=username,

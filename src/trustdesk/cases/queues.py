@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
+from trustdesk.domain.errors import FieldError, NotFound
 from trustdesk.domain.priority import Band
 from trustdesk.domain.vocabulary import Role
 from trustdesk.rules.expressions import ExpressionError, Schema, compile_expression
@@ -36,12 +37,8 @@ MAX_POSITION = 1_000_000
 MAX_EXPOSURE_PER_HOUR = 3600
 
 
-class QueueError(ValueError):
-    status = 422
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
+class QueueError(FieldError):
+    """A queue that cannot be saved as given (422); `field` names the setting at fault."""
 
 
 @dataclass
@@ -110,10 +107,10 @@ def _within(value: object, low: int, high: int) -> bool:
 
 def save_queue(session: Session, actor: Actor, spec: QueueSpec, queue_id: int | None = None) -> Queue:
     """Create or update a queue after checking it; one default queue at a time."""
-    values = _validate(session, spec, queue_id)
     queue = session.get(Queue, queue_id) if queue_id else Queue()
     if queue is None:
-        raise QueueError("queue_id", f"no queue {queue_id}")
+        raise NotFound("queue_id", f"no queue {queue_id}")
+    values = _validate(session, spec, queue_id)
     before = _snapshot(queue) if queue_id else None
     if values["is_default"]:
         for other in session.execute(select(Queue).where(Queue.is_default.is_(True), Queue.id != (queue_id or 0))).scalars():

@@ -11,6 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from trustdesk.auth import rate_limits
+from trustdesk.domain.errors import FieldError, NotFound
 from trustdesk.store.models import Queue, QueueOptOut
 
 HOUR = 3600
@@ -30,8 +31,10 @@ def count_exposure(session: Session, staff_id: int) -> None:
 
 def step_out(session: Session, staff_id: int, queue_id: int) -> None:
     queue = session.get(Queue, queue_id)
-    if queue is None or not queue.graphic:
-        raise ValueError("queue_id: only graphic queues can be stepped out of")
+    if queue is None:
+        raise NotFound("queue_id", f"no queue {queue_id}")
+    if not queue.graphic:
+        raise FieldError("queue_id", "only graphic queues can be stepped out of")
     if session.get(QueueOptOut, (staff_id, queue_id)) is None:
         session.add(QueueOptOut(staff_id=staff_id, queue_id=queue_id))
 

@@ -1,4 +1,8 @@
-"""Errors a caller can fix: each names the field at fault and maps to an HTTP status."""
+"""Errors a caller can fix: each names the field at fault and maps to an HTTP status.
+
+Services raise only these; the web layer maps them once (`trustdesk.web.error_pages`): JSON
+`{"detail", "field"}` for the API, a page for people in the console.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +30,18 @@ class Forbidden(FieldError):
     """The caller may not use an object whose existence is no secret, such as a queue (403)."""
 
     status = 403
+
+
+class Unauthenticated(FieldError):
+    """No credentials, or ones that are not valid (401): the caller is not known at all."""
+
+    status = 401
+
+
+class TooLarge(FieldError):
+    """More than the limit at once, such as an uploaded file over the size limit (413)."""
+
+    status = 413
 
 
 class InvalidStatement(FieldError):

@@ -1,8 +1,9 @@
 """The ASGI application: JSON API under /api/v1, the console, health and metrics.
 
 The web layer stays thin: it authenticates, validates and calls the services. Every error a
-client can cause is answered as JSON `{"detail": ..., "field": ...}` with a 4xx; anything
-else is logged and answered with a bare 500 that leaks no internals.
+client can cause is a 4xx naming the field, anything else is logged and answered with a 500
+that leaks no internals; both are mapped once (`trustdesk.web.error_pages`): JSON
+`{"detail", "field"}` for the API, an HTML page for people in the console.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
+from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
@@ -25,7 +26,7 @@ from trustdesk.config import Settings
 from trustdesk.domain.errors import FieldError
 from trustdesk.store.blobs import FileBlobStore
 from trustdesk.store.database import Database
-from trustdesk.web import metrics
+from trustdesk.web import error_pages, metrics
 from trustdesk.web.api import account_events, cases, enforcement, reports, subjects
 from trustdesk.web.api.responses import CLIENT_ERRORS
 from trustdesk.web.client_input import ClientInputRoute
@@ -34,6 +35,7 @@ from trustdesk.web.console import policies as console_policies
 from trustdesk.web.console import review as console_review
 from trustdesk.web.console import staff as console_staff
 from trustdesk.web.console import views as console
+from trustdesk.web.error_pages import Refusal
 from trustdesk.web.permissions import LoginRequired, public
 from trustdesk.web.security_headers import SecurityHeaders
 from trustdesk.web.server_errors import AnswerServerErrors
@@ -59,7 +61,8 @@ class BodyLimit:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            response = JSONResponse({"detail": BodyTooLarge(self.max_bytes).detail, "field": "body"}, status_code=413)
+            refusal = Refusal(413, BodyTooLarge(self.max_bytes).detail, "body")
+            response = await error_pages.answer(Request(scope, receive), refusal)
             await response(scope, receive, send)
             return
         seen = 0
@@ -104,28 +107,30 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.state.db = db or Database(settings.effective_database_url)
     app.state.blobs = FileBlobStore(settings.blob_dir)
 
+    # Every refusal is mapped here, once: JSON on API paths, a page for people in the console.
     @app.exception_handler(FieldError)
-    async def _field_error(_request: Request, exc: FieldError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc), "field": exc.field}, status_code=exc.status)
+    async def _field_error(request: Request, exc: FieldError) -> Response:
+        return await error_pages.answer(request, Refusal(exc.status, str(exc), exc.field))
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         errors = [{"field": _field_of(tuple(e["loc"])), "message": e["msg"]} for e in exc.errors()]
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:10])
-        return JSONResponse({"detail": detail, "field": errors[0]["field"] if errors else "body", "errors": errors[:100]}, status_code=422)
+        return await error_pages.answer(request, Refusal(422, detail, errors[0]["field"] if errors else "body", errors[:100]))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        field = str(exc.detail).split(":", 1)[0] if ":" in str(exc.detail) else None
-        return JSONResponse({"detail": exc.detail, "field": field}, status_code=exc.status_code, headers=exc.headers)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        detail = str(exc.detail)
+        field = detail.split(":", 1)[0] if ":" in detail else None
+        return await error_pages.answer(request, Refusal(exc.status_code, detail, field, headers=dict(exc.headers or {})))
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, _exc: LoginRequired) -> RedirectResponse:
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
 
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error", extra={"path": request.url.path}, exc_info=exc)
-        return JSONResponse({"detail": "internal error; it has been logged"}, status_code=500)
+        return await error_pages.answer(request, Refusal(500, error_pages.SERVER_ERROR_DETAIL))
 
     # Not `exception_handler(Exception)`: Starlette raises again after that answers, and the
     # server then closes the keep-alive connection. Inside the metrics and the protective

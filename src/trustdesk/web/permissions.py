@@ -15,13 +15,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor
 from trustdesk.auth import api_clients, staff
 from trustdesk.cases.access import Reviewer
 from trustdesk.cases.claiming import Terms
+from trustdesk.domain.errors import Forbidden, Unauthenticated
 from trustdesk.domain.vocabulary import Role, Scope
 from trustdesk.ingest.intake import Submitter
 from trustdesk.store.database import Database
@@ -99,13 +100,13 @@ def client_with(scope: Scope) -> Callable[..., Any]:
     def authorise(request: Request, db: Database = Depends(get_db)) -> Submitter:
         token = _bearer(request)
         if not token:
-            raise HTTPException(401, "authorization: a bearer token is required", headers={"WWW-Authenticate": "Bearer"})
+            raise Unauthenticated("authorization", "a bearer token is required")
         with db.reader() as session:
             client = api_clients.resolve_token(session, token)
         if client is None:
-            raise HTTPException(401, "authorization: the token is not valid", headers={"WWW-Authenticate": "Bearer"})
+            raise Unauthenticated("authorization", "the token is not valid")
         if client.app_id is None or scope.value not in client.scopes:
-            raise HTTPException(403, f"authorization: the token lacks the scope {scope.value!r}")
+            raise Forbidden("authorization", f"the token lacks the scope {scope.value!r}")
         return Submitter(
             app_id=client.app_id,
             client_id=client.id,
@@ -144,11 +145,11 @@ def staff_with(*roles: Role) -> Callable[..., Any]:
         context = current_staff(request, db)
         if context is None and _bearer(request):
             # A script presenting a bad token wants a 401, not the console's login page.
-            raise HTTPException(401, "authorization: not a valid staff token", headers={"WWW-Authenticate": "Bearer"})
+            raise Unauthenticated("authorization", "not a valid staff token")
         if context is None:
             raise LoginRequired()
         if roles and not context.has(*roles):
-            raise HTTPException(403, "your roles do not allow this page")
+            raise Forbidden("roles", f"this needs one of the roles {', '.join(r.value for r in roles)}; yours do not allow it")
         if request.method not in _SAFE_METHODS and context.csrf_token is not None:
             sent = request.headers.get(CSRF_HEADER)
             if sent is None and request.headers.get("content-type", "").startswith(
@@ -156,7 +157,7 @@ def staff_with(*roles: Role) -> Callable[..., Any]:
             ):
                 sent = (await request.form()).get("csrf_token")  # type: ignore[assignment]
             if sent != context.csrf_token:
-                raise HTTPException(403, "csrf_token: missing or wrong; reload the page and try again")
+                raise Forbidden("csrf_token", "missing or wrong; reload the page and try again")
         return context
 
     return _tag(authorise, ("roles", *sorted(r.value for r in roles)))

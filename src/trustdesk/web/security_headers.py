@@ -30,8 +30,13 @@ _CONSOLE = (
 _PAGE = (*_CONSOLE, ("Cache-Control", "no-store"))
 
 
+def is_api_path(path: str) -> bool:
+    """Whether a path answers machines (JSON, metrics) rather than people (the console's pages)."""
+    return path.startswith(_API_PATHS)
+
+
 def headers_for(path: str) -> tuple[tuple[str, str], ...]:
-    if path.startswith(_API_PATHS):
+    if is_api_path(path):
         return _NOSNIFF
     if path.startswith(_STATIC_PATHS):
         return _CONSOLE  # cacheable: the same for everyone

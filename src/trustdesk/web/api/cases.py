@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
@@ -19,7 +19,6 @@ from trustdesk.cases.queues import (
     MAX_EXPOSURE_PER_HOUR,
     MAX_POSITION,
     MAX_SLA_MINUTES,
-    QueueError,
     QueueSpec,
     save_queue,
 )
@@ -151,10 +150,6 @@ class ImminentHarmIn(BaseModel):
     reason: str = Field(min_length=3, max_length=2000)
 
 
-def _queue_error(exc: QueueError) -> HTTPException:
-    return HTTPException(422, str(exc))
-
-
 @router.get("/queues", response_model=list[QueueOut])
 def queues(_who: StaffContext = Depends(staff_with()), session: Session = Depends(read_session)) -> list[QueueOut]:
     return [QueueOut.of(row["queue"], row) for row in listing.queue_overview(session)]
@@ -163,20 +158,12 @@ def queues(_who: StaffContext = Depends(staff_with()), session: Session = Depend
 @router.post("/queues", response_model=QueueOut, status_code=201)
 def create_queue(body: QueueIn, who: StaffContext = Depends(staff_with(*ADMINS)), session: Session = COMMITTED) -> QueueOut:
     """Create a queue; its routing expression is checked now, not when reports arrive."""
-    try:
-        return QueueOut.of(save_queue(session, who.actor, QueueSpec(**body.model_dump())))
-    except QueueError as exc:
-        raise _queue_error(exc) from exc
+    return QueueOut.of(save_queue(session, who.actor, QueueSpec(**body.model_dump())))
 
 
 @router.put("/queues/{queue_id}", response_model=QueueOut)
 def update_queue(queue_id: RowId, body: QueueIn, who: StaffContext = Depends(staff_with(*ADMINS)), session: Session = COMMITTED) -> QueueOut:
-    if session.get(Queue, queue_id) is None:
-        raise HTTPException(404, f"queue_id: no queue {queue_id}")
-    try:
-        return QueueOut.of(save_queue(session, who.actor, QueueSpec(**body.model_dump()), queue_id))
-    except QueueError as exc:
-        raise _queue_error(exc) from exc
+    return QueueOut.of(save_queue(session, who.actor, QueueSpec(**body.model_dump()), queue_id))
 
 
 @router.get("/queues/{queue_id}/cases", response_model=list[CaseOut])
@@ -205,10 +192,7 @@ def queue_cases(
 @router.post("/queues/{queue_id}/step-out", status_code=204)
 def step_out(queue_id: RowId, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED) -> None:
     """Leave a graphic queue for now, without penalty."""
-    try:
-        wellness.step_out(session, who.user_id, queue_id)
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from exc
+    wellness.step_out(session, who.user_id, queue_id)
 
 
 @router.post("/queues/{queue_id}/step-in", status_code=204)

@@ -9,7 +9,6 @@ from fastapi import (
     APIRouter,
     Depends,
     File,
-    HTTPException,
     Request,
     Response,
     UploadFile,
@@ -18,7 +17,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from trustdesk import subjects as subject_views
-from trustdesk.domain.errors import FieldError
+from trustdesk.domain.errors import FieldError, NotFound, TooLarge
 from trustdesk.domain.vocabulary import Scope
 from trustdesk.ingest import intake, media
 from trustdesk.ingest.schemas import (
@@ -175,11 +174,11 @@ def upload_media(
     `file`. Stored by SHA-256, with the MD5 kept for hash matching.
     """
     if subject_views.find(session, who.app_id, external_id) is None:
-        raise HTTPException(404, f"external_id: no subject {external_id!r} in this app")
+        raise NotFound("external_id", f"no subject {external_id!r} in this app")
     try:
         checked = media.check_and_store(request.app.state.blobs, file.file, max_bytes=MAX_MEDIA_BYTES)
     except BlobTooLarge as exc:
-        raise HTTPException(413, f"file: {exc}") from exc
+        raise TooLarge("file", str(exc)) from exc
     except media.MediaRefused as exc:
         raise FieldError("file", str(exc)) from exc
     return SubjectOut.of(intake.attach_media(session, who, external_id, checked))
@@ -193,7 +192,7 @@ def read_subject(
     """A subject with its parent, children, reports and history (personal fields withheld)."""
     subject = subject_views.find(session, who.app_id, external_id)
     if subject is None:
-        raise HTTPException(404, f"external_id: no subject {external_id!r} in this app")
+        raise NotFound("external_id", f"no subject {external_id!r} in this app")
     tree = subject_views.load_tree(session, subject)
     return SubjectDetail(
         subject=SubjectOut.of(subject),

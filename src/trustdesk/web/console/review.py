@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -156,9 +156,7 @@ def _to_claim(claim: claiming.Claim, *, after_decision: bool, queue_id: int | No
 # --- queues -------------------------------------------------------------------------------
 
 
-def _queues_page(
-    request: Request, who: StaffContext, session: Session, *, notice: str | None = None, error: str | None = None, status: int = 200
-) -> HTMLResponse:
+def _queues_page(request: Request, who: StaffContext, session: Session, *, notice: str | None = None) -> HTMLResponse:
     workable: set[int] = set()
     paused: list[str] = []
     stepped_out: set[int] = set()
@@ -172,9 +170,9 @@ def _queues_page(
         "who": who, "overview": listing.queue_overview(session), "bands": [b.value for b in Band],
         "workable": workable, "paused": paused, "stepped_out": stepped_out, "exposure": exposure,
         "hidden": access.hidden_queue_ids(session, who.reviewer),
-        "reviewer": who.has(*REVIEWERS), "admin": who.has(*ADMINS), "notice": _notice(notice), "error": error,
+        "reviewer": who.has(*REVIEWERS), "admin": who.has(*ADMINS), "notice": _notice(notice),
     }
-    return render(request, "queues.html", context, status_code=status)
+    return render(request, "queues.html", context)
 
 
 @router.get("/queues")
@@ -186,14 +184,9 @@ def queues(
 
 
 @router.post("/queues/{queue_id}/step-out")
-def step_out(
-    request: Request, queue_id: RowId, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED,
-) -> Response:
+def step_out(queue_id: RowId, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED) -> Response:
     """Leave a graphic queue for now, without penalty."""
-    try:
-        wellness.step_out(session, who.user_id, queue_id)
-    except ValueError as exc:
-        return _queues_page(request, who, session, error=str(exc), status=422)
+    wellness.step_out(session, who.user_id, queue_id)
     return RedirectResponse("/queues?notice=stepped-out", status_code=303)
 
 
@@ -283,8 +276,8 @@ def _save(request: Request, who: StaffContext, session: Session, queue_id: int |
     values = _posted_values(form)
     try:
         saved = save_queue(session, who.actor, _spec(values), queue_id)
-    except QueueError as exc:
-        return _queue_form(request, who, session, queue_id, values, str(exc), 422)
+    except QueueError as exc:  # the form comes back with the admin's edits; an unknown queue is a 404 page
+        return _queue_form(request, who, session, queue_id, values, str(exc), exc.status)
     return RedirectResponse(f"/queues/{saved.id}?notice=saved", status_code=303)
 
 
@@ -299,18 +292,13 @@ async def create_queue(request: Request, who: StaffContext = Depends(staff_with(
     return _save(request, who, session, None, await request.form())
 
 
-def _queue_or_404(session: Session, queue_id: int) -> Queue:
-    queue = session.get(Queue, queue_id)
-    if queue is None:
-        raise HTTPException(404, f"queue_id: no queue {queue_id}")
-    return queue
-
-
 @router.get("/queues/{queue_id}/edit")
 def edit_queue(
     request: Request, queue_id: RowId, who: StaffContext = Depends(staff_with(*ADMINS)), session: Session = Depends(read_session),
 ) -> HTMLResponse:
-    queue = _queue_or_404(session, queue_id)
+    queue = session.get(Queue, queue_id)
+    if queue is None:
+        raise NotFound("queue_id", f"no queue {queue_id}")
     names = {q.id: q.name for q in list_queues(session)}
     return _queue_form(request, who, session, queue_id, _form_values(_spec_of(queue, names)))
 
@@ -319,7 +307,6 @@ def edit_queue(
 async def update_queue(
     request: Request, queue_id: RowId, who: StaffContext = Depends(staff_with(*ADMINS)), session: Session = COMMITTED,
 ) -> Response:
-    _queue_or_404(session, queue_id)
     return _save(request, who, session, queue_id, await request.form())
 
 

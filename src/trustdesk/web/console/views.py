@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import (
     FileResponse,
     HTMLResponse,
@@ -25,6 +25,7 @@ from trustdesk.auth.staff import LoginOutcome
 from trustdesk.cases import access
 from trustdesk.domain import media_types
 from trustdesk.domain.client_input import RowId
+from trustdesk.domain.errors import NotFound
 from trustdesk.domain.roles import REVEALERS
 from trustdesk.domain.vocabulary import MediaStatus
 from trustdesk.store.database import Database
@@ -119,8 +120,10 @@ def login(
     # From a trusted proxy's X-Forwarded-For this is whatever it forwarded: keep it to the column's size.
     address = (request.client.host if request.client else "unknown")[:64]
     with db.session() as session:
-        if not rate_limits.hit(session, f"login:{address}", limit=LOGIN_ATTEMPTS_PER_MINUTE, window_seconds=60):
-            raise HTTPException(429, "login: too many attempts from this address; wait a minute")
+        allowed = rate_limits.hit(session, f"login:{address}", limit=LOGIN_ATTEMPTS_PER_MINUTE, window_seconds=60)
+        if not allowed:
+            return _login_form(request, next, username=username, status_code=429, headers={"Retry-After": "60"},
+                               error="Too many login attempts from your address. Wait a minute, then try again.")
         result = staff.authenticate(session, settings, username.strip(), password, totp or None, address=address)
         token = staff.open_session(session, settings, result.user) if result.outcome is LoginOutcome.OK and result.user else None
     if result.outcome is LoginOutcome.LOCKED:
@@ -221,14 +224,14 @@ def _media_response(request: Request, session: Session, who: StaffContext, subje
     subject = access.visible_subject(session, who.reviewer, subject_id)
     item = subject_views.media_item(session, subject_id, item_id)
     if item is None:
-        raise HTTPException(404, "subject_id: no such media for this subject")
+        raise NotFound("subject_id", "no such media for this subject")
     if item.blob_sha256 is None or item.status == MediaStatus.REFUSED:
-        raise HTTPException(404, f"item_id: media item {item.id} is {item.status}: nothing to show")
+        raise NotFound("item_id", f"media item {item.id} is {item.status}: nothing to show")
     subject_views.open_media(session, who.actor, subject, item)
     try:
         stream = request.app.state.blobs.open(item.blob_sha256)
     except FileNotFoundError as exc:
-        raise HTTPException(404, "item_id: the media file is missing from the blob store") from exc
+        raise NotFound("item_id", "the media file is missing from the blob store") from exc
     headers = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff", "Content-Security-Policy": MEDIA_CSP}
     if item.inline and item.content_type:
         return StreamingResponse(stream, media_type=item.content_type, headers=headers)
