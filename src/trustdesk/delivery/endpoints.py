@@ -62,15 +62,20 @@ def _loopback(host: str) -> bool:
         return False
 
 
-def add_endpoint(session: Session, actor: Actor, box: SecretBox, app: App, url: str, *, production: bool) -> tuple[WebhookEndpoint, str]:
-    """Register a receiver for the app's events; returns it and its secret, which is not kept in clear."""
+def add_endpoint(
+    session: Session, actor: Actor, box: SecretBox, app: App, url: str, *, production: bool, secret: str | None = None
+) -> tuple[WebhookEndpoint, str]:
+    """Register a receiver for the app's events; returns it and its secret, which is not kept in clear.
+
+    `secret` is for the demo, whose sandbox must know it in advance; otherwise a fresh one is made.
+    """
     checked = check_url(url, production=production)
     active = session.execute(
         select(func.count()).select_from(WebhookEndpoint).where(WebhookEndpoint.app_id == app.id, WebhookEndpoint.active.is_(True))
     ).scalar_one()
     if active >= MAX_PER_APP:
         raise FieldError("app", f"{app.slug} has {MAX_PER_APP} endpoints already; remove one first")
-    secret = new_secret()
+    secret = secret or new_secret()
     endpoint = WebhookEndpoint(app_id=app.id, url=checked, secret_encrypted=box.seal(secret), active=True,
                                created_by=actor.label, created_at=utcnow())
     session.add(endpoint)

@@ -25,7 +25,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
@@ -207,3 +207,55 @@ def cancel(session: Session, actor: Actor, reviewer: Reviewer, delivery_id: int)
     record(session, actor=actor, verb="webhook_delivery.cancelled", object_type="webhook_delivery", object_id=row.id,
            before={"state": before}, after={"state": CANCELLED, "webhook_id": row.webhook_id, "action_id": row.action_id})
     return row
+
+
+def delivery(session: Session, reviewer: Reviewer, delivery_id: int) -> DeliveryView:
+    found = _views(session, select(OutboxMessage).where(OutboxMessage.id == delivery_id))
+    if not found or restricted_subjects(session, reviewer, [found[0].subject_id]):
+        raise NotFound("delivery_id", f"no delivery {delivery_id}")
+    return found[0]
+
+
+# --- delivery state of a case's actions -----------------------------------------------------
+
+CASE_ACTIONS_SHOWN = 200
+
+
+@dataclass(frozen=True)
+class ActionDelivery:
+    action: EnforcementAction
+    subject_external_id: str
+    counts: dict[str, int]  # delivery state → rows (every endpoint, every event of the action)
+
+    @property
+    def summary(self) -> str:
+        """`delivered`, `pending`, `dead` … as the worst state any delivery is in; `none` without endpoints."""
+        for state in (DEAD, PENDING, DELIVERED, CANCELLED):
+            if self.counts.get(state):
+                return state
+        return "none"
+
+
+def case_actions(session: Session, case_id: int) -> list[ActionDelivery]:
+    """The actions a case's decisions applied (cascades included), each with its delivery state."""
+    rows = session.execute(
+        select(EnforcementAction, Subject.external_id)
+        .join(Decision, Decision.id == EnforcementAction.decision_id)
+        .join(Subject, Subject.id == EnforcementAction.subject_id)
+        .where(Decision.case_id == case_id)
+        .order_by(EnforcementAction.id)
+        .limit(CASE_ACTIONS_SHOWN)
+    ).all()
+    counts = state_counts(session, [action.id for action, _ in rows])
+    return [ActionDelivery(action, external_id, counts.get(action.id, {})) for action, external_id in rows]
+
+
+def state_counts(session: Session, action_ids: list[int]) -> dict[int, dict[str, int]]:
+    counts: dict[int, dict[str, int]] = {}
+    if action_ids:
+        for action_id, state, count in session.execute(
+            select(OutboxMessage.action_id, OutboxMessage.state, func.count())
+            .where(OutboxMessage.action_id.in_(action_ids)).group_by(OutboxMessage.action_id, OutboxMessage.state)
+        ):
+            counts.setdefault(action_id, {})[state] = count
+    return counts
