@@ -61,7 +61,7 @@ def add(
         )
     except FieldError as exc:
         return _page(request, who, session, error=exc, form={"app": app, "url": url}, status=exc.status)
-    return _page(request, who, session, created=(endpoint.url, secret), status=201)
+    return _page(request, who, session, created=(endpoint.url, secret))
 
 
 @router.post("/webhooks/{endpoint_id}/remove")
