@@ -72,9 +72,9 @@ def test_each_event_is_signed_so_the_sandbox_verifies_and_accepts_it(world: Worl
     seen = receiver.events("market")
     assert (seen["accepted"], seen["refused"], seen["duplicates"], seen["stale"]) == (3, 0, 0, 0)
     rows = _rows(world)
-    assert [(e["webhook_id"], e["type"], e["data"]["action_id"]) for e in seen["events"]] == [
+    assert sorted((e["webhook_id"], e["type"], e["data"]["action_id"]) for e in seen["events"]) == sorted(
         (r.webhook_id, "action.applied", a) for r, a in zip(rows, actions, strict=True)
-    ]
+    )  # (posted a few at once: the order across subjects is not kept)
     assert [(r.state, r.attempts, r.last_status) for r in rows] == [("delivered", 1, 200)] * 3
     assert all(r.delivered_at is not None for r in rows)
 
