@@ -14,10 +14,13 @@ $(BIN)/trustdesk: pyproject.toml
 
 install: $(BIN)/trustdesk
 
+# The host-platform sandbox runs beside the console (http://127.0.0.1:8900/) and stops with it.
 demo: install
 	$(DEMO_ENV) $(BIN)/trustdesk db upgrade
 	$(DEMO_ENV) $(BIN)/trustdesk demo
-	$(DEMO_ENV) $(BIN)/trustdesk serve --host 127.0.0.1 --port 8000
+	$(BIN)/trustdesk sandbox host --port 8900 --demo & sandbox=$$!; \
+	  trap 'kill $$sandbox 2>/dev/null' EXIT INT TERM; \
+	  $(DEMO_ENV) $(BIN)/trustdesk serve --host 127.0.0.1 --port 8000
 
 test: install
 	@test -x /usr/bin/chromium || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \

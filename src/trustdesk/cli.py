@@ -33,6 +33,9 @@ from trustdesk.audit.verify import verify_chain
 from trustdesk.auth import api_clients, staff
 from trustdesk.cases.queues import seed_queues
 from trustdesk.config import ConfigError, Settings, load_settings
+from trustdesk.delivery import endpoints
+from trustdesk.delivery.signing import SecretBox
+from trustdesk.demo import deliveries as demo_deliveries
 from trustdesk.demo.seed import DemoSize, seed_demo
 from trustdesk.domain.errors import FieldError
 from trustdesk.domain.vocabulary import Role, Scope
@@ -57,7 +60,9 @@ clients_app = typer.Typer(help="API clients of the host platform.", no_args_is_h
 audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
 policies_app = typer.Typer(help="The policy catalogue.", no_args_is_help=True)
 sandbox_app = typer.Typer(help="Sandboxes of outside services, for the demo and the tests.", no_args_is_help=True)
-for sub, name in ((db_app, "db"), (users_app, "users"), (clients_app, "clients"), (audit_app, "audit"), (policies_app, "policies")):
+webhooks_app = typer.Typer(help="Webhook endpoints: where the host platform hears of actions.", no_args_is_help=True)
+for sub, name in ((db_app, "db"), (users_app, "users"), (clients_app, "clients"), (audit_app, "audit"), (policies_app, "policies"),
+                  (webhooks_app, "webhooks")):
     app.add_typer(sub, name=name)
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(analyze_app, name="analyze")
@@ -231,6 +236,49 @@ def clients_create(
     console.print(f"token for {name} (shown once; store it in the host platform's secrets): {token}")
 
 
+@webhooks_app.command("add")
+def webhooks_add(
+    app_slug: Annotated[str, typer.Argument(metavar="APP", help="The app whose action events go there.")],
+    url: Annotated[str, typer.Argument(help="https (in development also http to this machine).")],
+) -> None:
+    """Deliver an app's action events to URL; prints the signing secret once."""
+    settings = _settings()
+    try:
+        with open_database(settings).session() as session:
+            endpoint, secret = endpoints.add_endpoint(
+                session, CLI_ACTOR, SecretBox(settings.secret_key), endpoints.app_named(session, app_slug), url,
+                production=settings.is_production,
+            )
+    except FieldError as exc:
+        console.print(f"[red]{exc}[/red]", markup=True, highlight=False)
+        raise typer.Exit(2) from exc
+    console.print(f"endpoint {endpoint.id} for {app_slug}: {endpoint.url}", markup=False)
+    console.print(f"signing secret (shown once; store it in the receiver): {secret}", markup=False, soft_wrap=True)
+
+
+@webhooks_app.command("list")
+def webhooks_list() -> None:
+    """Show every active endpoint and how many of its deliveries are in each state."""
+    with open_database(_settings()).reader() as session:
+        table = Table("id", "app", "url", "deliveries", "added")
+        for view in endpoints.listing(session):
+            counts = ", ".join(f"{state} {count}" for state, count in sorted(view.counts.items())) or "none yet"
+            table.add_row(str(view.id), view.app, view.url, counts, f"{view.created_at:%Y-%m-%d %H:%M} by {view.created_by}")
+    console.print(table)
+
+
+@webhooks_app.command("remove")
+def webhooks_remove(endpoint_id: Annotated[int, typer.Argument(help="The id `webhooks list` shows.")]) -> None:
+    """Stop delivering to an endpoint; deliveries still waiting for it are cancelled."""
+    try:
+        with open_database(_settings()).session() as session:
+            cancelled = endpoints.remove_endpoint(session, CLI_ACTOR, endpoint_id)
+    except FieldError as exc:
+        console.print(f"[red]{exc}[/red]", highlight=False)
+        raise typer.Exit(2) from exc
+    console.print(f"endpoint {endpoint_id} removed; {cancelled} waiting deliveries cancelled")
+
+
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Check the whole hash chain; name the first broken link."""
@@ -311,6 +359,8 @@ def demo(
             bar.update(tasks[stage], completed=done)
 
         summary = seed_demo(db, settings, size=size, progress=advance)
+    sandbox_urls = demo_deliveries.connect_sandbox(db, settings)
+    examples = demo_deliveries.decide_examples(db)
     counts = Table("app", "what", "count", title="demo data" + (" (already there)" if summary.already_seeded else ""))
     for slug, kinds in summary.subjects.items():
         for kind, count in kinds.items():
@@ -327,7 +377,11 @@ def demo(
         console.print(f"API token for {slug} (shown once): {token}", soft_wrap=True)
     for note in summary.notes:
         console.print(note, markup=False)
-    console.print("Console: http://127.0.0.1:8000 (log in with a staff login above)")
+    for url in sandbox_urls:
+        console.print(f"Actions are delivered to {url} (start `trustdesk sandbox host --demo` to receive them)", markup=False)
+    if examples:
+        console.print(f"{examples} cases were decided as examples: their actions appear in the sandbox once the worker runs")
+    console.print(f"Console: http://127.0.0.1:8000 (log in with a staff login above); host-platform sandbox: http://127.0.0.1:{demo_deliveries.SANDBOX_PORT}/")
 
 
 @sandbox_app.command("host")
@@ -335,14 +389,15 @@ def sandbox_host(
     port: Annotated[int, typer.Option()] = 8900,
     host: Annotated[str, typer.Option(help="Address to bind; control routes and page answer loopback only.")] = "127.0.0.1",
     endpoint: Annotated[list[str] | None, typer.Option("--endpoint", help="NAME=whsec_SECRET; repeat for more.")] = None,
+    demo: Annotated[bool, typer.Option("--demo", help="Add the endpoints `trustdesk demo` delivers to (dating, market).")] = False,
 ) -> None:
     """Receive action webhooks as the host platform would: verify, drop repeats, show them, fail on demand."""
     try:
-        endpoints = [parse_endpoint_option(option) for option in endpoint or []]
+        hooks = [parse_endpoint_option(option) for option in endpoint or []]
     except ValueError as exc:
         console.print(f"[red]--endpoint:[/red] {exc}")
         raise typer.Exit(2) from exc
-    run_host(host, port, endpoints)
+    run_host(host, port, (list(demo_deliveries.DEMO_SECRETS.items()) if demo else []) + hooks)
 
 
 @app.command("import")

@@ -61,3 +61,6 @@ def configure_logging(json_lines: bool, level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # httpx logs every request at INFO: with webhook delivery that is a line per event. Failures
+    # are logged by the callers, with what they mean.
+    logging.getLogger("httpx").setLevel(max(level, logging.WARNING))

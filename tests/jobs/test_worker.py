@@ -128,6 +128,21 @@ def test_a_stray_job_of_a_recurring_kind_runs_once(db: Database, settings: Setti
         assert session.execute(select(Job.singleton_key).where(Job.status == "queued")).scalars().all() == ["test.tick"]
 
 
+def test_a_recurring_kind_with_copies_is_scheduled_once_per_copy_and_each_copy_recurs(db: Database, settings: Settings) -> None:
+    kinds, runs = Registry((__name__,)), []
+    kinds.job_kind("test.tick", Tick, every=timedelta(minutes=5), copies=3)(lambda ctx, job: runs.append(job))
+    run_worker(db, settings, worker_id="w1", once=True, kinds=kinds)
+    run_worker(db, settings, worker_id="w2", once=True, kinds=kinds)  # a second worker schedules nothing more
+    with db.session() as session:
+        session.execute(update(Job).values(run_at=utcnow() - timedelta(seconds=1)))
+    assert run_worker(db, settings, worker_id="w1", once=True, kinds=kinds) == 3
+    with db.reader() as session:
+        queued = session.execute(select(Job.singleton_key).where(Job.status == "queued").order_by(Job.singleton_key)).scalars().all()
+    assert len(runs) == 3 and queued == ["test.tick", "test.tick#2", "test.tick#3"]
+    with pytest.raises(RegistrationError, match="copies are for recurring kinds"):
+        kinds.job_kind("test.once", Echo, copies=2)(lambda ctx, job: None)
+
+
 def test_registration_is_refused_from_an_unlisted_module_twice_or_with_fields_for_a_recurring_kind() -> None:
     kinds = Registry(("trustdesk.somewhere_else",))
     with pytest.raises(RegistrationError, match="add 'tests.jobs.test_worker' to the registry's modules"):
@@ -142,8 +157,11 @@ def test_registration_is_refused_from_an_unlisted_module_twice_or_with_fields_fo
 
 def test_the_listed_modules_register_the_kinds_and_the_jobs_package_imports_no_feature() -> None:
     KINDS.load()
-    assert KINDS.names == ["bulk_decision", "fetch_media", "sla_sweep"]
-    assert [k.name for k in KINDS.recurring] == ["sla_sweep"]
+    assert KINDS.names == ["bulk_decision", "deliver_webhooks", "fetch_media", "lift_suspensions", "sla_sweep"]
+    assert [(k.name, k.singleton_keys) for k in KINDS.recurring] == [
+        ("deliver_webhooks", ("deliver_webhooks", "deliver_webhooks#2")), ("lift_suspensions", ("lift_suspensions",)),
+        ("sla_sweep", ("sla_sweep",)),
+    ]
     features = tuple({module.rsplit(".", 1)[0] for module in JOB_MODULES})  # trustdesk.cases, …
     for path in (Path(trustdesk.__file__).parent / "jobs").glob("*.py"):
         tree = ast.parse(path.read_text())

@@ -34,13 +34,15 @@ from trustdesk.auth.api_clients import create_client, create_staff_token
 from trustdesk.auth.passwords import hash_password
 from trustdesk.cases.queues import seed_queues
 from trustdesk.config import Settings
+from trustdesk.delivery.endpoints import add_endpoint
+from trustdesk.delivery.signing import SecretBox
 from trustdesk.demo.images import CONTENT_TYPE, render_photo
 from trustdesk.domain.vocabulary import Role, Scope
 from trustdesk.enforcement.actions import apply_action
 from trustdesk.enforcement.bulk import run_chunk, start_bulk
 from trustdesk.enforcement.decisions import DecisionRequest
 from trustdesk.store.database import Database
-from trustdesk.store.models import ApiClient, App, Case, NotifierRecord, Queue, StaffUser, Subject, utcnow
+from trustdesk.store.models import ApiClient, App, Case, NotifierRecord, OutboxMessage, Queue, StaffUser, Subject, utcnow
 from trustdesk.web.app import create_app
 from trustdesk.web.permissions import CSRF_HEADER, SESSION_COOKIE
 
@@ -275,7 +277,12 @@ def _world(api: Api, caller_id: int) -> World:
         case = s.execute(select(Case).where(Case.subject_id == subjects["post-1"])).scalar_one()
         assert case.queue_id == queues["General"]
         case.claimed_by, case.lease_until = caller_id, utcnow() + timedelta(minutes=5)
+        endpoint, _secret = add_endpoint(s, SETUP, SecretBox(api.client.app.state.settings.secret_key), s.get_one(App, api.app_id),
+                                         "http://127.0.0.1:9/hooks", production=False)
         action = apply_action(s, SETUP, s.get_one(Subject, subjects["listing-1"]), "remove")
+        s.flush()
+        delivery = s.execute(select(OutboxMessage).where(OutboxMessage.action_id == action.id)).scalar_one()
+        delivery.state = "dead"
         op = start_bulk(s, caller_id, SETUP, [subjects["post-1"]], DecisionRequest("SPAM", verdict="no_violation"))
         labelled = start_bulk(s, caller_id, SETUP, [subjects["shop-1"]],  # run below: one to undo
                               DecisionRequest("SPAM", verdict="violation", actions=["label"], params={"label": "checked"}))
@@ -288,7 +295,7 @@ def _world(api: Api, caller_id: int) -> World:
     params = {
         "external_id": "post-1", "subject_id": subjects["shop-1"], "case_id": case.id, "queue_id": queues["General"],
         "action_id": action.id, "operation_id": op.id, "op_id": op.id, "key": "account:1", "code": "SPAM",
-        "staff_id": assignee, "client_id": client_id,
+        "staff_id": assignee, "client_id": client_id, "endpoint_id": endpoint.id, "delivery_id": delivery.id,
     }
     return World(api, params, subjects | {"graphic_queue": queues["Graphic content"], "assignee": assignee, "photo_item": photo_item,
                                           "done_op": labelled.id})
@@ -410,6 +417,16 @@ SUCCESS: dict[str, Success] = {
                                        body=lambda _w: {"reason": "labelled by mistake", "confirm": "on"}),
     "GET /staff": Success(), "POST /staff/{staff_id}/deactivate": Success(303), "POST /staff/{staff_id}/reactivate": Success(303),
     "GET /clients": Success(), "POST /clients/{client_id}/revoke": Success(303),
+    # webhooks (admins)
+    "GET /api/v1/webhooks": Success(),
+    "POST /api/v1/webhooks": Success(body=lambda _w: {"app": "dating", "url": "https://hooks.example/td"}),
+    "DELETE /api/v1/webhooks/{endpoint_id}": Success(),
+    "GET /api/v1/webhooks/deliveries": Success(),
+    "POST /api/v1/webhooks/deliveries/{delivery_id}/retry": Success(),
+    "POST /api/v1/webhooks/deliveries/{delivery_id}/cancel": Success(),
+    "GET /webhooks": Success(), "POST /webhooks": Success(200, body=lambda _w: {"app": "dating", "url": "https://hooks.example/td"}),
+    "POST /webhooks/{endpoint_id}/remove": Success(303),
+    "POST /webhooks/deliveries/{delivery_id}/retry": Success(303), "POST /webhooks/deliveries/{delivery_id}/cancel": Success(303),
 }
 
 

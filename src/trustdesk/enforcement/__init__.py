@@ -4,8 +4,9 @@
 - `actions`: applying actions to subjects (with cascades), previewing and undoing them;
 - `strikes`: strikes on accounts and the graduated sanctions of the ladder;
 - `notifiers`: reporter trust and the DSA Art. 23(2) measures against unfounded notices;
-- `bulk`: one decision on many subjects, run by the worker.
+- `bulk`: one decision on many subjects, run by the worker;
+- `suspensions`: timed suspensions lifted when they end, by the worker.
 
-Everything here changes state on TrustDesk's side only; delivery to the host platform is
-left to an outbox (actions are marked `delivery: pending`).
+Each action applied, reversed or ended is announced to the host platform through the outbox
+(`trustdesk.delivery`), in the transaction that changes it.
 """

@@ -1,9 +1,11 @@
 """Enforcement actions on TrustDesk's side: what each action does to a subject, and its undo.
 
 Every action writes an `EnforcementAction` row with the visibility before and after, so an
-undo can put things back and the history reads as a list of changes. Delivering the change to
-the host platform is the outbox's job (a later issue); until then each action's params carry
-`delivery: "pending"`.
+undo can put things back and the history reads as a list of changes. Every change reaches the
+host platform through the outbox: `apply_plan` announces each action applied and
+`withdraw_action` each one reversed, in the same transaction (`trustdesk.delivery.outbox`);
+these two are the only ways actions are written and withdrawn, so no path can skip it. An
+undo that leaves a subject alone (changed again since) announces nothing: nothing changed.
 
 Two rules keep actions safe to combine:
 - only `reinstate` makes a subject more visible: restricting something already removed keeps
@@ -30,11 +32,11 @@ from trustdesk.audit.log import Actor, record
 from trustdesk.cases.access import Reviewer, restricted_subjects
 from trustdesk.domain.errors import Conflict, FieldError, NotFound
 from trustdesk.domain.policies import Action
+from trustdesk.delivery.outbox import EventType, announce
 from trustdesk.domain.vocabulary import SubjectKind, Visibility
 from trustdesk.store.models import EnforcementAction, Subject, utcnow
 
-APPLIED, UNDONE = "applied", "undone"
-DELIVERY_PENDING = "pending"
+APPLIED, UNDONE, EXPIRED = "applied", "undone", "expired"
 MAX_DESCENDANTS = 10_000
 MAX_SUSPENSION_DAYS = 365
 MAX_LABEL_LENGTH = 100
@@ -278,6 +280,7 @@ def apply_plan(session: Session, actor: Actor, plan: ActionPlan, *, decision_id:
     session.flush()
     for action in [root, *cascaded]:
         _audit_applied(session, actor, action)
+        announce(session, EventType.ACTION_APPLIED, action, now=now)
     return root
 
 
@@ -285,7 +288,7 @@ def _apply_one(
     actor: Actor, kind: Action, subject: Subject, params: dict[str, Any], decision_id: int | None,
     cascade_of: int | None, now: datetime,
 ) -> EnforcementAction:
-    stored = params | {"delivery": DELIVERY_PENDING}
+    stored = dict(params)
     change = attribute_change(kind, subject.attributes, params)
     if change is not None:
         name, before, after = change
@@ -352,6 +355,8 @@ def undo_action(
     action = visible_action(session, reviewer, action_id, lock=True)
     if action.status == UNDONE:
         raise Conflict("action_id", f"action {action_id} was already undone by {action.undone_by}")
+    if action.status == EXPIRED:
+        raise Conflict("action_id", f"action {action_id} has already ended")
     if action.kind == Action.STRIKE:
         raise FieldError("action_id", "a strike is withdrawn by revoking the strike, not by undoing its action")
     reason = reason.strip()
@@ -379,9 +384,10 @@ def withdraw_action(
     for item in actions:
         subject = subjects[item.subject_id]
         before = _state(item, subject)
-        restored = _restore(item, subject)
+        restored = restore_state(item, subject)
         if restored:
             subject.updated_at = now
+            announce(session, EventType.ACTION_REVERSED, item, now=now)
         else:
             skipped.append(item)
         item.status, item.undone_at, item.undone_by = UNDONE, now, actor.label
@@ -399,7 +405,7 @@ def _state(action: EnforcementAction, subject: Subject) -> dict[str, Any]:
     return state | {attribute["name"]: subject.attributes.get(attribute["name"])} if attribute else state
 
 
-def _restore(action: EnforcementAction, subject: Subject) -> bool:
+def restore_state(action: EnforcementAction, subject: Subject) -> bool:
     """Put back what the action changed, unless it was changed again since; False if so."""
     attribute = action.params.get("attribute")
     untouched_since = (action.visibility_after is None or subject.visibility == action.visibility_after) and (

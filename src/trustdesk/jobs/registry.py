@@ -18,8 +18,11 @@ then enqueue it with `trustdesk.jobs.queue.enqueue(session, LiftSuspension(actio
 module that registers its first kind goes into `JOB_MODULES` (registering from a module not
 listed there fails at import, so no worker can miss a kind). A recurring job passes
 `every=timedelta(...)`, has a payload without fields, and exists once: the worker schedules it
-at start and again `every` after each run, whether the run succeeded or failed. A lease can run
-out while a handler is still working, so handlers must be safe to run twice; raise to fail.
+at start and again `every` after each run, whether the run succeeded or failed. With
+`copies=N` a recurring kind exists N times (singleton keys `name`, `name#2`, …), so up to N
+workers run it at once: for work that shares a table between workers, such as the outbox. A
+lease can run out while a handler is still working, so handlers must be safe to run twice;
+raise to fail.
 """
 
 from __future__ import annotations
@@ -39,7 +42,9 @@ from trustdesk.store.database import Database
 
 JOB_MODULES = (
     "trustdesk.cases.sla",
+    "trustdesk.delivery.sender",
     "trustdesk.enforcement.bulk",
+    "trustdesk.enforcement.suspensions",
     "trustdesk.ingest.media_fetch",
 )
 
@@ -64,10 +69,16 @@ class JobKind(Generic[P]):
     payload_type: type[P]
     handler: Handler[P]
     every: timedelta | None = None
+    copies: int = 1
     _adapter: TypeAdapter[P] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_adapter", TypeAdapter(self.payload_type))
+
+    @property
+    def singleton_keys(self) -> tuple[str, ...]:
+        """The keys of a recurring kind's scheduled runs: its name, then `name#2` … for more copies."""
+        return (self.name, *(f"{self.name}#{n}" for n in range(2, self.copies + 1)))
 
     def encode(self, payload: P) -> dict[str, Any]:
         return self._adapter.dump_python(payload, mode="json")  # type: ignore[no-any-return]
@@ -87,7 +98,9 @@ class Registry:
         self._by_name: dict[str, JobKind[Any]] = {}
         self._by_payload: dict[type, JobKind[Any]] = {}
 
-    def job_kind(self, name: str, payload: type[P], *, every: timedelta | None = None) -> Callable[[Handler[P]], Handler[P]]:
+    def job_kind(
+        self, name: str, payload: type[P], *, every: timedelta | None = None, copies: int = 1
+    ) -> Callable[[Handler[P]], Handler[P]]:
         """Register the decorated function as the handler of `name`, whose payloads are `payload`."""
 
         def register(handler: Handler[P]) -> Handler[P]:
@@ -97,7 +110,9 @@ class Registry:
                 raise RegistrationError(f"recurring job kind {name!r}: its payload {payload.__name__} must have no fields")
             if name in self._by_name or payload in self._by_payload:
                 raise RegistrationError(f"job kind {name!r} or payload {payload.__name__} is registered twice")
-            kind = JobKind(name, payload, handler, every)
+            if copies < 1 or (copies > 1 and every is None):
+                raise RegistrationError(f"job kind {name!r}: copies are for recurring kinds, at least one")
+            kind = JobKind(name, payload, handler, every, copies)
             self._by_name[name] = self._by_payload[payload] = kind
             return handler
 

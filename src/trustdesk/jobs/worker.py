@@ -62,14 +62,15 @@ def schedule_recurring(db: Database, kinds: Registry) -> None:
     with db.session() as session:
         for kind in kinds.recurring:
             assert kind.every is not None
-            enqueue(session, kind.payload_type(), run_at=utcnow() + kind.every, singleton_key=kind.name, kinds=kinds)
+            for key in kind.singleton_keys:
+                enqueue(session, kind.payload_type(), run_at=utcnow() + kind.every, singleton_key=key, kinds=kinds)
 
 
 def _run(context: WorkerContext, kind: JobKind[object], job: Job, worker_id: str) -> None:
     fields = {"job_id": job.id, "job_kind": job.kind, "attempt": job.attempts, "worker_id": worker_id}
     started = time.monotonic()
-    # The one scheduled run of a recurring kind; any other job of that kind runs once.
-    every = kind.every if job.singleton_key == kind.name else None
+    # A scheduled run of a recurring kind; any other job of that kind runs once.
+    every = kind.every if job.singleton_key in kind.singleton_keys else None
     try:
         kind.run(context, job.payload)
     except Exception as exc:  # a failing job is recorded and retried; it must not stop the worker
@@ -90,4 +91,5 @@ def _run(context: WorkerContext, kind: JobKind[object], job: Job, worker_id: str
         reschedule(context.db, job.id, utcnow() + every)
     else:
         complete(context.db, job.id)
-    logger.info("job done", extra={**fields, "duration_ms": round((time.monotonic() - started) * 1000)})
+    # Recurring runs come every few seconds: a line each would bury the rest of the log.
+    logger.log(logging.DEBUG if every else logging.INFO, "job done", extra={**fields, "duration_ms": round((time.monotonic() - started) * 1000)})

@@ -636,3 +636,61 @@ class BulkItem(Base):
     detail: Mapped[str | None] = mapped_column(Text, default=None)
     # The decision the item made (an undo item: the decision it withdraws).
     decision_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+
+
+class WebhookEndpoint(Base):
+    """Where an app's host platform receives action events; the signing secret is stored
+    encrypted (each attempt is signed with it, so a hash would not do)."""
+
+    __tablename__ = "webhook_endpoints"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    secret_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    removed_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class SubjectSequence(Base):
+    """The last event sequence number given for one subject: raised with an upsert, so it only
+    goes up however many transactions write events for the subject at once."""
+
+    __tablename__ = "subject_sequences"
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(BigInteger)
+
+
+_PENDING = text("state = 'pending'")
+
+
+class OutboxMessage(Base):
+    """One event for one endpoint, written in the transaction of the change it announces, and
+    its delivery: pending (with attempts and the next one due), delivered, dead or cancelled."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        # What the sender claims: pending rows by when they are due.
+        Index("ix_outbox_due", "next_attempt_at", sqlite_where=_PENDING, postgresql_where=_PENDING),
+        # An endpoint's pending rows for a subject, oldest first: they are delivered in that order.
+        Index("ix_outbox_subject_order", "endpoint_id", "subject_id", "id", sqlite_where=_PENDING, postgresql_where=_PENDING),
+        Index("ix_outbox_state", "state", "id"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoints.id"))
+    webhook_id: Mapped[str] = mapped_column(String(64), unique=True)
+    event_type: Mapped[str] = mapped_column(String(32))
+    action_id: Mapped[int | None] = mapped_column(ForeignKey("enforcement_actions.id"), index=True, default=None)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"))
+    sequence: Mapped[int] = mapped_column(BigInteger)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A sender holds the row while it posts; a sender that died lets it go when this passes.
+    claimed_until: Mapped[datetime | None] = mapped_column(default=None)
+    last_status: Mapped[int | None] = mapped_column(default=None)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    delivered_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

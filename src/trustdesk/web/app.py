@@ -27,7 +27,7 @@ from trustdesk.domain.errors import FieldError
 from trustdesk.store.blobs import FileBlobStore
 from trustdesk.store.database import Database
 from trustdesk.web import error_pages, metrics
-from trustdesk.web.api import account_events, cases, enforcement, reports, subjects
+from trustdesk.web.api import account_events, cases, enforcement, reports, subjects, webhooks
 from trustdesk.web.api.responses import CLIENT_ERRORS
 from trustdesk.web.client_input import ClientInputRoute
 from trustdesk.web.console import enforcement as console_enforcement
@@ -35,12 +35,28 @@ from trustdesk.web.console import policies as console_policies
 from trustdesk.web.console import review as console_review
 from trustdesk.web.console import staff as console_staff
 from trustdesk.web.console import views as console
+from trustdesk.web.console import webhooks as console_webhooks
 from trustdesk.web.error_pages import Refusal
 from trustdesk.web.permissions import LoginRequired, public
 from trustdesk.web.security_headers import SecurityHeaders
 from trustdesk.web.server_errors import AnswerServerErrors
 
 log = logging.getLogger("trustdesk.web")
+
+DESCRIPTION = """Trust & Safety operations: intake from the host platform, review, enforcement, compliance.
+
+**Action delivery (webhooks).** Each action applied, reversed or ended is POSTed to every
+endpoint of its app (`/api/v1/webhooks`, admins), following the Standard Webhooks
+specification: headers `webhook-id` (the idempotency key: drop a repeat), `webhook-timestamp`
+(Unix seconds; refuse one more than a few minutes off) and `webhook-signature` = `v1,` +
+base64 HMAC-SHA256 of `id.timestamp.body` under the endpoint's `whsec_` secret, signed afresh on
+each attempt. The body is `{"type", "timestamp", "data"}`; types `action.applied`,
+`action.reversed`, `action.expired` (and `notice.requested`); `data` has `action_id`,
+`decision_id`, `action`, `subject` `{"kind", "external_id"}`, `policy_code`, `ends_at`,
+`statement_of_reasons_id`, `sequence` (per subject, increasing: ignore an event whose sequence
+is not above the last one applied), `cascade_of`, `params`. Answer 2xx to accept; anything else
+is retried after 5 s, 30 s, 2 min, 10 min, then hourly for a day, then dead-lettered.
+"""
 
 
 class BodyLimit:
@@ -98,7 +114,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app = FastAPI(
         title="TrustDesk",
         version="0.1.0",
-        description="Trust & Safety operations: intake from the host platform, review, enforcement, compliance.",
+        description=DESCRIPTION,
         docs_url=None,  # the console serves /docs from vendored Swagger UI, not from a CDN
         redoc_url=None,
     )
@@ -148,13 +164,14 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     def prometheus() -> PlainTextResponse:
         return PlainTextResponse(generate_latest().decode(), media_type=CONTENT_TYPE_LATEST)
 
-    for module in (subjects, reports, account_events, cases, enforcement):
+    for module in (subjects, reports, account_events, cases, enforcement, webhooks):
         app.include_router(module.router, responses=CLIENT_ERRORS)
     app.include_router(console.router)
     app.include_router(console_policies.router)
     app.include_router(console_review.router)
     app.include_router(console_enforcement.router)
     app.include_router(console_staff.router)
+    app.include_router(console_webhooks.router)
     app.mount("/static", StaticFiles(directory=console.STATIC), name="static")
     if settings.trusted_proxies:
         # The client address (login limits and lockouts) comes from X-Forwarded-For only when

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk.cases.access import visible_subject
+from trustdesk.delivery import outbox
 from trustdesk.domain.client_input import INT64_MAX, RowId
 from trustdesk.domain.decision_trees import VERDICTS, VIOLATION
 from trustdesk.domain.errors import FieldError, NotFound
@@ -53,6 +54,7 @@ from trustdesk.web.permissions import COMMITTED, StaffContext, read_session, sta
 
 router = APIRouter(include_in_schema=False, route_class=ClientInputRoute)
 CASCADE_KINDS = sorted(a.value for a in CASCADING)
+DELIVERIES_SHOWN = 100
 # Pages outside this module (the nav, the subject, case and queue pages) offer cascade and bulk
 # only to those the routes below admit: the same roles as the enforcement API.
 templates.env.globals["may_enforce"] = lambda who: who.has(*ENFORCERS)
@@ -122,6 +124,7 @@ def _action_page(
     context = {
         "who": who, "action": action, "subject": session.get(Subject, action.subject_id), "cascaded": cascaded,
         "undo": undo, "undone": undone, "error": error, "reason": reason,
+        "deliveries": outbox.deliveries(session, who.reviewer, action_ids=[action_id], limit=DELIVERIES_SHOWN),
     }
     return render(request, "action.html", context, status_code=status)
 

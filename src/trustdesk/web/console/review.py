@@ -35,6 +35,7 @@ from trustdesk.cases.queues import (
     list_queues,
     save_queue,
 )
+from trustdesk.delivery import outbox
 from trustdesk.domain.client_input import INT64_MAX, Count, RowId
 from trustdesk.domain.decision_trees import (
     NO_VIOLATION,
@@ -633,7 +634,7 @@ def _case_page(
         "reviewer": who.has(*REVIEWERS),
         "reports_shown": REPORTS_SHOWN, "children_shown": CHILDREN_SHOWN,
         "strike_weight": sum(s.weight for s in file.active_strikes), "may_comment": who.has(*REVIEWERS),
-        "comments": file.comments,
+        "comments": file.comments, "case_actions": outbox.case_actions(session, case_id),
     }
     if holding:
         context["panel"] = _panel(session, file.case, draft or Draft(file.case.policy_code))

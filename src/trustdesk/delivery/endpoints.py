@@ -1,0 +1,143 @@
+"""An app's webhook endpoints: added with a fresh secret shown once, listed, removed.
+
+URL rules: production (`TRUSTDESK_ENV=production`) takes only `https`; development also takes
+plain `http` to this machine (loopback: the demo's sandbox, the tests), never to anywhere else.
+A URL carries no user or password (the signature is what authenticates). Every change is
+audited; removing an endpoint cancels what was still waiting for it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from trustdesk.audit.log import Actor, record
+from trustdesk.delivery.outbox import CANCELLED, ENDPOINTS_CACHE, PENDING
+from trustdesk.delivery.signing import SecretBox, new_secret
+from trustdesk.domain.errors import Conflict, FieldError, NotFound
+from trustdesk.store.models import App, OutboxMessage, WebhookEndpoint, utcnow
+
+MAX_URL = 2000
+MAX_PER_APP = 10
+
+
+def check_url(url: str, *, production: bool) -> str:
+    """The URL if deliveries may go there; otherwise a `FieldError` naming `url`."""
+    url = url.strip()
+    if not url or len(url) > MAX_URL:
+        raise FieldError("url", f"give a URL of at most {MAX_URL} characters")
+    if any(ch.isspace() or ord(ch) < 32 for ch in url):
+        raise FieldError("url", "a URL has no spaces or control characters")
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number or out of range
+    except ValueError:
+        raise FieldError("url", "the port is not a number from 1 to 65535") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise FieldError("url", "give an absolute https:// URL")
+    if parts.username is not None or parts.password is not None:
+        raise FieldError("url", "no user or password in the URL: the signature authenticates each delivery")
+    if parts.fragment:
+        raise FieldError("url", "a URL to deliver to has no #fragment")
+    if parts.scheme == "https":
+        return url
+    if production:
+        raise FieldError("url", "in production deliveries go over https only")
+    if not _loopback(parts.hostname):
+        raise FieldError("url", "plain http goes only to this machine (127.0.0.1, ::1, localhost); use https")
+    return url
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def add_endpoint(
+    session: Session, actor: Actor, box: SecretBox, app: App, url: str, *, production: bool, secret: str | None = None
+) -> tuple[WebhookEndpoint, str]:
+    """Register a receiver for the app's events; returns it and its secret, which is not kept in clear.
+
+    `secret` is for the demo, whose sandbox must know it in advance; otherwise a fresh one is made.
+    """
+    checked = check_url(url, production=production)
+    active = session.execute(
+        select(func.count()).select_from(WebhookEndpoint).where(WebhookEndpoint.app_id == app.id, WebhookEndpoint.active.is_(True))
+    ).scalar_one()
+    if active >= MAX_PER_APP:
+        raise FieldError("app", f"{app.slug} has {MAX_PER_APP} endpoints already; remove one first")
+    secret = secret or new_secret()
+    endpoint = WebhookEndpoint(app_id=app.id, url=checked, secret_encrypted=box.seal(secret), active=True,
+                               created_by=actor.label, created_at=utcnow())
+    session.add(endpoint)
+    session.flush()
+    session.info.pop(ENDPOINTS_CACHE, None)
+    record(session, actor=actor, verb="webhook_endpoint.added", object_type="webhook_endpoint", object_id=endpoint.id,
+           after={"app": app.slug, "url": checked})
+    return endpoint, secret
+
+
+def remove_endpoint(session: Session, actor: Actor, endpoint_id: int) -> int:
+    """Stop delivering to an endpoint; its waiting deliveries are cancelled. Returns how many."""
+    endpoint = session.get(WebhookEndpoint, endpoint_id, with_for_update=True)
+    if endpoint is None:
+        raise NotFound("endpoint_id", f"no webhook endpoint {endpoint_id}")
+    if not endpoint.active:
+        raise Conflict("endpoint_id", f"webhook endpoint {endpoint_id} was already removed")
+    endpoint.active, endpoint.removed_at = False, utcnow()
+    cancelled = session.execute(
+        update(OutboxMessage).where(OutboxMessage.endpoint_id == endpoint_id, OutboxMessage.state == PENDING)
+        .values(state=CANCELLED, claimed_until=None)
+    ).rowcount
+    session.info.pop(ENDPOINTS_CACHE, None)
+    record(session, actor=actor, verb="webhook_endpoint.removed", object_type="webhook_endpoint", object_id=endpoint.id,
+           before={"active": True, "url": endpoint.url}, after={"active": False, "cancelled_deliveries": cancelled})
+    return int(cancelled)
+
+
+@dataclass(frozen=True)
+class EndpointView:
+    id: int
+    app: str
+    url: str
+    active: bool
+    created_by: str
+    created_at: datetime
+    removed_at: datetime | None
+    counts: dict[str, int]  # delivery state → rows
+
+
+def listing(session: Session, *, include_removed: bool = False) -> list[EndpointView]:
+    """Every endpoint (active ones first), with how many of its deliveries are in each state."""
+    query = select(WebhookEndpoint, App.slug).join(App, App.id == WebhookEndpoint.app_id)
+    if not include_removed:
+        query = query.where(WebhookEndpoint.active.is_(True))
+    rows = session.execute(query.order_by(WebhookEndpoint.active.desc(), App.slug, WebhookEndpoint.id)).all()
+    counts: dict[int, dict[str, int]] = {}
+    if rows:
+        for endpoint_id, state, count in session.execute(
+            select(OutboxMessage.endpoint_id, OutboxMessage.state, func.count())
+            .where(OutboxMessage.endpoint_id.in_([e.id for e, _ in rows]))
+            .group_by(OutboxMessage.endpoint_id, OutboxMessage.state)
+        ):
+            counts.setdefault(endpoint_id, {})[state] = count
+    return [
+        EndpointView(e.id, slug, e.url, e.active, e.created_by, e.created_at, e.removed_at, counts.get(e.id, {}))
+        for e, slug in rows
+    ]
+
+
+def app_named(session: Session, slug: str) -> App:
+    app = session.execute(select(App).where(App.slug == slug)).scalar_one_or_none()
+    if app is None:
+        raise NotFound("app", f"no app {slug!r}")
+    return app

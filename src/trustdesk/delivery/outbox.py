@@ -1,0 +1,261 @@
+"""Events for the host platform, written in the transaction of the change they announce.
+
+`announce` is called by enforcement for every action applied, reversed or expired: it gives
+the event the subject's next sequence number and adds one row per active endpoint of the
+subject's app, each with its own `webhook-id` (the receiver's idempotency key). An app with no
+endpoint gets no rows. The envelope is fixed when the event is written; only the signature
+changes from one attempt to the next.
+
+Envelope: `{"type", "timestamp", "data"}`; `data` has `action_id`, `decision_id`, `action`
+(the kind), `subject` `{"kind", "external_id"}`, `policy_code`, `ends_at` (timed actions),
+`statement_of_reasons_id` (null until statements exist), `sequence`, `cascade_of` and
+`params` (`days`, `label`).
+
+A row is `pending` until delivered, `dead` after a day of failures, or `cancelled` (by an
+admin, or when its endpoint is removed); a dead or cancelled row can be retried, which makes
+it pending and due at once. Dead-lettering, retries and cancels are audited; the attempts
+themselves are plumbing, like jobs.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from trustdesk.audit.log import Actor, record
+from trustdesk.cases.access import Reviewer, restricted_subjects
+from trustdesk.domain.errors import Conflict, NotFound
+from trustdesk.store.dialects import conflict_insert
+from trustdesk.store.models import (
+    App,
+    Decision,
+    EnforcementAction,
+    OutboxMessage,
+    Subject,
+    SubjectSequence,
+    WebhookEndpoint,
+    utcnow,
+)
+
+PENDING, DELIVERED, DEAD, CANCELLED = "pending", "delivered", "dead", "cancelled"
+STATES = (PENDING, DELIVERED, DEAD, CANCELLED)
+ENDPOINTS_CACHE = "webhook_endpoints"
+_PUBLIC_PARAMS = ("days", "label")
+
+
+class EventType(StrEnum):
+    ACTION_APPLIED = "action.applied"
+    ACTION_REVERSED = "action.reversed"
+    ACTION_EXPIRED = "action.expired"
+    NOTICE_REQUESTED = "notice.requested"  # for the notices to come: a notice to send through the host platform
+
+
+def iso(moment: datetime | None) -> str | None:
+    """UTC, with milliseconds and `Z`, as the API writes times."""
+    return None if moment is None else moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def next_sequence(session: Session, subject_id: int) -> int:
+    """The subject's next event number: an upsert, so concurrent writers each get their own."""
+    statement = conflict_insert(session, SubjectSequence).values(subject_id=subject_id, last=1)
+    statement = statement.on_conflict_do_update(index_elements=["subject_id"], set_={"last": SubjectSequence.last + 1})
+    return int(session.execute(statement.returning(SubjectSequence.last)).scalar_one())
+
+
+def _endpoints(session: Session, app_id: int) -> list[int]:
+    """The app's active endpoints, looked up once per transaction (a cascade announces thousands)."""
+    cache: dict[int, list[int]] = session.info.setdefault(ENDPOINTS_CACHE, {})
+    if app_id not in cache:
+        cache[app_id] = list(session.execute(
+            select(WebhookEndpoint.id).where(WebhookEndpoint.app_id == app_id, WebhookEndpoint.active.is_(True))
+            .order_by(WebhookEndpoint.id)
+        ).scalars())
+    return cache[app_id]
+
+
+def announce(session: Session, event_type: EventType, action: EnforcementAction, *, now: datetime | None = None) -> int:
+    """Queue the event for every endpoint of the action's app; returns how many rows were written."""
+    subject = session.get_one(Subject, action.subject_id)
+    endpoints = _endpoints(session, subject.app_id)
+    if not endpoints:
+        return 0
+    now = now or utcnow()
+    decision = session.get(Decision, action.decision_id) if action.decision_id else None
+    sequence = next_sequence(session, subject.id)
+    envelope = {
+        "type": event_type.value,
+        "timestamp": iso(now),
+        "data": {
+            "action_id": action.id,
+            "decision_id": action.decision_id,
+            "action": action.kind,
+            "subject": {"kind": subject.kind, "external_id": subject.external_id},
+            "policy_code": decision.policy_code if decision else None,
+            "ends_at": iso(action.ends_at),
+            "statement_of_reasons_id": None,
+            "sequence": sequence,
+            "cascade_of": action.cascade_of,
+            "params": {k: action.params[k] for k in _PUBLIC_PARAMS if k in action.params},
+        },
+    }
+    session.add_all(
+        OutboxMessage(
+            endpoint_id=endpoint_id, webhook_id=f"msg_{secrets.token_hex(12)}", event_type=event_type.value,
+            action_id=action.id, subject_id=subject.id, sequence=sequence, payload=envelope, state=PENDING,
+            attempts=0, next_attempt_at=now, created_at=now,
+        )
+        for endpoint_id in endpoints
+    )
+    return len(endpoints)
+
+
+# --- the dead-letter list -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeliveryView:
+    id: int
+    webhook_id: str
+    endpoint_id: int
+    app: str
+    url: str
+    event_type: str
+    action_id: int | None
+    subject_id: int
+    subject_external_id: str
+    sequence: int
+    state: str
+    attempts: int
+    next_attempt_at: datetime | None
+    last_status: int | None
+    last_error: str | None
+    delivered_at: datetime | None
+    created_at: datetime
+
+
+def _views(session: Session, query: Any) -> list[DeliveryView]:
+    rows = session.execute(
+        query.add_columns(WebhookEndpoint.url, App.slug, Subject.external_id)
+        .join(WebhookEndpoint, WebhookEndpoint.id == OutboxMessage.endpoint_id)
+        .join(App, App.id == WebhookEndpoint.app_id)
+        .join(Subject, Subject.id == OutboxMessage.subject_id)
+    ).all()
+    return [
+        DeliveryView(
+            m.id, m.webhook_id, m.endpoint_id, slug, url, m.event_type, m.action_id, m.subject_id, external_id, m.sequence,
+            m.state, m.attempts, m.next_attempt_at if m.state == PENDING else None, m.last_status, m.last_error,
+            m.delivered_at, m.created_at,
+        )
+        for m, url, slug, external_id in rows
+    ]
+
+
+def deliveries(
+    session: Session, reviewer: Reviewer, *, state: str | None = None, action_ids: list[int] | None = None,
+    limit: int = 100, before: int | None = None,
+) -> list[DeliveryView]:
+    """Deliveries newest first, by state or for some actions, leaving out those about subjects
+    the reviewer may not see (need-to-know)."""
+    query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+    if state is not None:
+        query = query.where(OutboxMessage.state == state)
+    if action_ids is not None:
+        query = query.where(OutboxMessage.action_id.in_(action_ids))
+    if before is not None:
+        query = query.where(OutboxMessage.id < before)
+    found = _views(session, query)
+    hidden = restricted_subjects(session, reviewer, list({d.subject_id for d in found}))
+    return [d for d in found if d.subject_id not in hidden]
+
+
+def _visible_row(session: Session, reviewer: Reviewer, delivery_id: int) -> OutboxMessage:
+    row = session.get(OutboxMessage, delivery_id, with_for_update=True)
+    if row is None or restricted_subjects(session, reviewer, [row.subject_id]):
+        raise NotFound("delivery_id", f"no delivery {delivery_id}")
+    return row
+
+
+def retry(session: Session, actor: Actor, reviewer: Reviewer, delivery_id: int) -> OutboxMessage:
+    """Send a dead or cancelled delivery again, now, with a fresh day of retries."""
+    row = _visible_row(session, reviewer, delivery_id)
+    if row.state not in (DEAD, CANCELLED):
+        raise Conflict("delivery_id", f"delivery {delivery_id} is {row.state}; only dead or cancelled ones are retried")
+    endpoint = session.get_one(WebhookEndpoint, row.endpoint_id)
+    if not endpoint.active:
+        raise Conflict("delivery_id", f"its endpoint {endpoint.id} was removed; add it again to deliver there")
+    before = row.state
+    now = utcnow()
+    row.state, row.next_attempt_at, row.created_at, row.claimed_until = PENDING, now, now, None
+    record(session, actor=actor, verb="webhook_delivery.retried", object_type="webhook_delivery", object_id=row.id,
+           before={"state": before}, after={"state": PENDING, "webhook_id": row.webhook_id, "action_id": row.action_id})
+    return row
+
+
+def cancel(session: Session, actor: Actor, reviewer: Reviewer, delivery_id: int) -> OutboxMessage:
+    """Give up on a dead or pending delivery: it stays on record, cancelled."""
+    row = _visible_row(session, reviewer, delivery_id)
+    if row.state not in (DEAD, PENDING):
+        raise Conflict("delivery_id", f"delivery {delivery_id} is {row.state}; only dead or pending ones are cancelled")
+    before = row.state
+    row.state, row.claimed_until = CANCELLED, None
+    record(session, actor=actor, verb="webhook_delivery.cancelled", object_type="webhook_delivery", object_id=row.id,
+           before={"state": before}, after={"state": CANCELLED, "webhook_id": row.webhook_id, "action_id": row.action_id})
+    return row
+
+
+def delivery(session: Session, reviewer: Reviewer, delivery_id: int) -> DeliveryView:
+    found = _views(session, select(OutboxMessage).where(OutboxMessage.id == delivery_id))
+    if not found or restricted_subjects(session, reviewer, [found[0].subject_id]):
+        raise NotFound("delivery_id", f"no delivery {delivery_id}")
+    return found[0]
+
+
+# --- delivery state of a case's actions -----------------------------------------------------
+
+CASE_ACTIONS_SHOWN = 200
+
+
+@dataclass(frozen=True)
+class ActionDelivery:
+    action: EnforcementAction
+    subject_external_id: str
+    counts: dict[str, int]  # delivery state → rows (every endpoint, every event of the action)
+
+    @property
+    def summary(self) -> str:
+        """`delivered`, `pending`, `dead` … as the worst state any delivery is in; `none` without endpoints."""
+        for state in (DEAD, PENDING, DELIVERED, CANCELLED):
+            if self.counts.get(state):
+                return state
+        return "none"
+
+
+def case_actions(session: Session, case_id: int) -> list[ActionDelivery]:
+    """The actions a case's decisions applied (cascades included), each with its delivery state."""
+    rows = session.execute(
+        select(EnforcementAction, Subject.external_id)
+        .join(Decision, Decision.id == EnforcementAction.decision_id)
+        .join(Subject, Subject.id == EnforcementAction.subject_id)
+        .where(Decision.case_id == case_id)
+        .order_by(EnforcementAction.id)
+        .limit(CASE_ACTIONS_SHOWN)
+    ).all()
+    counts = state_counts(session, [action.id for action, _ in rows])
+    return [ActionDelivery(action, external_id, counts.get(action.id, {})) for action, external_id in rows]
+
+
+def state_counts(session: Session, action_ids: list[int]) -> dict[int, dict[str, int]]:
+    counts: dict[int, dict[str, int]] = {}
+    if action_ids:
+        for action_id, state, count in session.execute(
+            select(OutboxMessage.action_id, OutboxMessage.state, func.count())
+            .where(OutboxMessage.action_id.in_(action_ids)).group_by(OutboxMessage.action_id, OutboxMessage.state)
+        ):
+            counts.setdefault(action_id, {})[state] = count
+    return counts
