@@ -305,6 +305,7 @@ class Success:
     params: Callable[[World], dict[str, Any]] = lambda _world: {}
     body: Body | None = None
     files: Callable[[], dict[str, Any]] | None = None
+    query: dict[str, str] | None = None
 
 
 def _login_form(world: World) -> dict[str, Any]:
@@ -371,6 +372,7 @@ SUCCESS: dict[str, Success] = {
     "POST /api/v1/bulk/{operation_id}/undo": Success(params=lambda w: {"operation_id": w.ids["done_op"]},
                                                      body=lambda _w: {"reason": "labelled by mistake"}),
     "GET /api/v1/notifiers": Success(),
+    "GET /api/v1/search": Success(query={"q": "post-1"}),
     "POST /api/v1/notifiers/{key}/reinstate": Success(),
     # console
     "GET /login": Success(), "POST /login": Success(303, body=_login_form), "POST /logout": Success(303),
@@ -409,6 +411,7 @@ SUCCESS: dict[str, Success] = {
                                        body=lambda _w: {"reason": "labelled by mistake", "confirm": "on"}),
     "GET /staff": Success(), "POST /staff/{staff_id}/deactivate": Success(303), "POST /staff/{staff_id}/reactivate": Success(303),
     "GET /clients": Success(), "POST /clients/{client_id}/revoke": Success(303),
+    "GET /search": Success(query={"q": "spam"}),
 }
 
 
@@ -447,9 +450,9 @@ def test_an_admitted_caller_gets_the_exact_success_status(api: Api, settings: Se
     body = success.body(world) if success.body else None
     if endpoint.is_api or endpoint.kind == "public" and endpoint.method in SAFE_METHODS:
         response = api.client.request(endpoint.method, url, json=body, files=success.files() if success.files else None,
-                                      headers=headers, follow_redirects=False)
+                                      params=success.query, headers=headers, follow_redirects=False)
     else:
-        response = api.client.request(endpoint.method, url, data=body, headers=headers, follow_redirects=False)
+        response = api.client.request(endpoint.method, url, data=body, params=success.query, headers=headers, follow_redirects=False)
     expected = success.status or (endpoint.documented_status or 200)
     assert response.status_code == expected, response.text[:500]
     if expected == 303:
