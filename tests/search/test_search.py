@@ -159,6 +159,8 @@ def test_the_console_lists_results_with_links_and_the_box_is_on_every_page(world
     assert empty.status_code == 422 and "type an id" in empty.text and "<html" in empty.text
     bad_kind = world.api.client.get("/search", params={"q": "x", "kind": "queue"})
     assert bad_kind.status_code == 422 and "one of case, report, subject" in bad_kind.text
+    too_far = world.api.client.get("/search", params={"q": "x", "page": 41})
+    assert too_far.status_code == 422 and "pages go from 1 to 40" in too_far.text
 
 
 # (query, kind): numbers are tried as the one kind they name, since a case, a report and a subject may share a number.

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from trustdesk.domain.errors import FieldError
 from trustdesk.search.finding import MAX_QUERY, HitKind, search
+from trustdesk.store.models import MAX_BIGINT
 from trustdesk.web.client_input import ClientInputRoute
 from trustdesk.web.console.views import render
 from trustdesk.web.permissions import COMMITTED, StaffContext, staff_with
@@ -17,7 +18,7 @@ router = APIRouter(include_in_schema=False, route_class=ClientInputRoute)
 
 @router.get("/search")
 def search_page(
-    request: Request, q: str = "", kind: str = "", page: int = 1,
+    request: Request, q: str = "", kind: str = "", page: int = Query(1, ge=1, le=MAX_BIGINT),
     who: StaffContext = Depends(staff_with()), session: Session = COMMITTED,
 ) -> Response:
     """Results a page at a time; a first page that found exactly one thing by id goes straight to it."""
