@@ -23,7 +23,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 from rich.table import Table
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from trustdesk.analysis.text.commands import analyze_app, models_app
@@ -47,6 +47,7 @@ from trustdesk.logs import configure_logging
 from trustdesk.organisation import ensure_app
 from trustdesk.policy_versions import current_policies, seed_catalogue
 from trustdesk.sandbox.host import parse_endpoint_option, run_host
+from trustdesk.search import identifier_index
 from trustdesk.store import counters, migrate
 from trustdesk.store.blobs import FileBlobStore
 from trustdesk.store.database import Database
@@ -61,8 +62,9 @@ audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
 policies_app = typer.Typer(help="The policy catalogue.", no_args_is_help=True)
 sandbox_app = typer.Typer(help="Sandboxes of outside services, for the demo and the tests.", no_args_is_help=True)
 webhooks_app = typer.Typer(help="Webhook endpoints: where the host platform hears of actions.", no_args_is_help=True)
+search_app = typer.Typer(help="The search index.", no_args_is_help=True)
 for sub, name in ((db_app, "db"), (users_app, "users"), (clients_app, "clients"), (audit_app, "audit"), (policies_app, "policies"),
-                  (webhooks_app, "webhooks")):
+                  (webhooks_app, "webhooks"), (search_app, "search")):
     app.add_typer(sub, name=name)
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(analyze_app, name="analyze")
@@ -98,15 +100,19 @@ def db_upgrade() -> None:
     up to date, and find the type of media stored before types came from the bytes."""
     settings = _settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    migrate.upgrade(settings.effective_database_url)
     db = open_database(settings)
+    # Rows received before the identifier index existed get their digests once, right after it is made.
+    index_is_new = not inspect(db.engine).has_table("identifier_digests")
+    migrate.upgrade(settings.effective_database_url)
     with db.session() as session:
         policies = seed_catalogue(session, CLI_ACTOR)
         queues = seed_queues(session, CLI_ACTOR)
         checked = media.check_unchecked(session, CLI_ACTOR, FileBlobStore(settings.blob_dir))
+        indexed = identifier_index.rebuild(session) if index_is_new else 0
     console.print(
         f"schema is current; {policies.added} catalogue policies and {queues} starter queues added, "
         f"{policies.updated} catalogue policies brought up to date; {checked} media items checked"
+        + (f"; {indexed} personal identifiers indexed for search" if index_is_new else "")
     )
     if policies.kept:
         console.print(f"kept as your admins edited them (the catalogue has newer text or trees): {', '.join(policies.kept)}")
@@ -132,6 +138,16 @@ def db_counters(repair: Annotated[bool, typer.Option("--repair", help="Rewrite t
     else:
         console.print(f"[red]{len(drifts)} counts differ[/red]; run `trustdesk db counters --repair`")
         raise typer.Exit(1)
+
+
+@search_app.command("reindex")
+def search_reindex() -> None:
+    """Write the search digests of every stored email, phone and account identifier again (after
+    the secret key changed, or for data written around TrustDesk)."""
+    db = open_database(_settings())
+    with db.session() as session:
+        written = identifier_index.rebuild(session)
+    console.print(f"{written} personal identifiers indexed for search")
 
 
 @users_app.command("create")

@@ -8,6 +8,7 @@ console reveals both one subject at a time through `reveal_personal`, which is a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from trustdesk.audit import personal_data
 from trustdesk.audit.log import Actor, record
 from trustdesk.domain.vocabulary import SubjectKind
+from trustdesk.store import keyset
 from trustdesk.store.models import AccountEvent, AuditEvent, MediaItem, Policy, Report, Subject
 
 LIST_LIMIT = 200
@@ -59,6 +61,91 @@ def load_tree(session: Session, subject: Subject) -> SubjectTree:
         .limit(LIST_LIMIT)
     ).scalars().all()
     return SubjectTree(subject, parent, list(children), list(reports), list(history))
+
+
+@dataclass(frozen=True)
+class Change:
+    field: str
+    before: str | None  # None: the field was not there before (or the event has no before)
+    after: str
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    """One audit event about a subject, as a person reads it."""
+
+    at: datetime
+    actor: str
+    action: str
+    changes: list[Change]
+
+
+_LONG = 120
+_HIDDEN = "personal data (hidden)"
+
+
+def _readable(value: Any) -> str:
+    """A value of an audit payload in words: encrypted ones say so, long text is cut."""
+    if isinstance(value, dict) and "$enc" in value:
+        return _HIDDEN
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        text = ", ".join(f"{k.replace('_', ' ')}: {_readable(v)}" for k, v in value.items() if v not in (None, "", [], {}))
+    elif isinstance(value, list):
+        text = ", ".join(_readable(v) for v in value)
+    else:
+        text = str(value)
+    return text if len(text) <= _LONG else text[: _LONG - 1] + "…"
+
+
+def history_lines(events: list[AuditEvent]) -> list[HistoryLine]:
+    """Audit events as lines a reviewer can read: what happened, who did it, what changed."""
+    lines = []
+    for e in events:
+        before, after = e.before or {}, e.after or {}
+        changes = [Change(name.replace("_", " "), _readable(before[name]) if name in before else None, _readable(value))
+                   for name, value in after.items() if value not in (None, "", [], {})]
+        action = e.verb.split(".", 1)[-1].replace("_", " ")
+        lines.append(HistoryLine(e.at, f"{e.actor_type} {e.actor_id}", action, changes))
+    return lines
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    """An account event (login, registration, purchase, …) with a short summary; its identifiers
+    are personal data, so only the kinds present are named."""
+
+    id: int
+    at: datetime
+    kind: str
+    summary: str
+    identifiers: list[str]
+
+
+_TIMELINE = (keyset.Key(AccountEvent.occurred_at, descending=True), keyset.Key(AccountEvent.id, descending=True))
+
+
+def account_timeline(session: Session, account_id: int, after: str | None, limit: int = 25) -> tuple[list[TimelineEvent], str | None]:
+    """A page of an account's events, newest first, and the cursor of the next (older) page.
+
+    `after` is a cursor from an earlier page (client input: a bad one is a FieldError naming `events_after`).
+    """
+    query = select(AccountEvent).where(AccountEvent.account_id == account_id)
+    if after is not None:
+        query = query.where(keyset.beyond(_TIMELINE, keyset.decode(after, "timeline", _TIMELINE, "events_after")))
+    rows = session.execute(query.order_by(*keyset.order_by(_TIMELINE)).limit(limit + 1)).scalars().all()
+    more = keyset.encode("timeline", _TIMELINE, rows[limit - 1]) if len(rows) > limit else None
+    return [_timeline_event(e) for e in rows[:limit]], more
+
+
+def _timeline_event(e: AccountEvent) -> TimelineEvent:
+    parts = []
+    if e.amount_cents is not None:
+        parts.append(f"{e.amount_cents / 100:,.2f} {e.currency or ''}".strip())
+    parts += [f"{k.replace('_', ' ')}: {_readable(v)}" for k, v in list(e.attributes.items())[:6]]
+    present = [name.replace("_", " ") for name in LINK_FIELDS if getattr(e, name)]
+    return TimelineEvent(e.id, e.occurred_at, e.kind.replace("_", " "), _readable(" · ".join(parts)) if parts else "", present)
 
 
 def redacted(payload: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -313,6 +313,7 @@ class Success:
     params: Callable[[World], dict[str, Any]] = lambda _world: {}
     body: Body | None = None
     files: Callable[[], dict[str, Any]] | None = None
+    query: dict[str, str] | None = None
 
 
 def _login_form(world: World) -> dict[str, Any]:
@@ -379,6 +380,7 @@ SUCCESS: dict[str, Success] = {
     "POST /api/v1/bulk/{operation_id}/undo": Success(params=lambda w: {"operation_id": w.ids["done_op"]},
                                                      body=lambda _w: {"reason": "labelled by mistake"}),
     "GET /api/v1/notifiers": Success(),
+    "GET /api/v1/search": Success(query={"q": "post-1"}),
     "POST /api/v1/notifiers/{key}/reinstate": Success(),
     # console
     "GET /login": Success(), "POST /login": Success(303, body=_login_form), "POST /logout": Success(303),
@@ -427,6 +429,7 @@ SUCCESS: dict[str, Success] = {
     "GET /webhooks": Success(), "POST /webhooks": Success(200, body=lambda _w: {"app": "dating", "url": "https://hooks.example/td"}),
     "POST /webhooks/{endpoint_id}/remove": Success(303),
     "POST /webhooks/deliveries/{delivery_id}/retry": Success(303), "POST /webhooks/deliveries/{delivery_id}/cancel": Success(303),
+    "GET /search": Success(query={"q": "spam"}),
 }
 
 
@@ -465,9 +468,9 @@ def test_an_admitted_caller_gets_the_exact_success_status(api: Api, settings: Se
     body = success.body(world) if success.body else None
     if endpoint.is_api or endpoint.kind == "public" and endpoint.method in SAFE_METHODS:
         response = api.client.request(endpoint.method, url, json=body, files=success.files() if success.files else None,
-                                      headers=headers, follow_redirects=False)
+                                      params=success.query, headers=headers, follow_redirects=False)
     else:
-        response = api.client.request(endpoint.method, url, data=body, headers=headers, follow_redirects=False)
+        response = api.client.request(endpoint.method, url, data=body, params=success.query, headers=headers, follow_redirects=False)
     expected = success.status or (endpoint.documented_status or 200)
     assert response.status_code == expected, response.text[:500]
     if expected == 303:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import os
 from typing import Any
 
@@ -53,11 +54,24 @@ class KeyRing:
 
 
 _keyring: KeyRing | None = None
+_lookup_key: bytes | None = None
 
 
 def configure(secret_key: str) -> None:
-    global _keyring
+    global _keyring, _lookup_key
     _keyring = KeyRing(secret_key)
+    _lookup_key = hashlib.sha256(b"trustdesk-identifier-lookup:" + secret_key.encode()).digest()
+
+
+def lookup_digest(kind: str, canonical: str) -> str:
+    """A keyed digest of one identifier (already in its canonical spelling) for exact lookups.
+
+    Keyed with a key derived from `TRUSTDESK_SECRET_KEY`, so the stored digests cannot be
+    matched against a list of guessed emails or phone numbers without the deployment's secret.
+    """
+    if _lookup_key is None:
+        raise RuntimeError("personal_data.configure() was not called")
+    return hmac.new(_lookup_key, f"{kind}:{canonical}".encode(), hashlib.sha256).hexdigest()
 
 
 def _ring() -> KeyRing:

@@ -92,6 +92,30 @@ def _account_subject_ids(account: Subject):  # type: ignore[no-untyped-def]
     return select(Subject.id).where(or_(Subject.id == account.id, Subject.account_id == account.id))
 
 
+@dataclass
+class AccountHistory:
+    decisions: list[Decision]  # on the account and its items, newest first
+    strikes: list[Strike]  # active ones
+    linked: list[LinkedAccount]
+
+
+def account_history(session: Session, reader: Reviewer, account: Subject) -> AccountHistory:
+    """An account's earlier decisions, active strikes and linked accounts, as `reader` may see them:
+    decisions on items and accounts hidden from them are left out."""
+    decisions = list(session.execute(
+        select(Decision).where(Decision.subject_id.in_(_account_subject_ids(account)))
+        .order_by(Decision.id.desc()).limit(_HISTORY_LIMIT)
+    ).scalars())
+    strikes = list(session.execute(
+        select(Strike).where(Strike.account_id == account.id, Strike.revoked_at.is_(None), Strike.expires_at > utcnow())
+        .order_by(Strike.id)
+    ).scalars())
+    linked = linked_accounts(session, account)
+    hidden = restricted_subjects(session, reader, {d.subject_id for d in decisions} | {link.account.id for link in linked})
+    return AccountHistory([d for d in decisions if d.subject_id not in hidden], strikes,
+                          [link for link in linked if link.account.id not in hidden])
+
+
 def load_case_file(session: Session, reader: Reviewer, case_id: int) -> CaseFile:
     """The case file as `reader` may see it; NotFound if the case is not theirs to see."""
     case = visible_case(session, reader, case_id)
@@ -104,28 +128,15 @@ def load_case_file(session: Session, reader: Reviewer, case_id: int) -> CaseFile
         select(Report).where(or_(Report.case_id == case.id, and_(Report.subject_id == subject.id, Report.status == "open")))
         .order_by(Report.id).limit(_REPORTS_LIMIT)
     ).scalars())
-    decisions: list[Decision] = []
-    strikes: list[Strike] = []
-    linked: list[LinkedAccount] = []
-    if account is not None:
-        decisions = list(session.execute(
-            select(Decision).where(Decision.subject_id.in_(_account_subject_ids(account)))
-            .order_by(Decision.id.desc()).limit(_HISTORY_LIMIT)
-        ).scalars())
-        strikes = list(session.execute(
-            select(Strike).where(Strike.account_id == account.id, Strike.revoked_at.is_(None), Strike.expires_at > utcnow())
-            .order_by(Strike.id)
-        ).scalars())
-        linked = linked_accounts(session, account)
-    hidden = restricted_subjects(session, reader, [link.account.id for link in linked])
-    linked = [link for link in linked if link.account.id not in hidden]
+    history = account_history(session, reader, account) if account is not None else AccountHistory([], [], [])
     comments = list(session.execute(
         select(CaseComment, StaffUser.display_name).join(StaffUser, StaffUser.id == CaseComment.author_id)
         .where(CaseComment.case_id == case.id).order_by(CaseComment.id)
     ))
     policy = session.execute(select(Policy).where(Policy.code == case.policy_code, Policy.is_current.is_(True))).scalar_one_or_none()
     graphic = queue.graphic or bool(policy and (policy.graphic or policy.ncmec_incident_type))
-    return CaseFile(case, queue, visible_tree(session, reader, subject), reports, account, decisions, strikes, linked, comments, policy, graphic)
+    return CaseFile(case, queue, visible_tree(session, reader, subject), reports, account, history.decisions, history.strikes,
+                    history.linked, comments, policy, graphic)
 
 
 def add_comment(session: Session, actor: Actor, author: Reviewer, case_id: int, body: str) -> CaseComment:

@@ -36,6 +36,7 @@ from trustdesk.ingest.schemas import (
     SubjectIn,
     SubjectUpdate,
 )
+from trustdesk.search import identifier_index
 from trustdesk.store import counters
 from trustdesk.store.dialects import conflict_insert
 from trustdesk.store.models import AccountEvent, Policy, Report, Subject, utcnow
@@ -167,6 +168,7 @@ def create_subjects(session: Session, who: Submitter, items: Sequence[SubjectIn]
         pending = waiting
     new = [entry for entry in fresh if entry[1].external_id in created]
     _audit_new_subjects(session, who, new, ids)
+    identifier_index.index_subjects(session, [(ids[item.external_id][0], item.personal.model_dump(exclude_none=True)) for _, item, _ in new])
     media_fetch.queue_fetches(session, {ids[item.external_id][0]: item.media_url for _, item, _ in new if item.media_url})
     return _receipts(items, known, created)
 
@@ -238,6 +240,8 @@ def update_subject(session: Session, who: Submitter, external_id: str, change: S
     if after:
         subject.updated_at = utcnow()
         subject.body_hash = SubjectIn.model_validate(_as_input(subject)).body_hash()
+        if "personal" in after:
+            identifier_index.reindex_subject(session, subject.id, subject.personal)
         record(
             session, actor=who.actor, verb="subject.updated", object_type="subject", object_id=subject.id,
             before=before, after=after, person_ref=subject_views.owner_ref(subject),
@@ -329,6 +333,7 @@ def file_reports(
     personal_data.preload(session, {p for p in persons if p})
     for row in rows:
         _audit_report(session, who, created[row["external_id"]].id, row)
+    identifier_index.index_reports(session, [(created[row["external_id"]].id, row["notifier_email"]) for row in rows])
     route_reports(session, who.actor, who.app_id, [r.id for r in created.values()], now=now)
     return _receipts(items, known | raced, created)
 
@@ -380,6 +385,7 @@ def record_account_events(session: Session, who: Submitter, items: Sequence[Acco
             after={k: row[k] for k in ("account_id", "kind", "ip", "device_id", "payment_fingerprint", "phone_hash")},
             person_ref=personal_data.account_ref(row["account_id"]),
         )
+    identifier_index.index_account_events(session, rows)
     return _receipts(items, known | raced, created)
 
 

@@ -299,6 +299,19 @@ class AccountEvent(Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class IdentifierDigest(Base):
+    """A keyed digest of a personal identifier (email, phone, IP, device id, payment fingerprint,
+    phone hash) and the subject or report that carries it, so search finds an exact value
+    without the value being compared, or kept here, in clear. Written at intake."""
+
+    __tablename__ = "identifier_digests"
+    # The primary key's leading (kind, digest) is the lookup index.
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    object_type: Mapped[str] = mapped_column(String(16), primary_key=True)
+    object_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+
+
 class Blob(Base):
     """A stored file, named by its SHA-256 in the blob store."""
 

@@ -27,12 +27,13 @@ from trustdesk.domain.errors import FieldError
 from trustdesk.store.blobs import FileBlobStore
 from trustdesk.store.database import Database
 from trustdesk.web import error_pages, metrics
-from trustdesk.web.api import account_events, cases, enforcement, reports, subjects, webhooks
+from trustdesk.web.api import account_events, cases, enforcement, reports, search, subjects, webhooks
 from trustdesk.web.api.responses import CLIENT_ERRORS
 from trustdesk.web.client_input import ClientInputRoute
 from trustdesk.web.console import enforcement as console_enforcement
 from trustdesk.web.console import policies as console_policies
 from trustdesk.web.console import review as console_review
+from trustdesk.web.console import search as console_search
 from trustdesk.web.console import staff as console_staff
 from trustdesk.web.console import views as console
 from trustdesk.web.console import webhooks as console_webhooks
@@ -164,7 +165,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     def prometheus() -> PlainTextResponse:
         return PlainTextResponse(generate_latest().decode(), media_type=CONTENT_TYPE_LATEST)
 
-    for module in (subjects, reports, account_events, cases, enforcement, webhooks):
+    for module in (subjects, reports, account_events, cases, enforcement, webhooks, search):
         app.include_router(module.router, responses=CLIENT_ERRORS)
     app.include_router(console.router)
     app.include_router(console_policies.router)
@@ -172,6 +173,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.include_router(console_enforcement.router)
     app.include_router(console_staff.router)
     app.include_router(console_webhooks.router)
+    app.include_router(console_search.router)
     app.mount("/static", StaticFiles(directory=console.STATIC), name="static")
     if settings.trusted_proxies:
         # The client address (login limits and lockouts) comes from X-Forwarded-For only when

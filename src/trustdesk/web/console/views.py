@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import (
     FileResponse,
     HTMLResponse,
@@ -23,6 +23,7 @@ from trustdesk import subjects as subject_views
 from trustdesk.auth import rate_limits, staff
 from trustdesk.auth.staff import LoginOutcome
 from trustdesk.cases import access
+from trustdesk.cases.subject_file import load_subject_file
 from trustdesk.domain import media_types
 from trustdesk.domain.client_input import RowId
 from trustdesk.domain.errors import NotFound
@@ -187,14 +188,15 @@ def home_counts(request: Request, who: StaffContext = Depends(staff_with()), ses
 
 @router.get("/subjects/{subject_id}")
 def subject_page(
-    request: Request, subject_id: RowId,
+    request: Request, subject_id: RowId, events_after: str | None = Query(None, max_length=1000),
     who: StaffContext = Depends(staff_with()), session: Session = Depends(read_session),
 ) -> HTMLResponse:
-    """A subject with its reports and history; one in a queue the caller may not see is not found."""
-    subject = access.visible_subject(session, who.reviewer, subject_id)
+    """A subject with its account, open cases, strikes, decisions, related accounts, history and
+    (an account) its events; one in a queue the caller may not see is not found."""
+    found = load_subject_file(session, who.reviewer, subject_id, events_after)
     context = {
-        "who": who, "tree": access.visible_tree(session, who.reviewer, subject), "redacted": subject_views.redacted,
-        "hidden_personal": subject_views.hidden_personal_fields(session, subject), "may_reveal": who.has(*REVEALERS),
+        "who": who, "tree": found.tree, "file": found,
+        "hidden_personal": subject_views.hidden_personal_fields(session, found.tree.subject), "may_reveal": who.has(*REVEALERS),
     }
     return render(request, "subject.html", context)
 
