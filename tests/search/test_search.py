@@ -138,12 +138,16 @@ def test_a_report_filed_through_the_api_is_found_in_one_step(world: World) -> No
     # Its number may also be a case's or a subject's; as a report's number it goes straight there too.
     by_number = world.api.client.get("/search", params={"q": receipt["id"], "kind": "report"}, follow_redirects=False)
     assert by_number.status_code == 303 and by_number.headers["location"] == f"/cases/{world.ids['scam-case']}"
-    # Number 1 is a case, a report and a subject here: all three are listed, the report linked to its case.
-    assert world.ids["scam-case"] == world.ids["rep-scam"] == world.ids["acc-scam"] == 1
+    # Number 1 is a report, a subject and a child-safety case here: the two the moderator may
+    # see are listed, the report linked to its case; the case is not even hinted at.
+    assert world.ids["rep-scam"] == world.ids["acc-scam"] == 1
+    with world.api.db.reader() as s:
+        assert s.get_one(Case, 1).subject_id == world.ids["acc-cs"]
     listed = world.api.client.get("/search", params={"q": "#1"}, follow_redirects=False)
     assert listed.status_code == 200
-    for link in ('<a href="/cases/1">Case 1</a>', '<a href="/cases/1">Report rep-scam</a>', '<a href="/subjects/1">Account acc-scam</a>'):
+    for link in (f'<a href="/cases/{world.ids["scam-case"]}">Report rep-scam</a>', '<a href="/subjects/1">Account acc-scam</a>'):
         assert link in listed.text
+    assert 'href="/cases/1"' not in listed.text and "Case 1" not in listed.text
 
 
 def test_the_console_lists_results_with_links_and_the_box_is_on_every_page(world: World) -> None:
