@@ -26,10 +26,11 @@ from trustdesk.domain.errors import FieldError
 from trustdesk.store.blobs import FileBlobStore
 from trustdesk.store.database import Database
 from trustdesk.web import metrics
-from trustdesk.web.api import account_events, cases, enforcement, reports, subjects
+from trustdesk.web.api import account_events, cases, enforcement, escalations, reports, subjects
 from trustdesk.web.api.responses import CLIENT_ERRORS
 from trustdesk.web.client_input import ClientInputRoute
 from trustdesk.web.console import enforcement as console_enforcement
+from trustdesk.web.console import escalations as console_escalations
 from trustdesk.web.console import policies as console_policies
 from trustdesk.web.console import review as console_review
 from trustdesk.web.console import staff as console_staff
@@ -143,12 +144,13 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     def prometheus() -> PlainTextResponse:
         return PlainTextResponse(generate_latest().decode(), media_type=CONTENT_TYPE_LATEST)
 
-    for module in (subjects, reports, account_events, cases, enforcement):
+    for module in (subjects, reports, account_events, cases, escalations, enforcement):
         app.include_router(module.router, responses=CLIENT_ERRORS)
     app.include_router(console.router)
     app.include_router(console_policies.router)
     app.include_router(console_review.router)
     app.include_router(console_enforcement.router)
+    app.include_router(console_escalations.router)
     app.include_router(console_staff.router)
     app.mount("/static", StaticFiles(directory=console.STATIC), name="static")
     if settings.trusted_proxies:
