@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
+from trustdesk.domain.errors import Conflict
 from trustdesk.domain.priority import Band
 from trustdesk.domain.vocabulary import CaseTier, Role
 from trustdesk.rules.expressions import ExpressionError, Schema, compile_expression
@@ -225,7 +226,10 @@ def tier_queue(session: Session, actor: Actor, tier: CaseTier) -> Queue:
     if queue is not None:
         return queue
     spec = TIER_QUEUES[tier]
-    values = _validate(session, QueueSpec(**{**spec.__dict__, "tier": tier}), None) | {"tier": tier.value, "position": 5}
+    try:
+        values = _validate(session, QueueSpec(**{**spec.__dict__, "tier": tier}), None) | {"tier": tier.value, "position": 5}
+    except QueueError as exc:  # an admin gave another queue the tier queue's name
+        raise Conflict("tier", f"the {TIER_NAMES[tier]} tier has no queue yet and cannot make one: {exc}") from exc
     insert = conflict_insert(session, Queue).values(values).on_conflict_do_nothing(index_elements=["tier"], index_where=TIER_QUEUE)
     created = session.execute(insert.returning(Queue.id)).scalar_one_or_none()
     queue = session.execute(named).scalar_one()
