@@ -32,6 +32,8 @@ from trustdesk.audit.log import Actor
 from trustdesk.auth import staff
 from trustdesk.auth.api_clients import create_client, create_staff_token
 from trustdesk.auth.passwords import hash_password
+from trustdesk.cases import escalations
+from trustdesk.cases.escalations import EscalationRequest
 from trustdesk.cases.queues import seed_queues
 from trustdesk.config import Settings
 from trustdesk.delivery.endpoints import add_endpoint
@@ -334,6 +336,21 @@ def _queue_form(name: str, *, default: bool = False) -> dict[str, Any]:
 
 
 SPAM_NO = {"policy_code": "SPAM", "verdict": "no_violation"}
+FILING = {"external_id": "cx-1", "subject_external_id": "post-1", "policy_code": "SPAM", "requester_ref": "ticket-1", "reason": "wrote to support"}
+
+
+def _at_engineering(world: World) -> dict[str, Any]:
+    """The world's case escalated to the engineering tier, which admins staff."""
+    with world.api.db.session() as s:
+        escalations.escalate_locked(s, SETUP, s.get_one(Case, world.params["case_id"]), EscalationRequest("engineering", "a broken action"))
+    return {}
+
+
+def _filed(world: World) -> dict[str, Any]:
+    r = world.api.post("/api/v1/escalations", FILING)
+    assert r.status_code == 201, r.text
+    return {"escalation_id": r.json()["id"]}
+
 GRAPHIC: Callable[[World], dict[str, Any]] = lambda w: {"queue_id": w.ids["graphic_queue"]}
 PHOTO: Callable[[World], dict[str, Any]] = lambda w: {"subject_id": w.ids["photo-1"]}
 SUCCESS: dict[str, Success] = {
@@ -370,6 +387,12 @@ SUCCESS: dict[str, Success] = {
     "POST /api/v1/cases/{case_id}/comments": Success(body=lambda _w: {"body": "a note"}),
     "POST /api/v1/cases/{case_id}/decision": Success(body=lambda _w: SPAM_NO),
     "GET /api/v1/cases/{case_id}/decisions": Success(),
+    # escalations (API)
+    "POST /api/v1/cases/{case_id}/escalations": Success(body=lambda _w: {"tier": "senior", "reason": "needs a second look"}),
+    "GET /api/v1/cases/{case_id}/escalations": Success(),
+    "POST /api/v1/cases/{case_id}/de-escalate": Success(params=_at_engineering, body=lambda _w: {"note": "fixed"}),
+    "POST /api/v1/escalations": Success(body=lambda _w: FILING),
+    "GET /api/v1/escalations/{escalation_id}": Success(params=_filed),
     # decisions and actions (API)
     "GET /api/v1/subjects/{subject_id}/cascade": Success(),
     "POST /api/v1/subjects/{subject_id}/decision": Success(body=lambda _w: SPAM_NO),
@@ -409,6 +432,8 @@ SUCCESS: dict[str, Success] = {
     "POST /cases/{case_id}/renew": Success(200),
     "POST /cases/{case_id}/imminent-harm": Success(303, body=lambda _w: {"reason": "a threat to a named person"}),
     "POST /cases/{case_id}/comments": Success(200, body=lambda _w: {"body": "a note"}),
+    "POST /cases/{case_id}/escalate": Success(303, body=lambda _w: {"tier": "senior", "reason": "needs a second look"}),
+    "POST /cases/{case_id}/de-escalate": Success(303, params=_at_engineering, body=lambda _w: {"note": "fixed"}),
     "GET /subjects/{subject_id}/cascade": Success(),
     "POST /subjects/{subject_id}/cascade": Success(303, body=lambda _w: {"kind": "cascade_takedown", "policy_code": "COUNTERFEIT", "rationale": "replica shop"}),
     "GET /actions/{action_id}": Success(), "POST /actions/{action_id}/undo": Success(200),

@@ -2,7 +2,8 @@
 
 The case file gathers the subject with its parent and children, every report, the owning
 account's history (earlier decisions, active strikes), accounts linked to it through shared
-devices, IPs, payment fingerprints or phone hashes, and the internal comment thread.
+devices, IPs, payment fingerprints or phone hashes, its escalations, and the comment thread
+(internal comments, and notes the requester of an escalation filed through the API may read).
 
 It follows need-to-know (`trustdesk.cases.access`): a case the reader may not see is not
 found, and subjects around it that sit in such a queue (a parent, a child, a linked account)
@@ -18,14 +19,16 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
+from trustdesk.cases import escalations
 from trustdesk.cases.access import Reviewer, restricted_subjects, visible_case, visible_tree
 from trustdesk.domain.errors import FieldError
-from trustdesk.domain.vocabulary import SubjectKind
+from trustdesk.domain.vocabulary import CommentVisibility, SubjectKind
 from trustdesk.store.models import (
     AccountEvent,
     Case,
     CaseComment,
     Decision,
+    Escalation,
     Policy,
     Queue,
     Report,
@@ -60,6 +63,8 @@ class CaseFile:
     comments: list[tuple[CaseComment, str]]
     policy: Policy | None
     graphic: bool
+    escalations: list[Escalation]
+    has_requester: bool
 
 
 def owning_account(session: Session, subject: Subject) -> Subject | None:
@@ -136,18 +141,27 @@ def load_case_file(session: Session, reader: Reviewer, case_id: int) -> CaseFile
     policy = session.execute(select(Policy).where(Policy.code == case.policy_code, Policy.is_current.is_(True))).scalar_one_or_none()
     graphic = queue.graphic or bool(policy and (policy.graphic or policy.ncmec_incident_type))
     return CaseFile(case, queue, visible_tree(session, reader, subject), reports, account, history.decisions, history.strikes,
-                    history.linked, comments, policy, graphic)
+                    history.linked, comments, policy, graphic, escalations.escalations_of(session, case.id),
+                    escalations.has_requester(session, case.id))
 
 
-def add_comment(session: Session, actor: Actor, author: Reviewer, case_id: int, body: str) -> CaseComment:
-    """Add to a case's internal thread; NotFound if the author may not see the case."""
+def add_comment(
+    session: Session, actor: Actor, author: Reviewer, case_id: int, body: str, visibility: str = CommentVisibility.INTERNAL.value,
+) -> CaseComment:
+    """Add to a case's thread: an internal comment, or a note (a status update) the requester
+    of an escalation filed through the API reads; NotFound if the author may not see the case."""
     visible_case(session, author, case_id)
     body = body.strip()
     if not body or len(body) > 10_000:
         raise FieldError("body", "a comment needs 1–10,000 characters")
-    comment = CaseComment(case_id=case_id, author_id=author.id, body=body)
+    if visibility not in {v.value for v in CommentVisibility}:
+        raise FieldError("visibility", f"one of {', '.join(v.value for v in CommentVisibility)}")
+    if visibility == CommentVisibility.REQUESTER and not escalations.has_requester(session, case_id):
+        raise FieldError("visibility", "nobody filed an escalation of this case through the API: there is no requester to tell")
+    comment = CaseComment(case_id=case_id, author_id=author.id, body=body, visibility=visibility)
     session.add(comment)
     session.flush()
-    record(session, actor=actor, verb="case.commented", object_type="case", object_id=case_id, after={"comment_id": comment.id})
+    record(session, actor=actor, verb="case.commented", object_type="case", object_id=case_id,
+           after={"comment_id": comment.id, "visibility": visibility})
     return comment
 

@@ -14,12 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
-from trustdesk.domain.errors import FieldError, NotFound
+from trustdesk.domain.errors import Conflict, FieldError, NotFound
 from trustdesk.domain.priority import Band
-from trustdesk.domain.vocabulary import Role
+from trustdesk.domain.vocabulary import CaseTier, Role
 from trustdesk.rules.expressions import ExpressionError, Schema, compile_expression
 from trustdesk.store.dialects import conflict_insert
-from trustdesk.store.models import Queue, utcnow
+from trustdesk.store.models import TIER_QUEUE, Queue, utcnow
 
 ROUTING_SCHEMA = Schema(
     {
@@ -57,6 +57,8 @@ class QueueSpec:
     escalate_minutes_before_breach: int | None = None
     escalation_queue: str | None = None
     active: bool = True
+    # Set only when a tier queue is made (`tier_queue`); an admin's edit leaves a queue's tier as it is.
+    tier: CaseTier | None = None
 
 
 def _validate(session: Session, spec: QueueSpec, own_id: int | None) -> dict[str, Any]:
@@ -67,8 +69,10 @@ def _validate(session: Session, spec: QueueSpec, own_id: int | None) -> dict[str
             compile_expression(spec.routing_expression, ROUTING_SCHEMA)
         except ExpressionError as exc:
             raise QueueError("routing_expression", str(exc)) from exc
-    elif not spec.is_default:
+    elif not spec.is_default and not _is_tier_queue(session, spec, own_id):
         raise QueueError("routing_expression", "required unless this is the default queue")
+    if _is_tier_queue(session, spec, own_id) and (spec.routing_expression or spec.is_default):
+        raise QueueError("routing_expression", "a tier queue takes cases by escalation only: no routing, not the default")
     missing = [b.value for b in Band if not _within(spec.sla_minutes.get(b.value), 1, MAX_SLA_MINUTES)]
     if missing:
         raise QueueError("sla_minutes", f"between 1 and {MAX_SLA_MINUTES} minutes are needed for {', '.join(missing)}")
@@ -99,6 +103,11 @@ def _validate(session: Session, spec: QueueSpec, own_id: int | None) -> dict[str
         "escalate_minutes_before_breach": spec.escalate_minutes_before_breach, "escalation_queue_id": escalation_id,
         "active": spec.active,
     }
+
+
+def _is_tier_queue(session: Session, spec: QueueSpec, own_id: int | None) -> bool:
+    """A tier queue is made with its tier and keeps it: editing one never changes its tier."""
+    return spec.tier is not None or (own_id is not None and session.execute(select(Queue.tier).where(Queue.id == own_id)).scalar() is not None)
 
 
 def _within(value: object, low: int, high: int) -> bool:
@@ -135,7 +144,13 @@ def fallback_queue(session: Session, actor: Actor) -> Queue:
     queue = session.execute(named).scalar_one_or_none()
     if queue is not None:
         return queue
-    insert = conflict_insert(session, Queue).values(_validate(session, FALLBACK, None)).on_conflict_do_nothing(index_elements=["name"])
+    try:
+        values = _validate(session, FALLBACK, None)
+    except QueueError as exc:  # another transaction created it since the read above
+        if exc.field != "name":
+            raise
+        return session.execute(named).scalar_one()
+    insert = conflict_insert(session, Queue).values(values).on_conflict_do_nothing(index_elements=["name"])
     created = session.execute(insert.returning(Queue.id)).scalar_one_or_none()
     queue = session.execute(named).scalar_one()
     if created is not None:
@@ -169,9 +184,57 @@ STARTER_QUEUES = (
 
 
 def seed_queues(session: Session, actor: Actor) -> int:
-    """Give a new deployment a sensible set of queues; existing queues are left alone."""
+    """Give a new deployment a sensible set of queues and one queue per escalation tier;
+    existing queues are left alone (tier queues are made when first needed)."""
     if session.execute(select(Queue.id).limit(1)).first():
         return 0
     for spec in STARTER_QUEUES:
         save_queue(session, actor, spec)
-    return len(STARTER_QUEUES)
+    for tier in CaseTier:
+        tier_queue(session, actor, tier)
+    return len(STARTER_QUEUES) + len(CaseTier)
+
+
+# Each escalation tier's queue, made the first time it is needed (or by `seed_queues`). Who
+# works each tier:
+#   senior → seniors; escalations → the escalation desk; legal → legal;
+#   child safety → child-safety staff (graphic, with the exposure limit of the routed queue);
+#   law-enforcement response → legal, who answer the authorities;
+#   imminent harm → the escalation desk and seniors, on a 30-minute SLA in every band;
+#   engineering (a tooling or platform fault behind a case) → admins, who run the system.
+# An admin may rename a tier queue or change its SLA and roles later; its tier stays.
+TIER_QUEUES = {
+    CaseTier.SENIOR: QueueSpec("Senior tier", required_roles=["senior"]),
+    CaseTier.ESCALATIONS: QueueSpec("Escalations tier", required_roles=["escalations"]),
+    CaseTier.LEGAL: QueueSpec("Legal tier", required_roles=["legal"]),
+    CaseTier.CHILD_SAFETY: QueueSpec("Child safety tier", required_roles=["child-safety"], graphic=True, exposure_limit_per_hour=40),
+    CaseTier.LAW_ENFORCEMENT: QueueSpec("Law-enforcement response tier", required_roles=["legal"]),
+    CaseTier.IMMINENT_HARM: QueueSpec("Imminent harm tier", required_roles=["escalations", "senior"],
+                                      sla_minutes={"P0": 30, "P1": 30, "P2": 30, "P3": 30}),
+    CaseTier.ENGINEERING: QueueSpec("Engineering tier", required_roles=["admin"]),
+}
+TIER_NAMES = {
+    CaseTier.SENIOR: "senior", CaseTier.ESCALATIONS: "escalations", CaseTier.LEGAL: "legal",
+    CaseTier.CHILD_SAFETY: "child safety", CaseTier.LAW_ENFORCEMENT: "law-enforcement response",
+    CaseTier.IMMINENT_HARM: "imminent harm", CaseTier.ENGINEERING: "engineering",
+}
+
+
+def tier_queue(session: Session, actor: Actor, tier: CaseTier) -> Queue:
+    """The queue of `tier`, made from `TIER_QUEUES` if there is none yet. Made once however many
+    transactions need it together: the insert skips a tier another transaction took meanwhile."""
+    named = select(Queue).where(Queue.tier == tier.value)
+    queue = session.execute(named).scalar_one_or_none()
+    if queue is not None:
+        return queue
+    spec = TIER_QUEUES[tier]
+    try:
+        values = _validate(session, QueueSpec(**{**spec.__dict__, "tier": tier}), None) | {"tier": tier.value, "position": 5}
+    except QueueError as exc:  # an admin gave another queue the tier queue's name
+        raise Conflict("tier", f"the {TIER_NAMES[tier]} tier has no queue yet and cannot make one: {exc}") from exc
+    insert = conflict_insert(session, Queue).values(values).on_conflict_do_nothing(index_elements=["tier"], index_where=TIER_QUEUE)
+    created = session.execute(insert.returning(Queue.id)).scalar_one_or_none()
+    queue = session.execute(named).scalar_one()
+    if created is not None:
+        record(session, actor=actor, verb="queue.saved", object_type="queue", object_id=queue.id, after=_snapshot(queue) | {"tier": tier.value})
+    return queue

@@ -28,6 +28,7 @@ from trustdesk.domain.priority import (
     NotifierStanding,
     Priority,
     PriorityInput,
+    carry_escalation,
     notifier_points,
     reach_of,
     score,
@@ -70,6 +71,11 @@ def _queues(session: Session, actor: Actor) -> tuple[list[Queue], Queue]:
     if default is None:  # never leave a report without a queue
         default = fallback_queue(session, actor)
     return [q for q in queues if not q.is_default and q.routing_expression], default
+
+
+def default_queue(session: Session, actor: Actor) -> Queue:
+    """Where a case goes when nothing routes it: the default queue (made if there is none)."""
+    return _queues(session, actor)[1]
 
 
 def _route(queues: list[Queue], default: Queue, context: dict[str, Any]) -> tuple[Queue, str]:
@@ -230,8 +236,9 @@ class _Routing:
         session, lead = self.session, self.lead(group)
         before = {"band": case.band, "priority_score": case.priority_score, "report_count": case.report_count,
                   "queue_id": case.queue_id, "due_at": case.due_at}
-        priority = _priority(group, subject, self.policies, self.records, case)
-        if priority.band == Band.P0 and not case.imminent_harm and lead.imminent_harm:
+        # A case at a tier keeps its escalation's points and stays in its tier's queue.
+        priority = carry_escalation(_priority(group, subject, self.policies, self.records, case), case.priority_reasons)
+        if priority.band == Band.P0 and not case.imminent_harm and lead.imminent_harm and case.tier is None:
             queue, case.routed_by = _route(self.queues, self.default, _context(lead, subject, self.policies[lead.policy_code], self.app_slug))
             case.queue_id = queue.id
         queue = self.queue_by_id.get(case.queue_id) or session.get_one(Queue, case.queue_id)
@@ -275,6 +282,8 @@ def flag_imminent_harm(session: Session, actor: Actor, flagger: Reviewer, case_i
     app_slug = session.execute(select(App.slug).where(App.id == case.app_id)).scalar_one()
     flagged = _Flag(case.policy_code, ReporterType.SUPPORT.value, reason, True)
     queue, routed_by = _route(queues, default, _context(flagged, subject, policy, app_slug))
+    if case.tier is not None:  # a case at a tier stays in its tier's queue
+        queue, routed_by = session.get_one(Queue, case.queue_id), case.routed_by
     if not case.imminent_harm:
         case.priority_score += IMMINENT_HARM_BOOST
         case.priority_reasons = {**case.priority_reasons, "imminent_harm": IMMINENT_HARM_BOOST}

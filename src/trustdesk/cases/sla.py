@@ -1,4 +1,9 @@
-"""SLA upkeep: mark breached cases and move cases nearing breach to their escalation queue.
+"""SLA upkeep: mark breached cases and hand cases nearing breach up with a raised priority.
+
+A queue with `escalate_minutes_before_breach` escalates its cases that close to breach to the
+senior tier (`trustdesk.cases.escalations`: the senior tier queue, priority raised as for a
+high-urgency escalation, that queue's SLA from now), or, when it names an escalation queue,
+moves them there with the same raised priority.
 
 Runs as the recurring `sla_sweep` job: one job for the whole deployment however many workers
 there are (`trustdesk.jobs.queue` keeps it single), run again a minute after each run.
@@ -21,7 +26,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
-from trustdesk.cases import claiming
+from trustdesk.cases import claiming, escalations
+from trustdesk.cases.escalations import EscalationRequest
+from trustdesk.domain.priority import Band, escalated
+from trustdesk.domain.vocabulary import CaseTier, Urgency
 from trustdesk.jobs.registry import WorkerContext, job_kind
 from trustdesk.store.database import Database
 from trustdesk.store.models import Case, Queue, as_utc, utcnow
@@ -89,24 +97,39 @@ def _mark_breaches(session: Session, queue_id: int, now: datetime) -> int:
 
 
 def _escalate(session: Session, queue_id: int, now: datetime) -> int:
+    """Hand the queue's cases nearing breach up, with a raised priority, instead of leaving them
+    behind the rest of the queue: to the senior tier, or to the queue named as the escalation
+    queue when there is one."""
     queue = session.get_one(Queue, queue_id)
-    if queue.escalation_queue_id is None or queue.escalate_minutes_before_breach is None:
+    if queue.escalate_minutes_before_breach is None or queue.tier is not None:
         return 0
     horizon = now + timedelta(minutes=queue.escalate_minutes_before_breach)
     cases = session.execute(
         select(Case).where(Case.queue_id == queue.id, Case.status == "open", Case.escalated_at.is_(None), Case.due_at <= horizon)
-        .limit(_BATCH).with_for_update(skip_locked=True)
+        .order_by(Case.id).limit(_BATCH).with_for_update(skip_locked=True)
     ).scalars().all()
+    reason = f"nearing SLA breach in {queue.name}"
     for case in cases:
-        before = {"queue_id": queue.id, "assigned_to": case.assigned_to}
-        case.queue_id, case.escalated_at = queue.escalation_queue_id, now
-        # The escalation queue's team takes it from here: a claim or assignment would keep
-        # it from them (and the assignee may not be allowed to work that queue).
-        case.claimed_by = case.lease_until = case.assigned_to = None
-        record(session, actor=SLA_ACTOR, verb="case.escalated", object_type="case", object_id=case.id,
-               before=before, after={"queue_id": queue.escalation_queue_id, "due_at": case.due_at, "assigned_to": None,
-                                     "reason": "nearing SLA breach"})
+        if queue.escalation_queue_id is None:
+            escalations.escalate_locked(session, SLA_ACTOR, case, EscalationRequest(CaseTier.SENIOR, reason, Urgency.HIGH))
+        else:
+            _move(session, case, queue, now, reason)
     return len(cases)
+
+
+def _move(session: Session, case: Case, queue: Queue, now: datetime, reason: str) -> None:
+    """Move a case to the queue's named escalation queue, raised as a high-urgency escalation
+    would be; its SLA clock keeps running."""
+    before = {"queue_id": queue.id, "assigned_to": case.assigned_to, "priority_score": case.priority_score, "band": case.band}
+    priority = escalated(case.priority_score, Band(case.band), case.priority_reasons, Urgency.HIGH)
+    case.queue_id, case.escalated_at = queue.escalation_queue_id, now
+    case.priority_score, case.band, case.priority_reasons = priority.score, priority.band.value, priority.reasons
+    # The escalation queue's team takes it from here: a claim or assignment would keep
+    # it from them (and the assignee may not be allowed to work that queue).
+    case.claimed_by = case.lease_until = case.assigned_to = None
+    record(session, actor=SLA_ACTOR, verb="case.escalated", object_type="case", object_id=case.id,
+           before=before, after={"queue_id": queue.escalation_queue_id, "due_at": case.due_at, "assigned_to": None,
+                                 "priority_score": case.priority_score, "band": case.band, "reason": reason})
 
 
 def minutes_left(case: Case) -> float:

@@ -9,6 +9,8 @@
                                                            anonymous notices count as neutral (0)
           + 10 × log2(1 + reports), at most 30
     imminent harm (threat to life, self-harm, a child at risk) → band P0 and +1000.
+    an escalation to a tier, by its urgency: low +0, normal +20, high +50 and at least band P1,
+    critical +200 and band P0 (kept while the case sits at its tier, taken off when it comes back).
 
 Bands: P0 imminent harm or severity 5; P1 score ≥ 110; P2 score ≥ 70; P3 below. The queue
 orders by (score descending, due time ascending): age is carried by the due time, so "next
@@ -23,6 +25,8 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+from trustdesk.domain.vocabulary import Urgency
 
 
 class Band(StrEnum):
@@ -40,7 +44,9 @@ EXPLANATIONS = {
     "notifier": "the most credible reporter: trusted flagger +30, others by their track record, deprioritised −30",
     "reports": "10 × log2(1 + number of reports), at most 30",
     "imminent_harm": "imminent harm: +1000 and band P0",
+    "escalation": "escalated to a tier: urgency normal +20, high +50 (at least P1), critical +200 (P0)",
 }
+ESCALATION_POINTS = {Urgency.LOW: 0.0, Urgency.NORMAL: 20.0, Urgency.HIGH: 50.0, Urgency.CRITICAL: 200.0}
 
 
 @dataclass(frozen=True)
@@ -113,3 +119,29 @@ def score(data: PriorityInput) -> Priority:
     else:
         band = Band.P3
     return Priority(total, band, {k: round(v, 2) for k, v in reasons.items()})
+
+
+# The most urgent band an escalation of this urgency puts its case in (no entry: the band stays).
+_ESCALATION_BAND = {Urgency.HIGH: Band.P1, Urgency.CRITICAL: Band.P0}
+
+
+def escalated(score_now: float, band: Band, reasons: dict[str, float], urgency: Urgency) -> Priority:
+    """The priority of a case escalated with `urgency`, replacing any earlier escalation's points."""
+    points = ESCALATION_POINTS[urgency]
+    base = score_now - reasons.get("escalation", 0.0)
+    floor = _ESCALATION_BAND.get(urgency)
+    raised = min(band, floor) if floor else band  # "P0" < "P1": the more urgent band
+    return Priority(round(base + points, 2), Band(raised), {**reasons, "escalation": points})
+
+
+def de_escalated(score_now: float, band: Band, reasons: dict[str, float]) -> Priority:
+    """The priority of a case back from its tier: the escalation's points come off; the band stays."""
+    rest = {k: v for k, v in reasons.items() if k != "escalation"}
+    return Priority(round(score_now - reasons.get("escalation", 0.0), 2), band, rest)
+
+
+def carry_escalation(fresh: Priority, stored_reasons: dict[str, float]) -> Priority:
+    """A case re-scored from its reports while at a tier keeps its escalation's points and band."""
+    points = stored_reasons.get("escalation")
+    urgency = next((u for u, p in ESCALATION_POINTS.items() if p == points), None)
+    return fresh if urgency is None else escalated(fresh.score, fresh.band, fresh.reasons, urgency)

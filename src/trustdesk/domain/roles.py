@@ -13,6 +13,10 @@ Decisions behind the members:
   team.
 - Enforcing outside a held case (direct and cascade decisions, bulk, undo, notifier measures)
   needs seniority or the escalation desk, or an admin.
+- Escalating a case to a tier is open to everyone who works cases, legal staff and admins
+  (each only on the cases they may see); de-escalating is for the people who staff the tiers:
+  seniors, the escalation desk, legal, child safety, and admins (who staff the engineering tier).
+  The same people comment on cases, internally or as notes the requester of an escalation reads.
 - Personal data is revealed, audited, to those who work cases and to privacy and legal staff;
   admins configure the system and do not need it.
 """
@@ -26,3 +30,5 @@ ASSIGNERS = (Role.SENIOR, Role.ADMIN)
 ENFORCERS = (Role.SENIOR, Role.ESCALATIONS, Role.ADMIN)
 REVEALERS = (*REVIEWERS, Role.PRIVACY, Role.LEGAL)
 ADMINS = (Role.ADMIN,)
+TIER_STAFF = (Role.SENIOR, Role.ESCALATIONS, Role.LEGAL, Role.CHILD_SAFETY, Role.ADMIN)
+CASE_STAFF = (*REVIEWERS, Role.LEGAL, Role.ADMIN)

@@ -100,6 +100,30 @@ class CaseTier(StrEnum):
     ENGINEERING = "engineering"
 
 
+class Urgency(StrEnum):
+    """How urgent an escalation is: it raises the case's priority (`trustdesk.domain.priority`)."""
+
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class EscalationStatus(StrEnum):
+    """Where an escalation stands. A case has at most one `open` escalation (a database rule)."""
+
+    OPEN = "open"  # the case sits at its tier
+    MOVED = "moved"  # escalated on to another tier; the newer escalation is the open one
+    DE_ESCALATED = "de_escalated"  # sent back to the queue it came from, with a note
+
+
+class CommentVisibility(StrEnum):
+    """Who reads a case comment: staff only, or also the requester of an escalation filed through the API."""
+
+    INTERNAL = "internal"
+    REQUESTER = "requester"
+
+
 class DecisionKind(StrEnum):
     """How a decision came about. Every kind judges (policy, verdict, rationale); actions are optional."""
 
@@ -147,4 +171,5 @@ class Scope(StrEnum):
     SUBJECTS_READ = "subjects:read"
     REPORTS_WRITE = "reports:write"
     EVENTS_WRITE = "events:write"
+    ESCALATIONS_WRITE = "escalations:write"
 

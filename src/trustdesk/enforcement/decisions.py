@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
 from trustdesk.cases.access import Reviewer, restricted_subjects, visible_subject
+from trustdesk.cases import escalations
 from trustdesk.cases.claiming import held
 from trustdesk.domain.decision_trees import (
     VERDICTS,
@@ -263,6 +264,7 @@ def _write(
             session, actor=actor, verb="case.decided", object_type="case", object_id=case.id,
             before=before, after={"status": case.status, "claimed_by": None, "decision_id": decision.id},
         )
+    escalations.record_outcome(session, actor, cases, decision)
     return decision
 
 

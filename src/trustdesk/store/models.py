@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from trustdesk.domain.vocabulary import CaseKind
+from trustdesk.domain.vocabulary import CaseKind, CommentVisibility, EscalationStatus
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT identities.
 Id = BigInteger().with_variant(Integer(), "sqlite")
@@ -423,8 +423,14 @@ class Queue(Base):
     escalate_minutes_before_breach: Mapped[int | None] = mapped_column(default=None)
     escalation_queue_id: Mapped[int | None] = mapped_column(ForeignKey("queues.id"), default=None)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The escalation tier (`CaseTier`) whose queue this is; None for a routed queue. One queue per tier.
+    tier: Mapped[str | None] = mapped_column(String(32), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+TIER_QUEUE = text("tier IS NOT NULL")
+Index("uq_queues_tier", Queue.tier, unique=True, sqlite_where=TIER_QUEUE, postgresql_where=TIER_QUEUE)
 
 
 class Case(Base):
@@ -587,7 +593,51 @@ class CaseComment(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     author_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
     body: Mapped[str] = mapped_column(Text)
+    # `requester`: a note the requester of an escalation filed through the API may read.
+    visibility: Mapped[str] = mapped_column(String(16), default=CommentVisibility.INTERNAL.value,
+                                            server_default=CommentVisibility.INTERNAL.value)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Escalation(Base):
+    """A case handed up to a tier: why, how urgent, by whom, and how it came back.
+
+    `from_queue_id` is the routed queue the case goes back to when de-escalated (an escalation
+    on to another tier keeps the one the first escalation came from). One filed through the API
+    by a host platform's CX or support staff carries the client's `external_id` (idempotent,
+    like every write of the API) and the requester's reference; the requester reads its status,
+    the notes meant for them and the outcome.
+    """
+
+    __tablename__ = "escalations"
+    __table_args__ = (UniqueConstraint("app_id", "external_id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    tier: Mapped[str] = mapped_column(String(32))
+    from_queue_id: Mapped[int] = mapped_column(ForeignKey("queues.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    urgency: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default=EscalationStatus.OPEN.value)
+    escalated_by: Mapped[str] = mapped_column(String(200))
+    escalated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    de_escalated_at: Mapped[datetime | None] = mapped_column(default=None)
+    de_escalated_by: Mapped[str | None] = mapped_column(String(200), default=None)
+    de_escalation_note: Mapped[str | None] = mapped_column(Text, default=None)
+    # Imminent harm only (DSA Art. 18): whether the authorities were notified, and when.
+    authorities_notified: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    authorities_notified_at: Mapped[datetime | None] = mapped_column(default=None)
+    app_id: Mapped[int | None] = mapped_column(ForeignKey("apps.id"), default=None)
+    api_client_id: Mapped[int | None] = mapped_column(ForeignKey("api_clients.id"), default=None)
+    external_id: Mapped[str | None] = mapped_column(String(200), default=None)
+    requester_ref: Mapped[str | None] = mapped_column(String(200), default=None)
+    body_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    # What the requester is told once the case is decided: the verdict, and when.
+    outcome: Mapped[str | None] = mapped_column(String(32), default=None)
+    outcome_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+OPEN_ESCALATION = text("status = 'open'")
+Index("uq_escalations_open", Escalation.case_id, unique=True, sqlite_where=OPEN_ESCALATION, postgresql_where=OPEN_ESCALATION)
 
 
 class NotifierRecord(Base):

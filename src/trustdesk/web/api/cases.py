@@ -24,9 +24,10 @@ from trustdesk.cases.queues import (
 )
 from trustdesk.domain.client_input import RowId
 from trustdesk.domain.priority import Band
-from trustdesk.domain.roles import ADMINS, ASSIGNERS, REVIEWERS
-from trustdesk.domain.vocabulary import ReporterType
+from trustdesk.domain.roles import ADMINS, ASSIGNERS, CASE_STAFF, REVIEWERS
+from trustdesk.domain.vocabulary import CommentVisibility, ReporterType
 from trustdesk.store.models import MAX_BIGINT, Case, Queue
+from trustdesk.web.api.escalations import EscalationOut
 from trustdesk.web.api.subjects import MediaItemOut
 from trustdesk.web.client_input import ClientInputRoute
 from trustdesk.web.permissions import (
@@ -81,6 +82,8 @@ class CaseOut(BaseModel):
     id: int
     subject_id: int
     queue_id: int
+    kind: str
+    tier: str | None = Field(description="The escalation tier whose queue holds the case; null in its routed queue.")
     status: str
     band: str
     priority_score: float
@@ -121,7 +124,8 @@ class CaseFileOut(BaseModel):
     earlier_decisions: list[dict[str, Any]]
     active_strikes: list[dict[str, Any]]
     linked_accounts: list[dict[str, Any]]
-    comments: list[dict[str, Any]]
+    comments: list[dict[str, Any]] = Field(description="`visibility`: internal, or requester (a note the escalation's requester reads)")
+    escalations: list[EscalationOut]
 
 
 def _subject(s: Any) -> dict[str, Any]:
@@ -144,6 +148,8 @@ class AssignIn(BaseModel):
 
 class CommentIn(BaseModel):
     body: str = Field(min_length=1, max_length=10_000)
+    visibility: CommentVisibility = Field(
+        default=CommentVisibility.INTERNAL, description="`requester`: a status update the requester of an API-filed escalation reads")
 
 
 class ImminentHarmIn(BaseModel):
@@ -228,7 +234,9 @@ def read_case(case_id: RowId, who: StaffContext = Depends(staff_with()), session
         active_strikes=[{"id": st.id, "policy_code": st.policy_code, "weight": st.weight, "expires_at": st.expires_at}
                         for st in found.active_strikes],
         linked_accounts=[{"account": _subject(link.account), "shared": link.shared} for link in found.linked_accounts],
-        comments=[{"id": c.id, "author": author, "body": c.body, "created_at": c.created_at} for c, author in found.comments],
+        comments=[{"id": c.id, "author": author, "body": c.body, "visibility": c.visibility, "created_at": c.created_at}
+                  for c, author in found.comments],
+        escalations=[EscalationOut.of(e) for e in found.escalations],
     )
 
 
@@ -259,5 +267,5 @@ def imminent_harm(case_id: RowId, body: ImminentHarmIn, who: StaffContext = Depe
 
 
 @router.post("/cases/{case_id}/comments", status_code=201)
-def comment(case_id: RowId, body: CommentIn, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED) -> dict[str, int]:
-    return {"id": case_file.add_comment(session, who.actor, who.reviewer, case_id, body.body).id}
+def comment(case_id: RowId, body: CommentIn, who: StaffContext = Depends(staff_with(*CASE_STAFF)), session: Session = COMMITTED) -> dict[str, int]:
+    return {"id": case_file.add_comment(session, who.actor, who.reviewer, case_id, body.body, body.visibility.value).id}

@@ -31,6 +31,7 @@ from trustdesk.cases.queues import (
     MAX_SLA_MINUTES,
     ROUTING_SCHEMA,
     QueueError,
+    TIER_NAMES,
     QueueSpec,
     list_queues,
     save_queue,
@@ -47,8 +48,8 @@ from trustdesk.domain.decision_trees import (
 from trustdesk.domain.errors import FieldError, NotFound
 from trustdesk.domain.policies import Action
 from trustdesk.domain.priority import EXPLANATIONS, Band
-from trustdesk.domain.roles import ADMINS, ASSIGNERS, REVIEWERS
-from trustdesk.domain.vocabulary import ReporterType, Role
+from trustdesk.domain.roles import ADMINS, ASSIGNERS, CASE_STAFF, REVIEWERS, TIER_STAFF
+from trustdesk.domain.vocabulary import CommentVisibility, EscalationStatus, ReporterType, Role, Urgency
 from trustdesk.enforcement.decisions import MAX_TIME_SPENT_MS, DecisionRequest, decide_case
 from trustdesk.policy_versions import current_policies, spec_of
 from trustdesk.store.models import MAX_BIGINT, Case, Queue, StaffUser, as_utc, utcnow
@@ -89,6 +90,9 @@ NOTICES = {
     "assigned": "Assignment saved.",
     "stepped-out": "You stepped out of that queue. No penalty; step back in whenever you are ready.",
     "stepped-in": "Welcome back: that queue is in your rotation again.",
+    "escalated": "Escalated: the case is in its tier's queue now.",
+    "escalated-handed-over": "Escalated and handed to the tier's team: the case has left your queues.",
+    "de-escalated": "De-escalated: the case is back in the queue it came from.",
 }
 
 # What each part of a priority score means (see trustdesk.domain.priority).
@@ -633,8 +637,11 @@ def _case_page(
         "due": due(file.case), "now_ms": _ms(utcnow()), "why": EXPLANATIONS, "opened_ms": int(time.time() * 1000),
         "reviewer": who.has(*REVIEWERS),
         "reports_shown": REPORTS_SHOWN, "children_shown": CHILDREN_SHOWN,
-        "strike_weight": sum(s.weight for s in file.active_strikes), "may_comment": who.has(*REVIEWERS),
-        "comments": file.comments, "case_actions": outbox.case_actions(session, case_id),
+        "strike_weight": sum(s.weight for s in file.active_strikes), "may_comment": who.has(*CASE_STAFF),
+        "comments": file.comments, "case_actions": outbox.case_actions(session, case_id), "has_requester": file.has_requester,
+        "may_escalate": who.has(*CASE_STAFF) and file.case.status == "open", "tiers": TIER_NAMES, "urgencies": [u.value for u in Urgency],
+        "may_de_escalate": who.has(*TIER_STAFF) and file.case.tier is not None and file.case.status == "open",
+        "open_escalation": next((e for e in file.escalations if e.status == EscalationStatus.OPEN), None),
     }
     if holding:
         context["panel"] = _panel(session, file.case, draft or Draft(file.case.policy_code))
@@ -685,18 +692,19 @@ def imminent_harm(
 
 @router.post("/cases/{case_id}/comments")
 def comment(
-    request: Request, case_id: RowId, body: str = Form(""),
-    who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED,
+    request: Request, case_id: RowId, body: str = Form(""), visibility: str = Form(CommentVisibility.INTERNAL.value, max_length=16),
+    who: StaffContext = Depends(staff_with(*CASE_STAFF)), session: Session = COMMITTED,
 ) -> HTMLResponse:
-    """Add to the internal thread; answers with the thread, for htmx to swap in."""
+    """Add to the thread (internal, or a note for the requester); answers with the thread, for htmx to swap in."""
     error = None
     try:
-        add_comment(session, who.actor, who.reviewer, case_id, body)
+        add_comment(session, who.actor, who.reviewer, case_id, body, visibility)
     except NotFound:
         raise
     except FieldError as exc:
         error = str(exc)
     file = load_case_file(session, who.reviewer, case_id)
-    context = {"who": who, "case": file.case, "comments": file.comments, "may_comment": True, "comment_error": error}
+    context = {"who": who, "case": file.case, "comments": file.comments, "may_comment": True, "comment_error": error,
+               "has_requester": file.has_requester}
     return render(request, "_comments.html", context, status_code=422 if error else 200)
 
