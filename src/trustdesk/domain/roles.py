@@ -13,6 +13,8 @@ Decisions behind the members:
   team.
 - Enforcing outside a held case (direct and cascade decisions, bulk, undo, notifier measures)
   needs seniority or the escalation desk, or an admin.
+- Appeal outcomes per reviewer and policy are quality figures: for QA leads, analysts, the
+  seniors who lead reviewers, and admins.
 - Personal data is revealed, audited, to those who work cases and to privacy and legal staff;
   admins configure the system and do not need it.
 """
@@ -26,3 +28,4 @@ ASSIGNERS = (Role.SENIOR, Role.ADMIN)
 ENFORCERS = (Role.SENIOR, Role.ESCALATIONS, Role.ADMIN)
 REVEALERS = (*REVIEWERS, Role.PRIVACY, Role.LEGAL)
 ADMINS = (Role.ADMIN,)
+QUALITY_READERS = (Role.QA, Role.ANALYST, Role.SENIOR, Role.ADMIN)

@@ -195,7 +195,7 @@ def _may_appeal_on(session: Session, filer: Filer, decision: Decision) -> bool:
 def _check_appealable(appellant: Appellant, field: str, decision: Decision, window: timedelta, now: datetime) -> None:
     if decision.kind in _FINAL:
         raise FieldError(field, "this decision is itself the outcome of an appeal; it is final")
-    if appellant is Appellant.USER and decision.verdict != VIOLATION:
+    if appellant is Appellant.USER and not user_may_appeal(decision):
         raise FieldError(field, "this decision found no violation: nothing was decided against the user")
     if appellant is Appellant.NOTIFIER and decision.verdict != NO_VIOLATION:
         raise FieldError(field, "the notice was acted on; a notifier appeals a decision that found no violation")
@@ -344,6 +344,24 @@ def appeal_file(session: Session, reader: Reviewer, case_id: int) -> AppealFile 
         select(Report).where(Report.case_id == original.case_id).order_by(Report.id).limit(200)
     ).scalars()) if original.case_id else []
     return AppealFile(appeal, original, names.get(original.reviewer_id or 0), actions, reports, names.get(appeal.decided_by or 0))
+
+
+def decisions_on(session: Session, subject_id: int, limit: int = 50) -> list[tuple[Decision, Appeal | None]]:
+    """The subject's decisions, newest first, each with its latest appeal (the subject page's list)."""
+    decisions = list(session.execute(
+        select(Decision).where(Decision.subject_id == subject_id).order_by(Decision.id.desc()).limit(limit)
+    ).scalars())
+    latest: dict[int, Appeal] = {}
+    for appeal in session.execute(
+        select(Appeal).where(Appeal.decision_id.in_([d.id for d in decisions])).order_by(Appeal.id)
+    ).scalars():
+        latest[appeal.decision_id] = appeal
+    return [(d, latest.get(d.id)) for d in decisions]
+
+
+def user_may_appeal(decision: Decision) -> bool:
+    """Whether the user may appeal it: a violation, not itself an appeal's outcome."""
+    return decision.verdict == VIOLATION and decision.kind not in _FINAL
 
 
 @dataclass(frozen=True)
