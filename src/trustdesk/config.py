@@ -50,6 +50,8 @@ class Settings:
     skip_minutes: int = 30
     # The longest one claim may hold a case, however active the reviewer is; then it goes back to the queue.
     max_hold_minutes: int = 60
+    # How long after a decision its user or notifier may appeal it (DSA Art. 20: at least six months).
+    appeal_window_days: int = 183
     log_json: bool = False
 
     @property
@@ -78,6 +80,8 @@ class Settings:
             raise ConfigError("TRUSTDESK_SKIP_MINUTES must be between 1 and 10080 (a week)")
         if not 5 <= self.max_hold_minutes <= 1440:
             raise ConfigError("TRUSTDESK_MAX_HOLD_MINUTES must be between 5 (one lease) and 1440 (a day)")
+        if not 183 <= self.appeal_window_days <= 3660:
+            raise ConfigError("TRUSTDESK_APPEAL_WINDOW_DAYS must be between 183 (six months, DSA Art. 20) and 3660 (ten years)")
         for proxy in self.trusted_proxies:
             try:
                 ipaddress.ip_network(proxy, strict=False)
@@ -93,6 +97,7 @@ def load_settings() -> Settings:
         lockout = int(_env("LOGIN_LOCKOUT_SECONDS", "900"))
         skip = int(_env("SKIP_MINUTES", "30"))
         max_hold = int(_env("MAX_HOLD_MINUTES", "60"))
+        appeal_window = int(_env("APPEAL_WINDOW_DAYS", "183"))
     except ValueError as exc:
         raise ConfigError(f"a numeric TRUSTDESK_ setting is not a number: {exc}") from exc
     env = _env("ENV", "development")
@@ -110,6 +115,7 @@ def load_settings() -> Settings:
         login_lockout_seconds=lockout,
         skip_minutes=skip,
         max_hold_minutes=max_hold,
+        appeal_window_days=appeal_window,
         # Readable lines on a developer's terminal; JSON for log collectors in production.
         log_json=_env("LOG_JSON", "1" if env == "production" else "0") in ("1", "true", "yes"),
     )

@@ -39,10 +39,11 @@ from trustdesk.config import Settings
 from trustdesk.delivery.endpoints import add_endpoint
 from trustdesk.delivery.signing import SecretBox
 from trustdesk.demo.images import CONTENT_TYPE, render_photo
-from trustdesk.domain.vocabulary import Role, Scope
+from trustdesk.domain.vocabulary import Appellant, Role, Scope
 from trustdesk.enforcement.actions import apply_action
 from trustdesk.enforcement.bulk import run_chunk, start_bulk
-from trustdesk.enforcement.decisions import DecisionRequest
+from trustdesk.enforcement.appeals import AppealRequest, Filer, file_appeal
+from trustdesk.enforcement.decisions import DecisionRequest, decide_subject
 from trustdesk.store.database import Database
 from trustdesk.store.models import ApiClient, App, Case, NotifierRecord, OutboxMessage, Queue, StaffUser, Subject, utcnow
 from trustdesk.web.app import create_app
@@ -294,13 +295,22 @@ def _world(api: Api, caller_id: int) -> World:
         client_id = s.execute(select(ApiClient.id).where(ApiClient.app_id == api.app_id)).scalars().first()
     while run_chunk(api.db, labelled.id):
         pass
+    with api.db.session() as s:  # two automated warnings: one appealed, its case held by the caller; one to appeal
+        appealed, fresh = (decide_subject(s, SETUP, subjects["acc-1"], DecisionRequest("SPAM", verdict="violation", actions=["warn"]))
+                           for _ in range(2))
+        appeal, _ = file_appeal(s, Filer(SETUP, app_id=api.app_id), AppealRequest(Appellant.USER, "not me", decision_id=appealed.id),
+                                window=timedelta(days=183))
+        appeal_case = s.get_one(Case, appeal.case_id)  # where the caller, of any reviewing role, may work it
+        appeal_case.queue_id, appeal_case.claimed_by, appeal_case.lease_until = queues["General"], caller_id, utcnow() + timedelta(minutes=5)
+        appeal_ids = {"appeal_id": appeal.id, "appeal_case": appeal_case.id, "fresh_decision": fresh.id}
     params = {
         "external_id": "post-1", "subject_id": subjects["shop-1"], "case_id": case.id, "queue_id": queues["General"],
         "action_id": action.id, "operation_id": op.id, "op_id": op.id, "key": "account:1", "code": "SPAM",
         "staff_id": assignee, "client_id": client_id, "endpoint_id": endpoint.id, "delivery_id": delivery.id,
+        "appeal_id": appeal_ids["appeal_id"], "decision_id": appeal_ids["fresh_decision"],
     }
     return World(api, params, subjects | {"graphic_queue": queues["Graphic content"], "assignee": assignee, "photo_item": photo_item,
-                                          "done_op": labelled.id})
+                                          "done_op": labelled.id} | appeal_ids)
 
 
 Body = Callable[[World], dict[str, Any]]
@@ -351,6 +361,9 @@ def _filed(world: World) -> dict[str, Any]:
     assert r.status_code == 201, r.text
     return {"escalation_id": r.json()["id"]}
 
+
+UPHELD = {"outcome": "upheld", "rationale": "the warning stands"}
+APPEAL_CASE: Callable[[World], dict[str, Any]] = lambda w: {"case_id": w.ids["appeal_case"]}
 GRAPHIC: Callable[[World], dict[str, Any]] = lambda w: {"queue_id": w.ids["graphic_queue"]}
 PHOTO: Callable[[World], dict[str, Any]] = lambda w: {"subject_id": w.ids["photo-1"]}
 SUCCESS: dict[str, Success] = {
@@ -402,6 +415,12 @@ SUCCESS: dict[str, Success] = {
     "GET /api/v1/bulk/{operation_id}/items": Success(),
     "POST /api/v1/bulk/{operation_id}/undo": Success(params=lambda w: {"operation_id": w.ids["done_op"]},
                                                      body=lambda _w: {"reason": "labelled by mistake"}),
+    # appeals (API)
+    "POST /api/v1/appeals": Success(body=lambda w: {"external_id": "ap-1", "statement": "I did nothing wrong",
+                                                    "decision_id": w.ids["fresh_decision"]}),
+    "GET /api/v1/appeals/outcomes": Success(),
+    "GET /api/v1/appeals/{appeal_id}": Success(),
+    "POST /api/v1/cases/{case_id}/appeal-outcome": Success(params=APPEAL_CASE, body=lambda _w: UPHELD),
     "GET /api/v1/notifiers": Success(),
     "GET /api/v1/search": Success(query={"q": "post-1"}),
     "POST /api/v1/notifiers/{key}/reinstate": Success(),
@@ -429,6 +448,8 @@ SUCCESS: dict[str, Success] = {
     "POST /cases/{case_id}/decide": Success(303, body=lambda _w: {"policy_code": "SPAM", "answers": ["0", "0"], "actions": ["remove"],
                                                                  "rationale": "spam"}),
     "GET /cases/{case_id}": Success(),
+    "POST /cases/{case_id}/appeal-outcome": Success(303, params=APPEAL_CASE, body=lambda _w: UPHELD),
+    "POST /decisions/{decision_id}/appeal": Success(303, body=lambda _w: {"statement": "they say it was not them"}),
     "POST /cases/{case_id}/renew": Success(200),
     "POST /cases/{case_id}/imminent-harm": Success(303, body=lambda _w: {"reason": "a threat to a named person"}),
     "POST /cases/{case_id}/comments": Success(200, body=lambda _w: {"body": "a note"}),

@@ -9,6 +9,9 @@ Admins get no exception: they configure queues and see every queue's counts, but
 of a role-restricted queue is for the people holding its role (child-safety material is for
 child-safety staff). Someone who needs both holds both roles.
 
+An appeal is judged afresh: the reviewer of the decision appealed may read its appeal case but
+is never served it, assigned it nor allowed to decide it (`judges_own_decision`).
+
 Refusals are chosen so that they confirm nothing: a case or subject you may not see answers
 exactly like one that does not exist (`NotFound`, 404). A queue is no secret (its name and
 counts are on the queue list), so reading its cases is refused plainly (`Forbidden`, 403).
@@ -24,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk.domain.errors import Forbidden, NotFound
 from trustdesk.domain.roles import REVIEWERS
-from trustdesk.store.models import Case, Queue, StaffUser, Subject
+from trustdesk.store.models import Appeal, Case, Queue, StaffUser, Subject
 from trustdesk.subjects import WITH_MEDIA, SubjectTree, load_tree
 
 
@@ -57,6 +60,13 @@ def may_take_assignments(queue: Queue, user: StaffUser) -> bool:
     """Whether a case of `queue` may be assigned to `user`: an active reviewer who may work it."""
     reviews = bool({r.value for r in REVIEWERS} & set(user.roles))
     return user.active and reviews and may_work(queue, Reviewer.of(user))
+
+
+def judges_own_decision(session: Session, staff_id: int, case_id: int) -> bool:
+    """Whether `case_id` is the appeal of a decision `staff_id` made."""
+    return session.execute(
+        select(Appeal.id).where(Appeal.case_id == case_id, Appeal.original_reviewer_id == staff_id)
+    ).first() is not None
 
 
 def hidden_queue_ids(session: Session, who: Reviewer) -> set[int]:

@@ -40,11 +40,18 @@ from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
 from trustdesk.cases import wellness
-from trustdesk.cases.access import Reviewer, may_take_assignments, may_work, visible_case
+from trustdesk.cases.access import (
+    Reviewer,
+    judges_own_decision,
+    may_take_assignments,
+    may_work,
+    visible_case,
+)
 from trustdesk.config import Settings
 from trustdesk.domain.errors import Conflict, FieldError, Forbidden, NotFound
 from trustdesk.store.dialects import conflict_insert
 from trustdesk.store.models import (
+    Appeal,
     Case,
     CaseSkip,
     Queue,
@@ -107,21 +114,24 @@ def _claim_statements(queue_count: int) -> tuple[Update, Select[tuple[int]]]:
 
     Candidates are read per queue (each an ordered index scan) plus the reviewer's assigned
     cases in those same queues (an assignment never reaches past need-to-know), leaving out
-    the cases this reviewer skipped (a primary-key probe per row read), merged, then the first
+    the cases this reviewer skipped and the appeals of their own decisions (a probe of a
+    unique index each per row read), merged, then the first
     one not locked by a concurrent claim is leased — all in one statement.
     Parameters: me, now, until, limit, q0 … q(n-1).
     """
     me, now, limit = bindparam("me"), bindparam("now"), bindparam("limit")
     free = or_(Case.lease_until.is_(None), Case.lease_until < now)
-    not_skipped = ~select(CaseSkip.case_id).where(CaseSkip.staff_id == me, CaseSkip.case_id == Case.id, CaseSkip.until > now).exists()
+    # Neither skipped by me nor the appeal of a decision I made.
+    for_me = ~select(CaseSkip.case_id).where(CaseSkip.staff_id == me, CaseSkip.case_id == Case.id, CaseSkip.until > now).exists()
+    for_me &= ~select(Appeal.id).where(Appeal.case_id == Case.id, Appeal.original_reviewer_id == me).exists()
     order = (Case.priority_score.desc(), Case.due_at)
     queues = [bindparam(f"q{i}") for i in range(queue_count)]
     branches = [
         select(Case.id, Case.priority_score, Case.due_at, literal(1).label("mine"))
-        .where(Case.assigned_to == me, Case.queue_id.in_(queues), Case.status == "open", free, not_skipped).limit(limit).subquery()
+        .where(Case.assigned_to == me, Case.queue_id.in_(queues), Case.status == "open", free, for_me).limit(limit).subquery()
     ] + [
         select(Case.id, Case.priority_score, Case.due_at, literal(0).label("mine"))
-        .where(Case.queue_id == queue, Case.status == "open", free, Case.assigned_to.is_(None), not_skipped)
+        .where(Case.queue_id == queue, Case.status == "open", free, Case.assigned_to.is_(None), for_me)
         .order_by(*order).limit(limit).subquery()
         for queue in queues
     ]
@@ -278,6 +288,8 @@ def assign(session: Session, actor: Actor, assigner: Reviewer, case_id: int, sta
         queue = session.get_one(Queue, case.queue_id)
         if not may_take_assignments(queue, assignee):
             raise FieldError("staff_id", f"{assignee.display_name} may not work the {queue.name} queue")
+        if judges_own_decision(session, staff_id, case_id):
+            raise FieldError("staff_id", f"{assignee.display_name} made the decision under appeal; someone else decides the appeal")
     before = {"assigned_to": case.assigned_to}
     case.assigned_to = staff_id
     if case.claimed_by is not None and case.claimed_by != staff_id:

@@ -140,12 +140,16 @@ def fallback_queue(session: Session, actor: Actor) -> Queue:
     """The queue reports go to when no active queue is the default, so none is left without
     one: the queue named like `FALLBACK`, created if missing. First reports arriving together
     create it once: the insert skips the name if another transaction took it meanwhile."""
-    named = select(Queue).where(Queue.name == FALLBACK.name)
+    return _named_or_created(session, actor, FALLBACK)
+
+
+def _named_or_created(session: Session, actor: Actor, spec: QueueSpec) -> Queue:
+    named = select(Queue).where(Queue.name == spec.name)
     queue = session.execute(named).scalar_one_or_none()
     if queue is not None:
         return queue
     try:
-        values = _validate(session, FALLBACK, None)
+        values = _validate(session, spec, None)
     except QueueError as exc:  # another transaction created it since the read above
         if exc.field != "name":
             raise
@@ -171,7 +175,20 @@ def list_queues(session: Session) -> list[Queue]:
     return list(session.execute(select(Queue).order_by(Queue.is_default, Queue.position, Queue.id)).scalars())
 
 
+# Appeals wait here, never reports: its routing expression matches nothing. Appeals are decided
+# by seniors and the escalation desk, on an SLA of days (DSA Art. 20: "timely").
+APPEALS = QueueSpec("Appeals", "false", position=5, required_roles=["escalations", "senior"],
+                    sla_minutes={"P0": 1440, "P1": 2880, "P2": 4320, "P3": 10080})
+
+
+def appeals_queue(session: Session, actor: Actor) -> Queue:
+    """The queue appeal cases go to: the queue named like `APPEALS`, created if missing (a
+    deployment seeded before appeals existed); created once however many appeals arrive together."""
+    return _named_or_created(session, actor, APPEALS)
+
+
 STARTER_QUEUES = (
+    APPEALS,
     QueueSpec("Imminent harm", "report.imminent_harm", position=10, required_roles=["escalations", "senior"],
               sla_minutes={"P0": 30, "P1": 30, "P2": 30, "P3": 30}),
     QueueSpec("Child safety", "policy.code in ['CSAM', 'CHILD_GROOMING', 'UNDERAGE_USER']", position=20,

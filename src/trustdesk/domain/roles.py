@@ -17,6 +17,8 @@ Decisions behind the members:
   (each only on the cases they may see); de-escalating is for the people who staff the tiers:
   seniors, the escalation desk, legal, child safety, and admins (who staff the engineering tier).
   The same people comment on cases, internally or as notes the requester of an escalation reads.
+- Appeal outcomes per reviewer and policy are quality figures: for QA leads, analysts, the
+  seniors who lead reviewers, and admins.
 - Personal data is revealed, audited, to those who work cases and to privacy and legal staff;
   admins configure the system and do not need it.
 """
@@ -32,3 +34,4 @@ REVEALERS = (*REVIEWERS, Role.PRIVACY, Role.LEGAL)
 ADMINS = (Role.ADMIN,)
 TIER_STAFF = (Role.SENIOR, Role.ESCALATIONS, Role.LEGAL, Role.CHILD_SAFETY, Role.ADMIN)
 CASE_STAFF = (*REVIEWERS, Role.LEGAL, Role.ADMIN)
+QUALITY_READERS = (Role.QA, Role.ANALYST, Role.SENIOR, Role.ADMIN)

@@ -135,6 +135,19 @@ class DecisionKind(StrEnum):
     SECOND_OPINION = "second_opinion"  # judges without acting
 
 
+class Appellant(StrEnum):
+    """Who appeals a decision (DSA Art. 20): the user it was taken against, or the notifier
+    whose notice it turned down."""
+
+    USER = "user"
+    NOTIFIER = "notifier"
+
+
+class AppealOutcome(StrEnum):
+    UPHELD = "upheld"  # the decision stands
+    OVERTURNED = "overturned"  # the decision is reversed: its actions withdrawn, or its notice reviewed again
+
+
 class AutomatedDecision(StrEnum):
     """Whether automation decided, in the DSA Transparency Database's words."""
 
@@ -172,4 +185,5 @@ class Scope(StrEnum):
     REPORTS_WRITE = "reports:write"
     EVENTS_WRITE = "events:write"
     ESCALATIONS_WRITE = "escalations:write"
+    APPEALS_WRITE = "appeals:write"
 

@@ -35,7 +35,7 @@ from trustdesk.domain.decision_trees import (
 )
 from trustdesk.domain.errors import FieldError, NotFound
 from trustdesk.domain.policies import Action
-from trustdesk.domain.vocabulary import AutomatedDecision, DecisionKind, ReporterType, ReportStatus
+from trustdesk.domain.vocabulary import AutomatedDecision, CaseKind, DecisionKind, ReporterType, ReportStatus
 from trustdesk.enforcement import notifiers, strikes
 from trustdesk.enforcement.actions import (
     APPLIED,
@@ -129,6 +129,8 @@ def _field_error(exc: TreeError) -> FieldError:
 
 def decide_case(session: Session, reviewer: Reviewer, reviewer_actor: Actor, case_id: int, request: DecisionRequest) -> Decision:
     case = held(session, reviewer, case_id)
+    if case.kind == CaseKind.APPEAL:
+        raise FieldError("case_id", "an appeal case is decided as upheld or overturned, not under the decision tree")
     checked = check_request(session, request)
     subject = session.get_one(Subject, case.subject_id)
     plans = _plans(session, subject, checked, request)
@@ -163,7 +165,9 @@ def decide_subject(
     checked = check_request(session, request)
     plans = _plans(session, subject, checked, request)
     cases = session.execute(
-        select(Case).where(Case.subject_id == subject_id, Case.status == CASE_OPEN).order_by(Case.id).with_for_update()
+        # An open appeal stays open: it judges an earlier decision, which this one does not decide.
+        select(Case).where(Case.subject_id == subject_id, Case.status == CASE_OPEN, Case.kind != CaseKind.APPEAL.value)
+        .order_by(Case.id).with_for_update()
     ).scalars().all()
     if unless_unchanged and not cases and not any(changes_anything(plan) for plan in plans):
         raise NothingToChange(

@@ -575,6 +575,42 @@ class EnforcementAction(Base):
     undone_by: Mapped[str | None] = mapped_column(String(200), default=None)
 
 
+class Appeal(Base):
+    """An appeal of a decision by the user it concerns or by the notifier whose notice it turned
+    down (DSA Art. 20), decided in a case of kind `appeal` by someone other than the reviewer
+    of the decision appealed. Idempotent by (app, external id); a decision has at most one open
+    appeal (the partial unique index below)."""
+
+    __tablename__ = "appeals"
+    __table_args__ = (UniqueConstraint("app_id", "external_id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id"))
+    # The host platform's id for the appeal; None for one staff filed in the console.
+    external_id: Mapped[str | None] = mapped_column(String(200), default=None)
+    appellant: Mapped[str] = mapped_column(String(16))
+    statement: Mapped[str] = mapped_column(Text, default="")
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.id"), index=True)
+    # A notifier's appeal: the notice whose "no violation" it contests.
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"), default=None)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), unique=True, default=None)
+    # Who made the decision appealed: never served, assigned or allowed to decide the appeal.
+    original_reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), default=None)
+    outcome: Mapped[str | None] = mapped_column(String(16), default=None)
+    # The appeal's own decision (kind `appeal`), which judges `decision_id`.
+    outcome_decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"), default=None)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True, default=None)
+    decided_at: Mapped[datetime | None] = mapped_column(default=None)
+    filed_by: Mapped[str] = mapped_column(String(200))
+    body_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# A decision has at most one appeal waiting for its outcome: appeals filed together insert with
+# ON CONFLICT and all but one find the open one (`trustdesk.enforcement.appeals`).
+OPEN_APPEAL = text("outcome IS NULL")
+Index("uq_appeals_open_decision", Appeal.decision_id, unique=True, sqlite_where=OPEN_APPEAL, postgresql_where=OPEN_APPEAL)
+
+
 class Strike(Base):
     __tablename__ = "strikes"
     id: Mapped[int] = mapped_column(Id, primary_key=True)

@@ -27,9 +27,10 @@ from trustdesk.domain.errors import FieldError
 from trustdesk.store.blobs import FileBlobStore
 from trustdesk.store.database import Database
 from trustdesk.web import error_pages, metrics
-from trustdesk.web.api import account_events, cases, enforcement, escalations, reports, search, subjects, webhooks
+from trustdesk.web.api import account_events, appeals, cases, enforcement, escalations, reports, search, subjects, webhooks
 from trustdesk.web.api.responses import CLIENT_ERRORS
 from trustdesk.web.client_input import ClientInputRoute
+from trustdesk.web.console import appeals as console_appeals
 from trustdesk.web.console import enforcement as console_enforcement
 from trustdesk.web.console import escalations as console_escalations
 from trustdesk.web.console import policies as console_policies
@@ -166,7 +167,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     def prometheus() -> PlainTextResponse:
         return PlainTextResponse(generate_latest().decode(), media_type=CONTENT_TYPE_LATEST)
 
-    for module in (subjects, reports, account_events, cases, escalations, enforcement, webhooks, search):
+    for module in (subjects, reports, account_events, cases, escalations, enforcement, appeals, webhooks, search):
         app.include_router(module.router, responses=CLIENT_ERRORS)
     app.include_router(console.router)
     app.include_router(console_policies.router)
@@ -174,6 +175,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.include_router(console_enforcement.router)
     app.include_router(console_escalations.router)
     app.include_router(console_staff.router)
+    app.include_router(console_appeals.router)
     app.include_router(console_webhooks.router)
     app.include_router(console_search.router)
     app.mount("/static", StaticFiles(directory=console.STATIC), name="static")

@@ -49,7 +49,8 @@ from trustdesk.domain.errors import FieldError, NotFound
 from trustdesk.domain.policies import Action
 from trustdesk.domain.priority import EXPLANATIONS, Band
 from trustdesk.domain.roles import ADMINS, ASSIGNERS, CASE_STAFF, REVIEWERS, TIER_STAFF
-from trustdesk.domain.vocabulary import CommentVisibility, EscalationStatus, ReporterType, Role, Urgency
+from trustdesk.domain.vocabulary import CaseKind, CommentVisibility, EscalationStatus, ReporterType, Role, Urgency
+from trustdesk.enforcement.appeals import appeal_file, decide_appeal
 from trustdesk.enforcement.decisions import MAX_TIME_SPENT_MS, DecisionRequest, decide_case
 from trustdesk.policy_versions import current_policies, spec_of
 from trustdesk.store.models import MAX_BIGINT, Case, Queue, StaffUser, as_utc, utcnow
@@ -84,6 +85,7 @@ NOTICES = {
     "paused": "This queue is paused for you: you reached this hour's exposure limit. Take a break; other queues still come through.",
     "decided": "Decision recorded. Here is your next case.",
     "decided-last": "Decision recorded. Nothing else is waiting for you right now.",
+    "appeal-filed": "Appeal filed. It waits in its queue for a reviewer who did not make the decision.",
     "flagged": "Flagged as imminent harm: the case is now top priority on the shortest SLA.",
     "flagged-handed-over": "Flagged as imminent harm and handed to a queue for other roles: its team takes it from here.",
     "saved": "Queue saved.",
@@ -579,7 +581,7 @@ def decide(
 ) -> Response:
     """Decide the held case, then go straight to the next one (from the same queue, if working one)."""
     draft = Draft(policy_code, answers, actions, days, label, rationale)
-    spent = min(max(0, int(time.time() * 1000) - opened_ms), MAX_TIME_SPENT_MS) if opened_ms else 0
+    spent = _spent(opened_ms)
     try:
         rationale_needed(actions, rationale)
         decide_case(session, who.reviewer, who.actor, case_id, DecisionRequest(
@@ -588,6 +590,31 @@ def decide(
         ))
     except FieldError as exc:  # CaseNotHeld among them
         return _case_page(request, who, session, case_id, draft=draft, error=str(exc), status=exc.status, queue_id=queue_id)
+    return _next_after_decision(session, who, terms, queue_id)
+
+
+@router.post("/cases/{case_id}/appeal-outcome")
+def appeal_outcome(
+    request: Request, case_id: RowId, outcome: str = Form(""), rationale: str = Form(""),
+    opened_ms: int = Form(0, ge=0, le=INT64_MAX), queue_id: int | None = Form(None, ge=1, le=MAX_BIGINT),
+    who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED,
+    terms: claiming.Terms = Depends(claim_terms),
+) -> Response:
+    """Decide the held appeal case (upheld, or overturned and reversed), then take the next case."""
+    try:
+        decide_appeal(session, who.reviewer, who.actor, case_id, outcome, rationale, _spent(opened_ms))
+    except FieldError as exc:
+        return _case_page(request, who, session, case_id, error=str(exc), status=exc.status, queue_id=queue_id,
+                          appeal_form={"outcome": outcome, "rationale": rationale})
+    return _next_after_decision(session, who, terms, queue_id)
+
+
+def _spent(opened_ms: int) -> int:
+    """Time on the page, from when it was opened (as the page says) to now, at most a day."""
+    return min(max(0, int(time.time() * 1000) - opened_ms), MAX_TIME_SPENT_MS) if opened_ms else 0
+
+
+def _next_after_decision(session: Session, who: StaffContext, terms: claiming.Terms, queue_id: int | None) -> Response:
     try:
         claim = claiming.next_case(session, who.reviewer, terms, queue_id=queue_id)
     except FieldError:  # that queue is no longer open to you: the decision stands, pick again from the queues
@@ -626,9 +653,11 @@ def _lease(case: Case, terms: claiming.Terms) -> dict[str, Any]:
 def _case_page(
     request: Request, who: StaffContext, session: Session, case_id: int, *, draft: Draft | None = None,
     notice: str | None = None, error: str | None = None, status: int = 200, queue_id: int | None = None,
+    appeal_form: dict[str, str] | None = None,
 ) -> HTMLResponse:
     file = load_case_file(session, who.reviewer, case_id)
     holding = _holds(session, who, case_id)
+    appeal = appeal_file(session, who.reviewer, case_id) if file.case.kind == CaseKind.APPEAL else None
     working = session.get(Queue, queue_id) if queue_id else None
     context: dict[str, Any] = {
         "who": who, "file": file, "case": file.case, "subject": file.tree.subject, "holding": holding,
@@ -642,8 +671,10 @@ def _case_page(
         "may_escalate": who.has(*CASE_STAFF) and file.case.status == "open", "tiers": TIER_NAMES, "urgencies": [u.value for u in Urgency],
         "may_de_escalate": who.has(*TIER_STAFF) and file.case.tier is not None and file.case.status == "open",
         "open_escalation": next((e for e in file.escalations if e.status == EscalationStatus.OPEN), None),
+        "appeal": appeal, "appeal_form": appeal_form or {},
+        "own_decision": appeal is not None and appeal.appeal.original_reviewer_id == who.user_id,
     }
-    if holding:
+    if holding and appeal is None:
         context["panel"] = _panel(session, file.case, draft or Draft(file.case.policy_code))
     return render(request, "case.html", context, status_code=status)
 

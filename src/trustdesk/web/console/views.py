@@ -27,8 +27,9 @@ from trustdesk.cases.subject_file import load_subject_file
 from trustdesk.domain import media_types
 from trustdesk.domain.client_input import RowId
 from trustdesk.domain.errors import NotFound
-from trustdesk.domain.roles import REVEALERS
+from trustdesk.domain.roles import REVEALERS, REVIEWERS
 from trustdesk.domain.vocabulary import MediaStatus
+from trustdesk.enforcement import appeals
 from trustdesk.store.database import Database
 from trustdesk.store.models import AuditEvent, Policy, ReportCounter, SubjectCounter
 from trustdesk.web.client_input import ClientInputRoute
@@ -186,19 +187,34 @@ def home_counts(request: Request, who: StaffContext = Depends(staff_with()), ses
     return render(request, "_counts.html", {"who": who} | _counts(session))
 
 
-@router.get("/subjects/{subject_id}")
-def subject_page(
-    request: Request, subject_id: RowId, events_after: str | None = Query(None, max_length=1000),
-    who: StaffContext = Depends(staff_with()), session: Session = Depends(read_session),
+# Fixed messages named in redirects to the subject page, so a URL cannot put words on it.
+SUBJECT_NOTICES = {"appeal-filed": "Appeal filed. It waits in its queue for a reviewer who did not make the decision."}
+
+
+def subject_view(
+    request: Request, who: StaffContext, session: Session, subject_id: int, *, events_after: str | None = None,
+    notice: str | None = None, error: str | None = None, status: int = 200, statement: str = "",
 ) -> HTMLResponse:
-    """A subject with its account, open cases, strikes, decisions, related accounts, history and
-    (an account) its events; one in a queue the caller may not see is not found."""
+    """The subject page; a failed form on it (filing an appeal) shows its error and keeps the words typed."""
     found = load_subject_file(session, who.reviewer, subject_id, events_after)
     context = {
         "who": who, "tree": found.tree, "file": found,
         "hidden_personal": subject_views.hidden_personal_fields(session, found.tree.subject), "may_reveal": who.has(*REVEALERS),
+        "decisions": appeals.decisions_on(session, subject_id), "user_may_appeal": appeals.user_may_appeal,
+        "may_file_appeal": who.has(*REVIEWERS), "notice": SUBJECT_NOTICES.get(notice or ""), "error": error,
+        "statement": statement,
     }
-    return render(request, "subject.html", context)
+    return render(request, "subject.html", context, status_code=status)
+
+
+@router.get("/subjects/{subject_id}")
+def subject_page(
+    request: Request, subject_id: RowId, events_after: str | None = Query(None, max_length=1000), notice: str | None = None,
+    who: StaffContext = Depends(staff_with()), session: Session = Depends(read_session),
+) -> HTMLResponse:
+    """A subject with its account, open cases, strikes, decisions (and their appeals), related
+    accounts, history and (an account) its events; one in a queue the caller may not see is not found."""
+    return subject_view(request, who, session, subject_id, events_after=events_after, notice=notice)
 
 
 @router.get("/subjects/{subject_id}/media")
