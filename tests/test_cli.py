@@ -32,7 +32,7 @@ def _ok(*args: str) -> str:
 
 
 def test_setup_commands_and_audit_verify_detects_tampering(env: Settings, db: Database) -> None:
-    assert "catalogue policies and 7 starter queues added" in _ok("db", "upgrade")
+    assert "catalogue policies and 14 starter queues added" in _ok("db", "upgrade")
     out = _ok("users", "create", "alice", "--role", "moderator", "--role", "senior", "--language", "es")
     assert "password:" in out
     assert "TOTP enrolment" in _ok("users", "create", "root", "--role", "admin", "--password", "a-long-admin-password")

@@ -91,7 +91,7 @@ def test_an_appeal_filed_through_the_api_is_overturned_by_a_second_reviewer(site
     expect(appeal).to_contain_text("asks to pay by gift card")
 
     page.get_by_label("is wrong").check()
-    page.get_by_label("Why").fill("The buyer confirmed an in-person card payment.")
+    page.get_by_label("Why (the appellant is told)").fill("The buyer confirmed an in-person card payment.")
     page.get_by_role("button", name="Decide the appeal").click()
     expect(page).to_have_url(f"{site.url}/queues?notice=decided-last")
 

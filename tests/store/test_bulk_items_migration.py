@@ -8,17 +8,11 @@ from datetime import datetime, timezone
 from alembic import command
 from sqlalchemy import create_engine, text
 
+from tests.store.raw_rows import rows
 from trustdesk.store.migrate import alembic_config, upgrade
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 
-
-def _rows(url: str, query: str) -> list[tuple[object, ...]]:
-    engine = create_engine(url)
-    with engine.connect() as conn:
-        rows = [tuple(r) for r in conn.execute(text(query))]
-    engine.dispose()
-    return rows
 
 
 def test_policies_and_bulk_items_move_to_0011_and_back(empty_url: str) -> None:
@@ -53,12 +47,12 @@ def test_policies_and_bulk_items_move_to_0011_and_back(empty_url: str) -> None:
     engine.dispose()
 
     upgrade(empty_url)
-    assert _rows(empty_url, "SELECT code, version, from_catalogue, guidance FROM policies ORDER BY id") == [
+    assert rows(empty_url, "SELECT code, version, from_catalogue, guidance FROM policies ORDER BY id") == [
         ("SPAM", 1, True, ""), ("HARASSMENT", 1, True, ""), ("HARASSMENT", 2, False, "")]
-    assert _rows(empty_url, "SELECT position, reference, subject_id, status, detail, decision_id FROM bulk_items ORDER BY position") == [
+    assert rows(empty_url, "SELECT position, reference, subject_id, status, detail, decision_id FROM bulk_items ORDER BY position") == [
         (0, "3", 3, "applied", None, 11), (1, "5", 5, "failed", "subject_id: no subject 5", None), (2, "7", 7, "applied", None, 10)]
-    assert _rows(empty_url, "SELECT kind, undo_of, skipped FROM bulk_operations") == [("decision", None, 0)]
+    assert rows(empty_url, "SELECT kind, undo_of, skipped FROM bulk_operations") == [("decision", None, 0)]
 
     command.downgrade(alembic_config(empty_url), "0006")
-    assert _rows(empty_url, "SELECT subject_id, status, error FROM bulk_items ORDER BY subject_id") == [
+    assert rows(empty_url, "SELECT subject_id, status, error FROM bulk_items ORDER BY subject_id") == [
         (3, "done", None), (5, "failed", "subject_id: no subject 5"), (7, "done", None)]

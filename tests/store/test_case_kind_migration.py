@@ -10,17 +10,11 @@ from alembic import command
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import IntegrityError
 
+from tests.store.raw_rows import rows
 from trustdesk.store.migrate import alembic_config, upgrade
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 
-
-def _rows(url: str, query: str) -> list[tuple[object, ...]]:
-    engine = create_engine(url)
-    with engine.connect() as conn:
-        rows = [tuple(r) for r in conn.execute(text(query))]
-    engine.dispose()
-    return rows
 
 
 def _case(conn: object, case_id: int, subject_id: int, status: str, band: str, score: float, count: int, due_hours: int,
@@ -67,7 +61,7 @@ def test_cases_become_report_cases_and_duplicate_open_ones_merge(empty_url: str)
     engine.dispose()
 
     upgrade(empty_url)
-    assert _rows(empty_url, "SELECT id, kind, status, band, priority_score, report_count, claimed_by FROM cases ORDER BY id") == [
+    assert rows(empty_url, "SELECT id, kind, status, band, priority_score, report_count, claimed_by FROM cases ORDER BY id") == [
         (10, "report", "decided", "P2", 50.0, 1, None),
         (11, "report", "open", "P1", 90.0, 4, None),
         (12, "report", "merged", "P1", 90.0, 1, None),
@@ -75,11 +69,11 @@ def test_cases_become_report_cases_and_duplicate_open_ones_merge(empty_url: str)
         (20, "report", "open", "P2", 40.0, 1, None),
     ]
     # The earliest due time of the merged cases (case 12's), and the reasons of the highest scored.
-    assert _rows(empty_url, "SELECT id FROM cases WHERE due_at = (SELECT due_at FROM cases WHERE id = 12) ORDER BY id") == [(11,), (12,)]
-    assert "90" in str(_rows(empty_url, "SELECT priority_reasons FROM cases WHERE id = 11")[0][0])
-    assert _rows(empty_url, "SELECT id, case_id FROM reports ORDER BY id") == [
+    assert rows(empty_url, "SELECT id FROM cases WHERE due_at = (SELECT due_at FROM cases WHERE id = 12) ORDER BY id") == [(11,), (12,)]
+    assert "90" in str(rows(empty_url, "SELECT priority_reasons FROM cases WHERE id = 11")[0][0])
+    assert rows(empty_url, "SELECT id, case_id FROM reports ORDER BY id") == [
         (100, 10), (101, 11), (102, 11), (103, 11), (104, 11), (105, 20)]
-    assert sorted(_rows(empty_url, "SELECT queue_id, band, open, breached FROM queue_counters WHERE open > 0")) == [
+    assert sorted(rows(empty_url, "SELECT queue_id, band, open, breached FROM queue_counters WHERE open > 0")) == [
         (1, "P1", 1, 1), (1, "P2", 1, 0)]
 
     engine = create_engine(empty_url)
@@ -90,6 +84,6 @@ def test_cases_become_report_cases_and_duplicate_open_ones_merge(empty_url: str)
     engine.dispose()
 
     command.downgrade(alembic_config(empty_url), "0009")
-    columns = _rows(empty_url, "SELECT * FROM cases WHERE id = 11")
+    columns = rows(empty_url, "SELECT * FROM cases WHERE id = 11")
     assert len(columns[0]) == 22  # `kind` is gone
-    assert _rows(empty_url, "SELECT status FROM cases WHERE id = 12") == [("merged",)]
+    assert rows(empty_url, "SELECT status FROM cases WHERE id = 12") == [("merged",)]

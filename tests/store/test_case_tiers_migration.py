@@ -8,17 +8,11 @@ from datetime import datetime, timezone
 from alembic import command
 from sqlalchemy import create_engine, text
 
+from tests.store.raw_rows import rows
 from trustdesk.store.migrate import alembic_config, upgrade
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 
-
-def _rows(url: str, query: str) -> list[tuple[object, ...]]:
-    engine = create_engine(url)
-    with engine.connect() as conn:
-        rows = [tuple(r) for r in conn.execute(text(query))]
-    engine.dispose()
-    return rows
 
 
 def test_cases_and_decisions_move_to_0015_and_back(empty_url: str) -> None:
@@ -56,10 +50,10 @@ def test_cases_and_decisions_move_to_0015_and_back(empty_url: str) -> None:
     engine.dispose()
 
     upgrade(empty_url, "0015")
-    assert _rows(empty_url, "SELECT case_id, subject_id FROM case_subjects ORDER BY case_id") == [(30, 3), (50, 5)]
-    assert _rows(empty_url, "SELECT id, tier FROM cases ORDER BY id") == [(30, None), (50, None)]
-    assert _rows(empty_url, "SELECT id, kind, automated_detection, automated_decision, judges_decision_id FROM decisions ORDER BY id") == [
+    assert rows(empty_url, "SELECT case_id, subject_id FROM case_subjects ORDER BY case_id") == [(30, 3), (50, 5)]
+    assert rows(empty_url, "SELECT id, tier FROM cases ORDER BY id") == [(30, None), (50, None)]
+    assert rows(empty_url, "SELECT id, kind, automated_detection, automated_decision, judges_decision_id FROM decisions ORDER BY id") == [
         (1, "review", False, "not_automated", None), (2, "bulk", False, "not_automated", None), (3, "automated", False, "fully", None)]
 
     command.downgrade(alembic_config(empty_url), "0012")
-    assert _rows(empty_url, "SELECT id, subject_id FROM cases ORDER BY id") == [(30, 3), (50, 5)]
+    assert rows(empty_url, "SELECT id, subject_id FROM cases ORDER BY id") == [(30, 3), (50, 5)]

@@ -52,30 +52,6 @@ class RemovedOut(BaseModel):
     cancelled_deliveries: int
 
 
-class DeliveryOut(BaseModel):
-    id: int
-    webhook_id: str
-    endpoint_id: int
-    app: str
-    url: str
-    event_type: str
-    action_id: int | None
-    subject_id: int
-    subject_external_id: str
-    sequence: int
-    state: str
-    attempts: int
-    next_attempt_at: datetime | None
-    last_status: int | None
-    last_error: str | None
-    delivered_at: datetime | None
-    created_at: datetime
-
-    @classmethod
-    def of(cls, view: outbox.DeliveryView) -> DeliveryOut:
-        return cls(**vars(view))
-
-
 def _box(request: Request) -> SecretBox:
     return SecretBox(request.app.state.settings.secret_key)
 
@@ -107,26 +83,26 @@ def remove_endpoint(endpoint_id: RowId, who: StaffContext = Depends(staff_with(*
     return RemovedOut(id=endpoint_id, cancelled_deliveries=endpoints.remove_endpoint(session, who.actor, endpoint_id))
 
 
-@router.get("/deliveries", response_model=list[DeliveryOut])
+@router.get("/deliveries", response_model=list[outbox.DeliveryView])
 def list_deliveries(
     state: State | None = Query(default=None, description="dead: the dead-letter list."),
     before: RowId | None = Query(default=None, description="Page on: the smallest id of the previous page."),
     limit: int = Query(default=100, ge=1, le=500),
     who: StaffContext = Depends(staff_with(*ADMINS)), session: Session = Depends(read_session),
-) -> list[DeliveryOut]:
+) -> list[outbox.DeliveryView]:
     """Deliveries newest first, leaving out those about subjects you may not see."""
-    return [DeliveryOut.of(d) for d in outbox.deliveries(session, who.reviewer, state=state, before=before, limit=limit)]
+    return [d for d in outbox.deliveries(session, who.reviewer, state=state, before=before, limit=limit)]
 
 
-@router.post("/deliveries/{delivery_id}/retry", response_model=DeliveryOut)
-def retry_delivery(delivery_id: RowId, who: StaffContext = Depends(staff_with(*ADMINS)), session: Session = COMMITTED) -> DeliveryOut:
+@router.post("/deliveries/{delivery_id}/retry", response_model=outbox.DeliveryView)
+def retry_delivery(delivery_id: RowId, who: StaffContext = Depends(staff_with(*ADMINS)), session: Session = COMMITTED) -> outbox.DeliveryView:
     """Send a dead or cancelled delivery again now, with a fresh day of retries (409 otherwise)."""
     outbox.retry(session, who.actor, who.reviewer, delivery_id)
-    return DeliveryOut.of(outbox.delivery(session, who.reviewer, delivery_id))
+    return outbox.delivery(session, who.reviewer, delivery_id)
 
 
-@router.post("/deliveries/{delivery_id}/cancel", response_model=DeliveryOut)
-def cancel_delivery(delivery_id: RowId, who: StaffContext = Depends(staff_with(*ADMINS)), session: Session = COMMITTED) -> DeliveryOut:
+@router.post("/deliveries/{delivery_id}/cancel", response_model=outbox.DeliveryView)
+def cancel_delivery(delivery_id: RowId, who: StaffContext = Depends(staff_with(*ADMINS)), session: Session = COMMITTED) -> outbox.DeliveryView:
     """Give up on a dead or pending delivery (409 otherwise); it stays on record."""
     outbox.cancel(session, who.actor, who.reviewer, delivery_id)
-    return DeliveryOut.of(outbox.delivery(session, who.reviewer, delivery_id))
+    return outbox.delivery(session, who.reviewer, delivery_id)
