@@ -1,5 +1,6 @@
 """The review console in a real browser against a real server: a moderator works a case from the
-queue to a decision with the keyboard, and a senior takes a shop down in cascade and undoes it.
+queue to a decision with the keyboard, and a senior takes a shop down in cascade and undoes it,
+each step delivered to the host-platform sandbox, whose signature check passes.
 
 Runs Debian's chromium through Playwright (never a downloaded browser) against uvicorn serving a
 migrated SQLite database, with the same launch flags as the console browser test.
@@ -13,24 +14,31 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 from sqlalchemy import select
 
+from tests.conftest import TEST_SECRET
 from tests.e2e.conftest import NEEDS_CHROMIUM, log_in, serving
+from tests.live_server import live_server
 from trustdesk.audit.log import Actor
 from trustdesk.auth import staff
 from trustdesk.cases.queues import seed_queues
 from trustdesk.config import Settings
+from trustdesk.delivery.endpoints import add_endpoint
+from trustdesk.delivery.sender import deliver_due
+from trustdesk.delivery.signing import SecretBox
 from trustdesk.demo.images import render_photo
 from trustdesk.domain.vocabulary import ReporterType, Role, SubjectKind, Visibility
 from trustdesk.ingest import intake, media
 from trustdesk.ingest.schemas import ReportIn, SubjectIn
 from trustdesk.organisation import ensure_app
+from trustdesk.sandbox.host import HostState, create_host_app
 from trustdesk.policy_versions import seed_catalogue
 from trustdesk.store.blobs import FileBlobStore
 from trustdesk.store.database import Database
-from trustdesk.store.models import Case, Queue, Strike, Subject
+from trustdesk.store.models import App, Case, Queue, Strike, Subject
 
 PASSWORD = "long enough password"
 SEED = Actor("test", "seed")
@@ -44,6 +52,8 @@ class Site:
     url: str
     db: Database
     subjects: dict[str, int]
+    host_url: str  # the host-platform sandbox
+    host: httpx.Client
 
     def visibility(self, *external_ids: str) -> list[str]:
         with self.db.reader() as session:
@@ -84,8 +94,14 @@ def _seed(db: Database, settings: Settings) -> dict[str, int]:
 
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[Site]:
-    with serving(tmp_path, _seed) as (base, db, subjects):
-        yield Site(base, db, subjects)
+    """The console, and the host-platform sandbox as the market app's webhook receiver."""
+    with serving(tmp_path, _seed) as (base, db, subjects), live_server(create_host_app(HostState())) as host_url, \
+            httpx.Client() as host:
+        with db.session() as session:
+            _endpoint, secret = add_endpoint(session, SEED, SecretBox(TEST_SECRET), session.execute(select(App).where(App.slug == "market")).scalar_one(), f"{host_url}/hooks/market",
+                                             production=False)
+        assert host.post(f"{host_url}/control/endpoints", json={"name": "market", "secret": secret}).status_code in (200, 201)
+        yield Site(base, db, subjects, host_url, host)
 
 
 def test_a_moderator_works_a_case_from_the_queue_to_a_decision(site: Site, browser: Browser) -> None:
@@ -152,11 +168,20 @@ def test_a_senior_takes_a_shop_down_in_cascade_and_undoes_it(site: Site, browser
     for row in changes.all():
         expect(row).to_contain_text("visible")
         expect(row).to_contain_text("removed")
+    page.get_by_label("Policy").select_option("COUNTERFEIT")
     page.get_by_label("Rationale").fill("Counterfeit shop: every listing is a replica.")
     page.get_by_role("button", name="Apply to 3 subjects").click()
 
     expect(page.get_by_text("Applied to 3 subjects")).to_be_visible()
     assert site.visibility(*SHOP_ITEMS, "listing-3") == ["removed"] * 4
+    expect(page.get_by_test_id("delivery-state").first).to_have_text("pending")
+    deliver_due(site.db, SecretBox(TEST_SECRET))  # what `trustdesk worker` does every second
+    page.reload()
+    expect(page.get_by_test_id("delivery-state").first).to_have_text("delivered")
+    arrived = site.host.get(f"{site.host_url}/control/events", params={"endpoint": "market"}).json()
+    assert (arrived["accepted"], arrived["refused"]) == (3, 0)  # the sandbox verified every signature
+    assert {(e["type"], e["data"]["policy_code"], e["data"]["subject"]["external_id"]) for e in arrived["events"]} == {
+        ("action.applied", "COUNTERFEIT", ext) for ext in SHOP_ITEMS}
     page.get_by_role("button", name="Undo the cascade").click()  # refused by the form itself: no reason, no tick
     expect(page.get_by_test_id("action-status")).to_have_text("applied")
     page.get_by_label("Reason").fill("The brand confirmed the shop is an authorised outlet.")
@@ -167,4 +192,8 @@ def test_a_senior_takes_a_shop_down_in_cascade_and_undoes_it(site: Site, browser
     expect(page.get_by_test_id("action-status")).to_have_text("undone")
     assert site.visibility(*SHOP_ITEMS) == ["visible"] * 3
     assert site.visibility("listing-3") == ["removed"]
+    deliver_due(site.db, SecretBox(TEST_SECRET))
+    arrived = site.host.get(f"{site.host_url}/control/events", params={"endpoint": "market"}).json()
+    assert (arrived["accepted"], arrived["refused"]) == (6, 0)
+    assert [e["type"] for e in arrived["events"]][3:] == ["action.reversed"] * 3
     assert errors == []
