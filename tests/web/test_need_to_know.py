@@ -11,6 +11,7 @@ child-safety staff, who get the exact success status.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -24,8 +25,10 @@ from trustdesk.cases.queues import seed_queues
 from trustdesk.config import Settings
 from trustdesk.demo.images import CONTENT_TYPE, render_photo
 from trustdesk.enforcement.actions import apply_action
+from trustdesk.enforcement.decisions import DecisionRequest, decide_subject
+from trustdesk.enforcement.strikes import add_strike
 from trustdesk.jobs.worker import run_worker
-from trustdesk.store.models import AuditEvent, BulkItem, Case, Queue, StaffUser, Subject, utcnow
+from trustdesk.store.models import AuditEvent, BulkItem, Case, Policy, Queue, StaffUser, Subject, utcnow
 from trustdesk.web.permissions import CSRF_HEADER, SESSION_COOKIE
 
 SETUP = Actor("test", "setup")
@@ -283,3 +286,24 @@ def test_identifiers_shared_with_related_accounts_are_hidden_until_an_audited_re
         event = s.execute(select(AuditEvent).where(AuditEvent.verb == "subject.personal_revealed")).scalar_one()
     assert (event.actor_id, event.object_id, event.after) == (
         "mod", str(world.ids["acc-other"]), {"fields": ["device_id", "ip"], "reason": "linked scam accounts"})
+
+
+def test_a_strike_from_a_decision_on_a_hidden_item_counts_but_its_policy_is_not_named(world: World) -> None:
+    """acc-other is no secret, but a photo of it sits in the child-safety queue: the strike its
+    removal gave counts for everyone, and only child-safety staff see which policy it was under."""
+    assert world.api.post("/api/v1/subjects", {"external_id": "photo-other", "kind": "photo", "account_external_id": "acc-other"}).status_code == 201
+    r = world.api.post("/api/v1/reports", {"external_id": "r-other", "subject_external_id": "photo-other", "policy_code": "CSAM",
+                                           "reporter_type": "anonymous"})
+    assert r.status_code == 201, r.text
+    with world.api.db.session() as s:
+        photo = s.execute(select(Subject).where(Subject.external_id == "photo-other")).scalar_one()
+        decision = decide_subject(s, SETUP, photo.id, DecisionRequest("CSAM", verdict="violation", actions=["remove"], rationale="confirmed"))
+        add_strike(s, SETUP, world.ids["acc-other"], s.get_one(Policy, decision.policy_id), decision.id)
+    seen = {}
+    for who in ("mod", "cs"):
+        world.console(who)
+        status, page = world.call("GET", "/subjects/{acc-other}", {})
+        assert status == 200
+        seen[who] = re.search(r"<h2>Active strikes \(1\)</h2>.*?</table>", page, re.S).group(0)  # type: ignore[union-attr]
+    assert "a policy on an item you may not see" in seen["mod"] and "CSAM" not in seen["mod"]
+    assert "CSAM" in seen["cs"] and "a policy on an item you may not see" not in seen["cs"]

@@ -14,6 +14,7 @@ and how many, and the values are shown only through the audited reveal on the ac
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
@@ -58,7 +59,7 @@ class CaseFile:
     reports: list[Report]
     account: Subject | None
     earlier_decisions: list[Decision]
-    active_strikes: list[Strike]
+    active_strikes: list[StrikeLine]
     linked_accounts: list[LinkedAccount]
     comments: list[tuple[CaseComment, str]]
     policy: Policy | None
@@ -97,10 +98,22 @@ def _account_subject_ids(account: Subject):  # type: ignore[no-untyped-def]
     return select(Subject.id).where(or_(Subject.id == account.id, Subject.account_id == account.id))
 
 
+@dataclass(frozen=True)
+class StrikeLine:
+    """An active strike as a reader sees it: its weight always counts (sanctions follow the
+    total), but the policy of a decision on an item hidden from the reader is not named."""
+
+    id: int
+    policy_code: str | None  # None: the decision behind it is on something the reader may not see
+    weight: float
+    created_at: datetime
+    expires_at: datetime
+
+
 @dataclass
 class AccountHistory:
     decisions: list[Decision]  # on the account and its items, newest first
-    strikes: list[Strike]  # active ones
+    strikes: list[StrikeLine]  # active ones
     linked: list[LinkedAccount]
 
 
@@ -116,8 +129,17 @@ def account_history(session: Session, reader: Reviewer, account: Subject) -> Acc
         .order_by(Strike.id)
     ).scalars())
     linked = linked_accounts(session, account)
-    hidden = restricted_subjects(session, reader, {d.subject_id for d in decisions} | {link.account.id for link in linked})
-    return AccountHistory([d for d in decisions if d.subject_id not in hidden], strikes,
+    struck = dict(session.execute(
+        select(Decision.id, Decision.subject_id).where(Decision.id.in_({st.decision_id for st in strikes if st.decision_id}))
+    ).all())
+    hidden = restricted_subjects(
+        session, reader, {d.subject_id for d in decisions} | {link.account.id for link in linked} | set(struck.values())
+    )
+    lines = [
+        StrikeLine(st.id, None if struck.get(st.decision_id or 0) in hidden else st.policy_code, st.weight, st.created_at, st.expires_at)
+        for st in strikes
+    ]
+    return AccountHistory([d for d in decisions if d.subject_id not in hidden], lines,
                           [link for link in linked if link.account.id not in hidden])
 
 
