@@ -23,15 +23,17 @@ from sqlalchemy import create_engine, text
 
 from trustdesk.audit import personal_data
 from trustdesk.audit.log import Actor
-from trustdesk.auth.api_clients import create_client
+from trustdesk.auth import staff
+from trustdesk.auth.api_clients import create_client, create_staff_token
 from trustdesk.config import Settings
 from trustdesk.domain.vocabulary import Scope
 from trustdesk.organisation import ensure_app
 from trustdesk.policy_versions import seed_catalogue
 from trustdesk.store.database import Database
 from trustdesk.store.migrate import upgrade
-from trustdesk.store.models import Base
+from trustdesk.store.models import Base, StaffUser
 from trustdesk.web.app import create_app
+from trustdesk.web.permissions import CSRF_HEADER, SESSION_COOKIE
 
 ADMIN_URL = os.environ.get("TRUSTDESK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 TEST_SECRET = "test-secret-key-0123456789"
@@ -134,6 +136,22 @@ class Api:
 
     def post(self, path: str, body: Any) -> Any:
         return self.client.post(path, json=body, headers=self.auth)
+
+    def staff_token(self, user_id: int) -> dict[str, str]:
+        """Headers of a fresh personal API token of that staff user (no state shared between calls)."""
+        with self.db.session() as s:
+            _client, token = create_staff_token(s, Actor("test", "setup"), s.get_one(StaffUser, user_id), "tests")
+        return {"Authorization": f"Bearer {token}"}
+
+    def open_console(self, settings: Settings, user_id: int) -> dict[str, str]:
+        """Give the client that staff user's console session; returns the CSRF header to send."""
+        with self.db.session() as s:
+            token = staff.open_session(s, settings, s.get_one(StaffUser, user_id))
+        with self.db.reader() as s:
+            found = staff.resolve_session(s, token)
+            assert found is not None
+        self.client.cookies.set(SESSION_COOKIE, token)
+        return {CSRF_HEADER: found.csrf_token}
 
     def log_in(self, username: str, password: str, totp: str = "", next: str = "/") -> Any:
         """Log in through the console form, with the form's login CSRF token as a browser would."""

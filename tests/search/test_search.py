@@ -11,12 +11,11 @@ from sqlalchemy import delete, func, select, text
 
 from tests.conftest import Api
 from trustdesk.audit.log import Actor
-from trustdesk.auth import api_clients, staff
+from trustdesk.auth import staff
 from trustdesk.cases.queues import seed_queues
 from trustdesk.config import Settings
 from trustdesk.search import identifier_index
-from trustdesk.store.models import AuditEvent, Case, IdentifierDigest, Report, StaffUser, Subject
-from trustdesk.web.permissions import CSRF_HEADER, SESSION_COOKIE
+from trustdesk.store.models import AuditEvent, Case, IdentifierDigest, Report, Subject
 
 SETUP = Actor("test", "setup")
 PEOPLE = {"mod": ["moderator"], "cs": ["child-safety"]}
@@ -34,17 +33,10 @@ class World:
     ids: dict[str, int]
 
     def token(self, who: str) -> dict[str, str]:
-        with self.api.db.session() as s:
-            _client, token = api_clients.create_staff_token(s, SETUP, s.get_one(StaffUser, self.ids[who]), "tests")
-        return {"Authorization": f"Bearer {token}"}
+        return self.api.staff_token(self.ids[who])
 
     def console(self, who: str) -> dict[str, str]:
-        with self.api.db.session() as s:
-            token = staff.open_session(s, self.settings, s.get_one(StaffUser, self.ids[who]))
-        with self.api.db.reader() as s:
-            csrf = staff.resolve_session(s, token).csrf_token  # type: ignore[union-attr]
-        self.api.client.cookies.set(SESSION_COOKIE, token)
-        return {CSRF_HEADER: csrf}
+        return self.api.open_console(self.settings, self.ids[who])
 
     def search(self, who: str, q: str, **params: object) -> dict:  # type: ignore[type-arg]
         r = self.api.client.get("/api/v1/search", params={"q": q, **params}, headers=self.token(who))

@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 
 from tests.conftest import Api
 from trustdesk.audit.log import Actor
-from trustdesk.auth import api_clients, staff
+from trustdesk.auth import staff
 from trustdesk.cases.queues import seed_queues
 from trustdesk.config import Settings
 from trustdesk.demo.images import CONTENT_TYPE, render_photo
@@ -28,8 +28,7 @@ from trustdesk.enforcement.actions import apply_action
 from trustdesk.enforcement.decisions import DecisionRequest, decide_subject
 from trustdesk.enforcement.strikes import add_strike
 from trustdesk.jobs.worker import run_worker
-from trustdesk.store.models import AuditEvent, BulkItem, Case, Policy, Queue, StaffUser, Subject, utcnow
-from trustdesk.web.permissions import CSRF_HEADER, SESSION_COOKIE
+from trustdesk.store.models import AuditEvent, BulkItem, Case, Policy, Queue, Subject, utcnow
 
 SETUP = Actor("test", "setup")
 SECRET_TEXT = "report text only child-safety staff may read"
@@ -44,19 +43,10 @@ class World:
     ids: dict[str, int]  # subjects, cases, queues, the action and the staff, by name
 
     def as_(self, who: str) -> dict[str, str]:
-        """Headers of `who`'s personal API token (fresh each call, so no state is shared)."""
-        with self.api.db.session() as s:
-            _client, token = api_clients.create_staff_token(s, SETUP, s.get_one(StaffUser, self.ids[who]), "tests")
-        return {"Authorization": f"Bearer {token}"}
+        return self.api.staff_token(self.ids[who])
 
     def console(self, who: str) -> dict[str, str]:
-        """Give the client `who`'s console session; returns the CSRF header to send."""
-        with self.api.db.session() as s:
-            token = staff.open_session(s, self.settings, s.get_one(StaffUser, self.ids[who]))
-        with self.api.db.reader() as s:
-            csrf = staff.resolve_session(s, token).csrf_token  # type: ignore[union-attr]
-        self.api.client.cookies.set(SESSION_COOKIE, token)
-        return {CSRF_HEADER: csrf}
+        return self.api.open_console(self.settings, self.ids[who])
 
     def call(self, method: str, path: str, headers: dict[str, str], *, json_body: object = None, form: dict[str, object] | None = None) -> tuple[int, str]:
         response = self.api.client.request(method, path.format(**self.ids), headers=headers, json=json_body, data=form,
