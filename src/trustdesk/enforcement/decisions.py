@@ -33,13 +33,14 @@ from trustdesk.domain.decision_trees import (
     outcome_of,
     walk,
 )
-from trustdesk.domain.errors import FieldError, NotFound
+from trustdesk.domain.errors import Conflict, FieldError, NotFound
 from trustdesk.domain.policies import Action
 from trustdesk.domain.vocabulary import AutomatedDecision, CaseKind, DecisionKind, ReporterType, ReportStatus
 from trustdesk.enforcement import notifiers, strikes
 from trustdesk.enforcement.actions import (
     APPLIED,
     CASCADING,
+    MAX_REASON,
     ActionPlan,
     UndoResult,
     apply_plan,
@@ -303,9 +304,7 @@ def undo_decision(
     """Withdraw what a decision applied: each action still standing (with what cascaded from it,
     and the sanctions its strike triggered) and its strikes. The decision itself, and the reports
     it closed, stay on record. Raises only before writing anything."""
-    decision = session.get(Decision, decision_id)
-    if decision is None or (reviewer is not None and restricted_subjects(session, reviewer, [decision.subject_id])):
-        raise NotFound("decision_id", f"no decision {decision_id}")
+    _visible_decision(session, reviewer, decision_id)
     for strike in session.execute(
         select(Strike).where(Strike.decision_id == decision_id, Strike.revoked_at.is_(None)).order_by(Strike.id).with_for_update()
     ).scalars():
@@ -323,3 +322,31 @@ def undo_decision(
         undone += result.undone
         skipped += result.skipped
     return UndoResult(undone, skipped)
+
+
+def reverse_decision(session: Session, actor: Actor, reviewer: Reviewer, decision_id: int, reason: str) -> UndoResult:
+    """A senior reverses a decision outside an appeal (a mistake found later): everything it
+    still has in force is withdrawn, as an overturned appeal would. It needs a reason, which
+    the audit events of every subject restored keep; a decision with nothing left in force is
+    refused (409) rather than recorded as a reversal that changed nothing."""
+    reason = reason.strip()
+    if not reason:
+        raise FieldError("reason", "say why the decision is reversed: it goes into the audit log of every subject restored")
+    if len(reason) > MAX_REASON:
+        raise FieldError("reason", f"at most {MAX_REASON} characters")
+    _visible_decision(session, reviewer, decision_id)
+    standing = session.execute(select(EnforcementAction.id).where(
+        EnforcementAction.decision_id == decision_id, EnforcementAction.status == APPLIED).limit(1)).first()
+    strikes_left = session.execute(select(Strike.id).where(
+        Strike.decision_id == decision_id, Strike.revoked_at.is_(None)).limit(1)).first()
+    if standing is None and strikes_left is None:
+        raise Conflict("decision_id", f"nothing decision {decision_id} applied is still in force")
+    return undo_decision(session, actor, decision_id, reviewer=reviewer, reason=reason)
+
+
+def _visible_decision(session: Session, reviewer: Reviewer | None, decision_id: int) -> Decision:
+    """The decision, unless its subject is hidden from `reviewer` by need-to-know (None: automation)."""
+    decision = session.get(Decision, decision_id)
+    if decision is None or (reviewer is not None and restricted_subjects(session, reviewer, [decision.subject_id])):
+        raise NotFound("decision_id", f"no decision {decision_id}")
+    return decision

@@ -197,6 +197,21 @@ def undo(
     return UndoOut(undone=[a.id for a in result.undone], skipped=[a.id for a in result.skipped])
 
 
+class ReverseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=2000, description="Why: kept in the audit log of every subject restored.")
+
+
+@router.post("/decisions/{decision_id}/reverse", response_model=UndoOut)
+def reverse(
+    decision_id: RowId, body: ReverseIn, who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = COMMITTED,
+) -> UndoOut:
+    """Reverse a decision outside an appeal: withdraw every action it still has in force (with
+    their cascades, delivered as `action.reversed`) and revoke its strikes. 409 if nothing is left."""
+    result = decisions.reverse_decision(session, who.actor, who.reviewer, decision_id, body.reason)
+    return UndoOut(undone=[a.id for a in result.undone], skipped=[a.id for a in result.skipped])
+
+
 @router.post("/bulk", response_model=BulkOut, status_code=202)
 def start_bulk(body: BulkIn, who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = COMMITTED) -> BulkOut:
     """Apply one decision to up to 10,000 subjects, by id or by an app's external ids; the worker

@@ -44,11 +44,11 @@ from trustdesk.enforcement.bulk import (
     start_bulk,
     start_undo,
 )
-from trustdesk.enforcement.decisions import DecisionRequest, cascade_on_subject
+from trustdesk.enforcement.decisions import DecisionRequest, cascade_on_subject, reverse_decision
 from trustdesk.policy_versions import current_policies
 from trustdesk.store.models import App, EnforcementAction, Subject
 from trustdesk.web.client_input import ClientInputRoute
-from trustdesk.web.console.review import decision_params, rationale_needed
+from trustdesk.web.console.review import case_view, decision_params, rationale_needed
 from trustdesk.web.console.views import render, templates
 from trustdesk.web.permissions import COMMITTED, StaffContext, read_session, staff_with
 
@@ -150,6 +150,21 @@ def undo(
     except FieldError as exc:
         return _action_page(request, who, session, action_id, error=exc, status=exc.status, reason=reason)
     return _action_page(request, who, session, action_id, undo=result)
+
+
+@router.post("/decisions/{decision_id}/reverse")
+def reverse(
+    request: Request, decision_id: RowId, case_id: int = Form(ge=1, le=INT64_MAX), reason: str = Form(""),
+    who: StaffContext = Depends(staff_with(*ENFORCERS)), session: Session = COMMITTED,
+) -> Response:
+    """Reverse a decision from its case's outcome panel; back to the case, which shows the reversal."""
+    try:
+        reverse_decision(session, who.actor, who.reviewer, decision_id, reason)
+    except FieldError as exc:
+        if isinstance(exc, NotFound):
+            raise
+        return case_view(request, who, session, case_id, error=str(exc), status=exc.status)
+    return RedirectResponse(f"/cases/{case_id}?notice=reversed", status_code=303)
 
 
 # --- bulk -------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from trustdesk.domain.errors import FieldError, NotFound
 from trustdesk.domain.roles import CASE_STAFF, TIER_STAFF
 from trustdesk.store.models import Case, Queue
 from trustdesk.web.client_input import ClientInputRoute
-from trustdesk.web.console.review import _case_page
+from trustdesk.web.console.review import case_view
 from trustdesk.web.permissions import COMMITTED, StaffContext, staff_with
 
 router = APIRouter(include_in_schema=False, route_class=ClientInputRoute)
@@ -56,7 +56,7 @@ def escalate(
     except NotFound:
         raise
     except FieldError as exc:
-        return _case_page(request, who, session, case_id, error=str(exc), status=exc.status)
+        return case_view(request, who, session, case_id, error=str(exc), status=exc.status)
     return _onwards(session, who, case_id, "escalated", "escalated-handed-over")
 
 
@@ -78,5 +78,5 @@ def de_escalate(
     except NotFound:
         raise
     except FieldError as exc:
-        return _case_page(request, who, session, case_id, error=str(exc), status=exc.status)
+        return case_view(request, who, session, case_id, error=str(exc), status=exc.status)
     return _onwards(session, who, case_id, "de-escalated", "de-escalated")

@@ -36,7 +36,6 @@ from trustdesk.cases.queues import (
     list_queues,
     save_queue,
 )
-from trustdesk.delivery import outbox
 from trustdesk.domain.client_input import INT64_MAX, Count, RowId
 from trustdesk.domain.decision_trees import (
     NO_VIOLATION,
@@ -52,6 +51,7 @@ from trustdesk.domain.roles import ADMINS, ASSIGNERS, CASE_STAFF, REVIEWERS, TIE
 from trustdesk.domain.vocabulary import CaseKind, CommentVisibility, EscalationStatus, ReporterType, Role, Urgency
 from trustdesk.enforcement.appeals import appeal_file, decide_appeal
 from trustdesk.enforcement.decisions import MAX_TIME_SPENT_MS, DecisionRequest, decide_case
+from trustdesk.enforcement.outcomes import case_outcomes
 from trustdesk.policy_versions import current_policies, spec_of
 from trustdesk.store.models import MAX_BIGINT, Case, Queue, StaffUser, as_utc, utcnow
 from trustdesk.web.client_input import ClientInputRoute
@@ -93,6 +93,7 @@ NOTICES = {
     "stepped-out": "You stepped out of that queue. No penalty; step back in whenever you are ready.",
     "stepped-in": "Welcome back: that queue is in your rotation again.",
     "escalated": "Escalated: the case is in its tier's queue now.",
+    "reversed": "Decision reversed: what it still had in force is withdrawn, and the host platform is told.",
     "escalated-handed-over": "Escalated and handed to the tier's team: the case has left your queues.",
     "de-escalated": "De-escalated: the case is back in the queue it came from.",
 }
@@ -589,7 +590,7 @@ def decide(
             time_spent_ms=spent, params=decision_params(actions, days, label),
         ))
     except FieldError as exc:  # CaseNotHeld among them
-        return _case_page(request, who, session, case_id, draft=draft, error=str(exc), status=exc.status, queue_id=queue_id)
+        return case_view(request, who, session, case_id, draft=draft, error=str(exc), status=exc.status, queue_id=queue_id)
     return _next_after_decision(session, who, terms, queue_id)
 
 
@@ -604,7 +605,7 @@ def appeal_outcome(
     try:
         decide_appeal(session, who.reviewer, who.actor, case_id, outcome, rationale, _spent(opened_ms))
     except FieldError as exc:
-        return _case_page(request, who, session, case_id, error=str(exc), status=exc.status, queue_id=queue_id,
+        return case_view(request, who, session, case_id, error=str(exc), status=exc.status, queue_id=queue_id,
                           appeal_form={"outcome": outcome, "rationale": rationale})
     return _next_after_decision(session, who, terms, queue_id)
 
@@ -650,7 +651,7 @@ def _lease(case: Case, terms: claiming.Terms) -> dict[str, Any]:
             "renew_every": RENEW_EVERY_SECONDS, "active_within": ACTIVE_WITHIN_SECONDS}
 
 
-def _case_page(
+def case_view(
     request: Request, who: StaffContext, session: Session, case_id: int, *, draft: Draft | None = None,
     notice: str | None = None, error: str | None = None, status: int = 200, queue_id: int | None = None,
     appeal_form: dict[str, str] | None = None,
@@ -667,7 +668,7 @@ def _case_page(
         "reviewer": who.has(*REVIEWERS),
         "reports_shown": REPORTS_SHOWN, "children_shown": CHILDREN_SHOWN,
         "strike_weight": sum(s.weight for s in file.active_strikes), "may_comment": who.has(*CASE_STAFF),
-        "comments": file.comments, "case_actions": outbox.case_actions(session, case_id), "has_requester": file.has_requester,
+        "comments": file.comments, "outcomes": case_outcomes(session, case_id), "has_requester": file.has_requester,
         "may_escalate": who.has(*CASE_STAFF) and file.case.status == "open", "tiers": TIER_NAMES, "urgencies": [u.value for u in Urgency],
         "may_de_escalate": who.has(*TIER_STAFF) and file.case.tier is not None and file.case.status == "open",
         "open_escalation": next((e for e in file.escalations if e.status == EscalationStatus.OPEN), None),
@@ -688,7 +689,7 @@ def case_page(
 
     `queue`: the reviewer is working that queue, so "next case" here keeps taking from it.
     """
-    return _case_page(request, who, session, case_id, notice=notice, queue_id=queue)
+    return case_view(request, who, session, case_id, notice=notice, queue_id=queue)
 
 
 @router.post("/cases/{case_id}/renew")
@@ -715,7 +716,7 @@ def imminent_harm(
     except NotFound:
         raise
     except FieldError as exc:  # decided meanwhile (409), or no reason given (422)
-        return _case_page(request, who, session, case_id, error=str(exc), status=exc.status)
+        return case_view(request, who, session, case_id, error=str(exc), status=exc.status)
     if not access.may_see(session.get_one(Queue, case.queue_id), who.reviewer):
         return RedirectResponse("/queues?notice=flagged-handed-over", status_code=303)
     return RedirectResponse(f"/cases/{case_id}?notice=flagged", status_code=303)
