@@ -37,6 +37,7 @@ from trustdesk.cases.queues import (
     save_queue,
 )
 from trustdesk.delivery import outbox
+from trustdesk.domain.action_types import REGISTRY, action_type
 from trustdesk.domain.client_input import INT64_MAX, Count, RowId
 from trustdesk.domain.decision_trees import (
     NO_VIOLATION,
@@ -46,7 +47,6 @@ from trustdesk.domain.decision_trees import (
     walk,
 )
 from trustdesk.domain.errors import FieldError, NotFound
-from trustdesk.domain.policies import Action
 from trustdesk.domain.priority import EXPLANATIONS, Band
 from trustdesk.domain.roles import ADMINS, ASSIGNERS, CASE_STAFF, REVIEWERS, TIER_STAFF
 from trustdesk.domain.vocabulary import CaseKind, CommentVisibility, EscalationStatus, ReporterType, Role, Urgency
@@ -555,13 +555,14 @@ def decision_panel(
 
 
 def decision_params(actions: list[str], days: str, label: str) -> dict[str, Any]:
-    """The params the chosen actions take; the service checks them and names what is wrong."""
-    params: dict[str, Any] = {}
-    if Action.SUSPEND.value in actions:
-        params["days"] = int(days) if days.strip().isdigit() else days
-    if Action.LABEL.value in actions:
-        params["label"] = label
-    return params
+    """The params the chosen actions take, from the form; the service checks them and names
+    what is wrong (an unknown action among them too)."""
+    form: dict[str, Any] = {"days": int(days) if days.strip().isdigit() else days, "label": label}
+    return {
+        name: form[name]
+        for kind in actions if kind in REGISTRY
+        for name in action_type(kind).params
+    }
 
 
 def rationale_needed(actions: list[str], rationale: str) -> None:
