@@ -120,13 +120,19 @@ def of_action(session: Session, action_id: int) -> StatementOfReasons | None:
     return session.execute(select(StatementOfReasons).where(StatementOfReasons.action_id == action_id)).scalar()
 
 
-def visible_statement(session: Session, reviewer: Reviewer | None, statement_id: int, *, app_id: int | None = None) -> StatementOfReasons:
-    """The statement, unless its subject is hidden from `reviewer` (need-to-know) or, for an
-    API client, it belongs to another app: either way not found."""
+def of_app(session: Session, app_id: int, statement_id: int) -> StatementOfReasons:
+    """The statement for an app's API client: another app's is not found, as a missing one."""
     row = session.get(StatementOfReasons, statement_id)
-    if (
-        row is None or (app_id is not None and row.app_id != app_id)
-        or (reviewer is not None and restricted_subjects(session, reviewer, [row.subject_id]))
-    ):
+    if row is None or row.app_id != app_id:
         raise NotFound("statement_id", f"no statement of reasons {statement_id}")
     return row
+
+
+def of_case(session: Session, reviewer: Reviewer, case_id: int, limit: int) -> list[StatementOfReasons]:
+    """The statements of a case's decisions, leaving out those of subjects hidden from `reviewer`."""
+    rows = list(session.execute(
+        select(StatementOfReasons).join(Decision, Decision.id == StatementOfReasons.decision_id)
+        .where(Decision.case_id == case_id).order_by(StatementOfReasons.id).limit(limit)
+    ).scalars())
+    hidden = restricted_subjects(session, reviewer, {r.subject_id for r in rows})
+    return [r for r in rows if r.subject_id not in hidden]

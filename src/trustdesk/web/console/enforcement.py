@@ -33,6 +33,7 @@ from trustdesk.enforcement.actions import (
     undo_action,
     visible_action,
 )
+from trustdesk.enforcement import statements
 from trustdesk.enforcement.bulk import (
     ITEM_STATUSES,
     MAX_SUBJECTS,
@@ -125,6 +126,7 @@ def _action_page(
         "who": who, "action": action, "subject": session.get(Subject, action.subject_id), "cascaded": cascaded,
         "undo": undo, "undone": undone, "error": error, "reason": reason,
         "deliveries": outbox.deliveries(session, who.reviewer, action_ids=[action_id], limit=DELIVERIES_SHOWN),
+        "statement": statements.of_action(session, action_id),
     }
     return render(request, "action.html", context, status_code=status)
 

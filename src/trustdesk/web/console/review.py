@@ -50,6 +50,7 @@ from trustdesk.domain.errors import FieldError, NotFound
 from trustdesk.domain.priority import EXPLANATIONS, Band
 from trustdesk.domain.roles import ADMINS, ASSIGNERS, CASE_STAFF, REVIEWERS, TIER_STAFF
 from trustdesk.domain.vocabulary import CaseKind, CommentVisibility, EscalationStatus, ReporterType, Role, Urgency
+from trustdesk.enforcement import statements
 from trustdesk.enforcement.appeals import appeal_file, decide_appeal
 from trustdesk.enforcement.decisions import MAX_TIME_SPENT_MS, DecisionRequest, decide_case
 from trustdesk.policy_versions import current_policies, spec_of
@@ -68,6 +69,7 @@ router = APIRouter(include_in_schema=False, route_class=ClientInputRoute)
 QUEUE_PAGE = 50
 REPORTS_SHOWN = 50
 CHILDREN_SHOWN = 20
+STATEMENTS_SHOWN = 20  # a cascade has one per item: the action pages have each of them
 # The case page renews the lease this often while it sees the reviewer active (a key, the mouse,
 # the page shown again) within the last ACTIVE_WITHIN_SECONDS; an idle page lets the lease run out.
 RENEW_EVERY_SECONDS = 60
@@ -673,6 +675,7 @@ def _case_page(
         "may_de_escalate": who.has(*TIER_STAFF) and file.case.tier is not None and file.case.status == "open",
         "open_escalation": next((e for e in file.escalations if e.status == EscalationStatus.OPEN), None),
         "appeal": appeal, "appeal_form": appeal_form or {},
+        "case_statements": statements.of_case(session, who.reviewer, case_id, STATEMENTS_SHOWN),
         "own_decision": appeal is not None and appeal.appeal.original_reviewer_id == who.user_id,
     }
     if holding and appeal is None:
