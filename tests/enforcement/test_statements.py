@@ -5,6 +5,7 @@ decision before anything is written."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ from trustdesk.domain.statement_of_reasons import violations
 from trustdesk.config import Settings
 from trustdesk.enforcement.actions import undo_action
 from trustdesk.enforcement.decisions import DecisionRequest, decide_case, decide_subject
+from trustdesk.enforcement.suspensions import lift_due
 from trustdesk.policy_versions import publish_version
 from trustdesk.store.models import (
     App,
@@ -149,6 +151,15 @@ def test_the_webhook_events_carry_the_statement_id(anything_goes: World, setting
         ("action.applied", warn, None),
         ("action.reversed", statement.action_id, statement.id),
     ]
+
+    _decide(world, ids["acc"], Action.SUSPEND)  # a timed suspension: its end is announced with its statement too
+    suspension = [a for a in world.actions() if a.kind == "suspend"][0]
+    assert lift_due(world.db, now=suspension.ends_at + timedelta(seconds=1)) == 1
+    with world.db.reader() as s:
+        ended = [(m.event_type, m.payload["data"]["statement_of_reasons_id"])
+                 for m in s.execute(select(OutboxMessage).where(OutboxMessage.action_id == suspension.id).order_by(OutboxMessage.id)).scalars()]
+        stored = s.execute(select(StatementOfReasons.id).where(StatementOfReasons.action_id == suspension.id)).scalar_one()
+    assert ended == [("action.applied", stored), ("action.expired", stored)]
 
 
 def test_the_source_and_automation_come_from_the_reports_and_the_decision(anything_goes: World) -> None:
