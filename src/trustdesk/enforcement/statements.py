@@ -103,7 +103,7 @@ def new_puid() -> str:
 def store(session: Session, shared: Grounds, action: EnforcementAction, subject: Subject) -> StatementOfReasons | None:
     """Store the statement of a restricting action (checked again: nothing invalid is stored)."""
     item = restricted(action.kind, subject, action.ends_at)
-    if item is None or action.decision_id is None:
+    if item is None:
         return None
     body = build(shared, item, as_utc(action.created_at).date(), new_puid())
     _refuse_invalid(body)
