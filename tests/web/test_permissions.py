@@ -45,7 +45,9 @@ from trustdesk.enforcement.bulk import run_chunk, start_bulk
 from trustdesk.enforcement.appeals import AppealRequest, Filer, file_appeal
 from trustdesk.enforcement.decisions import DecisionRequest, decide_subject
 from trustdesk.store.database import Database
-from trustdesk.store.models import ApiClient, App, Case, NotifierRecord, OutboxMessage, Queue, StaffUser, Subject, utcnow
+from trustdesk.store.models import (
+    ApiClient, App, Case, NotifierRecord, OutboxMessage, Queue, StaffUser, StatementOfReasons, Subject, utcnow,
+)
 from trustdesk.web.app import create_app
 from trustdesk.web.permissions import CSRF_HEADER, SESSION_COOKIE
 
@@ -362,6 +364,15 @@ def _filed(world: World) -> dict[str, Any]:
     return {"escalation_id": r.json()["id"]}
 
 
+def _statement(world: World) -> dict[str, Any]:
+    """A removal decided on the photo: it stores a statement of reasons."""
+    with world.api.db.session() as s:
+        decision = decide_subject(s, SETUP, world.ids["photo-1"], DecisionRequest("SPAM", verdict="violation", actions=["remove"]))
+        s.flush()
+        statement = s.execute(select(StatementOfReasons).where(StatementOfReasons.decision_id == decision.id)).scalar_one()
+        return {"statement_id": statement.id}
+
+
 UPHELD = {"outcome": "upheld", "rationale": "the warning stands"}
 APPEAL_CASE: Callable[[World], dict[str, Any]] = lambda w: {"case_id": w.ids["appeal_case"]}
 GRAPHIC: Callable[[World], dict[str, Any]] = lambda w: {"queue_id": w.ids["graphic_queue"]}
@@ -376,6 +387,7 @@ SUCCESS: dict[str, Success] = {
     "POST /api/v1/subjects/{external_id}/media": Success(params=lambda _w: {"external_id": "photo-1"},
                                                          files=lambda: {"file": ("q.jpg", render_photo(2), CONTENT_TYPE)}),
     "GET /api/v1/subjects/{external_id}": Success(),
+    "GET /api/v1/statements/{statement_id}": Success(params=lambda w: _statement(w)),
     "POST /api/v1/reports": Success(body=lambda _w: {"external_id": "r-2", "subject_external_id": "post-1", "policy_code": "SPAM",
                                                      "reporter_type": "anonymous"}),
     "POST /api/v1/reports/batch": Success(body=lambda _w: {"items": [{"external_id": "r-3", "subject_external_id": "post-1",

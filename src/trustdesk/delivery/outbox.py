@@ -8,7 +8,7 @@ changes from one attempt to the next.
 
 Envelope: `{"type", "timestamp", "data"}`; `data` has `action_id`, `decision_id`, `action`
 (the kind), `subject` `{"kind", "external_id"}`, `policy_code`, `ends_at` (timed actions),
-`statement_of_reasons_id` (null until statements exist), `sequence`, `cascade_of` and
+`statement_of_reasons_id` (the restricting action's statement; null for the others), `sequence`, `cascade_of` and
 `params` (`days`, `label`).
 
 A row is `pending` until delivered, `dead` after a day of failures, or `cancelled` (by an
@@ -30,7 +30,9 @@ from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
 from trustdesk.cases.access import Reviewer, restricted_subjects
+from trustdesk.domain.action_types import action_type
 from trustdesk.domain.errors import Conflict, NotFound
+from trustdesk.enforcement import statements
 from trustdesk.store.dialects import conflict_insert
 from trustdesk.store.models import (
     App,
@@ -46,7 +48,6 @@ from trustdesk.store.models import (
 PENDING, DELIVERED, DEAD, CANCELLED = "pending", "delivered", "dead", "cancelled"
 STATES = (PENDING, DELIVERED, DEAD, CANCELLED)
 ENDPOINTS_CACHE = "webhook_endpoints"
-_PUBLIC_PARAMS = ("days", "label")
 
 
 class EventType(StrEnum):
@@ -98,10 +99,10 @@ def announce(session: Session, event_type: EventType, action: EnforcementAction,
             "subject": {"kind": subject.kind, "external_id": subject.external_id},
             "policy_code": decision.policy_code if decision else None,
             "ends_at": iso(action.ends_at),
-            "statement_of_reasons_id": None,
+            "statement_of_reasons_id": _statement_id(session, action),
             "sequence": sequence,
             "cascade_of": action.cascade_of,
-            "params": {k: action.params[k] for k in _PUBLIC_PARAMS if k in action.params},
+            "params": {k: action.params[k] for k in action_type(action.kind).params if k in action.params},
         },
     }
     session.add_all(
@@ -113,6 +114,12 @@ def announce(session: Session, event_type: EventType, action: EnforcementAction,
         for endpoint_id in endpoints
     )
     return len(endpoints)
+
+
+def _statement_id(session: Session, action: EnforcementAction) -> int | None:
+    """The statement of reasons stored for a restricting action (None for the others)."""
+    statement = statements.of_action(session, action.id) if action_type(action.kind).restriction else None
+    return statement.id if statement else None
 
 
 # --- the dead-letter list -------------------------------------------------------------------

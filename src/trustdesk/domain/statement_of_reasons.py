@@ -27,7 +27,7 @@ That a `puid` is unique per platform needs storage: the store holds that constra
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, NamedTuple, TypedDict
@@ -345,3 +345,108 @@ def _cross_violations(statement: Mapping[str, Any], broken: set[str]) -> Iterato
         day = _as_date(statement.get(end))
         if day is not None and end not in broken and day < application:
             yield Violation(end, "may not be before application_date")
+
+
+# --- building one ----------------------------------------------------------------------------
+
+# What a subject kind is in the Transparency Database; kinds with no type of their own are OTHER,
+# named in `content_type_other`.
+CONTENT_TYPES: dict[str, str] = {
+    "photo": "CONTENT_TYPE_IMAGE", "audio": "CONTENT_TYPE_AUDIO", "video": "CONTENT_TYPE_VIDEO",
+    "message": "CONTENT_TYPE_TEXT", "conversation": "CONTENT_TYPE_TEXT", "comment": "CONTENT_TYPE_TEXT",
+    "review": "CONTENT_TYPE_TEXT", "post": "CONTENT_TYPE_TEXT", "listing": "CONTENT_TYPE_PRODUCT",
+}
+# Reporter types that are a notice and what source they are, strongest first; anything else
+# (automation, no report) is the platform's own initiative.
+_SOURCES = (
+    ("trusted_flagger", "SOURCE_TRUSTED_FLAGGER"),
+    ("notice", "SOURCE_ARTICLE_16"),
+    ("other", "SOURCE_TYPE_OTHER_NOTIFICATION"),
+)
+AUTOMATED_DECISIONS = {
+    "fully": "AUTOMATED_DECISION_FULLY", "partially": "AUTOMATED_DECISION_PARTIALLY",
+    "not_automated": "AUTOMATED_DECISION_NOT_AUTOMATED",
+}
+
+
+def source_type(notices: Iterable[str]) -> str:
+    """The statement's source from the kinds of notice that led to the decision: `trusted_flagger`,
+    `notice` (an Art. 16 notice: a user's report with its explanation) or `other` (a report
+    from support, legal, or without the notice fields); none is the platform's own initiative."""
+    given = set(notices)
+    return next((source for kind, source in _SOURCES if kind in given), "SOURCE_VOLUNTARY")
+
+
+@dataclass(frozen=True)
+class Grounds:
+    """What a decision's statements share: the policy it applied and how it was reached."""
+
+    policy_code: str
+    policy_title: str
+    policy_version: int
+    policy_description: str
+    dsa_category: str
+    dsa_keywords: tuple[str, ...]
+    rationale: str
+    automated_detection: bool
+    automated_decision: str  # the decision's own value: fully, partially, not_automated
+    source_type: str
+
+    def facts(self) -> str:
+        """The rationale; without one, a plain sentence saying what was decided under what."""
+        how = "automatically" if self.automated_decision == "fully" else "by our moderation team"
+        return self.rationale.strip() or (
+            f"This was reviewed {how} and found to break our rule \"{self.policy_title}\"."
+        )
+
+
+@dataclass(frozen=True)
+class Restricted:
+    """The one subject a statement is about, and what was done to it."""
+
+    restriction: Mapping[str, Any]  # the decision_* field and its value, as the statement has it
+    end_date_field: str
+    ends_at: date | None
+    subject_kind: str
+    content_date: date
+    language: str | None
+
+
+def build(grounds: Grounds, restricted: Restricted, applied_on: date, puid: str) -> StatementOfReasons:
+    """The statement of reasons for one restriction, in the Transparency Database's shape.
+
+    Policies are the platform's terms, so the ground is incompatible content (TrustDesk's
+    policies do not mark illegality yet): the ground names the policy and its version, the
+    explanation is what the policy forbids (cut to the database's limit), the facts are the
+    rationale. The territorial scope and account type are left out: TrustDesk does not know them.
+    """
+    statement: dict[str, Any] = dict(restricted.restriction)
+    if restricted.ends_at is not None:
+        statement[restricted.end_date_field] = restricted.ends_at.isoformat()
+    content_type = CONTENT_TYPES.get(restricted.subject_kind, "CONTENT_TYPE_OTHER")
+    limit = TEXT_LIMITS["incompatible_content_explanation"]
+    explanation = grounds.policy_description.strip() or grounds.policy_title
+    statement |= {
+        "decision_facts": grounds.facts(),
+        "decision_ground": _INCOMPATIBLE,
+        "incompatible_content_ground": f"{grounds.policy_title} ({grounds.policy_code}, version {grounds.policy_version})",
+        "incompatible_content_explanation": explanation if len(explanation) <= limit else explanation[:limit - 1] + "…",
+        "content_type": [content_type],
+        "category": grounds.dsa_category,
+        "content_date": restricted.content_date.isoformat(),
+        "application_date": applied_on.isoformat(),
+        "source_type": grounds.source_type,
+        "automated_detection": "Yes" if grounds.automated_detection else "No",
+        "automated_decision": AUTOMATED_DECISIONS.get(grounds.automated_decision, "AUTOMATED_DECISION_NOT_AUTOMATED"),
+        "puid": puid,
+    }
+    if content_type == "CONTENT_TYPE_OTHER":
+        statement["content_type_other"] = restricted.subject_kind
+    if grounds.dsa_keywords:
+        statement["category_specification"] = list(grounds.dsa_keywords)
+        if "KEYWORD_OTHER" in grounds.dsa_keywords:
+            statement["category_specification_other"] = grounds.policy_title
+    language = (restricted.language or "").split("-")[0].upper()
+    if language in taxonomy.ISO_639_1_LANGUAGES:
+        statement["content_language"] = language
+    return StatementOfReasons(**statement)  # type: ignore[typeddict-item]

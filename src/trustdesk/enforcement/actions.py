@@ -4,7 +4,9 @@ Every action writes an `EnforcementAction` row with the visibility before and af
 undo can put things back and the history reads as a list of changes. Every change reaches the
 host platform through the outbox: `apply_plan` announces each action applied and
 `withdraw_action` each one reversed, in the same transaction (`trustdesk.delivery.outbox`);
-these two are the only ways actions are written and withdrawn, so no path can skip it. An
+these two are the only ways actions are written and withdrawn, so no path can skip it.
+`apply_plan` also stores the statement of reasons of every restricting action of a decision
+(`trustdesk.enforcement.statements`) before announcing it, so the event carries its id. An
 undo that leaves a subject alone (changed again since) announces nothing: nothing changed.
 
 Two rules keep actions safe to combine:
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -30,82 +32,18 @@ from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
 from trustdesk.cases.access import Reviewer, restricted_subjects
+from trustdesk.delivery.outbox import EventType, announce
+from trustdesk.domain.action_types import Reversal, action_type, new_visibility
 from trustdesk.domain.errors import Conflict, FieldError, NotFound
 from trustdesk.domain.policies import Action
-from trustdesk.delivery.outbox import EventType, announce
-from trustdesk.domain.vocabulary import SubjectKind, Visibility
-from trustdesk.store.models import EnforcementAction, Subject, utcnow
+from trustdesk.domain.vocabulary import SubjectKind
+from trustdesk.enforcement import statements
+from trustdesk.store.models import Decision, EnforcementAction, Subject, utcnow
 
 APPLIED, UNDONE, EXPIRED = "applied", "undone", "expired"
 MAX_DESCENDANTS = 10_000
-MAX_SUSPENSION_DAYS = 365
-MAX_LABEL_LENGTH = 100
 MAX_REASON = 2000
 _IN_CHUNK = 1000  # ids per IN (...) list, well under every driver's parameter limit
-
-# Actions addressed to the person rather than the content: they land on the owning account.
-ACCOUNT_ACTIONS = frozenset({Action.WARN, Action.STRIKE, Action.SUSPEND, Action.BAN})
-# Actions that can be carried down to a subject's descendants.
-CASCADING = frozenset(
-    {Action.REMOVE, Action.DISABLE, Action.RESTRICT_VISIBILITY, Action.AGE_RESTRICT, Action.CASCADE_TAKEDOWN}
-)
-
-_SETS_VISIBILITY: dict[Action, Visibility] = {
-    Action.REMOVE: Visibility.REMOVED,
-    Action.DISABLE: Visibility.DISABLED,
-    Action.RESTRICT_VISIBILITY: Visibility.RESTRICTED,
-    Action.AGE_RESTRICT: Visibility.AGE_RESTRICTED,
-    Action.SUSPEND: Visibility.SUSPENDED,
-    Action.BAN: Visibility.BANNED,
-    Action.CASCADE_TAKEDOWN: Visibility.REMOVED,
-    Action.REINSTATE: Visibility.VISIBLE,
-}
-_STRICTNESS = {
-    v: rank
-    for rank, v in enumerate(
-        (Visibility.VISIBLE, Visibility.AGE_RESTRICTED, Visibility.RESTRICTED, Visibility.DISABLED,
-         Visibility.REMOVED, Visibility.SUSPENDED, Visibility.BANNED)
-    )
-}
-
-
-# --- pure rules ---------------------------------------------------------------------------
-
-
-def new_visibility(kind: Action, current: str) -> str | None:
-    """The visibility `kind` leaves a subject in, or None if the action does not touch it."""
-    target = _SETS_VISIBILITY.get(kind)
-    if target is None:
-        return None
-    if kind is Action.REINSTATE or _STRICTNESS[target] >= _STRICTNESS.get(current, 0):
-        return target.value
-    return current
-
-
-def attribute_change(kind: Action, attributes: dict[str, Any], params: dict[str, Any]) -> tuple[str, Any, Any] | None:
-    """(attribute, before, after) for the actions that mark a subject instead of hiding it."""
-    if kind is Action.LABEL:
-        labels = list(attributes.get("labels", []))
-        return "labels", attributes.get("labels"), labels if params["label"] in labels else labels + [params["label"]]
-    if kind is Action.DEMONETISE:
-        return "demonetised", attributes.get("demonetised"), True
-    return None
-
-
-def check_params(kind: Action, params: dict[str, Any] | None) -> dict[str, Any]:
-    """The params `kind` uses, checked; errors name the request field (`params.days`)."""
-    given = params or {}
-    if kind is Action.SUSPEND:
-        days = given.get("days")
-        if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_SUSPENSION_DAYS:
-            raise FieldError("params.days", f"suspend needs a whole number of days from 1 to {MAX_SUSPENSION_DAYS}")
-        return {"days": days}
-    if kind is Action.LABEL:
-        label = given.get("label")
-        if not isinstance(label, str) or not label.strip() or len(label.strip()) > MAX_LABEL_LENGTH:
-            raise FieldError("params.label", f"label needs a label of 1 to {MAX_LABEL_LENGTH} characters")
-        return {"label": label.strip()}
-    return {}
 
 
 def as_action(kind: Action | str, field: str = "kind") -> Action:
@@ -187,18 +125,19 @@ class ActionPlan:
 
     @property
     def cascade_kind(self) -> Action:
-        """What the descendants get: a cascade takedown removes each of them."""
-        return Action.REMOVE if self.kind is Action.CASCADE_TAKEDOWN else self.kind
+        """What the descendants get (a cascade takedown removes each of them)."""
+        return Action(action_type(self.kind).descendants_get)
 
 
 def plan_action(
     session: Session, subject: Subject, kind: Action | str, params: dict[str, Any] | None = None, *, cascade: bool = False
 ) -> ActionPlan:
     action = as_action(kind)
-    checked = check_params(action, params)
-    target = account_of(session, subject) if action in ACCOUNT_ACTIONS else subject
-    cascade = cascade or action is Action.CASCADE_TAKEDOWN
-    if cascade and action not in CASCADING:
+    typed = action_type(action)
+    checked = typed.check_params(params or {})
+    target = account_of(session, subject) if typed.on_account else subject
+    cascade = cascade or typed.always_cascades
+    if cascade and not typed.cascades:
         raise FieldError("cascade", f"{action.value} does not cascade to descendants")
     return ActionPlan(action, target, checked, tuple(descendants(session, target)) if cascade else ())
 
@@ -244,11 +183,12 @@ def changes_anything(plan: ActionPlan) -> bool:
     """Whether applying the plan would change something. An action addressed to the person
     (a warning, a strike, a suspension) always does; the others only if they move a visibility
     or a mark: removing what is already removed changes nothing."""
-    if plan.kind in ACCOUNT_ACTIONS - {Action.BAN}:
+    typed = action_type(plan.kind)
+    if typed.always_changes:
         return True
     if any(c.before != c.after for c in _visibility_changes(plan)):
         return True
-    change = attribute_change(plan.kind, plan.target.attributes, plan.params)
+    change = typed.attribute_change(plan.target.attributes, plan.params)
     return change is not None and change[1] != change[2]
 
 
@@ -278,8 +218,15 @@ def apply_plan(session: Session, actor: Actor, plan: ActionPlan, *, decision_id:
     ]
     session.add_all(cascaded)
     session.flush()
+    subjects = {s.id: s for s in (plan.target, *plan.descendants)}
+    restricts = any(action_type(k).restriction for k in (plan.kind, plan.cascade_kind))
+    shared = statements.grounds_of(session, session.get_one(Decision, decision_id)) if decision_id and restricts else None
     for action in [root, *cascaded]:
         _audit_applied(session, actor, action)
+        if shared is not None:
+            statements.store(session, shared, action, subjects[action.subject_id])
+    session.flush()  # the statements' ids, for the events
+    for action in [root, *cascaded]:
         announce(session, EventType.ACTION_APPLIED, action, now=now)
     return root
 
@@ -288,8 +235,9 @@ def _apply_one(
     actor: Actor, kind: Action, subject: Subject, params: dict[str, Any], decision_id: int | None,
     cascade_of: int | None, now: datetime,
 ) -> EnforcementAction:
+    typed = action_type(kind)
     stored = dict(params)
-    change = attribute_change(kind, subject.attributes, params)
+    change = typed.attribute_change(subject.attributes, params)
     if change is not None:
         name, before, after = change
         stored["attribute"] = {"name": name, "before": before, "after": after}
@@ -299,7 +247,7 @@ def _apply_one(
         decision_id=decision_id, subject_id=subject.id, kind=kind.value, params=stored,
         visibility_before=subject.visibility if visibility else None, visibility_after=visibility,
         cascade_of=cascade_of, status=APPLIED, created_by=actor.label, created_at=now,
-        ends_at=now + timedelta(days=params["days"]) if kind is Action.SUSPEND else None,
+        ends_at=typed.ends_at(now, params),
     )
     if visibility:
         subject.visibility = visibility
@@ -339,7 +287,7 @@ def visible_action(session: Session, reviewer: Reviewer | None, action_id: int, 
 
 def is_cascade(session: Session, action: EnforcementAction) -> bool:
     """Whether undoing the action reaches further than its own subject."""
-    return action.kind == Action.CASCADE_TAKEDOWN or session.execute(
+    return action_type(action.kind).always_cascades or session.execute(
         select(EnforcementAction.id).where(EnforcementAction.cascade_of == action.id).limit(1)
     ).first() is not None
 
@@ -357,7 +305,7 @@ def undo_action(
         raise Conflict("action_id", f"action {action_id} was already undone by {action.undone_by}")
     if action.status == EXPIRED:
         raise Conflict("action_id", f"action {action_id} has already ended")
-    if action.kind == Action.STRIKE:
+    if action_type(action.kind).reversal is Reversal.REVOKE_STRIKE:
         raise FieldError("action_id", "a strike is withdrawn by revoking the strike, not by undoing its action")
     reason = reason.strip()
     if len(reason) > MAX_REASON:

@@ -25,6 +25,7 @@ from trustdesk.audit.log import Actor, record
 from trustdesk.cases.access import Reviewer, restricted_subjects, visible_subject
 from trustdesk.cases import escalations
 from trustdesk.cases.claiming import held
+from trustdesk.domain.action_types import action_type
 from trustdesk.domain.decision_trees import (
     VERDICTS,
     VIOLATION,
@@ -36,16 +37,15 @@ from trustdesk.domain.decision_trees import (
 from trustdesk.domain.errors import Conflict, FieldError, NotFound
 from trustdesk.domain.policies import Action
 from trustdesk.domain.vocabulary import AutomatedDecision, CaseKind, DecisionKind, ReporterType, ReportStatus
-from trustdesk.enforcement import notifiers, strikes
+from trustdesk.domain.statement_of_reasons import Grounds
+from trustdesk.enforcement import notifiers, statements, strikes
 from trustdesk.enforcement.actions import (
     APPLIED,
-    CASCADING,
     MAX_REASON,
     ActionPlan,
     UndoResult,
     apply_plan,
     changes_anything,
-    check_params,
     plan_action,
     withdraw_action,
 )
@@ -113,8 +113,8 @@ def check_request(session: Session, request: DecisionRequest) -> CheckedRequest:
     except TreeError as exc:
         raise _field_error(exc) from exc
     for kind in checked.actions:
-        check_params(kind, request.params)
-    if request.cascade and not CASCADING.intersection(checked.actions):
+        action_type(kind).check_params(request.params)
+    if request.cascade and not any(action_type(kind).cascades for kind in checked.actions):
         raise FieldError("cascade", "none of the actions cascades to descendants")
     if not 0 <= request.time_spent_ms <= MAX_TIME_SPENT_MS:
         raise FieldError("time_spent_ms", f"must be from 0 to {MAX_TIME_SPENT_MS} (a day)")
@@ -135,7 +135,10 @@ def decide_case(session: Session, reviewer: Reviewer, reviewer_actor: Actor, cas
     checked = check_request(session, request)
     subject = session.get_one(Subject, case.subject_id)
     plans = _plans(session, subject, checked, request)
-    return _write(session, reviewer_actor, subject, checked, request, plans, [case], reviewer_id=reviewer.id, kind=DecisionKind.REVIEW)
+    shared = _grounds(session, checked, request, [case], DecisionKind.REVIEW, plans)
+    return _write(
+        session, reviewer_actor, subject, checked, request, plans, [case], shared, reviewer_id=reviewer.id, kind=DecisionKind.REVIEW,
+    )
 
 
 class NothingToChange(Exception):
@@ -175,8 +178,9 @@ def decide_subject(
             f"nothing to change: no open case, and it is already {subject.visibility}" if plans else "no open case to close"
         )
     kind = DecisionKind.BULK if bulk_operation_id else DecisionKind.DIRECT if reviewer else DecisionKind.AUTOMATED
+    shared = _grounds(session, checked, request, cases, kind, plans)
     return _write(
-        session, actor, subject, checked, request, plans, cases, reviewer_id=reviewer.id if reviewer else None,
+        session, actor, subject, checked, request, plans, cases, shared, reviewer_id=reviewer.id if reviewer else None,
         bulk_operation_id=bulk_operation_id, kind=kind,
     )
 
@@ -216,9 +220,34 @@ def cascade_on_subject(
 
 def _plans(session: Session, subject: Subject, checked: CheckedRequest, request: DecisionRequest) -> list[ActionPlan]:
     return [
-        plan_action(session, subject, kind, request.params, cascade=request.cascade and kind in CASCADING)
+        plan_action(session, subject, kind, request.params, cascade=request.cascade and action_type(kind).cascades)
         for kind in checked.actions
     ]
+
+
+def _grounds(
+    session: Session, checked: CheckedRequest, request: DecisionRequest, cases: Sequence[Case], kind: DecisionKind,
+    plans: list[ActionPlan],
+) -> Grounds:
+    """How the decision is reached, for its row and its statements of reasons; refuses it (before
+    anything is written) if a statement of one of its restrictions would be invalid. A strike's
+    sanction gets the same statement as a suspension or a ban would, so it is checked as one."""
+    automated = kind is DecisionKind.AUTOMATED
+    case_ids = [c.id for c in cases]
+    shared = statements.grounds(
+        session, checked.policy, request.rationale,
+        automated_detection=automated or _flagged_by_automation(session, case_ids),
+        automated_decision=(AutomatedDecision.FULLY if automated else AutomatedDecision.NOT_AUTOMATED).value,
+        case_ids=case_ids,
+    )
+    now = utcnow()
+    statements.check(shared, (
+        (action, target, action_type(action).ends_at(now, plan.params))
+        for plan in plans
+        for action, target in [(plan.kind, plan.target), *((plan.cascade_kind, d) for d in plan.descendants)]
+    ), now)
+    statements.check(shared, [(Action.BAN, plan.target, None) for plan in plans if action_type(plan.kind).records_strike], now)
+    return shared
 
 
 def _write(
@@ -229,21 +258,19 @@ def _write(
     request: DecisionRequest,
     plans: list[ActionPlan],
     cases: Sequence[Case],
+    shared: Grounds,
     *,
     reviewer_id: int | None,
     kind: DecisionKind,
     bulk_operation_id: int | None = None,
 ) -> Decision:
     now = utcnow()
-    automated = kind is DecisionKind.AUTOMATED
-    detected = automated or _flagged_by_automation(session, [c.id for c in cases])
     decision = Decision(
         case_id=cases[0].id if cases else None, subject_id=subject.id, reviewer_id=reviewer_id,
         policy_id=checked.policy.id, policy_code=checked.policy.code, policy_version=checked.policy.version,
         verdict=checked.verdict, actions=[a.value for a in checked.actions], rationale=request.rationale,
         tree_path=checked.tree_path, time_spent_ms=request.time_spent_ms, bulk_operation_id=bulk_operation_id, created_at=now,
-        kind=kind.value, automated_detection=detected,
-        automated_decision=(AutomatedDecision.FULLY if automated else AutomatedDecision.NOT_AUTOMATED).value,
+        kind=kind.value, automated_detection=shared.automated_detection, automated_decision=shared.automated_decision,
     )
     session.add(decision)
     session.flush()
@@ -257,7 +284,7 @@ def _write(
     )
     for plan in plans:
         action = apply_plan(session, actor, plan, decision_id=decision.id)
-        if plan.kind is Action.STRIKE:
+        if action_type(plan.kind).records_strike:
             strikes.add_strike(session, actor, action.subject_id, checked.policy, decision.id)
     founded = checked.verdict == VIOLATION
     _close_reports(session, actor, [c.id for c in cases], decision.id, founded)

@@ -575,6 +575,23 @@ class EnforcementAction(Base):
     undone_by: Mapped[str | None] = mapped_column(String(200), default=None)
 
 
+class StatementOfReasons(Base):
+    """The DSA statement of reasons (Art. 17) of one restricting action, stored when it is
+    decided, as the Transparency Database's object (`body`, its field names verbatim). `puid`
+    is the platform's unique id for it in that database: unique per app."""
+
+    __tablename__ = "statements_of_reasons"
+    __table_args__ = (UniqueConstraint("app_id", "puid"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id"))
+    puid: Mapped[str] = mapped_column(String(500))
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.id"), index=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("enforcement_actions.id"), unique=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    body: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Appeal(Base):
     """An appeal of a decision by the user it concerns or by the notifier whose notice it turned
     down (DSA Art. 20), decided in a case of kind `appeal` by someone other than the reviewer

@@ -19,13 +19,13 @@ from sqlalchemy.orm import Session
 
 from trustdesk.cases.access import visible_subject
 from trustdesk.delivery import outbox
+from trustdesk.domain.action_types import REGISTRY
 from trustdesk.domain.client_input import INT64_MAX, RowId
 from trustdesk.domain.decision_trees import VERDICTS, VIOLATION
 from trustdesk.domain.errors import FieldError, NotFound
 from trustdesk.domain.policies import Action
 from trustdesk.domain.roles import ENFORCERS
 from trustdesk.enforcement.actions import (
-    CASCADING,
     MAX_DESCENDANTS,
     UndoResult,
     is_cascade,
@@ -33,6 +33,7 @@ from trustdesk.enforcement.actions import (
     undo_action,
     visible_action,
 )
+from trustdesk.enforcement import statements
 from trustdesk.enforcement.bulk import (
     ITEM_STATUSES,
     MAX_SUBJECTS,
@@ -53,7 +54,7 @@ from trustdesk.web.console.views import render, templates
 from trustdesk.web.permissions import COMMITTED, StaffContext, read_session, staff_with
 
 router = APIRouter(include_in_schema=False, route_class=ClientInputRoute)
-CASCADE_KINDS = sorted(a.value for a in CASCADING)
+CASCADE_KINDS = sorted(t.name for t in REGISTRY if t.cascades)
 DELIVERIES_SHOWN = 100
 # Pages outside this module (the nav, the subject, case and queue pages) offer cascade and bulk
 # only to those the routes below admit: the same roles as the enforcement API.
@@ -125,6 +126,7 @@ def _action_page(
         "who": who, "action": action, "subject": session.get(Subject, action.subject_id), "cascaded": cascaded,
         "undo": undo, "undone": undone, "error": error, "reason": reason,
         "deliveries": outbox.deliveries(session, who.reviewer, action_ids=[action_id], limit=DELIVERIES_SHOWN),
+        "statement": statements.of_action(session, action_id),
     }
     return render(request, "action.html", context, status_code=status)
 

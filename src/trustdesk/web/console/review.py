@@ -36,6 +36,7 @@ from trustdesk.cases.queues import (
     list_queues,
     save_queue,
 )
+from trustdesk.domain.action_types import REGISTRY, action_type
 from trustdesk.domain.client_input import INT64_MAX, Count, RowId
 from trustdesk.domain.decision_trees import (
     NO_VIOLATION,
@@ -45,10 +46,10 @@ from trustdesk.domain.decision_trees import (
     walk,
 )
 from trustdesk.domain.errors import FieldError, NotFound
-from trustdesk.domain.policies import Action
 from trustdesk.domain.priority import EXPLANATIONS, Band
 from trustdesk.domain.roles import ADMINS, ASSIGNERS, CASE_STAFF, REVIEWERS, TIER_STAFF
 from trustdesk.domain.vocabulary import CaseKind, CommentVisibility, EscalationStatus, ReporterType, Role, Urgency
+from trustdesk.enforcement import statements
 from trustdesk.enforcement.appeals import appeal_file, decide_appeal
 from trustdesk.enforcement.decisions import MAX_TIME_SPENT_MS, DecisionRequest, decide_case
 from trustdesk.enforcement.outcomes import case_outcomes
@@ -68,6 +69,7 @@ router = APIRouter(include_in_schema=False, route_class=ClientInputRoute)
 QUEUE_PAGE = 50
 REPORTS_SHOWN = 50
 CHILDREN_SHOWN = 20
+STATEMENTS_SHOWN = 20  # a cascade has one per item: the action pages have each of them
 # The case page renews the lease this often while it sees the reviewer active (a key, the mouse,
 # the page shown again) within the last ACTIVE_WITHIN_SECONDS; an idle page lets the lease run out.
 RENEW_EVERY_SECONDS = 60
@@ -556,13 +558,14 @@ def decision_panel(
 
 
 def decision_params(actions: list[str], days: str, label: str) -> dict[str, Any]:
-    """The params the chosen actions take; the service checks them and names what is wrong."""
-    params: dict[str, Any] = {}
-    if Action.SUSPEND.value in actions:
-        params["days"] = int(days) if days.strip().isdigit() else days
-    if Action.LABEL.value in actions:
-        params["label"] = label
-    return params
+    """The params the chosen actions take, from the form; the service checks them and names
+    what is wrong (an unknown action among them too)."""
+    form: dict[str, Any] = {"days": int(days) if days.strip().isdigit() else days, "label": label}
+    return {
+        name: form[name]
+        for kind in actions if kind in REGISTRY
+        for name in action_type(kind).params
+    }
 
 
 def rationale_needed(actions: list[str], rationale: str) -> None:
@@ -673,6 +676,7 @@ def case_view(
         "may_de_escalate": who.has(*TIER_STAFF) and file.case.tier is not None and file.case.status == "open",
         "open_escalation": next((e for e in file.escalations if e.status == EscalationStatus.OPEN), None),
         "appeal": appeal, "appeal_form": appeal_form or {},
+        "case_statements": statements.of_case(session, who.reviewer, case_id, STATEMENTS_SHOWN),
         "own_decision": appeal is not None and appeal.appeal.original_reviewer_id == who.user_id,
     }
     if holding and appeal is None:
