@@ -99,8 +99,8 @@ def _message(settings: Settings, notice: Notice, address: str) -> EmailMessage:
     message["To"] = address
     message["Subject"] = notice.subject_line
     message["Message-ID"] = make_msgid(idstring=f"notice-{notice.id}")
-    message["Content-Language"] = notice.locale
     message.set_content(notice.body)
+    message["Content-Language"] = notice.locale  # after the content, which replaces the Content-* headers
     return message
 
 

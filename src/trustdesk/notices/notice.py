@@ -17,7 +17,12 @@ from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
 from trustdesk.delivery.outbox import announce_notice
-from trustdesk.domain.vocabulary import NoticeChannel, NoticeKind, NoticeRecipient, NoticeState
+from trustdesk.domain.vocabulary import (
+    NoticeChannel,
+    NoticeKind,
+    NoticeRecipient,
+    NoticeState,
+)
 from trustdesk.jobs.queue import enqueue
 from trustdesk.notices.mail import SendNotice, address_of
 from trustdesk.notices.templates import Rendered

@@ -25,10 +25,26 @@ from trustdesk.audit.log import Actor
 from trustdesk.config import Settings
 from trustdesk.domain.decision_trees import VIOLATION
 from trustdesk.domain.policies import Action
-from trustdesk.domain.vocabulary import Appellant, AppealOutcome, NoticeChannel, NoticeKind, NoticeRecipient, ReporterType
+from trustdesk.domain.vocabulary import (
+    AppealOutcome,
+    Appellant,
+    NoticeChannel,
+    NoticeKind,
+    NoticeRecipient,
+    ReporterType,
+)
 from trustdesk.notices.notice import Draft, Recipient, queue_notice
 from trustdesk.notices.templates import pick_locale, render
-from trustdesk.store.models import App, Appeal, Decision, EnforcementAction, Escalation, Policy, Report, Subject
+from trustdesk.store.models import (
+    App,
+    Appeal,
+    Decision,
+    EnforcementAction,
+    Escalation,
+    Policy,
+    Report,
+    Subject,
+)
 
 WITHHELD_CHILD_SAFETY = (
     "child-safety policy: the account is not told why, so that nothing tips off someone who may be "
