@@ -27,12 +27,13 @@ from trustdesk.domain.errors import FieldError
 from trustdesk.store.blobs import FileBlobStore
 from trustdesk.store.database import Database
 from trustdesk.web import error_pages, metrics
-from trustdesk.web.api import account_events, appeals, cases, enforcement, escalations, reports, search, subjects, webhooks
+from trustdesk.web.api import account_events, appeals, cases, enforcement, escalations, notices, reports, search, subjects, webhooks
 from trustdesk.web.api.responses import CLIENT_ERRORS
 from trustdesk.web.client_input import ClientInputRoute
 from trustdesk.web.console import appeals as console_appeals
 from trustdesk.web.console import enforcement as console_enforcement
 from trustdesk.web.console import escalations as console_escalations
+from trustdesk.web.console import notices as console_notices
 from trustdesk.web.console import policies as console_policies
 from trustdesk.web.console import review as console_review
 from trustdesk.web.console import search as console_search
@@ -59,6 +60,13 @@ each attempt. The body is `{"type", "timestamp", "data"}`; types `action.applied
 `statement_of_reasons_id`, `sequence` (per subject, increasing: ignore an event whose sequence
 is not above the last one applied), `cascade_of`, `params`. Answer 2xx to accept; anything else
 is retried after 5 s, 30 s, 2 min, 10 min, then hourly for a day, then dead-lettered.
+
+**Notices.** For an app whose notice channel is `webhook` (the default), each notice to a person a
+decision concerns arrives as `notice.requested`: `data` has `notice_id`, `kind` (decision,
+report_outcome, appeal_outcome, escalation_outcome, reply), `recipient` `{"role": user | notifier |
+requester, and "subject_external_id" | "report_external_id" | "requester_ref"}`, `locale`,
+`subject_line`, `body` (send the text as it is), `subject`, `decision_id`,
+`statement_of_reasons_id`, `sequence`. `GET /api/v1/notices/{id}` reads one and its state.
 """
 
 
@@ -167,7 +175,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     def prometheus() -> PlainTextResponse:
         return PlainTextResponse(generate_latest().decode(), media_type=CONTENT_TYPE_LATEST)
 
-    for module in (subjects, reports, account_events, cases, escalations, enforcement, appeals, webhooks, search):
+    for module in (subjects, reports, account_events, cases, escalations, enforcement, appeals, notices, webhooks, search):
         app.include_router(module.router, responses=CLIENT_ERRORS)
     app.include_router(console.router)
     app.include_router(console_policies.router)
@@ -176,6 +184,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.include_router(console_escalations.router)
     app.include_router(console_staff.router)
     app.include_router(console_appeals.router)
+    app.include_router(console_notices.router)
     app.include_router(console_webhooks.router)
     app.include_router(console_search.router)
     app.mount("/static", StaticFiles(directory=console.STATIC), name="static")
