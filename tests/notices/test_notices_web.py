@@ -13,7 +13,7 @@ from trustdesk.config import Settings
 from trustdesk.domain.vocabulary import Scope
 from trustdesk.enforcement.decisions import DecisionRequest, decide_subject
 from trustdesk.organisation import ensure_app
-from trustdesk.store.models import Notice, Report, Subject
+from trustdesk.store.models import App, AuditEvent, Notice, Report, Subject
 
 
 def _decided(api: Api, policy: str, actions: list[str]) -> tuple[int, int]:
@@ -66,3 +66,19 @@ def test_staff_read_a_cases_notices_only_where_they_may_see_the_case(api: Api, s
     case = api.client.get(f"/cases/{case_id}")
     assert case.status_code == 200
     assert 'data-testid="case-notices"' in case.text and f'href="/notices/{notice_id}"' in case.text
+
+
+def test_an_admin_sets_an_apps_notice_channel_on_the_webhooks_page(api: Api, settings: Settings) -> None:
+    with api.db.session() as s:
+        admin = reviewer(s, settings, "adm", ["admin"])
+    csrf = api.open_console(settings, admin.id)
+    page = api.client.get("/webhooks")
+    assert page.status_code == 200 and 'data-testid="notice-channels"' in page.text
+    wrong = api.client.post("/webhooks/notice-channel", data={"app": "dating", "channel": "pigeon"}, headers=csrf)
+    assert wrong.status_code == 422 and "one of webhook, smtp" in wrong.text
+    moved = api.client.post("/webhooks/notice-channel", data={"app": "dating", "channel": "smtp"}, headers=csrf, follow_redirects=False)
+    assert moved.status_code == 303
+    with api.db.reader() as s:
+        assert s.get_one(App, api.app_id).notice_channel == "smtp"
+        event = s.execute(select(AuditEvent).where(AuditEvent.verb == "app.notice_channel_set")).scalar_one()
+        assert (event.before, event.after) == ({"notice_channel": "webhook"}, {"notice_channel": "smtp"})

@@ -477,6 +477,7 @@ SUCCESS: dict[str, Success] = {
     "POST /api/v1/webhooks/deliveries/{delivery_id}/cancel": Success(),
     "GET /webhooks": Success(), "POST /webhooks": Success(200, body=lambda _w: {"app": "dating", "url": "https://hooks.example/td"}),
     "POST /webhooks/{endpoint_id}/remove": Success(303),
+    "POST /webhooks/notice-channel": Success(303, body=lambda _w: {"app": "dating", "channel": "smtp"}),
     "POST /webhooks/deliveries/{delivery_id}/retry": Success(303), "POST /webhooks/deliveries/{delivery_id}/cancel": Success(303),
     "GET /search": Success(query={"q": "spam"}),
 }
