@@ -26,7 +26,7 @@ from trustdesk.domain.vocabulary import (
     NoticeState,
 )
 from trustdesk.jobs.queue import enqueue
-from trustdesk.notices.mail import SendNotice, address_of
+from trustdesk.notices.mail import NO_ADDRESS, SendNotice, address_of
 from trustdesk.notices.templates import Rendered
 from trustdesk.store.models import App, Escalation, Notice, Report, Subject, utcnow
 
@@ -80,7 +80,7 @@ def queue_notice(session: Session, actor: Actor, draft: Draft) -> Notice:
         if not announce_notice(session, notice, recipient_reference(session, notice)):
             notice.state, notice.error = NoticeState.FAILED.value, "the app has no webhook endpoint to hand the notice to"
     elif address_of(session, notice) is None:
-        notice.state, notice.error = NoticeState.FAILED.value, f"no email address is known for the {notice.recipient_role}"
+        notice.state, notice.error = NoticeState.FAILED.value, NO_ADDRESS.format(role=notice.recipient_role)
     else:
         enqueue(session, SendNotice(notice.id))
     record(session, actor=actor, verb="notice.queued", object_type="notice", object_id=notice.id, after={
