@@ -3,11 +3,14 @@ notices on the case page and each one's text on its page, under need-to-know."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from tests.cases.factories import SETUP, reviewer
 from tests.conftest import Api
 from trustdesk.auth.api_clients import create_client
+from trustdesk.cli import app as cli
 from trustdesk.cases.queues import seed_queues
 from trustdesk.config import Settings
 from trustdesk.domain.vocabulary import Scope
@@ -82,3 +85,16 @@ def test_an_admin_sets_an_apps_notice_channel_on_the_webhooks_page(api: Api, set
         assert s.get_one(App, api.app_id).notice_channel == "smtp"
         event = s.execute(select(AuditEvent).where(AuditEvent.verb == "app.notice_channel_set")).scalar_one()
         assert (event.before, event.after) == ({"notice_channel": "webhook"}, {"notice_channel": "smtp"})
+
+
+def test_the_command_line_sets_an_apps_notice_channel(api: Api, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRUSTDESK_DATABASE_URL", settings.effective_database_url)
+    monkeypatch.setenv("TRUSTDESK_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("TRUSTDESK_SECRET_KEY", settings.secret_key)
+    done = CliRunner().invoke(cli, ["notices", "channel", "dating", "smtp"])
+    assert done.exit_code == 0, done.output
+    refused = CliRunner().invoke(cli, ["notices", "channel", "dating", "fax"])
+    assert refused.exit_code == 2 and "channel:" in refused.output
+    assert CliRunner().invoke(cli, ["notices", "channel", "nope", "smtp"]).exit_code == 2
+    with api.db.reader() as s:
+        assert s.get_one(App, api.app_id).notice_channel == "smtp"
