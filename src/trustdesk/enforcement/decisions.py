@@ -39,6 +39,7 @@ from trustdesk.domain.policies import Action
 from trustdesk.domain.vocabulary import AutomatedDecision, CaseKind, DecisionKind, ReporterType, ReportStatus
 from trustdesk.domain.statement_of_reasons import Grounds
 from trustdesk.enforcement import notifiers, statements, strikes
+from trustdesk.notices import outcomes as notices
 from trustdesk.enforcement.actions import (
     APPLIED,
     MAX_REASON,
@@ -287,7 +288,7 @@ def _write(
         if action_type(plan.kind).records_strike:
             strikes.add_strike(session, actor, action.subject_id, checked.policy, decision.id)
     founded = checked.verdict == VIOLATION
-    _close_reports(session, actor, [c.id for c in cases], decision.id, founded)
+    closed = _close_reports(session, actor, [c.id for c in cases], decision.id, founded)
     for case in cases:
         before = {"status": case.status, "claimed_by": case.claimed_by}
         case.status, case.decided_at, case.updated_at = CASE_DECIDED, now, now
@@ -297,6 +298,7 @@ def _write(
             before=before, after={"status": case.status, "claimed_by": None, "decision_id": decision.id},
         )
     escalations.record_outcome(session, actor, cases, decision)
+    notices.after_decision(session, actor, decision, subject, closed)
     return decision
 
 
@@ -307,10 +309,11 @@ def _flagged_by_automation(session: Session, case_ids: list[int]) -> bool:
     ).first() is not None
 
 
-def _close_reports(session: Session, actor: Actor, case_ids: list[int], decision_id: int, founded: bool) -> None:
-    """Close the decided cases' open reports, and tell the notifiers' records how they were judged."""
+def _close_reports(session: Session, actor: Actor, case_ids: list[int], decision_id: int, founded: bool) -> Sequence[Report]:
+    """Close the decided cases' open reports, and tell the notifiers' records how they were judged;
+    returns the reports closed."""
     if not case_ids:
-        return
+        return []
     reports = session.execute(
         select(Report).where(Report.case_id.in_(case_ids), Report.status == ReportStatus.OPEN.value).order_by(Report.id)
     ).scalars().all()
@@ -322,6 +325,7 @@ def _close_reports(session: Session, actor: Actor, case_ids: list[int], decision
             before={"status": ReportStatus.OPEN.value}, after={"status": status.value, "decision_id": decision_id},
         )
     notifiers.record_outcome(session, actor, reports, founded)
+    return reports
 
 
 def undo_decision(

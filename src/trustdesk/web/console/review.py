@@ -53,6 +53,7 @@ from trustdesk.enforcement import statements
 from trustdesk.enforcement.appeals import appeal_file, decide_appeal
 from trustdesk.enforcement.decisions import MAX_TIME_SPENT_MS, DecisionRequest, decide_case
 from trustdesk.enforcement.outcomes import case_outcomes
+from trustdesk.notices.notice import notices_of_case
 from trustdesk.policy_versions import current_policies, spec_of
 from trustdesk.store.models import MAX_BIGINT, Case, Queue, StaffUser, as_utc, utcnow
 from trustdesk.web.client_input import ClientInputRoute
@@ -671,7 +672,8 @@ def case_view(
         "reviewer": who.has(*REVIEWERS),
         "reports_shown": REPORTS_SHOWN, "children_shown": CHILDREN_SHOWN,
         "strike_weight": sum(s.weight for s in file.active_strikes), "may_comment": who.has(*CASE_STAFF),
-        "comments": file.comments, "outcomes": case_outcomes(session, case_id), "has_requester": file.has_requester,
+        "comments": file.comments, "outcomes": case_outcomes(session, case_id),
+        "case_notices": notices_of_case(session, case_id), "has_requester": file.has_requester,
         "may_escalate": who.has(*CASE_STAFF) and file.case.status == "open", "tiers": TIER_NAMES, "urgencies": [u.value for u in Urgency],
         "may_de_escalate": who.has(*TIER_STAFF) and file.case.tier is not None and file.case.status == "open",
         "open_escalation": next((e for e in file.escalations if e.status == EscalationStatus.OPEN), None),
