@@ -146,9 +146,11 @@ def test_the_webhook_events_carry_the_statement_id(anything_goes: World, setting
         events = [(m.event_type, m.action_id, m.payload["data"]["statement_of_reasons_id"])
                   for m in s.execute(select(OutboxMessage).order_by(OutboxMessage.id)).scalars()]
     warn = [a.id for a in world.actions() if a.kind == "warn"][0]
-    assert events == [
+    assert events == [  # each decision's notice to the user names the statement of its restriction
         ("action.applied", statement.action_id, statement.id),
+        ("notice.requested", None, statement.id),
         ("action.applied", warn, None),
+        ("notice.requested", None, None),
         ("action.reversed", statement.action_id, statement.id),
     ]
 

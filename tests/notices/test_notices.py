@@ -36,7 +36,9 @@ from trustdesk.enforcement.decisions import DecisionRequest, decide_case, decide
 from trustdesk.ingest.intake import Submitter
 from trustdesk.jobs.worker import run_worker
 from trustdesk.notices.mail import MAX_ATTEMPTS
-from trustdesk.store.models import ApiClient, BulkItem, Job, Notice, OutboxMessage, Subject, utcnow
+from trustdesk.store.models import (
+    ApiClient, BulkItem, EnforcementAction, Job, Notice, OutboxMessage, StatementOfReasons, Subject, utcnow,
+)
 
 ALICE = Actor("staff", "alice")
 REPORTER = {"notifier_name": "Rosa Quintero", "notifier_email": "rosa.quintero@example.net"}
@@ -85,7 +87,13 @@ def test_a_restriction_tells_the_user_in_their_language_through_the_host_platfor
     found = _notices(world)
     assert set(found) == {"decision:user", "report_outcome:notifier"}
     user = found["decision:user"]
-    assert (user.locale, user.channel, user.state, user.decision_id, user.statement_of_reasons_id) == ("es", "webhook", "pending", decision_id, None)
+    with world.db.reader() as s:  # the statement of the decision's first restriction, the removal
+        removal = s.execute(select(EnforcementAction.id).where(
+            EnforcementAction.decision_id == decision_id, EnforcementAction.kind == "remove")).scalar_one()
+        statement_id = s.execute(select(StatementOfReasons.id).where(StatementOfReasons.action_id == removal)).scalar_one()
+    assert (user.locale, user.channel, user.state, user.decision_id, user.statement_of_reasons_id) == (
+        "es", "webhook", "pending", decision_id, statement_id)
+    assert f"La declaración de motivos completa de esta decisión tiene la referencia {statement_id}." in user.body
     assert user.subject_line == "Hemos restringido tu cuenta o tu contenido"
     for said in ("Se ha retirado el contenido.", "La cuenta está suspendida. Dura hasta el",
                  "The listing sells counterfeit bags as genuine ones.", "183 días", f"referencia: {decision_id}",
@@ -103,7 +111,7 @@ def test_a_restriction_tells_the_user_in_their_language_through_the_host_platfor
     assert by_role["notifier"]["recipient"] == {"role": "notifier", "report_external_id": "r-1"}
     assert (by_role["user"]["body"], by_role["user"]["locale"], by_role["user"]["decision_id"]) == (user.body, "es", decision_id)
     assert by_role["user"]["subject"] == {"kind": "listing", "external_id": "lst-1"}
-    assert by_role["user"]["statement_of_reasons_id"] is None
+    assert by_role["user"]["statement_of_reasons_id"] == statement_id
     after = _notices(world)
     assert {k: n.state for k, n in after.items()} == {"decision:user": "sent", "report_outcome:notifier": "sent"}
     with world.db.reader() as s:
