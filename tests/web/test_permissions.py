@@ -32,6 +32,7 @@ from trustdesk.audit.log import Actor
 from trustdesk.auth import staff
 from trustdesk.auth.api_clients import create_client, create_staff_token
 from trustdesk.auth.passwords import hash_password
+from trustdesk.canned_rationales import add_rationale
 from trustdesk.cases import escalations
 from trustdesk.cases.escalations import EscalationRequest
 from trustdesk.cases.queues import seed_queues
@@ -362,6 +363,13 @@ def _filed(world: World) -> dict[str, Any]:
     return {"escalation_id": r.json()["id"]}
 
 
+def _canned(world: World) -> dict[str, Any]:
+    """A canned rationale under the world's policy."""
+    with world.api.db.session() as s:
+        return {"rationale_id": add_rationale(s, SETUP, "SPAM", "links posted again and again").id}
+
+
+RATIONALE = {"text": "links posted again and again", "position": "10"}
 UPHELD = {"outcome": "upheld", "rationale": "the warning stands"}
 APPEAL_CASE: Callable[[World], dict[str, Any]] = lambda w: {"case_id": w.ids["appeal_case"]}
 GRAPHIC: Callable[[World], dict[str, Any]] = lambda w: {"queue_id": w.ids["graphic_queue"]}
@@ -436,6 +444,13 @@ SUCCESS: dict[str, Success] = {
     "POST /policies/{code}": Success(303, body=lambda _w: {
         "title": "Spam", "severity": "2", "allowed_actions": ["remove", "warn", "strike", "ban"], "dsa_category": "STATEMENT_CATEGORY_SCAMS_AND_FRAUD",
         "dsa_keywords": ["KEYWORD_INAUTHENTIC_ACCOUNTS"]}),
+    "POST /policies/{code}/rationales": Success(303, body=lambda _w: RATIONALE),
+    "POST /policies/{code}/rationales/{rationale_id}": Success(303, params=_canned, body=lambda _w: RATIONALE),
+    "POST /policies/{code}/rationales/{rationale_id}/delete": Success(303, params=_canned),
+    "GET /api/v1/policies/{code}/rationales": Success(),
+    "POST /api/v1/policies/{code}/rationales": Success(body=lambda _w: {"text": "links posted again and again"}),
+    "PUT /api/v1/rationales/{rationale_id}": Success(params=_canned, body=lambda _w: {"text": "links", "position": 1}),
+    "DELETE /api/v1/rationales/{rationale_id}": Success(params=_canned),
     "GET /queues": Success(),
     "POST /queues/{queue_id}/step-out": Success(303, params=GRAPHIC),
     "POST /queues/{queue_id}/step-in": Success(303, params=GRAPHIC),

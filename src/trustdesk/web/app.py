@@ -27,7 +27,18 @@ from trustdesk.domain.errors import FieldError
 from trustdesk.store.blobs import FileBlobStore
 from trustdesk.store.database import Database
 from trustdesk.web import error_pages, metrics
-from trustdesk.web.api import account_events, appeals, cases, enforcement, escalations, reports, search, subjects, webhooks
+from trustdesk.web.api import (
+    account_events,
+    appeals,
+    canned_rationales,
+    cases,
+    enforcement,
+    escalations,
+    reports,
+    search,
+    subjects,
+    webhooks,
+)
 from trustdesk.web.api.responses import CLIENT_ERRORS
 from trustdesk.web.client_input import ClientInputRoute
 from trustdesk.web.console import appeals as console_appeals
@@ -167,7 +178,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     def prometheus() -> PlainTextResponse:
         return PlainTextResponse(generate_latest().decode(), media_type=CONTENT_TYPE_LATEST)
 
-    for module in (subjects, reports, account_events, cases, escalations, enforcement, appeals, webhooks, search):
+    for module in (subjects, reports, account_events, cases, escalations, enforcement, appeals, webhooks, search, canned_rationales):
         app.include_router(module.router, responses=CLIENT_ERRORS)
     app.include_router(console.router)
     app.include_router(console_policies.router)

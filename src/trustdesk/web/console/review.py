@@ -22,6 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from trustdesk.canned_rationales import rationales_for
 from trustdesk.cases import access, claiming, listing, routing, sla, wellness
 from trustdesk.cases.case_file import CaseFile, add_comment, load_case_file
 from trustdesk.cases.listing import Age, QueueFilter, QueueSort
@@ -541,6 +542,7 @@ def _panel(session: Session, case: Case, draft: Draft) -> dict[str, Any]:
         "question": None if outcome else tree["nodes"][node], "step_url": step_url,
         "no_violation": None if route is None else step_url(route),
         "allowed": [a.value for a in spec.allowed_actions], "chosen": chosen, "error": error,
+        "canned": rationales_for(session, policy.code),
     }
 
 
