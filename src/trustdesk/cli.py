@@ -87,7 +87,7 @@ def _settings() -> Settings:
 
 def open_database(settings: Settings) -> Database:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return Database(settings.effective_database_url)
+    return Database(settings.effective_database_url, info=settings.session_info)
 
 
 def _app(session: Session, slug: str) -> App:

@@ -10,6 +10,7 @@ import ipaddress
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 DEMO_SECRET_KEY = "demo-secret-key-change-me"
 PREFIX = "TRUSTDESK_"
@@ -52,11 +53,23 @@ class Settings:
     max_hold_minutes: int = 60
     # How long after a decision its user or notifier may appeal it (DSA Art. 20: at least six months).
     appeal_window_days: int = 183
+    # Where notices sent by mail go out (an app's notice channel `smtp`); no host: not configured.
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_from: str = "trust-and-safety@localhost"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
     log_json: bool = False
 
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def session_info(self) -> dict[str, Any]:
+        """The settings a transaction reads deep inside (`Database(info=…)` puts them in `Session.info`)."""
+        return {"appeal_window_days": self.appeal_window_days}
 
     @property
     def blob_dir(self) -> Path:
@@ -82,6 +95,8 @@ class Settings:
             raise ConfigError("TRUSTDESK_MAX_HOLD_MINUTES must be between 5 (one lease) and 1440 (a day)")
         if not 183 <= self.appeal_window_days <= 3660:
             raise ConfigError("TRUSTDESK_APPEAL_WINDOW_DAYS must be between 183 (six months, DSA Art. 20) and 3660 (ten years)")
+        if not 1 <= self.smtp_port <= 65535:
+            raise ConfigError("TRUSTDESK_SMTP_PORT must be a port number, 1 to 65535")
         for proxy in self.trusted_proxies:
             try:
                 ipaddress.ip_network(proxy, strict=False)
@@ -98,6 +113,7 @@ def load_settings() -> Settings:
         skip = int(_env("SKIP_MINUTES", "30"))
         max_hold = int(_env("MAX_HOLD_MINUTES", "60"))
         appeal_window = int(_env("APPEAL_WINDOW_DAYS", "183"))
+        smtp_port = int(_env("SMTP_PORT", "25"))
     except ValueError as exc:
         raise ConfigError(f"a numeric TRUSTDESK_ setting is not a number: {exc}") from exc
     env = _env("ENV", "development")
@@ -116,6 +132,12 @@ def load_settings() -> Settings:
         skip_minutes=skip,
         max_hold_minutes=max_hold,
         appeal_window_days=appeal_window,
+        smtp_host=_env("SMTP_HOST", ""),
+        smtp_port=smtp_port,
+        smtp_from=_env("SMTP_FROM", "trust-and-safety@localhost"),
+        smtp_username=_env("SMTP_USERNAME", ""),
+        smtp_password=_env("SMTP_PASSWORD", ""),
+        smtp_starttls=_env("SMTP_STARTTLS", "") in ("1", "true", "yes"),
         # Readable lines on a developer's terminal; JSON for log collectors in production.
         log_json=_env("LOG_JSON", "1" if env == "production" else "0") in ("1", "true", "yes"),
     )

@@ -34,7 +34,7 @@ def test_reply_tables_arrive_with_0020_and_leave_on_downgrade(empty_url: str) ->
     engine.dispose()
     assert rows(empty_url, "SELECT policy_code, text, position FROM canned_rationales") == [("SPAM", "links again", 10)]
 
-    command.downgrade(alembic_config(empty_url), "0017")
+    command.downgrade(alembic_config(empty_url), "0019")
     engine = create_engine(empty_url)
     assert not TABLES & set(inspect(engine).get_table_names())
     engine.dispose()

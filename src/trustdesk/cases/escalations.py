@@ -38,6 +38,7 @@ from trustdesk.domain.errors import Conflict, FieldError, NotFound
 from trustdesk.domain.priority import Band, de_escalated, escalated
 from trustdesk.domain.vocabulary import CaseKind, CaseTier, CommentVisibility, EscalationStatus, Urgency
 from trustdesk.ingest.intake import Submitter
+from trustdesk.notices import outcomes as notices
 from trustdesk.store import counters
 from trustdesk.store.database import Database
 from trustdesk.store.dialects import conflict_insert
@@ -209,10 +210,13 @@ def record_outcome(session: Session, actor: Actor, cases: Sequence[Case], decisi
     ids = [c.id for c in cases]
     if not ids:
         return
-    for escalation in session.execute(select(Escalation).where(Escalation.case_id.in_(ids), Escalation.outcome.is_(None))).scalars():
+    for escalation in session.execute(
+        select(Escalation).where(Escalation.case_id.in_(ids), Escalation.outcome.is_(None)).order_by(Escalation.id)
+    ).scalars().all():
         escalation.outcome, escalation.outcome_at = decision.verdict, decision.created_at
         record(session, actor=actor, verb="escalation.outcome_recorded", object_type="escalation", object_id=escalation.id,
                after={"outcome": decision.verdict, "decision_id": decision.id, "case_id": escalation.case_id})
+        notices.after_escalation(session, actor, escalation, decision)
 
 
 # --- filed through the API by the host platform's CX or support staff --------------------------

@@ -9,7 +9,10 @@ changes from one attempt to the next.
 Envelope: `{"type", "timestamp", "data"}`; `data` has `action_id`, `decision_id`, `action`
 (the kind), `subject` `{"kind", "external_id"}`, `policy_code`, `ends_at` (timed actions),
 `statement_of_reasons_id` (null until statements exist), `sequence`, `cascade_of` and
-`params` (`days`, `label`).
+`params` (`days`, `label`). A `notice.requested` event (`announce_notice`) carries `notice_id`,
+`kind`, `recipient` `{"role", and "subject_external_id" | "report_external_id" |
+"requester_ref"}`, `locale`, `subject_line`, `body`, `subject`, `decision_id`,
+`statement_of_reasons_id` and `sequence`: the host platform sends the text as it is.
 
 A row is `pending` until delivered, `dead` after a day of failures, or `cancelled` (by an
 admin, or when its endpoint is removed); a dead or cancelled row can be retried, which makes
@@ -36,6 +39,7 @@ from trustdesk.store.models import (
     App,
     Decision,
     EnforcementAction,
+    Notice,
     OutboxMessage,
     Subject,
     SubjectSequence,
@@ -53,7 +57,7 @@ class EventType(StrEnum):
     ACTION_APPLIED = "action.applied"
     ACTION_REVERSED = "action.reversed"
     ACTION_EXPIRED = "action.expired"
-    NOTICE_REQUESTED = "notice.requested"  # for the notices to come: a notice to send through the host platform
+    NOTICE_REQUESTED = "notice.requested"  # a notice for the host platform to send to a person
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -82,33 +86,54 @@ def _endpoints(session: Session, app_id: int) -> list[int]:
 def announce(session: Session, event_type: EventType, action: EnforcementAction, *, now: datetime | None = None) -> int:
     """Queue the event for every endpoint of the action's app; returns how many rows were written."""
     subject = session.get_one(Subject, action.subject_id)
+    decision = session.get(Decision, action.decision_id) if action.decision_id else None
+    return _queue_event(session, event_type, subject, {
+        "action_id": action.id,
+        "decision_id": action.decision_id,
+        "action": action.kind,
+        "subject": {"kind": subject.kind, "external_id": subject.external_id},
+        "policy_code": decision.policy_code if decision else None,
+        "ends_at": iso(action.ends_at),
+        "statement_of_reasons_id": None,
+        "cascade_of": action.cascade_of,
+        "params": {k: action.params[k] for k in _PUBLIC_PARAMS if k in action.params},
+    }, action_id=action.id, now=now)
+
+
+def announce_notice(session: Session, notice: Notice, recipient: dict[str, Any], *, now: datetime | None = None) -> int:
+    """Hand a notice to the host platform to send (`notice.requested`): who it is for
+    (`recipient`: the role and the reference the platform knows them by), in which locale, and
+    its rendered text; returns how many rows were written (none: the app has no endpoint)."""
+    subject = session.get_one(Subject, notice.subject_id)
+    return _queue_event(session, EventType.NOTICE_REQUESTED, subject, {
+        "notice_id": notice.id,
+        "kind": notice.kind,
+        "recipient": recipient,
+        "locale": notice.locale,
+        "subject_line": notice.subject_line,
+        "body": notice.body,
+        "subject": {"kind": subject.kind, "external_id": subject.external_id},
+        "decision_id": notice.decision_id,
+        "statement_of_reasons_id": notice.statement_of_reasons_id,
+    }, notice_id=notice.id, now=now)
+
+
+def _queue_event(
+    session: Session, event_type: EventType, subject: Subject, data: dict[str, Any], *,
+    action_id: int | None = None, notice_id: int | None = None, now: datetime | None = None,
+) -> int:
+    """One row per active endpoint of the subject's app, numbered in the subject's sequence."""
     endpoints = _endpoints(session, subject.app_id)
     if not endpoints:
         return 0
     now = now or utcnow()
-    decision = session.get(Decision, action.decision_id) if action.decision_id else None
     sequence = next_sequence(session, subject.id)
-    envelope = {
-        "type": event_type.value,
-        "timestamp": iso(now),
-        "data": {
-            "action_id": action.id,
-            "decision_id": action.decision_id,
-            "action": action.kind,
-            "subject": {"kind": subject.kind, "external_id": subject.external_id},
-            "policy_code": decision.policy_code if decision else None,
-            "ends_at": iso(action.ends_at),
-            "statement_of_reasons_id": None,
-            "sequence": sequence,
-            "cascade_of": action.cascade_of,
-            "params": {k: action.params[k] for k in _PUBLIC_PARAMS if k in action.params},
-        },
-    }
+    envelope = {"type": event_type.value, "timestamp": iso(now), "data": data | {"sequence": sequence}}
     session.add_all(
         OutboxMessage(
             endpoint_id=endpoint_id, webhook_id=f"msg_{secrets.token_hex(12)}", event_type=event_type.value,
-            action_id=action.id, subject_id=subject.id, sequence=sequence, payload=envelope, state=PENDING,
-            attempts=0, next_attempt_at=now, created_at=now,
+            action_id=action_id, notice_id=notice_id, subject_id=subject.id, sequence=sequence, payload=envelope,
+            state=PENDING, attempts=0, next_attempt_at=now, created_at=now,
         )
         for endpoint_id in endpoints
     )

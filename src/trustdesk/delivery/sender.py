@@ -12,7 +12,8 @@ is retried after 5 s, 30 s, 2 min, 10 min, then hourly, each with ±20% jitter s
 coming back is not hit by every sender at the same second, until a day has passed since the row
 was written: then a last failure makes it dead (audited), for an admin to retry or cancel. A
 sender that dies mid-post leaves its rows to be claimed again when the lease ends: delivery is
-at least once, and the `webhook-id` lets the receiver drop the repeat.
+at least once, and the `webhook-id` lets the receiver drop the repeat. A delivered
+`notice.requested` row marks its notice sent; a dead one marks it failed.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from trustdesk.audit.log import Actor, record
 from trustdesk.delivery.outbox import DEAD, DELIVERED, PENDING
 from trustdesk.delivery.signing import SecretBox, sign
 from trustdesk.jobs.registry import WorkerContext, job_kind
+from trustdesk.notices.states import settle
 from trustdesk.store.database import Database
 from trustdesk.store.models import OutboxMessage, WebhookEndpoint, utcnow
 
@@ -134,6 +136,8 @@ def record_outcomes(db: Database, outcomes: list[Outcome], now: datetime, rng: r
             row.claimed_until, row.last_status = None, outcome.status
             if outcome.delivered:
                 row.state, row.delivered_at, row.last_error = DELIVERED, now, None
+                if row.notice_id is not None:
+                    settle(session, row.notice_id, sent=True)
                 continue
             row.last_error = outcome.error
             give_up_at = row.created_at + RETRY_WINDOW
@@ -148,6 +152,8 @@ def _dead(session: Session, row: OutboxMessage) -> None:
     record(session, actor=SENDER, verb="webhook_delivery.dead", object_type="webhook_delivery", object_id=row.id,
            before={"state": PENDING}, after={"state": DEAD, "webhook_id": row.webhook_id, "action_id": row.action_id,
                                               "attempts": row.attempts, "last_error": row.last_error})
+    if row.notice_id is not None:
+        settle(session, row.notice_id, sent=False, error=f"the host platform did not take it: {row.last_error}")
 
 
 def deliver_due(

@@ -148,6 +148,32 @@ class AppealOutcome(StrEnum):
     OVERTURNED = "overturned"  # the decision is reversed: its actions withdrawn, or its notice reviewed again
 
 
+class NoticeKind(StrEnum):
+    DECISION = "decision"  # to the user: what was restricted, why, how to appeal
+    REPORT_OUTCOME = "report_outcome"  # to a notifier: "we reviewed your report and …"
+    APPEAL_OUTCOME = "appeal_outcome"  # to the appellant: upheld or overturned
+    ESCALATION_OUTCOME = "escalation_outcome"  # to the requester of an escalation filed through the API
+    REPLY = "reply"  # a staff reply written from a template
+
+
+class NoticeRecipient(StrEnum):
+    USER = "user"  # the account a decision concerns
+    NOTIFIER = "notifier"  # the person who filed a report
+    REQUESTER = "requester"  # the CX or support person who filed an escalation
+
+
+class NoticeChannel(StrEnum):
+    WEBHOOK = "webhook"  # a `notice.requested` event: the host platform sends it
+    SMTP = "smtp"  # mailed by the worker
+
+
+class NoticeState(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    WITHHELD = "withheld"  # written but deliberately not sent (the reason is kept)
+
+
 class AutomatedDecision(StrEnum):
     """Whether automation decided, in the DSA Transparency Database's words."""
 

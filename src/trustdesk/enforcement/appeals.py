@@ -49,6 +49,7 @@ from trustdesk.domain.vocabulary import (
     ReportStatus,
 )
 from trustdesk.enforcement.decisions import CASE_DECIDED, MAX_RATIONALE, MAX_TIME_SPENT_MS, undo_decision
+from trustdesk.notices import outcomes as notices
 from trustdesk.store.dialects import conflict_insert
 from trustdesk.store.models import (
     Appeal,
@@ -275,8 +276,9 @@ def decide_appeal(
         "kind": judged.kind, "subject_id": judged.subject_id, "case_id": case.id, "policy_code": judged.policy_code,
         "policy_version": judged.policy_version, "verdict": reached, "judges_decision_id": original.id, "rationale": rationale,
     })
+    restored: list[EnforcementAction] = []
     if verdict is AppealOutcome.OVERTURNED and original.verdict == VIOLATION:
-        undo_decision(session, actor, original.id, reviewer=reviewer, reason=f"overturned on appeal {appeal.id}")
+        restored = undo_decision(session, actor, original.id, reviewer=reviewer, reason=f"overturned on appeal {appeal.id}").undone
     elif verdict is AppealOutcome.OVERTURNED:
         _review_notice_again(session, actor, appeal)
     before = {"status": case.status, "claimed_by": case.claimed_by}
@@ -287,7 +289,7 @@ def decide_appeal(
     appeal.outcome, appeal.outcome_decision_id, appeal.decided_by, appeal.decided_at = verdict.value, judged.id, reviewer.id, now
     record(session, actor=actor, verb="appeal.decided", object_type="appeal", object_id=appeal.id,
            before={"outcome": None}, after={"outcome": appeal.outcome, "decision_id": judged.id})
-    # The appellant is told the outcome here once notices exist.
+    notices.after_appeal(session, actor, appeal, judged, restored)
     return appeal
 
 

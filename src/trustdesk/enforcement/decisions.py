@@ -37,6 +37,7 @@ from trustdesk.domain.errors import FieldError, NotFound
 from trustdesk.domain.policies import Action
 from trustdesk.domain.vocabulary import AutomatedDecision, CaseKind, DecisionKind, ReporterType, ReportStatus
 from trustdesk.enforcement import notifiers, strikes
+from trustdesk.notices import outcomes as notices
 from trustdesk.enforcement.actions import (
     APPLIED,
     CASCADING,
@@ -259,7 +260,7 @@ def _write(
         if plan.kind is Action.STRIKE:
             strikes.add_strike(session, actor, action.subject_id, checked.policy, decision.id)
     founded = checked.verdict == VIOLATION
-    _close_reports(session, actor, [c.id for c in cases], decision.id, founded)
+    closed = _close_reports(session, actor, [c.id for c in cases], decision.id, founded)
     for case in cases:
         before = {"status": case.status, "claimed_by": case.claimed_by}
         case.status, case.decided_at, case.updated_at = CASE_DECIDED, now, now
@@ -269,6 +270,8 @@ def _write(
             before=before, after={"status": case.status, "claimed_by": None, "decision_id": decision.id},
         )
     escalations.record_outcome(session, actor, cases, decision)
+    # The statement of reasons of the restriction is passed here once statements are stored.
+    notices.after_decision(session, actor, decision, subject, closed, statement_of_reasons_id=None)
     return decision
 
 
@@ -279,10 +282,11 @@ def _flagged_by_automation(session: Session, case_ids: list[int]) -> bool:
     ).first() is not None
 
 
-def _close_reports(session: Session, actor: Actor, case_ids: list[int], decision_id: int, founded: bool) -> None:
-    """Close the decided cases' open reports, and tell the notifiers' records how they were judged."""
+def _close_reports(session: Session, actor: Actor, case_ids: list[int], decision_id: int, founded: bool) -> Sequence[Report]:
+    """Close the decided cases' open reports, and tell the notifiers' records how they were judged;
+    returns the reports closed."""
     if not case_ids:
-        return
+        return []
     reports = session.execute(
         select(Report).where(Report.case_id.in_(case_ids), Report.status == ReportStatus.OPEN.value).order_by(Report.id)
     ).scalars().all()
@@ -294,6 +298,7 @@ def _close_reports(session: Session, actor: Actor, case_ids: list[int], decision
             before={"status": ReportStatus.OPEN.value}, after={"status": status.value, "decision_id": decision_id},
         )
     notifiers.record_outcome(session, actor, reports, founded)
+    return reports
 
 
 def undo_decision(

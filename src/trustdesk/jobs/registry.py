@@ -46,6 +46,7 @@ JOB_MODULES = (
     "trustdesk.enforcement.bulk",
     "trustdesk.enforcement.suspensions",
     "trustdesk.ingest.media_fetch",
+    "trustdesk.notices.mail",
 )
 
 P = TypeVar("P")

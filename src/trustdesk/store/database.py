@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
+from typing import Any
 
 import orjson
 from sqlalchemy import Engine, create_engine, event
@@ -76,13 +77,15 @@ class _Turns:
 
 
 class Database:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, info: dict[str, Any] | None = None) -> None:
+        """`info` is copied into every session's `Session.info`: settings that code deep in a
+        transaction reads (the appeal window that notices state)."""
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self.engine = _make_engine(url, immediate=True)
         self.read_engine = _make_engine(url, immediate=False) if self.is_sqlite else self.engine
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self._readers = sessionmaker(self.read_engine, expire_on_commit=False)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False, info=info)
+        self._readers = sessionmaker(self.read_engine, expire_on_commit=False, info=info)
         # SQLite has one writer at a time; threads of this process queue here in order instead
         # of retrying against the busy timeout, which starves some of them.
         self._write_turn: AbstractContextManager[object] = _Turns() if self.is_sqlite else nullcontext()

@@ -76,6 +76,9 @@ class App(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    # How notices to the people a decision concerns leave: `webhook` (the host platform sends
+    # them) or `smtp` (TrustDesk mails them).
+    notice_channel: Mapped[str] = mapped_column(String(16), default="webhook", server_default="webhook")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -781,6 +784,8 @@ class OutboxMessage(Base):
     webhook_id: Mapped[str] = mapped_column(String(64), unique=True)
     event_type: Mapped[str] = mapped_column(String(32))
     action_id: Mapped[int | None] = mapped_column(ForeignKey("enforcement_actions.id"), index=True, default=None)
+    # A `notice.requested` event: the notice it hands to the host platform.
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id"), index=True, default=None)
     subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"))
     sequence: Mapped[int] = mapped_column(BigInteger)
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -792,6 +797,40 @@ class OutboxMessage(Base):
     last_status: Mapped[int | None] = mapped_column(default=None)
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
     delivered_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Notice(Base):
+    """A message to a person a decision concerns (the user, a notifier, an appellant, the
+    requester of an escalation) or a staff reply, as rendered when it was written: what was
+    sent stays on record. Written in the transaction of the decision it tells of."""
+
+    __tablename__ = "notices"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    # Who it is for: a role, and the reference the host platform (or the mailer) reaches them by.
+    recipient_role: Mapped[str] = mapped_column(String(16))
+    recipient_subject_id: Mapped[int | None] = mapped_column(ForeignKey("subjects.id"), index=True, default=None)
+    recipient_report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"), index=True, default=None)
+    recipient_escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalations.id"), default=None)
+    recipient_address: Mapped[str | None] = mapped_column(String(320), default=None)
+    # The subject the notice is about: its events share that subject's sequence.
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"))
+    locale: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16))
+    subject_line: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"), index=True, default=None)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True, default=None)
+    # The restriction's stored statement of reasons (no foreign key until statements exist).
+    statement_of_reasons_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    # Why it failed, or why it was withheld.
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -850,6 +889,6 @@ class CaseReply(Base):
     body: Mapped[str] = mapped_column(Text)
     # `copied`: staff pasted it themselves; `sent`: queued as a notice of kind `reply`.
     delivery: Mapped[str] = mapped_column(String(16))
-    notice_id: Mapped[int | None] = mapped_column(Id, default=None)
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id"), default=None)
     sent_by: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -134,7 +134,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     )
     app.router.route_class = ClientInputRoute
     app.state.settings = settings
-    app.state.db = db or Database(settings.effective_database_url)
+    app.state.db = db or Database(settings.effective_database_url, info=settings.session_info)
     app.state.blobs = FileBlobStore(settings.blob_dir)
 
     # Every refusal is mapped here, once: JSON on API paths, a page for people in the console.

@@ -1,14 +1,14 @@
 """canned rationales per policy, reply templates with their locale texts, replies used on cases
 
 Revision ID: 0020
-Revises: 0017
+Revises: 0019
 Create Date: 2026-12-06 15:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0020'
-down_revision = '0017'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 
@@ -60,6 +60,7 @@ def upgrade() -> None:
     sa.Column('sent_by', Id, nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ),
+    sa.ForeignKeyConstraint(['notice_id'], ['notices.id'], ),
     sa.ForeignKeyConstraint(['sent_by'], ['staff_users.id'], ),
     sa.ForeignKeyConstraint(['template_id'], ['reply_templates.id'], ),
     sa.PrimaryKeyConstraint('id')
