@@ -45,6 +45,7 @@ from trustdesk.web.console import appeals as console_appeals
 from trustdesk.web.console import enforcement as console_enforcement
 from trustdesk.web.console import escalations as console_escalations
 from trustdesk.web.console import policies as console_policies
+from trustdesk.web.console import replies as console_replies
 from trustdesk.web.console import review as console_review
 from trustdesk.web.console import search as console_search
 from trustdesk.web.console import staff as console_staff
@@ -183,6 +184,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.include_router(console.router)
     app.include_router(console_policies.router)
     app.include_router(console_review.router)
+    app.include_router(console_replies.router)
     app.include_router(console_enforcement.router)
     app.include_router(console_escalations.router)
     app.include_router(console_staff.router)

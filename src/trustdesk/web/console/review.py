@@ -54,8 +54,10 @@ from trustdesk.domain.vocabulary import CaseKind, CommentVisibility, EscalationS
 from trustdesk.enforcement.appeals import appeal_file, decide_appeal
 from trustdesk.enforcement.decisions import MAX_TIME_SPENT_MS, DecisionRequest, decide_case
 from trustdesk.policy_versions import current_policies, spec_of
+from trustdesk.replies.case_replies import replies_on
 from trustdesk.store.models import MAX_BIGINT, Case, Queue, StaffUser, as_utc, utcnow
 from trustdesk.web.client_input import ClientInputRoute
+from trustdesk.web.console.replies import reply_panel
 from trustdesk.web.console.views import render
 from trustdesk.web.permissions import (
     COMMITTED,
@@ -96,6 +98,8 @@ NOTICES = {
     "escalated": "Escalated: the case is in its tier's queue now.",
     "escalated-handed-over": "Escalated and handed to the tier's team: the case has left your queues.",
     "de-escalated": "De-escalated: the case is back in the queue it came from.",
+    "reply-copied": "Reply recorded as copied: paste it into the channel. It is listed under Replies.",
+    "reply-sent": "Reply sent: it is on its way and listed under Replies.",
 }
 
 # What each part of a priority score means (see trustdesk.domain.priority).
@@ -655,7 +659,7 @@ def _lease(case: Case, terms: claiming.Terms) -> dict[str, Any]:
 def _case_page(
     request: Request, who: StaffContext, session: Session, case_id: int, *, draft: Draft | None = None,
     notice: str | None = None, error: str | None = None, status: int = 200, queue_id: int | None = None,
-    appeal_form: dict[str, str] | None = None,
+    appeal_form: dict[str, str] | None = None, reply_pick: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     file = load_case_file(session, who.reviewer, case_id)
     holding = _holds(session, who, case_id)
@@ -678,19 +682,26 @@ def _case_page(
     }
     if holding and appeal is None:
         context["panel"] = _panel(session, file.case, draft or Draft(file.case.policy_code))
+    context["replies"] = replies_on(session, who.reviewer, case_id)
+    if who.has(*CASE_STAFF):
+        context["reply"] = reply_panel(request, session, who, file.case, **(reply_pick or {}))
     return render(request, "case.html", context, status_code=status)
 
 
 @router.get("/cases/{case_id}")
 def case_page(
     request: Request, case_id: RowId, notice: str | None = None, queue: int | None = Query(None, ge=1, le=MAX_BIGINT),
+    channel: str = Query("", max_length=16), template_id: int | None = Query(None, ge=1, le=MAX_BIGINT),
+    locale: str = Query("", max_length=16),
     who: StaffContext = Depends(staff_with()), session: Session = Depends(read_session),
 ) -> HTMLResponse:
     """Everything needed to decide without leaving the page; read-only unless you hold the case.
 
     `queue`: the reviewer is working that queue, so "next case" here keeps taking from it.
+    `channel`, `template_id`, `locale`: the reply picked in the Reply panel (its picker without scripts).
     """
-    return _case_page(request, who, session, case_id, notice=notice, queue_id=queue)
+    pick = {"channel": channel, "template_id": template_id, "locale": locale}
+    return _case_page(request, who, session, case_id, notice=notice, queue_id=queue, reply_pick=pick)
 
 
 @router.post("/cases/{case_id}/renew")
