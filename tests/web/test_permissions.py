@@ -45,8 +45,9 @@ from trustdesk.enforcement.actions import apply_action
 from trustdesk.enforcement.bulk import run_chunk, start_bulk
 from trustdesk.enforcement.appeals import AppealRequest, Filer, file_appeal
 from trustdesk.enforcement.decisions import DecisionRequest, decide_subject
+from trustdesk.replies.templates import seed_reply_templates
 from trustdesk.store.database import Database
-from trustdesk.store.models import ApiClient, App, Case, NotifierRecord, OutboxMessage, Queue, StaffUser, Subject, utcnow
+from trustdesk.store.models import ApiClient, App, Case, NotifierRecord, OutboxMessage, Queue, ReplyTemplate, StaffUser, Subject, utcnow
 from trustdesk.web.app import create_app
 from trustdesk.web.permissions import CSRF_HEADER, SESSION_COOKIE
 
@@ -370,6 +371,18 @@ def _canned(world: World) -> dict[str, Any]:
 
 
 RATIONALE = {"text": "links posted again and again", "position": "10"}
+
+
+def _template(world: World) -> dict[str, Any]:
+    """The default reply templates; the email one's id."""
+    with world.api.db.session() as s:
+        seed_reply_templates(s, SETUP)
+        world.ids["template"] = s.execute(select(ReplyTemplate.id).where(ReplyTemplate.channel == "email")).scalars().first()
+    return {"template_id": world.ids["template"]}
+
+
+TEMPLATE_FORM = {"name": "Checked", "channel": "email", "tone": "calm", "active": "on", "subject_en": "Case {{ case_id }}",
+                 "body_en": "Your {{ subject_kind }} was reviewed."}
 UPHELD = {"outcome": "upheld", "rationale": "the warning stands"}
 APPEAL_CASE: Callable[[World], dict[str, Any]] = lambda w: {"case_id": w.ids["appeal_case"]}
 GRAPHIC: Callable[[World], dict[str, Any]] = lambda w: {"queue_id": w.ids["graphic_queue"]}
@@ -451,6 +464,13 @@ SUCCESS: dict[str, Success] = {
     "POST /api/v1/policies/{code}/rationales": Success(body=lambda _w: {"text": "links posted again and again"}),
     "PUT /api/v1/rationales/{rationale_id}": Success(params=_canned, body=lambda _w: {"text": "links", "position": 1}),
     "DELETE /api/v1/rationales/{rationale_id}": Success(params=_canned),
+    "GET /cases/{case_id}/reply": Success(),
+    "POST /cases/{case_id}/replies": Success(303, params=_template, body=lambda w: {
+        "template_id": str(w.ids["template"]), "locale": "en", "subject": "About your post", "body": "Reviewed.", "delivery": "copied"}),
+    "GET /reply-templates": Success(), "GET /reply-templates/new": Success(),
+    "POST /reply-templates/new": Success(303, body=lambda _w: TEMPLATE_FORM),
+    "GET /reply-templates/{template_id}": Success(params=_template),
+    "POST /reply-templates/{template_id}": Success(303, params=_template, body=lambda _w: TEMPLATE_FORM),
     "GET /queues": Success(),
     "POST /queues/{queue_id}/step-out": Success(303, params=GRAPHIC),
     "POST /queues/{queue_id}/step-in": Success(303, params=GRAPHIC),
