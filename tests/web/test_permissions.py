@@ -381,6 +381,7 @@ def _template(world: World) -> dict[str, Any]:
     return {"template_id": world.ids["template"]}
 
 
+TEMPLATE_JSON = {"name": "Checked", "channel": "social", "texts": [{"locale": "en", "body": "Case {{ case_id }}"}]}
 TEMPLATE_FORM = {"name": "Checked", "channel": "email", "tone": "calm", "active": "on", "subject_en": "Case {{ case_id }}",
                  "body_en": "Your {{ subject_kind }} was reviewed."}
 UPHELD = {"outcome": "upheld", "rationale": "the warning stands"}
@@ -468,6 +469,13 @@ SUCCESS: dict[str, Success] = {
     "POST /cases/{case_id}/replies": Success(303, params=_template, body=lambda w: {
         "template_id": str(w.ids["template"]), "locale": "en", "subject": "About your post", "body": "Reviewed.", "delivery": "copied"}),
     "GET /reply-templates": Success(), "GET /reply-templates/new": Success(),
+    "GET /api/v1/reply-templates": Success(),
+    "POST /api/v1/reply-templates": Success(body=lambda _w: TEMPLATE_JSON),
+    "PUT /api/v1/reply-templates/{template_id}": Success(params=_template, body=lambda _w: TEMPLATE_JSON),
+    "GET /api/v1/cases/{case_id}/reply-draft": Success(params=_template, query={"template_id": "1"}),
+    "POST /api/v1/cases/{case_id}/replies": Success(params=_template, body=lambda w: {
+        "template_id": w.ids["template"], "locale": "en", "body": "Reviewed.", "delivery": "copied"}),
+    "GET /api/v1/cases/{case_id}/replies": Success(),
     "POST /reply-templates/new": Success(303, body=lambda _w: TEMPLATE_FORM),
     "GET /reply-templates/{template_id}": Success(params=_template),
     "POST /reply-templates/{template_id}": Success(303, params=_template, body=lambda _w: TEMPLATE_FORM),

@@ -162,3 +162,31 @@ def test_admins_list_edit_and_deactivate_templates_and_an_inactive_one_is_no_lon
     office.log_in("mia")
     assert "Move to private messages" not in office.api.client.get(f"/cases/{case_id}/reply", params={"channel": "social"}).text
     assert office.api.client.get("/reply-templates/new").status_code == 403
+
+
+def test_staff_tokens_write_templates_draft_use_and_read_replies_through_the_api(office: Office) -> None:
+    bad = office.call("root", "POST", "/api/v1/reply-templates", {
+        "name": "Checked", "channel": "email", "texts": [{"locale": "en", "subject": "Hi", "body": "By {{ reviewer_name }}"}]})
+    assert bad.status_code == 422 and bad.json()["field"] == "body"
+    assert office.call("mia", "POST", "/api/v1/reply-templates", {
+        "name": "Mine", "channel": "social", "texts": [{"locale": "en", "body": "hi"}]}).status_code == 403
+    created = office.call("root", "POST", "/api/v1/reply-templates", {
+        "name": "Checked", "channel": "app_store", "tone": "short", "texts": [
+            {"locale": "en", "body": "Case {{ case_id }}: {{ decision_verdict }}."}, {"locale": "es", "body": "Caso {{ case_id }}."}]})
+    assert created.status_code == 201, created.text
+    template = created.json()
+    case_id = _decided_case(office, locale="es-MX")
+    draft = office.call("mia", "GET", f"/api/v1/cases/{case_id}/reply-draft?template_id={template['id']}")
+    assert draft.status_code == 200 and draft.json() | {"locales": None} == {
+        "template_id": template["id"], "locale": "es", "locales": None, "tone": "short", "subject": "", "body": f"Caso {case_id}."}
+    english = office.call("mia", "GET", f"/api/v1/cases/{case_id}/reply-draft?template_id={template['id']}&locale=en").json()
+    assert english["body"] == f"Case {case_id}: violation."
+    used = office.call("mia", "POST", f"/api/v1/cases/{case_id}/replies", {
+        "template_id": template["id"], "locale": "es", "body": "Caso revisado.", "delivery": "copied"})
+    assert used.status_code == 201 and used.json()["delivery"] == "copied" and used.json()["channel"] == "app_store"
+    listed = office.call("sue", "GET", f"/api/v1/cases/{case_id}/replies")
+    assert listed.status_code == 200 and [r["body"] for r in listed.json()] == ["Caso revisado."]
+    off = office.call("root", "PUT", f"/api/v1/reply-templates/{template['id']}", {
+        "name": "Checked", "channel": "app_store", "active": False, "texts": [{"locale": "en", "body": "Case {{ case_id }}."}]})
+    assert off.status_code == 200 and off.json()["active"] is False and [t["locale"] for t in off.json()["texts"]] == ["en"]
+    assert office.call("mia", "GET", f"/api/v1/cases/{case_id}/reply-draft?template_id={template['id']}").status_code == 404

@@ -34,6 +34,7 @@ from trustdesk.web.api import (
     cases,
     enforcement,
     escalations,
+    replies,
     reports,
     search,
     subjects,
@@ -179,7 +180,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     def prometheus() -> PlainTextResponse:
         return PlainTextResponse(generate_latest().decode(), media_type=CONTENT_TYPE_LATEST)
 
-    for module in (subjects, reports, account_events, cases, escalations, enforcement, appeals, webhooks, search, canned_rationales):
+    for module in (subjects, reports, account_events, cases, escalations, enforcement, appeals, webhooks, search, canned_rationales, replies):
         app.include_router(module.router, responses=CLIENT_ERRORS)
     app.include_router(console.router)
     app.include_router(console_policies.router)
