@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from tests.web.office import SETUP, Office
+from trustdesk.domain.replies import PLACEHOLDERS
 from trustdesk.domain.vocabulary import NoticeKind
+from trustdesk.replies.case_replies import reply_context
 from trustdesk.replies.templates import seed_reply_templates
-from trustdesk.store.models import AuditEvent, CaseReply, Decision, Notice, ReplyTemplate
+from trustdesk.store.models import AuditEvent, Case, CaseReply, Decision, Notice, ReplyTemplate
 
 
 def _seeded(office: Office) -> dict[str, int]:
@@ -47,6 +50,9 @@ def test_the_reply_panel_fills_a_template_from_the_case_in_the_subjects_language
     panel = _panel(page.text)
     with office.api.db.reader() as s:
         decided_on = s.execute(select(Decision.created_at).where(Decision.case_id == case_id)).scalar_one().date()
+        context = reply_context(s, s.get_one(Case, case_id), "pt", timedelta(days=183))
+    assert context.keys() == PLACEHOLDERS.keys()  # every documented placeholder, and nothing else
+    assert context["appeal_window_end"] == (decided_on + timedelta(days=183)).isoformat()
     # pt-BR falls back to the Portuguese text; placeholders are the case's, the policy's and the decision's
     assert "Sobre o seu post no Dating" in panel and f"Referência: caso {case_id}" in panel
     assert "(post-1)" in panel and "Spam" in panel and f"Em {decided_on.isoformat()} tomamos esta medida: remove, strike" in panel
