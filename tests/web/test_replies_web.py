@@ -196,3 +196,15 @@ def test_staff_tokens_write_templates_draft_use_and_read_replies_through_the_api
         "name": "Checked", "channel": "app_store", "active": False, "texts": [{"locale": "en", "body": "Case {{ case_id }}."}]})
     assert off.status_code == 200 and off.json()["active"] is False and [t["locale"] for t in off.json()["texts"]] == ["en"]
     assert office.call("mia", "GET", f"/api/v1/cases/{case_id}/reply-draft?template_id={template['id']}").status_code == 404
+
+
+def test_a_template_that_fails_on_one_cases_values_is_reported_in_the_panel_not_as_a_broken_page(office: Office) -> None:
+    case_id = _decided_case(office, locale=None)
+    odd = office.call("root", "POST", "/api/v1/reply-templates", {
+        "name": "Odd", "channel": "social", "texts": [{"locale": "en", "body": "{{ 1 // (case_id - " + str(case_id) + ") }}"}]})
+    assert odd.status_code == 201, odd.text  # it renders on the sample case
+    office.log_in("mia")
+    page = office.api.client.get(f"/cases/{case_id}")
+    assert page.status_code == 200
+    panel = _panel(page.text)
+    assert "Odd: body: does not render: ZeroDivisionError" in panel and '<option value="' in panel

@@ -66,6 +66,8 @@ def render(source: str, context: dict[str, Any], field: str = "body") -> str:
         return _ENV.from_string(source).render(context)
     except TemplateError as exc:
         raise FieldError(field, f"does not render: {exc.message or exc.__class__.__name__}") from None
+    except (ArithmeticError, LookupError, TypeError, ValueError) as exc:  # an expression that fails on these values
+        raise FieldError(field, f"does not render: {exc.__class__.__name__}: {exc}") from None
 
 
 @dataclass(frozen=True)

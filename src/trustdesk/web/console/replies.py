@@ -45,9 +45,14 @@ def reply_panel(
     chosen = next((t for t in templates if t.id == template_id), templates[0] if templates else None)
     draft = None
     if chosen is not None:
-        draft = draft_reply(session, who.reviewer, case.id, chosen.id, locale if locale in texts_of(session, chosen.id) else None,
-                            appeal_window(request))
-    return {"case": case, "channels": CHANNELS, "channel": channel, "templates": templates, "draft": draft,
+        try:
+            draft = draft_reply(session, who.reviewer, case.id, chosen.id, locale if locale in texts_of(session, chosen.id) else None,
+                                appeal_window(request))
+        except NotFound:
+            raise
+        except FieldError as exc:  # a template that fails on this case's values: say so, and let the others be picked
+            error = f"{chosen.name}: {exc}"
+    return {"case": case, "channels": CHANNELS, "channel": channel, "templates": templates, "chosen": chosen, "draft": draft,
             "typed": typed or {}, "recipients": recipients(session, case), "error": error}
 
 
