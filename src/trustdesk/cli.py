@@ -45,6 +45,7 @@ from trustdesk.ingest.bulk_import import RecordTypeName, import_file
 from trustdesk.ingest.intake import Submitter
 from trustdesk.jobs.worker import run_worker
 from trustdesk.logs import configure_logging
+from trustdesk.notices import notice
 from trustdesk.organisation import ensure_app
 from trustdesk.policy_versions import current_policies, seed_catalogue
 from trustdesk.sandbox.host import parse_endpoint_option, run_host
@@ -64,8 +65,9 @@ policies_app = typer.Typer(help="The policy catalogue.", no_args_is_help=True)
 sandbox_app = typer.Typer(help="Sandboxes of outside services, for the demo and the tests.", no_args_is_help=True)
 webhooks_app = typer.Typer(help="Webhook endpoints: where the host platform hears of actions.", no_args_is_help=True)
 search_app = typer.Typer(help="The search index.", no_args_is_help=True)
+notices_app = typer.Typer(help="Notices to the people decisions concern.", no_args_is_help=True)
 for sub, name in ((db_app, "db"), (users_app, "users"), (clients_app, "clients"), (audit_app, "audit"), (policies_app, "policies"),
-                  (webhooks_app, "webhooks"), (search_app, "search")):
+                  (webhooks_app, "webhooks"), (search_app, "search"), (notices_app, "notices")):
     app.add_typer(sub, name=name)
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(analyze_app, name="analyze")
@@ -295,6 +297,21 @@ def webhooks_remove(endpoint_id: Annotated[int, typer.Argument(help="The id `web
         console.print(f"[red]{exc}[/red]", highlight=False)
         raise typer.Exit(2) from exc
     console.print(f"endpoint {endpoint_id} removed; {cancelled} waiting deliveries cancelled")
+
+
+@notices_app.command("channel")
+def notices_channel(
+    app_slug: Annotated[str, typer.Argument(metavar="APP", help="The app whose notices this is about.")],
+    channel: Annotated[str, typer.Argument(help="webhook: the host platform sends them (notice.requested); smtp: mailed from here.")],
+) -> None:
+    """Choose how an app's notices leave."""
+    try:
+        with open_database(_settings()).session() as session:
+            notice.set_channel(session, CLI_ACTOR, endpoints.app_named(session, app_slug), channel)
+    except FieldError as exc:
+        console.print(f"[red]{exc}[/red]", highlight=False)
+        raise typer.Exit(2) from exc
+    console.print(f"notices of {app_slug} go by {channel}")
 
 
 @audit_app.command("verify")

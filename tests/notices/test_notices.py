@@ -21,6 +21,7 @@ from trustdesk.cases.access import Reviewer
 from trustdesk.cases.escalations import EscalationRequest, Filing, file_for_client
 from trustdesk.cases.queues import appeals_queue
 from trustdesk.config import Settings
+from trustdesk.delivery import outbox
 from trustdesk.delivery.sender import deliver_due
 from trustdesk.delivery.signing import SecretBox
 from trustdesk.domain.vocabulary import Appellant
@@ -30,11 +31,12 @@ from trustdesk.enforcement.appeals import (
     decide_appeal,
     file_appeal,
 )
+from trustdesk.enforcement.bulk import run_chunk, start_bulk
 from trustdesk.enforcement.decisions import DecisionRequest, decide_case, decide_subject
 from trustdesk.ingest.intake import Submitter
 from trustdesk.jobs.worker import run_worker
 from trustdesk.notices.mail import MAX_ATTEMPTS
-from trustdesk.store.models import ApiClient, Job, Notice, OutboxMessage, Subject
+from trustdesk.store.models import ApiClient, BulkItem, Job, Notice, OutboxMessage, Subject, utcnow
 
 ALICE = Actor("staff", "alice")
 REPORTER = {"notifier_name": "Rosa Quintero", "notifier_email": "rosa.quintero@example.net"}
@@ -258,3 +260,49 @@ def test_the_requester_of_an_escalation_filed_through_the_api_hears_the_outcome(
     events = [e["data"] for e in receiver.events("market")["events"] if e["data"].get("kind") == "escalation_outcome"]
     assert [e["recipient"] for e in events] == [{"role": "requester", "requester_ref": "ticket-77"}]
     assert _notices(world)["escalation_outcome:requester"].state == "sent"
+
+
+def test_a_bulk_decision_writes_one_notice_per_subject_with_each_decision(world: World, box: SecretBox, receiver: Receiver) -> None:
+    connect(world, box, receiver)
+    ids = world.add_subjects(*(account(f"spammer-{n}", locale=locale) for n, locale in enumerate(("es", "pt-PT", None))))
+    with world.db.session() as s:
+        op = start_bulk(s, world.alice, ALICE, sorted(ids.values()), DecisionRequest("SPAM", verdict="violation", actions=["warn"],
+                                                                                        rationale="the same spam everywhere"))
+    while run_chunk(world.db, op.id):
+        pass
+    with world.db.reader() as s:
+        told = s.execute(select(Notice.recipient_subject_id, Notice.locale, Notice.decision_id).order_by(Notice.id)).all()
+        decided = dict(s.execute(select(BulkItem.subject_id, BulkItem.decision_id).where(BulkItem.operation_id == op.id)).all())
+    assert [(subject, locale) for subject, locale, _ in told] == [
+        (ids["spammer-0"], "es"), (ids["spammer-1"], "pt"), (ids["spammer-2"], "en")]
+    assert all(decided[subject] == decision for subject, _, decision in told)
+
+
+def test_a_notice_the_host_platform_never_took_is_failed_until_retried_and_delivered(
+    world: World, box: SecretBox, receiver: Receiver,
+) -> None:
+    connect(world, box, receiver)
+    receiver.control("fail", endpoint="market", status=503, count=99)
+    _decide(world, reporter={})
+    a_day_later = utcnow() + timedelta(hours=25)  # past the retry window: the first failure is the last
+    deliver_due(world.db, box, now=lambda: a_day_later)
+    user = _notices(world)["decision:user"]
+    assert user.state == "failed" and (user.error or "").startswith("the host platform did not take it: HTTP 503")
+    receiver.control("recover", endpoint="market")
+    with world.db.session() as s:
+        row = s.execute(select(OutboxMessage).where(OutboxMessage.notice_id == user.id)).scalar_one()
+        outbox.retry(s, ALICE, Reviewer(0, ("admin",)), row.id)
+    deliver_due(world.db, box)
+    user = _notices(world)["decision:user"]
+    assert (user.state, user.error) == ("sent", None) and user.sent_at is not None
+
+
+def test_cancelling_a_notices_delivery_leaves_it_failed_saying_so(world: World, box: SecretBox, receiver: Receiver) -> None:
+    connect(world, box, receiver)
+    _decide(world, reporter={})
+    user = _notices(world)["decision:user"]
+    with world.db.session() as s:
+        row = s.execute(select(OutboxMessage).where(OutboxMessage.notice_id == user.id)).scalar_one()
+        outbox.cancel(s, ALICE, Reviewer(0, ("admin",)), row.id)
+    user = _notices(world)["decision:user"]
+    assert (user.state, user.error) == ("failed", "its delivery to the host platform was cancelled by staff:alice")

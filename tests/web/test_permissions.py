@@ -47,7 +47,19 @@ from trustdesk.enforcement.appeals import AppealRequest, Filer, file_appeal
 from trustdesk.enforcement.decisions import DecisionRequest, decide_subject
 from trustdesk.replies.templates import seed_reply_templates
 from trustdesk.store.database import Database
-from trustdesk.store.models import ApiClient, App, Case, NotifierRecord, OutboxMessage, Queue, ReplyTemplate, StaffUser, Subject, utcnow
+from trustdesk.store.models import (
+    ApiClient,
+    App,
+    Case,
+    Notice,
+    NotifierRecord,
+    OutboxMessage,
+    Queue,
+    ReplyTemplate,
+    StaffUser,
+    Subject,
+    utcnow,
+)
 from trustdesk.web.app import create_app
 from trustdesk.web.permissions import CSRF_HEADER, SESSION_COOKIE
 
@@ -305,11 +317,12 @@ def _world(api: Api, caller_id: int) -> World:
         appeal_case = s.get_one(Case, appeal.case_id)  # where the caller, of any reviewing role, may work it
         appeal_case.queue_id, appeal_case.claimed_by, appeal_case.lease_until = queues["General"], caller_id, utcnow() + timedelta(minutes=5)
         appeal_ids = {"appeal_id": appeal.id, "appeal_case": appeal_case.id, "fresh_decision": fresh.id}
+        notice_id = s.execute(select(Notice.id).where(Notice.decision_id == appealed.id)).scalar_one()
     params = {
         "external_id": "post-1", "subject_id": subjects["shop-1"], "case_id": case.id, "queue_id": queues["General"],
         "action_id": action.id, "operation_id": op.id, "op_id": op.id, "key": "account:1", "code": "SPAM",
         "staff_id": assignee, "client_id": client_id, "endpoint_id": endpoint.id, "delivery_id": delivery.id,
-        "appeal_id": appeal_ids["appeal_id"], "decision_id": appeal_ids["fresh_decision"],
+        "appeal_id": appeal_ids["appeal_id"], "decision_id": appeal_ids["fresh_decision"], "notice_id": notice_id,
     }
     return World(api, params, subjects | {"graphic_queue": queues["Graphic content"], "assignee": assignee, "photo_item": photo_item,
                                           "done_op": labelled.id} | appeal_ids)
@@ -444,6 +457,7 @@ SUCCESS: dict[str, Success] = {
     "GET /api/v1/appeals/{appeal_id}": Success(),
     "POST /api/v1/cases/{case_id}/appeal-outcome": Success(params=APPEAL_CASE, body=lambda _w: UPHELD),
     "GET /api/v1/notifiers": Success(),
+    "GET /api/v1/notices/{notice_id}": Success(),
     "GET /api/v1/search": Success(query={"q": "post-1"}),
     "POST /api/v1/notifiers/{key}/reinstate": Success(),
     # console
@@ -500,6 +514,7 @@ SUCCESS: dict[str, Success] = {
     "POST /cases/{case_id}/de-escalate": Success(303, params=_at_engineering, body=lambda _w: {"note": "fixed"}),
     "GET /subjects/{subject_id}/cascade": Success(),
     "POST /subjects/{subject_id}/cascade": Success(303, body=lambda _w: {"kind": "cascade_takedown", "policy_code": "COUNTERFEIT", "rationale": "replica shop"}),
+    "GET /notices/{notice_id}": Success(),
     "GET /actions/{action_id}": Success(), "POST /actions/{action_id}/undo": Success(200),
     "GET /bulk": Success(),
     "POST /bulk": Success(303, body=lambda w: {"subject_ids": str(w.ids["post-1"]), **SPAM_NO}),
@@ -517,6 +532,7 @@ SUCCESS: dict[str, Success] = {
     "POST /api/v1/webhooks/deliveries/{delivery_id}/cancel": Success(),
     "GET /webhooks": Success(), "POST /webhooks": Success(200, body=lambda _w: {"app": "dating", "url": "https://hooks.example/td"}),
     "POST /webhooks/{endpoint_id}/remove": Success(303),
+    "POST /webhooks/notice-channel": Success(303, body=lambda _w: {"app": "dating", "channel": "smtp"}),
     "POST /webhooks/deliveries/{delivery_id}/retry": Success(303), "POST /webhooks/deliveries/{delivery_id}/cancel": Success(303),
     "GET /search": Success(query={"q": "spam"}),
 }

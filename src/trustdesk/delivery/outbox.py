@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from trustdesk.audit.log import Actor, record
 from trustdesk.cases.access import Reviewer, restricted_subjects
 from trustdesk.domain.errors import Conflict, NotFound
+from trustdesk.notices.states import settle
 from trustdesk.store.dialects import conflict_insert
 from trustdesk.store.models import (
     App,
@@ -231,6 +232,8 @@ def cancel(session: Session, actor: Actor, reviewer: Reviewer, delivery_id: int)
     row.state, row.claimed_until = CANCELLED, None
     record(session, actor=actor, verb="webhook_delivery.cancelled", object_type="webhook_delivery", object_id=row.id,
            before={"state": before}, after={"state": CANCELLED, "webhook_id": row.webhook_id, "action_id": row.action_id})
+    if row.notice_id is not None:
+        settle(session, row.notice_id, sent=False, error=f"its delivery to the host platform was cancelled by {actor.label}")
     return row
 
 

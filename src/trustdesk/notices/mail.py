@@ -29,6 +29,7 @@ from trustdesk.store.models import Notice, Report, Subject
 MAX_ATTEMPTS = 5
 TIMEOUT_SECONDS = 10.0
 MAX_ERROR = 500
+NO_ADDRESS = "no email address is known for the {role}"
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ def mail_notice(db: Database, settings: Settings, notice_id: int) -> None:
             return  # sent, settled, or withheld meanwhile: a repeated job does nothing
         address = address_of(session, notice)
         if address is None or not settings.smtp_host:
-            why = f"no email address is known for the {notice.recipient_role}" if address is None else \
+            why = NO_ADDRESS.format(role=notice.recipient_role) if address is None else \
                 "mail is not configured: set TRUSTDESK_SMTP_HOST"
             settle(session, notice.id, sent=False, error=why)
             return
@@ -81,11 +82,15 @@ def address_of(session: Session, notice: Notice) -> str | None:
     if notice.recipient_subject_id is not None:
         return _email(session.get_one(Subject, notice.recipient_subject_id))
     if notice.recipient_report_id is not None:
-        report = session.get_one(Report, notice.recipient_report_id)
-        if report.notifier_email:
-            return report.notifier_email
-        return _email(session.get(Subject, report.reporter_subject_id)) if report.reporter_subject_id else None
+        return notifier_address(session, session.get_one(Report, notice.recipient_report_id))
     return None
+
+
+def notifier_address(session: Session, report: Report) -> str | None:
+    """Where a notifier is mailed: the notice's email, else the reporting account's."""
+    if report.notifier_email:
+        return report.notifier_email
+    return _email(session.get(Subject, report.reporter_subject_id)) if report.reporter_subject_id else None
 
 
 def _email(subject: Subject | None) -> str | None:

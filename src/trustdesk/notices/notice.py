@@ -16,7 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
+from trustdesk.cases.access import Reviewer, visible_case, visible_subject
 from trustdesk.delivery.outbox import announce_notice
+from trustdesk.domain.errors import FieldError, NotFound
 from trustdesk.domain.vocabulary import (
     NoticeChannel,
     NoticeKind,
@@ -24,7 +26,7 @@ from trustdesk.domain.vocabulary import (
     NoticeState,
 )
 from trustdesk.jobs.queue import enqueue
-from trustdesk.notices.mail import SendNotice, address_of
+from trustdesk.notices.mail import NO_ADDRESS, SendNotice, address_of
 from trustdesk.notices.templates import Rendered
 from trustdesk.store.models import App, Escalation, Notice, Report, Subject, utcnow
 
@@ -78,7 +80,7 @@ def queue_notice(session: Session, actor: Actor, draft: Draft) -> Notice:
         if not announce_notice(session, notice, recipient_reference(session, notice)):
             notice.state, notice.error = NoticeState.FAILED.value, "the app has no webhook endpoint to hand the notice to"
     elif address_of(session, notice) is None:
-        notice.state, notice.error = NoticeState.FAILED.value, f"no email address is known for the {notice.recipient_role}"
+        notice.state, notice.error = NoticeState.FAILED.value, NO_ADDRESS.format(role=notice.recipient_role)
     else:
         enqueue(session, SendNotice(notice.id))
     record(session, actor=actor, verb="notice.queued", object_type="notice", object_id=notice.id, after={
@@ -105,3 +107,38 @@ def recipient_reference(session: Session, notice: Notice) -> dict[str, Any]:
 def notices_of_case(session: Session, case_id: int) -> list[Notice]:
     """A case's notices, oldest first (the caller checked access to the case)."""
     return list(session.execute(select(Notice).where(Notice.case_id == case_id).order_by(Notice.id)).scalars())
+
+
+def visible_notice(session: Session, reviewer: Reviewer, notice_id: int) -> Notice:
+    """A notice whose case and subject the staff member may see (need-to-know); NotFound otherwise."""
+    notice = session.get(Notice, notice_id)
+    try:
+        if notice is None:
+            raise NotFound("notice_id", "")
+        if notice.case_id is not None:
+            visible_case(session, reviewer, notice.case_id)
+        visible_subject(session, reviewer, notice.subject_id)
+    except NotFound:
+        raise NotFound("notice_id", f"no notice {notice_id}") from None
+    return notice
+
+
+def client_notice(session: Session, app_id: int, notice_id: int) -> Notice:
+    """A notice of the client's app; another app's is not found."""
+    notice = session.get(Notice, notice_id)
+    if notice is None or notice.app_id != app_id:
+        raise NotFound("notice_id", f"no notice {notice_id}")
+    return notice
+
+
+def set_channel(session: Session, actor: Actor, app: App, channel: str) -> App:
+    """Choose how an app's notices leave from now on (notices already written keep theirs)."""
+    try:
+        chosen = NoticeChannel(channel)
+    except ValueError:
+        raise FieldError("channel", f"one of {', '.join(c.value for c in NoticeChannel)}") from None
+    before = app.notice_channel
+    app.notice_channel = chosen.value
+    record(session, actor=actor, verb="app.notice_channel_set", object_type="app", object_id=app.id,
+           before={"notice_channel": before}, after={"notice_channel": chosen.value})
+    return app

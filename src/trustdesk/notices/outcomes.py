@@ -28,11 +28,13 @@ from trustdesk.domain.policies import Action
 from trustdesk.domain.vocabulary import (
     AppealOutcome,
     Appellant,
+    AutomatedDecision,
     NoticeChannel,
     NoticeKind,
     NoticeRecipient,
     ReporterType,
 )
+from trustdesk.notices.mail import notifier_address
 from trustdesk.notices.notice import Draft, Recipient, queue_notice
 from trustdesk.notices.templates import pick_locale, render
 from trustdesk.store.models import (
@@ -78,13 +80,13 @@ def after_decision(
     ).scalars().all()
     if decision.verdict == VIOLATION and restrictions:
         account = _account(session, subject)
-        locale = pick_locale(account.locale or subject.locale)
+        locale = _user_locale(account, subject)
         text = render(NoticeKind.DECISION, locale, {
             "policy_title": policy.title,
             "restrictions": [{"kind": a.kind, "ends_at": _when(a.ends_at)} for a in restrictions],
             "rationale": decision.rationale,
             "automated_detection": decision.automated_detection,
-            "automated_decision": decision.automated_decision != "not_automated",
+            "automated_decision": decision.automated_decision != AutomatedDecision.NOT_AUTOMATED.value,
             "appeal_days": appeal_days(session),
             "appeal_reference": str(decision.id),
             "statement_of_reasons_id": statement_of_reasons_id,
@@ -98,10 +100,9 @@ def after_decision(
     for report in reports:
         if report.reporter_type in _SILENT_REPORTERS:
             continue
-        reporter = session.get(Subject, report.reporter_subject_id) if report.reporter_subject_id else None
-        if channel is NoticeChannel.SMTP and not (report.notifier_email or (reporter and (reporter.personal or {}).get("email"))):
+        if channel is NoticeChannel.SMTP and notifier_address(session, report) is None:
             continue
-        locale = pick_locale(reporter.locale if reporter else None)
+        locale = _notifier_locale(session, report)
         text = render(NoticeKind.REPORT_OUTCOME, locale, {
             "action_taken": decision.verdict == VIOLATION,
             "report_reference": report.external_id,
@@ -120,13 +121,11 @@ def after_appeal(session: Session, actor: Actor, appeal: Appeal, judged: Decisio
     policy = session.get_one(Policy, judged.policy_id)
     if appeal.appellant == Appellant.NOTIFIER.value and appeal.report_id is not None:
         report = session.get_one(Report, appeal.report_id)
-        reporter = session.get(Subject, report.reporter_subject_id) if report.reporter_subject_id else None
-        recipient, locale, withheld = Recipient(NoticeRecipient.NOTIFIER, report_id=report.id), reporter.locale if reporter else None, None
+        recipient, locale, withheld = Recipient(NoticeRecipient.NOTIFIER, report_id=report.id), _notifier_locale(session, report), None
     else:
         account = _account(session, subject)
-        recipient, locale = Recipient(NoticeRecipient.USER, subject_id=account.id), account.locale or subject.locale
+        recipient, locale = Recipient(NoticeRecipient.USER, subject_id=account.id), _user_locale(account, subject)
         withheld = WITHHELD_CHILD_SAFETY if is_child_safety(policy) else None
-    locale = pick_locale(locale)
     kinds = list(dict.fromkeys(a.kind for a in restored if a.cascade_of is None))
     text = render(NoticeKind.APPEAL_OUTCOME, locale, {
         "upheld": appeal.outcome == AppealOutcome.UPHELD.value,
@@ -163,6 +162,16 @@ def _account(session: Session, subject: Subject) -> Subject:
     if subject.account_id is None or subject.account_id == subject.id:
         return subject
     return session.get(Subject, subject.account_id) or subject
+
+
+def _user_locale(account: Subject, subject: Subject) -> str:
+    return pick_locale(account.locale or subject.locale)
+
+
+def _notifier_locale(session: Session, report: Report) -> str:
+    """The reporting account's locale; a notifier known only by email is written to in English."""
+    reporter = session.get(Subject, report.reporter_subject_id) if report.reporter_subject_id else None
+    return pick_locale(reporter.locale if reporter else None)
 
 
 def _when(moment: datetime | None) -> str | None:

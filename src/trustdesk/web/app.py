@@ -34,6 +34,7 @@ from trustdesk.web.api import (
     cases,
     enforcement,
     escalations,
+    notices,
     replies,
     reports,
     search,
@@ -45,6 +46,7 @@ from trustdesk.web.client_input import ClientInputRoute
 from trustdesk.web.console import appeals as console_appeals
 from trustdesk.web.console import enforcement as console_enforcement
 from trustdesk.web.console import escalations as console_escalations
+from trustdesk.web.console import notices as console_notices
 from trustdesk.web.console import policies as console_policies
 from trustdesk.web.console import replies as console_replies
 from trustdesk.web.console import review as console_review
@@ -72,6 +74,13 @@ each attempt. The body is `{"type", "timestamp", "data"}`; types `action.applied
 `statement_of_reasons_id`, `sequence` (per subject, increasing: ignore an event whose sequence
 is not above the last one applied), `cascade_of`, `params`. Answer 2xx to accept; anything else
 is retried after 5 s, 30 s, 2 min, 10 min, then hourly for a day, then dead-lettered.
+
+**Notices.** For an app whose notice channel is `webhook` (the default), each notice to a person a
+decision concerns arrives as `notice.requested`: `data` has `notice_id`, `kind` (decision,
+report_outcome, appeal_outcome, escalation_outcome, reply), `recipient` `{"role": user | notifier |
+requester, and "subject_external_id" | "report_external_id" | "requester_ref"}`, `locale`,
+`subject_line`, `body` (send the text as it is), `subject`, `decision_id`,
+`statement_of_reasons_id`, `sequence`. `GET /api/v1/notices/{id}` reads one and its state.
 """
 
 
@@ -180,7 +189,8 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     def prometheus() -> PlainTextResponse:
         return PlainTextResponse(generate_latest().decode(), media_type=CONTENT_TYPE_LATEST)
 
-    for module in (subjects, reports, account_events, cases, escalations, enforcement, appeals, webhooks, search, canned_rationales, replies):
+    modules = (subjects, reports, account_events, cases, escalations, enforcement, appeals, notices, webhooks, search, canned_rationales, replies)
+    for module in modules:
         app.include_router(module.router, responses=CLIENT_ERRORS)
     app.include_router(console.router)
     app.include_router(console_policies.router)
@@ -190,6 +200,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.include_router(console_escalations.router)
     app.include_router(console_staff.router)
     app.include_router(console_appeals.router)
+    app.include_router(console_notices.router)
     app.include_router(console_webhooks.router)
     app.include_router(console_search.router)
     app.mount("/static", StaticFiles(directory=console.STATIC), name="static")

@@ -53,6 +53,7 @@ from trustdesk.domain.roles import ADMINS, ASSIGNERS, CASE_STAFF, REVIEWERS, TIE
 from trustdesk.domain.vocabulary import CaseKind, CommentVisibility, EscalationStatus, ReporterType, Role, Urgency
 from trustdesk.enforcement.appeals import appeal_file, decide_appeal
 from trustdesk.enforcement.decisions import MAX_TIME_SPENT_MS, DecisionRequest, decide_case
+from trustdesk.notices.notice import notices_of_case
 from trustdesk.policy_versions import current_policies, spec_of
 from trustdesk.replies.case_replies import replies_on
 from trustdesk.store.models import MAX_BIGINT, Case, Queue, StaffUser, as_utc, utcnow
@@ -673,7 +674,8 @@ def _case_page(
         "reviewer": who.has(*REVIEWERS),
         "reports_shown": REPORTS_SHOWN, "children_shown": CHILDREN_SHOWN,
         "strike_weight": sum(s.weight for s in file.active_strikes), "may_comment": who.has(*CASE_STAFF),
-        "comments": file.comments, "case_actions": outbox.case_actions(session, case_id), "has_requester": file.has_requester,
+        "comments": file.comments, "case_actions": outbox.case_actions(session, case_id),
+        "case_notices": notices_of_case(session, case_id), "has_requester": file.has_requester,
         "may_escalate": who.has(*CASE_STAFF) and file.case.status == "open", "tiers": TIER_NAMES, "urgencies": [u.value for u in Urgency],
         "may_de_escalate": who.has(*TIER_STAFF) and file.case.tier is not None and file.case.status == "open",
         "open_escalation": next((e for e in file.escalations if e.status == EscalationStatus.OPEN), None),

@@ -1,5 +1,5 @@
-"""The admins' page for action delivery: endpoints (add: the secret is shown once; remove) and
-the dead-letter list (retry, cancel). Thin: `trustdesk.delivery` does the work and audits it."""
+"""The admins' page for action delivery: endpoints (add: the secret is shown once; remove), each
+app's notice channel, and the dead-letter list (retry, cancel). Thin: `trustdesk.delivery` does the work and audits it."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from trustdesk.delivery.signing import SecretBox
 from trustdesk.domain.client_input import RowId
 from trustdesk.domain.errors import FieldError, NotFound
 from trustdesk.domain.roles import ADMINS
+from trustdesk.domain.vocabulary import NoticeChannel
+from trustdesk.notices.notice import set_channel
 from trustdesk.store.models import App
 from trustdesk.web.client_input import ClientInputRoute
 from trustdesk.web.console.views import render
@@ -24,6 +26,7 @@ NOTICES = {
     "removed": "Endpoint removed: nothing more goes there; what was waiting is cancelled.",
     "retried": "Delivery queued again: the worker sends it within seconds.",
     "cancelled": "Delivery cancelled: it stays on record, and can still be retried.",
+    "channel": "Notice channel saved: notices written from now on leave that way.",
 }
 
 
@@ -35,6 +38,8 @@ def _page(
         "who": who, "endpoints": endpoints.listing(session), "apps": session.execute(select(App.slug).order_by(App.slug)).scalars().all(),
         "dead": outbox.deliveries(session, who.reviewer, state=outbox.DEAD, limit=DEAD_SHOWN), "notice": NOTICES.get(notice or ""),
         "created": created, "error": error, "form": form or {},
+        "channels": session.execute(select(App.slug, App.notice_channel).order_by(App.slug)).all(),
+        "channel_choices": [c.value for c in NoticeChannel],
     }
     return render(request, "webhooks.html", context, status_code=status)
 
@@ -62,6 +67,19 @@ def add(
     except FieldError as exc:
         return _page(request, who, session, error=exc, form={"app": app, "url": url}, status=exc.status)
     return _page(request, who, session, created=(endpoint.url, secret))
+
+
+@router.post("/webhooks/notice-channel")
+def notice_channel(
+    request: Request, app: str = Form("", max_length=64), channel: str = Form("", max_length=16),
+    who: StaffContext = Depends(staff_with(*ADMINS)), session: Session = COMMITTED,
+) -> Response:
+    """How an app's notices leave: through the host platform (webhook) or mailed from here (smtp)."""
+    try:
+        set_channel(session, who.actor, endpoints.app_named(session, app), channel)
+    except FieldError as exc:
+        return _page(request, who, session, error=exc, status=exc.status)
+    return RedirectResponse("/webhooks?notice=channel", status_code=303)
 
 
 @router.post("/webhooks/{endpoint_id}/remove")
