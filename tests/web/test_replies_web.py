@@ -196,6 +196,9 @@ def test_staff_tokens_write_templates_draft_use_and_read_replies_through_the_api
         "name": "Checked", "channel": "app_store", "active": False, "texts": [{"locale": "en", "body": "Case {{ case_id }}."}]})
     assert off.status_code == 200 and off.json()["active"] is False and [t["locale"] for t in off.json()["texts"]] == ["en"]
     assert office.call("mia", "GET", f"/api/v1/cases/{case_id}/reply-draft?template_id={template['id']}").status_code == 404
+    stale = office.call("mia", "POST", f"/api/v1/cases/{case_id}/replies", {
+        "template_id": template["id"], "locale": "en", "body": "Case reviewed.", "delivery": "copied"})
+    assert stale.status_code == 422 and stale.json()["field"] == "template_id"
 
 
 def test_a_template_that_fails_on_one_cases_values_is_reported_in_the_panel_not_as_a_broken_page(office: Office) -> None:

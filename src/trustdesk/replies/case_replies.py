@@ -26,7 +26,7 @@ from trustdesk.domain.vocabulary import NoticeKind, NoticeRecipient
 from trustdesk.notices.notice import Draft, Recipient, queue_notice
 from trustdesk.notices.templates import Rendered
 from trustdesk.replies.templates import get_template, texts_of
-from trustdesk.store.models import App, Case, CaseReply, Decision, Policy, ReplyTemplate, Report, Subject
+from trustdesk.store.models import MAX_BIGINT, App, Case, CaseReply, Decision, Policy, ReplyTemplate, Report, Subject
 
 USER = "user"  # the recipient value for the account the case concerns; a notifier is `report:<id>`
 
@@ -92,7 +92,8 @@ def _recipient(session: Session, case: Case, value: str) -> Recipient:
     if value == USER:
         return Recipient(NoticeRecipient.USER, subject_id=subject.account_id or subject.id)
     report_id = value.removeprefix("report:")
-    report = session.get(Report, int(report_id)) if value.startswith("report:") and report_id.isdigit() and len(report_id) < 19 else None
+    known = value.startswith("report:") and report_id.isdigit() and int(report_id) <= MAX_BIGINT
+    report = session.get(Report, int(report_id)) if known else None
     if report is None or report.case_id != case.id:
         raise FieldError("recipient", f"{USER!r} or a report of this case as 'report:<id>'")
     return Recipient(NoticeRecipient.NOTIFIER, report_id=report.id)
@@ -114,6 +115,8 @@ def use_reply(session: Session, actor: Actor, reader: Reviewer, case_id: int, us
     """Record the reply on the case (and send it, for `sent`), audited, in one transaction."""
     case = visible_case(session, reader, case_id)
     template = get_template(session, use.template_id)
+    if not template.active:
+        raise FieldError("template_id", "this template was deactivated: pick another")
     if use.delivery not in {d.value for d in ReplyDelivery}:
         raise FieldError("delivery", f"one of {', '.join(d.value for d in ReplyDelivery)}")
     if use.locale not in texts_of(session, template.id):
