@@ -148,7 +148,7 @@ async def _save(request: Request, who: StaffContext, session: Session, template_
         raise
     except FieldError as exc:  # refused, nothing saved: the form comes back as typed
         return _form(request, who, template_id, values, exc)
-    return RedirectResponse(f"/reply-templates?saved={saved.id}", status_code=303)
+    return RedirectResponse(f"/reply-templates#template-{saved.id}", status_code=303)
 
 
 @router.post("/reply-templates/new")
