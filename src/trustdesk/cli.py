@@ -32,6 +32,7 @@ from trustdesk.audit.log import Actor
 from trustdesk.audit.verify import verify_chain
 from trustdesk.auth import api_clients, staff
 from trustdesk.cases.queues import seed_queues
+from trustdesk.replies.templates import seed_reply_templates
 from trustdesk.config import ConfigError, Settings, load_settings
 from trustdesk.delivery import endpoints
 from trustdesk.delivery.signing import SecretBox
@@ -109,10 +110,11 @@ def db_upgrade() -> None:
     with db.session() as session:
         policies = seed_catalogue(session, CLI_ACTOR)
         queues = seed_queues(session, CLI_ACTOR)
+        templates = seed_reply_templates(session, CLI_ACTOR)
         checked = media.check_unchecked(session, CLI_ACTOR, FileBlobStore(settings.blob_dir))
         indexed = identifier_index.rebuild(session) if index_is_new else 0
     console.print(
-        f"schema is current; {policies.added} catalogue policies and {queues} starter queues added, "
+        f"schema is current; {policies.added} catalogue policies, {queues} starter queues and {templates} reply templates added, "
         f"{policies.updated} catalogue policies brought up to date; {checked} media items checked"
         + (f"; {indexed} personal identifiers indexed for search" if index_is_new else "")
     )
@@ -382,6 +384,7 @@ def demo(
     with db.session() as session:
         seed_catalogue(session, CLI_ACTOR)
         seed_queues(session, CLI_ACTOR)
+        seed_reply_templates(session, CLI_ACTOR)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as bar:
         tasks: dict[str, TaskID] = {}

@@ -19,9 +19,10 @@ from sqlalchemy.orm import Session, aliased, selectinload
 from trustdesk.audit.log import Actor
 from trustdesk.audit.verify import verify_chain
 from trustdesk.auth import api_clients, staff
+from trustdesk.canned_rationales import rationales_for
 from trustdesk.config import Settings
 from trustdesk.demo import content
-from trustdesk.demo.seed import DEMO_STAFF, DemoSummary, Progress, seed_demo
+from trustdesk.demo.seed import DEMO_RATIONALES, DEMO_STAFF, DemoSummary, Progress, seed_demo
 from trustdesk.domain.vocabulary import Role
 from trustdesk.policy_versions import seed_catalogue
 from trustdesk.store.blobs import FileBlobStore
@@ -213,6 +214,8 @@ def test_seeding_again_adds_nothing_and_the_chain_verifies(db: Database, setting
     )
     assert again.staff == first.staff == DEMO_STAFF
     assert _digest(db) == before
+    with db.reader() as s:  # the decision panel has canned rationales to offer, once each
+        assert len(rationales_for(s, "SPAM")) == len(DEMO_RATIONALES["SPAM"]) == 2
     with db.reader() as s:
         result = verify_chain(s)
     assert result.ok, result.problem

@@ -28,6 +28,7 @@ from trustdesk.enforcement.actions import apply_action
 from trustdesk.enforcement.decisions import DecisionRequest, decide_subject
 from trustdesk.enforcement.strikes import add_strike
 from trustdesk.jobs.worker import run_worker
+from trustdesk.replies.templates import seed_reply_templates
 from trustdesk.store.models import AuditEvent, BulkItem, Case, Policy, Queue, Subject, utcnow
 
 SETUP = Actor("test", "setup")
@@ -63,6 +64,7 @@ class World:
 def world(api: Api, settings: Settings) -> World:
     with api.db.session() as s:
         seed_queues(s, SETUP)
+        seed_reply_templates(s, SETUP)  # so the refused replies name a template that exists
         people = {name: staff.create_user(s, SETUP, settings, username=name, password="long enough password", roles=roles,
                                           with_totp=False).id for name, roles in PEOPLE.items()}
     r = api.post("/api/v1/subjects/batch", {"items": [
@@ -110,6 +112,9 @@ API_REFUSALS = [
     ("mod", "POST", "/api/v1/cases/{photo-case}/decision", DECISION, 404),
     ("mod", "POST", "/api/v1/cases/{photo-case}/imminent-harm", {"reason": "made up"}, 404),
     ("mod", "GET", "/api/v1/queues/{cs-queue}/cases", None, 403),
+    ("mod", "GET", "/api/v1/cases/{photo-case}/replies", None, 404),
+    ("mod", "GET", "/api/v1/cases/{photo-case}/reply-draft?template_id=1", None, 404),
+    ("mod", "POST", "/api/v1/cases/{photo-case}/replies", {"template_id": 1, "locale": "en", "body": "x", "delivery": "sent"}, 404),
     ("admin", "GET", "/api/v1/cases/{photo-case}", None, 404),
     ("admin", "GET", "/api/v1/queues/{cs-queue}/cases", None, 403),
     ("sen", "POST", "/api/v1/cases/{photo-case}/assign", {"staff_id": None}, 404),
@@ -124,6 +129,8 @@ CONSOLE_REFUSALS = [
     ("mod", "POST", "/cases/{photo-case}/renew", None, 404),
     ("mod", "POST", "/cases/{photo-case}/decide", {"policy_code": "CSAM", "answers": ["0", "0"], "rationale": "x"}, 404),
     ("mod", "POST", "/cases/{photo-case}/imminent-harm", {"reason": "made up"}, 404),
+    ("mod", "GET", "/cases/{photo-case}/reply", None, 404),
+    ("mod", "POST", "/cases/{photo-case}/replies", {"template_id": "1", "locale": "en", "body": "x", "delivery": "sent"}, 404),
     ("mod", "GET", "/queues/{cs-queue}", None, 403),
     ("mod", "GET", "/subjects/{photo-cs}", None, 404),
     ("mod", "GET", "/subjects/{photo-cs}/media", None, 404),
@@ -162,7 +169,7 @@ def test_staff_without_the_queues_role_are_refused_everywhere(world: World) -> N
         photo = s.get_one(Case, world.ids["photo-case"])
         assert (photo.status, photo.imminent_harm, photo.queue_id) == ("open", False, world.ids["cs-queue"])
         verbs = set(s.execute(select(AuditEvent.verb)).scalars())
-    assert not verbs & {"case.commented", "decision.made", "case.assigned", "case.imminent_harm_flagged", "action.undone",
+    assert not verbs & {"case.commented", "decision.made", "case.reply_copied", "case.reply_sent", "notice.queued", "case.assigned", "case.imminent_harm_flagged", "action.undone",
                         "subject.personal_revealed", "subject.sensitive_media_opened"}
 
 

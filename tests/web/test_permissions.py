@@ -32,6 +32,7 @@ from trustdesk.audit.log import Actor
 from trustdesk.auth import staff
 from trustdesk.auth.api_clients import create_client, create_staff_token
 from trustdesk.auth.passwords import hash_password
+from trustdesk.canned_rationales import add_rationale
 from trustdesk.cases import escalations
 from trustdesk.cases.escalations import EscalationRequest
 from trustdesk.cases.queues import seed_queues
@@ -44,9 +45,21 @@ from trustdesk.enforcement.actions import apply_action
 from trustdesk.enforcement.bulk import run_chunk, start_bulk
 from trustdesk.enforcement.appeals import AppealRequest, Filer, file_appeal
 from trustdesk.enforcement.decisions import DecisionRequest, decide_subject
+from trustdesk.replies.templates import seed_reply_templates
 from trustdesk.store.database import Database
 from trustdesk.store.models import (
-    ApiClient, App, Case, Notice, NotifierRecord, OutboxMessage, Queue, StaffUser, StatementOfReasons, Subject, utcnow,
+    ApiClient,
+    App,
+    Case,
+    Notice,
+    NotifierRecord,
+    OutboxMessage,
+    Queue,
+    ReplyTemplate,
+    StaffUser,
+    StatementOfReasons,
+    Subject,
+    utcnow,
 )
 from trustdesk.web.app import create_app
 from trustdesk.web.permissions import CSRF_HEADER, SESSION_COOKIE
@@ -374,6 +387,26 @@ def _statement(world: World) -> dict[str, Any]:
         return {"statement_id": statement.id}
 
 
+def _canned(world: World) -> dict[str, Any]:
+    """A canned rationale under the world's policy."""
+    with world.api.db.session() as s:
+        return {"rationale_id": add_rationale(s, SETUP, "SPAM", "links posted again and again").id}
+
+
+RATIONALE = {"text": "links posted again and again", "position": "10"}
+
+
+def _template(world: World) -> dict[str, Any]:
+    """The default reply templates; the email one's id."""
+    with world.api.db.session() as s:
+        seed_reply_templates(s, SETUP)
+        world.ids["template"] = s.execute(select(ReplyTemplate.id).where(ReplyTemplate.channel == "email")).scalars().first()
+    return {"template_id": world.ids["template"]}
+
+
+TEMPLATE_JSON = {"name": "Checked", "channel": "social", "texts": [{"locale": "en", "body": "Case {{ case_id }}"}]}
+TEMPLATE_FORM = {"name": "Checked", "channel": "email", "tone": "calm", "active": "on", "subject_en": "Case {{ case_id }}",
+                 "body_en": "Your {{ subject_kind }} was reviewed."}
 UPHELD = {"outcome": "upheld", "rationale": "the warning stands"}
 APPEAL_CASE: Callable[[World], dict[str, Any]] = lambda w: {"case_id": w.ids["appeal_case"]}
 GRAPHIC: Callable[[World], dict[str, Any]] = lambda w: {"queue_id": w.ids["graphic_queue"]}
@@ -451,6 +484,27 @@ SUCCESS: dict[str, Success] = {
     "POST /policies/{code}": Success(303, body=lambda _w: {
         "title": "Spam", "severity": "2", "allowed_actions": ["remove", "warn", "strike", "ban"], "dsa_category": "STATEMENT_CATEGORY_SCAMS_AND_FRAUD",
         "dsa_keywords": ["KEYWORD_INAUTHENTIC_ACCOUNTS"]}),
+    "POST /policies/{code}/rationales": Success(303, body=lambda _w: RATIONALE),
+    "POST /policies/{code}/rationales/{rationale_id}": Success(303, params=_canned, body=lambda _w: RATIONALE),
+    "POST /policies/{code}/rationales/{rationale_id}/delete": Success(303, params=_canned),
+    "GET /api/v1/policies/{code}/rationales": Success(),
+    "POST /api/v1/policies/{code}/rationales": Success(body=lambda _w: {"text": "links posted again and again"}),
+    "PUT /api/v1/rationales/{rationale_id}": Success(params=_canned, body=lambda _w: {"text": "links", "position": 1}),
+    "DELETE /api/v1/rationales/{rationale_id}": Success(params=_canned),
+    "GET /cases/{case_id}/reply": Success(),
+    "POST /cases/{case_id}/replies": Success(303, params=_template, body=lambda w: {
+        "template_id": str(w.ids["template"]), "locale": "en", "subject": "About your post", "body": "Reviewed.", "delivery": "copied"}),
+    "GET /reply-templates": Success(), "GET /reply-templates/new": Success(),
+    "GET /api/v1/reply-templates": Success(),
+    "POST /api/v1/reply-templates": Success(body=lambda _w: TEMPLATE_JSON),
+    "PUT /api/v1/reply-templates/{template_id}": Success(params=_template, body=lambda _w: TEMPLATE_JSON),
+    "GET /api/v1/cases/{case_id}/reply-draft": Success(params=_template, query={"template_id": "1"}),
+    "POST /api/v1/cases/{case_id}/replies": Success(params=_template, body=lambda w: {
+        "template_id": w.ids["template"], "locale": "en", "body": "Reviewed.", "delivery": "copied"}),
+    "GET /api/v1/cases/{case_id}/replies": Success(),
+    "POST /reply-templates/new": Success(303, body=lambda _w: TEMPLATE_FORM),
+    "GET /reply-templates/{template_id}": Success(params=_template),
+    "POST /reply-templates/{template_id}": Success(303, params=_template, body=lambda _w: TEMPLATE_FORM),
     "GET /queues": Success(),
     "POST /queues/{queue_id}/step-out": Success(303, params=GRAPHIC),
     "POST /queues/{queue_id}/step-in": Success(303, params=GRAPHIC),

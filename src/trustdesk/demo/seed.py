@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor
 from trustdesk.auth import api_clients, staff
+from trustdesk.canned_rationales import add_rationale
 from trustdesk.cases import sla
 from trustdesk.config import Settings
 from trustdesk.demo import content
@@ -687,6 +688,17 @@ def _summary(db: Database, settings: Settings, *, already_seeded: bool, tokens: 
     return DemoSummary(already_seeded, subjects, reports, events, media, DEMO_STAFF, tokens, notes)
 
 
+# A few canned rationales, so the decision panel shows its one-click fills in the demo.
+DEMO_RATIONALES = {
+    "SPAM": ("The same promotional link was posted repeatedly to people who did not ask for it.",
+             "The account sells fake followers or engagement."),
+    "SCAM": ("Asks for payment or personal details outside the platform.",
+             "Advertises an item at a price and with a story typical of advance-fee fraud."),
+    "HARASSMENT": ("Repeated unwanted contact after the person asked it to stop.",
+                   "Insults aimed at a specific person."),
+}
+
+
 def seed_demo(
     db: Database,
     settings: Settings,
@@ -716,6 +728,9 @@ def seed_demo(
     app_ids: list[int] = []
     with db.session() as session:
         kept = _create_staff(session, settings)
+        for code, texts in DEMO_RATIONALES.items():
+            for position, text in enumerate(texts):
+                add_rationale(session, DEMO_ACTOR, code, text, position * 10)
         for plan in plans:
             app = ensure_app(session, DEMO_ACTOR, plan.slug, plan.name)
             _client, tokens[plan.slug] = api_clients.create_client(session, DEMO_ACTOR, app, f"{plan.slug}-backend", list(Scope))

@@ -849,3 +849,63 @@ class Notice(Base):
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CannedRationale(Base):
+    """A sentence reviewers often write under one policy, offered as a one-click fill of the
+    decision's rationale. Kept per policy code, so it outlives the policy's versions."""
+
+    __tablename__ = "canned_rationales"
+    __table_args__ = (Index("ix_canned_rationales_policy", "policy_code", "position"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    policy_code: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    position: Mapped[int] = mapped_column(default=100)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReplyTemplate(Base):
+    """A reply staff send to a person by email, on an app store review or on social media; its
+    words per locale are `ReplyTemplateText` rows. Deactivated, not deleted: uses point at it."""
+
+    __tablename__ = "reply_templates"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    # How to say it, shown to staff beside the text; never sent.
+    tone: Mapped[str] = mapped_column(Text, default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReplyTemplateText(Base):
+    """One locale's version of a reply template: a subject line (email only) and the body, both
+    sandboxed Jinja over the placeholders of `trustdesk.domain.replies.PLACEHOLDERS`."""
+
+    __tablename__ = "reply_template_texts"
+    template_id: Mapped[int] = mapped_column(ForeignKey("reply_templates.id"), primary_key=True)
+    locale: Mapped[str] = mapped_column(String(16), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(500), default="")
+    body: Mapped[str] = mapped_column(Text)
+
+
+class CaseReply(Base):
+    """A reply used on a case: the final text as staff sent or copied it, and how it left."""
+
+    __tablename__ = "case_replies"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    template_id: Mapped[int] = mapped_column(ForeignKey("reply_templates.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    locale: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(String(500), default="")
+    body: Mapped[str] = mapped_column(Text)
+    # `copied`: staff pasted it themselves; `sent`: queued as a notice of kind `reply`.
+    delivery: Mapped[str] = mapped_column(String(16))
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id"), default=None)
+    sent_by: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

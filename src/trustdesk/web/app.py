@@ -28,7 +28,19 @@ from trustdesk.store.blobs import FileBlobStore
 from trustdesk.store.database import Database
 from trustdesk.web import error_pages, metrics
 from trustdesk.web.api import (
-    account_events, appeals, cases, enforcement, escalations, notices, reports, search, statements, subjects, webhooks,
+    account_events,
+    appeals,
+    canned_rationales,
+    cases,
+    enforcement,
+    escalations,
+    notices,
+    replies,
+    reports,
+    search,
+    statements,
+    subjects,
+    webhooks,
 )
 from trustdesk.web.api.responses import CLIENT_ERRORS
 from trustdesk.web.client_input import ClientInputRoute
@@ -37,6 +49,7 @@ from trustdesk.web.console import enforcement as console_enforcement
 from trustdesk.web.console import escalations as console_escalations
 from trustdesk.web.console import notices as console_notices
 from trustdesk.web.console import policies as console_policies
+from trustdesk.web.console import replies as console_replies
 from trustdesk.web.console import review as console_review
 from trustdesk.web.console import search as console_search
 from trustdesk.web.console import staff as console_staff
@@ -177,11 +190,16 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     def prometheus() -> PlainTextResponse:
         return PlainTextResponse(generate_latest().decode(), media_type=CONTENT_TYPE_LATEST)
 
-    for module in (subjects, reports, account_events, cases, escalations, enforcement, appeals, notices, webhooks, search, statements):
+    modules = (
+        subjects, reports, account_events, cases, escalations, enforcement, appeals, notices, webhooks, search, statements,
+        canned_rationales, replies,
+    )
+    for module in modules:
         app.include_router(module.router, responses=CLIENT_ERRORS)
     app.include_router(console.router)
     app.include_router(console_policies.router)
     app.include_router(console_review.router)
+    app.include_router(console_replies.router)
     app.include_router(console_enforcement.router)
     app.include_router(console_escalations.router)
     app.include_router(console_staff.router)

@@ -12,18 +12,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from trustdesk.canned_rationales import MAX_POSITION, add_rationale, edit_rationale, rationales_for, remove_rationale
 from trustdesk.domain.errors import FieldError, NotFound
 from trustdesk.domain.policies import Action
 from trustdesk.domain.roles import ADMINS
 from trustdesk.domain.taxonomy import DSA_CATEGORIES, DSA_KEYWORDS, DSA_KEYWORDS_BY_CATEGORY, NCMEC_INCIDENT_TYPES
 from trustdesk.policy_versions import current_policies, publish_version, tree_of
 from trustdesk.store.models import Policy
+from trustdesk.domain.client_input import RowId
 from trustdesk.web.client_input import ClientInputRoute
 from trustdesk.web.console.views import render
 from trustdesk.web.permissions import COMMITTED, StaffContext, read_session, staff_with
@@ -37,6 +39,12 @@ CHOICES = {
     "categories": sorted(DSA_CATEGORIES),
     "keywords": [(k, _CATEGORY_OF.get(k, "")) for k in sorted(DSA_KEYWORDS, key=lambda k: (_CATEGORY_OF.get(k, "~"), k))],
     "ncmec_types": sorted(NCMEC_INCIDENT_TYPES),
+}
+# Fixed messages named in redirects (`?rationale=...`), so a URL cannot put words on the page.
+RATIONALE_NOTICES = {
+    "added": "Canned rationale added: reviewers see it in the decision panel now.",
+    "saved": "Canned rationale saved.",
+    "removed": "Canned rationale removed.",
 }
 
 
@@ -94,22 +102,24 @@ def _changes(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _page(
-    request: Request, who: StaffContext, versions: list[Policy], values: dict[str, Any] | None = None,
-    error: FieldError | None = None, notice: str | None = None,
+    request: Request, who: StaffContext, session: Session, versions: list[Policy], values: dict[str, Any] | None = None,
+    error: FieldError | None = None, notice: str | None = None, rationale_error: FieldError | None = None,
 ) -> HTMLResponse:
     policy = versions[0]
+    failed = error or rationale_error
     context = {
         "who": who, "policy": policy, "versions": versions, "values": values or _values(policy), "notice": notice,
         # the form field a message belongs next to: `decision_tree.nodes.q1.question` → `decision_tree`
         "error": error, "error_field": error.field.split(".")[0].split("[")[0] if error else None,
         "can_edit": who.has(*ADMINS), "choices": CHOICES,
+        "rationales": rationales_for(session, policy.code), "rationale_error": rationale_error,
     }
-    return render(request, "policy.html", context, status_code=error.status if error else 200)
+    return render(request, "policy.html", context, status_code=failed.status if failed else 200)
 
 
 @router.get("/policies/{code}")
 def policy_page(
-    request: Request, code: str, published: bool = False, unchanged: bool = False,
+    request: Request, code: str, published: bool = False, unchanged: bool = False, rationale: str = "",
     who: StaffContext = Depends(staff_with()), session: Session = Depends(read_session),
 ) -> HTMLResponse:
     versions = _versions(session, code)
@@ -118,7 +128,9 @@ def policy_page(
         notice = f"Published version {versions[0].version}. Decisions from now on apply it; earlier ones keep theirs."
     elif unchanged:
         notice = f"Nothing changed, so no new version was made: version {versions[0].version} is still current."
-    return _page(request, who, versions, notice=notice)
+    elif rationale in RATIONALE_NOTICES:
+        notice = RATIONALE_NOTICES[rationale]
+    return _page(request, who, session, versions, notice=notice)
 
 
 @router.post("/policies/{code}")
@@ -131,5 +143,45 @@ async def publish(
     try:
         _policy, changed = publish_version(session, who.actor, code, _changes(values))
     except FieldError as exc:
-        return _page(request, who, versions, values, exc)
+        return _page(request, who, session, versions, values, exc)
     return RedirectResponse(f"/policies/{code}?{'published' if changed else 'unchanged'}=1", status_code=303)
+
+
+# --- canned rationales (admins) -------------------------------------------------------------
+
+
+def _rationale_change(request: Request, who: StaffContext, session: Session, code: str, change: Any, done: str) -> Response:
+    """Run `change`; back to the policy page with a notice, or with the error beside the rationales."""
+    versions = _versions(session, code)
+    try:
+        change()
+    except NotFound:
+        raise
+    except FieldError as exc:
+        return _page(request, who, session, versions, rationale_error=exc)
+    return RedirectResponse(f"/policies/{code}?rationale={done}#rationales", status_code=303)
+
+
+@router.post("/policies/{code}/rationales")
+def create_rationale(
+    request: Request, code: str, text: str = Form(""), position: int = Form(100, ge=0, le=MAX_POSITION),
+    who: StaffContext = Depends(staff_with(*ADMINS)), session: Session = COMMITTED,
+) -> Response:
+    """Add a canned rationale to the policy; reviewers are offered it as a one-click fill."""
+    return _rationale_change(request, who, session, code, lambda: add_rationale(session, who.actor, code, text, position), "added")
+
+
+@router.post("/policies/{code}/rationales/{rationale_id}")
+def update_rationale(
+    request: Request, code: str, rationale_id: RowId, text: str = Form(""), position: int = Form(100, ge=0, le=MAX_POSITION),
+    who: StaffContext = Depends(staff_with(*ADMINS)), session: Session = COMMITTED,
+) -> Response:
+    return _rationale_change(
+        request, who, session, code, lambda: edit_rationale(session, who.actor, rationale_id, text, position, code), "saved")
+
+
+@router.post("/policies/{code}/rationales/{rationale_id}/delete")
+def delete_rationale(
+    request: Request, code: str, rationale_id: RowId, who: StaffContext = Depends(staff_with(*ADMINS)), session: Session = COMMITTED,
+) -> Response:
+    return _rationale_change(request, who, session, code, lambda: remove_rationale(session, who.actor, rationale_id, code), "removed")

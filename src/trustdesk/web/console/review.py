@@ -22,6 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from trustdesk.canned_rationales import rationales_for
 from trustdesk.cases import access, claiming, listing, routing, sla, wellness
 from trustdesk.cases.case_file import CaseFile, add_comment, load_case_file
 from trustdesk.cases.listing import Age, QueueFilter, QueueSort
@@ -55,8 +56,10 @@ from trustdesk.enforcement.decisions import MAX_TIME_SPENT_MS, DecisionRequest, 
 from trustdesk.enforcement.outcomes import case_outcomes
 from trustdesk.notices.notice import notices_of_case
 from trustdesk.policy_versions import current_policies, spec_of
+from trustdesk.replies.case_replies import replies_on
 from trustdesk.store.models import MAX_BIGINT, Case, Queue, StaffUser, as_utc, utcnow
 from trustdesk.web.client_input import ClientInputRoute
+from trustdesk.web.console.replies import reply_panel
 from trustdesk.web.console.views import render
 from trustdesk.web.permissions import (
     COMMITTED,
@@ -99,6 +102,8 @@ NOTICES = {
     "reversed": "Decision reversed: what it still had in force is withdrawn, and the host platform is told.",
     "escalated-handed-over": "Escalated and handed to the tier's team: the case has left your queues.",
     "de-escalated": "De-escalated: the case is back in the queue it came from.",
+    "reply-copied": "Reply recorded as copied: paste it into the channel. It is listed under Replies.",
+    "reply-sent": "Reply sent: it is on its way and listed under Replies.",
 }
 
 # What each part of a priority score means (see trustdesk.domain.priority).
@@ -545,6 +550,7 @@ def _panel(session: Session, case: Case, draft: Draft) -> dict[str, Any]:
         "question": None if outcome else tree["nodes"][node], "step_url": step_url,
         "no_violation": None if route is None else step_url(route),
         "allowed": [a.value for a in spec.allowed_actions], "chosen": chosen, "error": error,
+        "canned": rationales_for(session, policy.code),
     }
 
 
@@ -658,7 +664,7 @@ def _lease(case: Case, terms: claiming.Terms) -> dict[str, Any]:
 def case_view(
     request: Request, who: StaffContext, session: Session, case_id: int, *, draft: Draft | None = None,
     notice: str | None = None, error: str | None = None, status: int = 200, queue_id: int | None = None,
-    appeal_form: dict[str, str] | None = None,
+    appeal_form: dict[str, str] | None = None, reply_pick: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     file = load_case_file(session, who.reviewer, case_id)
     holding = _holds(session, who, case_id)
@@ -683,19 +689,26 @@ def case_view(
     }
     if holding and appeal is None:
         context["panel"] = _panel(session, file.case, draft or Draft(file.case.policy_code))
+    context["replies"] = replies_on(session, who.reviewer, case_id)
+    if who.has(*CASE_STAFF):
+        context["reply"] = reply_panel(request, session, who, file.case, **(reply_pick or {}))
     return render(request, "case.html", context, status_code=status)
 
 
 @router.get("/cases/{case_id}")
 def case_page(
     request: Request, case_id: RowId, notice: str | None = None, queue: int | None = Query(None, ge=1, le=MAX_BIGINT),
+    channel: str = Query("", max_length=16), template_id: int | None = Query(None, ge=1, le=MAX_BIGINT),
+    locale: str = Query("", max_length=16),
     who: StaffContext = Depends(staff_with()), session: Session = Depends(read_session),
 ) -> HTMLResponse:
     """Everything needed to decide without leaving the page; read-only unless you hold the case.
 
     `queue`: the reviewer is working that queue, so "next case" here keeps taking from it.
+    `channel`, `template_id`, `locale`: the reply picked in the Reply panel (its picker without scripts).
     """
-    return case_view(request, who, session, case_id, notice=notice, queue_id=queue)
+    pick = {"channel": channel, "template_id": template_id, "locale": locale}
+    return case_view(request, who, session, case_id, notice=notice, queue_id=queue, reply_pick=pick)
 
 
 @router.post("/cases/{case_id}/renew")

@@ -66,6 +66,13 @@
     if (all) {
       document.querySelectorAll(`input[name="${all.dataset.selectAll}"]`).forEach((box) => { box.checked = all.checked; });
     }
+    // A canned text (a rationale) fills its form's box, ready to edit; a copy button puts the box's text on the clipboard.
+    const fill = event.target.closest("[data-fill]");
+    const box = fill && fill.form && fill.form.elements[fill.dataset.fill];
+    if (box) { box.value = fill.dataset.text; box.focus(); }
+    const copy = event.target.closest("[data-copy]");
+    const copied = copy && copy.form && copy.form.elements[copy.dataset.copy];
+    if (copied && navigator.clipboard) navigator.clipboard.writeText(copied.value);
   });
 
   document.addEventListener("change", (event) => {
