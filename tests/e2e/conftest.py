@@ -6,16 +6,25 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from sqlalchemy import select
 
 from tests.conftest import TEST_SECRET
 from tests.live_server import live_server
+from trustdesk.audit.log import Actor
 from trustdesk.config import Settings
+from trustdesk.delivery.endpoints import add_endpoint
+from trustdesk.delivery.sender import deliver_due
+from trustdesk.delivery.signing import SecretBox
+from trustdesk.sandbox.host import HostState, create_host_app
 from trustdesk.store.database import Database
 from trustdesk.store.migrate import upgrade
+from trustdesk.store.models import App
 from trustdesk.web.app import create_app
 
 CHROMIUM = "/usr/bin/chromium"
@@ -72,6 +81,38 @@ def serving(tmp_path: Path, seed: Callable[[Database, Settings], Seeded]) -> Ite
             yield base, db, seeded
     finally:
         db.dispose()
+
+
+@dataclass
+class HostSandbox:
+    """The host-platform sandbox, receiving one app's webhooks, seen from the outside."""
+
+    url: str
+    client: httpx.Client
+    db: Database
+    app_slug: str
+
+    def deliver(self) -> int:
+        """What `trustdesk worker` does every second: deliver what is due; returns how many were."""
+        return deliver_due(self.db, SecretBox(TEST_SECRET))
+
+    def arrived(self) -> dict[str, Any]:
+        """The sandbox's counts (accepted: signature verified, refused) and every accepted event."""
+        answer = self.client.get(f"{self.url}/control/events", params={"endpoint": self.app_slug})
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+
+@contextmanager
+def host_sandbox(db: Database, app_slug: str) -> Iterator[HostSandbox]:
+    """The sandbox in a uvicorn thread, added as the app's webhook endpoint with a fresh secret."""
+    with live_server(create_host_app(HostState())) as url, httpx.Client() as client:
+        with db.session() as session:
+            app = session.execute(select(App).where(App.slug == app_slug)).scalar_one()
+            _endpoint, secret = add_endpoint(session, Actor("test", "seed"), SecretBox(TEST_SECRET), app,
+                                             f"{url}/hooks/{app_slug}", production=False)
+        assert client.post(f"{url}/control/endpoints", json={"name": app_slug, "secret": secret}).status_code in (200, 201)
+        yield HostSandbox(url, client, db, app_slug)
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """An appeal in a real browser: the host platform files it through the API, and a second
 reviewer takes it from the queue and overturns it on the appeal case page, which reinstates
-the listing and revokes the strike."""
+the listing and revokes the strike; the reinstatement and the notice telling the user reach the
+host-platform sandbox, signatures verified."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 from sqlalchemy import select
 
-from tests.e2e.conftest import NEEDS_CHROMIUM, log_in, serving
+from tests.e2e.conftest import NEEDS_CHROMIUM, HostSandbox, host_sandbox, log_in, serving
 from trustdesk.audit.log import Actor
 from trustdesk.auth import staff
 from trustdesk.auth.api_clients import create_client
@@ -42,6 +43,7 @@ class Site:
     db: Database
     token: str
     decision_id: int
+    host: HostSandbox
 
 
 def _seed(db: Database, settings: Settings) -> tuple[str, int]:
@@ -70,8 +72,8 @@ def _seed(db: Database, settings: Settings) -> tuple[str, int]:
 
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[Site]:
-    with serving(tmp_path, _seed) as (base, db, seeded):
-        yield Site(base, db, *seeded)
+    with serving(tmp_path, _seed) as (base, db, seeded), host_sandbox(db, "market") as host:
+        yield Site(base, db, *seeded, host)
 
 
 def test_an_appeal_filed_through_the_api_is_overturned_by_a_second_reviewer(site: Site, browser: Browser) -> None:
@@ -101,4 +103,19 @@ def test_an_appeal_filed_through_the_api_is_overturned_by_a_second_reviewer(site
         assert session.execute(select(Strike.revoked_at)).scalar_one() is not None
     page.goto(f"{site.url}/cases/{case_id}")
     expect(page.get_by_test_id("appeal-outcome")).to_contain_text("Overturned by Sue Senior")
+    told = page.get_by_test_id("case-notices").locator("tr", has_text="appeal outcome")
+    expect(told.get_by_test_id("notice-state")).to_have_text("pending")
+
+    assert site.host.deliver() == 4  # what `trustdesk worker` does every second
+    arrived = site.host.arrived()
+    assert (arrived["accepted"], arrived["refused"]) == (4, 0)  # every signature verified
+    reversed_ = {(e["data"]["action"], e["data"]["subject"]["external_id"]) for e in arrived["events"] if e["type"] == "action.reversed"}
+    assert reversed_ == {("remove", "lst-1"), ("strike", "seller-1"), ("warn", "seller-1")}  # the strike's warning too
+    [notice] = [e["data"] for e in arrived["events"] if e["type"] == "notice.requested"]
+    assert (notice["kind"], notice["recipient"]) == ("appeal_outcome", {"role": "user", "subject_external_id": "seller-1"})
+    assert "we have reversed it" in notice["body"] and "The content is back." in notice["body"]
+    assert "The buyer confirmed an in-person card payment." in notice["body"]
+    assert "Sue" not in notice["body"] and "Mia" not in notice["body"]  # staff are never named
+    page.reload()
+    expect(told.get_by_test_id("notice-state")).to_have_text("sent")
     assert errors == []

@@ -14,31 +14,24 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 from sqlalchemy import select
 
-from tests.conftest import TEST_SECRET
-from tests.e2e.conftest import NEEDS_CHROMIUM, log_in, serving
-from tests.live_server import live_server
+from tests.e2e.conftest import NEEDS_CHROMIUM, HostSandbox, host_sandbox, log_in, serving
 from trustdesk.audit.log import Actor
 from trustdesk.auth import staff
 from trustdesk.cases.queues import seed_queues
 from trustdesk.config import Settings
-from trustdesk.delivery.endpoints import add_endpoint
-from trustdesk.delivery.sender import deliver_due
-from trustdesk.delivery.signing import SecretBox
 from trustdesk.demo.images import render_photo
 from trustdesk.domain.vocabulary import ReporterType, Role, SubjectKind, Visibility
 from trustdesk.ingest import intake, media
 from trustdesk.ingest.schemas import ReportIn, SubjectIn
 from trustdesk.organisation import ensure_app
-from trustdesk.sandbox.host import HostState, create_host_app
 from trustdesk.policy_versions import seed_catalogue
 from trustdesk.store.blobs import FileBlobStore
 from trustdesk.store.database import Database
-from trustdesk.store.models import App, Case, Queue, Strike, Subject
+from trustdesk.store.models import Case, Queue, Strike, Subject
 
 PASSWORD = "long enough password"
 SEED = Actor("test", "seed")
@@ -52,8 +45,7 @@ class Site:
     url: str
     db: Database
     subjects: dict[str, int]
-    host_url: str  # the host-platform sandbox
-    host: httpx.Client
+    host: HostSandbox
 
     def visibility(self, *external_ids: str) -> list[str]:
         with self.db.reader() as session:
@@ -95,13 +87,8 @@ def _seed(db: Database, settings: Settings) -> dict[str, int]:
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[Site]:
     """The console, and the host-platform sandbox as the market app's webhook receiver."""
-    with serving(tmp_path, _seed) as (base, db, subjects), live_server(create_host_app(HostState())) as host_url, \
-            httpx.Client() as host:
-        with db.session() as session:
-            _endpoint, secret = add_endpoint(session, SEED, SecretBox(TEST_SECRET), session.execute(select(App).where(App.slug == "market")).scalar_one(), f"{host_url}/hooks/market",
-                                             production=False)
-        assert host.post(f"{host_url}/control/endpoints", json={"name": "market", "secret": secret}).status_code in (200, 201)
-        yield Site(base, db, subjects, host_url, host)
+    with serving(tmp_path, _seed) as (base, db, subjects), host_sandbox(db, "market") as host:
+        yield Site(base, db, subjects, host)
 
 
 def test_a_moderator_works_a_case_from_the_queue_to_a_decision(site: Site, browser: Browser) -> None:
@@ -175,13 +162,18 @@ def test_a_senior_takes_a_shop_down_in_cascade_and_undoes_it(site: Site, browser
     expect(page.get_by_text("Applied to 3 subjects")).to_be_visible()
     assert site.visibility(*SHOP_ITEMS, "listing-3") == ["removed"] * 4
     expect(page.get_by_test_id("delivery-state").first).to_have_text("pending")
-    deliver_due(site.db, SecretBox(TEST_SECRET))  # what `trustdesk worker` does every second
+    site.host.deliver()  # what `trustdesk worker` does every second
     page.reload()
     expect(page.get_by_test_id("delivery-state").first).to_have_text("delivered")
-    arrived = site.host.get(f"{site.host_url}/control/events", params={"endpoint": "market"}).json()
-    assert (arrived["accepted"], arrived["refused"]) == (3, 0)  # the sandbox verified every signature
-    assert {(e["type"], e["data"]["policy_code"], e["data"]["subject"]["external_id"]) for e in arrived["events"]} == {
+    arrived = site.host.arrived()
+    assert (arrived["accepted"], arrived["refused"]) == (4, 0)  # the sandbox verified every signature
+    actions = [e for e in arrived["events"] if e["type"].startswith("action.")]
+    assert {(e["type"], e["data"]["policy_code"], e["data"]["subject"]["external_id"]) for e in actions} == {
         ("action.applied", "COUNTERFEIT", ext) for ext in SHOP_ITEMS}
+    assert all(e["data"]["statement_of_reasons_id"] for e in actions)  # each removal has its statement of reasons
+    [notice] = [e["data"] for e in arrived["events"] if e["type"] == "notice.requested"]
+    assert (notice["kind"], notice["recipient"]) == ("decision", {"role": "user", "subject_external_id": "acc-1"})
+    assert "Counterfeit shop: every listing is a replica." in notice["body"]
     page.get_by_role("button", name="Undo the cascade").click()  # refused by the form itself: no reason, no tick
     expect(page.get_by_test_id("action-status")).to_have_text("applied")
     page.get_by_label("Reason").fill("The brand confirmed the shop is an authorised outlet.")
@@ -192,8 +184,8 @@ def test_a_senior_takes_a_shop_down_in_cascade_and_undoes_it(site: Site, browser
     expect(page.get_by_test_id("action-status")).to_have_text("undone")
     assert site.visibility(*SHOP_ITEMS) == ["visible"] * 3
     assert site.visibility("listing-3") == ["removed"]
-    deliver_due(site.db, SecretBox(TEST_SECRET))
-    arrived = site.host.get(f"{site.host_url}/control/events", params={"endpoint": "market"}).json()
-    assert (arrived["accepted"], arrived["refused"]) == (6, 0)
-    assert [e["type"] for e in arrived["events"]][3:] == ["action.reversed"] * 3
+    site.host.deliver()
+    arrived = site.host.arrived()
+    assert (arrived["accepted"], arrived["refused"]) == (7, 0)
+    assert [e["type"] for e in arrived["events"]][4:] == ["action.reversed"] * 3
     assert errors == []
