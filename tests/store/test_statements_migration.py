@@ -10,7 +10,7 @@ from alembic import command
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from tests.store.raw_rows import rows
+from tests.store.raw_rows import add_decided_listing, rows
 from trustdesk.store.migrate import alembic_config, upgrade
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
@@ -22,20 +22,7 @@ def test_statements_arrive_with_0018_unique_by_puid_and_action_and_leave_on_down
     upgrade(empty_url, "0017")
     engine = create_engine(empty_url)
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO apps (id, slug, name, created_at) VALUES (1, 'market', 'Market', :t)"), {"t": NOW})
-        conn.execute(text(
-            "INSERT INTO policies (id, code, version, title, severity, allowed_actions, dsa_category, dsa_keywords, graphic, "
-            "description, is_current, created_at) VALUES (1, 'SPAM', 1, 'Spam', 2, '[\"remove\"]', "
-            "'STATEMENT_CATEGORY_SCOPE_OF_PLATFORM_SERVICE', '[]', FALSE, '', TRUE, :t)"
-        ), {"t": NOW})
-        conn.execute(text(
-            "INSERT INTO subjects (id, app_id, external_id, kind, visibility, reach, personal, attributes, body_hash, "
-            "received_at, updated_at) VALUES (3, 1, 'lst-3', 'listing', 'removed', '{}', '{}', '{}', :h, :t, :t)"
-        ), {"h": "0" * 64, "t": NOW})
-        conn.execute(text(
-            "INSERT INTO decisions (id, subject_id, policy_id, policy_code, policy_version, verdict, actions, rationale, tree_path, "
-            "time_spent_ms, created_at) VALUES (1, 3, 1, 'SPAM', 1, 'violation', '[\"remove\"]', '', '[]', 0, :t)"
-        ), {"t": NOW})
+        add_decided_listing(conn, NOW)
         for action_id in (1, 2, 3):
             conn.execute(text(
                 "INSERT INTO enforcement_actions (id, decision_id, subject_id, kind, params, status, created_by, created_at) "
