@@ -341,6 +341,29 @@ def hashes_create(
     console.print(f"bank {bank.id} {bank.name!r} created", markup=False)
 
 
+@hashes_app.command("update")
+def hashes_update(
+    name: Annotated[str, typer.Argument(help="The bank's name.")],
+    threshold: Annotated[int | None, typer.Option(help="PDQ match threshold (Hamming distance).")] = None,
+    policy: Annotated[str | None, typer.Option(help="The policy a match breaks (with --action).")] = None,
+    action: Annotated[str | None, typer.Option(help="The action a match calls for.")] = None,
+    review_only: Annotated[bool, typer.Option("--review-only", help="Matches go to review: no policy, no action.")] = False,
+    active: Annotated[bool | None, typer.Option("--active/--inactive", help="An inactive bank is not matched.")] = None,
+) -> None:
+    """Change a bank's threshold, action or state; every process applies it within a second."""
+    try:
+        with open_database(_settings()).session() as session:
+            bank = hash_banks.bank_named(session, name)
+            keep_action = not review_only and policy is None and action is None
+            spec = BankSpec(bank.name, bank.kind, bank.description, bank.pdq_threshold if threshold is None else threshold,
+                            bank.policy_code if keep_action else policy, bank.action if keep_action else action)
+            hash_banks.update_bank(session, CLI_ACTOR, bank, spec, active=bank.active if active is None else active)
+    except FieldError as exc:
+        console.print(f"[red]{exc}[/red]", highlight=False)
+        raise typer.Exit(2) from exc
+    console.print(f"bank {name!r} updated", markup=False)
+
+
 @hashes_app.command("import")
 def hashes_import(
     bank: Annotated[str, typer.Argument(metavar="BANK", help="The bank's name.")],

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from trustdesk.audit.log import Actor
 from trustdesk.domain.errors import Conflict, NotFound
 from trustdesk.domain.hash_banks import BankSpec, parse_list
-from trustdesk.hash_banks.banks import add_hashes, bank_named, create_bank, list_banks, remove_hash
+from trustdesk.hash_banks.banks import add_hashes, bank_named, create_bank, list_banks, remove_hash, update_bank
 from trustdesk.store.database import Database
 from trustdesk.store.models import AuditEvent, BankHash
 
@@ -47,3 +47,19 @@ def test_import_twice_adds_once_and_removal_is_soft_and_audited(db: Database) ->
     assert events[1].after == {"source": "file:list.csv", "added": {"md5": 1, "pdq": 1}}
     assert events[2].after["added"] == {}
     assert events[3].before["value"] == MD5
+
+
+def test_editing_a_bank_is_checked_and_audited_with_before_and_after(db: Database) -> None:
+    with db.session() as s:
+        create_bank(s, ACTOR, BankSpec("other", "scam"))
+        bank = create_bank(s, ACTOR, BankSpec("ncii", "ncii"))
+        with pytest.raises(Conflict):
+            update_bank(s, ACTOR, bank, BankSpec("other", "ncii"), active=True)
+    with db.session() as s:
+        update_bank(s, ACTOR, bank_named(s, "ncii"), BankSpec("ncii", "ncii", pdq_threshold=20), active=False)
+    with db.reader() as s:
+        assert [(b.bank.name, b.bank.active, b.bank.pdq_threshold) for b in list_banks(s)] == [("ncii", False, 20), ("other", True, 31)]
+        assert [b.bank.name for b in list_banks(s, active_only=True)] == ["other"]
+        edited = s.execute(select(AuditEvent).where(AuditEvent.verb == "hash_bank.edited")).scalar_one()
+    assert (edited.before["pdq_threshold"], edited.before["active"]) == (31, True)
+    assert (edited.after["pdq_threshold"], edited.after["active"]) == (20, False)

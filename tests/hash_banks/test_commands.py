@@ -46,3 +46,8 @@ def test_import_reports_bad_lines_keeps_good_ones_and_is_idempotent(env: Setting
     assert "removed from scams" in _run("hashes", "remove", "scams", MD5)
     assert "scams scam yes 0 0 1 31" in _run("hashes", "banks")
     assert "not in bank" in _run("hashes", "remove", "scams", MD5, code=2)
+    assert "updated" in _run("hashes", "update", "scams", "--threshold", "20", "--inactive")
+    assert "scams scam no 0 0 1 20 remove (SCAM)" in _run("hashes", "banks")
+    assert "updated" in _run("hashes", "update", "scams", "--review-only", "--active")
+    assert "scams scam yes 0 0 1 20 review only" in _run("hashes", "banks")
+    assert "pdq_threshold" in _run("hashes", "update", "scams", "--threshold", "99", code=2)

@@ -47,12 +47,29 @@ def create_bank(session: Session, actor: Actor, spec: BankSpec) -> HashBank:
     if session.execute(select(HashBank.id).where(HashBank.name == spec.name)).first():
         raise Conflict("name", f"another bank is called {spec.name!r}")
     bank = HashBank(name=spec.name, kind=spec.kind, description=spec.description, pdq_threshold=spec.pdq_threshold,
-                    policy_code=spec.policy_code, action=spec.action, created_by=actor.label)
+                    policy_code=spec.policy_code, action=spec.action, active=True, created_by=actor.label)
     session.add(bank)
     session.flush()
-    record(session, actor=actor, verb="hash_bank.created", object_type="hash_bank", object_id=bank.id,
-           after={"name": bank.name, "kind": bank.kind, "pdq_threshold": bank.pdq_threshold,
-                  "policy_code": bank.policy_code, "action": bank.action})
+    record(session, actor=actor, verb="hash_bank.created", object_type="hash_bank", object_id=bank.id, after=_settings(bank))
+    return bank
+
+
+def _settings(bank: HashBank) -> dict[str, object]:
+    return {"name": bank.name, "kind": bank.kind, "description": bank.description, "pdq_threshold": bank.pdq_threshold,
+            "policy_code": bank.policy_code, "action": bank.action, "active": bank.active}
+
+
+def update_bank(session: Session, actor: Actor, bank: HashBank, spec: BankSpec, *, active: bool) -> HashBank:
+    """Change a bank's settings; every matcher applies them at its next refresh."""
+    spec = check_bank(spec)
+    if spec.name != bank.name and session.execute(select(HashBank.id).where(HashBank.name == spec.name)).first():
+        raise Conflict("name", f"another bank is called {spec.name!r}")
+    before = _settings(bank)
+    bank.name, bank.kind, bank.description, bank.pdq_threshold = spec.name, spec.kind, spec.description, spec.pdq_threshold
+    bank.policy_code, bank.action, bank.active = spec.policy_code, spec.action, active
+    session.flush()
+    record(session, actor=actor, verb="hash_bank.edited", object_type="hash_bank", object_id=bank.id,
+           before=before, after=_settings(bank))
     return bank
 
 
