@@ -28,7 +28,7 @@ from trustdesk.store.blobs import BlobStore
 from trustdesk.store.dialects import conflict_insert
 from trustdesk.store.models import BankHash, HashBank, MediaHash, MediaItem, utcnow
 
-_CHUNK = 1_000  # rows per INSERT: 6 parameters a row stays under SQLite's variable limit
+_CHUNK = 10_000  # rows held in memory at a time while importing
 LIVE = BankHash.removed_at.is_(None)
 
 
@@ -100,17 +100,19 @@ def list_banks(session: Session, *, active_only: bool = False) -> list[BankSumma
 
 
 def add_hashes(session: Session, actor: Actor, bank: HashBank, entries: Iterable[BankEntry], *, source: str) -> int:
-    """Add the entries not already live in the bank; returns how many were new."""
+    """Add the entries not already live in the bank; returns how many were new.
+
+    Core `executemany` on the table, not ORM objects: lists run to millions of rows."""
+    table = BankHash.__table__
+    insert = (conflict_insert(session, table)
+              .on_conflict_do_nothing(index_elements=["bank_id", "algorithm", "value"], index_where=LIVE)
+              .returning(table.c.algorithm))
     added: Counter[str] = Counter()
+    now = utcnow()
     for chunk in _chunks(entries):
-        inserted = session.execute(
-            conflict_insert(session, BankHash)
-            .values([{"bank_id": bank.id, "algorithm": e.algorithm.value, "value": e.value, "note": e.note,
-                      "added_by": actor.label, "added_at": utcnow()} for e in chunk])
-            .on_conflict_do_nothing(index_elements=["bank_id", "algorithm", "value"], index_where=LIVE)
-            .returning(BankHash.algorithm)
-        ).scalars()
-        added.update(inserted)
+        rows = [{"bank_id": bank.id, "algorithm": e.algorithm.value, "value": e.value, "note": e.note,
+                 "added_by": actor.label, "added_at": now} for e in chunk]
+        added.update(session.execute(insert, rows).scalars())
     record(session, actor=actor, verb="hash_bank.hashes_added", object_type="hash_bank", object_id=bank.id,
            after={"source": source, "added": dict(added)})
     return added.total()
