@@ -36,6 +36,7 @@ from trustdesk.domain.vocabulary import HashAlgorithm
 from trustdesk.store.database import Database
 from trustdesk.store.models import BankHash, HashBank, utcnow
 
+_Row = tuple[int, int, str, str, bool]  # id, bank id, algorithm, value, live
 GAP_WAIT = 60.0  # seconds an unseen id is looked for again
 LOOKBACK = timedelta(seconds=60)
 _EXACT = (HashAlgorithm.MD5, HashAlgorithm.SHA256)
@@ -122,7 +123,7 @@ class BankMatcher:
             with self._apply_lock:
                 self._banks = banks
                 changes = self._add(added) + self._remove(removed)
-            self._track_gaps([row.id for row in added], started)
+            self._track_gaps([row[0] for row in added], started)
             self._removals_since = stamp - LOOKBACK
             self._refreshed_at = started
             return changes
@@ -149,28 +150,28 @@ class BankMatcher:
                     found.append(_match(bank, hit.id, HashAlgorithm.PDQ, hit.distance))
         return found
 
-    def _additions(self, session: Session) -> list:
+    def _additions(self, session: Session) -> list[_Row]:
         """Rows above the highest id seen, and rows in the gaps still awaited (removed ones too,
-        so that their ids stop being awaited)."""
+        so that their ids stop being awaited). Read through Core: a first load reads them all."""
         wanted = [BankHash.id > self._last_id, *(BankHash.id.between(gap.low, gap.high) for gap in self._gaps)]
-        return session.execute(
-            select(BankHash.id, BankHash.bank_id, BankHash.algorithm, BankHash.value, BankHash.removed_at)
+        return [tuple(row) for row in session.connection().execute(
+            select(BankHash.id, BankHash.bank_id, BankHash.algorithm, BankHash.value, BankHash.removed_at.is_(None))
             .where(or_(*wanted)).order_by(BankHash.id)
-        ).all()
+        )]
 
-    def _add(self, rows: list) -> int:
+    def _add(self, rows: list[_Row]) -> int:
         pdq_ids, pdq_values, exact = [], [], 0
-        for row in rows:
-            if row.removed_at is not None or row.id in self._pdq_bank or row.id in self._exact_key:
+        for hash_id, bank_id, algorithm, value, live in rows:
+            if not live or hash_id in self._pdq_bank or hash_id in self._exact_key:
                 continue
-            if row.algorithm == HashAlgorithm.PDQ:
-                pdq_ids.append(row.id)
-                pdq_values.append(row.value)
-                self._pdq_bank[row.id] = row.bank_id
+            if algorithm == HashAlgorithm.PDQ:
+                pdq_ids.append(hash_id)
+                pdq_values.append(value)
+                self._pdq_bank[hash_id] = bank_id
             else:
-                key = (row.algorithm, row.value)
-                self._exact.setdefault(key, {})[row.id] = row.bank_id
-                self._exact_key[row.id] = key
+                key = (algorithm, value)
+                self._exact.setdefault(key, {})[hash_id] = bank_id
+                self._exact_key[hash_id] = key
                 exact += 1
         if pdq_ids:
             self._pdq.add(pdq_ids, pdq_values)
