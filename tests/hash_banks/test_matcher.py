@@ -4,6 +4,7 @@ without a rebuild."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 
 import numpy as np
@@ -84,6 +85,15 @@ def test_a_turned_or_mirrored_copy_of_a_banked_picture_matches(db: Database, tra
     [found] = matcher.match(media_hashes(_jpeg(photo.transpose(transpose))))
     assert found.bank == "ncii" and found.algorithm == "pdq" and found.distance <= 31
     assert matcher.match(media_hashes(render_photo(4))) == []
+
+
+def test_a_featureless_picture_or_other_bytes_are_queried_by_exact_hashes_only() -> None:
+    flat = io.BytesIO()
+    Image.new("RGB", (300, 300), (200, 10, 10)).save(flat, format="PNG")
+    assert media_hashes(flat.getvalue()).pdq == ()  # PDQ quality 0: it would match every flat red picture
+    text = media_hashes(b"not a picture")
+    assert text == MediaHashes(hashlib.md5(b"not a picture").hexdigest(), hashlib.sha256(b"not a picture").hexdigest())
+    assert len(media_hashes(render_photo(3)).pdq) == 8
 
 
 def test_md5_and_sha256_match_exactly_in_every_bank_holding_them(db: Database) -> None:

@@ -22,6 +22,9 @@ HEX_LENGTHS = {HashAlgorithm.MD5: 32, HashAlgorithm.SHA256: 64, HashAlgorithm.PD
 DEFAULT_PDQ_THRESHOLD = 31
 # Random PDQ hashes lie about 128 bits apart (σ ≈ 8): beyond 64, unrelated pictures would match.
 MAX_PDQ_THRESHOLD = 64
+# PDQ's own quality score (0–100): below this a picture is too featureless (a flat colour, a
+# blank screen) for its hash to say anything, and it would match unrelated pictures like it.
+MIN_PDQ_QUALITY = 50
 MAX_NAME = 200
 MAX_NOTE = 500
 _HEX = frozenset(string.hexdigits)

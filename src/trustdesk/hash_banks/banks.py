@@ -22,7 +22,7 @@ from trustdesk.analysis.hashing.pdq import UnreadableImage, hash_image, open_ima
 from trustdesk.audit.log import Actor, record
 from trustdesk.cases.access import Reviewer, visible_case
 from trustdesk.domain.errors import Conflict, FieldError, NotFound
-from trustdesk.domain.hash_banks import BankEntry, BankSpec, check_bank, entry
+from trustdesk.domain.hash_banks import MIN_PDQ_QUALITY, BankEntry, BankSpec, check_bank, entry
 from trustdesk.domain.vocabulary import HashAlgorithm, MediaKind, MediaStatus
 from trustdesk.store.blobs import BlobStore
 from trustdesk.store.dialects import conflict_insert
@@ -168,13 +168,15 @@ def _media_entries(session: Session, subject_id: int, blobs: BlobStore, *, note:
 
 
 def _pdq(blobs: BlobStore, sha256: str) -> str | None:
-    """The picture's upright PDQ (matching tries the 8 turns of the query), or None if unreadable."""
+    """The picture's upright PDQ (matching tries the 8 turns of the query); None if unreadable or
+    too featureless to match on."""
     try:
         with blobs.open(sha256) as stream:
             data = stream.read()
     except FileNotFoundError:
         return None
     try:
-        return hash_image(open_image(data)).hex
+        pdq = hash_image(open_image(data))
     except UnreadableImage:
         return None
+    return pdq.hex if pdq.quality >= MIN_PDQ_QUALITY else None

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk.analysis.hashing.pdq import UnreadableImage, hash_image_dihedral, open_image
 from trustdesk.analysis.hashing.pdq_index import PdqIndex
+from trustdesk.domain.hash_banks import MIN_PDQ_QUALITY
 from trustdesk.domain.vocabulary import HashAlgorithm
 from trustdesk.store.database import Database
 from trustdesk.store.models import BankHash, HashBank, utcnow
@@ -81,9 +82,10 @@ class _Gap:
 
 
 def media_hashes(data: bytes) -> MediaHashes:
-    """The hashes to query a file by; PDQ only when the bytes are a readable picture."""
+    """The hashes to query a file by; PDQ only when the bytes are a picture with features enough."""
     try:
-        pdq = hash_image_dihedral(open_image(data)).hexes
+        dihedral = hash_image_dihedral(open_image(data))
+        pdq = dihedral.hexes if dihedral.quality >= MIN_PDQ_QUALITY else ()
     except UnreadableImage:
         pdq = ()
     return MediaHashes(hashlib.md5(data, usedforsecurity=False).hexdigest(), hashlib.sha256(data).hexdigest(), pdq)
