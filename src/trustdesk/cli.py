@@ -39,7 +39,9 @@ from trustdesk.delivery.signing import SecretBox
 from trustdesk.demo import deliveries as demo_deliveries
 from trustdesk.demo.seed import DemoSize, seed_demo
 from trustdesk.domain.errors import FieldError
-from trustdesk.domain.vocabulary import Role, Scope
+from trustdesk.domain.hash_banks import DEFAULT_PDQ_THRESHOLD, BankKind, BankSpec, parse_list
+from trustdesk.domain.vocabulary import HashAlgorithm, Role, Scope
+from trustdesk.hash_banks import banks as hash_banks
 from trustdesk.ingest import media
 from trustdesk.ingest.bulk_import import RecordTypeName, import_file
 from trustdesk.ingest.intake import Submitter
@@ -66,8 +68,9 @@ sandbox_app = typer.Typer(help="Sandboxes of outside services, for the demo and 
 webhooks_app = typer.Typer(help="Webhook endpoints: where the host platform hears of actions.", no_args_is_help=True)
 search_app = typer.Typer(help="The search index.", no_args_is_help=True)
 notices_app = typer.Typer(help="Notices to the people decisions concern.", no_args_is_help=True)
+hashes_app = typer.Typer(help="Hash banks: known-bad media, matched by PDQ, MD5 and SHA-256.", no_args_is_help=True)
 for sub, name in ((db_app, "db"), (users_app, "users"), (clients_app, "clients"), (audit_app, "audit"), (policies_app, "policies"),
-                  (webhooks_app, "webhooks"), (search_app, "search"), (notices_app, "notices")):
+                  (webhooks_app, "webhooks"), (search_app, "search"), (notices_app, "notices"), (hashes_app, "hashes")):
     app.add_typer(sub, name=name)
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(analyze_app, name="analyze")
@@ -312,6 +315,108 @@ def notices_channel(
         console.print(f"[red]{exc}[/red]", highlight=False)
         raise typer.Exit(2) from exc
     console.print(f"notices of {app_slug} go by {channel}")
+
+
+AlgorithmOption = Annotated[
+    HashAlgorithm | None, typer.Option("--algorithm", help="The hashes' algorithm where lines do not say (needed for 64 hex characters).")
+]
+
+
+@hashes_app.command("create")
+def hashes_create(
+    name: Annotated[str, typer.Argument(help="The bank's name, used by `hashes import`.")],
+    kind: Annotated[BankKind, typer.Option(help="What the bank holds.")],
+    threshold: Annotated[int, typer.Option(help="PDQ match threshold (Hamming distance).")] = DEFAULT_PDQ_THRESHOLD,
+    policy: Annotated[str | None, typer.Option(help="The policy a match breaks (with --action).")] = None,
+    action: Annotated[str | None, typer.Option(help="The action a match calls for; without it, matches go to review.")] = None,
+    description: Annotated[str, typer.Option(help="Where the list comes from, who maintains it.")] = "",
+) -> None:
+    """Create a hash bank."""
+    try:
+        with open_database(_settings()).session() as session:
+            bank = hash_banks.create_bank(session, CLI_ACTOR, BankSpec(name, kind.value, description, threshold, policy, action))
+    except FieldError as exc:
+        console.print(f"[red]{exc}[/red]", highlight=False)
+        raise typer.Exit(2) from exc
+    console.print(f"bank {bank.id} {bank.name!r} created", markup=False)
+
+
+@hashes_app.command("update")
+def hashes_update(
+    name: Annotated[str, typer.Argument(help="The bank's name.")],
+    threshold: Annotated[int | None, typer.Option(help="PDQ match threshold (Hamming distance).")] = None,
+    policy: Annotated[str | None, typer.Option(help="The policy a match breaks (with --action).")] = None,
+    action: Annotated[str | None, typer.Option(help="The action a match calls for.")] = None,
+    review_only: Annotated[bool, typer.Option("--review-only", help="Matches go to review: no policy, no action.")] = False,
+    active: Annotated[bool | None, typer.Option("--active/--inactive", help="An inactive bank is not matched.")] = None,
+) -> None:
+    """Change a bank's threshold, action or state; every process applies it within a second."""
+    try:
+        with open_database(_settings()).session() as session:
+            bank = hash_banks.bank_named(session, name)
+            keep_action = not review_only and policy is None and action is None
+            spec = BankSpec(bank.name, bank.kind, bank.description, bank.pdq_threshold if threshold is None else threshold,
+                            bank.policy_code if keep_action else policy, bank.action if keep_action else action)
+            hash_banks.update_bank(session, CLI_ACTOR, bank, spec, active=bank.active if active is None else active)
+    except FieldError as exc:
+        console.print(f"[red]{exc}[/red]", highlight=False)
+        raise typer.Exit(2) from exc
+    console.print(f"bank {name!r} updated", markup=False)
+
+
+@hashes_app.command("import")
+def hashes_import(
+    bank: Annotated[str, typer.Argument(metavar="BANK", help="The bank's name.")],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="One hash per line, or CSV: algorithm,value[,note].")],
+    algorithm: AlgorithmOption = None,
+) -> None:
+    """Add a list of hashes to a bank; hashes already there are left alone, bad lines are named by
+    number (and make the exit status 1) while the good ones are imported."""
+    parsed = parse_list(file.read_text(encoding="utf-8", errors="replace"), algorithm)
+    try:
+        with open_database(_settings()).session() as session:
+            added = hash_banks.add_hashes(session, CLI_ACTOR, hash_banks.bank_named(session, bank), parsed.entries,
+                                          source=f"file:{file.name}")
+    except FieldError as exc:
+        console.print(f"[red]{exc}[/red]", highlight=False)
+        raise typer.Exit(2) from exc
+    console.print(f"{added} hashes added to {bank}, {len(parsed.entries) - added} already there, {len(parsed.bad)} bad lines",
+                  markup=False)
+    for bad in parsed.bad[:50]:
+        console.print(f"line {bad.line}: {bad.message}", markup=False, highlight=False)
+    if len(parsed.bad) > 50:
+        console.print(f"… and {len(parsed.bad) - 50} more bad lines", markup=False)
+    if parsed.bad:
+        raise typer.Exit(1)
+
+
+@hashes_app.command("remove")
+def hashes_remove(
+    bank: Annotated[str, typer.Argument(metavar="BANK", help="The bank's name.")],
+    value: Annotated[str, typer.Argument(help="The hash, in hex.")],
+    algorithm: AlgorithmOption = None,
+) -> None:
+    """Take a hash out of a bank (every worker stops matching it within a second)."""
+    try:
+        with open_database(_settings()).session() as session:
+            hash_banks.remove_hash(session, CLI_ACTOR, hash_banks.bank_named(session, bank), value, algorithm)
+    except FieldError as exc:
+        console.print(f"[red]{exc}[/red]", highlight=False)
+        raise typer.Exit(2) from exc
+    console.print(f"removed from {bank}", markup=False)
+
+
+@hashes_app.command("banks")
+def hashes_banks() -> None:
+    """List the banks with their live hashes per algorithm, threshold and action."""
+    with open_database(_settings()).reader() as session:
+        table = Table("name", "kind", "active", "pdq", "md5", "sha256", "threshold", "on a match")
+        for summary in hash_banks.list_banks(session):
+            bank = summary.bank
+            table.add_row(bank.name, bank.kind, "yes" if bank.active else "no",
+                          *(str(summary.counts.get(a, 0)) for a in ("pdq", "md5", "sha256")), str(bank.pdq_threshold),
+                          f"{bank.action} ({bank.policy_code})" if bank.action else "review only")
+    console.print(table)
 
 
 @audit_app.command("verify")

@@ -33,6 +33,8 @@ from trustdesk.auth import staff
 from trustdesk.auth.api_clients import create_client, create_staff_token
 from trustdesk.auth.passwords import hash_password
 from trustdesk.canned_rationales import add_rationale
+from trustdesk.domain.hash_banks import BankSpec
+from trustdesk.hash_banks.banks import create_bank
 from trustdesk.cases import escalations
 from trustdesk.cases.escalations import EscalationRequest
 from trustdesk.cases.queues import seed_queues
@@ -404,6 +406,18 @@ def _template(world: World) -> dict[str, Any]:
     return {"template_id": world.ids["template"]}
 
 
+def _banked(world: World) -> dict[str, Any]:
+    """A decided case on the photo (which has media), and a bank to add it to."""
+    r = world.api.post("/api/v1/reports", {"external_id": "r-photo", "subject_external_id": "photo-1", "policy_code": "SPAM",
+                                           "reporter_type": "anonymous"})
+    assert r.status_code == 201, r.text
+    with world.api.db.session() as s:
+        decide_subject(s, SETUP, world.ids["photo-1"], DecisionRequest("SPAM", verdict="violation", actions=["remove"]))
+        world.ids["bank"] = create_bank(s, SETUP, BankSpec("scam photos", "scam")).id
+        s.flush()
+        return {"case_id": s.execute(select(Case.id).where(Case.subject_id == world.ids["photo-1"])).scalar_one()}
+
+
 TEMPLATE_JSON = {"name": "Checked", "channel": "social", "texts": [{"locale": "en", "body": "Case {{ case_id }}"}]}
 TEMPLATE_FORM = {"name": "Checked", "channel": "email", "tone": "calm", "active": "on", "subject_en": "Case {{ case_id }}",
                  "body_en": "Your {{ subject_kind }} was reviewed."}
@@ -548,6 +562,8 @@ SUCCESS: dict[str, Success] = {
     "POST /webhooks/notice-channel": Success(303, body=lambda _w: {"app": "dating", "channel": "smtp"}),
     "POST /webhooks/deliveries/{delivery_id}/retry": Success(303), "POST /webhooks/deliveries/{delivery_id}/cancel": Success(303),
     "GET /search": Success(query={"q": "spam"}),
+    "GET /hash-banks": Success(),
+    "POST /cases/{case_id}/add-to-bank": Success(303, params=_banked, body=lambda w: {"bank_id": str(w.ids["bank"])}),
 }
 
 

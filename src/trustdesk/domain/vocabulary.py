@@ -48,6 +48,7 @@ class MediaStatus(StrEnum):
 class HashAlgorithm(StrEnum):
     MD5 = "md5"
     SHA256 = "sha256"
+    PDQ = "pdq"  # perceptual (images): near copies match within a bank's threshold
 
 
 class Visibility(StrEnum):

@@ -909,3 +909,40 @@ class CaseReply(Base):
     notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id"), default=None)
     sent_by: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class HashBank(Base):
+    """A list of known-bad media hashes (CSAM, terrorist content, NCII, scam images …) with
+    what a match means: its PDQ threshold and the action it calls for (none: review only)."""
+
+    __tablename__ = "hash_banks"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[str] = mapped_column(String(16))
+    pdq_threshold: Mapped[int] = mapped_column(default=31)
+    policy_code: Mapped[str | None] = mapped_column(String(64), default=None)
+    action: Mapped[str | None] = mapped_column(String(32), default=None)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BankHash(Base):
+    """One hash in a bank. Removal is soft (`removed_at`), so workers see it go; a value is in a
+    bank once while not removed (a partial unique index), and may be added again after removal."""
+
+    __tablename__ = "bank_hashes"
+    __table_args__ = (
+        Index("uq_bank_hashes_live", "bank_id", "algorithm", "value", unique=True,
+              sqlite_where=text("removed_at IS NULL"), postgresql_where=text("removed_at IS NULL")),
+        Index("ix_bank_hashes_removed_at", "removed_at"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("hash_banks.id"))
+    algorithm: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(64))  # lower-case hex
+    note: Mapped[str] = mapped_column(Text, default="")
+    added_by: Mapped[str] = mapped_column(String(200))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+    removed_at: Mapped[datetime | None] = mapped_column(default=None)

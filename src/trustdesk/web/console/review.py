@@ -48,7 +48,7 @@ from trustdesk.domain.decision_trees import (
 )
 from trustdesk.domain.errors import FieldError, NotFound
 from trustdesk.domain.priority import EXPLANATIONS, Band
-from trustdesk.domain.roles import ADMINS, ASSIGNERS, CASE_STAFF, REVIEWERS, TIER_STAFF
+from trustdesk.domain.roles import ADMINS, ASSIGNERS, CASE_STAFF, ENFORCERS, REVIEWERS, TIER_STAFF
 from trustdesk.domain.vocabulary import CaseKind, CommentVisibility, EscalationStatus, ReporterType, Role, Urgency
 from trustdesk.enforcement import statements
 from trustdesk.enforcement.appeals import appeal_file, decide_appeal
@@ -56,6 +56,7 @@ from trustdesk.enforcement.decisions import MAX_TIME_SPENT_MS, DecisionRequest, 
 from trustdesk.enforcement.outcomes import case_outcomes
 from trustdesk.notices.notice import notices_of_case
 from trustdesk.policy_versions import current_policies, spec_of
+from trustdesk.hash_banks.banks import list_banks
 from trustdesk.replies.case_replies import replies_on
 from trustdesk.store.models import MAX_BIGINT, Case, Queue, StaffUser, as_utc, utcnow
 from trustdesk.web.client_input import ClientInputRoute
@@ -104,6 +105,7 @@ NOTICES = {
     "de-escalated": "De-escalated: the case is back in the queue it came from.",
     "reply-copied": "Reply recorded as copied: paste it into the channel. It is listed under Replies.",
     "reply-sent": "Reply sent: it is on its way and listed under Replies.",
+    "added-to-bank": "Added to the hash bank: copies of this media are matched from now on.",
 }
 
 # What each part of a priority score means (see trustdesk.domain.priority).
@@ -686,6 +688,8 @@ def case_view(
         "appeal": appeal, "appeal_form": appeal_form or {},
         "case_statements": statements.of_case(session, who.reviewer, case_id, STATEMENTS_SHOWN),
         "own_decision": appeal is not None and appeal.appeal.original_reviewer_id == who.user_id,
+        "hash_banks": list_banks(session, active_only=True)
+        if file.case.decided_at and file.tree.subject.media_items and who.has(*ENFORCERS) else [],
     }
     if holding and appeal is None:
         context["panel"] = _panel(session, file.case, draft or Draft(file.case.policy_code))

@@ -1,0 +1,1 @@
+"""Hash banks of known-bad media: storage, import, and matching."""
