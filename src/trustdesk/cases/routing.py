@@ -301,7 +301,9 @@ def reconsider(session: Session, actor: Actor, subject_ids: Iterable[int]) -> No
         policy = policies.get(lead.policy_code)
         if policy is None:  # a retired policy: the case stays where it is
             continue
-        to, routed_by = _route(queues, default, _context(lead, subjects[case.subject_id], policy, slugs[case.app_id], found))
+        # A reviewer's imminent-harm flag routed the case as imminent harm: it still is.
+        routed_as = _Flag(lead.policy_code, lead.reporter_type, lead.text or "", lead.imminent_harm or case.imminent_harm)
+        to, routed_by = _route(queues, default, _context(routed_as, subjects[case.subject_id], policy, slugs[case.app_id], found))
         if to.id != queue.id:
             before = {"queue_id": case.queue_id, "routed_by": case.routed_by, "due_at": case.due_at,
                       "claimed_by": case.claimed_by, "assigned_to": case.assigned_to}
