@@ -278,7 +278,8 @@ def reconsider(session: Session, actor: Actor, subject_ids: Iterable[int]) -> No
     queue takes it. A case that moves leaves its reviewer's hands (claim and assignment end),
     since the queue it goes to may need roles or languages they lack.
     """
-    cases = _open_report_cases(session, sorted(set(subject_ids)))
+    wanted = sorted(set(subject_ids))
+    cases = _open_report_cases(session, wanted) if wanted else []
     if not cases:
         return
     signals = latest_signals(session, [c.subject_id for c in cases])
