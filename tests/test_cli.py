@@ -12,7 +12,7 @@ from trustdesk.auth import api_clients, staff
 from trustdesk.cli import app
 from trustdesk.config import Settings
 from trustdesk.store.database import Database
-from trustdesk.store.models import ApiClient, AuditEvent, Policy, StaffUser
+from trustdesk.store.models import ApiClient, App, AuditEvent, Policy, Signal, StaffUser, Subject
 
 runner = CliRunner()
 
@@ -139,3 +139,22 @@ def test_serve_leaves_forwarded_headers_to_the_app(env: Settings, monkeypatch: p
         monkeypatch.setattr(f"trustdesk.cli.{process_wide}", lambda *_args: None)
     _ok("serve", "--no-worker")
     assert seen["proxy_headers"] is False
+
+
+def test_analyze_subject_stores_the_signals_once_and_names_an_unknown_subject(env: Settings, db: Database) -> None:
+    with db.session() as s:
+        app_row = App(slug="dating", name="Dating")
+        s.add(app_row)
+        s.flush()
+        subject = Subject(app_id=app_row.id, external_id="m1", kind="message", text="double your crypto, send bitcoin now",
+                          body_hash="h")
+        s.add(subject)
+        s.flush()
+        subject_id = subject.id
+    out = " ".join(_ok("analyze", "subject", str(subject_id)).split())
+    assert "text_classifier" in out and "spam_scam" in out and "3 new signal(s)" in out
+    assert "0 new signal(s)" in " ".join(_ok("analyze", "subject", str(subject_id)).split())
+    with db.reader() as s:
+        assert len(s.execute(select(Signal)).scalars().all()) == 3
+    missing = runner.invoke(app, ["analyze", "subject", str(subject_id + 100)])
+    assert missing.exit_code == 1 and f"no subject {subject_id + 100}" in missing.output

@@ -26,6 +26,8 @@ from rich.table import Table
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
+from trustdesk.analysis.runs import analyse
+from trustdesk.analysis.signals import signals_of
 from trustdesk.analysis.text.commands import analyze_app, models_app
 from trustdesk.audit import personal_data
 from trustdesk.audit.log import Actor
@@ -55,7 +57,7 @@ from trustdesk.search import identifier_index
 from trustdesk.store import counters, migrate
 from trustdesk.store.blobs import FileBlobStore
 from trustdesk.store.database import Database
-from trustdesk.store.models import App, StaffUser
+from trustdesk.store.models import App, StaffUser, Subject
 from trustdesk.web.app import create_app
 
 app = typer.Typer(help="TrustDesk: Trust & Safety operations.", no_args_is_help=True)
@@ -440,6 +442,21 @@ def policies_list() -> None:
         for p in current_policies(session):
             table.add_row(p.code, str(p.version), p.title, str(p.severity), p.dsa_category.removeprefix("STATEMENT_CATEGORY_"), p.ncmec_incident_type or "")
     console.print(table)
+
+
+@analyze_app.command("subject")
+def analyze_subject(subject_id: Annotated[int, typer.Argument(help="The subject's id in TrustDesk (as on its page).")]) -> None:
+    """Run every analyser on a subject now, store new signals and re-score and re-route its open case."""
+    with open_database(_settings()).session() as session:
+        if session.get(Subject, subject_id) is None:
+            console.print(f"[red]no subject {subject_id}[/red]")
+            raise typer.Exit(1)
+        fresh = analyse(session, CLI_ACTOR, [subject_id])[subject_id]
+        table = Table("analyser", "label", "score", "match", "model version")
+        for s in signals_of(session, subject_id):
+            table.add_row(s.analyser, s.label, "" if s.score is None else f"{s.score:.3f}", s.match or "", s.model_version)
+    console.print(table)
+    console.print(f"{fresh} new signal(s)")
 
 
 @app.command("worker")

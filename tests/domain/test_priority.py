@@ -5,7 +5,18 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trustdesk.domain.priority import Band, NotifierStanding, PriorityInput, notifier_points, reach_of, score, severity_of
+from trustdesk.domain.priority import (
+    EXPLANATIONS,
+    Band,
+    NotifierStanding,
+    PriorityInput,
+    notifier_points,
+    reach_of,
+    score,
+    severity_of,
+    signal_points,
+    with_signals,
+)
 
 
 def test_components_follow_the_documented_formula() -> None:
@@ -48,3 +59,22 @@ def test_more_severity_reach_or_reports_never_lowers_the_score(severity: int, re
     assert score(PriorityInput(severity=severity, reach=reach + more_reach, report_count=reports)).score >= base.score
     assert score(PriorityInput(severity=severity, reach=reach, report_count=reports + more_reports)).score >= base.score
     assert score(PriorityInput(severity=severity, reach=reach, report_count=reports, imminent_harm=True)).score > base.score + 999
+
+
+def test_signals_count_above_the_threshold_and_a_match_counts_most() -> None:
+    assert signal_points([]) == 0.0
+    assert signal_points([(0.5, None), (0.2, None)]) == 0.0
+    assert signal_points([(0.75, None), (0.9, None)]) == 32.0  # the strongest: 80 × (0.9 − 0.5)
+    assert signal_points([(None, "bank:csam#12"), (1.0, None)]) == 40.0
+    p = score(PriorityInput(severity=3, signal_points=32.0))
+    assert p.reasons["signals"] == 32.0 and p.score == 60 + 10 + 32 and "signals" in EXPLANATIONS
+
+
+def test_new_signals_replace_the_component_and_the_band_never_drops() -> None:
+    start = score(PriorityInput(severity=3))  # 60 + 10 for one report: P2
+    raised = with_signals(start.score, start.band, start.reasons, 40.0)
+    assert (raised.score, raised.band, raised.reasons["signals"]) == (110.0, Band.P1, 40.0)
+    lowered = with_signals(raised.score, raised.band, raised.reasons, 0.0)
+    assert (lowered.score, lowered.band, "signals" in lowered.reasons) == (70.0, Band.P1, False)
+    p0 = score(PriorityInput(severity=5))
+    assert with_signals(p0.score, p0.band, p0.reasons, 40.0).band == Band.P0

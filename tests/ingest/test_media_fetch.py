@@ -162,7 +162,7 @@ def _subject(db: Database, media_url: str) -> tuple[int, int]:
 
 def test_fetch_media_job_stores_the_blob_and_audits(server: FileServer, db: Database, settings: Settings) -> None:
     subject_id, item_id = _subject(db, f"{server.base_url}/image.png")
-    assert run_worker(db, settings, worker_id="w1", once=True) == 1
+    assert run_worker(db, settings, worker_id="w1", once=True) == 2  # the fetch, then the analysis of the new bytes
 
     sha256 = hashlib.sha256(PNG).hexdigest()
     with db.reader() as session:
@@ -176,6 +176,7 @@ def test_fetch_media_job_stores_the_blob_and_audits(server: FileServer, db: Data
         blob = session.get_one(Blob, sha256)
         assert (blob.size, blob.content_type) == (len(PNG), "image/png")
         assert session.execute(select(Job.status).where(Job.kind == FETCH_MEDIA)).scalar_one() == "done"
+        assert session.execute(select(Job.status).where(Job.kind == "analyse_subject")).scalar_one() == "done"
         event = session.execute(select(AuditEvent)).scalar_one()
         assert (event.verb, event.actor_type, event.object_type, event.object_id) == (
             "subject.media_fetched", "system", "subject", str(subject_id),

@@ -36,7 +36,7 @@ def test_hash_bank_tables_arrive_with_0022_and_leave_on_downgrade(empty_url: str
     assert rows(empty_url, "SELECT algorithm, value, removed_at IS NULL FROM bank_hashes ORDER BY id") == [
         ("md5", md5, False), ("md5", md5, True)]
 
-    command.downgrade(alembic_config(empty_url), "0020")
+    command.downgrade(alembic_config(empty_url), "0021")
     engine = create_engine(empty_url)
     assert not {"hash_banks", "bank_hashes"} & set(inspect(engine).get_table_names())
     engine.dispose()

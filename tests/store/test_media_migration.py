@@ -53,8 +53,8 @@ def test_media_columns_move_into_items_and_back(empty_url: str, tmp_path: Path) 
                 "'{}', '{}', '{}', :sha, :md5, :mime, :url, :h, :t, :t)"
             ), {"id": sid, "ext": f"p{sid}", "sha": sha, "md5": md5, "mime": mime, "url": url, "h": "0" * 64, "t": NOW})
         conn.execute(text(
-            "INSERT INTO jobs (id, kind, payload, status, run_at, attempts, max_attempts, created_at) VALUES "
-            "(1, 'fetch_media', :p, 'queued', :t, 0, 5, :t)"
+            "INSERT INTO jobs (kind, payload, status, run_at, attempts, max_attempts, created_at) VALUES "
+            "('fetch_media', :p, 'queued', :t, 0, 5, :t)"
         ), {"p": '{"subject_id": 3, "url": "http://127.0.0.1/later.png"}', "t": NOW})
     engine.dispose()
 
@@ -65,7 +65,7 @@ def test_media_columns_move_into_items_and_back(empty_url: str, tmp_path: Path) 
         with db.reader() as session:
             items = {i.subject_id: i for i in session.query(MediaItem)}
             hashes = {(h.media_item_id, h.algorithm): h.value for h in session.query(MediaHash)}
-            payload = session.execute(text("SELECT payload FROM jobs WHERE id = 1")).scalar_one()
+            payload = session.execute(text("SELECT payload FROM jobs WHERE kind = 'fetch_media'")).scalar_one()
         assert set(items) == {1, 2, 3}
         assert [(items[s].status, items[s].source, items[s].inline, items[s].content_type) for s in (1, 2, 3)] == [
             ("unchecked", "upload", False, None), ("unchecked", "url", False, None), ("pending", "url", False, None),

@@ -3,7 +3,8 @@
 The case file gathers the subject with its parent and children, every report, the owning
 account's history (earlier decisions, active strikes), accounts linked to it through shared
 devices, IPs, payment fingerprints or phone hashes, its escalations, and the comment thread
-(internal comments, and notes the requester of an escalation filed through the API may read).
+(internal comments, and notes the requester of an escalation filed through the API may read),
+and the automated signals analysers found on the subject.
 
 It follows need-to-know (`trustdesk.cases.access`): a case the reader may not see is not
 found, and subjects around it that sit in such a queue (a parent, a child, a linked account)
@@ -19,6 +20,7 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from trustdesk.analysis.signals import signals_of
 from trustdesk.audit.log import Actor, record
 from trustdesk.cases import escalations
 from trustdesk.cases.access import Reviewer, restricted_subjects, visible_case, visible_tree
@@ -33,6 +35,7 @@ from trustdesk.store.models import (
     Policy,
     Queue,
     Report,
+    Signal,
     StaffUser,
     Strike,
     Subject,
@@ -66,6 +69,7 @@ class CaseFile:
     graphic: bool
     escalations: list[Escalation]
     has_requester: bool
+    signals: list[Signal]  # newest first
 
 
 def owning_account(session: Session, subject: Subject) -> Subject | None:
@@ -164,7 +168,7 @@ def load_case_file(session: Session, reader: Reviewer, case_id: int) -> CaseFile
     graphic = queue.graphic or bool(policy and (policy.graphic or policy.ncmec_incident_type))
     return CaseFile(case, queue, visible_tree(session, reader, subject), reports, account, history.decisions, history.strikes,
                     history.linked, comments, policy, graphic, escalations.escalations_of(session, case.id),
-                    escalations.has_requester(session, case.id))
+                    escalations.has_requester(session, case.id), signals_of(session, subject.id))
 
 
 def add_comment(

@@ -5,6 +5,10 @@ reports on a subject share one case (of kind `report`: the database holds at mos
 subject, so concurrent first reports cannot open two); a report on a subject that already has
 an open case joins it and the case is re-scored from all of its reports. Routing tries each active queue's
 CEL expression in order (first match wins) and falls back to the default queue.
+
+Routing and priority also see the subject's latest automated signals. Analysers run after
+intake, in the worker, so when their signals arrive `reconsider` re-scores the subject's open
+case and routes it again (`case.rescored`, `case.rerouted`).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from trustdesk.analysis.signals import as_routing, latest_signals
 from trustdesk.audit.log import Actor, record
 from trustdesk.cases.access import Reviewer, may_work, visible_case
 from trustdesk.cases.queues import ROUTING_SCHEMA, fallback_queue
@@ -33,6 +38,8 @@ from trustdesk.domain.priority import (
     reach_of,
     score,
     severity_of,
+    signal_points,
+    with_signals,
 )
 from trustdesk.domain.vocabulary import CaseKind, ReporterType, ReportStatus
 from trustdesk.enforcement import notifiers
@@ -47,6 +54,7 @@ from trustdesk.store.models import (
     Policy,
     Queue,
     Report,
+    Signal,
     Subject,
     as_utc,
     utcnow,
@@ -88,13 +96,13 @@ def _route(queues: list[Queue], default: Queue, context: dict[str, Any]) -> tupl
     return default, "default"
 
 
-def _context(report: Any, subject: Any, policy: Policy, app_slug: str) -> dict[str, Any]:
+def _context(report: Any, subject: Any, policy: Policy, app_slug: str, signals: list[Signal]) -> dict[str, Any]:
     return {
         "report": {"policy": report.policy_code, "source": report.reporter_type, "text": report.text or "",
                    "imminent_harm": bool(report.imminent_harm)},
         "subject": {"kind": subject.kind, "language": subject.language or "", "country": subject.country or "", "app": app_slug},
         "policy": {"code": policy.code, "severity": policy.severity, "graphic": policy.graphic},
-        "signals": [],
+        "signals": as_routing(signals),
     }
 
 
@@ -105,8 +113,12 @@ def _standing(report: Any, records: dict[str, NotifierStanding]) -> NotifierStan
     return records.get(key, NotifierStanding()) if key else NotifierStanding()  # anonymous: neutral
 
 
+def _signal_points(signals: list[Signal]) -> float:
+    return signal_points((s.score, s.match) for s in signals)
+
+
 def _priority(reports: list[Any], subject: Any, policies: dict[str, Policy], records: dict[str, NotifierStanding],
-              case: Case | None = None) -> Priority:
+              signals: list[Signal], case: Case | None = None) -> Priority:
     """Score new reports, on top of the stored components of the case they join (if any)."""
     severity = max(policies[r.policy_code].severity for r in reports)
     points = notifier_points(_standing(r, records) for r in reports)
@@ -120,6 +132,7 @@ def _priority(reports: list[Any], subject: Any, policies: dict[str, Policy], rec
             report_count=len(reports) + (case.report_count if case else 0),
             notifier_points=points,
             imminent_harm=any(r.imminent_harm for r in reports) or bool(case and case.imminent_harm),
+            signal_points=_signal_points(signals),
         )
     )
 
@@ -156,7 +169,7 @@ def route_reports(session: Session, actor: Actor, app_id: int, report_ids: list[
             groups[r.subject_id].append(r)
     if not groups:
         return
-    routing = _Routing(session, actor, app_id, policies, records, now or utcnow())
+    routing = _Routing(session, actor, app_id, policies, records, now or utcnow(), latest_signals(session, groups))
     links: list[dict[str, int]] = []
     waiting = dict(groups)
     while waiting:  # a second round only for subjects whose case another transaction opened meanwhile
@@ -188,8 +201,9 @@ class _Routing:
     """What routing one transaction's reports needs: the queues, policies and notifier records."""
 
     def __init__(self, session: Session, actor: Actor, app_id: int, policies: dict[str, Policy],
-                 records: dict[str, NotifierStanding], now: datetime) -> None:
+                 records: dict[str, NotifierStanding], now: datetime, signals: dict[int, list[Signal]]) -> None:
         self.session, self.actor, self.app_id, self.policies, self.records, self.now = session, actor, app_id, policies, records, now
+        self.signals = signals
         self.queues, self.default = _queues(session, actor)
         self.queue_by_id = {q.id: q for q in [*self.queues, self.default]}
         self.app_slug = session.execute(select(App.slug).where(App.id == app_id)).scalar_one()
@@ -206,8 +220,9 @@ class _Routing:
         for subject_id in sorted(waiting):  # inserted in subject order: index entries taken in one order
             subject, group = waiting[subject_id]
             lead = self.lead(group)
-            queue, routed_by = _route(self.queues, self.default, _context(lead, subject, self.policies[lead.policy_code], self.app_slug))
-            priority = _priority(group, subject, self.policies, self.records)
+            signals = self.signals.get(subject_id, [])
+            queue, routed_by = _route(self.queues, self.default, _context(lead, subject, self.policies[lead.policy_code], self.app_slug, signals))
+            priority = _priority(group, subject, self.policies, self.records, signals)
             rows.append({
                 "app_id": self.app_id, "subject_id": subject_id, "kind": CaseKind.REPORT.value, "queue_id": queue.id,
                 "status": "open", "band": priority.band.value, "priority_score": priority.score,
@@ -237,9 +252,11 @@ class _Routing:
         before = {"band": case.band, "priority_score": case.priority_score, "report_count": case.report_count,
                   "queue_id": case.queue_id, "due_at": case.due_at}
         # A case at a tier keeps its escalation's points and stays in its tier's queue.
-        priority = carry_escalation(_priority(group, subject, self.policies, self.records, case), case.priority_reasons)
+        signals = self.signals.get(case.subject_id, [])
+        priority = carry_escalation(_priority(group, subject, self.policies, self.records, signals, case), case.priority_reasons)
         if priority.band == Band.P0 and not case.imminent_harm and lead.imminent_harm and case.tier is None:
-            queue, case.routed_by = _route(self.queues, self.default, _context(lead, subject, self.policies[lead.policy_code], self.app_slug))
+            context = _context(lead, subject, self.policies[lead.policy_code], self.app_slug, signals)
+            queue, case.routed_by = _route(self.queues, self.default, context)
             case.queue_id = queue.id
         queue = self.queue_by_id.get(case.queue_id) or session.get_one(Queue, case.queue_id)
         case.band, case.priority_score, case.priority_reasons = priority.band.value, priority.score, priority.reasons
@@ -251,6 +268,70 @@ class _Routing:
             "band": case.band, "priority_score": case.priority_score, "report_count": case.report_count,
             "queue_id": case.queue_id, "due_at": case.due_at, "reports": [r.id for r in group],
         })
+
+
+def reconsider(session: Session, actor: Actor, subject_ids: Iterable[int]) -> None:
+    """Re-score and re-route the subjects' open report cases for their latest signals.
+
+    The signals component of the priority is replaced (the band only moves up); a case not at a
+    tier is routed again as its lead report was, now with the signals, and moves if another
+    queue takes it. A case that moves leaves its reviewer's hands (claim and assignment end),
+    since the queue it goes to may need roles or languages they lack.
+    """
+    wanted = sorted(set(subject_ids))
+    cases = _open_report_cases(session, wanted) if wanted else []
+    if not cases:
+        return
+    signals = latest_signals(session, [c.subject_id for c in cases])
+    policies = {p.code: p for p in session.execute(select(Policy).where(Policy.is_current.is_(True))).scalars()}
+    subjects = {s.id: s for s in session.execute(
+        select(Subject.id, Subject.kind, Subject.language, Subject.country).where(Subject.id.in_([c.subject_id for c in cases]))
+    )}
+    reports: dict[int, list[Any]] = defaultdict(list)
+    for r in session.execute(select(*_REPORT_COLUMNS, Report.case_id).where(Report.case_id.in_([c.id for c in cases]))):
+        reports[r.case_id].append(r)
+    slugs = dict(session.execute(select(App.id, App.slug).where(App.id.in_({c.app_id for c in cases}))).all())
+    queues, default = _queues(session, actor)
+    now = utcnow()
+    for case in cases:
+        found = signals.get(case.subject_id, [])
+        queue = _rescore(session, actor, case, _signal_points(found), now)
+        if case.tier is not None or not reports[case.id]:
+            continue
+        lead = max(reports[case.id], key=lambda r: (r.imminent_harm, policies[r.policy_code].severity if r.policy_code in policies else 0))
+        policy = policies.get(lead.policy_code)
+        if policy is None:  # a retired policy: the case stays where it is
+            continue
+        # A reviewer's imminent-harm flag routed the case as imminent harm: it still is.
+        routed_as = _Flag(lead.policy_code, lead.reporter_type, lead.text or "", lead.imminent_harm or case.imminent_harm)
+        to, routed_by = _route(queues, default, _context(routed_as, subjects[case.subject_id], policy, slugs[case.app_id], found))
+        if to.id != queue.id:
+            before = {"queue_id": case.queue_id, "routed_by": case.routed_by, "due_at": case.due_at,
+                      "claimed_by": case.claimed_by, "assigned_to": case.assigned_to}
+            case.queue_id, case.routed_by = to.id, routed_by
+            case.claimed_by = case.lease_until = case.assigned_to = None
+            case.due_at = min(as_utc(case.due_at), due_at(case.created_at, to, Band(case.band)))
+            case.updated_at = now
+            record(session, actor=actor, verb="case.rerouted", object_type="case", object_id=case.id, before=before, after={
+                "queue_id": case.queue_id, "routed_by": routed_by, "due_at": case.due_at, "claimed_by": None,
+                "assigned_to": None, "signals": [s.id for s in found],
+            })
+
+
+def _rescore(session: Session, actor: Actor, case: Case, points: float, now: datetime) -> Queue:
+    """Give the case its new signals component (audited when the score or band changes); its queue."""
+    queue = session.get_one(Queue, case.queue_id)
+    priority = with_signals(case.priority_score, Band(case.band), case.priority_reasons, points)
+    if (priority.score, priority.band.value) == (case.priority_score, case.band):
+        return queue
+    before = {"band": case.band, "priority_score": case.priority_score, "reasons": case.priority_reasons, "due_at": case.due_at}
+    case.band, case.priority_score, case.priority_reasons = priority.band.value, priority.score, priority.reasons
+    case.due_at = min(as_utc(case.due_at), due_at(case.created_at, queue, priority.band))
+    case.updated_at = now
+    record(session, actor=actor, verb="case.rescored", object_type="case", object_id=case.id, before=before, after={
+        "band": case.band, "priority_score": case.priority_score, "reasons": case.priority_reasons, "due_at": case.due_at,
+    })
+    return queue
 
 
 def _hold_back(session: Session, actor: Actor, reports: list[Any]) -> None:
@@ -281,7 +362,8 @@ def flag_imminent_harm(session: Session, actor: Actor, flagger: Reviewer, case_i
     policy = session.execute(select(Policy).where(Policy.code == case.policy_code, Policy.is_current.is_(True))).scalar_one()
     app_slug = session.execute(select(App.slug).where(App.id == case.app_id)).scalar_one()
     flagged = _Flag(case.policy_code, ReporterType.SUPPORT.value, reason, True)
-    queue, routed_by = _route(queues, default, _context(flagged, subject, policy, app_slug))
+    signals = latest_signals(session, [case.subject_id]).get(case.subject_id, [])
+    queue, routed_by = _route(queues, default, _context(flagged, subject, policy, app_slug, signals))
     if case.tier is not None:  # a case at a tier stays in its tier's queue
         queue, routed_by = session.get_one(Queue, case.queue_id), case.routed_by
     if not case.imminent_harm:

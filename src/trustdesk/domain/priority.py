@@ -8,6 +8,8 @@
                                                            a deprioritised notifier −30 (Art. 23);
                                                            anonymous notices count as neutral (0)
           + 10 × log2(1 + reports), at most 30
+          + the strongest automated signal                 80 × (score − 0.5) for a score above the 0.5
+                                                           decision threshold, a match (hash bank) 40
     imminent harm (threat to life, self-harm, a child at risk) → band P0 and +1000.
     an escalation to a tier, by its urgency: low +0, normal +20, high +50 and at least band P1,
     critical +200 and band P0 (kept while the case sits at its tier, taken off when it comes back).
@@ -16,7 +18,9 @@ Bands: P0 imminent harm or severity 5; P1 score ≥ 110; P2 score ≥ 70; P3 bel
 orders by (score descending, due time ascending): age is carried by the due time, so "next
 case" stays a single indexed query and nothing needs re-scoring as time passes. Every component
 only grows with more reports (a maximum, or a count), so a case is re-scored from its stored
-components and the new reports alone, however many reports it already has.
+components and the new reports alone, however many reports it already has. New signals replace
+the signals component (the subject's latest signals count, so changed content can lower it);
+the band never becomes less urgent on re-scoring.
 """
 
 from __future__ import annotations
@@ -45,7 +49,10 @@ EXPLANATIONS = {
     "reports": "10 × log2(1 + number of reports), at most 30",
     "imminent_harm": "imminent harm: +1000 and band P0",
     "escalation": "escalated to a tier: urgency normal +20, high +50 (at least P1), critical +200 (P0)",
+    "signals": "the strongest automated signal: 80 × (score − 0.5) above the 0.5 threshold, a match +40",
 }
+SIGNAL_THRESHOLD = 0.5
+SIGNAL_MATCH_POINTS = 40.0
 ESCALATION_POINTS = {Urgency.LOW: 0.0, Urgency.NORMAL: 20.0, Urgency.HIGH: 50.0, Urgency.CRITICAL: 200.0}
 
 
@@ -72,6 +79,7 @@ class PriorityInput:
     report_count: int = 1
     notifier_points: float = 0.0  # see notifier_points()
     imminent_harm: bool = False
+    signal_points: float = 0.0  # see signal_points()
 
 
 @dataclass(frozen=True)
@@ -95,6 +103,16 @@ def notifier_points(notifiers: Iterable[NotifierStanding]) -> float:
     return 0.0 if best is None else best
 
 
+def signal_points(signals: Iterable[tuple[float | None, str | None]]) -> float:
+    """Points for the strongest of (score, match) signals: nothing at or below the decision
+    threshold, up to 40 for a score of 1; a match counts as the strongest evidence there is."""
+    best = 0.0
+    for value, match in signals:
+        points = SIGNAL_MATCH_POINTS if match else 80.0 * max(0.0, (value or 0.0) - SIGNAL_THRESHOLD)
+        best = max(best, points)
+    return round(best, 2)
+
+
 def severity_of(priority_reasons: dict[str, float]) -> int:
     """The severity behind a stored score (its severity component is 20 × severity)."""
     return round(priority_reasons.get("severity", 20.0) / 20)
@@ -107,18 +125,29 @@ def score(data: PriorityInput) -> Priority:
         "notifier": round(data.notifier_points, 2),
         "reports": min(30.0, 10.0 * math.log2(1 + max(1, data.report_count))),
     }
+    if data.signal_points:
+        reasons["signals"] = data.signal_points
     if data.imminent_harm:
         reasons["imminent_harm"] = IMMINENT_HARM_BOOST
     total = round(sum(reasons.values()), 2)
-    if data.imminent_harm or data.severity >= 5:
-        band = Band.P0
-    elif total >= 110:
-        band = Band.P1
-    elif total >= 70:
-        band = Band.P2
-    else:
-        band = Band.P3
+    band = Band.P0 if data.imminent_harm or data.severity >= 5 else _band_of(total)
     return Priority(total, band, {k: round(v, 2) for k, v in reasons.items()})
+
+
+def _band_of(total: float) -> Band:
+    if total >= 110:
+        return Band.P1
+    if total >= 70:
+        return Band.P2
+    return Band.P3
+
+
+def with_signals(score_now: float, band: Band, reasons: dict[str, float], points: float) -> Priority:
+    """A case re-scored for new signals: their points replace the earlier signals component;
+    the band moves up when the new score earns it and never down."""
+    total = round(score_now - reasons.get("signals", 0.0) + points, 2)
+    rest = {k: v for k, v in reasons.items() if k != "signals"}
+    return Priority(total, min(band, _band_of(total)), {**rest, "signals": points} if points else rest)
 
 
 # The most urgent band an escalation of this urgency puts its case in (no entry: the band stays).

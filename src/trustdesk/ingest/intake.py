@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk import subjects as subject_views
+from trustdesk.analysis.runs import queue_analysis
 from trustdesk.audit import personal_data
 from trustdesk.audit.log import Actor, record
 from trustdesk.cases.routing import route_reports
@@ -170,6 +171,7 @@ def create_subjects(session: Session, who: Submitter, items: Sequence[SubjectIn]
     _audit_new_subjects(session, who, new, ids)
     identifier_index.index_subjects(session, [(ids[item.external_id][0], item.personal.model_dump(exclude_none=True)) for _, item, _ in new])
     media_fetch.queue_fetches(session, {ids[item.external_id][0]: item.media_url for _, item, _ in new if item.media_url})
+    queue_analysis(session, [ids[item.external_id][0] for _, item, _ in new if item.title or item.text])  # media: once fetched
     return _receipts(items, known, created)
 
 
@@ -242,6 +244,8 @@ def update_subject(session: Session, who: Submitter, external_id: str, change: S
         subject.body_hash = SubjectIn.model_validate(_as_input(subject)).body_hash()
         if "personal" in after:
             identifier_index.reindex_subject(session, subject.id, subject.personal)
+        if "title" in after or "text" in after:
+            queue_analysis(session, [subject.id])
         record(
             session, actor=who.actor, verb="subject.updated", object_type="subject", object_id=subject.id,
             before=before, after=after, person_ref=subject_views.owner_ref(subject),

@@ -17,6 +17,7 @@ from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from trustdesk.analysis.runs import queue_analysis
 from trustdesk.audit.log import Actor, record
 from trustdesk.domain.media_types import HEAD_BYTES, MediaType, sniff
 from trustdesk.domain.vocabulary import HashAlgorithm, MediaSource, MediaStatus
@@ -115,6 +116,7 @@ def _fill(session: Session, item: MediaItem, checked: CheckedMedia) -> None:
         .values([{"media_item_id": item.id, "algorithm": a.value, "value": v} for a, v in values.items()])
         .on_conflict_do_nothing(index_elements=["media_item_id", "algorithm"])
     )
+    queue_analysis(session, [item.subject_id])  # new bytes: the analysers look at them
 
 
 def _audit(session: Session, actor: Actor, verb: str, item: MediaItem) -> None:

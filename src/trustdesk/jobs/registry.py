@@ -41,6 +41,7 @@ from trustdesk.store.blobs import BlobStore
 from trustdesk.store.database import Database
 
 JOB_MODULES = (
+    "trustdesk.analysis.runs",
     "trustdesk.cases.sla",
     "trustdesk.delivery.sender",
     "trustdesk.enforcement.bulk",

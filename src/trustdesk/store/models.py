@@ -250,6 +250,30 @@ class MediaHash(Base):
     value: Mapped[str] = mapped_column(String(128))
 
 
+class Signal(Base):
+    """What an analyser found on a subject: a label with a score or a match, and its evidence.
+
+    A signal is stored once per (subject, analyser, label, model version, content): running the
+    same analyser version again on unchanged content adds nothing (the unique key, inserted with
+    ON CONFLICT DO NOTHING), while new content or a new model adds rows beside the old ones. The
+    key leads with the subject, so it is also the index that reads a subject's signals.
+    """
+
+    __tablename__ = "signals"
+    __table_args__ = (UniqueConstraint("subject_id", "analyser", "label", "model_version", "content_hash", name="uq_signals_once"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"))
+    analyser: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(64))
+    score: Mapped[float | None] = mapped_column(default=None)
+    match: Mapped[str | None] = mapped_column(String(500), default=None)
+    evidence: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    model_version: Mapped[str] = mapped_column(String(64))
+    # The subject's body hash and media bytes as analysed (`SubjectView.content_hash`).
+    content_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Report(Base):
     """A flag on a subject, with the DSA Art. 16 notice fields."""
 

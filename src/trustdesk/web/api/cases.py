@@ -126,6 +126,8 @@ class CaseFileOut(BaseModel):
     linked_accounts: list[dict[str, Any]]
     comments: list[dict[str, Any]] = Field(description="`visibility`: internal, or requester (a note the escalation's requester reads)")
     escalations: list[EscalationOut]
+    signals: list[dict[str, Any]] = Field(description="What analysers found on the subject, newest first: analyser, label, "
+                                          "score (0–1) or match, evidence, model_version, created_at")
 
 
 def _subject(s: Any) -> dict[str, Any]:
@@ -237,6 +239,8 @@ def read_case(case_id: RowId, who: StaffContext = Depends(staff_with()), session
         comments=[{"id": c.id, "author": author, "body": c.body, "visibility": c.visibility, "created_at": c.created_at}
                   for c, author in found.comments],
         escalations=[EscalationOut.of(e) for e in found.escalations],
+        signals=[{"id": s.id, "analyser": s.analyser, "label": s.label, "score": s.score, "match": s.match, "evidence": s.evidence,
+                  "model_version": s.model_version, "created_at": s.created_at} for s in found.signals],
     )
 
 

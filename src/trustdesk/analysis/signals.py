@@ -1,0 +1,80 @@
+"""Signals in the database: the views analysers read, storing what they found, reading it back.
+
+Storing is idempotent: each signal is inserted with ON CONFLICT DO NOTHING on its unique key
+(subject, analyser, label, model version, content hash), so a job run twice, or an analyser
+re-run on unchanged content, adds no row; only really new signals are returned, and only they
+re-score a case. Routing and priority read a subject's *latest* signal per (analyser, label).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from trustdesk.analysis.analysers import Analyser, MediaView, SignalFound, SubjectView
+from trustdesk.store.dialects import conflict_insert
+from trustdesk.store.models import Signal, Subject, utcnow
+from trustdesk.subjects import WITH_MEDIA
+
+SHOWN_LIMIT = 200
+
+
+def subject_views(session: Session, subject_ids: Iterable[int]) -> list[SubjectView]:
+    """Frozen copies of the subjects (those that exist), with their media and hashes, in id order."""
+    subjects = session.execute(
+        select(Subject).where(Subject.id.in_(list(subject_ids))).options(WITH_MEDIA).order_by(Subject.id)
+    ).scalars()
+    return [
+        SubjectView(
+            id=s.id, app_id=s.app_id, kind=s.kind, title=s.title, text=s.text, language=s.language, body_hash=s.body_hash,
+            media=tuple(MediaView(m.id, m.kind, m.content_type, m.blob_sha256, {h.algorithm: h.value for h in m.hashes})
+                        for m in s.media_items),
+        )
+        for s in subjects
+    ]
+
+
+def store(session: Session, analyser: Analyser, subject: SubjectView, found: list[SignalFound]) -> list[int]:
+    """Insert what `analyser` found on `subject`; the ids of the rows that were new."""
+    if not found:
+        return []
+    now = utcnow()
+    rows: list[dict[str, Any]] = [
+        {"subject_id": subject.id, "analyser": analyser.name, "label": signal.label, "score": signal.score,
+         "match": signal.match, "evidence": signal.evidence, "model_version": analyser.version,
+         "content_hash": subject.content_hash, "created_at": now}
+        for signal in found
+    ]
+    statement = conflict_insert(session, Signal).on_conflict_do_nothing(
+        index_elements=["subject_id", "analyser", "label", "model_version", "content_hash"]
+    )
+    return list(session.execute(statement.returning(Signal.id), rows).scalars())
+
+
+def latest_signals(session: Session, subject_ids: Iterable[int]) -> dict[int, list[Signal]]:
+    """Each subject's latest signal per (analyser, label): what routing and priority consider."""
+    latest: dict[int, dict[tuple[str, str], Signal]] = defaultdict(dict)
+    ids = list(subject_ids)
+    if not ids:
+        return {}
+    for signal in session.execute(select(Signal).where(Signal.subject_id.in_(ids)).order_by(Signal.id)).scalars():
+        latest[signal.subject_id][(signal.analyser, signal.label)] = signal
+    return {subject_id: list(by_key.values()) for subject_id, by_key in latest.items()}
+
+
+def as_routing(signals: Iterable[Signal]) -> list[dict[str, Any]]:
+    """Signals as CEL routing sees them: `analyser`, `label`, `score` (1.0 for a match without
+    one) and `match` ("" when it is a score)."""
+    return [{"analyser": s.analyser, "label": s.label, "score": 1.0 if s.score is None else s.score, "match": s.match or ""}
+            for s in signals]
+
+
+def signals_of(session: Session, subject_id: int) -> list[Signal]:
+    """A subject's signals, newest first, as the case page lists them."""
+    return list(session.execute(
+        select(Signal).where(Signal.subject_id == subject_id).order_by(Signal.id.desc()).limit(SHOWN_LIMIT)
+    ).scalars())
