@@ -246,13 +246,14 @@ def host() -> Iterator[FileServer]:
         yield files
 
 
-def _fetched(console: Console, host: FileServer, external_id: str, path: str) -> MediaItem:
+def _fetched(console: Console, host: FileServer, external_id: str, path: str, *, stored: bool = True) -> MediaItem:
+    """The subject's media fetched by the worker; bytes it stored are then queued for analysis."""
     created = console.api.post("/api/v1/subjects", {"external_id": external_id, "kind": "photo", "media_url": host.base_url + path})
     assert created.status_code == 201, created.text
     console.subjects[external_id] = created.json()["id"]
     [pending] = console.items(external_id)
     assert (pending.status, pending.source, pending.source_url) == ("pending", "url", host.base_url + path)
-    assert run_worker(console.api.db, console.settings, worker_id="w1", once=True) == 1
+    assert run_worker(console.api.db, console.settings, worker_id="w1", once=True) == (2 if stored else 1)
     [item] = console.items(external_id)
     return item
 
@@ -274,7 +275,7 @@ def test_a_fetched_png_declared_as_html_is_served_inline(console: Console, host:
 
 @pytest.mark.parametrize(("path", "reason"), [("/bomb.png", "decompression bomb"), ("/cut.png", "truncated or corrupt")])
 def test_a_fetched_bomb_or_broken_image_is_recorded_as_refused(console: Console, host: FileServer, path: str, reason: str) -> None:
-    item = _fetched(console, host, "from-url", path)
+    item = _fetched(console, host, "from-url", path, stored=False)
     assert (item.status, item.blob_sha256, item.inline) == ("refused", None, False)
     assert item.refused_reason is not None and reason in item.refused_reason
     assert console.open("from-url", item.id).status_code == 404
