@@ -5,6 +5,8 @@ from __future__ import annotations
 import gc
 import secrets
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -80,6 +82,16 @@ app.add_typer(models_app, name="models")
 
 console = Console()
 CLI_ACTOR = Actor("cli", "operator")
+
+
+@contextmanager
+def _refusals_exit() -> Iterator[None]:
+    """A refusal (an error naming what to fix) is printed in red and ends the command with status 2."""
+    try:
+        yield
+    except FieldError as exc:
+        console.print(f"[red]{exc}[/red]", highlight=False)
+        raise typer.Exit(2) from exc
 
 
 def _settings() -> Settings:
@@ -172,14 +184,11 @@ def users_create(
     settings = _settings()
     chosen = password or secrets.token_urlsafe(12)
     with open_database(settings).session() as session:
-        try:
+        with _refusals_exit():
             user = staff.create_user(
                 session, CLI_ACTOR, settings, username=username, password=chosen, roles=role,
                 display_name=display_name, skills={"languages": language or []}, with_totp=totp,
             )
-        except FieldError as exc:
-            console.print(f"[red]{exc}[/red]")
-            raise typer.Exit(2) from exc
         uri = staff.totp_uri(user)
     console.print(f"created {username} ({', '.join(r.value for r in role)})")
     if not password:
@@ -268,15 +277,12 @@ def webhooks_add(
 ) -> None:
     """Deliver an app's action events to URL; prints the signing secret once."""
     settings = _settings()
-    try:
+    with _refusals_exit():
         with open_database(settings).session() as session:
             endpoint, secret = endpoints.add_endpoint(
                 session, CLI_ACTOR, SecretBox(settings.secret_key), endpoints.app_named(session, app_slug), url,
                 production=settings.is_production,
             )
-    except FieldError as exc:
-        console.print(f"[red]{exc}[/red]", markup=True, highlight=False)
-        raise typer.Exit(2) from exc
     console.print(f"endpoint {endpoint.id} for {app_slug}: {endpoint.url}", markup=False)
     console.print(f"signing secret (shown once; store it in the receiver): {secret}", markup=False, soft_wrap=True)
 
@@ -295,12 +301,9 @@ def webhooks_list() -> None:
 @webhooks_app.command("remove")
 def webhooks_remove(endpoint_id: Annotated[int, typer.Argument(help="The id `webhooks list` shows.")]) -> None:
     """Stop delivering to an endpoint; deliveries still waiting for it are cancelled."""
-    try:
+    with _refusals_exit():
         with open_database(_settings()).session() as session:
             cancelled = endpoints.remove_endpoint(session, CLI_ACTOR, endpoint_id)
-    except FieldError as exc:
-        console.print(f"[red]{exc}[/red]", highlight=False)
-        raise typer.Exit(2) from exc
     console.print(f"endpoint {endpoint_id} removed; {cancelled} waiting deliveries cancelled")
 
 
@@ -310,12 +313,9 @@ def notices_channel(
     channel: Annotated[str, typer.Argument(help="webhook: the host platform sends them (notice.requested); smtp: mailed from here.")],
 ) -> None:
     """Choose how an app's notices leave."""
-    try:
+    with _refusals_exit():
         with open_database(_settings()).session() as session:
             notice.set_channel(session, CLI_ACTOR, endpoints.app_named(session, app_slug), channel)
-    except FieldError as exc:
-        console.print(f"[red]{exc}[/red]", highlight=False)
-        raise typer.Exit(2) from exc
     console.print(f"notices of {app_slug} go by {channel}")
 
 
@@ -334,12 +334,9 @@ def hashes_create(
     description: Annotated[str, typer.Option(help="Where the list comes from, who maintains it.")] = "",
 ) -> None:
     """Create a hash bank."""
-    try:
+    with _refusals_exit():
         with open_database(_settings()).session() as session:
             bank = hash_banks.create_bank(session, CLI_ACTOR, BankSpec(name, kind.value, description, threshold, policy, action))
-    except FieldError as exc:
-        console.print(f"[red]{exc}[/red]", highlight=False)
-        raise typer.Exit(2) from exc
     console.print(f"bank {bank.id} {bank.name!r} created", markup=False)
 
 
@@ -353,16 +350,13 @@ def hashes_update(
     active: Annotated[bool | None, typer.Option("--active/--inactive", help="An inactive bank is not matched.")] = None,
 ) -> None:
     """Change a bank's threshold, action or state; every process applies it within a second."""
-    try:
+    with _refusals_exit():
         with open_database(_settings()).session() as session:
             bank = hash_banks.bank_named(session, name)
             keep_action = not review_only and policy is None and action is None
             spec = BankSpec(bank.name, bank.kind, bank.description, bank.pdq_threshold if threshold is None else threshold,
                             bank.policy_code if keep_action else policy, bank.action if keep_action else action)
             hash_banks.update_bank(session, CLI_ACTOR, bank, spec, active=bank.active if active is None else active)
-    except FieldError as exc:
-        console.print(f"[red]{exc}[/red]", highlight=False)
-        raise typer.Exit(2) from exc
     console.print(f"bank {name!r} updated", markup=False)
 
 
@@ -375,13 +369,10 @@ def hashes_import(
     """Add a list of hashes to a bank; hashes already there are left alone, bad lines are named by
     number (and make the exit status 1) while the good ones are imported."""
     parsed = parse_list(file.read_text(encoding="utf-8", errors="replace"), algorithm)
-    try:
+    with _refusals_exit():
         with open_database(_settings()).session() as session:
             added = hash_banks.add_hashes(session, CLI_ACTOR, hash_banks.bank_named(session, bank), parsed.entries,
                                           source=f"file:{file.name}")
-    except FieldError as exc:
-        console.print(f"[red]{exc}[/red]", highlight=False)
-        raise typer.Exit(2) from exc
     console.print(f"{added} hashes added to {bank}, {len(parsed.entries) - added} already there, {len(parsed.bad)} bad lines",
                   markup=False)
     for bad in parsed.bad[:50]:
@@ -399,12 +390,9 @@ def hashes_remove(
     algorithm: AlgorithmOption = None,
 ) -> None:
     """Take a hash out of a bank (every worker stops matching it within a second)."""
-    try:
+    with _refusals_exit():
         with open_database(_settings()).session() as session:
             hash_banks.remove_hash(session, CLI_ACTOR, hash_banks.bank_named(session, bank), value, algorithm)
-    except FieldError as exc:
-        console.print(f"[red]{exc}[/red]", highlight=False)
-        raise typer.Exit(2) from exc
     console.print(f"removed from {bank}", markup=False)
 
 
