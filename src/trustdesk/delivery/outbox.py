@@ -88,6 +88,8 @@ def _endpoints(session: Session, app_id: int) -> list[int]:
 def announce(session: Session, event_type: EventType, action: EnforcementAction, *, now: datetime | None = None) -> int:
     """Queue the event for every endpoint of the action's app; returns how many rows were written."""
     subject = session.get_one(Subject, action.subject_id)
+    if not _endpoints(session, subject.app_id):
+        return 0  # nobody to tell: skip looking up what the event would say (a cascade announces thousands)
     decision = session.get(Decision, action.decision_id) if action.decision_id else None
     return _queue_event(session, event_type, subject, {
         "action_id": action.id,

@@ -104,7 +104,8 @@ def check_text(channel: str, text: LocaleText) -> LocaleText:
 
 def locale_for(wanted: str | None, written: list[str]) -> str:
     """The written locale closest to `wanted`: itself, then its language (`pt-BR` → `pt`), then English."""
-    for candidate in (wanted or "", (wanted or "").split("-")[0].split("_")[0].lower()):
+    wanted = (wanted or "").strip()
+    for candidate in (wanted, wanted.split("-")[0].split("_")[0].lower()):
         if candidate in written:
             return candidate
     return DEFAULT_LOCALE if DEFAULT_LOCALE in written or not written else written[0]

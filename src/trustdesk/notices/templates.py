@@ -16,7 +16,8 @@ from typing import Any
 from jinja2 import PackageLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
-DEFAULT_LOCALE = "en"
+from trustdesk.domain.replies import locale_for
+
 
 
 @dataclass(frozen=True)
@@ -41,11 +42,7 @@ def locales() -> frozenset[str]:
 
 def pick_locale(wanted: str | None) -> str:
     """The best locale with templates for `wanted` (a BCP 47 tag such as `pt-BR`, or None)."""
-    tag = (wanted or "").strip().replace("_", "-").lower()
-    for candidate in (tag, tag.split("-")[0]):
-        if candidate in locales():
-            return candidate
-    return DEFAULT_LOCALE
+    return locale_for(wanted, sorted(locales()))
 
 
 def render(kind: str, locale: str, context: dict[str, Any]) -> Rendered:
