@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
@@ -59,6 +60,21 @@ def _turned_jpeg() -> bytes:
     return out.getvalue()
 
 
+def _video(*stills: Image.Image, frames_each: int = 6) -> bytes:
+    """An MP4 showing each still in turn, a key frame at the start of each."""
+    av = pytest.importorskip("av")
+    out = io.BytesIO()
+    with av.open(out, mode="w", format="mp4") as container:
+        stream = container.add_stream("mpeg4", rate=12)
+        stream.width, stream.height, stream.pix_fmt = 512, 512, "yuv420p"
+        stream.codec_context.gop_size = frames_each
+        for still in stills:
+            for _frame in range(frames_each):
+                container.mux(stream.encode(av.VideoFrame.from_image(still.convert("RGB"))))
+        container.mux(stream.encode(None))
+    return out.getvalue()
+
+
 def _bank(api: Api, name: str, *, policy_code: str | None = None, action: str | None = None) -> tuple[int, int]:
     """A csam bank holding the near copy's hash; its id and the hash's id."""
     with api.db.session() as s:
@@ -67,10 +83,11 @@ def _bank(api: Api, name: str, *, policy_code: str | None = None, action: str | 
         return bank.id, s.execute(select(BankHash.id).where(BankHash.bank_id == bank.id)).scalar_one()
 
 
-def _photo_subject(api: Api, ext: str = "post") -> int:
+def _photo_subject(api: Api, ext: str = "post", file: tuple[str, bytes, str] | None = None) -> int:
     r = api.post("/api/v1/subjects", {"external_id": ext, "kind": "message", "text": "look", "language": "en"})
     assert r.status_code in (200, 201), r.text
-    r = api.client.post(f"/api/v1/subjects/{ext}/media", files={"file": ("p.jpg", _turned_jpeg(), "image/jpeg")}, headers=api.auth)
+    r = api.client.post(f"/api/v1/subjects/{ext}/media", files={"file": file or ("p.jpg", _turned_jpeg(), "image/jpeg")},
+                        headers=api.auth)
     assert r.status_code == 200, r.text
     return int(r.json()["id"])
 
@@ -200,3 +217,18 @@ def test_the_worker_matches_uploaded_media_against_the_banks(api: Api, settings:
         found = s.execute(select(Signal.label, Signal.match).where(Signal.analyser == "hash_banks")).all()
         assert s.get_one(Subject, subject_id).media_items
     assert [tuple(row) for row in found] == [("csam", f"bank:known/{hash_id}")]
+
+
+def test_a_video_with_a_key_frame_showing_a_banked_picture_matches(api: Api, settings: Settings) -> None:
+    clip = _video(open_image(render_photo(4)).resize((512, 512)), PHOTO.transpose(Image.Transpose.ROTATE_90))
+    bank_id, hash_id = _bank(api, "known")
+    subject_id = _photo_subject(api, "clip", ("clip.mp4", clip, "video/mp4"))
+    unrelated = _photo_subject(api, "other", ("other.mp4", _video(open_image(render_photo(5)).resize((512, 512))), "video/mp4"))
+    with api.db.session() as s:
+        assert analyse(s, SETUP, [subject_id, unrelated], _banks_only(api, settings)) == {subject_id: 1, unrelated: 0}
+        [signal] = s.execute(select(Signal)).scalars().all()
+        item = s.get_one(Subject, subject_id).media_items[0]
+    assert item.kind == "video"
+    assert (signal.subject_id, signal.label, signal.match) == (subject_id, "csam", f"bank:known/{hash_id}")
+    assert signal.evidence["media_id"] == item.id and signal.evidence["algorithm"] == "pdq"
+    assert signal.evidence["distance"] <= 31 and signal.evidence["bank_ids"] == [bank_id]

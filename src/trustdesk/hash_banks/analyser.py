@@ -8,7 +8,9 @@ them when it is made, by `trustdesk.analysis.runs.analysers_for`, which the work
 
 A picture is queried by its 8 PDQ hashes (turned and mirrored), computed from its bytes here,
 in the analysis job: intake never waits for hashing, and a media item keeps one hash per
-algorithm, not eight. Other files are queried by the MD5 and SHA-256 stored at intake.
+algorithm, not eight. A video is queried by those of its key frames too, when the `video` extra
+is installed (`trustdesk.analysis.hashing.video`). Every file is also queried by the MD5 and
+SHA-256 stored at intake.
 
 Each bank kind that matched is one signal, labelled with the kind (`csam`, `terror` …). Its
 `match` is the best hit as `bank:<bank name>/<bank hash id>` — a bank calling for an action
@@ -21,7 +23,10 @@ signal is stored once per content, so a match is acted on when it is first found
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from trustdesk.analysis.analysers import Analyser, MediaView, SignalFound, SubjectView
+from trustdesk.analysis.hashing.video import key_frame_hashes, video_installed
 from trustdesk.domain.vocabulary import HashAlgorithm, MediaKind
 from trustdesk.hash_banks.matcher import BankMatch, BankMatcher, MediaHashes, media_hashes
 from trustdesk.store.blobs import BlobStore
@@ -45,14 +50,19 @@ class HashBankAnalyser(Analyser):
         return [_signal(kind, found) for kind, found in sorted(by_kind.items())]
 
     def _hashes(self, media: MediaView) -> MediaHashes:
-        """A picture's hashes from its bytes (PDQ included); any other file's as stored."""
-        if media.kind == MediaKind.IMAGE and media.blob_sha256:
-            try:
-                with self._blobs.open(media.blob_sha256) as stream:
+        """A picture's hashes from its bytes, a video's stored ones with its key frames' PDQ,
+        any other file's as stored."""
+        stored = MediaHashes(media.hashes.get(HashAlgorithm.MD5.value), media.hashes.get(HashAlgorithm.SHA256.value))
+        hashed_by_pdq = media.kind == MediaKind.IMAGE or (media.kind == MediaKind.VIDEO and video_installed())
+        if not hashed_by_pdq or not media.blob_sha256:
+            return stored
+        try:
+            with self._blobs.open(media.blob_sha256) as stream:
+                if media.kind == MediaKind.IMAGE:
                     return media_hashes(stream.read())
-            except FileNotFoundError:
-                pass
-        return MediaHashes(media.hashes.get(HashAlgorithm.MD5.value), media.hashes.get(HashAlgorithm.SHA256.value))
+                return replace(stored, pdq=key_frame_hashes(stream))
+        except FileNotFoundError:
+            return stored
 
 
 def _rank(hit: _Hit) -> tuple[bool, bool, int, int]:
