@@ -26,12 +26,13 @@ from trustdesk.hash_banks.analyser import HashBankAnalyser
 from trustdesk.store.models import Decision, HashBank, Signal
 
 
-def act_on_matches(session: Session, actor: Actor, signal_ids: Sequence[int]) -> list[Decision]:
-    """Decide what the action banks among these new signals call for; the decisions made."""
-    made: list[Decision] = []
+def act_on_matches(session: Session, actor: Actor, signal_ids: Sequence[int]) -> None:
+    """Decide what the action banks among these new signals call for."""
+    if not signal_ids:
+        return
     signals = session.execute(
         select(Signal).where(Signal.id.in_(list(signal_ids)), Signal.analyser == HashBankAnalyser.name).order_by(Signal.id)
-    ).scalars().all() if signal_ids else []
+    ).scalars().all()
     for signal in signals:
         banks = session.execute(
             select(HashBank).where(HashBank.id.in_(signal.evidence.get("bank_ids", [])), HashBank.active.is_(True),
@@ -39,9 +40,7 @@ def act_on_matches(session: Session, actor: Actor, signal_ids: Sequence[int]) ->
         ).scalars().all()
         for bank in banks:
             if not _decided_already(session, signal.subject_id, bank):
-                decision = _decide(session, actor, signal, bank)
-                made += [decision] if decision else []
-    return made
+                _decide(session, actor, signal, bank)
 
 
 def _decided_already(session: Session, subject_id: int, bank: HashBank) -> bool:
@@ -51,7 +50,7 @@ def _decided_already(session: Session, subject_id: int, bank: HashBank) -> bool:
     return any(bank.action in taken for taken in actions)
 
 
-def _decide(session: Session, actor: Actor, signal: Signal, bank: HashBank) -> Decision | None:
+def _decide(session: Session, actor: Actor, signal: Signal, bank: HashBank) -> None:
     assert bank.policy_code is not None and bank.action is not None
     hit = signal.evidence
     rationale = f"The media matched hash bank {bank.name!r} ({bank.kind})"
@@ -64,7 +63,6 @@ def _decide(session: Session, actor: Actor, signal: Signal, bank: HashBank) -> D
     except FieldError as exc:  # refused before anything was written
         record(session, actor=actor, verb="hash_bank.action_refused", object_type="hash_bank", object_id=bank.id,
                after={**found, "field": exc.field, "message": exc.message})
-        return None
+        return
     record(session, actor=actor, verb="hash_bank.action_taken", object_type="hash_bank", object_id=bank.id,
            after={**found, "decision_id": decision.id, "policy_code": bank.policy_code, "action": bank.action})
-    return decision
