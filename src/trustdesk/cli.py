@@ -28,7 +28,7 @@ from rich.table import Table
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
-from trustdesk.analysis.runs import analyse
+from trustdesk.analysis.runs import analyse, analysers_for
 from trustdesk.analysis.signals import signals_of
 from trustdesk.analysis.text.commands import analyze_app, models_app
 from trustdesk.audit import personal_data
@@ -435,11 +435,13 @@ def policies_list() -> None:
 @analyze_app.command("subject")
 def analyze_subject(subject_id: Annotated[int, typer.Argument(help="The subject's id in TrustDesk (as on its page).")]) -> None:
     """Run every analyser on a subject now, store new signals and re-score and re-route its open case."""
-    with open_database(_settings()).session() as session:
+    settings = _settings()
+    db = open_database(settings)
+    with db.session() as session:
         if session.get(Subject, subject_id) is None:
             console.print(f"[red]no subject {subject_id}[/red]")
             raise typer.Exit(1)
-        fresh = analyse(session, CLI_ACTOR, [subject_id])[subject_id]
+        fresh = analyse(session, CLI_ACTOR, [subject_id], analysers_for(db, FileBlobStore(settings.blob_dir)))[subject_id]
         table = Table("analyser", "label", "score", "match", "model version")
         for s in signals_of(session, subject_id):
             table.add_row(s.analyser, s.label, "" if s.score is None else f"{s.score:.3f}", s.match or "", s.model_version)

@@ -149,6 +149,14 @@ class AnalyserRegistry:
             made = point.load()
             self.register(made())
 
+    def extended(self, *analysers: Analyser) -> AnalyserRegistry:
+        """These analysers with this registry's: for analysers made with what only a running
+        process has (a database, a blob store)."""
+        registry = AnalyserRegistry(group=None)
+        for analyser in (*self.all(), *analysers):
+            registry.register(analyser)
+        return registry
+
     def all(self) -> list[Analyser]:
         self.load_entry_points()
         return [self._by_name[name] for name in sorted(self._by_name)]

@@ -3,9 +3,11 @@
 Intake enqueues one `analyse_subject` job per batch of new or changed subjects with text or
 media, in its own transaction (so intake never waits for a model); `trustdesk analyze subject
 ID` runs the same thing at once. Each run reads the subjects, lets every registered analyser
-(`trustdesk.analysis.analysers.ANALYSERS`) look at them, stores the signals (once per analyser
-version and content) and, for the subjects that got new signals, re-scores and re-routes their
-open case (`trustdesk.cases.routing.reconsider`), all in one transaction. Running twice is
+(`trustdesk.analysis.analysers.ANALYSERS`, and the hash banks' one, made per process by
+`analysers_for`) look at them, stores the signals (once per analyser version and content),
+takes the automatic action a bank's new match calls for (`trustdesk.hash_banks.actions`) and,
+for the subjects that got new signals, re-scores and re-routes their open case
+(`trustdesk.cases.routing.reconsider`), all in one transaction. Running twice is
 harmless: the second run stores nothing new and so changes no case.
 """
 
@@ -19,8 +21,13 @@ from trustdesk.analysis import signals
 from trustdesk.analysis.analysers import ANALYSERS, AnalyserRegistry
 from trustdesk.audit.log import Actor
 from trustdesk.cases.routing import reconsider
+from trustdesk.hash_banks.actions import act_on_matches
+from trustdesk.hash_banks.analyser import HashBankAnalyser
+from trustdesk.hash_banks.matcher import matcher_of
 from trustdesk.jobs.queue import enqueue
 from trustdesk.jobs.registry import WorkerContext, job_kind
+from trustdesk.store.blobs import BlobStore
+from trustdesk.store.database import Database
 
 ANALYSIS = Actor("system", "analysis")
 BATCH = 1000
@@ -42,14 +49,23 @@ def analyse(session: Session, actor: Actor, subject_ids: list[int], analysers: A
     how many new signals it got (subjects that no longer exist are skipped)."""
     views = signals.subject_views(session, subject_ids)
     fresh = dict.fromkeys((view.id for view in views), 0)
+    stored: list[int] = []
     for analyser in analysers.all():
         for view, found in zip(views, analyser.analyse_many(views)):
-            fresh[view.id] += len(signals.store(session, analyser, view, found))
+            new = signals.store(session, analyser, view, found)
+            fresh[view.id] += len(new)
+            stored += new
+    act_on_matches(session, actor, stored)
     reconsider(session, actor, [subject_id for subject_id, count in fresh.items() if count])
     return fresh
+
+
+def analysers_for(db: Database, blobs: BlobStore) -> AnalyserRegistry:
+    """The registered analysers and the hash banks' one, matching with this process's matcher for `db`."""
+    return ANALYSERS.extended(HashBankAnalyser(matcher_of(db), blobs))
 
 
 @job_kind("analyse_subject", AnalyseSubjects)
 def handle_analyse_subjects(ctx: WorkerContext, job: AnalyseSubjects) -> None:
     with ctx.db.session() as session:
-        analyse(session, ANALYSIS, job.subject_ids)
+        analyse(session, ANALYSIS, job.subject_ids, analysers_for(ctx.db, ctx.blobs))

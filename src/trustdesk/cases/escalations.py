@@ -25,7 +25,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session
@@ -37,7 +37,6 @@ from trustdesk.cases.routing import default_queue, due_at
 from trustdesk.domain.errors import Conflict, FieldError, NotFound
 from trustdesk.domain.priority import Band, de_escalated, escalated
 from trustdesk.domain.vocabulary import CaseKind, CaseTier, CommentVisibility, EscalationStatus, Urgency
-from trustdesk.ingest.intake import Submitter
 from trustdesk.notices import outcomes as notices
 from trustdesk.store import counters
 from trustdesk.store.database import Database
@@ -54,6 +53,9 @@ from trustdesk.store.models import (
     as_utc,
     utcnow,
 )
+
+if TYPE_CHECKING:  # annotations only: intake queues analysis, whose bank actions decide, which records here
+    from trustdesk.ingest.intake import Submitter
 
 MAX_REASON = 2000
 MAX_NOTE = 2000
