@@ -201,3 +201,28 @@ def test_concurrent_saves_of_one_rule_number_their_versions_in_turn(api: Api) ->
     with api.db.reader() as s:
         numbers = s.execute(select(RuleVersion.version).order_by(RuleVersion.version)).scalars().all()
         assert numbers == list(range(1, 9))
+
+
+def test_a_backtest_of_the_unchanged_live_version_reproduces_the_recorded_hits(api: Api) -> None:
+    from datetime import timedelta
+
+    from trustdesk.domain.rules import parse_rule as draft_of
+    from trustdesk.rules.backtest import backtest
+    from trustdesk.store.models import utcnow
+
+    _setup(api)
+    start = utcnow() - timedelta(seconds=1)
+    _save(api, name="busy_account", expression="history.reports_24h >= 2", effects=[{"type": "label", "label": "busy"}])
+    for n, subject in enumerate(["m1", "m2", "m1", "m2", "m1"]):
+        _report(api, f"r{n}", subject)
+    with api.db.reader() as s:
+        result = backtest(s, "busy_account", start, utcnow() + timedelta(seconds=1))
+        recorded = s.execute(select(RuleHit.evaluation_id).where(RuleHit.mode == "live").order_by(RuleHit.evaluation_id)).scalars().all()
+        assert result.replayed == 5 and result.errors == 0
+        # The account's second report onwards: the history each report saw, not today's.
+        assert result.matched == result.recorded == list(recorded) and len(recorded) == 4
+        assert (result.added, result.dropped) == ([], [])
+        stricter = backtest(s, "busy_account", start, utcnow() + timedelta(seconds=1),
+                            draft=draft_of({"name": "busy_account", "expression": "history.reports_24h >= 4"}))
+        assert (len(stricter.matched), stricter.added, stricter.dropped) == (2, [], recorded[:2])
+        assert stricter.version is None and result.version == 1

@@ -25,7 +25,7 @@ from trustdesk.rules.expressions import ExpressionError, compile_expression
 from trustdesk.store.dialects import conflict_insert
 from trustdesk.store.models import Policy, Queue, Rule, RuleVersion, utcnow
 
-SOURCES = ("console", "api", "file")
+SOURCES = ("console", "api", "cli", "file")
 # Compiled versions: a version never changes, so a per-process memo is right; keyed by what it
 # says too, since a process may meet the same ids in two databases (tests, a restored copy).
 _compiled: dict[tuple[Any, ...], CompiledRule] = {}

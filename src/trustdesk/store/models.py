@@ -998,7 +998,7 @@ class RuleVersion(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     expression: Mapped[str] = mapped_column(Text)
     effects: Mapped[list[Any]] = mapped_column(default=list)
-    source: Mapped[str] = mapped_column(String(16))  # console, api or file
+    source: Mapped[str] = mapped_column(String(16))  # console, api, cli or file
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
