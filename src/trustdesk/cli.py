@@ -54,12 +54,15 @@ from trustdesk.logs import configure_logging
 from trustdesk.notices import notice
 from trustdesk.organisation import ensure_app
 from trustdesk.policy_versions import current_policies, seed_catalogue
+from trustdesk.rules import versions as rule_versions
+from trustdesk.rules.backtest import backtest, parse_since
+from trustdesk.domain.rules import RuleMode, parse_rule_file
 from trustdesk.sandbox.host import parse_endpoint_option, run_host
 from trustdesk.search import identifier_index
 from trustdesk.store import counters, migrate
 from trustdesk.store.blobs import FileBlobStore
 from trustdesk.store.database import Database
-from trustdesk.store.models import App, StaffUser, Subject
+from trustdesk.store.models import App, StaffUser, Subject, utcnow
 from trustdesk.web.app import create_app
 
 app = typer.Typer(help="TrustDesk: Trust & Safety operations.", no_args_is_help=True)
@@ -73,8 +76,9 @@ webhooks_app = typer.Typer(help="Webhook endpoints: where the host platform hear
 search_app = typer.Typer(help="The search index.", no_args_is_help=True)
 notices_app = typer.Typer(help="Notices to the people decisions concern.", no_args_is_help=True)
 hashes_app = typer.Typer(help="Hash banks: known-bad media, matched by PDQ, MD5 and SHA-256.", no_args_is_help=True)
+rules_app = typer.Typer(help="Rules: CEL conditions with effects, versioned, live, in shadow or disabled.", no_args_is_help=True)
 for sub, name in ((db_app, "db"), (users_app, "users"), (clients_app, "clients"), (audit_app, "audit"), (policies_app, "policies"),
-                  (webhooks_app, "webhooks"), (search_app, "search"), (notices_app, "notices"), (hashes_app, "hashes")):
+                  (webhooks_app, "webhooks"), (search_app, "search"), (notices_app, "notices"), (hashes_app, "hashes"), (rules_app, "rules")):
     app.add_typer(sub, name=name)
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(analyze_app, name="analyze")
@@ -407,6 +411,70 @@ def hashes_banks() -> None:
                           *(str(summary.counts.get(a, 0)) for a in ("pdq", "md5", "sha256")), str(bank.pdq_threshold),
                           f"{bank.action} ({bank.policy_code})" if bank.action else "review only")
     console.print(table)
+
+
+@rules_app.command("sync")
+def rules_sync(
+    directory: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="One NAME.toml per rule.")],
+) -> None:
+    """Make the rules match a directory: a changed file is a new version, a rule whose file is
+    gone is disabled (never deleted). A bad file refuses the whole sync, naming file and field."""
+    with _refusals_exit():
+        with open_database(_settings()).session() as session:
+            report = rule_versions.sync_directory(session, CLI_ACTOR, directory)
+    for outcome, names in report.items():
+        console.print(f"{outcome}: {', '.join(names) if names else '-'}", markup=False)
+
+
+@rules_app.command("list")
+def rules_list() -> None:
+    """The rules with their current version and mode."""
+    with open_database(_settings()).reader() as session:
+        table = Table("name", "version", "mode", "source", "effects", "expression")
+        for rule, version in rule_versions.current_versions(session):
+            effects = ", ".join(e["type"] for e in version.effects) or "none"
+            table.add_row(rule.name, str(version.version), version.mode, version.source, effects, version.expression)
+    console.print(table)
+
+
+@rules_app.command("mode")
+def rules_mode(
+    name: Annotated[str, typer.Argument(help="The rule's name.")],
+    mode: Annotated[RuleMode, typer.Argument(help="live, shadow or disabled.")],
+) -> None:
+    """Put a rule live, in shadow (evaluated and recorded, no effect) or disable it: a new version."""
+    with _refusals_exit():
+        with open_database(_settings()).session() as session:
+            saved = rule_versions.set_mode(session, CLI_ACTOR, name, mode, source="cli")
+    console.print(f"{name} is {mode.value} (version {saved.version.version})", markup=False)
+
+
+@rules_app.command("backtest")
+def rules_backtest(
+    name: Annotated[str, typer.Argument(metavar="RULE", help="The rule's name.")],
+    since: Annotated[str, typer.Option(help="The period's start: 30d, 12h, 90m or an ISO date.")] = "30d",
+    version: Annotated[int | None, typer.Option(help="A saved version; default: the current one.")] = None,
+    file: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, help="A changed rule file to try instead.")] = None,
+) -> None:
+    """Replay the period's stored events through the rule: what it would match, what that
+    changes against what the live rule matched, and its precision against reviewers' decisions."""
+    with _refusals_exit():
+        draft = parse_rule_file(file.read_text(encoding="utf-8"), file_name=file.name) if file else None
+        with open_database(_settings()).reader() as session:
+            now = utcnow()
+            result = backtest(session, name, parse_since(since, now), now, version=version, draft=draft)
+    tried = f"version {result.version}" if result.version else f"the draft in {file.name if file else ''}"
+    console.print(f"{name}, {tried}: {result.replayed} events replayed since {result.since:%Y-%m-%d %H:%M} UTC, "
+                  f"{result.errors} failed", markup=False)
+    console.print(f"would match {len(result.matched)}; the live rule matched {len(result.recorded)}: "
+                  f"{len(result.added)} more, {len(result.dropped)} fewer", markup=False)
+    for label, precision in (("this version", result.precision), ("live", result.recorded_precision)):
+        shown = f"{precision.value:.2f}" if precision.value is not None else "n/a"
+        console.print(f"precision ({label}): {shown} ({precision.violations} of {precision.decided} decided subjects in violation)",
+                      markup=False)
+    for title, ids in (("more", result.added), ("fewer", result.dropped)):
+        for evaluation_id in ids[:20]:
+            console.print(f"  {title}: evaluation {evaluation_id}, subject {result.subjects[evaluation_id]}", markup=False)
 
 
 @audit_app.command("verify")

@@ -9,6 +9,13 @@ CEL expression in order (first match wins) and falls back to the default queue.
 Routing and priority also see the subject's latest automated signals. Analysers run after
 intake, in the worker, so when their signals arrive `reconsider` re-scores the subject's open
 case and routes it again (`case.rescored`, `case.rerouted`).
+
+Both moments are events for the rules (`trustdesk.rules`): the inputs are read once
+(`rules.inputs`), queue expressions and rules are evaluated on them, and the evaluation is kept
+with its inputs, errors and hits. A live rule's route effect takes precedence over the queues'
+expressions; its points and band, and its labels, go on the case; its action is taken as an
+automated decision once the reports are in their case. An expression that fails is recorded
+on the evaluation and in metrics, and the report goes to the default queue.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from trustdesk.analysis.signals import as_routing, latest_signals
+from trustdesk.analysis.signals import latest_signals
 from trustdesk.audit.log import Actor, record
 from trustdesk.cases.access import Reviewer, may_work, visible_case
 from trustdesk.cases.queues import ROUTING_SCHEMA, fallback_queue
@@ -39,16 +46,21 @@ from trustdesk.domain.priority import (
     score,
     severity_of,
     signal_points,
+    with_rules,
     with_signals,
 )
 from trustdesk.domain.vocabulary import CaseKind, ReporterType, ReportStatus
 from trustdesk.enforcement import notifiers
+from trustdesk.rules import evaluations
+from trustdesk.rules.engine import Effects, evaluate, expression_error, routing_context
+from trustdesk.rules.evaluations import Evaluated
 from trustdesk.rules.expressions import Expression, ExpressionError, compile_expression
+from trustdesk.rules.inputs import Event, TextBankLookup, build_inputs
+from trustdesk.rules.versions import active_rules
 from trustdesk.store import counters
 from trustdesk.store.dialects import conflict_insert
 from trustdesk.store.models import (
     OPEN_REPORT_CASE,
-    App,
     Case,
     CaseSubject,
     Policy,
@@ -86,24 +98,72 @@ def default_queue(session: Session, actor: Actor) -> Queue:
     return _queues(session, actor)[1]
 
 
-def _route(queues: list[Queue], default: Queue, context: dict[str, Any]) -> tuple[Queue, str]:
+def _route(queues: list[Queue], default: Queue, context: dict[str, Any], errors: list[dict[str, str]]) -> tuple[Queue, str]:
+    """The first queue whose expression matches; the default queue when none does, or at once
+    when one fails (the failure is added to `errors`: never silently taken for "no")."""
     for queue in queues:
         try:
             if _expression(queue).matches(context):
                 return queue, f"queue:{queue.name}"
-        except ExpressionError:
-            continue  # an expression that fails on this input does not match it
+        except ExpressionError as exc:
+            errors.append(expression_error("queue", queue.name, str(exc)))
+            return default, f"fallback:{queue.name} failed"
     return default, "default"
 
 
-def _context(report: Any, subject: Any, policy: Policy, app_slug: str, signals: list[Signal]) -> dict[str, Any]:
-    return {
-        "report": {"policy": report.policy_code, "source": report.reporter_type, "text": report.text or "",
-                   "imminent_harm": bool(report.imminent_harm)},
-        "subject": {"kind": subject.kind, "language": subject.language or "", "country": subject.country or "", "app": app_slug},
-        "policy": {"code": policy.code, "severity": policy.severity, "graphic": policy.graphic},
-        "signals": as_routing(signals),
-    }
+@dataclass
+class _Routed:
+    """Where an event's evaluation sends its case, and what else the live rules call for."""
+
+    evaluated: Evaluated
+    queue: Queue
+    routed_by: str
+
+    @property
+    def effects(self) -> Effects:
+        return self.evaluated.outcome.effects
+
+
+def _evaluate(session: Session, app_ids: dict[int, int], events: list[Event], now: datetime,
+              signals: dict[int, list[Signal]] | None = None) -> dict[int, _Routed]:
+    """Evaluate the rules and queue expressions on each event and store the evaluations;
+    subject id → where its case goes. A live rule's route names the queue; failing that, the
+    queues' expressions decide."""
+    if not events:
+        return {}
+    lookup: TextBankLookup | None = session.info.get("text_banks")
+    inputs = build_inputs(session, events, now, signals=signals, text_banks=lookup)
+    rules = active_rules(session)
+    queues, default = _queues(session, Actor("system", "routing"))
+    by_name = {q.name: q for q in session.execute(select(Queue).where(Queue.active.is_(True))).scalars()}
+    routed: dict[int, _Routed] = {}
+    for event, seen in zip(events, inputs):
+        outcome = evaluate(rules, seen)
+        evaluated = Evaluated(app_ids[event.subject_id], event.subject_id, event.type, seen, outcome, event.report_id)
+        route = outcome.effects.route
+        if route is not None and route.queue in by_name:
+            queue, routed_by = by_name[route.queue], f"rule:{outcome.effects.route_rule}"
+        else:
+            if route is not None:
+                evaluated.errors.append(expression_error("rule", outcome.effects.route_rule or "", f"no active queue named {route.queue!r}"))
+            queue, routed_by = _route(queues, default, routing_context(seen), evaluated.errors)
+        routed[event.subject_id] = _Routed(evaluated, queue, routed_by)
+    evaluations.store(session, [r.evaluated for r in routed.values()], now)
+    return routed
+
+
+def _with_rules(priority: Priority, effects: Effects, reasons: dict[str, float]) -> Priority:
+    """The priority with what live rules ask for, keeping an earlier rules component."""
+    points = max(float(effects.priority), reasons.get("rules", 0.0))
+    if not points and effects.band is None:
+        return priority
+    return with_rules(priority.score, priority.band, priority.reasons, points, effects.band)
+
+
+def _act(session: Session, routed: Iterable[_Routed]) -> None:
+    for r in routed:
+        if r.effects.action is not None:
+            evaluations.act(session, r.evaluated)
 
 
 def _standing(report: Any, records: dict[str, NotifierStanding]) -> NotifierStanding:
@@ -170,20 +230,22 @@ def route_reports(session: Session, actor: Actor, app_id: int, report_ids: list[
     if not groups:
         return
     routing = _Routing(session, actor, app_id, policies, records, now or utcnow(), latest_signals(session, groups))
+    routed = routing.evaluate(groups)
     links: list[dict[str, int]] = []
     waiting = dict(groups)
     while waiting:  # a second round only for subjects whose case another transaction opened meanwhile
         for case in _open_report_cases(session, waiting):
             group = waiting.pop(case.subject_id)
-            routing.join(case, group, subjects[case.subject_id])
+            routing.join(case, group, subjects[case.subject_id], routed[case.subject_id])
             links.extend({"report_id": r.id, "case": case.id} for r in group)
-        opened = routing.open_cases({subject_id: (subjects[subject_id], group) for subject_id, group in waiting.items()})
+        opened = routing.open_cases({subject_id: (subjects[subject_id], group) for subject_id, group in waiting.items()}, routed)
         for subject_id, case_id in opened.items():
             links.extend({"report_id": r.id, "case": case_id} for r in waiting.pop(subject_id))
     session.execute(
         update(Report.__table__).where(Report.__table__.c.id == bindparam("report_id")).values(case_id=bindparam("case")),
         links,
     )
+    _act(session, routed.values())
 
 
 def _open_report_cases(session: Session, subject_ids: Iterable[int]) -> list[Case]:
@@ -204,14 +266,20 @@ class _Routing:
                  records: dict[str, NotifierStanding], now: datetime, signals: dict[int, list[Signal]]) -> None:
         self.session, self.actor, self.app_id, self.policies, self.records, self.now = session, actor, app_id, policies, records, now
         self.signals = signals
-        self.queues, self.default = _queues(session, actor)
-        self.queue_by_id = {q.id: q for q in [*self.queues, self.default]}
-        self.app_slug = session.execute(select(App.slug).where(App.id == app_id)).scalar_one()
 
     def lead(self, group: list[Any]) -> Any:
         return max(group, key=lambda r: (r.imminent_harm, self.policies[r.policy_code].severity))
 
-    def open_cases(self, waiting: dict[int, tuple[Any, list[Any]]]) -> dict[int, int]:
+    def evaluate(self, groups: dict[int, list[Any]]) -> dict[int, _Routed]:
+        """Each subject's event, its lead report, evaluated and stored."""
+        events = []
+        for subject_id in sorted(groups):
+            lead = self.lead(groups[subject_id])
+            events.append(Event(subject_id, "report", lead.reporter_type, lead.text or "", bool(lead.imminent_harm),
+                                self.policies[lead.policy_code], lead.id))
+        return _evaluate(self.session, dict.fromkeys(groups, self.app_id), events, self.now, self.signals)
+
+    def open_cases(self, waiting: dict[int, tuple[Any, list[Any]]], routed: dict[int, _Routed]) -> dict[int, int]:
         """Open a report case for each subject, unless another transaction opened one first
         (the unique open-report-case index); subject id → new case id for the ones opened."""
         if not waiting:
@@ -219,16 +287,16 @@ class _Routing:
         rows = []
         for subject_id in sorted(waiting):  # inserted in subject order: index entries taken in one order
             subject, group = waiting[subject_id]
-            lead = self.lead(group)
-            signals = self.signals.get(subject_id, [])
-            queue, routed_by = _route(self.queues, self.default, _context(lead, subject, self.policies[lead.policy_code], self.app_slug, signals))
-            priority = _priority(group, subject, self.policies, self.records, signals)
+            lead, to = self.lead(group), routed[subject_id]
+            queue, routed_by = to.queue, to.routed_by
+            priority = _with_rules(_priority(group, subject, self.policies, self.records, self.signals.get(subject_id, [])), to.effects, {})
             rows.append({
                 "app_id": self.app_id, "subject_id": subject_id, "kind": CaseKind.REPORT.value, "queue_id": queue.id,
                 "status": "open", "band": priority.band.value, "priority_score": priority.score,
                 "priority_reasons": priority.reasons, "imminent_harm": "imminent_harm" in priority.reasons,
                 "report_count": len(group), "policy_code": lead.policy_code, "routed_by": routed_by,
                 "due_at": due_at(self.now, queue, priority.band), "created_at": self.now, "updated_at": self.now,
+                "labels": list(to.effects.labels),
             })
         statement = conflict_insert(self.session, Case).on_conflict_do_nothing(
             index_elements=["subject_id"], index_where=OPEN_REPORT_CASE
@@ -243,93 +311,124 @@ class _Routing:
                     "subject_id": row["subject_id"], "queue_id": row["queue_id"], "routed_by": row["routed_by"],
                     "band": row["band"], "priority_score": row["priority_score"], "reasons": row["priority_reasons"],
                     "due_at": row["due_at"], "reports": [r.id for r in waiting[row["subject_id"]][1]],
+                    "evaluation_id": routed[row["subject_id"]].evaluated.id, "labels": row["labels"],
                 })
         return opened
 
-    def join(self, case: Case, group: list[Any], subject: Any) -> None:
-        """Add reports to an open case (locked by the caller) and re-score it from all of them."""
+    def join(self, case: Case, group: list[Any], subject: Any, routed: _Routed) -> None:
+        """Add reports to an open case (locked by the caller) and re-score it from all of them.
+
+        The case moves only where a live rule routes it, or where routing sends a first report
+        of imminent harm; a case at a tier stays in its tier's queue and keeps its escalation's points.
+        """
         session, lead = self.session, self.lead(group)
         before = {"band": case.band, "priority_score": case.priority_score, "report_count": case.report_count,
-                  "queue_id": case.queue_id, "due_at": case.due_at}
-        # A case at a tier keeps its escalation's points and stays in its tier's queue.
+                  "queue_id": case.queue_id, "due_at": case.due_at, "labels": case.labels}
         signals = self.signals.get(case.subject_id, [])
         priority = carry_escalation(_priority(group, subject, self.policies, self.records, signals, case), case.priority_reasons)
-        if priority.band == Band.P0 and not case.imminent_harm and lead.imminent_harm and case.tier is None:
-            context = _context(lead, subject, self.policies[lead.policy_code], self.app_slug, signals)
-            queue, case.routed_by = _route(self.queues, self.default, context)
-            case.queue_id = queue.id
-        queue = self.queue_by_id.get(case.queue_id) or session.get_one(Queue, case.queue_id)
-        case.band, case.priority_score, case.priority_reasons = priority.band.value, priority.score, priority.reasons
+        priority = _with_rules(priority, routed.effects, case.priority_reasons)
+        imminent = priority.band == Band.P0 and not case.imminent_harm and lead.imminent_harm
+        if case.tier is None and routed.queue.id != case.queue_id and (routed.effects.route is not None or imminent):
+            _leave_hands(case)
+            case.queue_id, case.routed_by = routed.queue.id, routed.routed_by
+        queue = session.get_one(Queue, case.queue_id)
+        case.band, case.priority_score, case.priority_reasons = min(priority.band, Band(case.band)).value, priority.score, priority.reasons
         case.imminent_harm = "imminent_harm" in priority.reasons
         case.report_count += len(group)
-        case.due_at = min(as_utc(case.due_at), due_at(case.created_at, queue, priority.band))
+        case.labels = _labelled(case.labels, routed.effects.labels)
+        case.due_at = min(as_utc(case.due_at), due_at(case.created_at, queue, Band(case.band)))
         case.updated_at = self.now
         record(session, actor=self.actor, verb="case.reports_added", object_type="case", object_id=case.id, before=before, after={
             "band": case.band, "priority_score": case.priority_score, "report_count": case.report_count,
             "queue_id": case.queue_id, "due_at": case.due_at, "reports": [r.id for r in group],
+            "evaluation_id": routed.evaluated.id, "labels": case.labels,
         })
 
 
-def reconsider(session: Session, actor: Actor, subject_ids: Iterable[int]) -> None:
-    """Re-score and re-route the subjects' open report cases for their latest signals.
+def _labelled(labels: list[Any], added: Iterable[str]) -> list[str]:
+    return sorted({*labels, *added})
 
-    The signals component of the priority is replaced (the band only moves up); a case not at a
-    tier is routed again as its lead report was, now with the signals, and moves if another
-    queue takes it. A case that moves leaves its reviewer's hands (claim and assignment end),
-    since the queue it goes to may need roles or languages they lack.
+
+def _leave_hands(case: Case) -> None:
+    """A case that moves queue leaves its reviewer's hands: the new queue may need roles or
+    languages they lack."""
+    case.claimed_by = case.lease_until = case.assigned_to = None
+
+
+def reconsider(session: Session, actor: Actor, subject_ids: Iterable[int]) -> None:
+    """Evaluate the rules again for subjects that got new signals, and move their open cases.
+
+    Every subject is an event for the rules (a live rule may act on content nobody reported).
+    An open report case gets the new signals component of its priority (the band only moves
+    up) and what live rules ask for; a case not at a tier is routed again as its lead report
+    was, now with the signals, and moves if a rule or another queue takes it, leaving its
+    reviewer's hands.
     """
     wanted = sorted(set(subject_ids))
-    cases = _open_report_cases(session, wanted) if wanted else []
-    if not cases:
+    if not wanted:
         return
-    signals = latest_signals(session, [c.subject_id for c in cases])
+    cases = {c.subject_id: c for c in _open_report_cases(session, wanted)}
+    signals = latest_signals(session, wanted)
     policies = {p.code: p for p in session.execute(select(Policy).where(Policy.is_current.is_(True))).scalars()}
-    subjects = {s.id: s for s in session.execute(
-        select(Subject.id, Subject.kind, Subject.language, Subject.country).where(Subject.id.in_([c.subject_id for c in cases]))
-    )}
     reports: dict[int, list[Any]] = defaultdict(list)
-    for r in session.execute(select(*_REPORT_COLUMNS, Report.case_id).where(Report.case_id.in_([c.id for c in cases]))):
+    for r in session.execute(select(*_REPORT_COLUMNS, Report.case_id).where(Report.case_id.in_([c.id for c in cases.values()]))):
         reports[r.case_id].append(r)
-    slugs = dict(session.execute(select(App.id, App.slug).where(App.id.in_({c.app_id for c in cases}))).all())
-    queues, default = _queues(session, actor)
-    now = utcnow()
-    for case in cases:
-        found = signals.get(case.subject_id, [])
-        queue = _rescore(session, actor, case, _signal_points(found), now)
-        if case.tier is not None or not reports[case.id]:
-            continue
-        lead = max(reports[case.id], key=lambda r: (r.imminent_harm, policies[r.policy_code].severity if r.policy_code in policies else 0))
-        policy = policies.get(lead.policy_code)
-        if policy is None:  # a retired policy: the case stays where it is
+    app_ids = dict(session.execute(select(Subject.id, Subject.app_id).where(Subject.id.in_(wanted))).all())
+    events = []
+    for subject_id in sorted(app_ids):
+        case = cases.get(subject_id)
+        lead = max(reports[case.id], key=lambda r: (r.imminent_harm, policies[r.policy_code].severity if r.policy_code in policies else 0)) \
+            if case is not None and reports[case.id] else None
+        if lead is None or lead.policy_code not in policies:  # no report, or a retired policy: the event alone
+            events.append(Event(subject_id, "signals"))
             continue
         # A reviewer's imminent-harm flag routed the case as imminent harm: it still is.
-        routed_as = _Flag(lead.policy_code, lead.reporter_type, lead.text or "", lead.imminent_harm or case.imminent_harm)
-        to, routed_by = _route(queues, default, _context(routed_as, subjects[case.subject_id], policy, slugs[case.app_id], found))
-        if to.id != queue.id:
-            before = {"queue_id": case.queue_id, "routed_by": case.routed_by, "due_at": case.due_at,
-                      "claimed_by": case.claimed_by, "assigned_to": case.assigned_to}
-            case.queue_id, case.routed_by = to.id, routed_by
-            case.claimed_by = case.lease_until = case.assigned_to = None
-            case.due_at = min(as_utc(case.due_at), due_at(case.created_at, to, Band(case.band)))
-            case.updated_at = now
-            record(session, actor=actor, verb="case.rerouted", object_type="case", object_id=case.id, before=before, after={
-                "queue_id": case.queue_id, "routed_by": routed_by, "due_at": case.due_at, "claimed_by": None,
-                "assigned_to": None, "signals": [s.id for s in found],
-            })
+        events.append(Event(subject_id, "signals", lead.reporter_type, lead.text or "", bool(lead.imminent_harm or case.imminent_harm),
+                            policies[lead.policy_code], None))
+    routed = _evaluate(session, app_ids, events, utcnow(), signals)
+    now = utcnow()
+    for subject_id, case in cases.items():
+        to = routed.get(subject_id)
+        if to is None:
+            continue
+        found = signals.get(subject_id, [])
+        queue = _rescore(session, actor, case, _signal_points(found), to.effects, now)
+        # Queue routing moves a case routed from its reports, and never to the fallback for a failed expression.
+        rerouted = bool(reports[case.id]) and to.evaluated.inputs["policy"]["code"] != "" and not to.routed_by.startswith("fallback:")
+        moves = to.effects.route is not None or rerouted
+        if case.tier is not None or not moves or to.queue.id == queue.id:
+            continue
+        before = {"queue_id": case.queue_id, "routed_by": case.routed_by, "due_at": case.due_at,
+                  "claimed_by": case.claimed_by, "assigned_to": case.assigned_to}
+        _leave_hands(case)
+        case.queue_id, case.routed_by = to.queue.id, to.routed_by
+        case.due_at = min(as_utc(case.due_at), due_at(case.created_at, to.queue, Band(case.band)))
+        case.updated_at = now
+        record(session, actor=actor, verb="case.rerouted", object_type="case", object_id=case.id, before=before, after={
+            "queue_id": case.queue_id, "routed_by": to.routed_by, "due_at": case.due_at, "claimed_by": None,
+            "assigned_to": None, "signals": [s.id for s in found], "evaluation_id": to.evaluated.id,
+        })
+    _act(session, routed.values())
 
 
-def _rescore(session: Session, actor: Actor, case: Case, points: float, now: datetime) -> Queue:
-    """Give the case its new signals component (audited when the score or band changes); its queue."""
+def _rescore(session: Session, actor: Actor, case: Case, points: float, effects: Effects, now: datetime) -> Queue:
+    """Give the case its new signals component and what live rules ask for (audited when the
+    score, band or labels change); its queue."""
     queue = session.get_one(Queue, case.queue_id)
-    priority = with_signals(case.priority_score, Band(case.band), case.priority_reasons, points)
-    if (priority.score, priority.band.value) == (case.priority_score, case.band):
+    priority = _with_rules(with_signals(case.priority_score, Band(case.band), case.priority_reasons, points), effects,
+                           case.priority_reasons)
+    labels = _labelled(case.labels, effects.labels)
+    if (priority.score, priority.band.value, labels) == (case.priority_score, case.band, sorted(case.labels)):
         return queue
-    before = {"band": case.band, "priority_score": case.priority_score, "reasons": case.priority_reasons, "due_at": case.due_at}
+    before = {"band": case.band, "priority_score": case.priority_score, "reasons": case.priority_reasons, "due_at": case.due_at,
+              "labels": case.labels}
     case.band, case.priority_score, case.priority_reasons = priority.band.value, priority.score, priority.reasons
+    case.labels = labels
     case.due_at = min(as_utc(case.due_at), due_at(case.created_at, queue, priority.band))
     case.updated_at = now
     record(session, actor=actor, verb="case.rescored", object_type="case", object_id=case.id, before=before, after={
         "band": case.band, "priority_score": case.priority_score, "reasons": case.priority_reasons, "due_at": case.due_at,
+        "labels": case.labels,
     })
     return queue
 
@@ -358,12 +457,10 @@ def flag_imminent_harm(session: Session, actor: Actor, flagger: Reviewer, case_i
     before = {"band": case.band, "priority_score": case.priority_score, "queue_id": case.queue_id, "due_at": case.due_at,
               "claimed_by": case.claimed_by, "assigned_to": case.assigned_to}
     queues, default = _queues(session, actor)
-    subject = session.get(Subject, case.subject_id)
     policy = session.execute(select(Policy).where(Policy.code == case.policy_code, Policy.is_current.is_(True))).scalar_one()
-    app_slug = session.execute(select(App.slug).where(App.id == case.app_id)).scalar_one()
-    flagged = _Flag(case.policy_code, ReporterType.SUPPORT.value, reason, True)
-    signals = latest_signals(session, [case.subject_id]).get(case.subject_id, [])
-    queue, routed_by = _route(queues, default, _context(flagged, subject, policy, app_slug, signals))
+    flagged = Event(case.subject_id, "flag", ReporterType.SUPPORT.value, reason, True, policy)
+    errors: list[dict[str, str]] = []
+    queue, routed_by = _route(queues, default, routing_context(build_inputs(session, [flagged], utcnow())[0]), errors)
     if case.tier is not None:  # a case at a tier stays in its tier's queue
         queue, routed_by = session.get_one(Queue, case.queue_id), case.routed_by
     if not case.imminent_harm:
@@ -378,15 +475,5 @@ def flag_imminent_harm(session: Session, actor: Actor, flagger: Reviewer, case_i
     case.updated_at = utcnow()
     record(session, actor=actor, verb="case.imminent_harm_flagged", object_type="case", object_id=case.id, before=before,
            after={"band": case.band, "priority_score": case.priority_score, "queue_id": case.queue_id, "due_at": case.due_at,
-                  "claimed_by": case.claimed_by, "assigned_to": case.assigned_to, "reason": reason})
+                  "claimed_by": case.claimed_by, "assigned_to": case.assigned_to, "reason": reason, "errors": errors})
     return case
-
-
-@dataclass(frozen=True)
-class _Flag:
-    """A reviewer's flag, shaped like a report for the routing context."""
-
-    policy_code: str
-    reporter_type: str
-    text: str
-    imminent_harm: bool

@@ -10,6 +10,7 @@
           + 10 × log2(1 + reports), at most 30
           + the strongest automated signal                 80 × (score − 0.5) for a score above the 0.5
                                                            decision threshold, a match (hash bank) 40
+          + what live rules' route effects add             the largest, 0 … 200, with a band floor
     imminent harm (threat to life, self-harm, a child at risk) → band P0 and +1000.
     an escalation to a tier, by its urgency: low +0, normal +20, high +50 and at least band P1,
     critical +200 and band P0 (kept while the case sits at its tier, taken off when it comes back).
@@ -50,6 +51,7 @@ EXPLANATIONS = {
     "imminent_harm": "imminent harm: +1000 and band P0",
     "escalation": "escalated to a tier: urgency normal +20, high +50 (at least P1), critical +200 (P0)",
     "signals": "the strongest automated signal: 80 × (score − 0.5) above the 0.5 threshold, a match +40",
+    "rules": "the most a live rule's route effect adds (0–200 points), with the band it asks for at least",
 }
 SIGNAL_THRESHOLD = 0.5
 SIGNAL_MATCH_POINTS = 40.0
@@ -148,6 +150,15 @@ def with_signals(score_now: float, band: Band, reasons: dict[str, float], points
     total = round(score_now - reasons.get("signals", 0.0) + points, 2)
     rest = {k: v for k, v in reasons.items() if k != "signals"}
     return Priority(total, min(band, _band_of(total)), {**rest, "signals": points} if points else rest)
+
+
+def with_rules(score_now: float, band: Band, reasons: dict[str, float], points: float, floor: Band | None) -> Priority:
+    """A case a live rule routed: its points replace a smaller rules component (a later event
+    never lowers what an earlier one asked for), and the band rises to `floor` if it is lower."""
+    points = max(points, reasons.get("rules", 0.0))
+    total = round(score_now - reasons.get("rules", 0.0) + points, 2)
+    raised = min(band, _band_of(total), floor or band)
+    return Priority(total, Band(raised), {**reasons, "rules": points} if points else dict(reasons))
 
 
 # The most urgent band an escalation of this urgency puts its case in (no entry: the band stays).

@@ -494,6 +494,8 @@ class Case(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Put on by rules (`label` effects), for queues, search and reports.
+    labels: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
 
 
 # "Next case" reads this index in order: highest score first, then the earliest due time.
@@ -970,3 +972,63 @@ class BankHash(Base):
     added_by: Mapped[str] = mapped_column(String(200))
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
     removed_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Rule(Base):
+    """A rule by name; what it says is its current version (`rule_versions`), never edited in place."""
+
+    __tablename__ = "rules"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    current_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RuleVersion(Base):
+    """One saved version of a rule: its mode, condition and effects, immutable once written, so
+    that a hit and a backtest always name exactly what was evaluated."""
+
+    __tablename__ = "rule_versions"
+    __table_args__ = (UniqueConstraint("rule_id", "version"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    rule_id: Mapped[int] = mapped_column(ForeignKey("rules.id"))
+    version: Mapped[int] = mapped_column()
+    mode: Mapped[str] = mapped_column(String(16))
+    description: Mapped[str] = mapped_column(Text, default="")
+    expression: Mapped[str] = mapped_column(Text)
+    effects: Mapped[list[Any]] = mapped_column(default=list)
+    source: Mapped[str] = mapped_column(String(16))  # console, api, cli or file
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RuleEvaluation(Base):
+    """What routing and the rules saw for one event (a report, new signals, a synchronous
+    check), kept so that a backtest replays exactly what happened; and what went wrong."""
+
+    __tablename__ = "rule_evaluations"
+    __table_args__ = (Index("ix_rule_evaluations_created_at", "created_at"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id"))
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"), index=True, default=None)
+    trigger: Mapped[str] = mapped_column(String(16))  # report, signals, evaluate
+    inputs: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Expressions that failed on these inputs: [{"source": "rule"|"queue", "name", "error"}].
+    errors: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RuleHit(Base):
+    """A rule version whose condition held on an evaluation's inputs, in the mode it then had."""
+
+    __tablename__ = "rule_hits"
+    __table_args__ = (Index("ix_rule_hits_rule_created", "rule_id", "created_at"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    evaluation_id: Mapped[int] = mapped_column(ForeignKey("rule_evaluations.id"), index=True)
+    rule_id: Mapped[int] = mapped_column(ForeignKey("rules.id"))
+    rule_version_id: Mapped[int] = mapped_column(ForeignKey("rule_versions.id"))
+    mode: Mapped[str] = mapped_column(String(16))
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

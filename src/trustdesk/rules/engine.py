@@ -1,0 +1,154 @@
+"""Evaluating rules on one event's inputs, and what their live hits add up to.
+
+Pure: no database. The inputs are a mapping of the `RULE_SCHEMA` variables, built by
+`trustdesk.rules.inputs` and stored with each evaluation, so the same function serves intake,
+new signals, the synchronous `/evaluate` and the backtest, which replays stored inputs: a
+backtest of an unchanged version finds exactly the hits recorded live.
+
+Rules run in name order. Every rule that is not disabled is evaluated; a rule whose condition
+fails on these inputs is recorded as an error (never as a silent "no"). Live hits' effects
+combine: the first route (by rule name) picks the queue, priority points take the largest,
+band floors the most urgent, labels gather, and the first action decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from prometheus_client import Counter
+
+from trustdesk.domain.priority import Band
+from trustdesk.domain.rules import Act, Effect, Label, Route, RuleMode
+from trustdesk.rules.expressions import Expression, ExpressionError, Schema
+
+EXPRESSION_ERRORS = Counter(
+    "trustdesk_expression_errors_total", "Rule and routing expressions that failed on an event's inputs", ["source"]
+)
+
+RULE_SCHEMA = Schema(
+    {
+        "event": {"type": str, "policy": str, "source": str, "text": str, "imminent_harm": bool},
+        "subject": {"kind": str, "app": str, "language": str, "country": str, "title": str, "text": str,
+                    "media_count": int},
+        "policy": {"code": str, "severity": int, "graphic": bool},
+        "signals": list,
+        "history": {"account_age_days": int, "reports_24h": int, "reports_7d": int, "violations_30d": int,
+                    "active_strikes": int, "related_accounts": int},
+        "text_banks": list,
+    }
+)
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    """A rule version ready to evaluate."""
+
+    rule_id: int
+    version_id: int
+    name: str
+    version: int
+    mode: RuleMode
+    expression: Expression
+    effects: tuple[Effect, ...]
+
+
+@dataclass(frozen=True)
+class Effects:
+    """What an event's live hits call for, combined."""
+
+    route: Route | None = None
+    route_rule: str | None = None
+    priority: int = 0
+    band: Band | None = None
+    labels: tuple[str, ...] = ()
+    action: Act | None = None
+    action_rule: CompiledRule | None = None
+
+    @property
+    def any(self) -> bool:
+        return bool(self.route or self.priority or self.band or self.labels or self.action)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    hits: tuple[CompiledRule, ...] = ()
+    errors: tuple[dict[str, str], ...] = ()
+    effects: Effects = field(default_factory=Effects)
+
+    @property
+    def live(self) -> tuple[CompiledRule, ...]:
+        return tuple(rule for rule in self.hits if rule.mode is RuleMode.LIVE)
+
+
+class Verdict(StrEnum):
+    """The answer of a synchronous check: publish, hold for a person, or refuse."""
+
+    ALLOW = "allow"
+    REVIEW = "review"
+    BLOCK = "block"
+
+
+def evaluate(rules: Sequence[CompiledRule], inputs: Mapping[str, Any]) -> Outcome:
+    """Run every rule that is not disabled on `inputs`; errors are counted and kept, not raised."""
+    hits: list[CompiledRule] = []
+    errors: list[dict[str, str]] = []
+    for rule in sorted(rules, key=lambda r: r.name):
+        if rule.mode is RuleMode.DISABLED:
+            continue
+        try:
+            if rule.expression.matches(inputs):
+                hits.append(rule)
+        except ExpressionError as exc:
+            errors.append(expression_error("rule", rule.name, str(exc)))
+    return Outcome(tuple(hits), tuple(errors), combine([r for r in hits if r.mode is RuleMode.LIVE]))
+
+
+def expression_error(source: str, name: str, message: str) -> dict[str, str]:
+    """An expression that failed on an event: counted in metrics and stored with the evaluation."""
+    EXPRESSION_ERRORS.labels(source).inc()
+    return {"source": source, "name": name, "error": message}
+
+
+def combine(live: Sequence[CompiledRule]) -> Effects:
+    route = action = None
+    route_rule: str | None = None
+    action_rule: CompiledRule | None = None
+    priority, band, labels = 0, None, []
+    for rule in live:
+        for effect in rule.effects:
+            if isinstance(effect, Route):
+                if route is None:
+                    route, route_rule = effect, rule.name
+                priority = max(priority, effect.priority)
+                if effect.band is not None:
+                    band = effect.band if band is None else min(band, effect.band)  # "P0" < "P1": more urgent
+            elif isinstance(effect, Label):
+                labels.append(effect.label)
+            elif isinstance(effect, Act) and action is None:
+                action, action_rule = effect, rule
+    return Effects(route, route_rule, priority, band, tuple(dict.fromkeys(labels)), action, action_rule)
+
+
+def verdict_of(effects: Effects) -> Verdict:
+    """Block when a live rule acts, review when one routes (or labels or raises priority), else allow."""
+    if effects.action is not None:
+        return Verdict.BLOCK
+    if effects.any:
+        return Verdict.REVIEW
+    return Verdict.ALLOW
+
+
+def routing_context(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """What queue routing expressions see, derived from the same stored inputs as the rules."""
+    event, subject = inputs["event"], inputs["subject"]
+    return {
+        "report": {"policy": event["policy"], "source": event["source"], "text": event["text"],
+                   "imminent_harm": event["imminent_harm"]},
+        "subject": {"kind": subject["kind"], "language": subject["language"], "country": subject["country"],
+                    "app": subject["app"]},
+        "policy": inputs["policy"],
+        "signals": inputs["signals"],
+    }

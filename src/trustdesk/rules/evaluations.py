@@ -1,0 +1,105 @@
+"""Keeping each evaluation (the inputs seen, the errors, the hits) and carrying out live actions.
+
+Every event that routing or the rules look at leaves one `rule_evaluations` row with its inputs
+and any expression that failed on them, and one `rule_hits` row per rule version that matched
+(live or shadow), written in the event's own transaction. That is what the console shows on a
+case, what metrics count, and what a backtest replays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from trustdesk.audit.log import Actor, record
+from trustdesk.domain.errors import FieldError
+from trustdesk.rules.engine import Outcome, expression_error
+from trustdesk.store.models import Rule, RuleEvaluation, RuleHit, RuleVersion
+
+RULES = Actor("system", "rules")
+
+
+@dataclass
+class Evaluated:
+    """One event's evaluation, before and after it is stored."""
+
+    app_id: int
+    subject_id: int
+    trigger: str
+    inputs: dict[str, Any]
+    outcome: Outcome
+    report_id: int | None = None
+    errors: list[dict[str, str]] = field(default_factory=list)  # routing's, besides the rules'
+    id: int | None = None
+
+
+def store(session: Session, evaluated: Sequence[Evaluated], now: datetime) -> None:
+    """Insert the evaluations and their hits; sets each one's `id`."""
+    if not evaluated:
+        return
+    ids = session.execute(
+        insert(RuleEvaluation).returning(RuleEvaluation.id, sort_by_parameter_order=True),
+        [{"app_id": e.app_id, "subject_id": e.subject_id, "report_id": e.report_id, "trigger": e.trigger,
+          "inputs": e.inputs, "errors": [*e.outcome.errors, *e.errors], "created_at": now} for e in evaluated],
+    ).scalars().all()
+    hits = []
+    for e, evaluation_id in zip(evaluated, ids):
+        e.id = evaluation_id
+        hits.extend({"evaluation_id": evaluation_id, "rule_id": rule.rule_id, "rule_version_id": rule.version_id,
+                     "mode": rule.mode.value, "subject_id": e.subject_id, "created_at": now} for rule in e.outcome.hits)
+    if hits:
+        session.execute(insert(RuleHit), hits)
+
+
+def act(session: Session, evaluated: Evaluated) -> int | None:
+    """Carry out the live action the evaluation calls for, as an automated decision; its id.
+
+    The decision names the rule version in its rationale and is audited with the evaluation, so
+    it can be explained and undone like any other. A decision that would change nothing (the
+    subject is already restricted) is not made; one that cannot be made is recorded as an error
+    on the evaluation instead of failing the event.
+    """
+    # Imported here: decisions → escalations → intake → routing, which calls this.
+    from trustdesk.enforcement.decisions import DecisionRequest, NothingToChange, decide_subject
+
+    effects = evaluated.outcome.effects
+    if effects.action is None or effects.action_rule is None:
+        return None
+    rule = effects.action_rule
+    request = DecisionRequest(
+        policy_code=effects.action.policy, verdict="violation", actions=list(effects.action.actions),
+        rationale=f"Automated: rule {rule.name} (version {rule.version}) matched.",
+        params={"days": effects.action.days} if effects.action.days else {},
+    )
+    try:
+        with session.begin_nested():
+            decision = decide_subject(session, RULES, evaluated.subject_id, request, unless_unchanged=True)
+    except NothingToChange:
+        return None
+    except FieldError as exc:
+        _add_error(session, evaluated, rule.name, f"the action could not be taken: {exc}")
+        return None
+    record(session, actor=RULES, verb="rule.acted", object_type="decision", object_id=decision.id, after={
+        "rule": rule.name, "version": rule.version, "evaluation_id": evaluated.id, "subject_id": evaluated.subject_id,
+    })
+    return decision.id
+
+
+def _add_error(session: Session, evaluated: Evaluated, name: str, message: str) -> None:
+    row = session.get_one(RuleEvaluation, evaluated.id)
+    row.errors = [*row.errors, expression_error("action", name, message)]
+
+
+def hits_of(session: Session, subject_id: int, limit: int = 50) -> list[tuple[RuleHit, str, int, RuleEvaluation]]:
+    """A subject's rule hits, newest first, with the rule's name and version and the evaluation."""
+    return [tuple(row) for row in session.execute(  # type: ignore[misc]
+        select(RuleHit, Rule.name, RuleVersion.version, RuleEvaluation)
+        .join(Rule, Rule.id == RuleHit.rule_id).join(RuleVersion, RuleVersion.id == RuleHit.rule_version_id)
+        .join(RuleEvaluation, RuleEvaluation.id == RuleHit.evaluation_id)
+        .where(RuleHit.subject_id == subject_id).order_by(RuleHit.id.desc()).limit(limit)
+    )]
