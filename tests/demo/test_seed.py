@@ -257,3 +257,23 @@ def test_unknown_size_and_scale_are_refused(db: Database, settings: Settings) ->
         seed_demo(db, settings, size="huge")
     with pytest.raises(ValueError, match="scale"):
         seed_demo(db, settings, scale=0)
+
+
+def test_the_demo_rules_are_synced_from_files_and_hit_once_the_analysers_have_run(db: Database, settings: Settings) -> None:
+    from trustdesk.analysis.runs import ANALYSIS, analyse
+    from trustdesk.rules.versions import current_versions
+    from trustdesk.store.models import RuleHit
+
+    _seed(db, settings)
+    with db.reader() as s:
+        modes = {rule.name: (version.mode, version.source) for rule, version in current_versions(s)}
+        assert modes == {"hate_takedown_trial": ("shadow", "file"), "likely_scam_new_account": ("live", "file"),
+                         "repeat_offender": ("live", "file")}
+        ids = s.execute(select(Subject.id).where(Subject.kind.in_(["message", "listing"]))).scalars().all()
+    with db.session() as s:
+        analyse(s, ANALYSIS, list(ids))
+    with db.reader() as s:
+        hit = set(s.execute(select(RuleHit.mode)).scalars())
+        cases = s.execute(select(Case).where(Case.status == "open")).scalars().all()
+        assert "live" in hit, "no live rule matched the demo's scams"
+        assert any("likely-scam" in c.labels for c in cases), "no open case carries a live rule's label"

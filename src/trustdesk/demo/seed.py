@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from itertools import groupby
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import func, select
@@ -47,6 +48,7 @@ from trustdesk.domain.vocabulary import (
 from trustdesk.ingest import intake, media
 from trustdesk.ingest.schemas import AccountEventIn, DsaNotice, ReportIn, SubjectIn
 from trustdesk.organisation import ensure_app
+from trustdesk.rules.versions import sync_directory
 from trustdesk.store.blobs import FileBlobStore
 from trustdesk.store.database import Database
 from trustdesk.store.models import (
@@ -68,6 +70,7 @@ BATCH = 1000
 ARRIVAL_WINDOW_SECONDS = 900
 BULK_REPORTS = 1_000_000
 DEMO_ACTOR = Actor("system", "demo")
+DEMO_RULES = Path(__file__).parent / "rules"
 DATING, MARKET = "dating", "market"
 
 
@@ -731,6 +734,8 @@ def seed_demo(
         for code, texts in DEMO_RATIONALES.items():
             for position, text in enumerate(texts):
                 add_rationale(session, DEMO_ACTOR, code, text, position * 10)
+        # Rules kept as files, as a team would keep them in a repository: two live, one on trial in shadow.
+        sync_directory(session, DEMO_ACTOR, DEMO_RULES)
         for plan in plans:
             app = ensure_app(session, DEMO_ACTOR, plan.slug, plan.name)
             _client, tokens[plan.slug] = api_clients.create_client(session, DEMO_ACTOR, app, f"{plan.slug}-backend", list(Scope))

@@ -12,8 +12,8 @@ against the database by `trustdesk.rules.versions`.
     expression = "'crypto_scam' in text_banks && history.account_age_days < 7"
 
     [[effects]]                          # none at all: record the hit, change nothing
-    type = "route"                        # to a queue, with priority points and a band floor
-    queue = "Scams"
+    type = "route"                        # to a queue (or, without one, where the queues send it),
+    queue = "Marketplace"                 # with priority points and a band floor
     priority = 30
     band = "P1"
 
@@ -55,9 +55,10 @@ class RuleMode(StrEnum):
 
 @dataclass(frozen=True)
 class Route:
-    """Send the case to a queue, adding `priority` points and raising it to at least `band`."""
+    """Send the case to a queue (None: where the queues' own expressions send it), adding
+    `priority` points and raising it to at least `band`."""
 
-    queue: str
+    queue: str | None = None
     priority: int = 0
     band: Band | None = None
     type: str = field(default="route", init=False)
@@ -98,7 +99,9 @@ class RuleSpec:
 
 def effect_json(effect: Effect) -> dict[str, Any]:
     if isinstance(effect, Route):
-        data: dict[str, Any] = {"type": "route", "queue": effect.queue, "priority": effect.priority}
+        data: dict[str, Any] = {"type": "route", "priority": effect.priority}
+        if effect.queue is not None:
+            data["queue"] = effect.queue
         if effect.band is not None:
             data["band"] = effect.band.value
         return data
@@ -171,7 +174,10 @@ def _effect(data: Any, where: str) -> Effect:
         band = data.get("band")
         if band is not None and band not in set(Band):
             raise FieldError(f"{where}.band", f"one of {', '.join(Band)}")
-        return Route(_text(data, "queue", where=where), priority, Band(band) if band else None)
+        queue = _text(data, "queue", default="", where=where) or None
+        if queue is None and not priority and band is None:
+            raise FieldError(f"{where}.queue", "name a queue, or give priority points or a band")
+        return Route(queue, priority, Band(band) if band else None)
     if kind == "label":
         label = _text(data, "label", where=where)
         if not LABEL.fullmatch(label):

@@ -7,7 +7,7 @@ backtest of an unchanged version finds exactly the hits recorded live.
 
 Rules run in name order. Every rule that is not disabled is evaluated; a rule whose condition
 fails on these inputs is recorded as an error (never as a silent "no"). Live hits' effects
-combine: the first route (by rule name) picks the queue, priority points take the largest,
+combine: the first route naming a queue (by rule name) picks it, priority points take the largest,
 band floors the most urgent, labels gather, and the first action decides.
 """
 
@@ -59,7 +59,7 @@ class CompiledRule:
 class Effects:
     """What an event's live hits call for, combined."""
 
-    route: Route | None = None
+    route: Route | None = None  # the route that names the queue
     route_rule: str | None = None
     priority: int = 0
     band: Band | None = None
@@ -120,7 +120,7 @@ def combine(live: Sequence[CompiledRule]) -> Effects:
     for rule in live:
         for effect in rule.effects:
             if isinstance(effect, Route):
-                if route is None:
+                if route is None and effect.queue is not None:
                     route, route_rule = effect, rule.name
                 priority = max(priority, effect.priority)
                 if effect.band is not None:

@@ -47,7 +47,7 @@ def check(session: Session, spec: RuleSpec) -> None:
         raise FieldError("expression", str(exc)) from exc
     for index, effect in enumerate(spec.effects):
         where = f"effects[{index}]"
-        if isinstance(effect, Route):
+        if isinstance(effect, Route) and effect.queue is not None:
             if session.execute(select(Queue.id).where(Queue.name == effect.queue, Queue.active.is_(True))).first() is None:
                 raise FieldError(f"{where}.queue", f"no active queue named {effect.queue!r}")
         elif isinstance(effect, Act):
