@@ -80,9 +80,13 @@ def test_a_bank_takes_no_more_than_its_limit(db: Database, monkeypatch: pytest.M
     with db.session() as s:
         bank = create_bank(s, ACTOR, TextBankSpec("links", "regex"))
         add_entries(s, ACTOR, bank, [entry("regex", r"bit\.ly/\w+")], source="manual")
+    with db.session() as s:  # what is there already does not count
+        assert add_entries(s, ACTOR, bank_named(s, "links"), parse_lines("regex", "bit\\.ly/\\w+\nt\\.me/\\w+").entries,
+                           source="manual") == 1
+        remove_entry(s, ACTOR, bank_named(s, "links"), r"t\.me/\w+")
     with pytest.raises(FieldError) as refused, db.session() as s:
         add_entries(s, ACTOR, bank_named(s, "links"), parse_lines("regex", "t\\.me/\\w+\nwa\\.me/\\d+").entries, source="manual")
-    assert refused.value.message == "bank 'links' would hold 3 entries, more than a regex bank may (2)"
+    assert refused.value.message == "bank 'links' holds 1 entries and may hold 2: 2 more are too many"
     with db.reader() as s:
         assert [e.value for e in banks.entries_of(s, bank_named(s, "links"))] == [r"bit\.ly/\w+"]
 

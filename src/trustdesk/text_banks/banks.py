@@ -113,8 +113,16 @@ def entries_of(session: Session, bank: TextBank) -> list[TextBankEntry]:
 def add_entries(session: Session, actor: Actor, bank: TextBank, entries: Sequence[TextEntry], *, source: str) -> int:
     """Add the entries not already live in the bank; returns how many were new. The entries are
     checked for the bank's kind by `domain.text_banks.entry` or `parse_lines`. Past the bank's
-    limit nothing is added (the caller's transaction is rolled back by the error)."""
+    limit nothing is added."""
     _bump(session, bank)
+    values = {e.value for e in entries}
+    live = _live_count(session, bank)
+    if live + len(values) > entry_limit(bank.kind):
+        present = session.execute(select(func.count()).where(
+            TextBankEntry.bank_id == bank.id, LIVE, TextBankEntry.value.in_(values))).scalar_one()
+        if live + len(values) - present > entry_limit(bank.kind):
+            raise FieldError("entries", f"bank {bank.name!r} holds {live} entries and may hold {entry_limit(bank.kind)}: "
+                                        f"{len(values) - present} more are too many")
     table = TextBankEntry.__table__
     insert = (conflict_insert(session, table)
               .on_conflict_do_nothing(index_elements=["bank_id", "value"], index_where=LIVE)
@@ -122,10 +130,6 @@ def add_entries(session: Session, actor: Actor, bank: TextBank, entries: Sequenc
     now = utcnow()
     rows = [{"bank_id": bank.id, "value": e.value, "note": e.note, "created_at": now} for e in entries]
     added = len(session.execute(insert, rows).scalars().all()) if rows else 0
-    live = _live_count(session, bank)
-    if live > entry_limit(bank.kind):
-        raise FieldError("entries", f"bank {bank.name!r} would hold {live} entries, more than a {bank.kind} bank may "
-                                    f"({entry_limit(bank.kind)})")
     record(session, actor=actor, verb="text_bank.entries_added", object_type="text_bank", object_id=bank.id,
            after={"source": source, "added": added})
     return added
