@@ -9,7 +9,7 @@ from sqlalchemy import select
 from tests.concurrency import together
 from trustdesk.audit.log import Actor
 from trustdesk.domain.errors import Conflict, FieldError, NotFound
-from trustdesk.domain.text_banks import TextBankSpec, entry, parse_lines
+from trustdesk.domain.text_banks import TextBankSpec, TextEntry, entry, parse_lines
 from trustdesk.organisation import ensure_app
 from trustdesk.store.database import Database
 from trustdesk.store.models import AuditEvent, TextBank, TextBankEntry
@@ -89,6 +89,20 @@ def test_a_bank_takes_no_more_than_its_limit(db: Database, monkeypatch: pytest.M
     assert refused.value.message == "bank 'links' holds 1 entries and may hold 2: 2 more are too many"
     with db.reader() as s:
         assert [e.value for e in banks.entries_of(s, bank_named(s, "links"))] == [r"bit\.ly/\w+"]
+
+
+def test_patterns_re2_cannot_hold_together_are_refused(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    with db.session() as s:
+        bank = create_bank(s, ACTOR, TextBankSpec("lures", "regex"))
+        add_entries(s, ACTOR, bank, [entry("regex", r"\pL+ pay \pL+")], source="manual")
+    monkeypatch.setattr("trustdesk.domain.text_banks.MAX_SET_MEMORY", 1 << 17)
+    many = [TextEntry(rf"\pL+{i}\pL+ \pN{{2,}}") for i in range(100)]
+    with pytest.raises(FieldError) as refused, db.session() as s:
+        add_entries(s, ACTOR, bank_named(s, "lures"), many, source="manual")
+    assert (refused.value.field, refused.value.message) == (
+        "entries", "RE2 cannot hold these patterns in one set with the 1 of bank 'lures': make them simpler or fewer")
+    with db.reader() as s:
+        assert banks.summary(s, bank_named(s, "lures")).entries == 1
 
 
 def test_staff_adding_the_same_entry_at_once_add_it_once(db: Database) -> None:

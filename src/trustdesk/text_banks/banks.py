@@ -13,15 +13,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import re2
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
 from trustdesk.delivery.endpoints import app_named
 from trustdesk.domain.errors import Conflict, FieldError, NotFound
-from trustdesk.domain.text_banks import TextBankSpec, TextEntry, check_bank, entry, entry_limit
+from trustdesk.domain.text_banks import TextBankKind, TextBankSpec, TextEntry, check_bank, entry, entry_limit
 from trustdesk.store.dialects import conflict_insert
 from trustdesk.store.models import App, TextBank, TextBankEntry, utcnow
+from trustdesk.text_banks.matcher import pattern_set
 
 LIVE = TextBankEntry.removed_at.is_(None)
 
@@ -123,6 +125,8 @@ def add_entries(session: Session, actor: Actor, bank: TextBank, entries: Sequenc
         if live + len(values) - present > entry_limit(bank.kind):
             raise FieldError("entries", f"bank {bank.name!r} holds {live} entries and may hold {entry_limit(bank.kind)}: "
                                         f"{len(values) - present} more are too many")
+    if bank.kind == TextBankKind.REGEX:
+        _check_together(session, bank, values)
     table = TextBankEntry.__table__
     insert = (conflict_insert(session, table)
               .on_conflict_do_nothing(index_elements=["bank_id", "value"], index_where=LIVE)
@@ -133,6 +137,16 @@ def add_entries(session: Session, actor: Actor, bank: TextBank, entries: Sequenc
     record(session, actor=actor, verb="text_bank.entries_added", object_type="text_bank", object_id=bank.id,
            after={"source": source, "added": added})
     return added
+
+
+def _check_together(session: Session, bank: TextBank, values: set[str]) -> None:
+    """Refuse patterns that each compile but that RE2 cannot hold in one set with the bank's others."""
+    held = session.execute(select(TextBankEntry.value).where(TextBankEntry.bank_id == bank.id, LIVE)).scalars().all()
+    try:
+        pattern_set(bank.kind, sorted(values.union(held)))
+    except re2.error:
+        raise FieldError("entries", f"RE2 cannot hold these patterns in one set with the {len(held)} of bank {bank.name!r}: "
+                                    "make them simpler or fewer") from None
 
 
 def remove_entry(session: Session, actor: Actor, bank: TextBank, value: str) -> TextBankEntry:

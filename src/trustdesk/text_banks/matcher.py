@@ -4,8 +4,10 @@ Each process holds one `TextBankMatcher`. Every bank is compiled into one RE2 se
 reports in a single linear pass which of its entries occur, however many there are:
 - keywords and phrases are normalised as the classifier reads text (`analysis.text.normalise`:
   look-alike letters, zero-width characters, leetspeak, repeated and spread-out letters) and
-  matched against the normalised text between word boundaries (a letter, digit or underscore
-  on neither side), so `crypto` is found in "сrурtо" and "c.r.y.p.t.o" but not in "cryptography";
+  looked for in the normalised text; the few found are then kept only where they stand as
+  whole words (a letter, digit or underscore on neither side), so `crypto` is found in "сrурtо"
+  and "c.r.y.p.t.o" but not in "cryptography". (Word boundaries inside the set would make RE2
+  build a Unicode letter class per entry, too large for a set of hundreds.)
 - patterns are matched against both the text as written and the normalised text, ignoring case.
 
 Changes are seen without a reload per call: `matched()` refreshes when the last refresh is older
@@ -31,7 +33,6 @@ from trustdesk.store.database import Database
 from trustdesk.store.models import App, TextBank, TextBankEntry
 
 log = logging.getLogger(__name__)
-_BEFORE, _AFTER = r"(?:^|[^\pL\pN_])", r"(?:$|[^\pL\pN_])"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,16 +41,20 @@ class _Bank:
     app: str | None
     language: str | None
     revision: int
-    patterns: bool  # entries are regular expressions, matched on the raw text too
     entries: tuple[str, ...]
     found: re2.Set
+    # Per entry of a keyword or phrase bank, the whole-word pattern its hits must also match;
+    # empty for a bank of patterns, which are matched on the raw text too.
+    words: tuple[str, ...]
 
     def applies(self, app: str, language: str | None) -> bool:
         return self.app in (None, app) and self.language in (None, language)
 
     def matched(self, raw: str, normalised: str) -> list[str]:
         hits = set(self.found.Match(normalised) or ())
-        if self.patterns:
+        if self.words:
+            hits = {i for i in hits if re.search(self.words[i], normalised)}
+        else:
             hits.update(self.found.Match(raw) or ())
         return sorted({self.entries[i] for i in hits})
 
@@ -102,15 +107,27 @@ class TextBankMatcher:
 
 
 def _compiled(bank: TextBank, app: str | None, values: list[str]) -> _Bank:
-    """The bank's entries in one RE2 set. If RE2 cannot build it (past its memory limit), the
-    error is logged and the bank matches nothing until it changes again."""
-    patterns = bank.kind == TextBankKind.REGEX
-    found = re2.Set.SearchSet(regex_options())
+    """The bank's entries in one RE2 set. If RE2 cannot build it (`pattern_set` refused the
+    patterns when they were added, so only a lower limit since could), the error is logged and
+    the bank matches nothing until it changes again."""
     try:
-        for value in values:
-            found.Add(value if patterns else _BEFORE + re.escape(normalise(value)) + _AFTER)
-        found.Compile()
+        found = pattern_set(bank.kind, values)
     except re2.error as exc:
         log.error("text bank not matched: cannot compile it", extra={"bank": bank.name, "error": str(exc)})
-        values = []
-    return _Bank(bank.name, app, bank.language, bank.revision, patterns, tuple(values), found)
+        found, values = pattern_set(bank.kind, []), []
+    words = () if bank.kind == TextBankKind.REGEX else tuple(_whole_word(normalise(v)) for v in values)
+    return _Bank(bank.name, app, bank.language, bank.revision, tuple(values), found, words)
+
+
+def pattern_set(kind: str, values: list[str]) -> re2.Set:
+    """A bank's entries compiled together: patterns as written, keywords and phrases as the
+    normalised literal; raises `re2.error` when RE2 cannot hold them together."""
+    found = re2.Set.SearchSet(regex_options())
+    for value in values:
+        found.Add(value if kind == TextBankKind.REGEX else re.escape(normalise(value)))
+    found.Compile()
+    return found
+
+
+def _whole_word(literal: str) -> str:
+    return rf"(?<!\w){re.escape(literal)}(?!\w)"
