@@ -45,7 +45,7 @@ def test_keywords_are_one_word_and_phrases_words_stored_lower_case() -> None:
     with pytest.raises(FieldError) as refused:
         entry("keyword", "send me")
     assert refused.value.message == "a keyword is one word; put 'send me' in a phrase bank"
-    for kind, value in (("keyword", "!!!"), ("phrase", "   "), ("phrase", "x" * (MAX_ENTRY + 1))):
+    for kind, value in (("keyword", "!!!"), ("phrase", "   "), ("regex", "a\x00b"), ("phrase", "x" * (MAX_ENTRY + 1))):
         with pytest.raises(FieldError) as refused:
             entry(kind, value)
         assert refused.value.field == "value"

@@ -20,6 +20,7 @@ from enum import StrEnum
 
 import re2
 
+from trustdesk.domain.client_input import NUL_MESSAGE
 from trustdesk.domain.errors import FieldError
 from trustdesk.domain.hash_banks import MAX_NOTE, BadLine
 
@@ -115,6 +116,8 @@ def entry(kind: str, value: str, note: str = "") -> TextEntry:
 def _check_length(value: str) -> None:
     if not value:
         raise FieldError("value", "empty")
+    if "\x00" in value:  # a file's line may hold one; PostgreSQL cannot store it
+        raise FieldError("value", NUL_MESSAGE)
     if len(value) > MAX_ENTRY:
         raise FieldError("value", f"at most {MAX_ENTRY} characters, got {len(value)}")
 
