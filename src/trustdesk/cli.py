@@ -43,7 +43,8 @@ from trustdesk.delivery.signing import SecretBox
 from trustdesk.demo import deliveries as demo_deliveries
 from trustdesk.demo.seed import DemoSize, seed_demo
 from trustdesk.domain.errors import FieldError
-from trustdesk.domain.hash_banks import DEFAULT_PDQ_THRESHOLD, BankKind, BankSpec, parse_list
+from trustdesk.domain.hash_banks import DEFAULT_PDQ_THRESHOLD, BadLine, BankKind, BankSpec, parse_list
+from trustdesk.domain.text_banks import TextBankKind, TextBankSpec, entry, parse_lines
 from trustdesk.domain.vocabulary import HashAlgorithm, Role, Scope
 from trustdesk.hash_banks import banks as hash_banks
 from trustdesk.ingest import media
@@ -63,6 +64,7 @@ from trustdesk.store import counters, migrate
 from trustdesk.store.blobs import FileBlobStore
 from trustdesk.store.database import Database
 from trustdesk.store.models import App, StaffUser, Subject, utcnow
+from trustdesk.text_banks import banks as text_banks
 from trustdesk.web.app import create_app
 
 app = typer.Typer(help="TrustDesk: Trust & Safety operations.", no_args_is_help=True)
@@ -77,8 +79,10 @@ search_app = typer.Typer(help="The search index.", no_args_is_help=True)
 notices_app = typer.Typer(help="Notices to the people decisions concern.", no_args_is_help=True)
 hashes_app = typer.Typer(help="Hash banks: known-bad media, matched by PDQ, MD5 and SHA-256.", no_args_is_help=True)
 rules_app = typer.Typer(help="Rules: CEL conditions with effects, versioned, live, in shadow or disabled.", no_args_is_help=True)
+textbanks_app = typer.Typer(help="Text banks: keyword, phrase and regex lists that rules name.", no_args_is_help=True)
 for sub, name in ((db_app, "db"), (users_app, "users"), (clients_app, "clients"), (audit_app, "audit"), (policies_app, "policies"),
-                  (webhooks_app, "webhooks"), (search_app, "search"), (notices_app, "notices"), (hashes_app, "hashes"), (rules_app, "rules")):
+                  (webhooks_app, "webhooks"), (search_app, "search"), (notices_app, "notices"), (hashes_app, "hashes"),
+                  (rules_app, "rules"), (textbanks_app, "textbanks")):
     app.add_typer(sub, name=name)
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(analyze_app, name="analyze")
@@ -377,13 +381,17 @@ def hashes_import(
         with open_database(_settings()).session() as session:
             added = hash_banks.add_hashes(session, CLI_ACTOR, hash_banks.bank_named(session, bank), parsed.entries,
                                           source=f"file:{file.name}")
-    console.print(f"{added} hashes added to {bank}, {len(parsed.entries) - added} already there, {len(parsed.bad)} bad lines",
-                  markup=False)
-    for bad in parsed.bad[:50]:
-        console.print(f"line {bad.line}: {bad.message}", markup=False, highlight=False)
-    if len(parsed.bad) > 50:
-        console.print(f"… and {len(parsed.bad) - 50} more bad lines", markup=False)
-    if parsed.bad:
+    _imported("hashes", bank, added, len(parsed.entries), parsed.bad)
+
+
+def _imported(noun: str, bank: str, added: int, good: int, bad: list[BadLine]) -> None:
+    """Say what an import added and which lines were bad (the first 50); bad lines end with status 1."""
+    console.print(f"{added} {noun} added to {bank}, {good - added} already there, {len(bad)} bad lines", markup=False)
+    for line in bad[:50]:
+        console.print(f"line {line.line}: {line.message}", markup=False, highlight=False)
+    if len(bad) > 50:
+        console.print(f"… and {len(bad) - 50} more bad lines", markup=False)
+    if bad:
         raise typer.Exit(1)
 
 
@@ -475,6 +483,78 @@ def rules_backtest(
     for title, ids in (("more", result.added), ("fewer", result.dropped)):
         for evaluation_id in ids[:20]:
             console.print(f"  {title}: evaluation {evaluation_id}, subject {result.subjects[evaluation_id]}", markup=False)
+
+
+
+
+@textbanks_app.command("create")
+def textbanks_create(
+    name: Annotated[str, typer.Argument(help="The name rules use: `'NAME' in text_banks`.")],
+    kind: Annotated[TextBankKind, typer.Option(help="What its entries are.")],
+    app_slug: Annotated[str | None, typer.Option("--app", help="The app it applies to; without it, every app.")] = None,
+    language: Annotated[str | None, typer.Option(help="The language it applies to (pt covers pt-BR); without it, every one.")] = None,
+    description: Annotated[str, typer.Option(help="What it catches, where its entries come from.")] = "",
+) -> None:
+    """Create a text bank."""
+    with _refusals_exit():
+        with open_database(_settings()).session() as session:
+            bank = text_banks.create_bank(session, CLI_ACTOR, TextBankSpec(name, kind.value, app_slug, language, description))
+    console.print(f"text bank {bank.id} {bank.name!r} created", markup=False)
+
+
+@textbanks_app.command("import")
+def textbanks_import(
+    bank: Annotated[str, typer.Argument(metavar="BANK", help="The bank's name.")],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="One entry per line; `# ` starts a comment line.")],
+    note: Annotated[str, typer.Option(help="A note kept with each entry, such as where the list comes from.")] = "",
+) -> None:
+    """Add a list to a bank; entries already there are left alone, bad lines are named by number
+    (and make the exit status 1) while the good ones are imported."""
+    text = file.read_text(encoding="utf-8", errors="replace")
+    with _refusals_exit():
+        with open_database(_settings()).session() as session:
+            found = text_banks.bank_named(session, bank)
+            parsed = parse_lines(found.kind, text, note)
+            added = text_banks.add_entries(session, CLI_ACTOR, found, parsed.entries, source=f"file:{file.name}")
+    _imported("entries", bank, added, len(parsed.entries), parsed.bad)
+
+
+@textbanks_app.command("add")
+def textbanks_add(
+    bank: Annotated[str, typer.Argument(metavar="BANK", help="The bank's name.")],
+    values: Annotated[list[str], typer.Argument(metavar="VALUE...", help="Keywords, phrases (quoted) or patterns.")],
+    note: Annotated[str, typer.Option(help="A note kept with each entry.")] = "",
+) -> None:
+    """Add entries to a bank; every process matches them within a second."""
+    with _refusals_exit():
+        with open_database(_settings()).session() as session:
+            found = text_banks.bank_named(session, bank)
+            added = text_banks.add_entries(session, CLI_ACTOR, found, [entry(found.kind, v, note) for v in values], source="cli")
+    console.print(f"{added} entries added to {bank}", markup=False)
+
+
+@textbanks_app.command("remove")
+def textbanks_remove(
+    bank: Annotated[str, typer.Argument(metavar="BANK", help="The bank's name.")],
+    value: Annotated[str, typer.Argument(help="The keyword, phrase or pattern.")],
+) -> None:
+    """Take an entry out of a bank (every process stops matching it within a second)."""
+    with _refusals_exit():
+        with open_database(_settings()).session() as session:
+            text_banks.remove_entry(session, CLI_ACTOR, text_banks.bank_named(session, bank), value)
+    console.print(f"removed from {bank}", markup=False)
+
+
+@textbanks_app.command("list")
+def textbanks_list() -> None:
+    """List the text banks with their kind, scope, state and live entries."""
+    with open_database(_settings()).reader() as session:
+        table = Table("name", "kind", "app", "language", "active", "entries")
+        for summary in text_banks.list_banks(session):
+            bank = summary.bank
+            table.add_row(bank.name, bank.kind, summary.app or "every app", bank.language or "every language",
+                          "yes" if bank.active else "no", str(summary.entries))
+    console.print(table)
 
 
 @audit_app.command("verify")

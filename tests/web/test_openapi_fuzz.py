@@ -61,7 +61,7 @@ CALLERS = ("client", "moderator", "lead")
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
           response_schema_conformance]
 # PostgreSQL refuses what SQLite keeps (NUL in text, numbers beyond a column).
-POSTGRES_SAMPLE = r"^/api/v1/(subjects|reports|account-events)(/batch)?$|^/api/v1/queues|/decision$|/comments$|^/api/v1/bulk$"
+POSTGRES_SAMPLE = r"^/api/v1/(subjects|reports|account-events)(/batch)?$|^/api/v1/queues|/decision$|/comments$|^/api/v1/bulk$|^/api/v1/text-banks"
 SETUP = Actor("test", "fuzz")
 
 

@@ -34,7 +34,9 @@ from trustdesk.auth.api_clients import create_client, create_staff_token
 from trustdesk.auth.passwords import hash_password
 from trustdesk.canned_rationales import add_rationale
 from trustdesk.domain.hash_banks import BankSpec
+from trustdesk.domain.text_banks import TextBankSpec, entry
 from trustdesk.hash_banks.banks import create_bank
+from trustdesk.text_banks import banks as text_banks
 from trustdesk.cases import escalations
 from trustdesk.cases.escalations import EscalationRequest
 from trustdesk.cases.queues import seed_queues
@@ -418,6 +420,15 @@ def _banked(world: World) -> dict[str, Any]:
         return {"case_id": s.execute(select(Case.id).where(Case.subject_id == world.ids["photo-1"])).scalar_one()}
 
 
+def _text_bank(_world: World) -> dict[str, Any]:
+    """A keyword bank holding "bitcoin"."""
+    with _world.api.db.session() as s:
+        bank = text_banks.create_bank(s, SETUP, TextBankSpec("crypto_scam", "keyword"))
+        text_banks.add_entries(s, SETUP, bank, [entry("keyword", "bitcoin")], source="test")
+    return {"name": "crypto_scam"}
+
+
+NEW_TEXT_BANK: Body = lambda _w: {"name": "crypto_scam", "kind": "keyword"}  # noqa: E731
 TEMPLATE_JSON = {"name": "Checked", "channel": "social", "texts": [{"locale": "en", "body": "Case {{ case_id }}"}]}
 TEMPLATE_FORM = {"name": "Checked", "channel": "email", "tone": "calm", "active": "on", "subject_en": "Case {{ case_id }}",
                  "body_en": "Your {{ subject_kind }} was reviewed."}
@@ -564,6 +575,16 @@ SUCCESS: dict[str, Success] = {
     "GET /search": Success(query={"q": "spam"}),
     "GET /hash-banks": Success(),
     "POST /cases/{case_id}/add-to-bank": Success(303, params=_banked, body=lambda w: {"bank_id": str(w.ids["bank"])}),
+    # text banks (admins)
+    "GET /api/v1/text-banks": Success(), "POST /api/v1/text-banks": Success(body=NEW_TEXT_BANK),
+    "GET /api/v1/text-banks/{name}": Success(params=_text_bank),
+    "PATCH /api/v1/text-banks/{name}": Success(params=_text_bank, body=lambda _w: {"active": False}),
+    "POST /api/v1/text-banks/{name}/entries": Success(params=_text_bank, body=lambda _w: {"entries": [{"value": "usdt"}]}),
+    "DELETE /api/v1/text-banks/{name}/entries": Success(params=_text_bank, query={"value": "bitcoin"}),
+    "GET /text-banks": Success(), "POST /text-banks": Success(303, body=NEW_TEXT_BANK),
+    "GET /text-banks/{name}": Success(params=_text_bank),
+    "POST /text-banks/{name}/entries": Success(303, params=_text_bank, body=lambda _w: {"lines": "usdt"}),
+    "POST /text-banks/{name}/remove": Success(303, params=_text_bank, body=lambda _w: {"value": "bitcoin"}),
 }
 
 

@@ -1032,3 +1032,39 @@ class RuleHit(Base):
     mode: Mapped[str] = mapped_column(String(16))
     subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TextBank(Base):
+    """A list of keywords, phrases or regular expressions that rules name (`'crypto_scam' in
+    text_banks`), for one app or every app (`app_id` None) and one language or every one.
+    `revision` goes up with every change to the bank or its entries, in the same transaction,
+    so each process's matcher reloads just the banks whose revision it has not seen."""
+
+    __tablename__ = "text_banks"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    app_id: Mapped[int | None] = mapped_column(ForeignKey("apps.id"), default=None)
+    language: Mapped[str | None] = mapped_column(String(8), default=None)  # a primary subtag: `pt`
+    description: Mapped[str] = mapped_column(Text, default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    revision: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TextBankEntry(Base):
+    """One keyword, phrase or pattern of a bank. Removal is soft (`removed_at`); a value is in a
+    bank once while not removed (a partial unique index), and may be added again after removal."""
+
+    __tablename__ = "text_bank_entries"
+    __table_args__ = (
+        Index("uq_text_bank_entries_live", "bank_id", "value", unique=True,
+              sqlite_where=text("removed_at IS NULL"), postgresql_where=text("removed_at IS NULL")),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("text_banks.id"))
+    value: Mapped[str] = mapped_column(String(300))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    removed_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -40,6 +40,7 @@ from trustdesk.web.api import (
     search,
     statements,
     subjects,
+    text_banks,
     webhooks,
 )
 from trustdesk.web.api.responses import CLIENT_ERRORS
@@ -54,6 +55,7 @@ from trustdesk.web.console import replies as console_replies
 from trustdesk.web.console import review as console_review
 from trustdesk.web.console import search as console_search
 from trustdesk.web.console import staff as console_staff
+from trustdesk.web.console import text_banks as console_text_banks
 from trustdesk.web.console import views as console
 from trustdesk.web.console import webhooks as console_webhooks
 from trustdesk.web.error_pages import Refusal
@@ -193,7 +195,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
 
     modules = (
         subjects, reports, account_events, cases, escalations, enforcement, appeals, notices, webhooks, search, statements,
-        canned_rationales, replies,
+        canned_rationales, replies, text_banks,
     )
     for module in modules:
         app.include_router(module.router, responses=CLIENT_ERRORS)
@@ -209,6 +211,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.include_router(console_webhooks.router)
     app.include_router(console_search.router)
     app.include_router(console_hash_banks.router)
+    app.include_router(console_text_banks.router)
     app.mount("/static", StaticFiles(directory=console.STATIC), name="static")
     if settings.trusted_proxies:
         # The client address (login limits and lockouts) comes from X-Forwarded-For only when
