@@ -23,7 +23,7 @@ from trustdesk.audit.log import Actor
 from trustdesk.cases.routing import reconsider
 from trustdesk.hash_banks.actions import act_on_matches
 from trustdesk.hash_banks.analyser import HashBankAnalyser
-from trustdesk.hash_banks.matcher import matcher_of
+from trustdesk.hash_banks.matcher import BankMatcher
 from trustdesk.jobs.queue import enqueue
 from trustdesk.jobs.registry import WorkerContext, job_kind
 from trustdesk.store.blobs import BlobStore
@@ -62,7 +62,7 @@ def analyse(session: Session, actor: Actor, subject_ids: list[int], analysers: A
 
 def analysers_for(db: Database, blobs: BlobStore) -> AnalyserRegistry:
     """The registered analysers and the hash banks' one, matching with this process's matcher for `db`."""
-    return ANALYSERS.extended(HashBankAnalyser(matcher_of(db), blobs))
+    return ANALYSERS.extended(HashBankAnalyser(db.shared(BankMatcher), blobs))
 
 
 @job_kind("analyse_subject", AnalyseSubjects)

@@ -55,7 +55,7 @@ from trustdesk.rules import evaluations
 from trustdesk.rules.engine import Effects, evaluate, expression_error, routing_context
 from trustdesk.rules.evaluations import Evaluated
 from trustdesk.rules.expressions import Expression, ExpressionError, compile_expression
-from trustdesk.rules.inputs import Event, TextBankLookup, build_inputs
+from trustdesk.rules.inputs import Event, build_inputs
 from trustdesk.rules.versions import active_rules
 from trustdesk.store import counters
 from trustdesk.store.dialects import conflict_insert
@@ -131,8 +131,7 @@ def _evaluate(session: Session, app_ids: dict[int, int], events: list[Event], no
     queues' expressions decide."""
     if not events:
         return {}
-    lookup: TextBankLookup | None = session.info.get("text_banks")
-    inputs = build_inputs(session, events, now, signals=signals, text_banks=lookup)
+    inputs = build_inputs(session, events, now, signals=signals)
     rules = active_rules(session)
     queues, default = _queues(session, Actor("system", "routing"))
     by_name = {q.name: q for q in session.execute(select(Queue).where(Queue.active.is_(True))).scalars()}

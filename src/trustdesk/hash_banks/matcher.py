@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-import weakref
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -204,19 +203,6 @@ class BankMatcher:
             gaps += [_Gap(low, high, now) for low, high in _holes(self._last_id + 1, newest, fresh)]
             self._last_id = newest
         self._gaps = gaps
-
-
-_MATCHERS: weakref.WeakKeyDictionary[Database, BankMatcher] = weakref.WeakKeyDictionary()
-_MATCHERS_LOCK = threading.Lock()
-
-
-def matcher_of(db: Database) -> BankMatcher:
-    """This process's matcher for `db`, made (and loaded) on first use and kept while `db` lives."""
-    with _MATCHERS_LOCK:
-        matcher = _MATCHERS.get(db)
-        if matcher is None:
-            matcher = _MATCHERS[db] = BankMatcher(db)
-        return matcher
 
 
 def _holes(low: int, high: int, ids: list[int]) -> list[tuple[int, int]]:

@@ -11,7 +11,7 @@ History is per account: a content item counts under the account that owns it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session, aliased
 
 from trustdesk.analysis.signals import as_routing, latest_signals
 from trustdesk.domain.decision_trees import VIOLATION
+from trustdesk.text_banks.matcher import TextBankMatcher
+from trustdesk.store.database import Database
 from trustdesk.store.models import AccountEvent, App, Decision, MediaItem, Report, Signal, Strike, Subject, as_utc
 
-# (text, app slug, language) → names of the text banks whose entries the text matched.
-TextBankLookup = Callable[[str, str, str | None], Iterable[str]]
 NO_POLICY = {"code": "", "severity": 0, "graphic": False}
 _LINKS = (AccountEvent.device_id, AccountEvent.payment_fingerprint, AccountEvent.phone_hash)
 
@@ -43,9 +43,9 @@ class Event:
 
 
 def build_inputs(session: Session, events: Sequence[Event], now: datetime, *,
-                 signals: dict[int, list[Signal]] | None = None,
-                 text_banks: TextBankLookup | None = None) -> list[dict[str, Any]]:
-    """The inputs of each event, in order. `signals` may be given when the caller has read them."""
+                 signals: dict[int, list[Signal]] | None = None) -> list[dict[str, Any]]:
+    """The inputs of each event, in order. `signals` may be given when the caller has read them.
+    Text banks are matched by this process's matcher of the session's database."""
     ids = {e.subject_id for e in events}
     subjects = {s.id: s for s in session.execute(
         select(Subject.id, Subject.kind, Subject.language, Subject.country, Subject.title, Subject.text,
@@ -56,11 +56,13 @@ def build_inputs(session: Session, events: Sequence[Event], now: datetime, *,
     ).all())
     found = signals if signals is not None else latest_signals(session, ids)
     histories = history(session, {s.account_id for s in subjects.values() if s.account_id is not None}, now)
+    database: Database | None = session.info.get("database")
+    text_banks = database.shared(TextBankMatcher) if database is not None else None
     inputs = []
     for event in events:
         s = subjects[event.subject_id]
         text = "\n".join(part for part in (s.title, s.text) if part)
-        banks = sorted(set(text_banks(text, s.slug, s.language))) if text_banks and text else []
+        banks = sorted(text_banks.matched(text, app=s.slug, language=s.language)) if text_banks and text else []
         inputs.append({
             "event": {"type": event.type, "policy": event.policy.code if event.policy else "", "source": event.source,
                       "text": event.text, "imminent_harm": event.imminent_harm},

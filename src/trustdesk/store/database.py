@@ -9,10 +9,10 @@ where a PostgreSQL read replica will plug in.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import Engine, create_engine, event
@@ -76,21 +76,36 @@ class _Turns:
             self._changed.notify_all()
 
 
+T = TypeVar("T")
+
+
 class Database:
     def __init__(self, url: str, *, info: dict[str, Any] | None = None) -> None:
         """`info` is copied into every session's `Session.info`: settings that code deep in a
-        transaction reads (the appeal window that notices state)."""
+        transaction reads (the appeal window that notices state). It also holds the database
+        itself, under "database", for the process-wide helpers of `shared`."""
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self.engine = _make_engine(url, immediate=True)
         self.read_engine = _make_engine(url, immediate=False) if self.is_sqlite else self.engine
+        info = {**(info or {}), "database": self}
         self._sessions = sessionmaker(self.engine, expire_on_commit=False, info=info)
         self._readers = sessionmaker(self.read_engine, expire_on_commit=False, info=info)
+        self._shared: dict[Callable[..., Any], Any] = {}
+        self._shared_lock = threading.Lock()
         # SQLite has one writer at a time; threads of this process queue here in order instead
         # of retrying against the busy timeout, which starves some of them.
         self._write_turn: AbstractContextManager[object] = _Turns() if self.is_sqlite else nullcontext()
         audit_log.install(self._sessions)
         counters.install(self._sessions)  # after the audit log: counts are written once its block is sealed
+
+    def shared(self, factory: Callable[[Database], T]) -> T:
+        """This process's one `factory(self)`, made on first use: for helpers that keep a copy of
+        some tables in memory and current from the database (the hash and text bank matchers)."""
+        with self._shared_lock:
+            if factory not in self._shared:
+                self._shared[factory] = factory(self)
+            return self._shared[factory]  # type: ignore[no-any-return]
 
     @contextmanager
     def session(self) -> Iterator[Session]:
