@@ -159,6 +159,8 @@ def test_schema_refuses_types_it_cannot_sample() -> None:
         Schema({"report": {"when": complex}})
     with pytest.raises(TypeError, match=r"'report.tags' declares an unsupported type"):
         Schema({"report": {"tags": list}})
+    with pytest.raises(TypeError, match=r"'report.tags' declares an unsupported type"):
+        Schema({"report": {"tags": [[str]]}})
 
 
 @given(threshold=st.integers(-(2**62), 2**62), severity=st.integers(-(2**62), 2**62))
@@ -170,8 +172,8 @@ def test_threshold_matches_exactly_when_severity_is_greater(threshold: int, seve
 SIGNALS = Schema(
     {
         "report": {"policy": str, "severity": int},
-        "signals": list[{"analyser": str, "label": str, "score": float, "match": str}],
-        "languages": list[str],
+        "signals": [{"analyser": str, "label": str, "score": float, "match": str}],
+        "languages": [str],
         "labels": dict[str, str],
     }
 )
@@ -228,3 +230,16 @@ def test_schema_describes_its_variables_for_people() -> None:
         ("languages", "list of string"),
         ("labels", "dict of string to string"),
     ]
+
+
+def test_records_nest_and_their_fields_are_checked_at_every_level() -> None:
+    schema = Schema({"report": {"author": {"name": str, "roles": [str]}, "attachments": [{"kind": str}]}})
+    with pytest.raises(ExpressionError, match=r"^report.author has no field 'nme'; did you mean 'name'\?$"):
+        compile_expression("report.author.nme == 'a'", schema)
+    with pytest.raises(ExpressionError, match=r"^report.attachments\[\] has no field 'knd'; did you mean 'kind'\?$"):
+        compile_expression("report.attachments.all(a, a.knd == 'photo')", schema)
+    expression = compile_expression("'admin' in report.author.roles && report.attachments.all(a, a.kind == 'photo')", schema)
+    context = {"report": {"author": {"name": "a", "roles": ["admin"]}, "attachments": [{"kind": "photo"}]}}
+    assert expression.matches(context) is True
+    context["report"]["attachments"].append({"kind": "video"})
+    assert expression.matches(context) is False

@@ -26,7 +26,7 @@ ROUTING_SCHEMA = Schema(
         "report": {"policy": str, "source": str, "text": str, "imminent_harm": bool},
         "subject": {"kind": str, "language": str, "country": str, "app": str},
         "policy": {"code": str, "severity": int, "graphic": bool},
-        "signals": list[{"analyser": str, "label": str, "score": float, "match": str}],
+        "signals": [{"analyser": str, "label": str, "score": float, "match": str}],
     }
 )
 DEFAULT_SLA_MINUTES = {Band.P0: 60, Band.P1: 240, Band.P2: 1440, Band.P3: 4320}

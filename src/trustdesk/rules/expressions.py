@@ -25,9 +25,9 @@ from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
 MAX_SOURCE_CHARS = 4000
 
-# A declaration: a scalar type; `list` or `dict` (contents unchecked); `list[T]` or `dict[str, T]`;
-# a record, which is a mapping of field name to declaration.
-Declared = type | types.GenericAlias | Mapping[str, Any]
+# A declaration: a scalar type; `list` or `dict` (contents unchecked); `[T]`, a list of T;
+# `dict[str, T]`; a record, which is a mapping of field name to declaration.
+Declared = type | types.GenericAlias | list[Any] | Mapping[str, Any]
 _Converter = Callable[[Any], Any]
 
 _FieldProto = descriptor_pb2.FieldDescriptorProto
@@ -60,11 +60,12 @@ class ExpressionError(ValueError):
 class Schema:
     """The top-level variables an expression may use, declared by the feature that evaluates it.
 
-    A variable is declared as `str`, `int`, `float` or `bool`; as `list[T]` or `dict[str, T]`;
+    A variable is declared as `str`, `int`, `float` or `bool`; as `dict[str, T]` of a scalar T;
     as a record — a mapping of field name to declaration, so that `report.polcy` is refused at
-    save time — or as a list of records (`list[{"label": str, "score": float}]`), so that
-    `signals.exists(s, s.lable == 'x')` is refused too. A bare `list` or `dict` leaves the
-    contents unchecked. Record fields are scalars, `list[scalar]`, records or lists of records.
+    save time — or as a one-item list `[T]`, a list of T, so that with
+    `"signals": [{"label": str, "score": float}]` `signals.exists(s, s.lable == 'x')` is refused
+    too. A bare `list` or `dict` leaves the contents unchecked. A record's fields are scalars,
+    records, or lists of either.
     """
 
     variables: Mapping[str, Declared]
@@ -116,7 +117,14 @@ class Schema:
         return data
 
     def record(self, message_type: str) -> tuple[str, Mapping[str, Declared]] | None:
+        """(how the admin writes it, its fields) of the record declared as `message_type`."""
         return self._records.get(message_type)
+
+    def readable(self, engine_text: str) -> str:
+        """The engine's words with each record's message type named by how the admin writes it."""
+        for message_type, (path, _) in sorted(self._records.items(), key=lambda item: -len(item[0])):  # Record10 before Record1
+            engine_text = engine_text.replace(message_type, path)
+        return engine_text
 
 
 class _MessageBuilder:
@@ -132,11 +140,11 @@ class _MessageBuilder:
     def declare(self, path: str, declared: Declared, in_record: bool = False) -> tuple[cel.Type, _Converter | None]:
         if isinstance(declared, Mapping):
             return self._record(path, declared)
-        if isinstance(declared, types.GenericAlias) and declared.__origin__ is list and len(declared.__args__) == 1:
-            item_type, item = self.declare(f"{path}[]", declared.__args__[0], in_record)
+        if isinstance(declared, list) and len(declared) == 1 and not isinstance(declared[0], list):
+            item_type, item = self.declare(f"{path}[]", declared[0], in_record)
             return cel.Type.List(item_type), None if item is None else (lambda values: [item(v) for v in values])
-        if declared in _SCALARS:
-            return _SCALARS[declared][0], None  # type: ignore[index]
+        if isinstance(declared, type) and declared in _SCALARS:
+            return _SCALARS[declared][0], None
         if not in_record:
             if declared is list:
                 return cel.Type.LIST, None
@@ -156,10 +164,10 @@ class _MessageBuilder:
         for number, (field_name, declared) in enumerate(fields.items(), start=1):
             field_type, converter = self.declare(f"{path}.{field_name}", declared, in_record=True)
             nested.append((field_name, converter))
-            repeated = isinstance(declared, types.GenericAlias)
+            repeated = isinstance(declared, list)
             entry = message.field.add(name=field_name, number=number,
                                       label=_FieldProto.LABEL_REPEATED if repeated else _FieldProto.LABEL_OPTIONAL)
-            item = declared.__args__[0] if repeated else declared  # type: ignore[union-attr]
+            item = declared[0] if repeated else declared  # type: ignore[index]
             if isinstance(item, Mapping):
                 entry.type, entry.type_name = _FieldProto.TYPE_MESSAGE, "." + self._names[id(item)]
             else:
@@ -190,8 +198,10 @@ class _MessageBuilder:
 def _type_name(declared: Declared) -> str:
     if isinstance(declared, Mapping):
         return "{" + ", ".join(f"{f}: {_type_name(t)}" for f, t in declared.items()) + "}"
+    if isinstance(declared, list):
+        return f"list of {_type_name(declared[0])}"
     if isinstance(declared, types.GenericAlias):
-        return f"{declared.__origin__.__name__} of " + " to ".join(_type_name(t) for t in declared.__args__)
+        return f"dict of string to {_type_name(declared.__args__[1])}"
     if declared in _SCALARS:
         return _SCALARS[declared][2]  # type: ignore[index]
     return f"{declared.__name__}"  # type: ignore[union-attr]
@@ -243,7 +253,7 @@ def compile_expression(source: str, schema: Schema, *, condition: bool = False) 
         raise ExpressionError(_refusal(str(exc), source, schema)) from exc
     returns = program.return_type()
     if condition and returns != cel.Type.BOOL and returns != cel.Type.DYN:
-        gives = _cel_type_name(returns.name(), schema) if returns.is_message() else returns.name().lower()
+        gives = schema.readable(returns.name()) if returns.is_message() else returns.name().lower()
         raise ExpressionError(f"a condition must give true or false, but this gives {gives}")
     variables = tuple(sorted(name for name in schema.variables if not _compiles(source, schema.env(without=name))))
     return Expression(source, variables, program, schema)
@@ -283,12 +293,12 @@ def _refusal(engine_message: str, source: str, schema: Schema) -> str:
             return f"{path} has no field {no_field.group(1)!r}{_hint(no_field.group(1), fields)}"
     no_overload = _NO_OVERLOAD.match(message)
     if no_overload:
-        function, operands = no_overload.group(1), _cel_type_name(no_overload.group(2), schema)
+        function, operands = no_overload.group(1), schema.readable(no_overload.group(2))
         named = f"'{_OPERATORS[function]}'" if function in _OPERATORS else f"{function}()"
         mixed = "; CEL does not mix int and double: write 1.0 for a double, or convert with double() or int()"
         numbers = {"int", "double"} <= set(operands.replace(" ", "").split(","))
         return f"type error at {where}: {named} does not take ({operands}){mixed if numbers else ''}"
-    return f"type error at {where}: {_cel_type_name(message, schema)}"
+    return f"type error at {where}: {schema.readable(message)}"
 
 
 def _is_call(source: str, line: int, column: int) -> bool:
@@ -296,13 +306,6 @@ def _is_call(source: str, line: int, column: int) -> bool:
     lines = source.split("\n")
     text = lines[line - 1] if line <= len(lines) else ""
     return text[column - 1:column] == "("
-
-
-def _cel_type_name(text: str, schema: Schema) -> str:
-    """Type names as an admin knows them: a record by the variable it is declared for."""
-    for full_name, (path, _) in schema._records.items():
-        text = text.replace(full_name, path)
-    return text
 
 
 def _status_less(text: str) -> str:
