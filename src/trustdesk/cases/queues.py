@@ -26,7 +26,7 @@ ROUTING_SCHEMA = Schema(
         "report": {"policy": str, "source": str, "text": str, "imminent_harm": bool},
         "subject": {"kind": str, "language": str, "country": str, "app": str},
         "policy": {"code": str, "severity": int, "graphic": bool},
-        "signals": list,
+        "signals": [{"analyser": str, "label": str, "score": float, "match": str}],
     }
 )
 DEFAULT_SLA_MINUTES = {Band.P0: 60, Band.P1: 240, Band.P2: 1440, Band.P3: 4320}
@@ -66,7 +66,7 @@ def _validate(session: Session, spec: QueueSpec, own_id: int | None) -> dict[str
         raise QueueError("name", "must be 1–100 characters")
     if spec.routing_expression:
         try:
-            compile_expression(spec.routing_expression, ROUTING_SCHEMA)
+            compile_expression(spec.routing_expression, ROUTING_SCHEMA, condition=True)
         except ExpressionError as exc:
             raise QueueError("routing_expression", str(exc)) from exc
     elif not spec.is_default and not _is_tier_queue(session, spec, own_id):

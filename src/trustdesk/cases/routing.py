@@ -81,7 +81,7 @@ _compiled: dict[tuple[int, str], Expression] = {}
 def _expression(queue: Queue) -> Expression:
     key = (queue.id, queue.routing_expression or "")
     if key not in _compiled:
-        _compiled[key] = compile_expression(queue.routing_expression or "false", ROUTING_SCHEMA)
+        _compiled[key] = compile_expression(queue.routing_expression or "false", ROUTING_SCHEMA, condition=True)
     return _compiled[key]
 
 

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from trustdesk.domain.decision_trees import VIOLATION
 from trustdesk.domain.errors import FieldError
 from trustdesk.domain.rules import RuleMode, RuleSpec
-from trustdesk.rules.engine import RULE_SCHEMA
-from trustdesk.rules.expressions import Expression, ExpressionError, compile_expression
+from trustdesk.rules.engine import compile_condition
+from trustdesk.rules.expressions import Expression, ExpressionError
 from trustdesk.rules.versions import rule_named, version_of
 from trustdesk.store.models import Decision, RuleEvaluation, RuleHit
 
@@ -85,13 +85,13 @@ def backtest(session: Session, name: str, since: datetime, until: datetime, *, v
     rule, current = rule_named(session, name)
     if draft is not None:
         try:
-            expression = compile_expression(draft.expression, RULE_SCHEMA)
+            expression = compile_condition(draft.expression)
         except ExpressionError as exc:
             raise FieldError("expression", str(exc)) from exc
         number = None
     else:
         chosen = current if version is None else version_of(session, rule, version)
-        expression, number = compile_expression(chosen.expression, RULE_SCHEMA), chosen.version
+        expression, number = compile_condition(chosen.expression), chosen.version
     result = Backtest(name, number, since, until)
     _replay(session, expression, result)
     result.recorded = list(session.execute(

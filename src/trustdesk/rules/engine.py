@@ -22,7 +22,7 @@ from prometheus_client import Counter
 
 from trustdesk.domain.priority import Band
 from trustdesk.domain.rules import Act, Effect, Label, Route, RuleMode
-from trustdesk.rules.expressions import Expression, ExpressionError, Schema
+from trustdesk.rules.expressions import Expression, ExpressionError, Schema, compile_expression
 
 EXPRESSION_ERRORS = Counter(
     "trustdesk_expression_errors_total", "Rule and routing expressions that failed on an event's inputs", ["source"]
@@ -34,12 +34,17 @@ RULE_SCHEMA = Schema(
         "subject": {"kind": str, "app": str, "language": str, "country": str, "title": str, "text": str,
                     "media_count": int},
         "policy": {"code": str, "severity": int, "graphic": bool},
-        "signals": list,
+        "signals": [{"analyser": str, "label": str, "score": float, "match": str}],
         "history": {"account_age_days": int, "reports_24h": int, "reports_7d": int, "violations_30d": int,
                     "active_strikes": int, "related_accounts": int},
-        "text_banks": list,
+        "text_banks": [str],
     }
 )
+
+
+def compile_condition(source: str) -> Expression:
+    """A rule's condition, type-checked against `RULE_SCHEMA` and required to give a bool."""
+    return compile_expression(source, RULE_SCHEMA, condition=True)
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,13 @@
-"""The one expression language of TrustDesk: CEL, checked against a declared schema.
+"""The one expression language of TrustDesk: CEL, type-checked against a declared schema.
 
 Rules, routing and automations all store their conditions as CEL source written by an admin,
 so every mistake must be caught when the expression is saved, with a message that names it:
-syntax, undeclared variables, misspelled fields, and type errors found by a dry run on sample
-values. At run time, evaluation problems surface as `ExpressionError` as well, never as the
-engine's own exceptions.
-
-The engine (`cel`) exposes no syntax tree, so field accesses and comprehension variables are
-found by scanning the source with string literals and comments blanked out.
+syntax, undeclared variables, misspelled fields (of a record or of each record in a list),
+operands of the wrong type, and a condition that cannot give true or false. CEL's own type
+checker (`cel_expr_python`, the runtime of CEL's reference implementation) finds them all;
+records are declared to it as protobuf message types built from the schema, so a record's
+value is turned into such a message when the expression is evaluated. At run time, evaluation
+problems surface as `ExpressionError` as well, never as the engine's own exceptions or values.
 """
 
 from __future__ import annotations
@@ -15,39 +15,41 @@ from __future__ import annotations
 import difflib
 import re
 import reprlib
-from collections.abc import Iterable, Mapping
+import types
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import cel
+from cel_expr_python import cel
+from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
 MAX_SOURCE_CHARS = 4000
 
-# The types a schema may declare, each with two sample values for the dry run: an empty one and
-# a set one, so that a condition guarded by `&&` or `||` on a declared field is reached once.
-_SAMPLES: dict[type, tuple[Any, Any]] = {
-    str: ("", "sample"),
-    int: (0, 1),
-    float: (0.0, 1.0),
-    bool: (False, True),
-    list: ([], []),
-    dict: ({}, {}),
-}
+# A declaration: a scalar type; `list` or `dict` (contents unchecked); `[T]`, a list of T;
+# `dict[str, T]`; a record, which is a mapping of field name to declaration.
+Declared = type | types.GenericAlias | list[Any] | Mapping[str, Any]
+_Converter = Callable[[Any], Any]
 
-_LITERALS_AND_COMMENTS = re.compile(
-    r"""
-      (?:[rR][bB]?|[bB][rR])(?:\"\"\"[\s\S]*?\"\"\"|'''[\s\S]*?'''|"[^"\n]*"|'[^'\n]*')
-    | [bB]?(?:\"\"\"(?:\\[\s\S]|[\s\S])*?\"\"\"|'''(?:\\[\s\S]|[\s\S])*?'''
-              |"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*')
-    | //[^\n]*
-    """,
-    re.VERBOSE,
-)
-_MACRO_VARIABLE = re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*([A-Za-z_]\w*)\s*,")
-# `name.field`, not itself part of a longer selection, and not a method call such as `.size()`.
-_FIELD_ACCESS = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\s*\.\s*([A-Za-z_]\w*)\b(?!\s*\()")
-_SYNTAX_POSITION = re.compile(r"ERROR: <input>:(\d+):(\d+): (?:Syntax error: )?")
-_UNDEFINED_NAME = re.compile(r"^Undefined variable or function: '([^']*)'")
+_FieldProto = descriptor_pb2.FieldDescriptorProto
+_SCALARS: dict[type, tuple[cel.Type, int, str]] = {
+    str: (cel.Type.STRING, _FieldProto.TYPE_STRING, "string"),
+    int: (cel.Type.INT, _FieldProto.TYPE_INT64, "int"),
+    float: (cel.Type.DOUBLE, _FieldProto.TYPE_DOUBLE, "double"),
+    bool: (cel.Type.BOOL, _FieldProto.TYPE_BOOL, "bool"),
+}
+_PACKAGE = "trustdesk.schema"
+_ERROR = re.compile(r"ERROR: <input>:(\d+):(\d+): (.*)")
+_UNDECLARED = re.compile(r"undeclared reference to '([^']*)'")
+_NO_FIELD = re.compile(r"undefined field '([^']*)' not found in struct '([^']*)'")
+_NO_OVERLOAD = re.compile(r"found no matching overload for '([^']*)' applied to '\((.*)\)'")
+# The engine's status code around its messages: "INVALID_ARGUMENT: ... [INVALID_ARGUMENT]".
+_STATUS_PREFIX = re.compile(r"^[A-Z_]+: ")
+_STATUS_SUFFIX = re.compile(r" \[[A-Z_]+\]$")
+_OPERATORS = {
+    "_==_": "==", "_!=_": "!=", "_<_": "<", "_<=_": "<=", "_>_": ">", "_>=_": ">=", "_+_": "+", "_-_": "-",
+    "_*_": "*", "_/_": "/", "_%_": "%", "_&&_": "&&", "_||_": "||", "!_": "!", "-_": "-", "_?_:_": "?:",
+    "_[_]": "[]", "@in": "in",
+}
 
 
 class ExpressionError(ValueError):
@@ -58,35 +60,151 @@ class ExpressionError(ValueError):
 class Schema:
     """The top-level variables an expression may use, declared by the feature that evaluates it.
 
-    Each variable is either a record — a mapping of field name to type, so that `report.polcy`
-    is refused at save time — or a bare type whose contents are not checked (`"signals": list`).
-    Types are `str`, `int`, `float`, `bool`, `list` and `dict`.
+    A variable is declared as `str`, `int`, `float` or `bool`; as `dict[str, T]` of a scalar T;
+    as a record — a mapping of field name to declaration, so that `report.polcy` is refused at
+    save time — or as a one-item list `[T]`, a list of T, so that with
+    `"signals": [{"label": str, "score": float}]` `signals.exists(s, s.lable == 'x')` is refused
+    too. A bare `list` or `dict` leaves the contents unchecked. A record's fields are scalars,
+    records, or lists of either.
     """
 
-    variables: Mapping[str, type | Mapping[str, type]]
+    variables: Mapping[str, Declared]
+    _types: dict[str, cel.Type] = field(init=False, repr=False, compare=False)
+    _converters: dict[str, _Converter | None] = field(init=False, repr=False, compare=False)
+    # Message type name -> (how the admin writes it, its fields), to word the checker's refusals.
+    _records: dict[str, tuple[str, Mapping[str, Declared]]] = field(init=False, repr=False, compare=False)
+    _envs: dict[str | None, Any] = field(init=False, repr=False, compare=False)
+    _pool: descriptor_pool.DescriptorPool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        for name, declared in self.variables.items():
-            types = declared.values() if isinstance(declared, Mapping) else [declared]
-            unsupported = [t for t in types if t not in _SAMPLES]
-            if unsupported:
-                raise TypeError(f"schema variable {name!r} declares unsupported types {unsupported}")
+        builder = _MessageBuilder()
+        declared = {name: builder.declare(name, kind) for name, kind in self.variables.items()}
+        object.__setattr__(self, "_types", {name: t for name, (t, _) in declared.items()})
+        object.__setattr__(self, "_converters", {name: c for name, (_, c) in declared.items()})
+        object.__setattr__(self, "_records", builder.records)
+        object.__setattr__(self, "_envs", {})
+        builder.finish()
+        object.__setattr__(self, "_pool", builder.pool)
 
-    def fields(self, variable: str) -> Mapping[str, type] | None:
-        """The declared fields of a record variable; None when its contents are unchecked."""
+    def fields(self, variable: str) -> Mapping[str, Declared] | None:
+        """The declared fields of a record variable; None when it is not a record."""
         declared = self.variables[variable]
         return declared if isinstance(declared, Mapping) else None
 
-    def sample_contexts(self) -> list[dict[str, Any]]:
-        return [
-            {name: _sample(declared, index) for name, declared in self.variables.items()} for index in (0, 1)
-        ]
+    def described(self) -> list[tuple[str, str]]:
+        """(what an admin writes, its type) for each variable and each field of a record variable."""
+        rows: list[tuple[str, str]] = []
+        for name, declared in self.variables.items():
+            fields = self.fields(name)
+            rows += [(f"{name}.{f}", _type_name(t)) for f, t in fields.items()] if fields else [(name, _type_name(declared))]
+        return rows
+
+    def env(self, without: str | None = None) -> Any:
+        """The checking environment of these variables (less `without`), made once."""
+        if without not in self._envs:
+            variables = {name: t for name, t in self._types.items() if name != without}
+            self._envs[without] = cel.NewEnv(descriptor_pool=self._pool, variables=variables)
+        return self._envs[without]
+
+    def convert(self, context: Mapping[str, Any], variables: Iterable[str]) -> dict[str, Any]:
+        """The values of `variables` as the engine takes them: each record as its message."""
+        data: dict[str, Any] = {}
+        for name in variables:
+            if name not in context:
+                raise ExpressionError(f"could not evaluate: no value for {name!r}")
+            converter = self._converters[name]
+            data[name] = context[name] if converter is None else converter(context[name])
+        return data
+
+    def record(self, message_type: str) -> tuple[str, Mapping[str, Declared]] | None:
+        """(how the admin writes it, its fields) of the record declared as `message_type`."""
+        return self._records.get(message_type)
+
+    def readable(self, engine_text: str) -> str:
+        """The engine's words with each record's message type named by how the admin writes it."""
+        for message_type, (path, _) in sorted(self._records.items(), key=lambda item: -len(item[0])):  # Record10 before Record1
+            engine_text = engine_text.replace(message_type, path)
+        return engine_text
 
 
-def _sample(declared: type | Mapping[str, type], index: int) -> Any:
+class _MessageBuilder:
+    """Declares a schema's records as protobuf message types in a pool of their own."""
+
+    def __init__(self) -> None:
+        self.file = descriptor_pb2.FileDescriptorProto(name="trustdesk_schema.proto", package=_PACKAGE, syntax="proto3")
+        self.records: dict[str, tuple[str, Mapping[str, Declared]]] = {}
+        self.pool = descriptor_pool.DescriptorPool()
+        self._classes: dict[str, Any] = {}
+        self._names: dict[int, str] = {}  # id of a record's fields -> its message type
+
+    def declare(self, path: str, declared: Declared, in_record: bool = False) -> tuple[cel.Type, _Converter | None]:
+        if isinstance(declared, Mapping):
+            return self._record(path, declared)
+        if isinstance(declared, list) and len(declared) == 1 and not isinstance(declared[0], list):
+            item_type, item = self.declare(f"{path}[]", declared[0], in_record)
+            return cel.Type.List(item_type), None if item is None else (lambda values: [item(v) for v in values])
+        if isinstance(declared, type) and declared in _SCALARS:
+            return _SCALARS[declared][0], None
+        if not in_record:
+            if declared is list:
+                return cel.Type.LIST, None
+            if declared is dict:
+                return cel.Type.Map(cel.Type.STRING, cel.Type.DYN), None
+            if (isinstance(declared, types.GenericAlias) and declared.__origin__ is dict
+                    and declared.__args__[0] is str and declared.__args__[1] in _SCALARS):
+                return cel.Type.Map(cel.Type.STRING, _SCALARS[declared.__args__[1]][0]), None
+        raise TypeError(f"schema variable {path!r} declares an unsupported type {declared!r}")
+
+    def _record(self, path: str, fields: Mapping[str, Declared]) -> tuple[cel.Type, _Converter]:
+        name = f"Record{len(self.records) + 1}"
+        full_name = f"{_PACKAGE}.{name}"
+        self.records[full_name] = (path, fields)
+        message = self.file.message_type.add(name=name)
+        nested: list[tuple[str, _Converter | None]] = []
+        for number, (field_name, declared) in enumerate(fields.items(), start=1):
+            field_type, converter = self.declare(f"{path}.{field_name}", declared, in_record=True)
+            nested.append((field_name, converter))
+            repeated = isinstance(declared, list)
+            entry = message.field.add(name=field_name, number=number,
+                                      label=_FieldProto.LABEL_REPEATED if repeated else _FieldProto.LABEL_OPTIONAL)
+            item = declared[0] if repeated else declared  # type: ignore[index]
+            if isinstance(item, Mapping):
+                entry.type, entry.type_name = _FieldProto.TYPE_MESSAGE, "." + self._names[id(item)]
+            else:
+                entry.type = _SCALARS[item][1]
+        self._names[id(fields)] = full_name
+        classes = self._classes
+
+        def convert(value: Mapping[str, Any]) -> Any:
+            try:
+                values = {f: value[f] if c is None else c(value[f]) for f, c in nested}
+            except KeyError as exc:
+                raise ExpressionError(f"could not evaluate: no value for '{path}.{exc.args[0]}'") from None
+            except TypeError:
+                raise ExpressionError(f"could not evaluate: {path} is {type(value).__name__}, not a record") from None
+            try:
+                return classes[full_name](**values)
+            except (TypeError, ValueError) as exc:
+                raise ExpressionError(f"could not evaluate: a field of {path} has a value of the wrong type ({exc})") from None
+
+        return cel.Type(full_name), convert
+
+    def finish(self) -> None:
+        self.pool.Add(self.file)
+        for full_name in self.records:
+            self._classes[full_name] = message_factory.GetMessageClass(self.pool.FindMessageTypeByName(full_name))
+
+
+def _type_name(declared: Declared) -> str:
     if isinstance(declared, Mapping):
-        return {name: _SAMPLES[kind][index] for name, kind in declared.items()}
-    return _SAMPLES[declared][index]
+        return "{" + ", ".join(f"{f}: {_type_name(t)}" for f, t in declared.items()) + "}"
+    if isinstance(declared, list):
+        return f"list of {_type_name(declared[0])}"
+    if isinstance(declared, types.GenericAlias):
+        return f"dict of string to {_type_name(declared.__args__[1])}"
+    if declared in _SCALARS:
+        return _SCALARS[declared][2]  # type: ignore[index]
+    return f"{declared.__name__}"  # type: ignore[union-attr]
 
 
 @dataclass(frozen=True)
@@ -95,17 +213,26 @@ class Expression:
 
     source: str
     variables: tuple[str, ...]
-    _program: cel.Program = field(repr=False, compare=False)
+    _program: Any = field(repr=False, compare=False)
+    _schema: Schema = field(repr=False, compare=False)
+
+    def _run(self, context: Mapping[str, Any]) -> Any:
+        try:
+            result = self._program.eval(data=self._schema.convert(context, self.variables))
+        except ExpressionError:
+            raise
+        except Exception as exc:  # a value of the wrong type for its declaration; callers see one type
+            raise ExpressionError(f"could not evaluate: {exc}") from exc
+        if result.type() == cel.Type.ERROR:
+            raise ExpressionError(f"could not evaluate: {_status_less(str(result.value()))}")
+        return result
 
     def evaluate(self, context: Mapping[str, Any]) -> Any:
-        try:
-            return self._program.execute(dict(context))
-        except Exception as exc:  # the engine raises KeyError, TypeError, RuntimeError...; callers see one type
-            raise ExpressionError(f"could not evaluate: {_describe(exc)}") from exc
+        return self._run(context).plain_value()
 
     def matches(self, context: Mapping[str, Any]) -> bool:
         """Evaluate a condition; anything but true or false is an error, not a guess."""
-        result = self.evaluate(context)
+        result = self._run(context).value()
         if not isinstance(result, bool):
             raise ExpressionError(
                 f"a condition must give true or false, but this gave {type(result).__name__} {reprlib.repr(result)}"
@@ -113,53 +240,76 @@ class Expression:
         return result
 
 
-def compile_expression(source: str, schema: Schema) -> Expression:
-    """Check `source` against `schema` as an admin's save must, refusing with the reason."""
+def compile_expression(source: str, schema: Schema, *, condition: bool = False) -> Expression:
+    """Check `source` against `schema` as an admin's save must, refusing with the reason.
+
+    A `condition` must give true or false; one whose type is known to be another is refused.
+    """
     if len(source) > MAX_SOURCE_CHARS:
         raise ExpressionError(f"the expression is {len(source)} characters long; the limit is {MAX_SOURCE_CHARS}")
     try:
-        program = cel.compile(source)
-    except ValueError as exc:
-        raise ExpressionError(_syntax_message(str(exc))) from exc
-    code = _LITERALS_AND_COMMENTS.sub('""', source)
-    bound = set(_MACRO_VARIABLE.findall(code))
-    hidden = sorted(bound & set(schema.variables))
-    if hidden:
-        raise ExpressionError(f"the loop variable {hidden[0]!r} hides the variable of that name; rename it")
-    variables = tuple(sorted(set(program.variables()) - bound))
-    for name in variables:
-        if name not in schema.variables:
-            raise ExpressionError(f"unknown variable {name!r}{_hint(name, schema.variables)}")
-    for name, field_name in _FIELD_ACCESS.findall(code):
-        fields = schema.fields(name) if name in variables else None
-        if fields is not None and field_name not in fields:
-            raise ExpressionError(f"{name} has no field {field_name!r}{_hint(field_name, fields)}")
-    _dry_run(program, schema)
-    return Expression(source, variables, program)
+        program = schema.env().compile(source)
+    except RuntimeError as exc:
+        raise ExpressionError(_refusal(str(exc), source, schema)) from exc
+    returns = program.return_type()
+    if condition and returns != cel.Type.BOOL and returns != cel.Type.DYN:
+        gives = schema.readable(returns.name()) if returns.is_message() else returns.name().lower()
+        raise ExpressionError(f"a condition must give true or false, but this gives {gives}")
+    variables = tuple(sorted(name for name in schema.variables if not _compiles(source, schema.env(without=name))))
+    return Expression(source, variables, program, schema)
 
 
-def _dry_run(program: cel.Program, schema: Schema) -> None:
-    """Evaluate on sample values; refuse only errors that no real data could avoid."""
-    for context in schema.sample_contexts():
-        try:
-            program.execute(context)
-        except TypeError as exc:
-            raise ExpressionError(f"type error: {exc}") from exc
-        except Exception as exc:  # other errors (an empty list, a zero divisor) come from the sample values
-            undefined = _UNDEFINED_NAME.match(str(exc))
-            if undefined:
-                raise ExpressionError(
-                    f"unknown name {undefined.group(1)!r}: neither a declared variable nor a function "
-                    "that takes these arguments"
-                ) from exc
+def _compiles(source: str, env: Any) -> bool:
+    """Whether `source` checks in `env`: false exactly when it uses a variable `env` lacks."""
+    try:
+        env.compile(source)
+    except RuntimeError:
+        return False
+    return True
 
 
-def _syntax_message(engine_message: str) -> str:
-    # Keep the positions and carets; drop the preamble that repeats the whole source.
-    start = engine_message.find("ERROR: ")
-    if start < 0:
-        return f"syntax error: {engine_message}"
-    return "syntax error at " + _SYNTAX_POSITION.sub(r"line \1, column \2: ", engine_message[start:])
+def _refusal(engine_message: str, source: str, schema: Schema) -> str:
+    """Word the checker's first error for the admin: what is wrong, and where."""
+    first = engine_message[engine_message.find("ERROR: "):].split("\nERROR: ")[0]
+    head, _, snippet = first.partition("\n")
+    found = _ERROR.match(head)
+    if not found:
+        return f"refused: {_status_less(engine_message)}"
+    line, column, message = found.group(1), found.group(2), found.group(3)
+    where = f"line {line}, column {column}"
+    if message.startswith("Syntax error: "):
+        return f"syntax error at {where}: {message.removeprefix('Syntax error: ')}\n{_STATUS_SUFFIX.sub('', snippet)}"
+    undeclared = _UNDECLARED.match(message)
+    if undeclared:
+        name = undeclared.group(1).split(".")[0]
+        if _is_call(source, int(line), int(column)):
+            return f"unknown name {name!r}: neither a declared variable nor a function that takes these arguments ({where})"
+        return f"unknown variable {name!r}{_hint(name, schema.variables)}"
+    no_field = _NO_FIELD.match(message)
+    if no_field:
+        record = schema.record(no_field.group(2))
+        if record:
+            path, fields = record
+            return f"{path} has no field {no_field.group(1)!r}{_hint(no_field.group(1), fields)}"
+    no_overload = _NO_OVERLOAD.match(message)
+    if no_overload:
+        function, operands = no_overload.group(1), schema.readable(no_overload.group(2))
+        named = f"'{_OPERATORS[function]}'" if function in _OPERATORS else f"{function}()"
+        mixed = "; CEL does not mix int and double: write 1.0 for a double, or convert with double() or int()"
+        numbers = {"int", "double"} <= set(operands.replace(" ", "").split(","))
+        return f"type error at {where}: {named} does not take ({operands}){mixed if numbers else ''}"
+    return f"type error at {where}: {schema.readable(message)}"
+
+
+def _is_call(source: str, line: int, column: int) -> bool:
+    """Whether the checker's position points at a call's parenthesis (a function, not a variable)."""
+    lines = source.split("\n")
+    text = lines[line - 1] if line <= len(lines) else ""
+    return text[column - 1:column] == "("
+
+
+def _status_less(text: str) -> str:
+    return _STATUS_SUFFIX.sub("", _STATUS_PREFIX.sub("", text.strip()))
 
 
 def _hint(name: str, known: Iterable[str]) -> str:
@@ -169,9 +319,3 @@ def _hint(name: str, known: Iterable[str]) -> str:
     if close:
         return "; did you mean " + " or ".join(repr(c) for c in close) + "?"
     return "; known: " + ", ".join(names)
-
-
-def _describe(exc: Exception) -> str:
-    if isinstance(exc, KeyError):
-        return f"no value for {exc.args[0]!r}"
-    return str(exc) or type(exc).__name__

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from trustdesk.audit.log import Actor, record
 from trustdesk.domain.errors import FieldError, NotFound
 from trustdesk.domain.rules import Act, Route, RuleMode, RuleSpec, effect_json, parse_rule, parse_rule_file
-from trustdesk.rules.engine import RULE_SCHEMA, CompiledRule
-from trustdesk.rules.expressions import ExpressionError, compile_expression
+from trustdesk.rules.engine import CompiledRule, compile_condition
+from trustdesk.rules.expressions import ExpressionError
 from trustdesk.store.dialects import conflict_insert
 from trustdesk.store.models import Policy, Queue, Rule, RuleVersion, utcnow
 
@@ -42,7 +42,7 @@ def check(session: Session, spec: RuleSpec) -> None:
     """Refuse a rule that could not run: a condition that does not compile or type-check, or an
     effect naming a queue, policy or action that does not exist."""
     try:
-        compile_expression(spec.expression, RULE_SCHEMA)
+        compile_condition(spec.expression)
     except ExpressionError as exc:
         raise FieldError("expression", str(exc)) from exc
     for index, effect in enumerate(spec.effects):
@@ -145,7 +145,7 @@ def compiled(name: str, version: RuleVersion) -> CompiledRule:
                            "description": version.description, "effects": version.effects})
         _compiled[key] = CompiledRule(
             version.rule_id, version.id, name, version.version, spec.mode,
-            compile_expression(spec.expression, RULE_SCHEMA), spec.effects,
+            compile_condition(spec.expression), spec.effects,
         )
     return _compiled[key]
 

@@ -268,15 +268,6 @@ def _spec_of(queue: Queue, names: dict[int, str]) -> QueueSpec:
     )
 
 
-def _variables() -> list[tuple[str, str]]:
-    """The routing variables, read from the schema the expression is checked against."""
-    found: list[tuple[str, str]] = []
-    for name in ROUTING_SCHEMA.variables:
-        fields = ROUTING_SCHEMA.fields(name)
-        found += [(f"{name}.{f}", t.__name__) for f, t in fields.items()] if fields else [(name, "list")]
-    return found
-
-
 def _queue_form(
     request: Request, who: StaffContext, session: Session, queue_id: int | None, values: dict[str, Any],
     error: str | None = None, status: int = 200,
@@ -284,7 +275,7 @@ def _queue_form(
     others = [q.name for q in list_queues(session) if q.id != queue_id]
     context = {
         "who": who, "queue_id": queue_id, "values": values, "error": error, "roles": [r.value for r in Role],
-        "bands": [b.value for b in Band], "others": others, "variables": _variables(),
+        "bands": [b.value for b in Band], "others": others, "variables": ROUTING_SCHEMA.described(),
         "max_sla": MAX_SLA_MINUTES, "max_position": MAX_POSITION, "max_exposure": MAX_EXPOSURE_PER_HOUR,
     }
     return render(request, "queue_form.html", context, status_code=status)
