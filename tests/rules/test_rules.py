@@ -226,3 +226,19 @@ def test_a_backtest_of_the_unchanged_live_version_reproduces_the_recorded_hits(a
                             draft=draft_of({"name": "busy_account", "expression": "history.reports_24h >= 4"}))
         assert (len(stricter.matched), stricter.added, stricter.dropped) == (2, [], recorded[:2])
         assert stricter.version is None and result.version == 1
+
+
+def test_rules_see_the_text_banks_their_subject_matched(api: Api) -> None:
+    from trustdesk.domain.text_banks import TextBankSpec, TextEntry
+    from trustdesk.text_banks import banks
+
+    _setup(api)
+    with api.db.session() as s:
+        bank = banks.create_bank(s, ADMIN, TextBankSpec("fee_words", "phrase", app="dating", language="en"))
+        banks.add_entries(s, ADMIN, bank, [TextEntry("send the fee"), TextEntry("gift card")], source="test")
+    _save(api, name="fee_pitch", expression="'fee_words' in text_banks", effects=[{"type": "label", "label": "fee"}])
+    pitched, quiet = _report(api, "r1", "m1"), _report(api, "r2", "m2")
+    assert (pitched.labels, quiet.labels) == (["fee"], [])
+    with api.db.reader() as s:
+        seen = [e.inputs["text_banks"] for e in s.execute(select(RuleEvaluation).order_by(RuleEvaluation.id)).scalars()]
+        assert seen == [["fee_words"], []]
