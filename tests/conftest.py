@@ -115,6 +115,15 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 
 @pytest.fixture
+def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The settings, also in the environment, as the `trustdesk` command reads them."""
+    monkeypatch.setenv("TRUSTDESK_DATABASE_URL", settings.effective_database_url)
+    monkeypatch.setenv("TRUSTDESK_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("TRUSTDESK_SECRET_KEY", settings.secret_key)
+    return settings
+
+
+@pytest.fixture
 def db(settings: Settings) -> Iterator[Database]:
     database = Database(settings.effective_database_url)
     yield database

@@ -6,23 +6,16 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
-from typer.testing import CliRunner
 
+from tests.command_line import runner
 from trustdesk.auth import api_clients, staff
 from trustdesk.cli import app
 from trustdesk.config import Settings
 from trustdesk.store.database import Database
 from trustdesk.store.models import ApiClient, App, AuditEvent, Policy, Signal, StaffUser, Subject
 
-runner = CliRunner()
 
 
-@pytest.fixture
-def env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    monkeypatch.setenv("TRUSTDESK_DATABASE_URL", settings.effective_database_url)
-    monkeypatch.setenv("TRUSTDESK_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("TRUSTDESK_SECRET_KEY", settings.secret_key)
-    return settings
 
 
 def _ok(*args: str) -> str:
@@ -31,7 +24,7 @@ def _ok(*args: str) -> str:
     return result.output
 
 
-def test_setup_commands_and_audit_verify_detects_tampering(env: Settings, db: Database) -> None:
+def test_setup_commands_and_audit_verify_detects_tampering(cli_env: Settings, db: Database) -> None:
     upgraded = " ".join(_ok("db", "upgrade").split())  # as said, whatever the terminal's width
     assert "catalogue policies, 14 starter queues and 4 reply templates added" in upgraded
     assert "0 reply templates added" in " ".join(_ok("db", "upgrade").split())  # seeded once: edits are never overwritten
@@ -58,7 +51,7 @@ def test_setup_commands_and_audit_verify_detects_tampering(env: Settings, db: Da
     assert f"event {victim.id}" in result.output and "altered" in result.output
 
 
-def test_duplicate_user_and_bad_role_are_refused(env: Settings) -> None:
+def test_duplicate_user_and_bad_role_are_refused(cli_env: Settings) -> None:
     _ok("users", "create", "bob", "--role", "qa")
     dup = runner.invoke(app, ["users", "create", "bob", "--role", "qa"])
     assert dup.exit_code == 2 and "taken" in dup.output
@@ -73,7 +66,7 @@ def test_production_refuses_the_demo_secret(monkeypatch: pytest.MonkeyPatch) -> 
     assert result.exit_code == 2 and "TRUSTDESK_SECRET_KEY" in result.output
 
 
-def test_import_reports_rejects_and_is_idempotent(env: Settings, tmp_path: Path) -> None:
+def test_import_reports_rejects_and_is_idempotent(cli_env: Settings, tmp_path: Path) -> None:
     _ok("db", "upgrade")
     data = tmp_path / "data.jsonl"
     data.write_text(
@@ -91,7 +84,7 @@ def test_import_reports_rejects_and_is_idempotent(env: Settings, tmp_path: Path)
     assert [cell.strip() for cell in total_row.split("│")][1:5] == ["total", "0", "2", "1"]
 
 
-def test_demo_prints_logins_and_tokens_and_is_idempotent(env: Settings) -> None:
+def test_demo_prints_logins_and_tokens_and_is_idempotent(cli_env: Settings) -> None:
     _ok("db", "upgrade")
     first = _ok("demo")
     assert "staff logins" in first and "demo-moderator-pass" in first and "td_" in first
@@ -100,7 +93,7 @@ def test_demo_prints_logins_and_tokens_and_is_idempotent(env: Settings) -> None:
     assert "audit chain intact" in _ok("audit", "verify")
 
 
-def test_users_deactivate_ends_sessions_and_tokens_and_clients_revoke_stops_a_token(env: Settings, db: Database) -> None:
+def test_users_deactivate_ends_sessions_and_tokens_and_clients_revoke_stops_a_token(cli_env: Settings, db: Database) -> None:
     _ok("db", "upgrade")
     _ok("users", "create", "alice", "--role", "moderator", "--password", "a-long-enough-password")
     personal = _ok("users", "token", "alice").rsplit(" ", 1)[-1].strip()
@@ -108,7 +101,7 @@ def test_users_deactivate_ends_sessions_and_tokens_and_clients_revoke_stops_a_to
     _ok("clients", "create", "backend", "--app", "market")
     with db.session() as s:
         alice = s.execute(select(StaffUser).where(StaffUser.username == "alice")).scalar_one()
-        session_token = staff.open_session(s, env, alice)
+        session_token = staff.open_session(s, cli_env, alice)
 
     assert "alice is deactivated" in _ok("users", "deactivate", "alice")
     with db.reader() as s:
@@ -131,7 +124,7 @@ def test_users_deactivate_ends_sessions_and_tokens_and_clients_revoke_stops_a_to
     assert runner.invoke(app, ["clients", "revoke", prefix]).exit_code == 2  # already revoked: no live client
 
 
-def test_serve_leaves_forwarded_headers_to_the_app(env: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_serve_leaves_forwarded_headers_to_the_app(cli_env: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     """uvicorn believes X-Forwarded-For from 127.0.0.1 by default; the app decides from TRUSTDESK_TRUSTED_PROXIES."""
     seen: dict[str, object] = {}
     monkeypatch.setattr("trustdesk.cli.uvicorn.run", lambda _app, **options: seen.update(options))
@@ -141,7 +134,7 @@ def test_serve_leaves_forwarded_headers_to_the_app(env: Settings, monkeypatch: p
     assert seen["proxy_headers"] is False
 
 
-def test_analyze_subject_stores_the_signals_once_and_names_an_unknown_subject(env: Settings, db: Database) -> None:
+def test_analyze_subject_stores_the_signals_once_and_names_an_unknown_subject(cli_env: Settings, db: Database) -> None:
     with db.session() as s:
         app_row = App(slug="dating", name="Dating")
         s.add(app_row)
