@@ -37,6 +37,7 @@ from trustdesk.web.api import (
     notices,
     replies,
     reports,
+    rules,
     search,
     statements,
     subjects,
@@ -52,6 +53,7 @@ from trustdesk.web.console import notices as console_notices
 from trustdesk.web.console import policies as console_policies
 from trustdesk.web.console import replies as console_replies
 from trustdesk.web.console import review as console_review
+from trustdesk.web.console import rules as console_rules
 from trustdesk.web.console import search as console_search
 from trustdesk.web.console import staff as console_staff
 from trustdesk.web.console import views as console
@@ -193,7 +195,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
 
     modules = (
         subjects, reports, account_events, cases, escalations, enforcement, appeals, notices, webhooks, search, statements,
-        canned_rationales, replies,
+        canned_rationales, replies, rules,
     )
     for module in modules:
         app.include_router(module.router, responses=CLIENT_ERRORS)
@@ -209,6 +211,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.include_router(console_webhooks.router)
     app.include_router(console_search.router)
     app.include_router(console_hash_banks.router)
+    app.include_router(console_rules.router)
     app.mount("/static", StaticFiles(directory=console.STATIC), name="static")
     if settings.trusted_proxies:
         # The client address (login limits and lockouts) comes from X-Forwarded-For only when
