@@ -19,13 +19,13 @@ from trustdesk.domain.roles import ADMINS, RULE_READERS
 from trustdesk.domain.rules import MAX_DESCRIPTION, MAX_EFFECTS, RuleMode, RuleSpec, parse_rule
 from trustdesk.rules import versions
 from trustdesk.rules.backtest import Backtest, Precision, backtest, parse_since
+from trustdesk.rules.expressions import MAX_SOURCE_CHARS
 from trustdesk.store.models import Rule, RuleVersion, utcnow
 from trustdesk.web.client_input import ClientInputRoute
 from trustdesk.web.permissions import COMMITTED, StaffContext, read_session, staff_with
 
 router = APIRouter(prefix="/api/v1", tags=["rules"], route_class=ClientInputRoute)
 
-MAX_EXPRESSION = 10_000
 LISTED = 200  # evaluations listed per side of a backtest; the counts are complete
 
 
@@ -36,7 +36,7 @@ class RuleIn(BaseModel):
     name: str = Field(max_length=64, description="Lower-case letter, then letters, digits or _; the rule's identity")
     description: str = Field(default="", max_length=MAX_DESCRIPTION)
     mode: RuleMode = Field(default=RuleMode.SHADOW, description="live: effects applied; shadow: hits only recorded; disabled")
-    expression: str = Field(max_length=MAX_EXPRESSION, description="CEL over the rule variables (see the README, Rules)")
+    expression: str = Field(max_length=MAX_SOURCE_CHARS, description="CEL over the rule variables (see the README, Rules)")
     effects: list[dict[str, Any]] = Field(default_factory=list, max_length=MAX_EFFECTS, description=(
         "Each `{type: route, queue, priority, band}`, `{type: label, label}` or `{type: action, policy, actions, days}`; "
         "none: record the hit, change nothing"))
