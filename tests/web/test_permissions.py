@@ -49,7 +49,9 @@ from trustdesk.enforcement.actions import apply_action
 from trustdesk.enforcement.bulk import run_chunk, start_bulk
 from trustdesk.enforcement.appeals import AppealRequest, Filer, file_appeal
 from trustdesk.enforcement.decisions import DecisionRequest, decide_subject
+from trustdesk.domain.rules import parse_rule
 from trustdesk.replies.templates import seed_reply_templates
+from trustdesk.rules.versions import save_rule
 from trustdesk.store.database import Database
 from trustdesk.store.models import (
     ApiClient,
@@ -429,6 +431,19 @@ def _text_bank(_world: World) -> dict[str, Any]:
 
 
 NEW_TEXT_BANK: Body = lambda _w: {"name": "crypto_scam", "kind": "keyword"}  # noqa: E731
+
+
+WATCH = {"name": "watch", "mode": "shadow", "expression": "subject.text.contains('followers')", "effects": []}
+WATCH_FORM = {"mode": "live", "expression": "subject.text.contains('followers')", "effects": "[]", "description": ""}
+
+
+def _rule(world: World) -> dict[str, Any]:
+    """A shadow rule to read, edit, switch and backtest."""
+    with world.api.db.session() as s:
+        save_rule(s, SETUP, parse_rule(WATCH), source="api")
+    return {"name": "watch"}
+
+
 TEMPLATE_JSON = {"name": "Checked", "channel": "social", "texts": [{"locale": "en", "body": "Case {{ case_id }}"}]}
 TEMPLATE_FORM = {"name": "Checked", "channel": "email", "tone": "calm", "active": "on", "subject_en": "Case {{ case_id }}",
                  "body_en": "Your {{ subject_kind }} was reviewed."}
@@ -573,6 +588,18 @@ SUCCESS: dict[str, Success] = {
     "POST /webhooks/notice-channel": Success(303, body=lambda _w: {"app": "dating", "channel": "smtp"}),
     "POST /webhooks/deliveries/{delivery_id}/retry": Success(303), "POST /webhooks/deliveries/{delivery_id}/cancel": Success(303),
     "GET /search": Success(query={"q": "spam"}),
+    # rules
+    "GET /api/v1/rules": Success(params=_rule),
+    "POST /api/v1/rules": Success(body=lambda _w: WATCH),
+    "GET /api/v1/rules/{name}": Success(params=_rule),
+    "POST /api/v1/rules/{name}/mode": Success(params=_rule, body=lambda _w: {"mode": "live"}),
+    "GET /api/v1/rules/{name}/backtest": Success(params=_rule, query={"since": "1d"}),
+    "POST /api/v1/rules/{name}/backtest": Success(params=_rule, body=lambda _w: WATCH | {"expression": "true"}),
+    "GET /rules": Success(params=_rule), "GET /rules/new": Success(),
+    "POST /rules/new": Success(303, body=lambda _w: WATCH_FORM | {"name": "watch"}),
+    "GET /rules/{name}": Success(params=_rule), "POST /rules/{name}": Success(303, params=_rule, body=lambda _w: WATCH_FORM),
+    "GET /rules/{name}/backtest": Success(params=_rule, query={"since": "1d"}),
+    "POST /rules/{name}/backtest": Success(200, params=_rule, body=lambda _w: WATCH_FORM | {"since": "1d"}),
     "GET /hash-banks": Success(),
     "POST /cases/{case_id}/add-to-bank": Success(303, params=_banked, body=lambda w: {"bank_id": str(w.ids["bank"])}),
     # text banks (admins)

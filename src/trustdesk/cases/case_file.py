@@ -4,7 +4,8 @@ The case file gathers the subject with its parent and children, every report, th
 account's history (earlier decisions, active strikes), accounts linked to it through shared
 devices, IPs, payment fingerprints or phone hashes, its escalations, and the comment thread
 (internal comments, and notes the requester of an escalation filed through the API may read),
-and the automated signals analysers found on the subject.
+the automated signals analysers found on the subject, and the rules that hit it (with any
+expression that failed on its evaluations).
 
 It follows need-to-know (`trustdesk.cases.access`): a case the reader may not see is not
 found, and subjects around it that sit in such a queue (a parent, a child, a linked account)
@@ -25,6 +26,7 @@ from trustdesk.audit.log import Actor, record
 from trustdesk.cases import escalations
 from trustdesk.cases.access import Reviewer, restricted_subjects, visible_case, visible_tree
 from trustdesk.domain.errors import FieldError
+from trustdesk.rules.evaluations import errors_of, hits_of
 from trustdesk.domain.vocabulary import CommentVisibility, SubjectKind
 from trustdesk.store.models import (
     AccountEvent,
@@ -35,6 +37,8 @@ from trustdesk.store.models import (
     Policy,
     Queue,
     Report,
+    RuleEvaluation,
+    RuleHit,
     Signal,
     StaffUser,
     Strike,
@@ -70,6 +74,8 @@ class CaseFile:
     escalations: list[Escalation]
     has_requester: bool
     signals: list[Signal]  # newest first
+    rule_hits: list[tuple[RuleHit, str, int, RuleEvaluation]]  # (hit, rule name, version, evaluation), newest first
+    rule_errors: list[RuleEvaluation]  # the subject's evaluations on which something failed, newest first
 
 
 def owning_account(session: Session, subject: Subject) -> Subject | None:
@@ -168,7 +174,8 @@ def load_case_file(session: Session, reader: Reviewer, case_id: int) -> CaseFile
     graphic = queue.graphic or bool(policy and (policy.graphic or policy.ncmec_incident_type))
     return CaseFile(case, queue, visible_tree(session, reader, subject), reports, account, history.decisions, history.strikes,
                     history.linked, comments, policy, graphic, escalations.escalations_of(session, case.id),
-                    escalations.has_requester(session, case.id), signals_of(session, subject.id))
+                    escalations.has_requester(session, case.id), signals_of(session, subject.id),
+                    hits_of(session, subject.id), errors_of(session, subject.id))
 
 
 def add_comment(

@@ -19,6 +19,10 @@ Decisions behind the members:
   The same people comment on cases, internally or as notes the requester of an escalation reads.
 - Appeal outcomes per reviewer and policy are quality figures: for QA leads, analysts, the
   seniors who lead reviewers, and admins.
+- Rules (the conditions that route, label and decide automatically) are read by those who lead
+  and measure review: seniors, QA leads, analysts, and admins, who alone change them. Reviewers
+  see which rules hit the cases they work, not the conditions, which would teach evasion if
+  they travelled further.
 - Personal data is revealed, audited, to those who work cases and to privacy and legal staff;
   admins configure the system and do not need it.
 """
@@ -35,3 +39,4 @@ ADMINS = (Role.ADMIN,)
 TIER_STAFF = (Role.SENIOR, Role.ESCALATIONS, Role.LEGAL, Role.CHILD_SAFETY, Role.ADMIN)
 CASE_STAFF = (*REVIEWERS, Role.LEGAL, Role.ADMIN)
 QUALITY_READERS = (Role.QA, Role.ANALYST, Role.SENIOR, Role.ADMIN)
+RULE_READERS = (Role.SENIOR, Role.QA, Role.ANALYST, Role.ADMIN)

@@ -83,6 +83,8 @@ def backtest(session: Session, name: str, since: datetime, until: datetime, *, v
              draft: RuleSpec | None = None) -> Backtest:
     """Replay [since, until) through the rule's current version, version `version`, or `draft`."""
     rule, current = rule_named(session, name)
+    if draft is not None and draft.name != name:
+        raise FieldError("name", f"a draft of the rule {name!r} must keep its name, not {draft.name!r}")
     if draft is not None:
         try:
             expression = compile_condition(draft.expression)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
@@ -103,3 +103,22 @@ def hits_of(session: Session, subject_id: int, limit: int = 50) -> list[tuple[Ru
         .join(RuleEvaluation, RuleEvaluation.id == RuleHit.evaluation_id)
         .where(RuleHit.subject_id == subject_id).order_by(RuleHit.id.desc()).limit(limit)
     )]
+
+
+def errors_of(session: Session, subject_id: int, limit: int = 50) -> list[RuleEvaluation]:
+    """The subject's evaluations on which an expression or an action failed, newest first,
+    among its latest `limit` evaluations."""
+    latest = session.execute(
+        select(RuleEvaluation).where(RuleEvaluation.subject_id == subject_id).order_by(RuleEvaluation.id.desc()).limit(limit)
+    ).scalars()
+    return [evaluation for evaluation in latest if evaluation.errors]
+
+
+def hit_counts(session: Session, since: datetime) -> dict[int, dict[str, int]]:
+    """Hits per rule id and mode (live, shadow) recorded since `since`."""
+    counts: dict[int, dict[str, int]] = {}
+    for rule_id, mode, count in session.execute(
+        select(RuleHit.rule_id, RuleHit.mode, func.count()).where(RuleHit.created_at >= since).group_by(RuleHit.rule_id, RuleHit.mode)
+    ):
+        counts.setdefault(rule_id, {})[mode] = count
+    return counts

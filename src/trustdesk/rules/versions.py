@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
-from trustdesk.domain.errors import FieldError, NotFound
+from trustdesk.domain.errors import Conflict, FieldError, NotFound
 from trustdesk.domain.rules import Act, Route, RuleMode, RuleSpec, effect_json, parse_rule, parse_rule_file
 from trustdesk.rules.engine import CompiledRule, compile_condition
 from trustdesk.rules.expressions import ExpressionError
@@ -61,8 +61,9 @@ def check(session: Session, spec: RuleSpec) -> None:
                 raise FieldError(f"{where}.actions", f"{policy.code} allows {', '.join(policy.allowed_actions)}, not {refused[0]}")
 
 
-def save_rule(session: Session, actor: Actor, spec: RuleSpec, *, source: str) -> Saved:
-    """Save `spec` as the rule's next version, unless it is what the current version says."""
+def save_rule(session: Session, actor: Actor, spec: RuleSpec, *, source: str, new: bool = False) -> Saved:
+    """Save `spec` as the rule's next version, unless it is what the current version says.
+    `new`: only as a rule of its own, refused (Conflict) when the name is taken."""
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r}")
     check(session, spec)
@@ -72,6 +73,8 @@ def save_rule(session: Session, actor: Actor, spec: RuleSpec, *, source: str) ->
         .on_conflict_do_nothing(index_elements=["name"])
     )
     rule = session.execute(select(Rule).where(Rule.name == spec.name).with_for_update()).scalar_one()
+    if new and rule.current_version:
+        raise Conflict("name", f"a rule named {spec.name!r} exists already; edit it instead")
     current = _version(session, rule) if rule.current_version else None
     if current is not None and _same(current, spec):
         return Saved(rule, current, False)
@@ -175,6 +178,12 @@ def versions(session: Session, rule: Rule) -> list[RuleVersion]:
 def spec_of(rule: Rule, version: RuleVersion, *, mode: RuleMode | None = None) -> RuleSpec:
     return parse_rule({"name": rule.name, "expression": version.expression, "mode": (mode or RuleMode(version.mode)).value,
                        "description": version.description, "effects": version.effects})
+
+
+def changed_fields(before: RuleVersion | None, after: RuleVersion) -> list[str]:
+    """What a version changed from the one before it (all of it for a first version)."""
+    fields = ("mode", "expression", "effects", "description")
+    return [f for f in fields if before is None or getattr(before, f) != getattr(after, f)]
 
 
 def _version(session: Session, rule: Rule) -> RuleVersion:

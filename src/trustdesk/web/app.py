@@ -37,6 +37,7 @@ from trustdesk.web.api import (
     notices,
     replies,
     reports,
+    rules,
     search,
     statements,
     subjects,
@@ -53,6 +54,7 @@ from trustdesk.web.console import notices as console_notices
 from trustdesk.web.console import policies as console_policies
 from trustdesk.web.console import replies as console_replies
 from trustdesk.web.console import review as console_review
+from trustdesk.web.console import rules as console_rules
 from trustdesk.web.console import search as console_search
 from trustdesk.web.console import staff as console_staff
 from trustdesk.web.console import text_banks as console_text_banks
@@ -195,7 +197,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
 
     modules = (
         subjects, reports, account_events, cases, escalations, enforcement, appeals, notices, webhooks, search, statements,
-        canned_rationales, replies, text_banks,
+        canned_rationales, replies, rules, text_banks,
     )
     for module in modules:
         app.include_router(module.router, responses=CLIENT_ERRORS)
@@ -212,6 +214,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.include_router(console_search.router)
     app.include_router(console_hash_banks.router)
     app.include_router(console_text_banks.router)
+    app.include_router(console_rules.router)
     app.mount("/static", StaticFiles(directory=console.STATIC), name="static")
     if settings.trusted_proxies:
         # The client address (login limits and lockouts) comes from X-Forwarded-For only when

@@ -128,6 +128,11 @@ class CaseFileOut(BaseModel):
     escalations: list[EscalationOut]
     signals: list[dict[str, Any]] = Field(description="What analysers found on the subject, newest first: analyser, label, "
                                           "score (0–1) or match, evidence, model_version, created_at")
+    labels: list[str] = Field(description="Labels live rules put on the case")
+    rule_hits: list[dict[str, Any]] = Field(description="Rules whose condition held on the subject, newest first: rule, version, "
+                                            "mode (live or shadow), trigger (report, signals, evaluate), evaluation_id, created_at")
+    rule_errors: list[dict[str, Any]] = Field(description="The subject's evaluations on which an expression or an action failed, "
+                                              "newest first: evaluation_id, trigger, created_at, errors [{source, name, error}]")
 
 
 def _subject(s: Any) -> dict[str, Any]:
@@ -241,6 +246,11 @@ def read_case(case_id: RowId, who: StaffContext = Depends(staff_with()), session
         escalations=[EscalationOut.of(e) for e in found.escalations],
         signals=[{"id": s.id, "analyser": s.analyser, "label": s.label, "score": s.score, "match": s.match, "evidence": s.evidence,
                   "model_version": s.model_version, "created_at": s.created_at} for s in found.signals],
+        labels=found.case.labels,
+        rule_hits=[{"rule": name, "version": version, "mode": hit.mode, "trigger": evaluation.trigger, "evaluation_id": evaluation.id,
+                    "created_at": hit.created_at} for hit, name, version, evaluation in found.rule_hits],
+        rule_errors=[{"evaluation_id": e.id, "trigger": e.trigger, "created_at": e.created_at, "errors": e.errors}
+                     for e in found.rule_errors],
     )
 
 
