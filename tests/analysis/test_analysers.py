@@ -108,3 +108,34 @@ def test_the_text_classifier_scores_title_and_text_and_skips_subjects_without_an
     assert scores["spam_scam"] is not None and scores["spam_scam"] > 0.5
     assert all(s.score is not None and s.score < 0.5 for s in benign)
     assert classifier.version.startswith("fast-") and len(classifier.version) == len("fast-") + 12
+
+
+def test_the_deep_tier_looks_only_at_reported_content_and_the_uncertain_band() -> None:
+    import numpy as np
+
+    from trustdesk.analysis.analysers import DeepTextClassifier
+    from trustdesk.analysis.text.deep_tier import DeepHead, DeepTier
+    from trustdesk.analysis.text.fast_tier import FastTier
+
+    fast = FastTier.load()
+    embedded: list[str] = []
+
+    def embed(texts: list[str]) -> np.ndarray:  # stands in for the sentence model; the head is the shipped one
+        embedded.extend(texts)
+        return np.zeros((len(texts), 384), dtype=np.float32)
+
+    candidates = ["see you at seven", "you are such an idiot", "free entry win cash now text WIN to 80086",
+                  "hey babe add me on telegram", "that movie was sick", "ur so dumb lol", "call me later"]
+    low, high = DeepTextClassifier.UNCERTAIN
+    scores = dict(zip(candidates, fast.score(candidates).tolist()))
+    uncertain = [t for t in candidates if any(low <= v <= high for v in scores[t])]
+    confident = [t for t in candidates if t not in uncertain]
+    assert uncertain and len(confident) >= 2, scores  # the test needs both kinds of text
+    deep = DeepTextClassifier(lambda: DeepTier(fast, DeepHead.load(), embed))
+    views = [SubjectView(1, 1, "message", None, confident[0], "en", "a" * 64, reported=True),
+             SubjectView(2, 1, "message", None, confident[1], "en", "b" * 64),
+             SubjectView(3, 1, "message", None, uncertain[0], "en", "c" * 64)]
+    found = deep.analyse_many(views)
+    assert [len(signals) for signals in found] == [3, 0, 3]
+    assert {s.label for s in found[0]} == {"offensive", "hate", "spam_scam"} and found[2][0].evidence == {"tier": "deep"}
+    assert len(embedded) == 2 and deep.version.startswith("deep-")

@@ -177,3 +177,12 @@ def test_a_case_a_reviewer_flagged_as_imminent_harm_stays_on_the_imminent_harm_r
     with api.db.reader() as s:
         flagged = s.get_one(Case, case.id)
     assert flagged.queue_id == queues["Urgent"] and flagged.priority_reasons["signals"] == 36.0
+
+
+def test_analysers_are_told_which_subjects_have_been_reported(api: Api) -> None:
+    from trustdesk.analysis.signals import subject_views
+
+    reported, quiet = _subject(api, "msg"), _subject(api, "other")
+    _report(api, "msg")
+    with api.db.reader() as s:
+        assert [(v.id, v.reported) for v in subject_views(s, [quiet, reported])] == sorted([(reported, True), (quiet, False)])

@@ -31,11 +31,12 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any, ClassVar
 
+from trustdesk.analysis.text.deep_tier import DeepTier
 from trustdesk.analysis.text.fast_tier import FastTier
 
 ENTRY_POINT_GROUP = "trustdesk.analysers"
@@ -65,6 +66,7 @@ class SubjectView:
     language: str | None
     body_hash: str
     media: tuple[MediaView, ...] = ()
+    reported: bool = False  # someone has reported it: worth the slower analysers
 
     @property
     def content_text(self) -> str:
@@ -201,6 +203,45 @@ class TextClassifier(Analyser):
             scores = next(rows)
             found.append([SignalFound(label, score=round(float(value), 4), evidence={"tier": "fast"})
                           for label, value in zip(self.tier.labels, scores)])
+        return found
+
+
+class DeepTextClassifier(Analyser):
+    """The text classifier's deep tier (the `embeddings` extra), for what deserves the wait:
+    reported content, and messages whose fast-tier score sits in the uncertain band around the
+    0.5 threshold. Everything else gets no deep signal; its fast one stands."""
+
+    name = "text_classifier_deep"
+    UNCERTAIN = (0.25, 0.75)
+
+    def __init__(self, load: Callable[[], DeepTier]) -> None:
+        self._load = load
+        self._tier: DeepTier | None = None
+
+    @property
+    def tier(self) -> DeepTier:
+        """The embedding model and head, loaded on first use (the model takes seconds to load)."""
+        if self._tier is None:
+            self._tier = self._load()
+        return self._tier
+
+    @property
+    def version(self) -> str:
+        return f"deep-{self.tier.fast.version}"
+
+    def analyse(self, subject: SubjectView) -> list[SignalFound]:
+        return self.analyse_many([subject])[0]
+
+    def analyse_many(self, subjects: Sequence[SubjectView]) -> list[list[SignalFound]]:
+        texts = [subject.content_text for subject in subjects]
+        fast = self.tier.fast.score(texts)
+        low, high = self.UNCERTAIN
+        chosen = [i for i, (subject, text) in enumerate(zip(subjects, texts))
+                  if text.strip() and (subject.reported or any(low <= score <= high for score in fast[i]))]
+        found: list[list[SignalFound]] = [[] for _ in subjects]
+        for i, scores in zip(chosen, self.tier.score([texts[i] for i in chosen])):
+            found[i] = [SignalFound(label, score=round(float(value), 4), evidence={"tier": "deep"})
+                        for label, value in zip(self.tier.labels, scores)]
         return found
 
 

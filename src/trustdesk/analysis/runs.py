@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from trustdesk.analysis import signals
-from trustdesk.analysis.analysers import ANALYSERS, AnalyserRegistry
+from trustdesk.analysis.analysers import ANALYSERS, Analyser, AnalyserRegistry, DeepTextClassifier
+from trustdesk.analysis.text.deep_tier import DeepTier, embeddings_installed
+from trustdesk.analysis.text.fast_tier import FastTier
 from trustdesk.audit.log import Actor
 from trustdesk.cases.routing import reconsider
 from trustdesk.hash_banks.actions import act_on_matches
@@ -61,8 +63,19 @@ def analyse(session: Session, actor: Actor, subject_ids: list[int], analysers: A
 
 
 def analysers_for(db: Database, blobs: BlobStore) -> AnalyserRegistry:
-    """The registered analysers and the hash banks' one, matching with this process's matcher for `db`."""
-    return ANALYSERS.extended(HashBankAnalyser(db.shared(BankMatcher), blobs))
+    """The registered analysers, the hash banks' one (matching with this process's matcher for
+    `db`) and, where the embeddings extra is installed, the text classifier's deep tier."""
+    found: list[Analyser] = [HashBankAnalyser(db.shared(BankMatcher), blobs)]
+    if embeddings_installed():
+        found.append(DeepTextClassifier(lambda: DeepTier.load(FastTier.load())))
+    return ANALYSERS.extended(*found)
+
+
+def queue_reported(session: Session, subject_ids: list[int]) -> None:
+    """Reported subjects are analysed again where the deep tier is installed, since it looks at
+    reported content (the other analysers find nothing new on unchanged content)."""
+    if embeddings_installed():
+        queue_analysis(session, subject_ids)
 
 
 @job_kind("analyse_subject", AnalyseSubjects)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk.analysis.analysers import Analyser, MediaView, SignalFound, SubjectView
 from trustdesk.store.dialects import conflict_insert
-from trustdesk.store.models import Signal, Subject, utcnow
+from trustdesk.store.models import Report, Signal, Subject, utcnow
 from trustdesk.subjects import WITH_MEDIA
 
 SHOWN_LIMIT = 200
@@ -25,14 +25,15 @@ SHOWN_LIMIT = 200
 
 def subject_views(session: Session, subject_ids: Iterable[int]) -> list[SubjectView]:
     """Frozen copies of the subjects (those that exist), with their media and hashes, in id order."""
-    subjects = session.execute(
-        select(Subject).where(Subject.id.in_(list(subject_ids))).options(WITH_MEDIA).order_by(Subject.id)
-    ).scalars()
+    ids = list(subject_ids)
+    subjects = session.execute(select(Subject).where(Subject.id.in_(ids)).options(WITH_MEDIA).order_by(Subject.id)).scalars()
+    reported = set(session.execute(select(Report.subject_id).where(Report.subject_id.in_(ids)).distinct()).scalars())
     return [
         SubjectView(
             id=s.id, app_id=s.app_id, kind=s.kind, title=s.title, text=s.text, language=s.language, body_hash=s.body_hash,
             media=tuple(MediaView(m.id, m.kind, m.content_type, m.blob_sha256, {h.algorithm: h.value for h in m.hashes})
                         for m in s.media_items),
+            reported=s.id in reported,
         )
         for s in subjects
     ]

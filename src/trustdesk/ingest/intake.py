@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk import subjects as subject_views
-from trustdesk.analysis.runs import queue_analysis
+from trustdesk.analysis.runs import queue_analysis, queue_reported
 from trustdesk.audit import personal_data
 from trustdesk.audit.log import Actor, record
 from trustdesk.cases.routing import route_reports
@@ -339,6 +339,7 @@ def file_reports(
         _audit_report(session, who, created[row["external_id"]].id, row)
     identifier_index.index_reports(session, [(created[row["external_id"]].id, row["notifier_email"]) for row in rows])
     route_reports(session, who.actor, who.app_id, [r.id for r in created.values()], now=now)
+    queue_reported(session, sorted({row["subject_id"] for row in rows}))
     return _receipts(items, known | raced, created)
 
 
