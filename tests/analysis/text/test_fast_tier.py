@@ -49,3 +49,19 @@ def test_the_shipped_evaluation_sets_are_well_formed() -> None:
     languages = {example.extra["language"] for example in language_test_examples()}
     assert languages == {"en", "es", "pt"}
     assert len(dialect_pairs()) >= 50
+
+
+def test_a_mention_is_read_as_nothing() -> None:
+    tier = FastTier.load()
+    replies = tier.score(["@someone @another see you at 7!", "@someone"])
+    assert np.array_equal(replies, tier.score(["see you at 7!", ""]))
+    assert np.all(replies < 0.5)
+
+
+def test_insults_without_slurs_or_profanity_are_offensive_and_their_look_alikes_are_not() -> None:
+    tier = FastTier.load()
+    offensive = tier.labels.index("offensive")
+    insults = tier.score(["@someone you are a spineless lying hypocrite", "this senator is a brainless clown", "shut up &#102;ool"])
+    look_alikes = tier.score(["@someone you are a legend, thank you", "this senator is wrong about the budget", "that song is sick"])
+    assert np.all(insults[:, offensive] > 0.5)
+    assert np.all(look_alikes[:, offensive] < 0.5)

@@ -24,7 +24,8 @@ from trustdesk.analysis.text.normalise import normalise
         ("f-u-c-k you", "fuck you"),
         ("f u c k you", "fuck you"),  # letters split by spaces
         ("Check http://bit.ly/x9Zq?a=1 and www.Example.com/path", "check url bit.ly and url example.com"),
-        ("@somebody hi", "@user hi"),
+        ("&#102;uck y&#x6f;u &amp; me", "fuck you & me"),  # HTML character references
+        ("@somebody hi @user", "hi"),  # mentions are dropped
     ],
 )
 def test_evasion_is_undone(typed: str, read: str) -> None:

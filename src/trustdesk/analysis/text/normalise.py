@@ -2,10 +2,13 @@
 
 The classifier sees words the way a reader does, not the way they were typed: full-width and
 "mathematical" letters, Cyrillic and Greek look-alikes, zero-width characters, accents and
-combining marks, leetspeak inside words (``sh1t``, ``b!tch``, ``$hit``), letters repeated for
-emphasis (``fuuuuck``) and letters spread out with dots or spaces (``f.u.c.k``, ``f u c k``) all
-become the plain lowercase word. Links become ``url`` followed by their host, so that a shortener
-or a messaging-app host is a feature while the random path is not; mentions become ``@user``.
+combining marks, HTML character references (``&#102;uck``), leetspeak inside words (``sh1t``,
+``b!tch``, ``$hit``), letters repeated for emphasis (``fuuuuck``) and letters spread out with dots
+or spaces (``f.u.c.k``, ``f u c k``) all become the plain lowercase word. Links become ``url``
+followed by their host, so that a shortener or a messaging-app host is a feature while the random
+path is not. Mentions (``@name``) are dropped: who a message replies to says nothing about what it
+says, and in the training tweets replies were mostly the offensive ones, which taught the model
+that a mention alone is abuse.
 
 The same function runs at training and at scoring time, so anything it folds together the model
 cannot tell apart: it is deliberately conservative with digits (only digits *inside* a word are
@@ -14,6 +17,7 @@ read as letters, ``$100`` and phone numbers stay as they are).
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 
@@ -36,7 +40,7 @@ _HOMOGLYPH_CHARS = frozenset(_HOMOGLYPHS)
 _LEET_TABLE = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b",
                              "9": "g", "@": "a", "$": "s", "!": "i", "|": "l"})
 _LEET_INNER = re.compile(r"(?<=[a-z])[0134578@$!|9]+(?=[a-z])")
-_LEET_EDGE = re.compile(r"(?<![\w@$])[@$]+(?=[a-z])(?!user\b)|(?<=[a-z])\$+(?![\w$])")
+_LEET_EDGE = re.compile(r"(?<![\w@$])[@$]+(?=[a-z])|(?<=[a-z])\$+(?![\w$])")
 _URL = re.compile(r"(?:https?://|www\.)([^\s/?#]+)\S*|\b([a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|net|org|ly|me|io|co|gl|gg|xyz|top|info|biz|app|link|club|site|online|shop|store|uk|br|es|mx|pt|ar))\b(?:/\S*)?")
 _MENTION = re.compile(r"(?<![\w@])@[a-z0-9_]{4,}")
 # Single letters split by dots, dashes, stars…: at least three letters ("f.u.c.k", "a-s-s").
@@ -86,9 +90,11 @@ def _leet(match: re.Match[str]) -> str:
 
 def normalise(text: str) -> str:
     """The text as the classifier reads it: lowercase, plain letters, single spaces."""
+    if "&" in text:
+        text = html.unescape(text)
     text = text.lower() if text.isascii() else _fold_unicode(text)
     text = _URL.sub(_url, text)
-    text = _MENTION.sub("@user", text)
+    text = _MENTION.sub(" ", text)
     text = _LEET_INNER.sub(_leet, text)
     text = _LEET_EDGE.sub(_leet, text)
     text = _SPLIT_PUNCT.sub(lambda m: _NOT_LETTER.sub("", m.group(0)), text)

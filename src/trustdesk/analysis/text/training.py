@@ -27,7 +27,7 @@ from trustdesk.analysis.text.normalise import normalise
 
 DEFAULT_SEED = 8
 DEFAULT_BITS = 18
-REGULARISATION = 32.0  # inverse strength (scikit-learn's C); weak: hashed n-grams are many and sparse
+REGULARISATION = 128.0  # inverse strength (scikit-learn's C); weak: hashed n-grams are many and sparse
 # The deep head sees at most about this many examples of one source and label pattern: the
 # embedding model is slow on a CPU, and the largest groups (Davidson's "offensive") add little.
 DEEP_GROUP_CAP = 3200
