@@ -19,14 +19,14 @@ TOKEN = "sandbox-token-for-tests"
 ALICE = Actor("staff", "alice")
 
 
-def decide_posts(world: World, count: int, *, prefix: str = "post") -> list[int]:
+def decide_posts(market: World, count: int, *, prefix: str = "post") -> list[int]:
     """Remove `count` new posts under HARASSMENT: one statement of reasons each; their subject ids."""
-    ids = world.add_subjects(account(f"{prefix}-owner"), *(item(f"{prefix}-{n}", "post", owner=f"{prefix}-owner") for n in range(count)))
+    ids = market.add_subjects(account(f"{prefix}-owner"), *(item(f"{prefix}-{n}", "post", owner=f"{prefix}-owner") for n in range(count)))
     request = DecisionRequest("HARASSMENT", verdict="violation", actions=["remove"], rationale="Insults aimed at one person.")
     subject_ids = [ids[f"{prefix}-{n}"] for n in range(count)]
-    with world.db.session() as s:
+    with market.db.session() as s:
         for subject_id in subject_ids:
-            decide_subject(s, ALICE, subject_id, request, reviewer=Reviewer(world.alice, ("moderator",)))
+            decide_subject(s, ALICE, subject_id, request, reviewer=Reviewer(market.alice, ("moderator",)))
     return subject_ids
 
 
