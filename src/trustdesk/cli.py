@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+from enum import StrEnum
 import secrets
 import threading
 from collections.abc import Iterator
@@ -59,7 +60,7 @@ from trustdesk.policy_versions import current_policies, seed_catalogue
 from trustdesk.rules import versions as rule_versions
 from trustdesk.rules.backtest import backtest, parse_since
 from trustdesk.domain.rules import RuleMode, parse_rule_file
-from trustdesk.dsa import submission
+from trustdesk.dsa import submission, transparency
 from trustdesk.dsa.period import parse_period
 from trustdesk.sandbox.dsa import run_dsa
 from trustdesk.sandbox.host import parse_endpoint_option, run_host
@@ -749,6 +750,26 @@ def dsa_submit() -> None:
         console.print(f"refused {puid}: " + "; ".join(f"{f}: {' '.join(m)}" for f, m in errors.items()), markup=False)
     if tally.refused:
         raise typer.Exit(1)
+
+
+class ReportFormat(StrEnum):
+    JSON = "json"
+    CSV = "csv"
+
+
+@dsa_app.command("transparency")
+def dsa_transparency(
+    since: Annotated[str, typer.Option(help="First day, YYYY-MM-DD.")],
+    until: Annotated[str | None, typer.Option(help="Last day, YYYY-MM-DD (default: today).")] = None,
+    output: Annotated[ReportFormat, typer.Option("--format")] = ReportFormat.JSON,
+) -> None:
+    """Print the transparency report (DSA Art. 15/24) of the period as JSON or CSV."""
+    with _refusals_exit():
+        period = parse_period(since, until, utcnow().date())
+    with open_database(_settings()).reader() as session:
+        report = transparency.transparency_report(session, period)
+    text = transparency.as_csv(report) if output is ReportFormat.CSV else orjson.dumps(report.as_json(), option=orjson.OPT_INDENT_2).decode()
+    typer.echo(text.rstrip("\n"))
 
 
 @app.command("import")
