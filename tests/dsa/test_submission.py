@@ -11,7 +11,12 @@ import pytest
 from sqlalchemy import select, update
 
 from tests.dsa.conftest import TOKEN, Sandbox, decide_posts
-from tests.enforcement.conftest import World
+from tests.enforcement.conftest import SETUP, World, account, item
+from trustdesk.cases.access import Reviewer
+from trustdesk.domain.action_types import action_type
+from trustdesk.domain.policies import Action
+from trustdesk.enforcement.decisions import DecisionRequest, decide_subject
+from trustdesk.policy_versions import publish_version
 from trustdesk.config import Settings
 from trustdesk.dsa.submission import (
     ACCEPTED,
@@ -155,3 +160,21 @@ def test_production_submits_nothing_until_the_database_is_configured(settings: S
     assert production.dsa_target is None
     assert Settings(**{**production.__dict__, "dsa_url": "https://dsa.example/", "dsa_token": "t"}).dsa_target == ("https://dsa.example", "t")
     assert Settings().dsa_target == ("http://127.0.0.1:8901", "dsa-sandbox-token")
+
+
+RESTRICTING = [a for a in Action if action_type(a).restriction is not None]
+
+
+def test_the_statement_of_every_restriction_is_accepted(world: World, sandbox: Sandbox) -> None:
+    with world.db.session() as s:
+        publish_version(s, SETUP, "HARASSMENT", {"allowed_actions": [a.value for a in Action]})
+    for n, kind in enumerate(RESTRICTING):
+        ids = world.add_subjects(account(f"acc-{n}"), item(f"post-{n}", "post", owner=f"acc-{n}", language="pt-BR"))
+        request = DecisionRequest("HARASSMENT", verdict="violation", actions=[kind.value], rationale="Insults aimed at one person.",
+                                  params={"days": 7} if kind is Action.SUSPEND else {"label": "satire"} if kind is Action.LABEL else {})
+        with world.db.session() as s:
+            decide_subject(s, SETUP, ids[f"post-{n}"], request, reviewer=Reviewer(world.alice, ("moderator",)))
+
+    tally = _submit(world, sandbox)
+
+    assert (tally.accepted, tally.refused, tally.errors) == (len(RESTRICTING), 0, {})
