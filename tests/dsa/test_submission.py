@@ -17,7 +17,7 @@ from trustdesk.domain.action_types import action_type
 from trustdesk.domain.policies import Action
 from trustdesk.enforcement.decisions import DecisionRequest, decide_subject
 from trustdesk.policy_versions import publish_version
-from trustdesk.config import Settings
+from trustdesk.config import ConfigError, Settings
 from trustdesk.dsa.submission import (
     ACCEPTED,
     ALREADY_THERE,
@@ -155,8 +155,8 @@ def test_the_recurring_job_submits_to_the_configured_database(world: World, sand
     assert [r.submission for r in _rows(world)] == [ACCEPTED, ACCEPTED]
 
 
-def test_production_submits_nothing_until_the_database_is_configured(settings: Settings) -> None:
-    production = Settings(**{**settings.__dict__, "env": "production"})
+def test_production_submits_nothing_until_the_database_is_configured() -> None:
+    production = Settings(env="production")
     assert production.dsa_target is None
     assert Settings(**{**production.__dict__, "dsa_url": "https://dsa.example/", "dsa_token": "t"}).dsa_target == ("https://dsa.example", "t")
     assert Settings().dsa_target == ("http://127.0.0.1:8901", "dsa-sandbox-token")
@@ -178,3 +178,8 @@ def test_the_statement_of_every_restriction_is_accepted(world: World, sandbox: S
     tally = _submit(world, sandbox)
 
     assert (tally.accepted, tally.refused, tally.errors) == (len(RESTRICTING), 0, {})
+
+
+def test_a_dsa_url_that_is_no_http_url_is_refused() -> None:
+    with pytest.raises(ConfigError, match="TRUSTDESK_DSA_URL must be an http\\(s\\) URL"):
+        Settings(dsa_url="ftp://dsa.example").check()

@@ -10,13 +10,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from tests.command_line import run_command
+from tests.command_line import run_command, runner
 from tests.conftest import Api
 from tests.enforcement.conftest import SETUP, World, account, item
 from trustdesk.audit.log import record
 from trustdesk.auth.staff import create_user
+from trustdesk.cli import app
 from trustdesk.cases.access import Reviewer
 from trustdesk.config import Settings
 from trustdesk.domain.policies import Action
@@ -28,9 +30,6 @@ from trustdesk.enforcement.decisions import DecisionRequest, decide_case, decide
 from trustdesk.policy_versions import publish_version
 from trustdesk.store.models import Appeal, Decision, Report, utcnow
 from trustdesk.web.app import create_app
-
-ALICE = Reviewer(0, ("moderator",))
-
 
 @pytest.fixture
 def period() -> Period:
@@ -147,8 +146,6 @@ def _staff(api: Api, settings: Settings, role: str) -> int:
 
 @pytest.mark.parametrize("role", ["analyst", "legal", "admin"])
 def test_the_api_gives_the_report_to_analysts_legal_and_admins(figures: World, period: Period, settings: Settings, role: str) -> None:
-    from fastapi.testclient import TestClient
-
     with TestClient(create_app(settings, figures.db)) as client:
         api = Api(client, figures.db, "", figures.app_id)
         headers = api.staff_token(_staff(api, settings, role))
@@ -160,8 +157,6 @@ def test_the_api_gives_the_report_to_analysts_legal_and_admins(figures: World, p
 
 
 def test_the_api_refuses_moderators_and_a_period_it_cannot_read(figures: World, settings: Settings) -> None:
-    from fastapi.testclient import TestClient
-
     with TestClient(create_app(settings, figures.db)) as client:
         api = Api(client, figures.db, "", figures.app_id)
         moderator = api.staff_token(_staff(api, settings, "moderator"))
@@ -174,8 +169,6 @@ def test_the_api_refuses_moderators_and_a_period_it_cannot_read(figures: World, 
 
 
 def test_the_console_page_draws_the_figures_as_svg_bars_and_offers_the_csv(figures: World, period: Period, settings: Settings) -> None:
-    from fastapi.testclient import TestClient
-
     with TestClient(create_app(settings, figures.db)) as client:
         api = Api(client, figures.db, "", figures.app_id)
         api.open_console(settings, _staff(api, settings, "legal"))
@@ -198,9 +191,6 @@ def test_the_console_page_draws_the_figures_as_svg_bars_and_offers_the_csv(figur
 
 def test_the_command_prints_json_or_csv(figures: World, period: Period, cli_env: Settings) -> None:
     args = ("dsa", "transparency", "--since", period.since.isoformat(), "--until", period.until.isoformat())
-    from tests.command_line import runner
-    from trustdesk.cli import app
-
     printed = runner.invoke(app, [*args, "--format", "json"])
     assert printed.exit_code == 0, printed.output
     assert json.loads(printed.output)["notices"] == EXPECTED_NOTICES | {
