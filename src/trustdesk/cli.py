@@ -684,6 +684,8 @@ def demo(
     if examples:
         console.print(f"{examples} cases were decided as examples: their actions appear in the sandbox once the worker runs")
     console.print(f"Console: http://127.0.0.1:8000 (log in with a staff login above); host-platform sandbox: http://127.0.0.1:{demo_deliveries.SANDBOX_PORT}/")
+    console.print("Statements of reasons go to the DSA sandbox (`trustdesk sandbox dsa`, port 8901) every five minutes, or now with `trustdesk dsa submit`",
+                  markup=False)
 
 
 @sandbox_app.command("host")

@@ -203,10 +203,10 @@ class SubmitStatements:
 
 @job_kind("dsa_submit_statements", SubmitStatements, every=timedelta(minutes=5))
 def submit_statements(ctx: WorkerContext, job: SubmitStatements) -> None:
-    settings_target = ctx.settings.dsa_target
-    if settings_target is None:
+    configured = ctx.settings.dsa_target
+    if configured is None:
         log.debug("no DSA Transparency Database configured (TRUSTDESK_DSA_URL, TRUSTDESK_DSA_TOKEN): nothing submitted")
         return
-    tally = submit_pending(ctx.db, Target(*settings_target))
+    tally = submit_pending(ctx.db, Target(*configured))
     if tally.accepted or tally.already_there or tally.refused:
         log.info("statements of reasons: %d accepted, %d already there, %d refused", tally.accepted, tally.already_there, tally.refused)
