@@ -14,12 +14,14 @@ $(BIN)/trustdesk: pyproject.toml
 
 install: $(BIN)/trustdesk
 
-# The host-platform sandbox runs beside the console (http://127.0.0.1:8900/) and stops with it.
+# The host-platform sandbox (http://127.0.0.1:8900/) and the DSA sandbox (statements of reasons,
+# http://127.0.0.1:8901/api/v1/statements) run beside the console and stop with it.
 demo: install
 	$(DEMO_ENV) $(BIN)/trustdesk db upgrade
 	$(DEMO_ENV) $(BIN)/trustdesk demo
 	$(BIN)/trustdesk sandbox host --port 8900 --demo & sandbox=$$!; \
-	  trap 'kill $$sandbox 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/trustdesk sandbox dsa --port 8901 & dsa=$$!; \
+	  trap 'kill $$sandbox $$dsa 2>/dev/null' EXIT INT TERM; \
 	  $(DEMO_ENV) $(BIN)/trustdesk serve --host 127.0.0.1 --port 8000
 
 test: install

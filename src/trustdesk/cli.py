@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+from enum import StrEnum
 import secrets
 import threading
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
+import orjson
 import typer
 import uvicorn
 from rich.console import Console
@@ -37,7 +39,7 @@ from trustdesk.audit.verify import verify_chain
 from trustdesk.auth import api_clients, staff
 from trustdesk.cases.queues import seed_queues
 from trustdesk.replies.templates import seed_reply_templates
-from trustdesk.config import ConfigError, Settings, load_settings
+from trustdesk.config import DSA_SANDBOX_TOKEN, ConfigError, Settings, load_settings
 from trustdesk.delivery import endpoints
 from trustdesk.delivery.signing import SecretBox
 from trustdesk.demo import deliveries as demo_deliveries
@@ -58,6 +60,9 @@ from trustdesk.policy_versions import current_policies, seed_catalogue
 from trustdesk.rules import versions as rule_versions
 from trustdesk.rules.backtest import backtest, parse_since
 from trustdesk.domain.rules import RuleMode, parse_rule_file
+from trustdesk.dsa import submission, transparency
+from trustdesk.dsa.period import parse_period
+from trustdesk.sandbox.dsa import run_dsa
 from trustdesk.sandbox.host import parse_endpoint_option, run_host
 from trustdesk.search import identifier_index
 from trustdesk.store import counters, migrate
@@ -79,10 +84,11 @@ search_app = typer.Typer(help="The search index.", no_args_is_help=True)
 notices_app = typer.Typer(help="Notices to the people decisions concern.", no_args_is_help=True)
 hashes_app = typer.Typer(help="Hash banks: known-bad media, matched by PDQ, MD5 and SHA-256.", no_args_is_help=True)
 rules_app = typer.Typer(help="Rules: CEL conditions with effects, versioned, live, in shadow or disabled.", no_args_is_help=True)
+dsa_app = typer.Typer(help="DSA: statements of reasons to the Transparency Database, the transparency report.", no_args_is_help=True)
 textbanks_app = typer.Typer(help="Text banks: keyword, phrase and regex lists that rules name.", no_args_is_help=True)
 for sub, name in ((db_app, "db"), (users_app, "users"), (clients_app, "clients"), (audit_app, "audit"), (policies_app, "policies"),
                   (webhooks_app, "webhooks"), (search_app, "search"), (notices_app, "notices"), (hashes_app, "hashes"),
-                  (rules_app, "rules"), (textbanks_app, "textbanks")):
+                  (rules_app, "rules"), (textbanks_app, "textbanks"), (dsa_app, "dsa")):
     app.add_typer(sub, name=name)
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(analyze_app, name="analyze")
@@ -678,6 +684,8 @@ def demo(
     if examples:
         console.print(f"{examples} cases were decided as examples: their actions appear in the sandbox once the worker runs")
     console.print(f"Console: http://127.0.0.1:8000 (log in with a staff login above); host-platform sandbox: http://127.0.0.1:{demo_deliveries.SANDBOX_PORT}/")
+    console.print("Statements of reasons go to the DSA sandbox (`trustdesk sandbox dsa`, port 8901) every five minutes, or now with `trustdesk dsa submit`",
+                  markup=False)
 
 
 @sandbox_app.command("host")
@@ -694,6 +702,76 @@ def sandbox_host(
         console.print(f"[red]--endpoint:[/red] {exc}")
         raise typer.Exit(2) from exc
     run_host(host, port, (list(demo_deliveries.DEMO_SECRETS.items()) if demo else []) + hooks)
+
+
+@sandbox_app.command("dsa")
+def sandbox_dsa(
+    port: Annotated[int, typer.Option()] = 8901,
+    host: Annotated[str, typer.Option(help="Address to bind; the control route answers loopback only.")] = "127.0.0.1",
+    token: Annotated[str, typer.Option(help="The Bearer token submissions must carry.")] = DSA_SANDBOX_TOKEN,
+) -> None:
+    """Take statements of reasons as the DSA Transparency Database does: its rules, 422 for a
+    broken one or a repeated puid, batches of up to 100, a Bearer token."""
+    run_dsa(host, port, token)
+
+
+@dsa_app.command("export")
+def dsa_export(
+    since: Annotated[str, typer.Option(help="First day, YYYY-MM-DD.")],
+    out: Annotated[Path, typer.Option(dir_okay=False, help="The JSON lines file to write.")],
+    until: Annotated[str | None, typer.Option(help="Last day, YYYY-MM-DD (default: today).")] = None,
+) -> None:
+    """Write the statements of reasons stored in the period as JSON lines, each the Transparency
+    Database's object verbatim."""
+    with _refusals_exit():
+        period = parse_period(since, until, utcnow().date())
+    written = 0
+    with open_database(_settings()).reader() as session, out.open("wb") as file:
+        for body in submission.exported(session, period):
+            file.write(orjson.dumps(body) + b"\n")
+            written += 1
+    console.print(f"{written} statements of reasons ({period.label}) written to {out}", markup=False)
+
+
+@dsa_app.command("submit")
+def dsa_submit() -> None:
+    """Submit the statements of reasons not yet submitted to the Transparency Database
+    (TRUSTDESK_DSA_URL and TRUSTDESK_DSA_TOKEN; outside production, the local sandbox by default)."""
+    settings = _settings()
+    target = settings.dsa_target
+    if target is None:
+        console.print("[red]set TRUSTDESK_DSA_URL and TRUSTDESK_DSA_TOKEN to submit in production[/red]")
+        raise typer.Exit(2)
+    try:
+        tally = submission.submit_pending(open_database(settings), submission.Target(*target), actor=CLI_ACTOR)
+    except submission.SubmissionError as exc:
+        console.print(str(exc), style="red", markup=False)
+        raise typer.Exit(1) from exc
+    console.print(f"{tally.accepted} accepted, {tally.already_there} already there, {tally.refused} refused", markup=False)
+    for puid, errors in tally.errors.items():
+        console.print(f"refused {puid}: " + "; ".join(f"{f}: {' '.join(m)}" for f, m in errors.items()), markup=False)
+    if tally.refused:
+        raise typer.Exit(1)
+
+
+class ReportFormat(StrEnum):
+    JSON = "json"
+    CSV = "csv"
+
+
+@dsa_app.command("transparency")
+def dsa_transparency(
+    since: Annotated[str, typer.Option(help="First day, YYYY-MM-DD.")],
+    until: Annotated[str | None, typer.Option(help="Last day, YYYY-MM-DD (default: today).")] = None,
+    output: Annotated[ReportFormat, typer.Option("--format")] = ReportFormat.JSON,
+) -> None:
+    """Print the transparency report (DSA Art. 15/24) of the period as JSON or CSV."""
+    with _refusals_exit():
+        period = parse_period(since, until, utcnow().date())
+    with open_database(_settings()).reader() as session:
+        report = transparency.transparency_report(session, period)
+    text = transparency.as_csv(report) if output is ReportFormat.CSV else orjson.dumps(report.as_json(), option=orjson.OPT_INDENT_2).decode()
+    typer.echo(text.rstrip("\n"))
 
 
 @app.command("import")

@@ -14,6 +14,9 @@ from typing import Any
 
 DEMO_SECRET_KEY = "demo-secret-key-change-me"
 PREFIX = "TRUSTDESK_"
+# The local DSA sandbox the demo submits to, and the token it is started with by default.
+DSA_SANDBOX_URL = "http://127.0.0.1:8901"
+DSA_SANDBOX_TOKEN = "dsa-sandbox-token"
 
 
 class ConfigError(RuntimeError):
@@ -61,6 +64,10 @@ class Settings:
     smtp_password: str = ""
     smtp_starttls: bool = False
     log_json: bool = False
+    # The DSA Transparency Database's API and its Bearer token; empty: the local sandbox
+    # (`trustdesk sandbox dsa`) outside production, nothing submitted in production.
+    dsa_url: str = ""
+    dsa_token: str = ""
 
     @property
     def is_production(self) -> bool:
@@ -70,6 +77,16 @@ class Settings:
     def session_info(self) -> dict[str, Any]:
         """The settings a transaction reads deep inside (`Database(info=…)` puts them in `Session.info`)."""
         return {"appeal_window_days": self.appeal_window_days}
+
+    @property
+    def dsa_target(self) -> tuple[str, str] | None:
+        """Where statements of reasons are submitted (base URL, token), or None in production
+        until both are set: no deployment reports to the sandbox by mistake."""
+        if self.dsa_url and self.dsa_token:
+            return self.dsa_url.rstrip("/"), self.dsa_token
+        if self.is_production:
+            return None
+        return self.dsa_url.rstrip("/") or DSA_SANDBOX_URL, self.dsa_token or DSA_SANDBOX_TOKEN
 
     @property
     def blob_dir(self) -> Path:
@@ -95,6 +112,8 @@ class Settings:
             raise ConfigError("TRUSTDESK_MAX_HOLD_MINUTES must be between 5 (one lease) and 1440 (a day)")
         if not 183 <= self.appeal_window_days <= 3660:
             raise ConfigError("TRUSTDESK_APPEAL_WINDOW_DAYS must be between 183 (six months, DSA Art. 20) and 3660 (ten years)")
+        if self.dsa_url and not self.dsa_url.startswith(("https://", "http://")):
+            raise ConfigError("TRUSTDESK_DSA_URL must be an http(s) URL")
         if not 1 <= self.smtp_port <= 65535:
             raise ConfigError("TRUSTDESK_SMTP_PORT must be a port number, 1 to 65535")
         for proxy in self.trusted_proxies:
@@ -138,6 +157,8 @@ def load_settings() -> Settings:
         smtp_username=_env("SMTP_USERNAME", ""),
         smtp_password=_env("SMTP_PASSWORD", ""),
         smtp_starttls=_env("SMTP_STARTTLS", "") in ("1", "true", "yes"),
+        dsa_url=_env("DSA_URL", ""),
+        dsa_token=_env("DSA_TOKEN", ""),
         # Readable lines on a developer's terminal; JSON for log collectors in production.
         log_json=_env("LOG_JSON", "1" if env == "production" else "0") in ("1", "true", "yes"),
     )

@@ -612,6 +612,9 @@ SUCCESS: dict[str, Success] = {
     "GET /text-banks/{name}": Success(params=_text_bank),
     "POST /text-banks/{name}/entries": Success(303, params=_text_bank, body=lambda _w: {"lines": "usdt"}),
     "POST /text-banks/{name}/remove": Success(303, params=_text_bank, body=lambda _w: {"value": "bitcoin"}),
+    # the DSA transparency report (analysts, legal, admins)
+    "GET /api/v1/transparency-report": Success(query={"since": "2026-01-01"}),
+    "GET /transparency": Success(query={"since": "2026-01-01"}), "GET /transparency.csv": Success(query={"since": "2026-01-01"}),
 }
 
 

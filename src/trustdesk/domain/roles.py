@@ -23,6 +23,8 @@ Decisions behind the members:
   and measure review: seniors, QA leads, analysts, and admins, who alone change them. Reviewers
   see which rules hit the cases they work, not the conditions, which would teach evasion if
   they travelled further.
+- The transparency report (DSA Art. 15/24) is aggregate figures for the public and the
+  regulator: analysts compile it, legal staff answer for it, admins run the system it comes from.
 - Personal data is revealed, audited, to those who work cases and to privacy and legal staff;
   admins configure the system and do not need it.
 """
@@ -40,3 +42,4 @@ TIER_STAFF = (Role.SENIOR, Role.ESCALATIONS, Role.LEGAL, Role.CHILD_SAFETY, Role
 CASE_STAFF = (*REVIEWERS, Role.LEGAL, Role.ADMIN)
 QUALITY_READERS = (Role.QA, Role.ANALYST, Role.SENIOR, Role.ADMIN)
 RULE_READERS = (Role.SENIOR, Role.QA, Role.ANALYST, Role.ADMIN)
+TRANSPARENCY_READERS = (Role.ANALYST, Role.LEGAL, Role.ADMIN)

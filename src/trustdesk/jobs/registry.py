@@ -44,6 +44,7 @@ JOB_MODULES = (
     "trustdesk.analysis.runs",
     "trustdesk.cases.sla",
     "trustdesk.delivery.sender",
+    "trustdesk.dsa.submission",
     "trustdesk.enforcement.bulk",
     "trustdesk.enforcement.suspensions",
     "trustdesk.ingest.media_fetch",

@@ -619,6 +619,16 @@ class StatementOfReasons(Base):
     subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
     body: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Its submission to the Transparency Database (`trustdesk.dsa.submission`): pending until the
+    # database answers; then accepted (with the database's uuid), already there (a duplicate puid)
+    # or refused (with the database's errors per field).
+    submission: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    submitted_at: Mapped[datetime | None] = mapped_column(default=None)
+    dsa_uuid: Mapped[str | None] = mapped_column(String(64), default=None)
+    submission_errors: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+
+
+Index("ix_statements_of_reasons_submission", StatementOfReasons.submission, StatementOfReasons.id)
 
 
 class Appeal(Base):

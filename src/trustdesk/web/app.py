@@ -42,6 +42,7 @@ from trustdesk.web.api import (
     statements,
     subjects,
     text_banks,
+    transparency,
     webhooks,
 )
 from trustdesk.web.api.responses import CLIENT_ERRORS
@@ -58,6 +59,7 @@ from trustdesk.web.console import rules as console_rules
 from trustdesk.web.console import search as console_search
 from trustdesk.web.console import staff as console_staff
 from trustdesk.web.console import text_banks as console_text_banks
+from trustdesk.web.console import transparency as console_transparency
 from trustdesk.web.console import views as console
 from trustdesk.web.console import webhooks as console_webhooks
 from trustdesk.web.error_pages import Refusal
@@ -197,7 +199,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
 
     modules = (
         subjects, reports, account_events, cases, escalations, enforcement, appeals, notices, webhooks, search, statements,
-        canned_rationales, replies, rules, text_banks,
+        canned_rationales, replies, rules, text_banks, transparency,
     )
     for module in modules:
         app.include_router(module.router, responses=CLIENT_ERRORS)
@@ -215,6 +217,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.include_router(console_hash_banks.router)
     app.include_router(console_text_banks.router)
     app.include_router(console_rules.router)
+    app.include_router(console_transparency.router)
     app.mount("/static", StaticFiles(directory=console.STATIC), name="static")
     if settings.trusted_proxies:
         # The client address (login limits and lockouts) comes from X-Forwarded-For only when
