@@ -59,6 +59,7 @@ from trustdesk.rules import versions as rule_versions
 from trustdesk.rules.backtest import backtest, parse_since
 from trustdesk.domain.rules import RuleMode, parse_rule_file
 from trustdesk.sandbox.host import parse_endpoint_option, run_host
+from trustdesk.sandbox.ncmec import run_ncmec
 from trustdesk.search import identifier_index
 from trustdesk.store import counters, migrate
 from trustdesk.store.blobs import FileBlobStore
@@ -694,6 +695,17 @@ def sandbox_host(
         console.print(f"[red]--endpoint:[/red] {exc}")
         raise typer.Exit(2) from exc
     run_host(host, port, (list(demo_deliveries.DEMO_SECRETS.items()) if demo else []) + hooks)
+
+
+@sandbox_app.command("ncmec")
+def sandbox_ncmec(
+    port: Annotated[int, typer.Option()] = 8910,
+    host: Annotated[str, typer.Option(help="Address to bind; control routes answer loopback only.")] = "127.0.0.1",
+    username: Annotated[str, typer.Option(help="The HTTP Basic user it accepts (TRUSTDESK_NCMEC_USERNAME's default).")] = "trustdesk",
+    password: Annotated[str, typer.Option(help="The HTTP Basic password it accepts.")] = "sandbox",
+) -> None:
+    """Serve NCMEC's CyberTipline protocol at /ispws: XSD validation, report states, the error codes."""
+    run_ncmec(host, port, username, password)
 
 
 @app.command("import")

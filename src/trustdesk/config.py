@@ -14,6 +14,10 @@ from typing import Any
 
 DEMO_SECRET_KEY = "demo-secret-key-change-me"
 PREFIX = "TRUSTDESK_"
+# NCMEC's CyberTipline: the local sandbox (`trustdesk sandbox ncmec`) unless a URL is set.
+NCMEC_SANDBOX_URL = "http://127.0.0.1:8910/ispws"
+NCMEC_PRODUCTION_URL = "https://report.cybertip.org/ispws"
+NCMEC_TEST_URL = "https://exttest.cybertip.org/ispws"
 
 
 class ConfigError(RuntimeError):
@@ -27,6 +31,30 @@ def _env(name: str, default: str) -> str:
 def _env_list(name: str) -> tuple[str, ...]:
     raw = _env(name, "")
     return tuple(part.strip().lower() for part in raw.split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class NcmecSettings:
+    """The company's CyberTipline account and reporting contact, configured once
+    (`TRUSTDESK_NCMEC_*`). Reports go to the local sandbox unless `base_url` names NCMEC's test
+    or production service; production is never a default."""
+
+    base_url: str = NCMEC_SANDBOX_URL
+    username: str = "trustdesk"
+    password: str = "sandbox"
+    esp_name: str = "TrustDesk demo platform"
+    reporter_first_name: str = "Trust"
+    reporter_last_name: str = "Safety"
+    reporter_email: str = "trust-and-safety@localhost"
+    reporter_phone: str = ""
+    terms_of_service_url: str = ""
+    # A report is due this many hours after a reviewer confirms the case (a violation decided).
+    filing_hours: int = 24
+
+    @property
+    def environment(self) -> str:
+        """Where reports go, in words the console shows beside the Submit button."""
+        return {NCMEC_PRODUCTION_URL: "production", NCMEC_TEST_URL: "NCMEC test"}.get(self.base_url.rstrip("/"), "sandbox")
 
 
 @dataclass(frozen=True)
@@ -61,6 +89,7 @@ class Settings:
     smtp_password: str = ""
     smtp_starttls: bool = False
     log_json: bool = False
+    ncmec: NcmecSettings = NcmecSettings()
 
     @property
     def is_production(self) -> bool:
@@ -95,6 +124,10 @@ class Settings:
             raise ConfigError("TRUSTDESK_MAX_HOLD_MINUTES must be between 5 (one lease) and 1440 (a day)")
         if not 183 <= self.appeal_window_days <= 3660:
             raise ConfigError("TRUSTDESK_APPEAL_WINDOW_DAYS must be between 183 (six months, DSA Art. 20) and 3660 (ten years)")
+        if not 1 <= self.ncmec.filing_hours <= 24 * 7:
+            raise ConfigError("TRUSTDESK_NCMEC_FILING_HOURS must be between 1 and 168 (a week)")
+        if not self.ncmec.base_url.startswith(("http://", "https://")):
+            raise ConfigError("TRUSTDESK_NCMEC_URL must be an http(s) URL")
         if not 1 <= self.smtp_port <= 65535:
             raise ConfigError("TRUSTDESK_SMTP_PORT must be a port number, 1 to 65535")
         for proxy in self.trusted_proxies:
@@ -114,6 +147,7 @@ def load_settings() -> Settings:
         max_hold = int(_env("MAX_HOLD_MINUTES", "60"))
         appeal_window = int(_env("APPEAL_WINDOW_DAYS", "183"))
         smtp_port = int(_env("SMTP_PORT", "25"))
+        filing_hours = int(_env("NCMEC_FILING_HOURS", "24"))
     except ValueError as exc:
         raise ConfigError(f"a numeric TRUSTDESK_ setting is not a number: {exc}") from exc
     env = _env("ENV", "development")
@@ -140,4 +174,21 @@ def load_settings() -> Settings:
         smtp_starttls=_env("SMTP_STARTTLS", "") in ("1", "true", "yes"),
         # Readable lines on a developer's terminal; JSON for log collectors in production.
         log_json=_env("LOG_JSON", "1" if env == "production" else "0") in ("1", "true", "yes"),
+        ncmec=_ncmec_settings(filing_hours),
+    )
+
+
+def _ncmec_settings(filing_hours: int) -> NcmecSettings:
+    default = NcmecSettings()
+    return NcmecSettings(
+        base_url=_env("NCMEC_URL", default.base_url).rstrip("/"),
+        username=_env("NCMEC_USERNAME", default.username),
+        password=_env("NCMEC_PASSWORD", default.password),
+        esp_name=_env("NCMEC_ESP_NAME", default.esp_name),
+        reporter_first_name=_env("NCMEC_REPORTER_FIRST_NAME", default.reporter_first_name),
+        reporter_last_name=_env("NCMEC_REPORTER_LAST_NAME", default.reporter_last_name),
+        reporter_email=_env("NCMEC_REPORTER_EMAIL", default.reporter_email),
+        reporter_phone=_env("NCMEC_REPORTER_PHONE", default.reporter_phone),
+        terms_of_service_url=_env("NCMEC_TERMS_URL", default.terms_of_service_url),
+        filing_hours=filing_hours,
     )
