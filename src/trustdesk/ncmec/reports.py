@@ -123,7 +123,8 @@ def submit(db: Database, actor: Actor, who: Reviewer, case_id: int, client: Cybe
             report_id = client.submit(xml.encode())
             with db.session() as session:
                 report = session.get_one(NcmecReport, pk)
-                report.report_id, report.state, report.submitted_at, report.updated_at = report_id, "opened", utcnow(), utcnow()
+                now = utcnow()
+                report.report_id, report.state, report.submitted_at, report.updated_at = report_id, "opened", now, now
                 record(session, actor=actor, verb="ncmec_report.submitted", object_type="ncmec_report", object_id=pk,
                        after={"case_id": case_id, "report_id": report_id})
                 on_report_submitted(session, actor, report)
@@ -153,6 +154,7 @@ def submit(db: Database, actor: Actor, who: Reviewer, case_id: int, client: Cybe
         report.state, report.finished_at, report.updated_at = "finished", utcnow(), utcnow()
         record(session, actor=actor, verb="ncmec_report.finished", object_type="ncmec_report", object_id=pk,
                after={"case_id": case_id, "report_id": report_id, "files": list(done)})
+        session.flush()
         session.expunge(report)
     return report
 
@@ -191,16 +193,17 @@ def retract(db: Database, actor: Actor, who: Reviewer, case_id: int, client: Cyb
         report.state, report.retracted_at, report.updated_at = "retracted", utcnow(), utcnow()
         record(session, actor=actor, verb="ncmec_report.retracted", object_type="ncmec_report", object_id=pk,
                after={"case_id": case_id, "report_id": report_id})
+        session.flush()
         session.expunge(report)
     return report
 
 
 def on_report_submitted(session: Session, actor: Actor, report: NcmecReport) -> None:
-    """NCMEC holds the report: what it concerns must be preserved for a year from now.
+    """NCMEC holds the report: what it concerns must be preserved for a year from its submission.
 
     Marks the hold as due (`hold_until`), audited; the evidence module places the hold on the
     case's subjects and sets `hold_id`, and reads the reports with a due hold and no `hold_id`.
     """
-    report.hold_until = utcnow() + HOLD_PERIOD
+    report.hold_until = (report.submitted_at or utcnow()) + HOLD_PERIOD
     record(session, actor=actor, verb="ncmec_report.hold_due", object_type="ncmec_report", object_id=report.id,
            after={"case_id": report.case_id, "hold_until": report.hold_until})
