@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.ncmec.sandbox import Tipline, serving_tipline
+from tests.web.office import office  # noqa: F401 - the review office fixture
 
 
 @pytest.fixture

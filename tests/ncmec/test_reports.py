@@ -12,7 +12,7 @@ from lxml import etree
 from sqlalchemy import select
 
 from tests.ncmec.sandbox import Tipline
-from tests.web.office import SETUP, Office, office  # noqa: F401 - the fixture
+from tests.web.office import SETUP, Office
 from trustdesk.audit.log import Actor
 from trustdesk.cases.access import Reviewer
 from trustdesk.demo.images import CONTENT_TYPE, render_photo
