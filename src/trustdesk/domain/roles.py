@@ -23,6 +23,8 @@ Decisions behind the members:
   and measure review: seniors, QA leads, analysts, and admins, who alone change them. Reviewers
   see which rules hit the cases they work, not the conditions, which would teach evasion if
   they travelled further.
+- Reports to NCMEC's CyberTipline are built, filed and retracted by child-safety staff alone:
+  they hold the cases and the duty; legal reads the evidence through its holds.
 - Personal data is revealed, audited, to those who work cases and to privacy and legal staff;
   admins configure the system and do not need it.
 """
@@ -40,3 +42,4 @@ TIER_STAFF = (Role.SENIOR, Role.ESCALATIONS, Role.LEGAL, Role.CHILD_SAFETY, Role
 CASE_STAFF = (*REVIEWERS, Role.LEGAL, Role.ADMIN)
 QUALITY_READERS = (Role.QA, Role.ANALYST, Role.SENIOR, Role.ADMIN)
 RULE_READERS = (Role.SENIOR, Role.QA, Role.ANALYST, Role.ADMIN)
+CHILD_SAFETY_REPORTERS = (Role.CHILD_SAFETY,)

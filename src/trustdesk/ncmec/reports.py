@@ -143,11 +143,7 @@ def submit(db: Database, actor: Actor, who: Reviewer, case_id: int, client: Cybe
             _save_files(db, pk, entries)
         done = _finish(client, report_id)
     except NcmecError as exc:
-        with db.session() as session:
-            report = session.get_one(NcmecReport, pk)
-            error = {"step": exc.step, "code": exc.code, "description": exc.description, "at": utcnow().isoformat()}
-            report.state, report.errors, report.updated_at = "failed", [*report.errors, error], utcnow()
-            record(session, actor=actor, verb="ncmec_report.failed", object_type="ncmec_report", object_id=pk, after=error)
+        _note_error(db, actor, pk, exc, state="failed")
         raise
     with db.session() as session:
         report = session.get_one(NcmecReport, pk)
@@ -157,6 +153,15 @@ def submit(db: Database, actor: Actor, who: Reviewer, case_id: int, client: Cybe
         session.flush()
         session.expunge(report)
     return report
+
+
+def _note_error(db: Database, actor: Actor, pk: int, exc: NcmecError, *, state: str | None = None) -> None:
+    """Keep NCMEC's refusal on the report (and move it to `state`, if given), audited."""
+    with db.session() as session:
+        report = session.get_one(NcmecReport, pk)
+        error = {"step": exc.step, "code": exc.code, "description": exc.description, "at": utcnow().isoformat()}
+        report.state, report.errors, report.updated_at = state or report.state, [*report.errors, error], utcnow()
+        record(session, actor=actor, verb="ncmec_report.refused", object_type="ncmec_report", object_id=pk, after=error)
 
 
 def _finish(client: CyberTiplineClient, report_id: int) -> tuple[str, ...]:
@@ -176,7 +181,8 @@ def _save_files(db: Database, pk: int, entries: list[dict[str, Any]]) -> None:
 
 
 def retract(db: Database, actor: Actor, who: Reviewer, case_id: int, client: CyberTiplineClient) -> NcmecReport:
-    """Withdraw a report NCMEC holds but that is not finished; 5101 (already retracted) agrees."""
+    """Withdraw a report NCMEC holds but that is not finished; 5101 (already retracted) agrees.
+    Any other refusal is kept on the report, which stays as it was, and raised."""
     with db.session() as session:
         visible_case(session, who, case_id)
         report = _live(session, case_id, lock=True)
@@ -187,6 +193,7 @@ def retract(db: Database, actor: Actor, who: Reviewer, case_id: int, client: Cyb
         client.retract(report_id)
     except NcmecError as exc:
         if exc.code != 5101:
+            _note_error(db, actor, pk, exc)
             raise
     with db.session() as session:
         report = session.get_one(NcmecReport, pk)
