@@ -20,7 +20,7 @@ from trustdesk.domain.errors import Conflict, FieldError, NotFound
 from trustdesk.enforcement.decisions import DecisionRequest, decide_subject
 from trustdesk.ncmec import reports
 from trustdesk.ncmec.client import NcmecError
-from trustdesk.store.models import AuditEvent, Blob, Case, Decision, NcmecReport, Subject
+from trustdesk.store.models import AuditEvent, Blob, Case, Decision, NcmecReport, Queue, Subject
 
 CARA = Actor("staff", "cara")
 
@@ -189,3 +189,11 @@ def test_only_child_safety_cases_make_reports_and_only_for_those_who_see_them(of
         reports.build(s, CARA, Reviewer(office.users["mia"], ("moderator",)), spam_case, tipline.settings())
     with office.api.db.reader() as s:
         assert s.execute(select(NcmecReport)).scalars().all() == []
+
+
+def test_the_child_safety_queues_review_within_the_hour_by_default(office: Office) -> None:
+    with office.api.db.reader() as s:
+        found = {q.name: q.sla_minutes for q in s.execute(select(Queue).where(Queue.name.in_(["Child safety", "Child safety tier"])))
+                 .scalars()}
+    assert found == {"Child safety": {"P0": 60, "P1": 60, "P2": 60, "P3": 60},
+                     "Child safety tier": {"P0": 60, "P1": 60, "P2": 60, "P3": 60}}
