@@ -14,12 +14,14 @@ $(BIN)/trustdesk: pyproject.toml
 
 install: $(BIN)/trustdesk
 
-# The host-platform sandbox runs beside the console (http://127.0.0.1:8900/) and stops with it.
+# The host-platform sandbox (http://127.0.0.1:8900/) and the NCMEC CyberTipline sandbox
+# (http://127.0.0.1:8910/ispws, where reports go by default) run beside the console and stop with it.
 demo: install
 	$(DEMO_ENV) $(BIN)/trustdesk db upgrade
 	$(DEMO_ENV) $(BIN)/trustdesk demo
 	$(BIN)/trustdesk sandbox host --port 8900 --demo & sandbox=$$!; \
-	  trap 'kill $$sandbox 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/trustdesk sandbox ncmec --port 8910 & ncmec=$$!; \
+	  trap 'kill $$sandbox $$ncmec 2>/dev/null' EXIT INT TERM; \
 	  $(DEMO_ENV) $(BIN)/trustdesk serve --host 127.0.0.1 --port 8000
 
 test: install
