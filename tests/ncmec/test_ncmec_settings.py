@@ -1,5 +1,6 @@
 """The CyberTipline settings come from `TRUSTDESK_NCMEC_*` once; reports go to the local
-sandbox unless a URL is set, and NCMEC's production service only when it is named."""
+sandbox unless a URL is set, and NCMEC's production service only when it is named; the
+sandbox's defaults match them."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import re
 
 import pytest
 
+from tests.command_line import run_command
+from trustdesk import cli
 from trustdesk.config import NCMEC_PRODUCTION_URL, NCMEC_SANDBOX_URL, ConfigError, NcmecSettings, load_settings
 
 
@@ -38,3 +41,13 @@ def test_unusable_values_are_refused(monkeypatch: pytest.MonkeyPatch, name: str,
     monkeypatch.setenv(f"TRUSTDESK_{name}", value)
     with pytest.raises(ConfigError, match=re.escape(message)):
         load_settings().check()
+
+
+def test_the_sandbox_command_serves_with_the_credentials_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[tuple[str, int, str, str]] = []
+    monkeypatch.setattr(cli, "run_ncmec", lambda *args: started.append(args))
+    run_command("sandbox", "ncmec", "--port", "8911", "--username", "acme", "--password", "s3cret")
+    run_command("sandbox", "ncmec")
+    defaults = NcmecSettings()  # the sandbox takes what TrustDesk sends by default, where it sends it
+    assert started == [("127.0.0.1", 8911, "acme", "s3cret"), ("127.0.0.1", 8910, defaults.username, defaults.password)]
+    assert defaults.base_url == "http://127.0.0.1:8910/ispws"
