@@ -14,14 +14,16 @@ $(BIN)/trustdesk: pyproject.toml
 
 install: $(BIN)/trustdesk
 
-# The host-platform sandbox (http://127.0.0.1:8900/) and the DSA sandbox (statements of reasons,
-# http://127.0.0.1:8901/api/v1/statements) run beside the console and stop with it.
+# The host-platform sandbox (http://127.0.0.1:8900/), the DSA sandbox (statements of reasons,
+# http://127.0.0.1:8901/api/v1/statements) and the NCMEC CyberTipline sandbox
+# (http://127.0.0.1:8910/ispws, where reports go by default) run beside the console and stop with it.
 demo: install
 	$(DEMO_ENV) $(BIN)/trustdesk db upgrade
 	$(DEMO_ENV) $(BIN)/trustdesk demo
 	$(BIN)/trustdesk sandbox host --port 8900 --demo & sandbox=$$!; \
 	  $(BIN)/trustdesk sandbox dsa --port 8901 & dsa=$$!; \
-	  trap 'kill $$sandbox $$dsa 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/trustdesk sandbox ncmec --port 8910 & ncmec=$$!; \
+	  trap 'kill $$sandbox $$dsa $$ncmec 2>/dev/null' EXIT INT TERM; \
 	  $(DEMO_ENV) $(BIN)/trustdesk serve --host 127.0.0.1 --port 8000
 
 test: install

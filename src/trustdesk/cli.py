@@ -64,6 +64,7 @@ from trustdesk.dsa import submission, transparency
 from trustdesk.dsa.period import parse_period
 from trustdesk.sandbox.dsa import run_dsa
 from trustdesk.sandbox.host import parse_endpoint_option, run_host
+from trustdesk.sandbox.ncmec import run_ncmec
 from trustdesk.search import identifier_index
 from trustdesk.store import counters, migrate
 from trustdesk.store.blobs import FileBlobStore
@@ -772,6 +773,17 @@ def dsa_transparency(
         report = transparency.transparency_report(session, period)
     text = transparency.as_csv(report) if output is ReportFormat.CSV else orjson.dumps(report.as_json(), option=orjson.OPT_INDENT_2).decode()
     typer.echo(text.rstrip("\n"))
+
+
+@sandbox_app.command("ncmec")
+def sandbox_ncmec(
+    port: Annotated[int, typer.Option()] = 8910,
+    host: Annotated[str, typer.Option(help="Address to bind; control routes answer loopback only.")] = "127.0.0.1",
+    username: Annotated[str, typer.Option(help="The HTTP Basic user it accepts (TRUSTDESK_NCMEC_USERNAME's default).")] = "trustdesk",
+    password: Annotated[str, typer.Option(help="The HTTP Basic password it accepts.")] = "sandbox",
+) -> None:
+    """Serve NCMEC's CyberTipline protocol at /ispws: XSD validation, report states, the error codes."""
+    run_ncmec(host, port, username, password)
 
 
 @app.command("import")

@@ -17,6 +17,10 @@ PREFIX = "TRUSTDESK_"
 # The local DSA sandbox the demo submits to, and the token it is started with by default.
 DSA_SANDBOX_URL = "http://127.0.0.1:8901"
 DSA_SANDBOX_TOKEN = "dsa-sandbox-token"
+# NCMEC's CyberTipline: the local sandbox (`trustdesk sandbox ncmec`) unless a URL is set.
+NCMEC_SANDBOX_URL = "http://127.0.0.1:8910/ispws"
+NCMEC_PRODUCTION_URL = "https://report.cybertip.org/ispws"
+NCMEC_TEST_URL = "https://exttest.cybertip.org/ispws"
 
 
 class ConfigError(RuntimeError):
@@ -30,6 +34,30 @@ def _env(name: str, default: str) -> str:
 def _env_list(name: str) -> tuple[str, ...]:
     raw = _env(name, "")
     return tuple(part.strip().lower() for part in raw.split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class NcmecSettings:
+    """The company's CyberTipline account and reporting contact, configured once
+    (`TRUSTDESK_NCMEC_*`). Reports go to the local sandbox unless `base_url` names NCMEC's test
+    or production service; production is never a default."""
+
+    base_url: str = NCMEC_SANDBOX_URL
+    username: str = "trustdesk"
+    password: str = "sandbox"
+    esp_name: str = "TrustDesk demo platform"
+    reporter_first_name: str = "Trust"
+    reporter_last_name: str = "Safety"
+    reporter_email: str = "trust-and-safety@localhost"
+    reporter_phone: str = ""
+    terms_of_service_url: str = ""
+    # A report is due this many hours after a reviewer confirms the case (a violation decided).
+    filing_hours: int = 24
+
+    @property
+    def environment(self) -> str:
+        """Where reports go, in words the console shows beside the Submit button."""
+        return {NCMEC_PRODUCTION_URL: "production", NCMEC_TEST_URL: "NCMEC test"}.get(self.base_url.rstrip("/"), "sandbox")
 
 
 @dataclass(frozen=True)
@@ -68,6 +96,7 @@ class Settings:
     # (`trustdesk sandbox dsa`) outside production, nothing submitted in production.
     dsa_url: str = ""
     dsa_token: str = ""
+    ncmec: NcmecSettings = NcmecSettings()
 
     @property
     def is_production(self) -> bool:
@@ -114,6 +143,10 @@ class Settings:
             raise ConfigError("TRUSTDESK_APPEAL_WINDOW_DAYS must be between 183 (six months, DSA Art. 20) and 3660 (ten years)")
         if self.dsa_url and not self.dsa_url.startswith(("https://", "http://")):
             raise ConfigError("TRUSTDESK_DSA_URL must be an http(s) URL")
+        if not 1 <= self.ncmec.filing_hours <= 24 * 7:
+            raise ConfigError("TRUSTDESK_NCMEC_FILING_HOURS must be between 1 and 168 (a week)")
+        if not self.ncmec.base_url.startswith(("http://", "https://")):
+            raise ConfigError("TRUSTDESK_NCMEC_URL must be an http(s) URL")
         if not 1 <= self.smtp_port <= 65535:
             raise ConfigError("TRUSTDESK_SMTP_PORT must be a port number, 1 to 65535")
         for proxy in self.trusted_proxies:
@@ -133,6 +166,7 @@ def load_settings() -> Settings:
         max_hold = int(_env("MAX_HOLD_MINUTES", "60"))
         appeal_window = int(_env("APPEAL_WINDOW_DAYS", "183"))
         smtp_port = int(_env("SMTP_PORT", "25"))
+        filing_hours = int(_env("NCMEC_FILING_HOURS", "24"))
     except ValueError as exc:
         raise ConfigError(f"a numeric TRUSTDESK_ setting is not a number: {exc}") from exc
     env = _env("ENV", "development")
@@ -161,4 +195,21 @@ def load_settings() -> Settings:
         dsa_token=_env("DSA_TOKEN", ""),
         # Readable lines on a developer's terminal; JSON for log collectors in production.
         log_json=_env("LOG_JSON", "1" if env == "production" else "0") in ("1", "true", "yes"),
+        ncmec=_ncmec_settings(filing_hours),
+    )
+
+
+def _ncmec_settings(filing_hours: int) -> NcmecSettings:
+    default = NcmecSettings()
+    return NcmecSettings(
+        base_url=_env("NCMEC_URL", default.base_url).rstrip("/"),
+        username=_env("NCMEC_USERNAME", default.username),
+        password=_env("NCMEC_PASSWORD", default.password),
+        esp_name=_env("NCMEC_ESP_NAME", default.esp_name),
+        reporter_first_name=_env("NCMEC_REPORTER_FIRST_NAME", default.reporter_first_name),
+        reporter_last_name=_env("NCMEC_REPORTER_LAST_NAME", default.reporter_last_name),
+        reporter_email=_env("NCMEC_REPORTER_EMAIL", default.reporter_email),
+        reporter_phone=_env("NCMEC_REPORTER_PHONE", default.reporter_phone),
+        terms_of_service_url=_env("NCMEC_TERMS_URL", default.terms_of_service_url),
+        filing_hours=filing_hours,
     )

@@ -68,11 +68,12 @@ def violations(page: Page) -> list[str]:
 
 
 @contextmanager
-def serving(tmp_path: Path, seed: Callable[[Database, Settings], Seeded]) -> Iterator[tuple[str, Database, Seeded]]:
-    """Migrate a fresh SQLite database, seed it, serve it; yields (base URL, database, seed's result)."""
+def serving(tmp_path: Path, seed: Callable[[Database, Settings], Seeded], **settings_given: Any) -> Iterator[tuple[str, Database, Seeded]]:
+    """Migrate a fresh SQLite database, seed it, serve it (with any settings given); yields
+    (base URL, database, seed's result)."""
     url = f"sqlite:///{tmp_path / 'trustdesk.db'}"
     upgrade(url)
-    settings = Settings(data_dir=tmp_path / "data", database_url=url, secret_key=TEST_SECRET, log_json=False)
+    settings = Settings(data_dir=tmp_path / "data", database_url=url, secret_key=TEST_SECRET, log_json=False, **settings_given)
     db = Database(url)
     app = create_app(settings, db)  # first: it configures the personal-data key ring seeding needs
     seeded = seed(db, settings)

@@ -36,6 +36,9 @@ from trustdesk.canned_rationales import add_rationale
 from trustdesk.domain.hash_banks import BankSpec
 from trustdesk.domain.text_banks import TextBankSpec, entry
 from trustdesk.hash_banks.banks import create_bank
+from trustdesk.cases.access import Reviewer
+from trustdesk.config import NcmecSettings
+from trustdesk.ncmec import reports as ncmec_reports
 from trustdesk.text_banks import banks as text_banks
 from trustdesk.cases import escalations
 from trustdesk.cases.escalations import EscalationRequest
@@ -422,6 +425,27 @@ def _banked(world: World) -> dict[str, Any]:
         return {"case_id": s.execute(select(Case.id).where(Case.subject_id == world.ids["photo-1"])).scalar_one()}
 
 
+def _child_safety_case(world: World) -> dict[str, Any]:
+    """A CSAM report on the photo: its case waits in the child-safety queue."""
+    r = world.api.post("/api/v1/reports", {"external_id": "r-csam", "subject_external_id": "photo-1", "policy_code": "CSAM",
+                                           "reporter_type": "anonymous"})
+    assert r.status_code == 201, r.text
+    with world.api.db.reader() as s:
+        return {"case_id": s.execute(select(Case.id).where(Case.subject_id == world.ids["photo-1"])).scalar_one()}
+
+
+def _ncmec_draft(world: World, **opened: Any) -> dict[str, Any]:
+    """The child-safety case with a draft CyberTipline report (or one NCMEC opened, with `opened`'s values);
+    the settings' NCMEC is not running, so filing or retracting ends in a kept refusal."""
+    params = _child_safety_case(world)
+    with world.api.db.session() as s:
+        built = ncmec_reports.build(s, SETUP, Reviewer(0, ("child-safety",)), params["case_id"], NcmecSettings())
+        s.flush()
+        for name, value in opened.items():
+            setattr(built.report, name, value)
+    return params
+
+
 def _text_bank(_world: World) -> dict[str, Any]:
     """A keyword bank holding "bitcoin"."""
     with _world.api.db.session() as s:
@@ -602,6 +626,11 @@ SUCCESS: dict[str, Success] = {
     "POST /rules/{name}/backtest": Success(200, params=_rule, body=lambda _w: WATCH_FORM | {"since": "1d"}),
     "GET /hash-banks": Success(),
     "POST /cases/{case_id}/add-to-bank": Success(303, params=_banked, body=lambda w: {"bank_id": str(w.ids["bank"])}),
+    # NCMEC CyberTipline (child-safety staff)
+    "GET /cases/{case_id}/ncmec": Success(params=_child_safety_case),
+    "POST /cases/{case_id}/ncmec/build": Success(303, params=_child_safety_case),
+    "POST /cases/{case_id}/ncmec/submit": Success(303, params=_ncmec_draft),
+    "POST /cases/{case_id}/ncmec/retract": Success(303, params=lambda w: _ncmec_draft(w, state="opened", report_id=1)),
     # text banks (admins)
     "GET /api/v1/text-banks": Success(), "POST /api/v1/text-banks": Success(body=NEW_TEXT_BANK),
     "GET /api/v1/text-banks/{name}": Success(params=_text_bank),

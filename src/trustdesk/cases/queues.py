@@ -187,12 +187,17 @@ def appeals_queue(session: Session, actor: Actor) -> Queue:
     return _named_or_created(session, actor, APPEALS)
 
 
+# Child-safety cases are reviewed within the hour in every band, so that a confirmed case's
+# CyberTipline report can be filed within its window (`TRUSTDESK_NCMEC_FILING_HOURS`, 24 by
+# default). An admin may change either queue's SLA like any other.
+CHILD_SAFETY_SLA = {b.value: 60 for b in Band}
+
 STARTER_QUEUES = (
     APPEALS,
     QueueSpec("Imminent harm", "report.imminent_harm", position=10, required_roles=["escalations", "senior"],
               sla_minutes={"P0": 30, "P1": 30, "P2": 30, "P3": 30}),
     QueueSpec("Child safety", "policy.code in ['CSAM', 'CHILD_GROOMING', 'UNDERAGE_USER']", position=20,
-              required_roles=["child-safety"], graphic=True, exposure_limit_per_hour=40),
+              required_roles=["child-safety"], graphic=True, exposure_limit_per_hour=40, sla_minutes=CHILD_SAFETY_SLA),
     QueueSpec("Graphic content", "policy.graphic", position=30, graphic=True, exposure_limit_per_hour=60),
     QueueSpec("Spanish and Portuguese", "subject.language in ['es', 'pt']", position=40, required_languages=["es", "pt"]),
     QueueSpec("Marketplace", "subject.kind in ['shop', 'listing', 'review']", position=50),
@@ -224,7 +229,8 @@ TIER_QUEUES = {
     CaseTier.SENIOR: QueueSpec("Senior tier", required_roles=["senior"]),
     CaseTier.ESCALATIONS: QueueSpec("Escalations tier", required_roles=["escalations"]),
     CaseTier.LEGAL: QueueSpec("Legal tier", required_roles=["legal"]),
-    CaseTier.CHILD_SAFETY: QueueSpec("Child safety tier", required_roles=["child-safety"], graphic=True, exposure_limit_per_hour=40),
+    CaseTier.CHILD_SAFETY: QueueSpec("Child safety tier", required_roles=["child-safety"], graphic=True, exposure_limit_per_hour=40,
+                                     sla_minutes=CHILD_SAFETY_SLA),
     CaseTier.LAW_ENFORCEMENT: QueueSpec("Law-enforcement response tier", required_roles=["legal"]),
     CaseTier.IMMINENT_HARM: QueueSpec("Imminent harm tier", required_roles=["escalations", "senior"],
                                       sla_minutes={"P0": 30, "P1": 30, "P2": 30, "P3": 30}),

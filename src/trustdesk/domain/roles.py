@@ -25,6 +25,8 @@ Decisions behind the members:
   they travelled further.
 - The transparency report (DSA Art. 15/24) is aggregate figures for the public and the
   regulator: analysts compile it, legal staff answer for it, admins run the system it comes from.
+- Reports to NCMEC's CyberTipline are built, filed and retracted by child-safety staff alone:
+  they hold the cases and the duty; legal reads the evidence through its holds.
 - Personal data is revealed, audited, to those who work cases and to privacy and legal staff;
   admins configure the system and do not need it.
 """
@@ -43,3 +45,4 @@ CASE_STAFF = (*REVIEWERS, Role.LEGAL, Role.ADMIN)
 QUALITY_READERS = (Role.QA, Role.ANALYST, Role.SENIOR, Role.ADMIN)
 RULE_READERS = (Role.SENIOR, Role.QA, Role.ANALYST, Role.ADMIN)
 TRANSPARENCY_READERS = (Role.ANALYST, Role.LEGAL, Role.ADMIN)
+CHILD_SAFETY_REPORTERS = (Role.CHILD_SAFETY,)

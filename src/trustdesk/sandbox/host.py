@@ -311,7 +311,7 @@ class HangIn(Target):
     seconds: float = Field(gt=0, le=600)
 
 
-def _loopback_only(request: Request) -> None:
+def loopback_only(request: Request) -> None:
     """The control routes and the page are for the machine the sandbox runs on."""
     host = request.client.host if request.client else ""
     try:
@@ -364,7 +364,7 @@ td,th{border:1px solid #ccc;padding:.2rem .5rem;text-align:left;vertical-align:t
 
 def create_host_app(state: HostState) -> FastAPI:
     app = FastAPI(title="TrustDesk host-platform sandbox", docs_url=None, redoc_url=None, openapi_url=None)
-    control = [Depends(_loopback_only)]
+    control = [Depends(loopback_only)]
 
     @app.exception_handler(UnknownEndpoint)
     def _unknown(request: Request, exc: UnknownEndpoint) -> JSONResponse:

@@ -1078,3 +1078,41 @@ class TextBankEntry(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     removed_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class NcmecReport(Base):
+    """A CyberTipline report made from a child-safety case, and how far its filing went.
+
+    `state`: `draft` (built, not sent), `opened` (NCMEC gave a `reportId`; files going up),
+    `finished` (filed), `failed` (a step was refused or NCMEC could not be reached: submitting
+    again resumes where it stopped), `retracted`. `files` lists each media file with its
+    hashes, whether staff viewed it, and once uploaded NCMEC's `fileId` and MD5; `errors` every
+    refusal with its response code. A case has one report that is not retracted (a partial
+    unique index). Filing asks NCMEC to preserve for a year, and so must TrustDesk: `hold_until`
+    is when the evidence hold that submission calls for may end, and `hold_id` the hold once
+    the evidence module has placed it.
+    """
+
+    __tablename__ = "ncmec_reports"
+    __table_args__ = (
+        Index("uq_ncmec_reports_live_case", "case_id", unique=True,
+              sqlite_where=text("state <> 'retracted'"), postgresql_where=text("state <> 'retracted'")),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    state: Mapped[str] = mapped_column(String(16), default="draft")
+    incident_type: Mapped[str] = mapped_column(String(200))
+    report_id: Mapped[int | None] = mapped_column(BigInteger, unique=True, default=None)
+    xml: Mapped[str] = mapped_column(Text)
+    files: Mapped[list[Any]] = mapped_column(default=list)
+    errors: Mapped[list[Any]] = mapped_column(default=list)
+    # When the report must be filed: the filing window after the case was confirmed.
+    due_at: Mapped[datetime | None] = mapped_column(default=None)
+    hold_until: Mapped[datetime | None] = mapped_column(default=None)
+    hold_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    retracted_at: Mapped[datetime | None] = mapped_column(default=None)

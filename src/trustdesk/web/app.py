@@ -55,6 +55,7 @@ from trustdesk.web.console import notices as console_notices
 from trustdesk.web.console import policies as console_policies
 from trustdesk.web.console import replies as console_replies
 from trustdesk.web.console import review as console_review
+from trustdesk.web.console import ncmec as console_ncmec
 from trustdesk.web.console import rules as console_rules
 from trustdesk.web.console import search as console_search
 from trustdesk.web.console import staff as console_staff
@@ -218,6 +219,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.include_router(console_text_banks.router)
     app.include_router(console_rules.router)
     app.include_router(console_transparency.router)
+    app.include_router(console_ncmec.router)
     app.mount("/static", StaticFiles(directory=console.STATIC), name="static")
     if settings.trusted_proxies:
         # The client address (login limits and lockouts) comes from X-Forwarded-For only when

@@ -60,6 +60,7 @@ from trustdesk.hash_banks.banks import list_banks
 from trustdesk.replies.case_replies import replies_on
 from trustdesk.store.models import MAX_BIGINT, Case, Queue, StaffUser, as_utc, utcnow
 from trustdesk.web.client_input import ClientInputRoute
+from trustdesk.web.console.ncmec import case_panel as ncmec_panel
 from trustdesk.web.console.replies import reply_panel
 from trustdesk.web.console.views import render
 from trustdesk.web.permissions import (
@@ -681,6 +682,7 @@ def case_view(
         "own_decision": appeal is not None and appeal.appeal.original_reviewer_id == who.user_id,
         "hash_banks": list_banks(session, active_only=True)
         if file.case.decided_at and file.tree.subject.media_items and who.has(*ENFORCERS) else [],
+        "ncmec": ncmec_panel(session, who, file.case),
     }
     if holding and appeal is None:
         context["panel"] = _panel(session, file.case, draft or Draft(file.case.policy_code))

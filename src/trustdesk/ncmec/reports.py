@@ -1,0 +1,216 @@
+"""CyberTipline reports of child-safety cases: build one, file it with NCMEC, retract it.
+
+Building stores a `draft` (the XML and the files it will carry) and may be repeated until it
+is submitted. Filing runs the protocol one step per transaction, writing down what NCMEC gave
+after each (the `reportId`, each file's `fileId`), so a filing that stops half way — NCMEC
+unreachable, a step refused — is `failed` with the error, and submitting again resumes where
+it stopped rather than opening a second report. Nothing is sent that does not validate.
+
+Once NCMEC holds a report (it gave a `reportId`), TrustDesk must preserve what it reported for
+a year (18 U.S.C. §2258A as amended by the REPORT Act): `on_report_submitted` marks the
+report's hold as due until then; the evidence module places the hold itself and fills in
+`hold_id`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from trustdesk.audit.log import Actor, record
+from trustdesk.cases.access import Reviewer, visible_case
+from trustdesk.config import NcmecSettings
+from trustdesk.domain.errors import Conflict, FieldError, NotFound
+from trustdesk.ncmec import builder, schema
+from trustdesk.ncmec.client import CyberTiplineClient, NcmecError
+from trustdesk.ncmec.tipline import TiplineFile, file_details_xml, report_xml
+from trustdesk.store.blobs import BlobStore
+from trustdesk.store.database import Database
+from trustdesk.store.dialects import conflict_insert
+from trustdesk.store.models import Case, NcmecReport, utcnow
+
+HOLD_PERIOD = timedelta(days=365)
+LIVE = NcmecReport.state != "retracted"
+_RESUMABLE = ("draft", "failed")
+
+
+@dataclass
+class Built:
+    report: NcmecReport
+    problems: list[str]  # why the XML does not validate; empty when it does
+
+
+def client_for(settings: NcmecSettings) -> CyberTiplineClient:
+    return CyberTiplineClient(settings.base_url, settings.username, settings.password)
+
+
+def latest(session: Session, case_id: int) -> NcmecReport | None:
+    """The case's live report, else its last retracted one; None if it never had one."""
+    return session.execute(
+        select(NcmecReport).where(NcmecReport.case_id == case_id).order_by(LIVE.desc(), NcmecReport.id.desc()).limit(1)
+    ).scalar_one_or_none()
+
+
+def build(session: Session, actor: Actor, who: Reviewer, case_id: int, settings: NcmecSettings) -> Built:
+    """Make (or remake) the case's draft report from what TrustDesk holds now."""
+    tipline = builder.gather(session, who, case_id)
+    case = session.get_one(Case, case_id)
+    decision = builder.confirming_decision(session, case)
+    xml = report_xml(tipline, settings).decode()
+    values: dict[str, Any] = {
+        "incident_type": tipline.incident_type, "xml": xml, "files": [_file_entry(f) for f in tipline.files],
+        "due_at": decision.created_at + timedelta(hours=settings.filing_hours) if decision else None, "updated_at": utcnow(),
+    }
+    inserted = session.execute(
+        conflict_insert(session, NcmecReport)
+        .values(case_id=case_id, state="draft", errors=[], created_by=actor.label, created_at=utcnow(), **values)
+        .on_conflict_do_nothing(index_elements=["case_id"], index_where=LIVE)
+        .returning(NcmecReport.id)
+    ).scalar_one_or_none()
+    if inserted is None:
+        report = _live(session, case_id, lock=True)
+        if report.state != "draft":
+            raise Conflict("case_id", f"the case's report is {report.state} already: retract it before building another")
+        for name, value in values.items():
+            setattr(report, name, value)
+    else:
+        report = session.get_one(NcmecReport, inserted)
+    problems = schema.problems(xml.encode())
+    record(session, actor=actor, verb="ncmec_report.built", object_type="ncmec_report", object_id=report.id,
+           after={"case_id": case_id, "incident_type": tipline.incident_type, "files": len(tipline.files), "valid": not problems})
+    return Built(report, problems)
+
+
+def _file_entry(file: TiplineFile) -> dict[str, Any]:
+    return asdict(file) | {"received_at": file.received_at.isoformat() if file.received_at else None,
+                           "file_id": None, "ncmec_md5": None, "described": False}
+
+
+def _tipline_file(entry: dict[str, Any]) -> TiplineFile:
+    return TiplineFile(entry["media_item_id"], entry["sha256"], entry["md5"], entry["file_name"], entry["viewed_by_staff"],
+                       datetime.fromisoformat(entry["received_at"]) if entry["received_at"] else None)
+
+
+def _live(session: Session, case_id: int, *, lock: bool = False) -> NcmecReport:
+    query = select(NcmecReport).where(NcmecReport.case_id == case_id, LIVE)
+    found = session.execute(query.with_for_update() if lock else query).scalar_one_or_none()
+    if found is None:
+        raise NotFound("case_id", f"case {case_id} has no CyberTipline report: build one first")
+    return found
+
+
+def submit(db: Database, actor: Actor, who: Reviewer, case_id: int, client: CyberTiplineClient, blobs: BlobStore) -> NcmecReport:
+    """File the case's draft (or resume a failed filing) through every step to `finished`.
+
+    A refusal or an unreachable NCMEC leaves the report `failed` with the error and raises the
+    `NcmecError`; what was done before it is kept, and submitting again goes on from there.
+    """
+    with db.session() as session:
+        visible_case(session, who, case_id)
+        report = _live(session, case_id, lock=True)
+        if report.state not in _RESUMABLE:
+            raise Conflict("case_id", f"the case's report is {report.state}: there is nothing to submit")
+        problems = schema.problems(report.xml.encode())
+        if problems:
+            raise FieldError("xml", "the report does not validate against cyber_tipline.xsd: " + problems[0])
+        pk, xml, report_id, entries = report.id, report.xml, report.report_id, [dict(f) for f in report.files]
+    try:
+        if report_id is None:
+            report_id = client.submit(xml.encode())
+            with db.session() as session:
+                report = session.get_one(NcmecReport, pk)
+                now = utcnow()
+                report.report_id, report.state, report.submitted_at, report.updated_at = report_id, "opened", now, now
+                record(session, actor=actor, verb="ncmec_report.submitted", object_type="ncmec_report", object_id=pk,
+                       after={"case_id": case_id, "report_id": report_id})
+                on_report_submitted(session, actor, report)
+        for index, entry in enumerate(entries):
+            if entry["described"]:
+                continue
+            if entry["file_id"] is None:
+                with blobs.open(entry["sha256"]) as stream:
+                    answer = client.upload(report_id, entry["file_name"], stream.read())
+                if answer.hash and answer.hash.lower() != entry["md5"]:
+                    raise NcmecError("upload", None, f"NCMEC's MD5 of {entry['file_name']} is {answer.hash}, not {entry['md5']}")
+                entry |= {"file_id": answer.file_id, "ncmec_md5": answer.hash}
+                _save_files(db, pk, entries)
+            client.file_info(file_details_xml(report_id, entry["file_id"], _tipline_file(entry)))
+            entries[index] = entry | {"described": True}
+            _save_files(db, pk, entries)
+        done = _finish(client, report_id)
+    except NcmecError as exc:
+        _note_error(db, actor, pk, exc, state="failed")
+        raise
+    with db.session() as session:
+        report = session.get_one(NcmecReport, pk)
+        report.state, report.finished_at, report.updated_at = "finished", utcnow(), utcnow()
+        record(session, actor=actor, verb="ncmec_report.finished", object_type="ncmec_report", object_id=pk,
+               after={"case_id": case_id, "report_id": report_id, "files": list(done)})
+        session.flush()
+        session.expunge(report)
+    return report
+
+
+def _note_error(db: Database, actor: Actor, pk: int, exc: NcmecError, *, state: str | None = None) -> None:
+    """Keep NCMEC's refusal on the report (and move it to `state`, if given), audited."""
+    with db.session() as session:
+        report = session.get_one(NcmecReport, pk)
+        error = {"step": exc.step, "code": exc.code, "description": exc.description, "at": utcnow().isoformat()}
+        report.state, report.errors, report.updated_at = state or report.state, [*report.errors, error], utcnow()
+        record(session, actor=actor, verb="ncmec_report.refused", object_type="ncmec_report", object_id=pk, after=error)
+
+
+def _finish(client: CyberTiplineClient, report_id: int) -> tuple[str, ...]:
+    """Close the report; 5102 (already finished) means an earlier finish got through unanswered."""
+    try:
+        return client.finish(report_id).file_ids
+    except NcmecError as exc:
+        if exc.code == 5102:
+            return ()
+        raise
+
+
+def _save_files(db: Database, pk: int, entries: list[dict[str, Any]]) -> None:
+    with db.session() as session:
+        report = session.get_one(NcmecReport, pk)
+        report.files, report.updated_at = [dict(e) for e in entries], utcnow()
+
+
+def retract(db: Database, actor: Actor, who: Reviewer, case_id: int, client: CyberTiplineClient) -> NcmecReport:
+    """Withdraw a report NCMEC holds but that is not finished; 5101 (already retracted) agrees.
+    Any other refusal is kept on the report, which stays as it was, and raised."""
+    with db.session() as session:
+        visible_case(session, who, case_id)
+        report = _live(session, case_id, lock=True)
+        if report.report_id is None or report.finished_at is not None:
+            raise Conflict("case_id", "only a report opened at NCMEC and not finished can be retracted")
+        pk, report_id = report.id, report.report_id
+    try:
+        client.retract(report_id)
+    except NcmecError as exc:
+        if exc.code != 5101:
+            _note_error(db, actor, pk, exc)
+            raise
+    with db.session() as session:
+        report = session.get_one(NcmecReport, pk)
+        report.state, report.retracted_at, report.updated_at = "retracted", utcnow(), utcnow()
+        record(session, actor=actor, verb="ncmec_report.retracted", object_type="ncmec_report", object_id=pk,
+               after={"case_id": case_id, "report_id": report_id})
+        session.flush()
+        session.expunge(report)
+    return report
+
+
+def on_report_submitted(session: Session, actor: Actor, report: NcmecReport) -> None:
+    """NCMEC holds the report: what it concerns must be preserved for a year from its submission.
+
+    Marks the hold as due (`hold_until`), audited; the evidence module places the hold on the
+    case's subjects and sets `hold_id`, and reads the reports with a due hold and no `hold_id`.
+    """
+    report.hold_until = (report.submitted_at or utcnow()) + HOLD_PERIOD
+    record(session, actor=actor, verb="ncmec_report.hold_due", object_type="ncmec_report", object_id=report.id,
+           after={"case_id": report.case_id, "hold_until": report.hold_until})

@@ -1,0 +1,112 @@
+"""The CyberTipline page of a child-safety case: build the report, read its XML and whether it
+validates, submit it to NCMEC (or the sandbox, as the settings say), retract it.
+
+Thin: `trustdesk.ncmec.reports` holds the rules. Only child-safety staff reach these pages,
+and only on cases they may see. Submitting and retracting talk to NCMEC outside any database
+transaction; a refusal or an unreachable service is kept on the report and shown on its page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from trustdesk.cases.access import visible_case
+from trustdesk.domain.client_input import RowId
+from trustdesk.domain.errors import FieldError, NotFound
+from trustdesk.domain.roles import CHILD_SAFETY_REPORTERS
+from trustdesk.ncmec import builder, reports, schema
+from trustdesk.ncmec.client import CyberTiplineClient, NcmecError
+from trustdesk.store.models import Case, NcmecReport
+from trustdesk.web.client_input import ClientInputRoute
+from trustdesk.web.console.views import render
+from trustdesk.web.permissions import COMMITTED, StaffContext, read_session, staff_with
+
+router = APIRouter(include_in_schema=False, route_class=ClientInputRoute)
+NOTICES = {
+    "built": "Report built. Check the XML, then submit it.",
+    "filed": "Report filed with NCMEC.",
+    "refused": "NCMEC did not take the report: see the error below. Submitting again resumes where it stopped.",
+    "retracted": "Report retracted.",
+    "retract-refused": "NCMEC did not retract the report: see the error below.",
+}
+
+
+def case_panel(session: Session, who: StaffContext, case: Case) -> dict[str, Any] | None:
+    """What the case page says of the case's CyberTipline report; None where the reader is no
+    child-safety staff or the case's policy maps to no NCMEC incident type."""
+    if not who.has(*CHILD_SAFETY_REPORTERS):
+        return None
+    if not builder.case_policy(session, case, builder.confirming_decision(session, case)).ncmec_incident_type:
+        return None
+    return {"report": reports.latest(session, case.id)}
+
+
+def _page(request: Request, who: StaffContext, session: Session, case_id: int, *, notice: str | None = None,
+          error: str | None = None, status: int = 200) -> HTMLResponse:
+    case = visible_case(session, who.reviewer, case_id)
+    report: NcmecReport | None = reports.latest(session, case_id)
+    settings = request.app.state.settings.ncmec
+    return render(request, "ncmec_report.html", {
+        "who": who, "case": case, "report": report, "problems": schema.problems(report.xml.encode()) if report else [],
+        "environment": settings.environment, "base_url": settings.base_url, "notice": NOTICES.get(notice or ""), "error": error,
+    }, status_code=status)
+
+
+@router.get("/cases/{case_id}/ncmec")
+def report_page(
+    request: Request, case_id: RowId, notice: str | None = None,
+    who: StaffContext = Depends(staff_with(*CHILD_SAFETY_REPORTERS)), session: Session = Depends(read_session),
+) -> HTMLResponse:
+    """The case's CyberTipline report: its state, XML and validation, and what can be done next."""
+    return _page(request, who, session, case_id, notice=notice)
+
+
+@router.post("/cases/{case_id}/ncmec/build")
+def build(
+    request: Request, case_id: RowId, who: StaffContext = Depends(staff_with(*CHILD_SAFETY_REPORTERS)), session: Session = COMMITTED,
+) -> Response:
+    """Build (or rebuild, while a draft) the report from what TrustDesk holds about the case now."""
+    try:
+        reports.build(session, who.actor, who.reviewer, case_id, request.app.state.settings.ncmec)
+    except NotFound:
+        raise
+    except FieldError as exc:  # no child-safety policy (422), or filed already (409)
+        return _page(request, who, session, case_id, error=str(exc), status=exc.status)
+    return RedirectResponse(f"/cases/{case_id}/ncmec?notice=built", status_code=303)
+
+
+@router.post("/cases/{case_id}/ncmec/submit")
+def submit(request: Request, case_id: RowId, who: StaffContext = Depends(staff_with(*CHILD_SAFETY_REPORTERS))) -> Response:
+    """File the report with NCMEC: submit, upload and describe each file, finish."""
+    state = request.app.state
+    return _with_ncmec(request, who, case_id, lambda client: reports.submit(state.db, who.actor, who.reviewer, case_id, client, state.blobs),
+                       "filed", "refused")
+
+
+@router.post("/cases/{case_id}/ncmec/retract")
+def retract(request: Request, case_id: RowId, who: StaffContext = Depends(staff_with(*CHILD_SAFETY_REPORTERS))) -> Response:
+    """Withdraw a report NCMEC holds that is not finished."""
+    db = request.app.state.db
+    return _with_ncmec(request, who, case_id, lambda client: reports.retract(db, who.actor, who.reviewer, case_id, client),
+                       "retracted", "retract-refused")
+
+
+def _with_ncmec(
+    request: Request, who: StaffContext, case_id: int, step: Callable[[CyberTiplineClient], object], done: str, refused: str,
+) -> Response:
+    try:
+        with reports.client_for(request.app.state.settings.ncmec) as client:
+            step(client)
+    except NcmecError:
+        return RedirectResponse(f"/cases/{case_id}/ncmec?notice={refused}", status_code=303)
+    except NotFound:
+        raise
+    except FieldError as exc:  # nothing to submit or retract (409), or XML that does not validate (422)
+        with request.app.state.db.reader() as session:
+            return _page(request, who, session, case_id, error=str(exc), status=exc.status)
+    return RedirectResponse(f"/cases/{case_id}/ncmec?notice={done}", status_code=303)

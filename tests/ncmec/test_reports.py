@@ -1,0 +1,199 @@
+"""A CyberTipline report built from a real child-safety case and filed with the sandbox, on both
+databases: the facts it carries, the filing state kept after each step, resuming a filing that
+stopped half way without a second report, retraction, the hold that filing makes due, and who
+may build one."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from lxml import etree
+from sqlalchemy import select
+
+from tests.ncmec.sandbox import Tipline
+from tests.web.office import SETUP, Office
+from trustdesk.audit.log import Actor
+from trustdesk.cases.access import Reviewer
+from trustdesk.demo.images import CONTENT_TYPE, render_photo
+from trustdesk.domain.errors import Conflict, FieldError, NotFound
+from trustdesk.enforcement.decisions import DecisionRequest, decide_subject
+from trustdesk.ncmec import reports
+from trustdesk.ncmec.client import NcmecError
+from trustdesk.store.models import AuditEvent, Blob, Case, Decision, NcmecReport, Queue, Subject
+
+CARA = Actor("staff", "cara")
+
+
+def _child_safety_case(office: Office, external_id: str = "photo-9", policy: str = "CSAM") -> tuple[int, int]:
+    """A photo with media, owned by an account with a profile and account events, reported under
+    `policy`; the case id and the media item id."""
+    r = office.api.post("/api/v1/subjects/batch", {"items": [
+        {"external_id": "acc-9", "kind": "account", "title": "sunny", "url": "https://dating.example/u/acc-9",
+         "personal": {"display_name": "Sunny D", "email": "sunny@example.org"}},
+        {"external_id": external_id, "kind": "photo", "account_external_id": "acc-9", "created_at": "2026-11-30T21:15:07Z"},
+    ]})
+    assert r.status_code == 200, r.text
+    media = office.api.client.post(f"/api/v1/subjects/{external_id}/media", files={"file": ("p.jpg", render_photo(3), CONTENT_TYPE)},
+                                   headers=office.api.auth)
+    assert media.status_code == 200, media.text
+    r = office.api.post("/api/v1/account-events/batch", {"items": [
+        {"external_id": "ev-1", "account_external_id": "acc-9", "kind": "registration", "occurred_at": "2026-10-01T08:00:00Z",
+         "ip": "198.51.100.7", "device_id": "dev-42"},
+        {"external_id": "ev-2", "account_external_id": "acc-9", "kind": "login", "occurred_at": "2026-11-30T21:00:00Z", "ip": "203.0.113.9"},
+    ]})
+    assert r.status_code == 200, r.text
+    r = office.api.post("/api/v1/reports", {"external_id": f"r-{external_id}", "subject_external_id": external_id,
+                                            "policy_code": policy, "reporter_type": "anonymous"})
+    assert r.status_code == 201, r.text
+    with office.api.db.reader() as s:
+        subject_id = s.execute(select(Subject.id).where(Subject.external_id == external_id)).scalar_one()
+        case_id = s.execute(select(Case.id).where(Case.subject_id == subject_id)).scalar_one()
+    return case_id, media.json()["media"][0]["id"]
+
+
+def _cara(office: Office) -> Reviewer:
+    return Reviewer(office.users["cara"], ("child-safety",))
+
+
+def _build(office: Office, case_id: int, tipline: Tipline) -> reports.Built:
+    with office.api.db.session() as s:
+        built = reports.build(s, CARA, _cara(office), case_id, tipline.settings())
+        s.flush()
+        s.expunge(built.report)
+    return built
+
+
+def _confirm(office: Office, case_id: int) -> Decision:
+    with office.api.db.session() as s:
+        case = s.get_one(Case, case_id)
+        decision = decide_subject(s, SETUP, case.subject_id, DecisionRequest(
+            "CSAM", verdict="violation", actions=["remove", "ban"], rationale="a child in a sexual pose"))
+        s.flush()
+        s.expunge(decision)
+    return decision
+
+
+def test_a_report_carries_the_case_facts_and_validates(office: Office, tipline: Tipline) -> None:
+    case_id, item_id = _child_safety_case(office)
+    office.log_in("cara")
+    with office.api.db.reader() as s:
+        subject_id = s.get_one(Case, case_id).subject_id
+    assert office.api.client.get(f"/subjects/{subject_id}/media/{item_id}").status_code == 200  # cara looks at it
+
+    draft = _build(office, case_id, tipline)
+    assert draft.problems == []
+    root = etree.fromstring(draft.report.xml.encode())
+    assert root.findtext("incidentSummary/incidentType") == "Child Pornography (possession, manufacture, and distribution)"
+    assert root.findtext("incidentSummary/incidentDateTime") == "2026-11-30T21:15:07Z"
+    user = root.find("personOrUserReported")
+    assert [user.findtext(t) for t in ("espIdentifier", "screenName", "displayName", "profileUrl")] == [
+        "acc-9", "sunny", "Sunny D", "https://dating.example/u/acc-9"]
+    assert [(e.findtext("ipAddress"), e.findtext("eventName")) for e in user.findall("ipCaptureEvent")] == [
+        ("203.0.113.9", "Login"), ("198.51.100.7", "Registration")]
+    assert [d.findtext("idValue") for d in user.findall("deviceId")] == ["dev-42"]
+    assert user.find("accountPermanentlyDisabled") is None and draft.report.due_at is None  # not confirmed yet
+    with office.api.db.reader() as s:
+        blob = s.execute(select(Blob)).scalar_one()
+    [file] = draft.report.files
+    assert (file["media_item_id"], file["sha256"], file["md5"], file["viewed_by_staff"]) == (item_id, blob.sha256, blob.md5, True)
+
+    decision = _confirm(office, case_id)
+    confirmed = _build(office, case_id, tipline)
+    assert confirmed.report.id == draft.report.id and confirmed.problems == []
+    assert etree.fromstring(confirmed.report.xml.encode()).findtext("personOrUserReported/accountPermanentlyDisabled") == "true"
+    assert "Reviewer's finding: a child in a sexual pose" in etree.fromstring(confirmed.report.xml.encode()).findtext("additionalInfo")
+    assert confirmed.report.due_at == decision.created_at + timedelta(hours=24)
+
+
+def test_filing_goes_through_every_step_and_makes_the_years_hold_due(office: Office, tipline: Tipline) -> None:
+    case_id, _item = _child_safety_case(office)
+    _confirm(office, case_id)
+    _build(office, case_id, tipline)
+    with tipline.client() as client:
+        filed = reports.submit(office.api.db, CARA, _cara(office), case_id, client, office.api.client.app.state.blobs)
+    assert (filed.state, filed.errors) == ("finished", [])
+    with office.api.db.reader() as s:
+        assert s.execute(select(NcmecReport.state)).scalar_one() == "finished"
+    assert filed.hold_until == filed.submitted_at + reports.HOLD_PERIOD and filed.hold_id is None
+    held = tipline.held(filed.report_id)
+    assert (held["state"], held["xml"]) == ("finished", filed.xml)
+    [file] = filed.files
+    [sent] = held["files"]
+    assert (file["file_id"], file["ncmec_md5"], file["described"]) == (sent["file_id"], file["md5"], True)
+    assert sent["md5"] == file["md5"] and sent["details"] is not None
+    with office.api.db.reader() as s:
+        verbs = s.execute(select(AuditEvent.verb).where(AuditEvent.object_type == "ncmec_report").order_by(AuditEvent.id)).scalars().all()
+    assert verbs == ["ncmec_report.built", "ncmec_report.submitted", "ncmec_report.hold_due", "ncmec_report.finished"]
+    with pytest.raises(Conflict), office.api.db.session() as s:  # a filed report is not rebuilt
+        reports.build(s, CARA, _cara(office), case_id, tipline.settings())
+
+
+def test_a_filing_stopped_half_way_resumes_without_a_second_report(office: Office, tipline: Tipline) -> None:
+    case_id, _item = _child_safety_case(office)
+    _build(office, case_id, tipline)
+    blobs = office.api.client.app.state.blobs
+    with tipline.client(attempts=2) as client:  # submit gets through, then the upload fails on every attempt
+        original_upload = client.upload
+
+        def failing_upload(*args: object) -> object:
+            tipline.fail(1110, 2)
+            return original_upload(*args)  # type: ignore[arg-type]
+
+        client.upload = failing_upload  # type: ignore[method-assign]
+        with pytest.raises(NcmecError, check=lambda e: (e.step, e.code) == ("upload", 1110)):
+            reports.submit(office.api.db, CARA, _cara(office), case_id, client, blobs)
+    with office.api.db.reader() as s:
+        stopped = s.execute(select(NcmecReport)).scalar_one()
+        assert (stopped.state, stopped.files[0]["file_id"]) == ("failed", None)
+        assert [(e["step"], e["code"]) for e in stopped.errors] == [("upload", 1110)]
+        report_id = stopped.report_id
+    assert report_id is not None and stopped.hold_until is not None  # NCMEC holds it: the hold is due already
+    with tipline.client() as client:
+        filed = reports.submit(office.api.db, CARA, _cara(office), case_id, client, blobs)
+    assert (filed.state, filed.report_id) == ("finished", report_id)
+    assert list(tipline.state.reports) == [report_id]
+    assert len(tipline.held(report_id)["files"]) == 1
+
+
+def test_an_opened_report_can_be_retracted_and_the_case_reported_anew(office: Office, tipline: Tipline) -> None:
+    case_id, _item = _child_safety_case(office)
+    _build(office, case_id, tipline)
+    with tipline.client() as client:  # NCMEC falls over after opening the report: nothing after submit gets through
+        original_submit = client.submit
+
+        def submit_then_fail(document: bytes) -> int:
+            report_id = original_submit(document)
+            tipline.fail(1000, 8)
+            return report_id
+
+        client.submit = submit_then_fail  # type: ignore[method-assign]
+        with pytest.raises(NcmecError):
+            reports.submit(office.api.db, CARA, _cara(office), case_id, client, office.api.client.app.state.blobs)
+    tipline.state.failures.clear()
+    with tipline.client() as client:
+        retracted = reports.retract(office.api.db, CARA, _cara(office), case_id, client)
+    assert (retracted.state, tipline.held(retracted.report_id)["state"]) == ("retracted", "retracted")
+    again = _build(office, case_id, tipline)
+    assert again.report.id != retracted.id and again.report.state == "draft"
+    with office.api.db.reader() as s:
+        assert reports.latest(s, case_id).id == again.report.id
+
+
+def test_only_child_safety_cases_make_reports_and_only_for_those_who_see_them(office: Office, tipline: Tipline) -> None:
+    case_id, _item = _child_safety_case(office)
+    with pytest.raises(NotFound), office.api.db.session() as s:
+        reports.build(s, CARA, Reviewer(office.users["mia"], ("moderator",)), case_id, tipline.settings())
+    spam_case, _item = _child_safety_case(office, "photo-10", policy="SPAM")
+    with pytest.raises(FieldError, match="maps to no NCMEC incident type"), office.api.db.session() as s:
+        reports.build(s, CARA, Reviewer(office.users["mia"], ("moderator",)), spam_case, tipline.settings())
+    with office.api.db.reader() as s:
+        assert s.execute(select(NcmecReport)).scalars().all() == []
+
+
+def test_the_child_safety_queues_review_within_the_hour_by_default(office: Office) -> None:
+    with office.api.db.reader() as s:
+        found = {q.name: q.sla_minutes for q in s.execute(select(Queue).where(Queue.name.in_(["Child safety", "Child safety tier"])))
+                 .scalars()}
+    assert found == {"Child safety": {"P0": 60, "P1": 60, "P2": 60, "P3": 60},
+                     "Child safety tier": {"P0": 60, "P1": 60, "P2": 60, "P3": 60}}
