@@ -466,6 +466,7 @@ SUCCESS: dict[str, Success] = {
                                                      "reporter_type": "anonymous"}),
     "POST /api/v1/reports/batch": Success(body=lambda _w: {"items": [{"external_id": "r-3", "subject_external_id": "post-1",
                                                                       "policy_code": "SPAM", "reporter_type": "anonymous"}]}),
+    "POST /api/v1/subjects/{external_id}/deleted": Success(body=lambda _w: {"reason": "closed by its owner"}),
     "POST /api/v1/account-events": Success(body=lambda _w: {"external_id": "e-1", "account_external_id": "acc-1", "kind": "login",
                                                             "occurred_at": "2026-01-02T03:04:05Z"}),
     "POST /api/v1/account-events/batch": Success(body=lambda _w: {"items": [{"external_id": "e-2", "account_external_id": "acc-1",

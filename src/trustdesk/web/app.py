@@ -157,7 +157,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     # Every refusal is mapped here, once: JSON on API paths, a page for people in the console.
     @app.exception_handler(FieldError)
     async def _field_error(request: Request, exc: FieldError) -> Response:
-        return await error_pages.answer(request, Refusal(exc.status, str(exc), exc.field))
+        return await error_pages.answer(request, Refusal(exc.status, str(exc), exc.field, extra=exc.extra))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
