@@ -23,6 +23,9 @@ Decisions behind the members:
   and measure review: seniors, QA leads, analysts, and admins, who alone change them. Reviewers
   see which rules hit the cases they work, not the conditions, which would teach evasion if
   they travelled further.
+- Legal holds and their evidence (placing, reading, exporting, releasing) are for legal and
+  child-safety staff only: evidence sets hold everything about a person, CSAM reports included,
+  and every access is on the hold's chain of custody. Admins configure; they do not read evidence.
 - Personal data is revealed, audited, to those who work cases and to privacy and legal staff;
   admins configure the system and do not need it.
 """
@@ -40,3 +43,4 @@ TIER_STAFF = (Role.SENIOR, Role.ESCALATIONS, Role.LEGAL, Role.CHILD_SAFETY, Role
 CASE_STAFF = (*REVIEWERS, Role.LEGAL, Role.ADMIN)
 QUALITY_READERS = (Role.QA, Role.ANALYST, Role.SENIOR, Role.ADMIN)
 RULE_READERS = (Role.SENIOR, Role.QA, Role.ANALYST, Role.ADMIN)
+EVIDENCE_KEEPERS = (Role.LEGAL, Role.CHILD_SAFETY)
