@@ -9,11 +9,18 @@ from __future__ import annotations
 import ipaddress
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 DEMO_SECRET_KEY = "demo-secret-key-change-me"
 PREFIX = "TRUSTDESK_"
+
+
+# How long the retention purge (`trustdesk.privacy.retention`) keeps each kind of personal data
+# (`trustdesk.privacy.personal_data_registry.DataKind`) that no legal hold covers: content since
+# it last changed, network identifiers since the event, a released hold's evidence since release.
+RETENTION_DEFAULT_DAYS = {"content": 730, "network": 365, "evidence": 30}
 
 
 class ConfigError(RuntimeError):
@@ -60,6 +67,9 @@ class Settings:
     smtp_username: str = ""
     smtp_password: str = ""
     smtp_starttls: bool = False
+    # Days each kind of personal data is kept before the retention purge erases it, where it
+    # differs from `RETENTION_DEFAULT_DAYS`: (("content", 365), …).
+    retention_days: tuple[tuple[str, int], ...] = ()
     log_json: bool = False
 
     @property
@@ -70,6 +80,10 @@ class Settings:
     def session_info(self) -> dict[str, Any]:
         """The settings a transaction reads deep inside (`Database(info=…)` puts them in `Session.info`)."""
         return {"appeal_window_days": self.appeal_window_days}
+
+    def retention(self, kind: str) -> timedelta:
+        """How long data of that kind is kept (`kind` one of `RETENTION_DEFAULT_DAYS`)."""
+        return timedelta(days=dict(self.retention_days).get(kind, RETENTION_DEFAULT_DAYS[kind]))
 
     @property
     def blob_dir(self) -> Path:
@@ -97,6 +111,11 @@ class Settings:
             raise ConfigError("TRUSTDESK_APPEAL_WINDOW_DAYS must be between 183 (six months, DSA Art. 20) and 3660 (ten years)")
         if not 1 <= self.smtp_port <= 65535:
             raise ConfigError("TRUSTDESK_SMTP_PORT must be a port number, 1 to 65535")
+        for kind, days in self.retention_days:
+            if kind not in RETENTION_DEFAULT_DAYS:
+                raise ConfigError(f"TRUSTDESK_RETENTION_DAYS: {kind!r} is none of {', '.join(RETENTION_DEFAULT_DAYS)}")
+            if days < 1:
+                raise ConfigError(f"TRUSTDESK_RETENTION_DAYS: {kind} must be kept at least 1 day")
         for proxy in self.trusted_proxies:
             try:
                 ipaddress.ip_network(proxy, strict=False)
@@ -114,6 +133,7 @@ def load_settings() -> Settings:
         max_hold = int(_env("MAX_HOLD_MINUTES", "60"))
         appeal_window = int(_env("APPEAL_WINDOW_DAYS", "183"))
         smtp_port = int(_env("SMTP_PORT", "25"))
+        retention = tuple((kind.strip(), int(days)) for kind, _, days in (part.partition("=") for part in _env_list("RETENTION_DAYS")))
     except ValueError as exc:
         raise ConfigError(f"a numeric TRUSTDESK_ setting is not a number: {exc}") from exc
     env = _env("ENV", "development")
@@ -138,6 +158,7 @@ def load_settings() -> Settings:
         smtp_username=_env("SMTP_USERNAME", ""),
         smtp_password=_env("SMTP_PASSWORD", ""),
         smtp_starttls=_env("SMTP_STARTTLS", "") in ("1", "true", "yes"),
+        retention_days=retention,
         # Readable lines on a developer's terminal; JSON for log collectors in production.
         log_json=_env("LOG_JSON", "1" if env == "production" else "0") in ("1", "true", "yes"),
     )

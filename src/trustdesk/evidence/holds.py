@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -167,11 +168,12 @@ def extend_hold(session: Session, actor: Actor, hold_id: int, why: str) -> Legal
     return hold
 
 
-def release_hold(session: Session, actor: Actor, hold_id: int, why: str) -> LegalHold:
-    """End a hold: what it covered may be deleted again, and its evidence is purged when due."""
+def release_hold(session: Session, actor: Actor, hold_id: int, why: str, *, at: datetime | None = None) -> LegalHold:
+    """End a hold (`at`: when it ended, if not now; a hold whose clock ran out ended then):
+    what it covered may be deleted again, and its evidence is purged when due."""
     why = reason(why)
     hold = _active(session, hold_id)
-    hold.released_at, hold.released_by = utcnow(), actor.label
+    hold.released_at, hold.released_by = at or utcnow(), actor.label
     custody.append(session, hold.id, actor, CustodyVerb.RELEASE, why)
     record(session, actor=actor, verb="legal_hold.released", object_type="legal_hold", object_id=hold.id,
            after={"released_at": hold.released_at, "reason": why})

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session
@@ -34,6 +35,7 @@ from trustdesk.store.models import (
     AccountEvent,
     Blob,
     EvidenceItem,
+    HoldSubject,
     IdentifierDigest,
     LegalHold,
     MediaHash,
@@ -124,6 +126,26 @@ def _erase(session: Session, subject: Subject, done: Deletion) -> None:
     session.execute(delete(IdentifierDigest).where(IdentifierDigest.object_type == "report", IdentifierDigest.object_id.in_(reports)))
     session.execute(update(Report).where(Report.reporter_subject_id == subject.id).values(notifier_name=None, notifier_email=None))
     done.person_keys += personal_data.destroy_key(session, personal_data.account_ref(subject.id))
+
+
+def erase_network_identifiers(session: Session, actor: Actor, before: datetime, reason: str, *, limit: int) -> int:
+    """Erase the IPs, device ids and payment identifiers of up to `limit` account events older
+    than `before`, of accounts no standing hold covers; returns how many events."""
+    why = checked_reason(reason)
+    held = select(HoldSubject.subject_id).join(LegalHold, LegalHold.id == HoldSubject.hold_id).where(LegalHold.released_at.is_(None))
+    identified = (AccountEvent.ip.is_not(None) | AccountEvent.device_id.is_not(None) | AccountEvent.payment_fingerprint.is_not(None)
+                  | AccountEvent.phone_hash.is_not(None))
+    due = list(session.execute(
+        select(AccountEvent.id).where(AccountEvent.occurred_at < before, identified, AccountEvent.account_id.not_in(held))
+        .order_by(AccountEvent.id).limit(limit).with_for_update()
+    ).scalars())
+    if not due:
+        return 0
+    session.execute(update(AccountEvent).where(AccountEvent.id.in_(due)).values(
+        ip=None, device_id=None, payment_fingerprint=None, phone_hash=None, attributes={}))
+    record(session, actor=actor, verb="account_events.identifiers_erased", object_type="account_event", object_id=due[0],
+           after={"reason": why, "events": len(due), "occurred_before": before})
+    return len(due)
 
 
 def purge_evidence(session: Session, actor: Actor, hold: LegalHold, reason: str) -> Deletion:
