@@ -90,6 +90,16 @@ def place_hold(session: Session, actor: Actor, subject_ids: Sequence[int], spec:
     return hold
 
 
+def subjects_named(session: Session, app_id: int, external_ids: Sequence[str]) -> list[int]:
+    """The ids of an app's subjects by their external ids (as the host platform names them)."""
+    wanted = [e.strip() for e in external_ids if e.strip()]
+    found = dict(session.execute(select(Subject.external_id, Subject.id).where(Subject.app_id == app_id, Subject.external_id.in_(wanted))).all())
+    missing = [e for e in wanted if e not in found]
+    if missing:
+        raise NotFound("subjects", f"no subject {missing[0]!r} in this app")
+    return [found[e] for e in wanted]
+
+
 def _locked_subjects(session: Session, subject_ids: Sequence[int]) -> list[Subject]:
     wanted = sorted(set(subject_ids))
     if not wanted:

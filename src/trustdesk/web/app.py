@@ -50,6 +50,7 @@ from trustdesk.web.console import appeals as console_appeals
 from trustdesk.web.console import enforcement as console_enforcement
 from trustdesk.web.console import escalations as console_escalations
 from trustdesk.web.console import hash_banks as console_hash_banks
+from trustdesk.web.console import holds as console_holds
 from trustdesk.web.console import notices as console_notices
 from trustdesk.web.console import policies as console_policies
 from trustdesk.web.console import replies as console_replies
@@ -215,6 +216,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.include_router(console_hash_banks.router)
     app.include_router(console_text_banks.router)
     app.include_router(console_rules.router)
+    app.include_router(console_holds.router)
     app.mount("/static", StaticFiles(directory=console.STATIC), name="static")
     if settings.trusted_proxies:
         # The client address (login limits and lockouts) comes from X-Forwarded-For only when
