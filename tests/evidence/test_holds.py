@@ -9,13 +9,14 @@ import orjson
 import pytest
 from sqlalchemy import select, update
 
+from tests.concurrency import together
 from tests.evidence.conftest import LEGAL, Held
 from trustdesk.domain.errors import FieldError
 from trustdesk.domain.errors import Held as HeldError
 from trustdesk.domain.legal_holds import HoldSpec, add_years, custody_problem, expiry, sha256
 from trustdesk.evidence import custody, holds
 from trustdesk.privacy.deletion import delete_subject_data
-from trustdesk.store.models import AccountEvent, Blob, CustodyEvent, EvidenceItem, MediaItem, Subject
+from trustdesk.store.models import AccountEvent, Blob, CustodyEvent, EvidenceItem, HoldSubject, MediaItem, Subject
 
 PRESERVE = HoldSpec("law_enforcement_preservation", "preservation letter from the county sheriff", "SO-2026-118")
 
@@ -140,3 +141,33 @@ def test_a_hold_on_nothing_or_on_a_missing_subject_is_refused(world: Held) -> No
     assert refused.value.status == 404
     with world.api.db.reader() as s:
         assert s.execute(select(EvidenceItem)).first() is None
+
+
+def test_a_hold_and_a_deletion_at_the_same_moment_take_turns(world: Held) -> None:
+    """Whichever goes first, the other sees it: never an erased subject whose hold kept its text."""
+    for round_ in range(4):
+        name = f"msg-{round_}"
+        r = world.api.post("/api/v1/subjects", {"external_id": name, "kind": "message", "text": "see you at the station"})
+        assert r.status_code == 201, r.text
+        with world.api.db.reader() as s:
+            subject_id = s.execute(select(Subject.id).where(Subject.external_id == name)).scalar_one()
+        refused: list[int] = []
+
+        def place(subject_id: int = subject_id) -> None:
+            with world.api.db.session() as s:
+                holds.place_hold(s, LEGAL, [subject_id], PRESERVE)
+
+        def delete(subject_id: int = subject_id, refused: list[int] = refused) -> None:
+            try:
+                with world.api.db.session() as s:
+                    delete_subject_data(s, LEGAL, [subject_id], "deleted on the host platform")
+            except HeldError as exc:
+                refused.append(exc.hold_id)
+
+        together([place, delete])
+        with world.api.db.reader() as s:
+            erased = s.get_one(Subject, subject_id).erased_at is not None
+            held = s.execute(select(EvidenceItem.body).join(HoldSubject, HoldSubject.hold_id == EvidenceItem.hold_id)
+                             .where(HoldSubject.subject_id == subject_id, EvidenceItem.kind == "subject")).scalar_one()
+        kept = orjson.loads(held)["text"]
+        assert (erased, kept, bool(refused)) in {(True, None, False), (False, "see you at the station", True)}
