@@ -47,7 +47,9 @@ from trustdesk.demo.seed import DemoSize, seed_demo
 from trustdesk.domain.errors import FieldError
 from trustdesk.domain.hash_banks import DEFAULT_PDQ_THRESHOLD, BadLine, BankKind, BankSpec, parse_list
 from trustdesk.domain.text_banks import TextBankKind, TextBankSpec, entry, parse_lines
+from trustdesk.domain.roles import EVIDENCE_KEEPERS
 from trustdesk.domain.vocabulary import HashAlgorithm, Role, Scope
+from trustdesk.evidence import package as evidence_package
 from trustdesk.hash_banks import banks as hash_banks
 from trustdesk.ingest import media
 from trustdesk.ingest.bulk_import import RecordTypeName, import_file
@@ -87,9 +89,10 @@ hashes_app = typer.Typer(help="Hash banks: known-bad media, matched by PDQ, MD5 
 rules_app = typer.Typer(help="Rules: CEL conditions with effects, versioned, live, in shadow or disabled.", no_args_is_help=True)
 dsa_app = typer.Typer(help="DSA: statements of reasons to the Transparency Database, the transparency report.", no_args_is_help=True)
 textbanks_app = typer.Typer(help="Text banks: keyword, phrase and regex lists that rules name.", no_args_is_help=True)
+evidence_app = typer.Typer(help="Legal holds: evidence packages with their chain of custody.", no_args_is_help=True)
 for sub, name in ((db_app, "db"), (users_app, "users"), (clients_app, "clients"), (audit_app, "audit"), (policies_app, "policies"),
                   (webhooks_app, "webhooks"), (search_app, "search"), (notices_app, "notices"), (hashes_app, "hashes"),
-                  (rules_app, "rules"), (textbanks_app, "textbanks"), (dsa_app, "dsa")):
+                  (rules_app, "rules"), (textbanks_app, "textbanks"), (dsa_app, "dsa"), (evidence_app, "evidence")):
     app.add_typer(sub, name=name)
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(analyze_app, name="analyze")
@@ -574,6 +577,42 @@ def audit_verify() -> None:
         console.print(f"[green]audit chain intact[/green]: {result.blocks} blocks, {result.events} events")
         return
     console.print(f"[red]audit chain broken[/red] after {result.blocks} good blocks: {result.problem}")
+    raise typer.Exit(1)
+
+
+@evidence_app.command("export")
+def evidence_export(
+    hold: Annotated[int, typer.Argument(help="The hold's id, as on its page.")],
+    reason: Annotated[str, typer.Option(help="Why it is exported: it goes on the hold's chain of custody.")],
+    out: Annotated[Path, typer.Option(help="The zip to write.", dir_okay=False)],
+    by: Annotated[str, typer.Option(help="The legal or child-safety staff member exporting it.")],
+) -> None:
+    """Write a hold's evidence package: every item, a manifest of their SHA-256, the custody log."""
+    settings = _settings()
+    db = open_database(settings)
+    with _refusals_exit():
+        with db.session() as session:
+            user = _user_named(session, by)
+            if not set(user.roles) & {r.value for r in EVIDENCE_KEEPERS}:
+                raise FieldError("by", f"{by} holds neither the legal nor the child-safety role")
+            evidence_package.record_export(session, Actor("staff", user.username), hold, reason)
+        partial = out.with_name(out.name + ".partial")
+        with db.reader() as session, partial.open("wb") as target:
+            items = evidence_package.write_package(session, FileBlobStore(settings.blob_dir), hold, target)
+        partial.replace(out)
+    console.print(f"[green]wrote {out}[/green]: {items} item(s), custody log included")
+
+
+@evidence_app.command("verify")
+def evidence_verify(package: Annotated[Path, typer.Argument(help="An evidence package (zip).", exists=True, dir_okay=False)]) -> None:
+    """Check every item's hash and the custody chain of a package; name what is wrong (exit 1)."""
+    check = evidence_package.verify(package)
+    if check.ok:
+        console.print(f"[green]evidence package intact[/green]: {check.items} items, {check.custody_events} custody events")
+        return
+    console.print(f"[red]evidence package broken[/red]: {len(check.problems)} problem(s)")
+    for problem in check.problems:
+        console.print(f"  {problem}", highlight=False, markup=False)
     raise typer.Exit(1)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,12 @@ DSA_SANDBOX_TOKEN = "dsa-sandbox-token"
 NCMEC_SANDBOX_URL = "http://127.0.0.1:8910/ispws"
 NCMEC_PRODUCTION_URL = "https://report.cybertip.org/ispws"
 NCMEC_TEST_URL = "https://exttest.cybertip.org/ispws"
+
+
+# How long the retention purge (`trustdesk.privacy.retention`) keeps each kind of personal data
+# (`trustdesk.privacy.personal_data_registry.DataKind`) that no legal hold covers: content since
+# it last changed, network identifiers since the event, a released hold's evidence since release.
+RETENTION_DEFAULT_DAYS = {"content": 730, "network": 365, "evidence": 30}
 
 
 class ConfigError(RuntimeError):
@@ -91,6 +98,9 @@ class Settings:
     smtp_username: str = ""
     smtp_password: str = ""
     smtp_starttls: bool = False
+    # Days each kind of personal data is kept before the retention purge erases it, where it
+    # differs from `RETENTION_DEFAULT_DAYS`: (("content", 365), …).
+    retention_days: tuple[tuple[str, int], ...] = ()
     log_json: bool = False
     # The DSA Transparency Database's API and its Bearer token; empty: the local sandbox
     # (`trustdesk sandbox dsa`) outside production, nothing submitted in production.
@@ -106,6 +116,10 @@ class Settings:
     def session_info(self) -> dict[str, Any]:
         """The settings a transaction reads deep inside (`Database(info=…)` puts them in `Session.info`)."""
         return {"appeal_window_days": self.appeal_window_days}
+
+    def retention(self, kind: str) -> timedelta:
+        """How long data of that kind is kept (`kind` one of `RETENTION_DEFAULT_DAYS`)."""
+        return timedelta(days=dict(self.retention_days).get(kind, RETENTION_DEFAULT_DAYS[kind]))
 
     @property
     def dsa_target(self) -> tuple[str, str] | None:
@@ -149,6 +163,11 @@ class Settings:
             raise ConfigError("TRUSTDESK_NCMEC_URL must be an http(s) URL")
         if not 1 <= self.smtp_port <= 65535:
             raise ConfigError("TRUSTDESK_SMTP_PORT must be a port number, 1 to 65535")
+        for kind, days in self.retention_days:
+            if kind not in RETENTION_DEFAULT_DAYS:
+                raise ConfigError(f"TRUSTDESK_RETENTION_DAYS: {kind!r} is none of {', '.join(RETENTION_DEFAULT_DAYS)}")
+            if days < 1:
+                raise ConfigError(f"TRUSTDESK_RETENTION_DAYS: {kind} must be kept at least 1 day")
         for proxy in self.trusted_proxies:
             try:
                 ipaddress.ip_network(proxy, strict=False)
@@ -167,6 +186,7 @@ def load_settings() -> Settings:
         appeal_window = int(_env("APPEAL_WINDOW_DAYS", "183"))
         smtp_port = int(_env("SMTP_PORT", "25"))
         filing_hours = int(_env("NCMEC_FILING_HOURS", "24"))
+        retention = tuple((kind.strip(), int(days)) for kind, _, days in (part.partition("=") for part in _env_list("RETENTION_DAYS")))
     except ValueError as exc:
         raise ConfigError(f"a numeric TRUSTDESK_ setting is not a number: {exc}") from exc
     env = _env("ENV", "development")
@@ -193,6 +213,7 @@ def load_settings() -> Settings:
         smtp_starttls=_env("SMTP_STARTTLS", "") in ("1", "true", "yes"),
         dsa_url=_env("DSA_URL", ""),
         dsa_token=_env("DSA_TOKEN", ""),
+        retention_days=retention,
         # Readable lines on a developer's terminal; JSON for log collectors in production.
         log_json=_env("LOG_JSON", "1" if env == "production" else "0") in ("1", "true", "yes"),
         ncmec=_ncmec_settings(filing_hours),

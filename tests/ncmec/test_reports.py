@@ -20,7 +20,7 @@ from trustdesk.domain.errors import Conflict, FieldError, NotFound
 from trustdesk.enforcement.decisions import DecisionRequest, decide_subject
 from trustdesk.ncmec import reports
 from trustdesk.ncmec.client import NcmecError
-from trustdesk.store.models import AuditEvent, Blob, Case, Decision, NcmecReport, Queue, Subject
+from trustdesk.store.models import AuditEvent, Blob, Case, CaseSubject, Decision, HoldSubject, LegalHold, NcmecReport, Queue, Subject
 
 CARA = Actor("staff", "cara")
 
@@ -106,7 +106,7 @@ def test_a_report_carries_the_case_facts_and_validates(office: Office, tipline: 
     assert confirmed.report.due_at == decision.created_at + timedelta(hours=24)
 
 
-def test_filing_goes_through_every_step_and_makes_the_years_hold_due(office: Office, tipline: Tipline) -> None:
+def test_filing_goes_through_every_step_and_places_the_years_evidence_hold(office: Office, tipline: Tipline) -> None:
     case_id, _item = _child_safety_case(office)
     _confirm(office, case_id)
     _build(office, case_id, tipline)
@@ -115,7 +115,13 @@ def test_filing_goes_through_every_step_and_makes_the_years_hold_due(office: Off
     assert (filed.state, filed.errors) == ("finished", [])
     with office.api.db.reader() as s:
         assert s.execute(select(NcmecReport.state)).scalar_one() == "finished"
-    assert filed.hold_until == filed.submitted_at + reports.HOLD_PERIOD and filed.hold_id is None
+    with office.api.db.reader() as s:
+        hold = s.get_one(LegalHold, filed.hold_id)
+        held_subjects = set(s.execute(select(HoldSubject.subject_id).where(HoldSubject.hold_id == hold.id, HoldSubject.named)).scalars())
+        case_subjects = set(s.execute(select(CaseSubject.subject_id).where(CaseSubject.case_id == case_id)).scalars())
+    assert (hold.basis, hold.reference, hold.released_at) == ("ncmec_report", f"NCMEC {filed.report_id}", None)
+    assert held_subjects == case_subjects and filed.hold_until == hold.expires_at
+    assert hold.expires_at.date() == filed.submitted_at.date().replace(year=filed.submitted_at.year + 1)
     held = tipline.held(filed.report_id)
     assert (held["state"], held["xml"]) == ("finished", filed.xml)
     [file] = filed.files
@@ -124,7 +130,7 @@ def test_filing_goes_through_every_step_and_makes_the_years_hold_due(office: Off
     assert sent["md5"] == file["md5"] and sent["details"] is not None
     with office.api.db.reader() as s:
         verbs = s.execute(select(AuditEvent.verb).where(AuditEvent.object_type == "ncmec_report").order_by(AuditEvent.id)).scalars().all()
-    assert verbs == ["ncmec_report.built", "ncmec_report.submitted", "ncmec_report.hold_due", "ncmec_report.finished"]
+    assert verbs == ["ncmec_report.built", "ncmec_report.submitted", "ncmec_report.hold_placed", "ncmec_report.finished"]
     with pytest.raises(Conflict), office.api.db.session() as s:  # a filed report is not rebuilt
         reports.build(s, CARA, _cara(office), case_id, tipline.settings())
 

@@ -34,6 +34,8 @@ from trustdesk.auth.api_clients import create_client, create_staff_token
 from trustdesk.auth.passwords import hash_password
 from trustdesk.canned_rationales import add_rationale
 from trustdesk.domain.hash_banks import BankSpec
+from trustdesk.domain.legal_holds import HoldSpec
+from trustdesk.evidence.holds import items_of, place_hold
 from trustdesk.domain.text_banks import TextBankSpec, entry
 from trustdesk.hash_banks.banks import create_bank
 from trustdesk.cases.access import Reviewer
@@ -381,6 +383,13 @@ def _at_engineering(world: World) -> dict[str, Any]:
     return {}
 
 
+def _hold(world: World) -> dict[str, Any]:
+    """A preservation hold on the world's post, and its first evidence item."""
+    with world.api.db.session() as s:
+        hold = place_hold(s, SETUP, [world.ids["post-1"]], HoldSpec("law_enforcement_preservation", "preservation letter"))
+        return {"hold_id": hold.id, "item_id": items_of(s, hold.id)[0].id}
+
+
 def _filed(world: World) -> dict[str, Any]:
     r = world.api.post("/api/v1/escalations", FILING)
     assert r.status_code == 201, r.text
@@ -490,6 +499,7 @@ SUCCESS: dict[str, Success] = {
                                                      "reporter_type": "anonymous"}),
     "POST /api/v1/reports/batch": Success(body=lambda _w: {"items": [{"external_id": "r-3", "subject_external_id": "post-1",
                                                                       "policy_code": "SPAM", "reporter_type": "anonymous"}]}),
+    "POST /api/v1/subjects/{external_id}/deleted": Success(body=lambda _w: {"reason": "closed by its owner"}),
     "POST /api/v1/account-events": Success(body=lambda _w: {"external_id": "e-1", "account_external_id": "acc-1", "kind": "login",
                                                             "occurred_at": "2026-01-02T03:04:05Z"}),
     "POST /api/v1/account-events/batch": Success(body=lambda _w: {"items": [{"external_id": "e-2", "account_external_id": "acc-1",
@@ -637,6 +647,16 @@ SUCCESS: dict[str, Success] = {
     "PATCH /api/v1/text-banks/{name}": Success(params=_text_bank, body=lambda _w: {"active": False}),
     "POST /api/v1/text-banks/{name}/entries": Success(params=_text_bank, body=lambda _w: {"entries": [{"value": "usdt"}]}),
     "DELETE /api/v1/text-banks/{name}/entries": Success(params=_text_bank, query={"value": "bitcoin"}),
+    # legal holds (legal and child-safety staff)
+    "GET /holds": Success(),
+    "POST /holds": Success(303, body=lambda _w: {"app": "dating", "subjects": "post-1", "basis": "manual", "reason": "counsel",
+                                                 "review_on": "2099-01-01"}),
+    "GET /holds/{hold_id}": Success(params=_hold),
+    "POST /holds/{hold_id}/extend": Success(303, params=_hold, body=lambda _w: {"reason": "renewed request"}),
+    "POST /holds/{hold_id}/release": Success(303, params=_hold, body=lambda _w: {"reason": "request withdrawn"}),
+    "POST /holds/{hold_id}/transfer": Success(303, params=_hold, body=lambda _w: {"recipient": "County Sheriff", "reason": "warrant 44-B"}),
+    "POST /holds/{hold_id}/items/{item_id}": Success(200, params=_hold, body=lambda _w: {"reason": "checking the wording"}),
+    "POST /holds/{hold_id}/export": Success(200, params=_hold, body=lambda _w: {"reason": "warrant 44-B"}),
     "GET /text-banks": Success(), "POST /text-banks": Success(303, body=NEW_TEXT_BANK),
     "GET /text-banks/{name}": Success(params=_text_bank),
     "POST /text-banks/{name}/entries": Success(303, params=_text_bank, body=lambda _w: {"lines": "usdt"}),

@@ -11,6 +11,8 @@ class FieldError(Exception):
     """Bad input (422); `field` is the path of the offending field, e.g. `items[3].country`."""
 
     status = 422
+    # More for a program to act on, beside `detail` and `field` in the API's JSON (`hold_id`).
+    extra: dict[str, object] = {}
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
@@ -24,6 +26,15 @@ class NotFound(FieldError):
 
 class Conflict(FieldError):
     status = 409
+
+
+class Held(Conflict):
+    """Data that a standing legal hold covers, which nothing deletes (409): names the hold."""
+
+    def __init__(self, hold_id: int, message: str) -> None:
+        super().__init__("hold_id", message)
+        self.hold_id = hold_id
+        self.extra = {"hold_id": hold_id}
 
 
 class Forbidden(FieldError):

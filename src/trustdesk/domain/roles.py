@@ -27,6 +27,9 @@ Decisions behind the members:
   regulator: analysts compile it, legal staff answer for it, admins run the system it comes from.
 - Reports to NCMEC's CyberTipline are built, filed and retracted by child-safety staff alone:
   they hold the cases and the duty; legal reads the evidence through its holds.
+- Legal holds and their evidence (placing, reading, exporting, releasing) are for legal and
+  child-safety staff only: evidence sets hold everything about a person, CSAM reports included,
+  and every access is on the hold's chain of custody. Admins configure; they do not read evidence.
 - Personal data is revealed, audited, to those who work cases and to privacy and legal staff;
   admins configure the system and do not need it.
 """
@@ -46,3 +49,4 @@ QUALITY_READERS = (Role.QA, Role.ANALYST, Role.SENIOR, Role.ADMIN)
 RULE_READERS = (Role.SENIOR, Role.QA, Role.ANALYST, Role.ADMIN)
 TRANSPARENCY_READERS = (Role.ANALYST, Role.LEGAL, Role.ADMIN)
 CHILD_SAFETY_REPORTERS = (Role.CHILD_SAFETY,)
+EVIDENCE_KEEPERS = (Role.LEGAL, Role.CHILD_SAFETY)

@@ -49,6 +49,7 @@ JOB_MODULES = (
     "trustdesk.enforcement.suspensions",
     "trustdesk.ingest.media_fetch",
     "trustdesk.notices.mail",
+    "trustdesk.privacy.retention",
 )
 
 P = TypeVar("P")

@@ -25,15 +25,16 @@ from trustdesk.audit.log import Actor, record
 from trustdesk.cases.access import Reviewer, visible_case
 from trustdesk.config import NcmecSettings
 from trustdesk.domain.errors import Conflict, FieldError, NotFound
+from trustdesk.domain.legal_holds import HoldBasis, HoldSpec
+from trustdesk.evidence.holds import place_hold
 from trustdesk.ncmec import builder, schema
 from trustdesk.ncmec.client import CyberTiplineClient, NcmecError
 from trustdesk.ncmec.tipline import TiplineFile, file_details_xml, report_xml
 from trustdesk.store.blobs import BlobStore
 from trustdesk.store.database import Database
 from trustdesk.store.dialects import conflict_insert
-from trustdesk.store.models import Case, NcmecReport, utcnow
+from trustdesk.store.models import Case, CaseSubject, NcmecReport, utcnow
 
-HOLD_PERIOD = timedelta(days=365)
 LIVE = NcmecReport.state != "retracted"
 _RESUMABLE = ("draft", "failed")
 
@@ -206,11 +207,13 @@ def retract(db: Database, actor: Actor, who: Reviewer, case_id: int, client: Cyb
 
 
 def on_report_submitted(session: Session, actor: Actor, report: NcmecReport) -> None:
-    """NCMEC holds the report: what it concerns must be preserved for a year from its submission.
-
-    Marks the hold as due (`hold_until`), audited; the evidence module places the hold on the
-    case's subjects and sets `hold_id`, and reads the reports with a due hold and no `hold_id`.
-    """
-    report.hold_until = (report.submitted_at or utcnow()) + HOLD_PERIOD
-    record(session, actor=actor, verb="ncmec_report.hold_due", object_type="ncmec_report", object_id=report.id,
-           after={"case_id": report.case_id, "hold_until": report.hold_until})
+    """NCMEC holds the report: what it concerns is preserved for a year from its submission, by
+    an evidence hold on the case's subjects (snapshotted now, so later deletions cannot touch it)."""
+    subject_ids = list(session.execute(select(CaseSubject.subject_id).where(CaseSubject.case_id == report.case_id)).scalars())
+    hold = place_hold(session, actor, subject_ids, HoldSpec(
+        HoldBasis.NCMEC_REPORT.value, f"CyberTipline report {report.report_id} filed from case {report.case_id}",
+        reference=f"NCMEC {report.report_id}",
+    ))
+    report.hold_id, report.hold_until = hold.id, hold.expires_at
+    record(session, actor=actor, verb="ncmec_report.hold_placed", object_type="ncmec_report", object_id=report.id,
+           after={"case_id": report.case_id, "hold_id": hold.id, "hold_until": report.hold_until})

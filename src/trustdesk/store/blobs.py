@@ -2,7 +2,8 @@
 
 A blob is named by the SHA-256 of its bytes, so storing the same file twice costs nothing and
 a name proves the content. `BlobStore` is the interface; `FileBlobStore` keeps blobs under the
-data directory. An S3-compatible store implements the same three methods.
+data directory. An S3-compatible store implements the same four methods. Only the deletion
+path (`trustdesk.privacy.deletion`) deletes a blob.
 """
 
 from __future__ import annotations
@@ -46,6 +47,10 @@ class BlobStore(ABC):
     @abstractmethod
     def exists(self, sha256: str) -> bool: ...
 
+    @abstractmethod
+    def delete(self, sha256: str) -> bool:
+        """Remove a stored blob; False if it was not there."""
+
 
 class FileBlobStore(BlobStore):
     def __init__(self, root: Path) -> None:
@@ -88,6 +93,13 @@ class FileBlobStore(BlobStore):
             return self._path(sha256).is_file()
         except FileNotFoundError:
             return False
+
+    def delete(self, sha256: str) -> bool:
+        try:
+            self._path(sha256).unlink()
+        except FileNotFoundError:
+            return False
+        return True
 
 
 def register_blob(session: Session, stored: StoredBlob, content_type: str) -> None:

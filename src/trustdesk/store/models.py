@@ -6,13 +6,14 @@ schema. All times are stored in UTC and read back timezone-aware (`UtcDateTime`)
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -203,6 +204,8 @@ class Subject(Base):
     created_at: Mapped[datetime | None] = mapped_column(default=None)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When TrustDesk's copy of the subject's personal data went (`trustdesk.privacy.deletion`).
+    erased_at: Mapped[datetime | None] = mapped_column(default=None)
     media_items: Mapped[list[MediaItem]] = relationship(order_by="MediaItem.position", viewonly=True)
 
 
@@ -1116,3 +1119,75 @@ class NcmecReport(Base):
     submitted_at: Mapped[datetime | None] = mapped_column(default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
     retracted_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class LegalHold(Base):
+    """A legal hold on subjects: while it stands, nothing it covers may be deleted. `basis` is
+    its legal basis (`trustdesk.domain.legal_holds.HoldBasis`), which sets its retention clock:
+    `expires_at` (None: a manual hold, reviewed on `review_on` instead). `custody_seq` and
+    `custody_head` are the head of its custody chain, moved with the row locked."""
+
+    __tablename__ = "legal_holds"
+    __table_args__ = (Index("ix_legal_holds_expires_at", "expires_at"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    basis: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text)
+    # The outside reference: the request's or report's number, the matter's name.
+    reference: Mapped[str] = mapped_column(String(200), default="")
+    placed_by: Mapped[str] = mapped_column(String(200))
+    placed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    review_on: Mapped[date | None] = mapped_column(Date, default=None)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    released_at: Mapped[datetime | None] = mapped_column(default=None)
+    released_by: Mapped[str | None] = mapped_column(String(200), default=None)
+    custody_seq: Mapped[int] = mapped_column(default=0)
+    custody_head: Mapped[str] = mapped_column(String(64))
+
+
+class HoldSubject(Base):
+    """A subject a hold covers: one named when it was placed, or an item of a named account."""
+
+    __tablename__ = "hold_subjects"
+    hold_id: Mapped[int] = mapped_column(ForeignKey("legal_holds.id"), primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), primary_key=True, index=True)
+    # False for an account's item, covered because its account was named.
+    named: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class EvidenceItem(Base):
+    """One piece of a hold's evidence set, snapshotted when the hold was placed and never
+    updated: a record's canonical JSON bytes (`body`), or a media file by its blob. `sha256`
+    is the hash of those bytes either way."""
+
+    __tablename__ = "evidence_items"
+    __table_args__ = (UniqueConstraint("hold_id", "position"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    hold_id: Mapped[int] = mapped_column(ForeignKey("legal_holds.id"))
+    position: Mapped[int] = mapped_column()
+    kind: Mapped[str] = mapped_column(String(16))
+    source_id: Mapped[int] = mapped_column(BigInteger)
+    subject_id: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger)
+    body: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    blob_sha256: Mapped[str | None] = mapped_column(ForeignKey("blobs.sha256"), index=True, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CustodyEvent(Base):
+    """One link of a hold's chain of custody: who placed, read, exported, transferred, extended
+    or released it, and why. Each event's hash covers the previous one, as in the audit log."""
+
+    __tablename__ = "custody_events"
+    __table_args__ = (UniqueConstraint("hold_id", "seq"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    hold_id: Mapped[int] = mapped_column(ForeignKey("legal_holds.id"))
+    seq: Mapped[int] = mapped_column()
+    actor: Mapped[str] = mapped_column(String(200))
+    verb: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    at: Mapped[datetime] = mapped_column()
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    event_hash: Mapped[str] = mapped_column(String(64))

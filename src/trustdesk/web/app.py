@@ -51,6 +51,7 @@ from trustdesk.web.console import appeals as console_appeals
 from trustdesk.web.console import enforcement as console_enforcement
 from trustdesk.web.console import escalations as console_escalations
 from trustdesk.web.console import hash_banks as console_hash_banks
+from trustdesk.web.console import holds as console_holds
 from trustdesk.web.console import notices as console_notices
 from trustdesk.web.console import policies as console_policies
 from trustdesk.web.console import replies as console_replies
@@ -160,7 +161,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     # Every refusal is mapped here, once: JSON on API paths, a page for people in the console.
     @app.exception_handler(FieldError)
     async def _field_error(request: Request, exc: FieldError) -> Response:
-        return await error_pages.answer(request, Refusal(exc.status, str(exc), exc.field))
+        return await error_pages.answer(request, Refusal(exc.status, str(exc), exc.field, extra=exc.extra))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
@@ -220,6 +221,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.include_router(console_rules.router)
     app.include_router(console_transparency.router)
     app.include_router(console_ncmec.router)
+    app.include_router(console_holds.router)
     app.mount("/static", StaticFiles(directory=console.STATIC), name="static")
     if settings.trusted_proxies:
         # The client address (login limits and lockouts) comes from X-Forwarded-For only when

@@ -50,6 +50,7 @@ class Refusal:
     detail: str
     field: str | None = None
     errors: list[dict[str, str]] | None = None  # invalid input: every field at fault
+    extra: dict[str, object] = dataclasses.field(default_factory=dict)  # `FieldError.extra`, for the API
     headers: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @property
@@ -78,6 +79,7 @@ async def answer(request: Request, refusal: Refusal) -> Response:
             body["field"] = refusal.field
         if refusal.errors is not None:
             body["errors"] = refusal.errors
+        body.update(refusal.extra)
         return JSONResponse(body, status_code=refusal.status, headers=headers)
     who = await _signed_in(request) if refusal.status < 500 else None
     title, advice = _WORDS.get(refusal.status, (_phrase(refusal.status), "Go back and try again."))

@@ -1,4 +1,4 @@
-"""Subjects: create (single or batch), explicit update, media bytes, read with context."""
+"""Subjects: create (single or batch), explicit update, media bytes, read with context, deleted."""
 
 from __future__ import annotations
 
@@ -27,11 +27,13 @@ from trustdesk.ingest.schemas import (
     SubjectIn,
     SubjectUpdate,
 )
+from trustdesk.privacy.deletion import delete_subject_data, remove_files
 from trustdesk.store.blobs import BlobTooLarge
+from trustdesk.store.database import Database
 from trustdesk.store.models import AuditEvent, MediaItem, Report, Subject
 from trustdesk.web.api import receipts
 from trustdesk.web.client_input import ClientInputRoute
-from trustdesk.web.permissions import COMMITTED, client_with, read_session
+from trustdesk.web.permissions import COMMITTED, client_with, get_db, read_session
 
 router = APIRouter(prefix="/api/v1", tags=["subjects"], route_class=ClientInputRoute)
 MAX_MEDIA_BYTES = 200 * 1024 * 1024
@@ -201,3 +203,37 @@ def read_subject(
         reports=[ReportOut.of(r) for r in tree.reports],
         history=[HistoryEntry.of(e) for e in tree.history],
     )
+
+
+class SubjectDeleted(BaseModel):
+    reason: str = Field("deleted on the host platform", min_length=1, max_length=2000,
+                        description="Why, as the audit log should keep it")
+
+
+class DeletionOut(BaseModel):
+    erased: list[str] = Field(description="External ids whose data TrustDesk erased now: the subject, and an account's items")
+    already_erased: list[str] = Field(description="External ids erased by an earlier call")
+    media_items: int
+    media_files: int = Field(description="Stored files removed (a file another subject or an evidence set uses stays)")
+    account_events: int = Field(description="An account's events whose network identifiers were erased")
+
+
+HELD = {409: {"description": "A legal hold covers the data: nothing was deleted; `hold_id` names the hold"}}
+
+
+@router.post("/subjects/{external_id}/deleted", response_model=DeletionOut, responses=HELD)
+def subject_deleted(
+    external_id: str, request: Request, body: SubjectDeleted | None = None,
+    who: intake.Submitter = Depends(client_with(Scope.SUBJECTS_WRITE)), db: Database = Depends(get_db),
+) -> DeletionOut:
+    """The host platform deleted the subject: TrustDesk erases its copy (an account's items with
+    it) unless a legal hold covers it, and answers 409 naming the hold. Calling again is harmless."""
+    with db.session() as session:
+        subject = subject_views.find(session, who.app_id, external_id)
+        if subject is None:
+            raise NotFound("external_id", f"no subject {external_id!r} in this app")
+        done = delete_subject_data(session, who.actor, [subject.id], (body or SubjectDeleted()).reason)
+        out = DeletionOut(erased=[s.external_id for s in done.erased], already_erased=[s.external_id for s in done.already_erased],
+                          media_items=done.media_items, media_files=len(done.blobs), account_events=done.account_events)
+    remove_files(request.app.state.blobs, done.blobs)  # once committed: a rollback must find its files
+    return out

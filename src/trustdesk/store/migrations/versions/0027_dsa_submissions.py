@@ -1,14 +1,14 @@
 """statements of reasons: their submission to the DSA Transparency Database
 
 Revision ID: 0027
-Revises: 0024
+Revises: 0026
 Create Date: 2026-12-06 19:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0027'
-down_revision = '0024'
+down_revision = '0026'
 branch_labels = None
 depends_on = None
 

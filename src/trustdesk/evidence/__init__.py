@@ -1,0 +1,1 @@
+"""Evidence preservation: legal holds, their immutable evidence sets and chain of custody."""

@@ -1,0 +1,93 @@
+"""`trustdesk evidence export` writes a package whose every hash `trustdesk evidence verify`
+checks; a changed item, a doctored manifest or custody log, each is named."""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import orjson
+from sqlalchemy.orm import Session
+
+from tests.command_line import run_command
+from tests.evidence.conftest import LEGAL, Held
+from trustdesk.config import Settings
+from trustdesk.domain.legal_holds import HoldSpec, sha256
+from trustdesk.evidence import custody, holds
+from trustdesk.store.models import StaffUser
+
+
+def _keeper(session: Session, username: str, roles: list[str]) -> None:
+    session.add(StaffUser(username=username, display_name=username, password_hash="x", roles=roles, skills={}))
+
+
+def _exported(world: Held, tmp_path: Path) -> tuple[int, Path]:
+    with world.api.db.session() as s:
+        hold_id = holds.place_hold(s, LEGAL, [world.ids["acc-1"]], HoldSpec("ncmec_report", "CyberTipline report 88213")).id
+        _keeper(s, "lena", ["legal"])
+        _keeper(s, "mo", ["moderator"])
+    out = tmp_path / "hold.zip"
+    said = run_command("evidence", "export", str(hold_id), "--reason", "requested by the sheriff under warrant 44-B",
+                       "--out", str(out), "--by", "lena")
+    assert f"wrote {out}: 6 item(s)" in said
+    return hold_id, out
+
+
+def _rewritten(source: Path, target: Path, change: Callable[[str, bytes], bytes]) -> Path:
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w") as zout:
+        for name in zin.namelist():
+            zout.writestr(name, change(name, zin.read(name)))
+    return target
+
+
+def test_an_exported_package_verifies_and_records_its_export(world: Held, cli_env: Settings, tmp_path: Path) -> None:
+    hold_id, out = _exported(world, tmp_path)
+    assert run_command("evidence", "verify", str(out)) == "evidence package intact: 6 items, 2 custody events"
+    with zipfile.ZipFile(out) as zf:
+        manifest = orjson.loads(zf.read("manifest.json"))
+        assert [i["kind"] for i in manifest["items"]] == ["subject", "account_event", "subject", "report", "subject", "media"]
+        assert manifest["items"][5]["sha256"] == world.photo_sha256 == sha256(zf.read(manifest["items"][5]["path"]))
+        assert manifest["hold"]["basis"] == "ncmec_report" and manifest["hold"]["subjects"][0]["external_id"] == "acc-1"
+    with world.api.db.reader() as s:
+        export = custody.log_of(s, hold_id)[-1]
+        assert (export.verb, export.actor, export.reason) == ("export", "staff:lena", "requested by the sheriff under warrant 44-B")
+
+
+def test_a_changed_item_is_named(world: Held, cli_env: Settings, tmp_path: Path) -> None:
+    _hold_id, out = _exported(world, tmp_path)
+    with zipfile.ZipFile(out) as zf:
+        report = orjson.loads(zf.read("manifest.json"))["items"][3]["path"]
+    bad = _rewritten(out, tmp_path / "bad.zip", lambda name, data: data.replace(b"grooming", b"harmless") if name == report else data)
+    said = run_command("evidence", "verify", str(bad), code=1)
+    assert said == f"evidence package broken: 1 problem(s) {report}: its SHA-256 does not match the manifest (altered)"
+
+
+def test_a_manifest_rewritten_to_match_a_changed_item_is_caught_by_the_custody_chain(
+    world: Held, cli_env: Settings, tmp_path: Path
+) -> None:
+    _hold_id, out = _exported(world, tmp_path)
+    with zipfile.ZipFile(out) as zf:
+        manifest = orjson.loads(zf.read("manifest.json"))
+    path = manifest["items"][3]["path"]
+    with zipfile.ZipFile(out) as zf:
+        forged = zf.read(path).replace(b"grooming", b"harmless")
+    manifest["items"][3]["sha256"] = sha256(forged)
+    bad = _rewritten(out, tmp_path / "bad.zip", lambda name, data: forged if name == path else orjson.dumps(manifest) if name == "manifest.json" else data)
+    said = run_command("evidence", "verify", str(bad), code=1)
+    assert said == "evidence package broken: 1 problem(s) manifest.json: its items are not the ones the hold was placed with"
+
+
+def test_a_doctored_custody_log_is_named(world: Held, cli_env: Settings, tmp_path: Path) -> None:
+    _hold_id, out = _exported(world, tmp_path)
+    bad = _rewritten(out, tmp_path / "bad.zip",
+                     lambda name, data: data.replace(b"staff:lena", b"staff:nobody", 1) if name == "custody.jsonl" else data)
+    said = run_command("evidence", "verify", str(bad), code=1)
+    assert said == "evidence package broken: 1 problem(s) custody.jsonl: custody event 1 was altered: its content no longer matches its hash"
+
+
+def test_only_legal_and_child_safety_staff_export(world: Held, cli_env: Settings, tmp_path: Path) -> None:
+    hold_id, _out = _exported(world, tmp_path)
+    said = run_command("evidence", "export", str(hold_id), "--reason", "curious", "--out", str(tmp_path / "x.zip"), "--by", "mo", code=2)
+    assert said == "by: mo holds neither the legal nor the child-safety role"
+    assert not (tmp_path / "x.zip").exists()
