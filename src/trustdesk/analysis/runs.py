@@ -37,14 +37,20 @@ def queue_analysis(session: Session, subject_ids: list[int]) -> None:
         enqueue(session, AnalyseSubjects(subject_ids=subject_ids[start:start + BATCH]))
 
 
-def analyse(session: Session, actor: Actor, subject_ids: list[int], analysers: AnalyserRegistry = ANALYSERS) -> dict[int, int]:
-    """Run every analyser on the subjects and let new signals move their cases; subject id →
-    how many new signals it got (subjects that no longer exist are skipped)."""
+def find_signals(session: Session, subject_ids: list[int], analysers: AnalyserRegistry = ANALYSERS) -> dict[int, int]:
+    """Run every analyser on the subjects and store what they found; subject id → how many new
+    signals it got (subjects that no longer exist are skipped). Moves no case."""
     views = signals.subject_views(session, subject_ids)
     fresh = dict.fromkeys((view.id for view in views), 0)
     for analyser in analysers.all():
         for view, found in zip(views, analyser.analyse_many(views)):
             fresh[view.id] += len(signals.store(session, analyser, view, found))
+    return fresh
+
+
+def analyse(session: Session, actor: Actor, subject_ids: list[int], analysers: AnalyserRegistry = ANALYSERS) -> dict[int, int]:
+    """`find_signals`, then let new signals move the subjects' cases."""
+    fresh = find_signals(session, subject_ids, analysers)
     reconsider(session, actor, [subject_id for subject_id, count in fresh.items() if count])
     return fresh
 

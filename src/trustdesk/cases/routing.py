@@ -358,7 +358,8 @@ def _leave_hands(case: Case) -> None:
 def reconsider(session: Session, actor: Actor, subject_ids: Iterable[int]) -> None:
     """Evaluate the rules again for subjects that got new signals, and move their open cases.
 
-    Every subject is an event for the rules (a live rule may act on content nobody reported).
+    Every subject is an event for the rules (a live rule may act on content nobody reported,
+    and one that routes content without an open case opens one for it).
     An open report case gets the new signals component of its priority (the band only moves
     up) and what live rules ask for; a case not at a tier is routed again as its lead report
     was, now with the signals, and moves if a rule or another queue takes it, leaving its
@@ -387,6 +388,7 @@ def reconsider(session: Session, actor: Actor, subject_ids: Iterable[int]) -> No
                             policies[lead.policy_code], None))
     routed = _evaluate(session, app_ids, events, utcnow(), signals)
     now = utcnow()
+    _open_for_review(session, actor, app_ids, {s: to for s, to in routed.items() if s not in cases})
     for subject_id, case in cases.items():
         to = routed.get(subject_id)
         if to is None:
@@ -409,6 +411,23 @@ def reconsider(session: Session, actor: Actor, subject_ids: Iterable[int]) -> No
             "assigned_to": None, "signals": [s.id for s in found], "evaluation_id": to.evaluated.id,
         })
     _act(session, routed.values())
+
+
+def _open_for_review(session: Session, actor: Actor, app_ids: dict[int, int], routed: dict[int, _Routed]) -> None:
+    """Subjects without an open case that a live rule routes (and none acts on) get one, as a
+    synchronous check's `review` does: an automated report that routing takes from there."""
+    # Imported here: intake → routing.
+    from trustdesk.ingest.intake import file_automated_report
+
+    for subject_id, to in sorted(routed.items()):
+        if to.effects.route is not None and to.effects.action is None:
+            file_automated_report(session, actor, app_ids[subject_id], subject_id, to.evaluated.id or 0, None, review_text(to.evaluated))
+
+
+def review_text(evaluated: Evaluated) -> str:
+    """What an automated report says: the live rules that asked for review."""
+    names = ", ".join(f"{rule.name} (version {rule.version})" for rule in evaluated.outcome.live)
+    return f"Automated: rule{'s' if len(evaluated.outcome.live) > 1 else ''} {names} matched."
 
 
 def _rescore(session: Session, actor: Actor, case: Case, points: float, effects: Effects, now: datetime) -> Queue:

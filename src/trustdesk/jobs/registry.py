@@ -48,6 +48,7 @@ JOB_MODULES = (
     "trustdesk.enforcement.suspensions",
     "trustdesk.ingest.media_fetch",
     "trustdesk.notices.mail",
+    "trustdesk.rules.verdicts",
 )
 
 P = TypeVar("P")
