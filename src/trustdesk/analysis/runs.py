@@ -43,8 +43,8 @@ def find_signals(session: Session, subject_ids: list[int], analysers: AnalyserRe
     views = signals.subject_views(session, subject_ids)
     fresh = dict.fromkeys((view.id for view in views), 0)
     for analyser in analysers.all():
-        for view, found in zip(views, analyser.analyse_many(views)):
-            fresh[view.id] += len(signals.store(session, analyser, view, found))
+        for subject_id, count in signals.store(session, analyser, list(zip(views, analyser.analyse_many(views)))).items():
+            fresh[subject_id] += count
     return fresh
 
 

@@ -8,8 +8,8 @@ re-score a case. Routing and priority read a subject's *latest* signal per (anal
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -38,21 +38,22 @@ def subject_views(session: Session, subject_ids: Iterable[int]) -> list[SubjectV
     ]
 
 
-def store(session: Session, analyser: Analyser, subject: SubjectView, found: list[SignalFound]) -> list[int]:
-    """Insert what `analyser` found on `subject`; the ids of the rows that were new."""
-    if not found:
-        return []
+def store(session: Session, analyser: Analyser, found: Sequence[tuple[SubjectView, list[SignalFound]]]) -> Counter[int]:
+    """Insert what `analyser` found on each subject, in one statement; subject id → how many
+    of its signals were new."""
     now = utcnow()
     rows: list[dict[str, Any]] = [
         {"subject_id": subject.id, "analyser": analyser.name, "label": signal.label, "score": signal.score,
          "match": signal.match, "evidence": signal.evidence, "model_version": analyser.version,
          "content_hash": subject.content_hash, "created_at": now}
-        for signal in found
+        for subject, signals in found for signal in signals
     ]
-    statement = conflict_insert(session, Signal).on_conflict_do_nothing(
+    if not rows:
+        return Counter()
+    statement = conflict_insert(session, Signal.__table__).on_conflict_do_nothing(
         index_elements=["subject_id", "analyser", "label", "model_version", "content_hash"]
     )
-    return list(session.execute(statement.returning(Signal.id), rows).scalars())
+    return Counter(session.execute(statement.returning(Signal.__table__.c.subject_id), rows).scalars())
 
 
 def latest_signals(session: Session, subject_ids: Iterable[int]) -> dict[int, list[Signal]]:

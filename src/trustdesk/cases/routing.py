@@ -21,7 +21,7 @@ on the evaluation and in metrics, and the report goes to the default queue.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -54,7 +54,7 @@ from trustdesk.enforcement import notifiers
 from trustdesk.rules import evaluations
 from trustdesk.rules.engine import Effects, evaluate, expression_error, routing_context
 from trustdesk.rules.evaluations import Evaluated
-from trustdesk.rules.expressions import Expression, ExpressionError, compile_expression
+from trustdesk.rules.expressions import Expression, ExpressionError, Prepared, compile_expression
 from trustdesk.rules.inputs import Event, TextBankLookup, build_inputs
 from trustdesk.rules.versions import active_rules
 from trustdesk.store import counters
@@ -101,9 +101,10 @@ def default_queue(session: Session, actor: Actor) -> Queue:
 def _route(queues: list[Queue], default: Queue, context: dict[str, Any], errors: list[dict[str, str]]) -> tuple[Queue, str]:
     """The first queue whose expression matches; the default queue when none does, or at once
     when one fails (the failure is added to `errors`: never silently taken for "no")."""
+    prepared = Prepared(context, {name for queue in queues for name in _expression(queue).variables})
     for queue in queues:
         try:
-            if _expression(queue).matches(context):
+            if _expression(queue).matches(prepared):
                 return queue, f"queue:{queue.name}"
         except ExpressionError as exc:
             errors.append(expression_error("queue", queue.name, str(exc)))
@@ -125,10 +126,11 @@ class _Routed:
 
 
 def _evaluate(session: Session, app_ids: dict[int, int], events: list[Event], now: datetime,
-              signals: dict[int, list[Signal]] | None = None) -> dict[int, _Routed]:
+              signals: dict[int, list[Signal]] | None = None, has_case: Collection[int] | None = None) -> dict[int, _Routed]:
     """Evaluate the rules and queue expressions on each event and store the evaluations;
     subject id → where its case goes. A live rule's route names the queue; failing that, the
-    queues' expressions decide."""
+    queues' expressions decide, for the subjects in `has_case` (default: all; a subject
+    without a case has nothing for them to move)."""
     if not events:
         return {}
     lookup: TextBankLookup | None = session.info.get("text_banks")
@@ -146,7 +148,8 @@ def _evaluate(session: Session, app_ids: dict[int, int], events: list[Event], no
         else:
             if route is not None:
                 evaluated.errors.append(expression_error("rule", outcome.effects.route_rule or "", f"no active queue named {route.queue!r}"))
-            queue, routed_by = _route(queues, default, routing_context(seen), evaluated.errors)
+            queue, routed_by = (_route(queues, default, routing_context(seen), evaluated.errors)
+                                if has_case is None or event.subject_id in has_case else (default, "default"))
         routed[event.subject_id] = _Routed(evaluated, queue, routed_by)
     evaluations.store(session, [r.evaluated for r in routed.values()], now)
     return routed
@@ -386,7 +389,7 @@ def reconsider(session: Session, actor: Actor, subject_ids: Iterable[int]) -> No
         # A reviewer's imminent-harm flag routed the case as imminent harm: it still is.
         events.append(Event(subject_id, "signals", lead.reporter_type, lead.text or "", bool(lead.imminent_harm or case.imminent_harm),
                             policies[lead.policy_code], None))
-    routed = _evaluate(session, app_ids, events, utcnow(), signals)
+    routed = _evaluate(session, app_ids, events, utcnow(), signals, has_case=cases)
     now = utcnow()
     _open_for_review(session, actor, app_ids, {s: to for s, to in routed.items() if s not in cases})
     for subject_id, case in cases.items():

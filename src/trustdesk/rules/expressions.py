@@ -89,6 +89,28 @@ def _sample(declared: type | Mapping[str, type], index: int) -> Any:
     return _SAMPLES[declared][index]
 
 
+class Prepared:
+    """An event's values converted for the engine once, for every expression evaluated on it:
+    converting is most of what evaluating costs. A value the engine cannot take is left out,
+    so an expression that reads it fails (as an `ExpressionError`) and the others still run."""
+
+    __slots__ = ("names", "context")
+
+    def __init__(self, values: Mapping[str, Any], used: Iterable[str] | None = None) -> None:
+        """`used`: the variables the expressions read (default: all), the only ones converted."""
+        self.context = cel.Context()
+        names = []
+        wanted = values.keys() if used is None else [name for name in sorted(set(used)) if name in values]
+        for name in wanted:
+            value = values[name]
+            try:
+                self.context.add_variable(name, value)
+            except Exception:  # noqa: BLE001 - reported by the expressions that read it
+                continue
+            names.append(name)
+        self.names = frozenset(names)
+
+
 @dataclass(frozen=True)
 class Expression:
     """A checked expression, ready to evaluate; made only by `compile_expression`."""
@@ -97,13 +119,16 @@ class Expression:
     variables: tuple[str, ...]
     _program: cel.Program = field(repr=False, compare=False)
 
-    def evaluate(self, context: Mapping[str, Any]) -> Any:
+    def evaluate(self, context: Mapping[str, Any] | Prepared) -> Any:
+        """The value on `context`: prepared once for many expressions, or plain values (of
+        which only the variables the expression uses are converted)."""
+        values = context.context if isinstance(context, Prepared) else {name: context[name] for name in self.variables if name in context}
         try:
-            return self._program.execute(dict(context))
+            return self._program.execute(values)
         except Exception as exc:  # the engine raises KeyError, TypeError, RuntimeError...; callers see one type
             raise ExpressionError(f"could not evaluate: {_describe(exc)}") from exc
 
-    def matches(self, context: Mapping[str, Any]) -> bool:
+    def matches(self, context: Mapping[str, Any] | Prepared) -> bool:
         """Evaluate a condition; anything but true or false is an error, not a guess."""
         result = self.evaluate(context)
         if not isinstance(result, bool):
