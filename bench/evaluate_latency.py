@@ -103,7 +103,8 @@ def main() -> None:
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--checks", type=int, default=2000)
     args = parser.parse_args()
-    print(f"/evaluate latency: {os.cpu_count()} CPUs, one client, one uvicorn worker, {len(RULES) + 1} rules")
+    print(f"/evaluate latency: {os.cpu_count()} CPUs (load average {os.getloadavg()[0]:.1f}), one client, one uvicorn worker, "
+          f"{len(RULES) + 1} rules")
     for kind in ("sqlite", "postgresql") if args.db == "both" else (args.db,):
         run(kind, args.checks)
 

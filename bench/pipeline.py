@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import statistics
 import tempfile
 import time
@@ -68,8 +69,9 @@ RULES = (
 
 
 def messages(count: int) -> list[str]:
-    """`count` varied messages: the shipped sets' texts, numbered once they run out."""
+    """`count` varied messages: the shipped sets' texts in a fixed shuffled order, numbered once they run out."""
     texts = [e.text for e in shipped_training_examples() if e.text.strip()]
+    random.Random(7).shuffle(texts)  # tweets and SMS mixed, as a platform's messages come
     return [texts[n % len(texts)] + (f" #{n // len(texts)}" if n >= len(texts) else "") for n in range(count)]
 
 
@@ -128,16 +130,19 @@ def run(db_kind: str, texts: list[str], number: int) -> tuple[float, float, floa
     return intake, worker, len(texts) / (intake + worker)
 
 
-def fast_tier(texts: list[str], runs: int) -> float:
+def fast_tier(texts: list[str], runs: int) -> tuple[float, float]:
+    """Messages/s of the fast tier: wall clock, and per CPU-second of this process (which holds
+    still when other work shares the machine)."""
     tier = FastTier.load()
     tier.score(texts[:BATCH])  # warm-up
-    rates = []
+    wall, cpu = [], []
     for _ in range(runs):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         for start in range(0, len(texts), BATCH):
             tier.score(texts[start:start + BATCH])
-        rates.append(len(texts) / (time.perf_counter() - started))
-    return statistics.median(rates)
+        wall.append(len(texts) / (time.perf_counter() - started))
+        cpu.append(len(texts) / (time.process_time() - cpu_started))
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def main() -> None:
@@ -147,10 +152,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     texts = messages(args.events)
-    print(f"pipeline benchmark: {os.cpu_count()} CPUs, {args.events:,} text-only messages, batches of {BATCH:,}, "
-          f"median of {args.runs} runs")
-    rate = fast_tier(texts, max(args.runs, 5))
-    print(f"fast tier alone  {rate:10,.0f} messages/s  (x{rate / FAST_TARGET:.2f} of the {FAST_TARGET:,}/s target)")
+    print(f"pipeline benchmark: {os.cpu_count()} CPUs (load average {os.getloadavg()[0]:.1f}), {args.events:,} text-only "
+          f"messages, batches of {BATCH:,}, median of {args.runs} runs")
+    wall, cpu = fast_tier(texts, max(args.runs, 5))
+    print(f"fast tier alone  {wall:10,.0f} messages/s wall clock, {cpu:,.0f} per CPU-second  "
+          f"(x{cpu / FAST_TARGET:.2f} of the {FAST_TARGET:,}/s target)")
     for kind in ("sqlite", "postgresql") if args.db == "both" else (args.db,):
         results = [run(kind, texts, n) for n in range(args.runs)]
         intake, worker, rate = (statistics.median(r[i] for r in results) for i in range(3))

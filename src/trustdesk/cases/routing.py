@@ -418,13 +418,17 @@ def reconsider(session: Session, actor: Actor, subject_ids: Iterable[int]) -> No
 
 def _open_for_review(session: Session, actor: Actor, app_ids: dict[int, int], routed: dict[int, _Routed]) -> None:
     """Subjects without an open case that a live rule routes (and none acts on) get one, as a
-    synchronous check's `review` does: an automated report that routing takes from there."""
+    synchronous check's `review` does: automated reports, one batch per app, that routing
+    takes from there."""
     # Imported here: intake → routing.
-    from trustdesk.ingest.intake import file_automated_report
+    from trustdesk.ingest.intake import AutomatedReport, file_automated_reports
 
+    by_app: dict[int, list[AutomatedReport]] = defaultdict(list)
     for subject_id, to in sorted(routed.items()):
-        if to.effects.route is not None and to.effects.action is None:
-            file_automated_report(session, actor, app_ids[subject_id], subject_id, to.evaluated.id or 0, None, review_text(to.evaluated))
+        if to.effects.route is not None and to.effects.action is None and to.evaluated.id is not None:
+            by_app[app_ids[subject_id]].append(AutomatedReport(subject_id, to.evaluated.id, None, review_text(to.evaluated)))
+    for app_id, wanted in sorted(by_app.items()):
+        file_automated_reports(session, actor, app_id, wanted)
 
 
 def review_text(evaluated: Evaluated) -> str:

@@ -354,23 +354,40 @@ def file_reports(
     return _receipts(items, known | raced, created)
 
 
-def file_automated_report(
-    session: Session, actor: Actor, app_id: int, subject_id: int, evaluation_id: int, policy_code: str | None, text: str
-) -> int | None:
-    """Open or join the subject's case for an evaluation whose live rules ask for review: an
-    automated report named after the evaluation, filed and routed like any other; the case id.
+@dataclass(frozen=True)
+class AutomatedReport:
+    """A subject whose evaluation's live rules ask for review, and what to file it under."""
 
-    The report's policy is `policy_code` if it is current, else the catch-all `OTHER`; with
-    neither in the catalogue no case can be opened (None)."""
+    subject_id: int
+    evaluation_id: int
+    policy_code: str | None
+    text: str
+
+
+def file_automated_reports(session: Session, actor: Actor, app_id: int, wanted: Sequence[AutomatedReport]) -> dict[int, int]:
+    """Open or join each subject's case: an automated report named after the evaluation (one
+    batch, filed and routed like any other); subject id → case id.
+
+    A report's policy is the one asked for if it is current, else the catch-all `OTHER`; with
+    neither in the catalogue the subject gets no case."""
+    if not wanted:
+        return {}
     codes = _current_policy_codes(session)
-    code = policy_code if policy_code in codes else CATCH_ALL_POLICY
-    if code not in codes:
-        return None
-    external_id = session.execute(select(Subject.external_id).where(Subject.id == subject_id)).scalar_one()
-    item = ReportIn(external_id=f"evaluation-{evaluation_id}", subject_external_id=external_id, policy_code=code,
-                    reporter_type=ReporterType.AUTOMATED, text=text[:5000])
-    receipt = file_reports(session, Submitter(app_id, actor), [item], single=True)[0]
-    return session.execute(select(Report.case_id).where(Report.id == receipt.id)).scalar_one()
+    external = dict(session.execute(
+        select(Subject.id, Subject.external_id).where(Subject.id.in_([w.subject_id for w in wanted]))
+    ).all())
+    items = [
+        ReportIn(external_id=f"evaluation-{w.evaluation_id}", subject_external_id=external[w.subject_id], policy_code=code,
+                 reporter_type=ReporterType.AUTOMATED, text=w.text[:5000])
+        for w in wanted
+        if (code := w.policy_code if w.policy_code in codes else CATCH_ALL_POLICY) in codes
+    ]
+    if not items:
+        return {}
+    filed = file_reports(session, Submitter(app_id, actor), items)
+    return dict(session.execute(  # type: ignore[arg-type]
+        select(Report.subject_id, Report.case_id).where(Report.id.in_([r.id for r in filed]), Report.case_id.is_not(None))
+    ).all())
 
 
 def _reporter_ref(row: dict[str, Any]) -> str | None:
