@@ -70,8 +70,8 @@ class Answer:
 def check(session: Session, who: intake.Submitter, item: EvaluateIn) -> Answer:
     """The verdict on `item`, given now; the same content again gets the kept answer."""
     policy = _policy(session, item.context.policy_code)
-    subject_id, body_hash = _stored_subject(session, who, item.subject())
-    kept = _kept(session, subject_id, body_hash)
+    subject_id, body_hash, created = _stored_subject(session, who, item.subject())
+    kept = None if created else _kept(session, subject_id, body_hash)
     if kept is not None:
         return Answer.of(kept)
     find_signals(session, [subject_id])
@@ -112,18 +112,19 @@ def _policy(session: Session, code: str | None) -> Policy | None:
     return policy
 
 
-def _stored_subject(session: Session, who: intake.Submitter, item: SubjectIn) -> tuple[int, str]:
-    """The subject's id and body hash once stored as intake stores it: created, found as an
-    identical retry, or updated where its content changed (its kind and place cannot)."""
+def _stored_subject(session: Session, who: intake.Submitter, item: SubjectIn) -> tuple[int, str, bool]:
+    """The subject's id and body hash once stored as intake stores it, and whether it is new:
+    created, found as an identical retry, or updated where its content changed (its kind and
+    place cannot)."""
     existing = subject_views.find(session, who.app_id, item.external_id)
     if existing is None or existing.body_hash == item.body_hash():
         receipt = intake.create_subjects(session, who, [item], single=True, analyse_later=False)[0]
-        return receipt.id, item.body_hash()
+        return receipt.id, item.body_hash(), receipt.status == "created"
     if existing.kind != item.kind.value:
         raise Conflict("kind", f"{item.external_id!r} is a {existing.kind}; a subject's kind cannot change")
     change = SubjectUpdate.model_validate(item.model_dump(include=_UPDATABLE))
     updated = intake.update_subject(session, who, item.external_id, change)
-    return updated.id, updated.body_hash
+    return updated.id, updated.body_hash, False
 
 
 def _kept(session: Session, subject_id: int, body_hash: str) -> VerdictRow | None:
