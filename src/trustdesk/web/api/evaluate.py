@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from trustdesk.domain.client_input import RowId
 from trustdesk.domain.vocabulary import Scope
 from trustdesk.ingest import intake
 from trustdesk.ingest.schemas import EvaluateBatch, EvaluateIn
@@ -71,7 +72,7 @@ def evaluate_batch(
 
 @router.get("/evaluate/batch/{job_id}", response_model=BatchOut)
 def read_batch(
-    job_id: int,
+    job_id: RowId,
     who: intake.Submitter = Depends(client_with(Scope.EVALUATE_WRITE)), session: Session = Depends(read_session),
 ) -> BatchOut:
     """A batch's status and, once done, its results."""
