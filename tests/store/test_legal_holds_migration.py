@@ -23,7 +23,7 @@ ITEM = ("INSERT INTO evidence_items (hold_id, position, kind, source_id, subject
 
 
 def test_hold_tables_arrive_with_0026_and_leave_on_downgrade(empty_url: str) -> None:
-    upgrade(empty_url, "0024")
+    upgrade(empty_url, "0025")
     engine = create_engine(empty_url)
     with engine.begin() as conn:
         add_decided_listing(conn, NOW)
@@ -42,7 +42,7 @@ def test_hold_tables_arrive_with_0026_and_leave_on_downgrade(empty_url: str) -> 
     engine.dispose()
     assert rows(empty_url, "SELECT external_id, erased_at FROM subjects") == [("lst-3", None)]
 
-    command.downgrade(alembic_config(empty_url), "0024")
+    command.downgrade(alembic_config(empty_url), "0025")
     engine = create_engine(empty_url)
     assert not {"legal_holds", "hold_subjects", "evidence_items", "custody_events"} & set(inspect(engine).get_table_names())
     assert "erased_at" not in {c["name"] for c in inspect(engine).get_columns("subjects")}

@@ -500,6 +500,10 @@ SUCCESS: dict[str, Success] = {
     "POST /api/v1/reports/batch": Success(body=lambda _w: {"items": [{"external_id": "r-3", "subject_external_id": "post-1",
                                                                       "policy_code": "SPAM", "reporter_type": "anonymous"}]}),
     "POST /api/v1/subjects/{external_id}/deleted": Success(body=lambda _w: {"reason": "closed by its owner"}),
+    "POST /api/v1/evaluate": Success(body=lambda _w: {"external_id": "new-3", "kind": "post", "text": "hello"}),
+    "POST /api/v1/evaluate/batch": Success(body=lambda _w: {"items": [{"external_id": "new-4", "kind": "post"}]}),
+    "GET /api/v1/evaluate/batch/{job_id}": Success(params=lambda w: {"job_id": w.api.post(
+        "/api/v1/evaluate/batch", {"items": [{"external_id": "new-5", "kind": "post"}]}).json()["job_id"]}),
     "POST /api/v1/account-events": Success(body=lambda _w: {"external_id": "e-1", "account_external_id": "acc-1", "kind": "login",
                                                             "occurred_at": "2026-01-02T03:04:05Z"}),
     "POST /api/v1/account-events/batch": Success(body=lambda _w: {"items": [{"external_id": "e-2", "account_external_id": "acc-1",

@@ -33,6 +33,7 @@ import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib.metadata import entry_points
 from typing import Any, ClassVar
 
@@ -73,9 +74,10 @@ class SubjectView:
         """Title and text, as one message to score."""
         return "\n".join(part for part in (self.title, self.text) if part)
 
-    @property
+    @cached_property
     def content_hash(self) -> str:
-        """What identifies the content analysed: its body and the bytes of its media."""
+        """What identifies the content analysed: its body and the bytes of its media (stored
+        with each of the subject's signals, so worked out once)."""
         media = ",".join(sorted(m.blob_sha256 for m in self.media if m.blob_sha256))
         return hashlib.sha256(f"{self.body_hash}|{media}".encode()).hexdigest()
 

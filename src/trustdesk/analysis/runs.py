@@ -46,20 +46,24 @@ def queue_analysis(session: Session, subject_ids: list[int]) -> None:
         enqueue(session, AnalyseSubjects(subject_ids=subject_ids[start:start + BATCH]))
 
 
-def analyse(session: Session, actor: Actor, subject_ids: list[int], analysers: AnalyserRegistry = ANALYSERS) -> dict[int, int]:
-    """Run every analyser on the subjects and let new signals move their cases; subject id →
-    how many new signals it got (subjects that no longer exist are skipped)."""
+def find_signals(session: Session, subject_ids: list[int], analysers: AnalyserRegistry = ANALYSERS) -> dict[int, list[int]]:
+    """Run every analyser on the subjects and store what they found; subject id → the ids of its
+    new signals (subjects that no longer exist are skipped). Moves no case."""
     views = signals.subject_views(session, subject_ids)
-    fresh = dict.fromkeys((view.id for view in views), 0)
-    stored: list[int] = []
+    fresh: dict[int, list[int]] = {view.id: [] for view in views}
     for analyser in analysers.all():
-        for view, found in zip(views, analyser.analyse_many(views)):
-            new = signals.store(session, analyser, view, found)
-            fresh[view.id] += len(new)
-            stored += new
-    act_on_matches(session, actor, stored)
-    reconsider(session, actor, [subject_id for subject_id, count in fresh.items() if count])
+        for signal_id, subject_id in signals.store(session, analyser, list(zip(views, analyser.analyse_many(views)))):
+            fresh[subject_id].append(signal_id)
     return fresh
+
+
+def analyse(session: Session, actor: Actor, subject_ids: list[int], analysers: AnalyserRegistry = ANALYSERS) -> dict[int, int]:
+    """`find_signals`, then what new hash-bank matches call for, then let new signals move the
+    subjects' cases; subject id → how many new signals it got."""
+    fresh = find_signals(session, subject_ids, analysers)
+    act_on_matches(session, actor, [signal_id for ids in fresh.values() for signal_id in ids])
+    reconsider(session, actor, [subject_id for subject_id, ids in fresh.items() if ids])
+    return {subject_id: len(ids) for subject_id, ids in fresh.items()}
 
 
 def analysers_for(db: Database, blobs: BlobStore) -> AnalyserRegistry:

@@ -9,7 +9,7 @@ re-score a case. Routing and priority read a subject's *latest* signal per (anal
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -39,21 +39,23 @@ def subject_views(session: Session, subject_ids: Iterable[int]) -> list[SubjectV
     ]
 
 
-def store(session: Session, analyser: Analyser, subject: SubjectView, found: list[SignalFound]) -> list[int]:
-    """Insert what `analyser` found on `subject`; the ids of the rows that were new."""
-    if not found:
-        return []
+def store(session: Session, analyser: Analyser, found: Sequence[tuple[SubjectView, list[SignalFound]]]) -> list[tuple[int, int]]:
+    """Insert what `analyser` found on each subject, in one statement; (signal id, subject id)
+    of the signals that were new."""
     now = utcnow()
     rows: list[dict[str, Any]] = [
         {"subject_id": subject.id, "analyser": analyser.name, "label": signal.label, "score": signal.score,
          "match": signal.match, "evidence": signal.evidence, "model_version": analyser.version,
          "content_hash": subject.content_hash, "created_at": now}
-        for signal in found
+        for subject, signals in found for signal in signals
     ]
-    statement = conflict_insert(session, Signal).on_conflict_do_nothing(
+    if not rows:
+        return []
+    statement = conflict_insert(session, Signal.__table__).on_conflict_do_nothing(
         index_elements=["subject_id", "analyser", "label", "model_version", "content_hash"]
     )
-    return list(session.execute(statement.returning(Signal.id), rows).scalars())
+    table = Signal.__table__.c
+    return [(signal_id, subject_id) for signal_id, subject_id in session.execute(statement.returning(table.id, table.subject_id), rows)]
 
 
 def latest_signals(session: Session, subject_ids: Iterable[int]) -> dict[int, list[Signal]]:

@@ -21,7 +21,7 @@ on the evaluation and in metrics, and the report goes to the default queue.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -54,7 +54,7 @@ from trustdesk.enforcement import notifiers
 from trustdesk.rules import evaluations
 from trustdesk.rules.engine import Effects, evaluate, expression_error, routing_context
 from trustdesk.rules.evaluations import Evaluated
-from trustdesk.rules.expressions import Expression, ExpressionError, compile_expression
+from trustdesk.rules.expressions import Expression, ExpressionError, Prepared, compile_expression
 from trustdesk.rules.inputs import Event, build_inputs
 from trustdesk.rules.versions import active_rules
 from trustdesk.store import counters
@@ -101,9 +101,10 @@ def default_queue(session: Session, actor: Actor) -> Queue:
 def _route(queues: list[Queue], default: Queue, context: dict[str, Any], errors: list[dict[str, str]]) -> tuple[Queue, str]:
     """The first queue whose expression matches; the default queue when none does, or at once
     when one fails (the failure is added to `errors`: never silently taken for "no")."""
+    prepared = Prepared(ROUTING_SCHEMA, context, {name for queue in queues for name in _expression(queue).variables})
     for queue in queues:
         try:
-            if _expression(queue).matches(context):
+            if _expression(queue).matches(prepared):
                 return queue, f"queue:{queue.name}"
         except ExpressionError as exc:
             errors.append(expression_error("queue", queue.name, str(exc)))
@@ -125,10 +126,11 @@ class _Routed:
 
 
 def _evaluate(session: Session, app_ids: dict[int, int], events: list[Event], now: datetime,
-              signals: dict[int, list[Signal]] | None = None) -> dict[int, _Routed]:
+              signals: dict[int, list[Signal]] | None = None, has_case: Collection[int] | None = None) -> dict[int, _Routed]:
     """Evaluate the rules and queue expressions on each event and store the evaluations;
     subject id → where its case goes. A live rule's route names the queue; failing that, the
-    queues' expressions decide."""
+    queues' expressions decide, for the subjects in `has_case` (default: all; a subject
+    without a case has nothing for them to move)."""
     if not events:
         return {}
     inputs = build_inputs(session, events, now, signals=signals)
@@ -145,7 +147,8 @@ def _evaluate(session: Session, app_ids: dict[int, int], events: list[Event], no
         else:
             if route is not None:
                 evaluated.errors.append(expression_error("rule", outcome.effects.route_rule or "", f"no active queue named {route.queue!r}"))
-            queue, routed_by = _route(queues, default, routing_context(seen), evaluated.errors)
+            queue, routed_by = (_route(queues, default, routing_context(seen), evaluated.errors)
+                                if has_case is None or event.subject_id in has_case else (default, "default"))
         routed[event.subject_id] = _Routed(evaluated, queue, routed_by)
     evaluations.store(session, [r.evaluated for r in routed.values()], now)
     return routed
@@ -357,7 +360,8 @@ def _leave_hands(case: Case) -> None:
 def reconsider(session: Session, actor: Actor, subject_ids: Iterable[int]) -> None:
     """Evaluate the rules again for subjects that got new signals, and move their open cases.
 
-    Every subject is an event for the rules (a live rule may act on content nobody reported).
+    Every subject is an event for the rules (a live rule may act on content nobody reported,
+    and one that routes content without an open case opens one for it).
     An open report case gets the new signals component of its priority (the band only moves
     up) and what live rules ask for; a case not at a tier is routed again as its lead report
     was, now with the signals, and moves if a rule or another queue takes it, leaving its
@@ -384,8 +388,9 @@ def reconsider(session: Session, actor: Actor, subject_ids: Iterable[int]) -> No
         # A reviewer's imminent-harm flag routed the case as imminent harm: it still is.
         events.append(Event(subject_id, "signals", lead.reporter_type, lead.text or "", bool(lead.imminent_harm or case.imminent_harm),
                             policies[lead.policy_code], None))
-    routed = _evaluate(session, app_ids, events, utcnow(), signals)
+    routed = _evaluate(session, app_ids, events, utcnow(), signals, has_case=cases)
     now = utcnow()
+    _open_for_review(session, actor, app_ids, {s: to for s, to in routed.items() if s not in cases})
     for subject_id, case in cases.items():
         to = routed.get(subject_id)
         if to is None:
@@ -408,6 +413,27 @@ def reconsider(session: Session, actor: Actor, subject_ids: Iterable[int]) -> No
             "assigned_to": None, "signals": [s.id for s in found], "evaluation_id": to.evaluated.id,
         })
     _act(session, routed.values())
+
+
+def _open_for_review(session: Session, actor: Actor, app_ids: dict[int, int], routed: dict[int, _Routed]) -> None:
+    """Subjects without an open case that a live rule routes (and none acts on) get one, as a
+    synchronous check's `review` does: automated reports, one batch per app, that routing
+    takes from there."""
+    # Imported here: intake → routing.
+    from trustdesk.ingest.intake import AutomatedReport, file_automated_reports
+
+    by_app: dict[int, list[AutomatedReport]] = defaultdict(list)
+    for subject_id, to in sorted(routed.items()):
+        if to.effects.route is not None and to.effects.action is None and to.evaluated.id is not None:
+            by_app[app_ids[subject_id]].append(AutomatedReport(subject_id, to.evaluated.id, None, review_text(to.evaluated)))
+    for app_id, wanted in sorted(by_app.items()):
+        file_automated_reports(session, actor, app_id, wanted)
+
+
+def review_text(evaluated: Evaluated) -> str:
+    """What an automated report says: the live rules that asked for review."""
+    names = ", ".join(f"{rule.name} (version {rule.version})" for rule in evaluated.outcome.live)
+    return f"Automated: rule{'s' if len(evaluated.outcome.live) > 1 else ''} {names} matched."
 
 
 def _rescore(session: Session, actor: Actor, case: Case, points: float, effects: Effects, now: datetime) -> Queue:

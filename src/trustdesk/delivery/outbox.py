@@ -12,7 +12,9 @@ Envelope: `{"type", "timestamp", "data"}`; `data` has `action_id`, `decision_id`
 `params` (`days`, `label`). A `notice.requested` event (`announce_notice`) carries `notice_id`,
 `kind`, `recipient` `{"role", and "subject_external_id" | "report_external_id" |
 "requester_ref"}`, `locale`, `subject_line`, `body`, `subject`, `decision_id`,
-`statement_of_reasons_id` and `sequence`: the host platform sends the text as it is.
+`statement_of_reasons_id` and `sequence`: the host platform sends the text as it is. An
+`evaluation.batch_completed` event (`announce_batch`) carries `batch_id`, `item_count`,
+`verdicts` (counted by verdict), `errors` and `sequence`.
 
 A row is `pending` until delivered, `dead` after a day of failures, or `cancelled` (by an
 admin, or when its endpoint is removed); a dead or cancelled row can be retried, which makes
@@ -60,6 +62,7 @@ class EventType(StrEnum):
     ACTION_REVERSED = "action.reversed"
     ACTION_EXPIRED = "action.expired"
     NOTICE_REQUESTED = "notice.requested"  # a notice for the host platform to send to a person
+    EVALUATION_BATCH_COMPLETED = "evaluation.batch_completed"  # a batch of synchronous checks is done
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -120,6 +123,12 @@ def announce_notice(session: Session, notice: Notice, recipient: dict[str, Any],
         "decision_id": notice.decision_id,
         "statement_of_reasons_id": notice.statement_of_reasons_id,
     }, notice_id=notice.id, now=now)
+
+
+def announce_batch(session: Session, batch_id: int, subject: Subject, summary: dict[str, Any], *, now: datetime | None = None) -> int:
+    """Tell the host platform a batch of checks is done; the results are read from the API.
+    Numbered in the sequence of `subject`, the batch's first one checked."""
+    return _queue_event(session, EventType.EVALUATION_BATCH_COMPLETED, subject, {"batch_id": batch_id, **summary}, now=now)
 
 
 def _queue_event(

@@ -213,4 +213,5 @@ class Scope(StrEnum):
     EVENTS_WRITE = "events:write"
     ESCALATIONS_WRITE = "escalations:write"
     APPEALS_WRITE = "appeals:write"
+    EVALUATE_WRITE = "evaluate:write"  # synchronous verdicts (stores the subject as intake does)
 

@@ -43,6 +43,9 @@ from trustdesk.store.dialects import conflict_insert
 from trustdesk.store.models import AccountEvent, Policy, Report, Subject, utcnow
 
 
+CATCH_ALL_POLICY = "OTHER"  # what an automated report is filed under when no policy is named
+
+
 @dataclass(frozen=True)
 class Submitter:
     """The API client (or import run) submitting; everything it sends belongs to its app."""
@@ -132,8 +135,13 @@ def _receipts(items: Sequence[Any], known: dict[str, Receipt], created: dict[str
     return [known.get(item.external_id) or created[item.external_id] for item in items]
 
 
-def create_subjects(session: Session, who: Submitter, items: Sequence[SubjectIn], *, single: bool = False) -> list[Receipt]:
-    """Create subjects; an item may name a parent or account created earlier in the same batch."""
+def create_subjects(
+    session: Session, who: Submitter, items: Sequence[SubjectIn], *, single: bool = False, analyse_later: bool = True
+) -> list[Receipt]:
+    """Create subjects; an item may name a parent or account created earlier in the same batch.
+
+    New subjects with text are queued for the analysers, unless the caller analyses them itself
+    (`analyse_later=False`, the synchronous check)."""
     known, fresh = _split_known(session, Subject, who.app_id, items, single)
     for index, item, _ in fresh:
         if item.media_url:
@@ -171,7 +179,8 @@ def create_subjects(session: Session, who: Submitter, items: Sequence[SubjectIn]
     _audit_new_subjects(session, who, new, ids)
     identifier_index.index_subjects(session, [(ids[item.external_id][0], item.personal.model_dump(exclude_none=True)) for _, item, _ in new])
     media_fetch.queue_fetches(session, {ids[item.external_id][0]: item.media_url for _, item, _ in new if item.media_url})
-    queue_analysis(session, [ids[item.external_id][0] for _, item, _ in new if item.title or item.text])  # media: once fetched
+    if analyse_later:
+        queue_analysis(session, [ids[item.external_id][0] for _, item, _ in new if item.title or item.text])  # media: once fetched
     return _receipts(items, known, created)
 
 
@@ -233,6 +242,9 @@ def update_subject(session: Session, who: Submitter, external_id: str, change: S
     if subject is None:
         raise NotFound("external_id", f"no subject {external_id!r} in this app")
     given = change.model_dump(mode="json", exclude_unset=True)
+    for name in ("reach", "personal"):  # stored without empty fields, as at creation
+        if given.get(name) is not None:
+            given[name] = {key: value for key, value in given[name].items() if value is not None}
     before: dict[str, Any] = {}
     after: dict[str, Any] = {}
     for name in _UPDATABLE:
@@ -341,6 +353,42 @@ def file_reports(
     route_reports(session, who.actor, who.app_id, [r.id for r in created.values()], now=now)
     queue_reported(session, sorted({row["subject_id"] for row in rows}))
     return _receipts(items, known | raced, created)
+
+
+@dataclass(frozen=True)
+class AutomatedReport:
+    """A subject whose evaluation's live rules ask for review, and what to file it under."""
+
+    subject_id: int
+    evaluation_id: int
+    policy_code: str | None
+    text: str
+
+
+def file_automated_reports(session: Session, actor: Actor, app_id: int, wanted: Sequence[AutomatedReport]) -> dict[int, int]:
+    """Open or join each subject's case: an automated report named after the evaluation (one
+    batch, filed and routed like any other); subject id → case id.
+
+    A report's policy is the one asked for if it is current, else the catch-all `OTHER`; with
+    neither in the catalogue the subject gets no case."""
+    if not wanted:
+        return {}
+    codes = _current_policy_codes(session)
+    external = dict(session.execute(
+        select(Subject.id, Subject.external_id).where(Subject.id.in_([w.subject_id for w in wanted]))
+    ).all())
+    items = [
+        ReportIn(external_id=f"evaluation-{w.evaluation_id}", subject_external_id=external[w.subject_id], policy_code=code,
+                 reporter_type=ReporterType.AUTOMATED, text=w.text[:5000])
+        for w in wanted
+        if (code := w.policy_code if w.policy_code in codes else CATCH_ALL_POLICY) in codes
+    ]
+    if not items:
+        return {}
+    filed = file_reports(session, Submitter(app_id, actor), items)
+    return dict(session.execute(  # type: ignore[arg-type]
+        select(Report.subject_id, Report.case_id).where(Report.id.in_([r.id for r in filed]), Report.case_id.is_not(None))
+    ).all())
 
 
 def _reporter_ref(row: dict[str, Any]) -> str | None:

@@ -137,6 +137,27 @@ class AccountEventBatch(_Strict):
     items: list[AccountEventIn] = Field(min_length=1, max_length=1000)
 
 
+class EvaluationContext(_Strict):
+    """What the host platform knows about a synchronous check besides the content."""
+
+    policy_code: str | None = Field(default=None, min_length=1, max_length=64,
+                                    description="The policy the content is checked against, if one; rules see it as `event.policy`.")
+    source: str = Field(default="", max_length=64, description="Where the check comes from, e.g. `pre_publication`; `event.source`.")
+
+
+class EvaluateIn(SubjectIn):
+    """A subject as the subjects API takes it, with the context of the check."""
+
+    context: EvaluationContext = Field(default_factory=EvaluationContext)
+
+    def subject(self) -> SubjectIn:
+        return SubjectIn.model_construct(**{name: getattr(self, name) for name in SubjectIn.model_fields})
+
+
+class EvaluateBatch(_Strict):
+    items: list[EvaluateIn] = Field(min_length=1, max_length=1000)
+
+
 class Receipt(BaseModel):
     """What the host platform gets back; for a report, the DSA Art. 16 confirmation of receipt."""
 

@@ -50,6 +50,7 @@ JOB_MODULES = (
     "trustdesk.ingest.media_fetch",
     "trustdesk.notices.mail",
     "trustdesk.privacy.retention",
+    "trustdesk.rules.verdicts",
 )
 
 P = TypeVar("P")

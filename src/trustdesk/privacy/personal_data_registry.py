@@ -61,6 +61,11 @@ PERSONAL: dict[str, dict[str, DataKind]] = {
     "evidence_items": {"body": DataKind.EVIDENCE},
     "custody_events": {"reason": DataKind.EVIDENCE, "detail": DataKind.EVIDENCE},
     "legal_holds": {"reason": DataKind.EVIDENCE, "reference": DataKind.EVIDENCE},
+    # A CyberTipline report names the reported person: screen name, profile, IPs, device ids.
+    "ncmec_reports": {"xml": DataKind.EVIDENCE, "files": DataKind.EVIDENCE},
+    # What a synchronous check answered: the rules that held and the signals, worked out from content.
+    "verdicts": {"reasons": DataKind.DERIVED, "signals": DataKind.DERIVED},
+    "evaluation_batches": {"items": DataKind.CONTENT, "results": DataKind.DERIVED},
 }
 
 # Blobs are files, not columns: what each kind of blob reference holds.
@@ -88,6 +93,9 @@ NOT_PERSONAL: dict[str, frozenset[str]] = {name: frozenset(columns) for name, co
     "reply_templates": {"name", "channel", "tone", "created_by"},
     "report_counters": {"policy_code"},
     "rules": {"name"},
+    "ncmec_reports": {"state", "incident_type", "errors", "created_by"},
+    "verdicts": {"verdict", "body_hash"},
+    "evaluation_batches": {"status"},
     "staff_users": {"password_hash", "roles", "totp_secret"},
     "subject_counters": {"kind"},
     "api_clients": {"name", "token_prefix", "token_hash", "scopes"},
@@ -123,7 +131,7 @@ NOT_PERSONAL: dict[str, frozenset[str]] = {name: frozenset(columns) for name, co
     "case_replies": {"channel", "locale", "delivery"},
     "outbox": {"webhook_id", "event_type", "state", "last_error"},
     "rule_hits": {"mode"},
-    "statements_of_reasons": {"puid"},
+    "statements_of_reasons": {"puid", "submission", "dsa_uuid", "submission_errors"},
 }.items()}
 
 _MAY_HOLD_DATA = (String, Text, JSON, LargeBinary)

@@ -22,7 +22,7 @@ from prometheus_client import Counter
 
 from trustdesk.domain.priority import Band
 from trustdesk.domain.rules import Act, Effect, Label, Route, RuleMode
-from trustdesk.rules.expressions import Expression, ExpressionError, Schema, compile_expression
+from trustdesk.rules.expressions import Expression, ExpressionError, Prepared, Schema, compile_expression
 
 EXPRESSION_ERRORS = Counter(
     "trustdesk_expression_errors_total", "Rule and routing expressions that failed on an event's inputs", ["source"]
@@ -100,11 +100,12 @@ def evaluate(rules: Sequence[CompiledRule], inputs: Mapping[str, Any]) -> Outcom
     """Run every rule that is not disabled on `inputs`; errors are counted and kept, not raised."""
     hits: list[CompiledRule] = []
     errors: list[dict[str, str]] = []
+    prepared = Prepared(RULE_SCHEMA, inputs, {name for rule in rules for name in rule.expression.variables})
     for rule in sorted(rules, key=lambda r: r.name):
         if rule.mode is RuleMode.DISABLED:
             continue
         try:
-            if rule.expression.matches(inputs):
+            if rule.expression.matches(prepared):
                 hits.append(rule)
         except ExpressionError as exc:
             errors.append(expression_error("rule", rule.name, str(exc)))

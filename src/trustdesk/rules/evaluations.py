@@ -42,8 +42,9 @@ def store(session: Session, evaluated: Sequence[Evaluated], now: datetime) -> No
     """Insert the evaluations and their hits; sets each one's `id`."""
     if not evaluated:
         return
+    table = RuleEvaluation.__table__  # Core, not ORM, statements: this runs for every event
     ids = session.execute(
-        insert(RuleEvaluation).returning(RuleEvaluation.id, sort_by_parameter_order=True),
+        insert(table).returning(table.c.id, sort_by_parameter_order=True),
         [{"app_id": e.app_id, "subject_id": e.subject_id, "report_id": e.report_id, "trigger": e.trigger,
           "inputs": e.inputs, "errors": [*e.outcome.errors, *e.errors], "created_at": now} for e in evaluated],
     ).scalars().all()
@@ -53,7 +54,7 @@ def store(session: Session, evaluated: Sequence[Evaluated], now: datetime) -> No
         hits.extend({"evaluation_id": evaluation_id, "rule_id": rule.rule_id, "rule_version_id": rule.version_id,
                      "mode": rule.mode.value, "subject_id": e.subject_id, "created_at": now} for rule in e.outcome.hits)
     if hits:
-        session.execute(insert(RuleHit), hits)
+        session.execute(insert(RuleHit.__table__), hits)
 
 
 def act(session: Session, evaluated: Evaluated) -> int | None:

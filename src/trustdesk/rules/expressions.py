@@ -207,6 +207,34 @@ def _type_name(declared: Declared) -> str:
     return f"{declared.__name__}"  # type: ignore[union-attr]
 
 
+class Prepared:
+    """An event's values converted for the engine once, for every expression evaluated on it
+    (converting records to messages is most of what evaluating costs): only the variables the
+    expressions read. A value that cannot be converted is left out with its error, so the
+    expressions that read it fail (as `ExpressionError`) and the others still run."""
+
+    __slots__ = ("data", "failed")
+
+    def __init__(self, schema: Schema, values: Mapping[str, Any], used: Iterable[str]) -> None:
+        self.data: dict[str, Any] = {}
+        self.failed: dict[str, ExpressionError] = {}
+        for name in sorted(set(used)):
+            try:
+                self.data.update(schema.convert(values, [name]))
+            except ExpressionError as exc:
+                self.failed[name] = exc
+
+    def of(self, variables: Iterable[str]) -> dict[str, Any]:
+        data = {}
+        for name in variables:
+            if name in self.failed:
+                raise self.failed[name]
+            if name not in self.data:
+                raise ExpressionError(f"could not evaluate: no value for {name!r}")
+            data[name] = self.data[name]
+        return data
+
+
 @dataclass(frozen=True)
 class Expression:
     """A checked expression, ready to evaluate; made only by `compile_expression`."""
@@ -216,9 +244,10 @@ class Expression:
     _program: Any = field(repr=False, compare=False)
     _schema: Schema = field(repr=False, compare=False)
 
-    def _run(self, context: Mapping[str, Any]) -> Any:
+    def _run(self, context: Mapping[str, Any] | Prepared) -> Any:
+        data = context.of(self.variables) if isinstance(context, Prepared) else self._schema.convert(context, self.variables)
         try:
-            result = self._program.eval(data=self._schema.convert(context, self.variables))
+            result = self._program.eval(data=data)
         except ExpressionError:
             raise
         except Exception as exc:  # a value of the wrong type for its declaration; callers see one type
@@ -227,10 +256,10 @@ class Expression:
             raise ExpressionError(f"could not evaluate: {_status_less(str(result.value()))}")
         return result
 
-    def evaluate(self, context: Mapping[str, Any]) -> Any:
+    def evaluate(self, context: Mapping[str, Any] | Prepared) -> Any:
         return self._run(context).plain_value()
 
-    def matches(self, context: Mapping[str, Any]) -> bool:
+    def matches(self, context: Mapping[str, Any] | Prepared) -> bool:
         """Evaluate a condition; anything but true or false is an error, not a guess."""
         result = self._run(context).value()
         if not isinstance(result, bool):

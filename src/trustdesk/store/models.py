@@ -1191,3 +1191,39 @@ class CustodyEvent(Base):
     at: Mapped[datetime] = mapped_column()
     prev_hash: Mapped[str] = mapped_column(String(64))
     event_hash: Mapped[str] = mapped_column(String(64))
+
+
+class Verdict(Base):
+    """The answer of a synchronous check on one content of a subject, kept so that the same
+    content checked again gets the same answer without a second decision or case."""
+
+    __tablename__ = "verdicts"
+    __table_args__ = (UniqueConstraint("subject_id", "body_hash"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id"))
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"))
+    body_hash: Mapped[str] = mapped_column(String(64))
+    evaluation_id: Mapped[int] = mapped_column(ForeignKey("rule_evaluations.id"))
+    verdict: Mapped[str] = mapped_column(String(16))  # allow, review, block
+    # [{"rule", "version", "effects"}] of the live rules that matched.
+    reasons: Mapped[list[Any]] = mapped_column(default=list)
+    signals: Mapped[list[Any]] = mapped_column(default=list)
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"), default=None)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EvaluationBatch(Base):
+    """Up to 1,000 synchronous checks done by the worker: the items as sent, then each one's
+    answer (or the error that refused it) in order."""
+
+    __tablename__ = "evaluation_batches"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id"), index=True)
+    api_client_id: Mapped[int | None] = mapped_column(ForeignKey("api_clients.id"), default=None)
+    status: Mapped[str] = mapped_column(String(16))  # queued, done
+    item_count: Mapped[int] = mapped_column()
+    items: Mapped[list[Any]] = mapped_column(default=list)
+    results: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -34,6 +34,7 @@ from trustdesk.web.api import (
     cases,
     enforcement,
     escalations,
+    evaluate,
     notices,
     replies,
     reports,
@@ -200,7 +201,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         return PlainTextResponse(generate_latest().decode(), media_type=CONTENT_TYPE_LATEST)
 
     modules = (
-        subjects, reports, account_events, cases, escalations, enforcement, appeals, notices, webhooks, search, statements,
+        subjects, reports, evaluate, account_events, cases, escalations, enforcement, appeals, notices, webhooks, search, statements,
         canned_rationales, replies, rules, text_banks, transparency,
     )
     for module in modules:

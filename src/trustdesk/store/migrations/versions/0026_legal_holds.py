@@ -1,14 +1,14 @@
 """legal holds: evidence sets with a chain of custody, and when a subject's data was erased
 
 Revision ID: 0026
-Revises: 0024
+Revises: 0025
 Create Date: 2026-12-06 18:45:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0026'
-down_revision = '0024'
+down_revision = '0025'
 branch_labels = None
 depends_on = None
 

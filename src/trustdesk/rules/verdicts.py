@@ -1,0 +1,197 @@
+"""Synchronous verdicts: one subject checked inside the request, for pre-publication checks.
+
+`check` stores the subject as intake does (idempotent by external id; changed content is
+applied as an update), runs the analysers on it at once, evaluates the rules on an event of
+type `evaluate` and keeps the evaluation. The live hits make the verdict: `block` when one
+acts (an automated decision with its statement of reasons and webhook, as at intake),
+`review` when one routes, labels or raises priority (the subject's case is opened or joined
+with an automated report, as when new signals route a subject), else `allow`.
+
+The answer is kept per subject content (`verdicts`, unique by subject and body hash), so the
+same content checked again gets the same answer and no second decision or case.
+
+A batch of up to 1,000 checks is stored and done by the worker (`evaluate_batch`); each item's
+answer, or the error that refused it, is kept in order with the batch, and the app's webhook
+endpoints get `evaluation.batch_completed`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from trustdesk import subjects as subject_views
+from trustdesk.analysis.runs import find_signals
+from trustdesk.analysis.signals import latest_signals
+from trustdesk.audit.log import Actor, record
+from trustdesk.cases.routing import review_text
+from trustdesk.delivery import outbox
+from trustdesk.domain.errors import Conflict, FieldError, NotFound
+from trustdesk.domain.rules import effect_json
+from trustdesk.ingest import intake
+from trustdesk.ingest.schemas import EvaluateIn, SubjectIn, SubjectUpdate
+from trustdesk.jobs.queue import enqueue
+from trustdesk.jobs.registry import WorkerContext, job_kind
+from trustdesk.rules import evaluations
+from trustdesk.rules.engine import Verdict, evaluate, verdict_of
+from trustdesk.rules.evaluations import Evaluated
+from trustdesk.rules.inputs import Event, build_inputs
+from trustdesk.rules.versions import active_rules
+from trustdesk.store.dialects import conflict_insert
+from trustdesk.store.models import ApiClient, EvaluationBatch, Policy, Subject, utcnow
+from trustdesk.store.models import Verdict as VerdictRow
+
+QUEUED, DONE = "queued", "done"
+_UPDATABLE = set(SubjectUpdate.model_fields)
+
+
+@dataclass(frozen=True)
+class Answer:
+    verdict: str
+    reasons: list[dict[str, Any]]
+    signals: list[dict[str, Any]]
+    evaluation_id: int
+    decision_id: int | None = None
+    case_id: int | None = None
+
+    @classmethod
+    def of(cls, row: VerdictRow) -> Answer:
+        return cls(row.verdict, row.reasons, row.signals, row.evaluation_id, row.decision_id, row.case_id)
+
+    def as_json(self) -> dict[str, Any]:
+        """The API's answer: `decision_id` only for a block, `case_id` only for a review."""
+        return {name: value for name, value in asdict(self).items() if value is not None or name not in ("decision_id", "case_id")}
+
+
+def check(session: Session, who: intake.Submitter, item: EvaluateIn) -> Answer:
+    """The verdict on `item`, given now; the same content again gets the kept answer."""
+    policy = _policy(session, item.context.policy_code)
+    subject_id, body_hash, created = _stored_subject(session, who, item.subject())
+    kept = None if created else _kept(session, subject_id, body_hash)
+    if kept is not None:
+        return Answer.of(kept)
+    find_signals(session, [subject_id])
+    found = latest_signals(session, [subject_id])
+    now = utcnow()
+    event = Event(subject_id, "evaluate", item.context.source, "", False, policy)
+    inputs = build_inputs(session, [event], now, signals=found)[0]
+    evaluated = Evaluated(who.app_id, subject_id, "evaluate", inputs, evaluate(active_rules(session), inputs))
+    evaluations.store(session, [evaluated], now)
+    assert evaluated.id is not None
+    verdict = verdict_of(evaluated.outcome.effects)
+    decision_id = evaluations.act(session, evaluated) if verdict is Verdict.BLOCK else None
+    case_id = None
+    if verdict is Verdict.REVIEW:
+        wanted = intake.AutomatedReport(subject_id, evaluated.id, policy.code if policy else None, review_text(evaluated))
+        case_id = intake.file_automated_reports(session, evaluations.RULES, who.app_id, [wanted]).get(subject_id)
+    row = {
+        "app_id": who.app_id, "subject_id": subject_id, "body_hash": body_hash, "evaluation_id": evaluated.id,
+        "verdict": verdict.value, "signals": inputs["signals"], "decision_id": decision_id, "case_id": case_id,
+        "reasons": [{"rule": rule.name, "version": rule.version, "effects": [effect_json(e) for e in rule.effects]}
+                    for rule in evaluated.outcome.live],
+        "created_at": now,
+    }
+    statement = conflict_insert(session, VerdictRow).on_conflict_do_nothing(index_elements=["subject_id", "body_hash"])
+    if session.execute(statement.returning(VerdictRow.id), [row]).first() is None:  # a concurrent identical check answered first
+        kept = _kept(session, subject_id, body_hash)
+        assert kept is not None
+        return Answer.of(kept)
+    return Answer(verdict.value, row["reasons"], row["signals"], evaluated.id, decision_id, case_id)
+
+
+def _policy(session: Session, code: str | None) -> Policy | None:
+    if code is None:
+        return None
+    policy = session.execute(select(Policy).where(Policy.code == code, Policy.is_current.is_(True))).scalar_one_or_none()
+    if policy is None:
+        raise FieldError("context.policy_code", f"unknown policy {code!r}")
+    return policy
+
+
+def _stored_subject(session: Session, who: intake.Submitter, item: SubjectIn) -> tuple[int, str, bool]:
+    """The subject's id and body hash once stored as intake stores it, and whether it is new:
+    created, found as an identical retry, or updated where its content changed (its kind and
+    place cannot)."""
+    existing = subject_views.find(session, who.app_id, item.external_id)
+    if existing is None or existing.body_hash == item.body_hash():
+        receipt = intake.create_subjects(session, who, [item], single=True, analyse_later=False)[0]
+        return receipt.id, item.body_hash(), receipt.status == "created"
+    if existing.kind != item.kind.value:
+        raise Conflict("kind", f"{item.external_id!r} is a {existing.kind}; a subject's kind cannot change")
+    change = SubjectUpdate.model_validate(item.model_dump(include=_UPDATABLE))
+    updated = intake.update_subject(session, who, item.external_id, change)
+    return updated.id, updated.body_hash, False
+
+
+def _kept(session: Session, subject_id: int, body_hash: str) -> VerdictRow | None:
+    return session.execute(
+        select(VerdictRow).where(VerdictRow.subject_id == subject_id, VerdictRow.body_hash == body_hash)
+    ).scalar_one_or_none()
+
+
+# --- batches ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EvaluateBatchJob:
+    batch_id: int
+
+
+def submit_batch(session: Session, who: intake.Submitter, items: list[EvaluateIn]) -> EvaluationBatch:
+    """Keep the items and have the worker check them; the batch, whose id the client knows as the job id."""
+    batch = EvaluationBatch(
+        app_id=who.app_id, api_client_id=who.client_id, status=QUEUED, item_count=len(items),
+        items=[item.model_dump(mode="json", exclude_unset=True) for item in items], created_at=utcnow(),
+    )
+    session.add(batch)
+    session.flush()
+    enqueue(session, EvaluateBatchJob(batch_id=batch.id))
+    record(session, actor=who.actor, verb="evaluation_batch.submitted", object_type="evaluation_batch", object_id=batch.id,
+           after={"item_count": batch.item_count})
+    return batch
+
+
+def batch_of(session: Session, app_id: int, batch_id: int) -> EvaluationBatch:
+    batch = session.get(EvaluationBatch, batch_id)
+    if batch is None or batch.app_id != app_id:
+        raise NotFound("job_id", f"no batch {batch_id} of this app")
+    return batch
+
+
+def run_batch(session: Session, batch_id: int, media_allow_list: tuple[str, ...] = ()) -> None:
+    """Check each item of the batch (one refused item does not stop the others), keep the
+    results and announce them; a batch already done is left as it is."""
+    batch = session.get(EvaluationBatch, batch_id, with_for_update=True)
+    if batch is None or batch.status == DONE:
+        return
+    client = session.get(ApiClient, batch.api_client_id) if batch.api_client_id else None
+    who = intake.Submitter(batch.app_id, Actor("client", client.name if client else "batch"), batch.api_client_id, media_allow_list)
+    results: list[dict[str, Any]] = []
+    for raw in batch.items:
+        item = EvaluateIn.model_validate(raw)
+        try:
+            with session.begin_nested():
+                results.append({"external_id": item.external_id, **check(session, who, item).as_json()})
+        except FieldError as exc:
+            results.append({"external_id": item.external_id, "error": {"field": exc.field, "message": exc.message}})
+    batch.results, batch.status, batch.completed_at = results, DONE, utcnow()
+    summary = {"item_count": batch.item_count, "verdicts": dict(Counter(r["verdict"] for r in results if "verdict" in r)),
+               "errors": sum(1 for r in results if "error" in r)}
+    record(session, actor=who.actor, verb="evaluation_batch.completed", object_type="evaluation_batch", object_id=batch.id,
+           after=summary)
+    checked = [r["external_id"] for r in results if "verdict" in r]
+    if checked:  # the event is numbered in the sequence of the batch's first subject checked
+        subject = session.execute(
+            select(Subject).where(Subject.app_id == batch.app_id, Subject.external_id == checked[0])
+        ).scalar_one()
+        outbox.announce_batch(session, batch.id, subject, summary, now=batch.completed_at)
+
+
+@job_kind("evaluate_batch", EvaluateBatchJob)
+def handle_evaluate_batch(ctx: WorkerContext, job: EvaluateBatchJob) -> None:
+    with ctx.db.session() as session:
+        run_batch(session, job.batch_id, ctx.settings.media_url_allow_list)
