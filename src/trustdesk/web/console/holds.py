@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk.delivery.endpoints import app_named
+from trustdesk.domain.client_input import RowId
 from trustdesk.domain.errors import FieldError
 from trustdesk.domain.legal_holds import MAX_REASON, MAX_REFERENCE, HoldBasis, HoldSpec
 from trustdesk.domain.roles import EVIDENCE_KEEPERS
@@ -72,7 +73,7 @@ def _date(text: str) -> date | None:
 
 @router.get("/holds/{hold_id}")
 def hold_page(
-    request: Request, hold_id: int, notice: str | None = None,
+    request: Request, hold_id: RowId, notice: str | None = None,
     who: StaffContext = Depends(KEEPERS), session: Session = Depends(read_session),
 ) -> HTMLResponse:
     """The hold: basis and clocks, subjects, the evidence set's items with their hashes, and the custody log."""
@@ -82,21 +83,21 @@ def hold_page(
 
 
 @router.post("/holds/{hold_id}/extend")
-def extend(hold_id: int, reason: str = Form("", max_length=MAX_REASON),
+def extend(hold_id: RowId, reason: str = Form("", max_length=MAX_REASON),
            who: StaffContext = Depends(KEEPERS), session: Session = COMMITTED) -> Response:
     holds.extend_hold(session, who.actor, hold_id, reason)
     return RedirectResponse(f"/holds/{hold_id}?notice=extended", status_code=303)
 
 
 @router.post("/holds/{hold_id}/release")
-def release(hold_id: int, reason: str = Form("", max_length=MAX_REASON),
+def release(hold_id: RowId, reason: str = Form("", max_length=MAX_REASON),
             who: StaffContext = Depends(KEEPERS), session: Session = COMMITTED) -> Response:
     holds.release_hold(session, who.actor, hold_id, reason)
     return RedirectResponse(f"/holds/{hold_id}?notice=released", status_code=303)
 
 
 @router.post("/holds/{hold_id}/transfer")
-def transfer(hold_id: int, recipient: str = Form("", max_length=200), reason: str = Form("", max_length=MAX_REASON),
+def transfer(hold_id: RowId, recipient: str = Form("", max_length=200), reason: str = Form("", max_length=MAX_REASON),
              who: StaffContext = Depends(KEEPERS), session: Session = COMMITTED) -> Response:
     holds.record_transfer(session, who.actor, hold_id, recipient, reason)
     return RedirectResponse(f"/holds/{hold_id}?notice=transfer", status_code=303)
@@ -104,7 +105,7 @@ def transfer(hold_id: int, recipient: str = Form("", max_length=200), reason: st
 
 @router.post("/holds/{hold_id}/items/{item_id}")
 def read_item(
-    request: Request, hold_id: int, item_id: int, reason: str = Form("", max_length=MAX_REASON),
+    request: Request, hold_id: RowId, item_id: RowId, reason: str = Form("", max_length=MAX_REASON),
     who: StaffContext = Depends(KEEPERS), session: Session = COMMITTED,
 ) -> HTMLResponse:
     """One evidence item, its reading put on the custody log with who and why."""
@@ -115,7 +116,7 @@ def read_item(
 
 @router.post("/holds/{hold_id}/export")
 def export(
-    request: Request, hold_id: int, reason: str = Form("", max_length=MAX_REASON),
+    request: Request, hold_id: RowId, reason: str = Form("", max_length=MAX_REASON),
     who: StaffContext = Depends(KEEPERS), db: Database = Depends(get_db),
 ) -> Response:
     """The evidence package as a download; the export is on the custody log it carries."""

@@ -8,11 +8,12 @@ the page comes back with the lines as typed and each bad one named, to be fixed 
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from trustdesk.domain.client_input import Count
 from trustdesk.domain.errors import FieldError
 from trustdesk.domain.hash_banks import BadLine
 from trustdesk.domain.roles import ADMINS
@@ -67,7 +68,7 @@ def create(
 @router.get("/text-banks/{name}")
 def bank_page(
     request: Request, name: str, notice: str | None = None,
-    added: int | None = Query(default=None, ge=0), already: int | None = Query(default=None, ge=0),
+    added: Count | None = None, already: Count | None = None,
     who: StaffContext = Depends(staff_with(*ADMINS)), session: Session = Depends(read_session),
 ) -> HTMLResponse:
     """The bank's live entries; after an addition, how many were new and how many there already."""
