@@ -84,6 +84,9 @@ class CaseKind(StrEnum):
     REPORT = "report"
     APPEAL = "appeal"
     ESCALATION = "escalation"
+    # Legal duties: due by a calendar deadline (`cases.legal_due_at`), not a band's SLA minutes.
+    PRIVACY_REQUEST = "privacy_request"
+    LAW_ENFORCEMENT_REQUEST = "law_enforcement_request"
 
 
 class CaseTier(StrEnum):

@@ -499,6 +499,9 @@ class Case(Base):
     decided_at: Mapped[datetime | None] = mapped_column(default=None)
     # Put on by rules (`label` effects), for queues, search and reports.
     labels: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    # A legal duty's deadline (`trustdesk.domain.legal_deadlines`): privacy and law-enforcement
+    # requests; their `due_at` follows it, so queues and breach alerts read the legal clock.
+    legal_due_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 # "Next case" reads this index in order: highest score first, then the earliest due time.
