@@ -98,7 +98,7 @@ app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(analyze_app, name="analyze")
 app.add_typer(models_app, name="models")
 
-console = Console()
+console = Console(soft_wrap=True)  # paths and messages stay whole, whatever the terminal width
 CLI_ACTOR = Actor("cli", "operator")
 
 
