@@ -42,8 +42,9 @@ from trustdesk.domain.legal_holds import HoldBasis, HoldSpec, reason
 from trustdesk.domain.priority import Band
 from trustdesk.domain.vocabulary import CaseKind, HashAlgorithm
 from trustdesk.evidence import holds, package
-from trustdesk.hash_banks.matcher import MediaHashes
+from trustdesk.hash_banks.matcher import BankMatcher, MediaHashes
 from trustdesk.store.blobs import BlobStore
+from trustdesk.store.database import Database
 from trustdesk.store.dialects import conflict_insert
 from trustdesk.store.models import Case, CaseSubject, LawEnforcementRequest, MediaHash, MediaItem, Signal, Subject, utcnow
 
@@ -61,6 +62,26 @@ class FiledMeanwhile(Exception):
 def body_hash(intake: Intake) -> str:
     body = {name: value.isoformat() if isinstance(value, (date, datetime)) else value for name, value in intake.__dict__.items()}
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=list).encode()).hexdigest()
+
+
+def bank_matches_of(matcher: BankMatcher) -> BankMatches:
+    """The bank hashes one media file's hashes match, as `known_copies` asks for them."""
+    return lambda hashes: [(match.bank, match.bank_hash_id) for match in matcher.match(hashes)]
+
+
+def file_for_client(db: Database, actor: Actor, app_id: int, intake: Intake, external_id: str) -> tuple[int, bool]:
+    """`receive` for the host platform's API client, idempotent by its external id: the
+    request's id, and whether it was created. Retries sent at the same moment store one; the
+    one that loses the race answers from the winner's row in a fresh transaction."""
+    matches = bank_matches_of(db.shared(BankMatcher))
+    for _attempt in range(2):
+        try:
+            with db.session() as session:
+                request, created = receive(session, actor, app_id, intake, external_id=external_id, bank_matches=matches)
+                return request.id, created
+        except FiledMeanwhile:
+            continue
+    raise Conflict("external_id", f"{external_id!r} is being filed by another request; send it again")
 
 
 def receive(session: Session, actor: Actor, app_id: int, intake: Intake, *, external_id: str | None = None,
@@ -275,4 +296,10 @@ def dashboard(session: Session, *, include_closed: bool = False) -> list[Dashboa
     rows = session.execute(query.order_by(LawEnforcementRequest.emergency.desc(), LawEnforcementRequest.due_at,
                                           LawEnforcementRequest.id)).scalars().all()
     now = utcnow()
-    return [DashboardRow(r, r.status not in (RequestStatus.DISCLOSED, RequestStatus.CLOSED) and r.due_at < now) for r in rows]
+    return [dashboard_row(r, now) for r in rows]
+
+
+def dashboard_row(request: LawEnforcementRequest, now: datetime | None = None) -> DashboardRow:
+    """Overdue: past its deadline and not yet answered (disclosed or closed)."""
+    answered = request.status in (RequestStatus.DISCLOSED, RequestStatus.CLOSED)
+    return DashboardRow(request, not answered and request.due_at < (now or utcnow()))
