@@ -17,7 +17,7 @@ from trustdesk.domain.errors import Conflict, FieldError
 from trustdesk.domain.law_enforcement import Intake
 from trustdesk.domain.legal_deadlines import end_of
 from trustdesk.evidence import holds
-from trustdesk.law_enforcement import requests
+from trustdesk.law_enforcement import non_disclosure, requests
 from trustdesk.store.models import AuditEvent, Case, CaseSubject, LegalHold, Queue
 
 RECEIVED = datetime(2026, 12, 1, 9, 30, tzinfo=timezone.utc)
@@ -139,9 +139,9 @@ def test_a_standing_non_disclosure_order_is_found_for_its_subjects_until_its_dat
     receive(world, intake("court_order", ("post-1",), stated_due_at=RECEIVED + timedelta(days=5), non_disclosure=True,
                           non_disclosure_until=date(2027, 6, 30)))
     with world.api.db.reader() as s:
-        assert requests.under_non_disclosure(s, [world.ids["post-1"]], today=date(2027, 6, 30)) is True
-        assert requests.under_non_disclosure(s, [world.ids["post-1"]], today=date(2027, 7, 1)) is False
-        assert requests.under_non_disclosure(s, [world.ids["acc-2"]], today=date(2027, 1, 1)) is False
+        assert non_disclosure.under_non_disclosure(s, [world.ids["post-1"]], today=date(2027, 6, 30)) is True
+        assert non_disclosure.under_non_disclosure(s, [world.ids["post-1"]], today=date(2027, 7, 1)) is False
+        assert non_disclosure.under_non_disclosure(s, [world.ids["acc-2"]], today=date(2027, 1, 1)) is False
 
 
 def test_the_dashboard_puts_emergencies_first_then_by_deadline_and_flags_the_overdue(world: Held) -> None:

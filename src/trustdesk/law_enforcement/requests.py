@@ -9,8 +9,8 @@ other subjects whose media share an exact hash with it, or that matched the same
 legal review let go out; its SHA-256 is kept with the request and its handing over is on the
 hold's chain of custody. Every step is audited in its transaction.
 
-A standing non-disclosure order keeps the request from the people it is about:
-`under_non_disclosure` is what notices and privacy access exports ask before they mention it.
+A standing non-disclosure order keeps the request from the people it is about
+(`trustdesk.law_enforcement.non_disclosure`).
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ from trustdesk.domain.law_enforcement import (
     RequestStatus,
     ReviewOutcome,
     moved,
-    non_disclosure_stands,
     review_reasons,
 )
 from trustdesk.domain.legal_deadlines import Instrument, instrument_due
@@ -260,26 +259,6 @@ def close(session: Session, actor: Actor, request_id: int, note: str) -> LawEnfo
     case.status, case.decided_at, case.updated_at = "decided", now, now
     case.claimed_by = case.lease_until = None
     return request
-
-
-def under_non_disclosure(session: Session, subject_ids: Iterable[int], *, today: date | None = None) -> bool:
-    """Whether a standing non-disclosure order covers a request naming any of the subjects:
-    then notices and access exports about them must not mention it (no tipping off)."""
-    return bool(withheld_requests(session, subject_ids, today=today))
-
-
-def withheld_requests(session: Session, subject_ids: Iterable[int], *, today: date | None = None) -> list[int]:
-    """Ids of the requests naming any of the subjects under a standing non-disclosure order."""
-    ids = list(set(subject_ids))
-    if not ids:
-        return []
-    today = today or utcnow().date()
-    rows = session.execute(
-        select(LawEnforcementRequest.id, LawEnforcementRequest.non_disclosure_until)
-        .join(CaseSubject, CaseSubject.case_id == LawEnforcementRequest.case_id)
-        .where(CaseSubject.subject_id.in_(ids), LawEnforcementRequest.non_disclosure.is_(True)).distinct()
-    ).all()
-    return sorted(request_id for request_id, until in rows if non_disclosure_stands(until, today))
 
 
 @dataclass(frozen=True)
