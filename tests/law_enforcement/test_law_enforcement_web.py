@@ -129,3 +129,11 @@ def test_no_notice_goes_out_on_a_request_under_a_non_disclosure_order(world: Hel
                                          recipient=Recipient(NoticeRecipient.USER, subject_id=world.ids["acc-1"]), locale="en",
                                          text=Rendered("About your account", "We received a request.\n"), case_id=case_id))
     assert refused.value.field == "case_id"
+
+
+def test_the_request_case_opens_for_legal_staff(world: Held, settings: Settings) -> None:
+    r = world.api.post("/api/v1/law-enforcement-requests", FILING)
+    assert r.status_code == 201, r.text
+    _legal_console(world, settings)
+    page = world.api.client.get(f"/cases/{r.json()['case_id']}")
+    assert page.status_code == 200, page.text[:500]
