@@ -18,7 +18,7 @@ from trustdesk.domain.law_enforcement import Intake
 from trustdesk.domain.legal_deadlines import end_of
 from trustdesk.evidence import holds
 from trustdesk.law_enforcement import non_disclosure, requests
-from trustdesk.store.models import AuditEvent, Case, CaseSubject, LegalHold, Queue
+from trustdesk.store.models import AuditEvent, Case, CaseSubject, LegalHold, Queue, Signal
 
 RECEIVED = datetime(2026, 12, 1, 9, 30, tzinfo=timezone.utc)
 
@@ -152,3 +152,14 @@ def test_the_dashboard_puts_emergencies_first_then_by_deadline_and_flags_the_ove
         rows = requests.dashboard(s)
     assert [(r.request.id, r.overdue) for r in rows] == [(urgent, True), (late, True), (later, False)]
 
+
+
+def test_known_copies_include_subjects_that_matched_the_same_bank_hash(world: Held) -> None:
+    with world.api.db.session() as s:
+        s.add(Signal(subject_id=world.ids["post-1"], analyser="hash_banks", label="ncii", match="bank:ncii/5", evidence={},
+                     model_version="1", content_hash="c" * 64))
+    request_id = receive(world, intake("take_it_down_request", ("photo-1",)), bank_matches=lambda _h: [("ncii", 5)])
+    expected = sorted([(world.ids["post-1"], "post-1", ["matched bank:ncii/5"]), (world.ids["photo-2"], "photo-2", ["same file"])])
+    with world.api.db.reader() as s:
+        assert requests.request_of(s, request_id).known_copies == [
+            {"subject_id": subject_id, "external_id": external_id, "how": how} for subject_id, external_id, how in expected]
