@@ -15,7 +15,7 @@ import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,8 @@ from trustdesk.canned_rationales import add_rationale
 from trustdesk.domain.hash_banks import BankSpec
 from trustdesk.domain.legal_holds import HoldSpec
 from trustdesk.evidence.holds import items_of, place_hold
+from trustdesk.domain.law_enforcement import Intake
+from trustdesk.law_enforcement import requests as le_requests
 from trustdesk.domain.text_banks import TextBankSpec, entry
 from trustdesk.hash_banks.banks import create_bank
 from trustdesk.cases.access import Reviewer
@@ -390,6 +392,24 @@ def _hold(world: World) -> dict[str, Any]:
         return {"hold_id": hold.id, "item_id": items_of(s, hold.id)[0].id}
 
 
+LE_FILING = {"external_id": "le-1", "agency": "County Sheriff", "officer_name": "Det. Ana Ruiz", "officer_email": "aruiz@sheriff.example",
+             "instrument": "emergency_disclosure", "reference": "SO-1", "subject_external_ids": ["post-1"],
+             "received_at": "2026-12-01T09:30:00Z"}
+
+
+def _le_request(world: World, *steps: str) -> dict[str, Any]:
+    """An emergency disclosure request about the world's post, taken through `steps`."""
+    intake = Intake("County Sheriff", "Det. Ana Ruiz", "aruiz@sheriff.example", "", "emergency_disclosure", "SO-1", ("post-1",),
+                    datetime(2026, 12, 1, 9, 30, tzinfo=timezone.utc))
+    with world.api.db.session() as s:
+        request_id = le_requests.receive(s, SETUP, world.api.app_id, intake)[0].id
+        if "review" in steps:
+            le_requests.start_review(s, SETUP, request_id)
+        if "approve" in steps:
+            le_requests.review(s, SETUP, request_id, "approve", "")
+    return {"request_id": request_id}
+
+
 def _filed(world: World) -> dict[str, Any]:
     r = world.api.post("/api/v1/escalations", FILING)
     assert r.status_code == 201, r.text
@@ -652,6 +672,19 @@ SUCCESS: dict[str, Success] = {
     "POST /api/v1/text-banks/{name}/entries": Success(params=_text_bank, body=lambda _w: {"entries": [{"value": "usdt"}]}),
     "DELETE /api/v1/text-banks/{name}/entries": Success(params=_text_bank, query={"value": "bitcoin"}),
     # legal holds (legal and child-safety staff)
+    # law-enforcement requests (legal staff; the host platform files them with legal:write)
+    "POST /api/v1/law-enforcement-requests": Success(body=lambda _w: LE_FILING),
+    "GET /law-enforcement-requests": Success(),
+    "POST /law-enforcement-requests": Success(303, body=lambda _w: {
+        "app": "dating", "agency": "County Sheriff", "officer_name": "Det. Ana Ruiz", "officer_email": "aruiz@sheriff.example",
+        "instrument": "search_warrant", "reference": "W-9", "subjects": "post-1", "due_at": "2027-01-31T17:00"}),
+    "GET /law-enforcement-requests/{request_id}": Success(params=_le_request),
+    "POST /law-enforcement-requests/{request_id}/review/start": Success(303, params=_le_request),
+    "POST /law-enforcement-requests/{request_id}/review": Success(303, params=lambda w: _le_request(w, "review"),
+                                                                  body=lambda _w: {"outcome": "reject", "reasons": "overbroad"}),
+    "POST /law-enforcement-requests/{request_id}/disclose": Success(200, params=lambda w: _le_request(w, "review", "approve"),
+                                                                    body=lambda _w: {"reason": "served on the sheriff"}),
+    "POST /law-enforcement-requests/{request_id}/close": Success(303, params=_le_request, body=lambda _w: {"reason": "withdrawn"}),
     "GET /holds": Success(),
     "POST /holds": Success(303, body=lambda _w: {"app": "dating", "subjects": "post-1", "basis": "manual", "reason": "counsel",
                                                  "review_on": "2099-01-01"}),

@@ -187,6 +187,16 @@ def appeals_queue(session: Session, actor: Actor) -> Queue:
     return _named_or_created(session, actor, APPEALS)
 
 
+# Law-enforcement and regulatory requests wait here, never reports, for legal staff; each is due
+# by its instrument's calendar deadline (`cases.legal_due_at`), not by these band minutes.
+LAW_ENFORCEMENT_REQUESTS = QueueSpec("Law-enforcement requests", "false", position=6, required_roles=["legal"])
+
+
+def law_enforcement_queue(session: Session, actor: Actor) -> Queue:
+    """The queue law-enforcement request cases go to, created the first time one arrives."""
+    return _named_or_created(session, actor, LAW_ENFORCEMENT_REQUESTS)
+
+
 # Child-safety cases are reviewed within the hour in every band, so that a confirmed case's
 # CyberTipline report can be filed within its window (`TRUSTDESK_NCMEC_FILING_HOURS`, 24 by
 # default). An admin may change either queue's SLA like any other.

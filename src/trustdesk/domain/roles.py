@@ -30,6 +30,9 @@ Decisions behind the members:
 - Legal holds and their evidence (placing, reading, exporting, releasing) are for legal and
   child-safety staff only: evidence sets hold everything about a person, CSAM reports included,
   and every access is on the hold's chain of custody. Admins configure; they do not read evidence.
+- Law-enforcement and regulatory requests (intake, legal review, disclosure, closure) are legal
+  staff's alone: they answer the authorities, and a request under a non-disclosure order must
+  not reach anyone who might tip its subject off.
 - Personal data is revealed, audited, to those who work cases and to privacy and legal staff;
   admins configure the system and do not need it.
 """
@@ -50,3 +53,4 @@ RULE_READERS = (Role.SENIOR, Role.QA, Role.ANALYST, Role.ADMIN)
 TRANSPARENCY_READERS = (Role.ANALYST, Role.LEGAL, Role.ADMIN)
 CHILD_SAFETY_REPORTERS = (Role.CHILD_SAFETY,)
 EVIDENCE_KEEPERS = (Role.LEGAL, Role.CHILD_SAFETY)
+LEGAL_REQUEST_STAFF = (Role.LEGAL,)

@@ -217,4 +217,6 @@ class Scope(StrEnum):
     ESCALATIONS_WRITE = "escalations:write"
     APPEALS_WRITE = "appeals:write"
     EVALUATE_WRITE = "evaluate:write"  # synchronous verdicts (stores the subject as intake does)
+    # Law-enforcement and regulatory requests: granted explicitly, never by an older token's scopes.
+    LEGAL_WRITE = "legal:write"
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from trustdesk.audit.log import Actor, record
 from trustdesk.cases.access import Reviewer, visible_case, visible_subject
 from trustdesk.delivery.outbox import announce_notice
-from trustdesk.domain.errors import FieldError, NotFound
+from trustdesk.domain.errors import Conflict, FieldError, NotFound
 from trustdesk.domain.vocabulary import (
     NoticeChannel,
     NoticeKind,
@@ -26,6 +26,7 @@ from trustdesk.domain.vocabulary import (
     NoticeState,
 )
 from trustdesk.jobs.queue import enqueue
+from trustdesk.law_enforcement.non_disclosure import case_under_non_disclosure
 from trustdesk.notices.mail import NO_ADDRESS, SendNotice, address_of
 from trustdesk.notices.templates import Rendered
 from trustdesk.store.models import App, Escalation, Notice, Report, Subject, utcnow
@@ -61,7 +62,10 @@ class Draft:
 
 
 def queue_notice(session: Session, actor: Actor, draft: Draft) -> Notice:
-    """Write the notice and queue its delivery, in the caller's transaction."""
+    """Write the notice and queue its delivery, in the caller's transaction; refused on the
+    case of a law-enforcement request under a standing non-disclosure order."""
+    if draft.case_id is not None and case_under_non_disclosure(session, draft.case_id):
+        raise Conflict("case_id", "a non-disclosure order stands: nothing about this request may reach the people it names")
     channel = draft.channel or NoticeChannel(session.get_one(App, draft.app_id).notice_channel)
     notice = Notice(
         app_id=draft.app_id, kind=draft.kind.value, recipient_role=draft.recipient.role.value,

@@ -66,6 +66,10 @@ PERSONAL: dict[str, dict[str, DataKind]] = {
     # What a synchronous check answered: the rules that held and the signals, worked out from content.
     "verdicts": {"reasons": DataKind.DERIVED, "signals": DataKind.DERIVED},
     "evaluation_batches": {"items": DataKind.CONTENT, "results": DataKind.DERIVED},
+    # The officer who sent a law-enforcement request is a person too; known copies name subjects.
+    "law_enforcement_requests": {"officer_name": DataKind.CONTACT, "officer_email": DataKind.CONTACT,
+                                 "officer_phone": DataKind.CONTACT, "review_reasons": DataKind.EVIDENCE,
+                                 "external_id": DataKind.PSEUDONYM, "known_copies": DataKind.PSEUDONYM},
 }
 
 # Blobs are files, not columns: what each kind of blob reference holds.
@@ -96,6 +100,8 @@ NOT_PERSONAL: dict[str, frozenset[str]] = {name: frozenset(columns) for name, co
     "ncmec_reports": {"state", "incident_type", "errors", "created_by"},
     "verdicts": {"verdict", "body_hash"},
     "evaluation_batches": {"status"},
+    "law_enforcement_requests": {"body_hash", "agency", "instrument", "reference", "status", "review_outcome", "reviewed_by",
+                                 "disclosed_subject_ids", "disclosure_sha256", "created_by"},
     "staff_users": {"password_hash", "roles", "totp_secret"},
     "subject_counters": {"kind"},
     "api_clients": {"name", "token_prefix", "token_hash", "scopes"},

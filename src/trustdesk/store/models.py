@@ -1230,3 +1230,53 @@ class EvaluationBatch(Base):
     results: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class LawEnforcementRequest(Base):
+    """A law-enforcement or regulatory request (`trustdesk.domain.law_enforcement`): who sent
+    it and under which instrument, kept beside its case of kind `law_enforcement_request`,
+    whose `case_subjects` are the subjects it names and whose `legal_due_at` is `due_at`.
+
+    `status` runs received → in_review → approved / narrowed / rejected → disclosed → closed.
+    A preservation letter's hold is `preservation_hold_id`; an approved or narrowed request's
+    disclosure package is the export of `disclosure_hold_id`, checkable by `disclosure_sha256`.
+    `disclosed_subject_ids` are the subjects legal review let go out (all, or the narrowed few);
+    `known_copies` the other subjects whose media match a TAKE IT DOWN request's named media.
+    While a non-disclosure order stands (`non_disclosure`, through `non_disclosure_until` if
+    set), notices and access exports about its subjects leave the request out.
+    """
+
+    __tablename__ = "law_enforcement_requests"
+    __table_args__ = (UniqueConstraint("app_id", "external_id", name="uq_law_enforcement_requests_external_id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), unique=True)
+    # The host platform's id for it when filed through the API (a retry answers the original).
+    external_id: Mapped[str | None] = mapped_column(String(200), default=None)
+    body_hash: Mapped[str] = mapped_column(String(64))
+    agency: Mapped[str] = mapped_column(String(200))
+    officer_name: Mapped[str] = mapped_column(String(200))
+    officer_email: Mapped[str] = mapped_column(String(200))
+    officer_phone: Mapped[str] = mapped_column(String(200), default="")
+    instrument: Mapped[str] = mapped_column(String(40))
+    reference: Mapped[str] = mapped_column(String(200))
+    emergency: Mapped[bool] = mapped_column(Boolean, default=False)
+    received_at: Mapped[datetime] = mapped_column()
+    due_at: Mapped[datetime] = mapped_column()
+    non_disclosure: Mapped[bool] = mapped_column(Boolean, default=False)
+    non_disclosure_until: Mapped[date | None] = mapped_column(Date, default=None)
+    status: Mapped[str] = mapped_column(String(16), default="received")
+    review_outcome: Mapped[str | None] = mapped_column(String(16), default=None)
+    review_reasons: Mapped[str | None] = mapped_column(Text, default=None)
+    reviewed_by: Mapped[str | None] = mapped_column(String(200), default=None)
+    reviewed_at: Mapped[datetime | None] = mapped_column(default=None)
+    disclosed_subject_ids: Mapped[list[Any]] = mapped_column(default=list)
+    known_copies: Mapped[list[Any]] = mapped_column(default=list)
+    preservation_hold_id: Mapped[int | None] = mapped_column(ForeignKey("legal_holds.id"), default=None)
+    disclosure_hold_id: Mapped[int | None] = mapped_column(ForeignKey("legal_holds.id"), default=None)
+    disclosure_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+    disclosed_at: Mapped[datetime | None] = mapped_column(default=None)
+    closed_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -35,6 +35,7 @@ from trustdesk.web.api import (
     enforcement,
     escalations,
     evaluate,
+    law_enforcement,
     notices,
     replies,
     reports,
@@ -53,6 +54,7 @@ from trustdesk.web.console import enforcement as console_enforcement
 from trustdesk.web.console import escalations as console_escalations
 from trustdesk.web.console import hash_banks as console_hash_banks
 from trustdesk.web.console import holds as console_holds
+from trustdesk.web.console import law_enforcement as console_law_enforcement
 from trustdesk.web.console import notices as console_notices
 from trustdesk.web.console import policies as console_policies
 from trustdesk.web.console import replies as console_replies
@@ -202,7 +204,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
 
     modules = (
         subjects, reports, evaluate, account_events, cases, escalations, enforcement, appeals, notices, webhooks, search, statements,
-        canned_rationales, replies, rules, text_banks, transparency,
+        canned_rationales, replies, rules, text_banks, transparency, law_enforcement,
     )
     for module in modules:
         app.include_router(module.router, responses=CLIENT_ERRORS)
@@ -223,6 +225,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.include_router(console_transparency.router)
     app.include_router(console_ncmec.router)
     app.include_router(console_holds.router)
+    app.include_router(console_law_enforcement.router)
     app.mount("/static", StaticFiles(directory=console.STATIC), name="static")
     if settings.trusted_proxies:
         # The client address (login limits and lockouts) comes from X-Forwarded-For only when

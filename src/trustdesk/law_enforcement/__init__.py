@@ -1,0 +1,1 @@
+"""Law-enforcement and regulatory requests: intake, legal review, disclosure and closure."""

@@ -1,0 +1,85 @@
+"""Law-enforcement and regulatory requests filed by the host platform, whose legal team
+received them: each opens a case for TrustDesk's legal staff on the instrument's legal clock."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from fastapi import APIRouter, Depends, Response
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+
+from trustdesk.domain.law_enforcement import MAX_SUBJECTS, MAX_TEXT, Intake, RequestStatus
+from trustdesk.domain.legal_deadlines import Instrument
+from trustdesk.domain.vocabulary import Scope
+from trustdesk.ingest.intake import Submitter
+from trustdesk.ingest.schemas import ExternalId
+from trustdesk.law_enforcement import requests
+from trustdesk.store.database import Database
+from trustdesk.store.models import LawEnforcementRequest
+from trustdesk.web.client_input import ClientInputRoute
+from trustdesk.web.permissions import client_with, get_db
+
+router = APIRouter(prefix="/api/v1", tags=["law-enforcement requests"], route_class=ClientInputRoute)
+Text = Field(min_length=1, max_length=MAX_TEXT)
+
+
+class RequestIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    external_id: ExternalId = Field(description="Your id for the request: a retry with the same body answers 200 with the original.")
+    agency: str = Text
+    officer_name: str = Text
+    officer_email: str = Field(min_length=3, max_length=MAX_TEXT)
+    officer_phone: str = Field(default="", max_length=MAX_TEXT)
+    instrument: Instrument
+    reference: str = Field(min_length=1, max_length=MAX_TEXT, description="The agency's case or instrument number.")
+    subject_external_ids: list[ExternalId] = Field(min_length=1, max_length=MAX_SUBJECTS)
+    received_at: AwareDatetime
+    due_at: AwareDatetime | None = Field(default=None, description="When the instrument says it must be answered (subpoenas, "
+                                         "court orders, search warrants); the others run on the law's clock.")
+    emergency: bool = Field(default=False, description="A threat to life: worked at top priority (emergency disclosures always are).")
+    non_disclosure: bool = Field(default=False, description="A non-disclosure order: no notice or access export mentions the request.")
+    non_disclosure_until: date | None = Field(default=None, description="The order's end; none: until lifted.")
+
+    def intake(self) -> Intake:
+        return Intake(self.agency, self.officer_name, self.officer_email, self.officer_phone, self.instrument.value, self.reference,
+                      tuple(self.subject_external_ids), self.received_at, self.due_at, self.emergency, self.non_disclosure,
+                      self.non_disclosure_until)
+
+
+class KnownCopyOut(BaseModel):
+    subject_id: int
+    external_id: str
+    how: list[str]
+
+
+class RequestOut(BaseModel):
+    id: int
+    external_id: str | None
+    case_id: int
+    instrument: Instrument
+    status: RequestStatus
+    emergency: bool
+    received_at: datetime
+    due_at: datetime = Field(description="The legal deadline the case is worked to.")
+    preservation_hold_id: int | None = Field(description="A preservation letter's evidence hold, placed on receipt.")
+    known_copies: list[KnownCopyOut] = Field(description="TAKE IT DOWN: other subjects whose media match the named media.")
+
+    @classmethod
+    def of(cls, request: LawEnforcementRequest) -> RequestOut:
+        return cls(**{name: getattr(request, name) for name in cls.model_fields})
+
+
+@router.post("/law-enforcement-requests", status_code=201, response_model=RequestOut,
+             responses={200: {"model": RequestOut, "description": "An identical retry: the original request"}})
+def file_request(body: RequestIn, response: Response, who: Submitter = Depends(client_with(Scope.LEGAL_WRITE)),
+                 db: Database = Depends(get_db)) -> RequestOut:
+    """Hand TrustDesk's legal staff a request your legal team received. A preservation letter
+    places a 90-day evidence hold on the subjects at once; a TAKE IT DOWN request lists known
+    copies of the named media. Needs the `legal:write` scope, which no older token has."""
+    request_id, created = requests.file_for_client(db, who.actor, who.app_id, body.intake(), body.external_id)
+    if not created:
+        response.status_code = 200
+    session: Session
+    with db.reader() as session:
+        return RequestOut.of(requests.request_of(session, request_id))
