@@ -396,6 +396,16 @@ def _filed(world: World) -> dict[str, Any]:
     return {"escalation_id": r.json()["id"]}
 
 
+PRIVACY_FILING = {"external_id": "dsr-1", "subject_external_id": "acc-1", "regime": "gdpr", "request_type": "access",
+                  "requester_name": "Ana", "requester_contact": "acc-1@example.org", "received_on": "2026-01-05"}
+
+
+def _privacy_request(world: World) -> dict[str, Any]:
+    r = world.api.post("/api/v1/privacy-requests", PRIVACY_FILING)
+    assert r.status_code == 201, r.text
+    return {"request_id": r.json()["id"]}
+
+
 def _statement(world: World) -> dict[str, Any]:
     """A removal decided on the photo: it stores a statement of reasons."""
     with world.api.db.session() as s:
@@ -530,6 +540,9 @@ SUCCESS: dict[str, Success] = {
     "POST /api/v1/cases/{case_id}/de-escalate": Success(params=_at_engineering, body=lambda _w: {"note": "fixed"}),
     "POST /api/v1/escalations": Success(body=lambda _w: FILING),
     "GET /api/v1/escalations/{escalation_id}": Success(params=_filed),
+    # privacy requests (API: the host platform files them)
+    "POST /api/v1/privacy-requests": Success(body=lambda _w: PRIVACY_FILING),
+    "GET /api/v1/privacy-requests/{request_id}": Success(params=_privacy_request),
     # decisions and actions (API)
     "GET /api/v1/subjects/{subject_id}/cascade": Success(),
     "POST /api/v1/subjects/{subject_id}/decision": Success(body=lambda _w: SPAM_NO),

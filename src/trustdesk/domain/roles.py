@@ -30,6 +30,8 @@ Decisions behind the members:
 - Legal holds and their evidence (placing, reading, exporting, releasing) are for legal and
   child-safety staff only: evidence sets hold everything about a person, CSAM reports included,
   and every access is on the hold's chain of custody. Admins configure; they do not read evidence.
+- Privacy requests (intake, identity checks, extensions, access exports and erasures) are the
+  privacy team's: an access export holds everything about a person, and an erasure cannot be undone.
 - Personal data is revealed, audited, to those who work cases and to privacy and legal staff;
   admins configure the system and do not need it.
 """
@@ -50,3 +52,4 @@ RULE_READERS = (Role.SENIOR, Role.QA, Role.ANALYST, Role.ADMIN)
 TRANSPARENCY_READERS = (Role.ANALYST, Role.LEGAL, Role.ADMIN)
 CHILD_SAFETY_REPORTERS = (Role.CHILD_SAFETY,)
 EVIDENCE_KEEPERS = (Role.LEGAL, Role.CHILD_SAFETY)
+PRIVACY_STAFF = (Role.PRIVACY,)

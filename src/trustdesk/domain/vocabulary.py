@@ -217,4 +217,5 @@ class Scope(StrEnum):
     ESCALATIONS_WRITE = "escalations:write"
     APPEALS_WRITE = "appeals:write"
     EVALUATE_WRITE = "evaluate:write"  # synchronous verdicts (stores the subject as intake does)
+    PRIVACY_WRITE = "privacy:write"  # privacy requests the host platform received (its own scope: not implied by older ones)
 

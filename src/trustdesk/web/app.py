@@ -36,6 +36,7 @@ from trustdesk.web.api import (
     escalations,
     evaluate,
     notices,
+    privacy_requests,
     replies,
     reports,
     rules,
@@ -202,7 +203,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
 
     modules = (
         subjects, reports, evaluate, account_events, cases, escalations, enforcement, appeals, notices, webhooks, search, statements,
-        canned_rationales, replies, rules, text_banks, transparency,
+        canned_rationales, replies, rules, text_banks, transparency, privacy_requests,
     )
     for module in modules:
         app.include_router(module.router, responses=CLIENT_ERRORS)
