@@ -41,6 +41,7 @@ from trustdesk.hash_banks.banks import create_bank
 from trustdesk.cases.access import Reviewer
 from trustdesk.config import NcmecSettings
 from trustdesk.ncmec import reports as ncmec_reports
+from trustdesk.privacy import requests as privacy_requests
 from trustdesk.text_banks import banks as text_banks
 from trustdesk.cases import escalations
 from trustdesk.cases.escalations import EscalationRequest
@@ -406,6 +407,13 @@ def _privacy_request(world: World) -> dict[str, Any]:
     return {"request_id": r.json()["id"]}
 
 
+def _verified_request(world: World) -> dict[str, Any]:
+    params = _privacy_request(world)
+    with world.api.db.session() as s:
+        privacy_requests.verify(s, SETUP, params["request_id"], True, "signed in to the account")
+    return params
+
+
 def _statement(world: World) -> dict[str, Any]:
     """A removal decided on the photo: it stores a statement of reasons."""
     with world.api.db.session() as s:
@@ -665,6 +673,17 @@ SUCCESS: dict[str, Success] = {
     "POST /api/v1/text-banks/{name}/entries": Success(params=_text_bank, body=lambda _w: {"entries": [{"value": "usdt"}]}),
     "DELETE /api/v1/text-banks/{name}/entries": Success(params=_text_bank, query={"value": "bitcoin"}),
     # legal holds (legal and child-safety staff)
+    # privacy requests (privacy staff)
+    "GET /privacy-requests": Success(),
+    "POST /privacy-requests": Success(303, body=lambda _w: {"app": "dating", "subject": "acc-1", "regime": "gdpr", "request_type": "access",
+                                                            "requester_name": "Ana", "requester_contact": "ana@example.org",
+                                                            "received_on": "2026-01-05"}),
+    "GET /privacy-requests/{request_id}": Success(params=_privacy_request),
+    "POST /privacy-requests/{request_id}/verify": Success(303, params=_privacy_request, body=lambda _w: {"outcome": "verified", "note": "signed in"}),
+    "POST /privacy-requests/{request_id}/extend": Success(303, params=_privacy_request, body=lambda _w: {"reason": "many accounts"}),
+    "POST /privacy-requests/{request_id}/export": Success(200, params=_verified_request),
+    "POST /privacy-requests/{request_id}/complete": Success(303, params=_verified_request, body=lambda _w: {"answer": "your data is attached"}),
+    "POST /privacy-requests/{request_id}/refuse": Success(303, params=_privacy_request, body=lambda _w: {"answer": "identity not proven"}),
     "GET /holds": Success(),
     "POST /holds": Success(303, body=lambda _w: {"app": "dating", "subjects": "post-1", "basis": "manual", "reason": "counsel",
                                                  "review_on": "2099-01-01"}),

@@ -56,6 +56,7 @@ from trustdesk.web.console import hash_banks as console_hash_banks
 from trustdesk.web.console import holds as console_holds
 from trustdesk.web.console import notices as console_notices
 from trustdesk.web.console import policies as console_policies
+from trustdesk.web.console import privacy_requests as console_privacy_requests
 from trustdesk.web.console import replies as console_replies
 from trustdesk.web.console import review as console_review
 from trustdesk.web.console import ncmec as console_ncmec
@@ -224,6 +225,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.include_router(console_transparency.router)
     app.include_router(console_ncmec.router)
     app.include_router(console_holds.router)
+    app.include_router(console_privacy_requests.router)
     app.mount("/static", StaticFiles(directory=console.STATIC), name="static")
     if settings.trusted_proxies:
         # The client address (login limits and lockouts) comes from X-Forwarded-For only when
