@@ -116,3 +116,16 @@ def test_an_unheld_person_is_erased_whole_and_the_host_platform_is_told(world: H
         data = event.payload["data"]
         assert (data["privacy_request_id"], data["external_id"], data["subject"]) == (filed["id"], "dsr-1", {"kind": "account", "external_id": "acc-1"})
         assert (data["erased"], data["retained"]) == (["acc-1", "photo-1", "post-1"], [])
+
+
+def test_the_dashboard_lists_open_requests_by_legal_date_and_marks_breaches(world: Held) -> None:
+    later = _file(world, external_id="dsr-late", regime="ccpa", request_type="know", received_on="2026-03-01")  # due 2026-04-15
+    sooner = _file(world, external_id="dsr-soon", regime="lgpd", request_type="access", received_on="2026-03-20")  # due 2026-04-04
+    done = _file(world, external_id="dsr-done", regime="lgpd", request_type="access", received_on="2026-03-01")
+    with world.api.db.session() as s:
+        requests.refuse(s, PRIVACY, int(done["id"]), "identity not proven")
+    with world.api.db.reader() as s:
+        rows = requests.dashboard(s, date(2026, 4, 10))
+        assert [(r.request.id, r.due, r.days_left, r.breached) for r in rows] == [
+            (sooner["id"], date(2026, 4, 4), -6, True), (later["id"], date(2026, 4, 15), 5, False)]
+        assert [r.request.id for r in requests.dashboard(s, date(2026, 4, 10), include_closed=True)] == [sooner["id"], later["id"], done["id"]]

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from trustdesk.audit import personal_data
@@ -44,6 +44,7 @@ from trustdesk.domain.privacy_requests import (
     text,
 )
 from trustdesk.domain.vocabulary import CaseKind, SubjectKind
+from trustdesk.enforcement.decisions import CASE_DECIDED
 from trustdesk.evidence.holds import covering
 from trustdesk.privacy.deletion import Deletion, delete_subject_data
 from trustdesk.store.database import Database
@@ -52,9 +53,6 @@ from trustdesk.store.models import Case, CaseSubject, LegalHold, PrivacyRequest,
 
 if TYPE_CHECKING:  # annotations only
     from trustdesk.ingest.intake import Submitter
-
-CASE_DECIDED = "decided"
-
 
 def person_subjects(session: Session, account_id: int) -> list[Subject]:
     """The account and every item it owns, in id order: everything of the person."""
@@ -317,16 +315,18 @@ class DashboardRow:
 
 
 def dashboard(session: Session, today: date, *, include_closed: bool = False, limit: int = 500) -> list[DashboardRow]:
-    """Requests by the date they are due, soonest first; open ones past their date are breaches."""
+    """Requests by the date they are due, soonest first (answered ones after the open ones);
+    open ones past their date are breaches."""
+    due = func.coalesce(PrivacyRequest.extended_to, PrivacyRequest.due_on)
     query = select(PrivacyRequest, Subject.external_id).join(Subject, Subject.id == PrivacyRequest.subject_id)
     if not include_closed:
         query = query.where(PrivacyRequest.status == RequestStatus.OPEN.value)
+    query = query.order_by((PrivacyRequest.status != RequestStatus.OPEN.value), due, PrivacyRequest.id).limit(limit)
     rows = []
-    for request, external_id in session.execute(query.order_by(PrivacyRequest.id).limit(limit)):
-        due = legal_due(request)
-        rows.append(DashboardRow(request, external_id, due, (due - today).days,
-                                 request.status == RequestStatus.OPEN and due < today))
-    return sorted(rows, key=lambda r: (r.request.status != RequestStatus.OPEN, r.due, r.request.id))
+    for request, external_id in session.execute(query):
+        on = legal_due(request)
+        rows.append(DashboardRow(request, external_id, on, (on - today).days, request.status == RequestStatus.OPEN and on < today))
+    return rows
 
 
 def citation(regime: str) -> str:
