@@ -43,6 +43,7 @@ from trustdesk.hash_banks.banks import create_bank
 from trustdesk.cases.access import Reviewer
 from trustdesk.config import NcmecSettings
 from trustdesk.ncmec import reports as ncmec_reports
+from trustdesk.privacy import requests as privacy_requests
 from trustdesk.text_banks import banks as text_banks
 from trustdesk.cases import escalations
 from trustdesk.cases.escalations import EscalationRequest
@@ -416,6 +417,23 @@ def _filed(world: World) -> dict[str, Any]:
     return {"escalation_id": r.json()["id"]}
 
 
+PRIVACY_FILING = {"external_id": "dsr-1", "subject_external_id": "acc-1", "regime": "gdpr", "request_type": "access",
+                  "requester_name": "Ana", "requester_contact": "acc-1@example.org", "received_on": "2026-01-05"}
+
+
+def _privacy_request(world: World) -> dict[str, Any]:
+    r = world.api.post("/api/v1/privacy-requests", PRIVACY_FILING)
+    assert r.status_code == 201, r.text
+    return {"request_id": r.json()["id"]}
+
+
+def _verified_request(world: World) -> dict[str, Any]:
+    params = _privacy_request(world)
+    with world.api.db.session() as s:
+        privacy_requests.verify(s, SETUP, params["request_id"], True, "signed in to the account")
+    return params
+
+
 def _statement(world: World) -> dict[str, Any]:
     """A removal decided on the photo: it stores a statement of reasons."""
     with world.api.db.session() as s:
@@ -550,6 +568,9 @@ SUCCESS: dict[str, Success] = {
     "POST /api/v1/cases/{case_id}/de-escalate": Success(params=_at_engineering, body=lambda _w: {"note": "fixed"}),
     "POST /api/v1/escalations": Success(body=lambda _w: FILING),
     "GET /api/v1/escalations/{escalation_id}": Success(params=_filed),
+    # privacy requests (API: the host platform files them)
+    "POST /api/v1/privacy-requests": Success(body=lambda _w: PRIVACY_FILING),
+    "GET /api/v1/privacy-requests/{request_id}": Success(params=_privacy_request),
     # decisions and actions (API)
     "GET /api/v1/subjects/{subject_id}/cascade": Success(),
     "POST /api/v1/subjects/{subject_id}/decision": Success(body=lambda _w: SPAM_NO),
@@ -685,6 +706,17 @@ SUCCESS: dict[str, Success] = {
     "POST /law-enforcement-requests/{request_id}/disclose": Success(200, params=lambda w: _le_request(w, "review", "approve"),
                                                                     body=lambda _w: {"reason": "served on the sheriff"}),
     "POST /law-enforcement-requests/{request_id}/close": Success(303, params=_le_request, body=lambda _w: {"reason": "withdrawn"}),
+    # privacy requests (privacy staff)
+    "GET /privacy-requests": Success(),
+    "POST /privacy-requests": Success(303, body=lambda _w: {"app": "dating", "subject": "acc-1", "regime": "gdpr", "request_type": "access",
+                                                            "requester_name": "Ana", "requester_contact": "ana@example.org",
+                                                            "received_on": "2026-01-05"}),
+    "GET /privacy-requests/{request_id}": Success(params=_privacy_request),
+    "POST /privacy-requests/{request_id}/verify": Success(303, params=_privacy_request, body=lambda _w: {"outcome": "verified", "note": "signed in"}),
+    "POST /privacy-requests/{request_id}/extend": Success(303, params=_privacy_request, body=lambda _w: {"reason": "many accounts"}),
+    "POST /privacy-requests/{request_id}/export": Success(200, params=_verified_request),
+    "POST /privacy-requests/{request_id}/complete": Success(303, params=_verified_request, body=lambda _w: {"answer": "your data is attached"}),
+    "POST /privacy-requests/{request_id}/refuse": Success(303, params=_privacy_request, body=lambda _w: {"answer": "identity not proven"}),
     "GET /holds": Success(),
     "POST /holds": Success(303, body=lambda _w: {"app": "dating", "subjects": "post-1", "basis": "manual", "reason": "counsel",
                                                  "review_on": "2099-01-01"}),

@@ -197,6 +197,17 @@ def law_enforcement_queue(session: Session, actor: Actor) -> Queue:
     return _named_or_created(session, actor, LAW_ENFORCEMENT_REQUESTS)
 
 
+# Privacy requests wait here, never reports; their cases are due on their legal date
+# (`Case.legal_due_at`), so the SLA minutes below are never read for them.
+PRIVACY = QueueSpec("Privacy requests", "false", position=6, required_roles=["privacy"],
+                    sla_minutes={b.value: MAX_SLA_MINUTES for b in Band})
+
+
+def privacy_queue(session: Session, actor: Actor) -> Queue:
+    """The queue privacy requests go to, created when the first one arrives."""
+    return _named_or_created(session, actor, PRIVACY)
+
+
 # Child-safety cases are reviewed within the hour in every band, so that a confirmed case's
 # CyberTipline report can be filed within its window (`TRUSTDESK_NCMEC_FILING_HOURS`, 24 by
 # default). An admin may change either queue's SLA like any other.

@@ -14,7 +14,10 @@ Envelope: `{"type", "timestamp", "data"}`; `data` has `action_id`, `decision_id`
 "requester_ref"}`, `locale`, `subject_line`, `body`, `subject`, `decision_id`,
 `statement_of_reasons_id` and `sequence`: the host platform sends the text as it is. An
 `evaluation.batch_completed` event (`announce_batch`) carries `batch_id`, `item_count`,
-`verdicts` (counted by verdict), `errors` and `sequence`.
+`verdicts` (counted by verdict), `errors` and `sequence`. A `privacy.erasure_completed` event
+(`announce_erasure`) carries `privacy_request_id`, `external_id` (the platform's id for the
+request, if it filed it), `subject`, `erased` and `retained` (external ids, each retained one
+with its `hold_id` and `basis`) and `sequence`.
 
 A row is `pending` until delivered, `dead` after a day of failures, or `cancelled` (by an
 admin, or when its endpoint is removed); a dead or cancelled row can be retried, which makes
@@ -63,6 +66,7 @@ class EventType(StrEnum):
     ACTION_EXPIRED = "action.expired"
     NOTICE_REQUESTED = "notice.requested"  # a notice for the host platform to send to a person
     EVALUATION_BATCH_COMPLETED = "evaluation.batch_completed"  # a batch of synchronous checks is done
+    PRIVACY_ERASURE_COMPLETED = "privacy.erasure_completed"  # a person's data erased, save what a hold keeps
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -129,6 +133,13 @@ def announce_batch(session: Session, batch_id: int, subject: Subject, summary: d
     """Tell the host platform a batch of checks is done; the results are read from the API.
     Numbered in the sequence of `subject`, the batch's first one checked."""
     return _queue_event(session, EventType.EVALUATION_BATCH_COMPLETED, subject, {"batch_id": batch_id, **summary}, now=now)
+
+
+def announce_erasure(session: Session, subject: Subject, summary: dict[str, Any], *, now: datetime | None = None) -> int:
+    """Tell the host platform a privacy erasure is done and what a legal hold kept, numbered in
+    the sequence of `subject`, the person's account."""
+    data = {"subject": {"kind": subject.kind, "external_id": subject.external_id}, **summary}
+    return _queue_event(session, EventType.PRIVACY_ERASURE_COMPLETED, subject, data, now=now)
 
 
 def _queue_event(

@@ -33,6 +33,8 @@ Decisions behind the members:
 - Law-enforcement and regulatory requests (intake, legal review, disclosure, closure) are legal
   staff's alone: they answer the authorities, and a request under a non-disclosure order must
   not reach anyone who might tip its subject off.
+- Privacy requests (intake, identity checks, extensions, access exports and erasures) are the
+  privacy team's: an access export holds everything about a person, and an erasure cannot be undone.
 - Personal data is revealed, audited, to those who work cases and to privacy and legal staff;
   admins configure the system and do not need it.
 """
@@ -54,3 +56,4 @@ TRANSPARENCY_READERS = (Role.ANALYST, Role.LEGAL, Role.ADMIN)
 CHILD_SAFETY_REPORTERS = (Role.CHILD_SAFETY,)
 EVIDENCE_KEEPERS = (Role.LEGAL, Role.CHILD_SAFETY)
 LEGAL_REQUEST_STAFF = (Role.LEGAL,)
+PRIVACY_STAFF = (Role.PRIVACY,)

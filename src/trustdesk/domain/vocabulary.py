@@ -219,4 +219,5 @@ class Scope(StrEnum):
     EVALUATE_WRITE = "evaluate:write"  # synchronous verdicts (stores the subject as intake does)
     # Law-enforcement and regulatory requests: granted explicitly, never by an older token's scopes.
     LEGAL_WRITE = "legal:write"
+    PRIVACY_WRITE = "privacy:write"  # privacy requests the host platform received (its own scope: not implied by older ones)
 

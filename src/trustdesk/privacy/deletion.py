@@ -1,7 +1,7 @@
 """The one deletion path: every deletion of personal data goes through here.
 
 The host platform's deletion events (`POST /api/v1/subjects/{external_id}/deleted`), retention
-purges (`trustdesk.privacy.retention`) and, later, privacy erasures all call
+purges (`trustdesk.privacy.retention`) and privacy erasures (`trustdesk.privacy.requests`) all call
 `delete_subject_data`. It locks the subjects' rows, then refuses with `Held` (409, naming the
 hold) if a standing legal hold covers any of them, so a hold placed a moment earlier is seen
 and one placed a moment later waits and snapshots what is left. Otherwise it erases TrustDesk's

@@ -70,6 +70,11 @@ PERSONAL: dict[str, dict[str, DataKind]] = {
     "law_enforcement_requests": {"officer_name": DataKind.CONTACT, "officer_email": DataKind.CONTACT,
                                  "officer_phone": DataKind.CONTACT, "review_reasons": DataKind.EVIDENCE,
                                  "external_id": DataKind.PSEUDONYM, "known_copies": DataKind.PSEUDONYM},
+    # Who asked, how to reach them, and what they were told: kept as the record of the answer.
+    "privacy_requests": {"external_id": DataKind.PSEUDONYM, "requester_name": DataKind.CONTACT, "requester_contact": DataKind.CONTACT,
+                         "details": DataKind.CORRESPONDENCE, "verification_note": DataKind.CORRESPONDENCE,
+                         "extension_reason": DataKind.CORRESPONDENCE, "answer": DataKind.CORRESPONDENCE,
+                         "outcome": DataKind.CORRESPONDENCE},
 }
 
 # Blobs are files, not columns: what each kind of blob reference holds.
@@ -138,6 +143,7 @@ NOT_PERSONAL: dict[str, frozenset[str]] = {name: frozenset(columns) for name, co
     "outbox": {"webhook_id", "event_type", "state", "last_error"},
     "rule_hits": {"mode"},
     "statements_of_reasons": {"puid", "submission", "dsa_uuid", "submission_errors"},
+    "privacy_requests": {"body_hash", "regime", "request_type", "verification", "status", "verified_by", "answered_by", "created_by"},
 }.items()}
 
 _MAY_HOLD_DATA = (String, Text, JSON, LargeBinary)

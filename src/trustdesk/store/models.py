@@ -1280,3 +1280,44 @@ class LawEnforcementRequest(Base):
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PrivacyRequest(Base):
+    """A data subject's privacy request (`trustdesk.domain.privacy_requests`), worked in its own
+    case of kind `privacy_request`. `due_on` is the regime's date from `received_on` (later by
+    `paused_days` under UK GDPR while identity was checked), `extended_to` the date after the
+    one extension the regime allows; the case's `legal_due_at` is the end of whichever applies.
+    One filed through the API carries the client's `external_id` (idempotent, like every write
+    of the API). `outcome` is what answering did: the export's files, or what an erasure erased
+    and what it retained under which hold."""
+
+    __tablename__ = "privacy_requests"
+    __table_args__ = (UniqueConstraint("app_id", "external_id"), Index("ix_privacy_requests_status_due", "status", "due_on"))
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), unique=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    external_id: Mapped[str | None] = mapped_column(String(200), default=None)
+    api_client_id: Mapped[int | None] = mapped_column(ForeignKey("api_clients.id"), default=None)
+    body_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    regime: Mapped[str] = mapped_column(String(32))
+    request_type: Mapped[str] = mapped_column(String(32))
+    requester_name: Mapped[str] = mapped_column(String(200))
+    requester_contact: Mapped[str] = mapped_column(String(320))
+    details: Mapped[str] = mapped_column(Text, default="")
+    verification: Mapped[str] = mapped_column(String(16), default="unverified")
+    verification_note: Mapped[str | None] = mapped_column(Text, default=None)
+    verified_by: Mapped[str | None] = mapped_column(String(200), default=None)
+    verified_at: Mapped[datetime | None] = mapped_column(default=None)
+    received_on: Mapped[date] = mapped_column(Date)
+    due_on: Mapped[date] = mapped_column(Date)
+    paused_days: Mapped[int] = mapped_column(default=0)
+    extended_to: Mapped[date | None] = mapped_column(Date, default=None)
+    extension_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    answer: Mapped[str | None] = mapped_column(Text, default=None)
+    outcome: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    answered_by: Mapped[str | None] = mapped_column(String(200), default=None)
+    answered_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

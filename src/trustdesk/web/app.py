@@ -37,6 +37,7 @@ from trustdesk.web.api import (
     evaluate,
     law_enforcement,
     notices,
+    privacy_requests,
     replies,
     reports,
     rules,
@@ -57,6 +58,7 @@ from trustdesk.web.console import holds as console_holds
 from trustdesk.web.console import law_enforcement as console_law_enforcement
 from trustdesk.web.console import notices as console_notices
 from trustdesk.web.console import policies as console_policies
+from trustdesk.web.console import privacy_requests as console_privacy_requests
 from trustdesk.web.console import replies as console_replies
 from trustdesk.web.console import review as console_review
 from trustdesk.web.console import ncmec as console_ncmec
@@ -204,7 +206,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
 
     modules = (
         subjects, reports, evaluate, account_events, cases, escalations, enforcement, appeals, notices, webhooks, search, statements,
-        canned_rationales, replies, rules, text_banks, transparency, law_enforcement,
+        canned_rationales, replies, rules, text_banks, transparency, law_enforcement, privacy_requests,
     )
     for module in modules:
         app.include_router(module.router, responses=CLIENT_ERRORS)
@@ -226,6 +228,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.include_router(console_ncmec.router)
     app.include_router(console_holds.router)
     app.include_router(console_law_enforcement.router)
+    app.include_router(console_privacy_requests.router)
     app.mount("/static", StaticFiles(directory=console.STATIC), name="static")
     if settings.trusted_proxies:
         # The client address (login limits and lockouts) comes from X-Forwarded-For only when

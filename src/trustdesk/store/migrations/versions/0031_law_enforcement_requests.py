@@ -1,14 +1,14 @@
 """law-enforcement and regulatory requests beside their cases; the legal:write scope
 
 Revision ID: 0031
-Revises: 0029
+Revises: 0030
 Create Date: 2026-12-06 19:30:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0031'
-down_revision = '0029'
+down_revision = '0030'
 branch_labels = None
 depends_on = None
 

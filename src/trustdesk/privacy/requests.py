@@ -1,0 +1,334 @@
+"""Privacy requests: intake, the identity check, the one extension, and the answer.
+
+Each request opens a case of kind `privacy_request` in the "Privacy requests" queue (the
+privacy role's), about the data subject's account, with the regime's legal deadline as the
+case's `legal_due_at` and `due_at`: the queue, the dashboard and the breach sweep read the
+legal clock. Verifying identity under UK GDPR may record the days the clock stood still; an
+extension lengthens the date, refused where the regime allows none.
+
+Answering needs a verified identity (refusing does not). An erasure goes through the one
+deletion path (`trustdesk.privacy.deletion`) for every subject of the person that no standing
+hold covers; an account with held items stays with them. The answer says what was retained and
+on which legal basis (the hold's basis and id), and the host platform is told
+(`privacy.erasure_completed`). Access exports are written by `trustdesk.privacy.access_export`.
+Every step is an audit event in the same transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from trustdesk.audit import personal_data
+from trustdesk.audit.log import Actor, record
+from trustdesk.cases.queues import privacy_queue
+from trustdesk.delivery import outbox
+from trustdesk.domain.errors import Conflict, FieldError, NotFound
+from trustdesk.domain.legal_deadlines import PRIVACY_RULES, Regime, end_of, privacy_due, privacy_extended
+from trustdesk.domain.priority import Band
+from trustdesk.domain.privacy_requests import (
+    ERASURES,
+    MAX_PAUSED_DAYS,
+    CheckedRequest,
+    RequestSpec,
+    RequestStatus,
+    RequestType,
+    Verification,
+    check,
+    text,
+)
+from trustdesk.domain.vocabulary import CaseKind, SubjectKind
+from trustdesk.enforcement.decisions import CASE_DECIDED
+from trustdesk.evidence.holds import covering
+from trustdesk.privacy.deletion import Deletion, delete_subject_data
+from trustdesk.store.database import Database
+from trustdesk.store.dialects import conflict_insert
+from trustdesk.store.models import Case, CaseSubject, LegalHold, PrivacyRequest, Subject, utcnow
+
+if TYPE_CHECKING:  # annotations only
+    from trustdesk.ingest.intake import Submitter
+
+def person_subjects(session: Session, account_id: int) -> list[Subject]:
+    """The account and every item it owns, in id order: everything of the person."""
+    return list(session.execute(
+        select(Subject).where((Subject.id == account_id) | (Subject.account_id == account_id)).order_by(Subject.id)
+    ).scalars())
+
+
+def _account(session: Session, app_id: int, external_id: str) -> Subject:
+    subject = session.execute(
+        select(Subject).where(Subject.app_id == app_id, Subject.external_id == external_id)
+    ).scalar_one_or_none()
+    if subject is None:
+        raise NotFound("subject_external_id", f"no subject {external_id!r} in this app")
+    if subject.kind != SubjectKind.ACCOUNT:
+        raise FieldError("subject_external_id", f"{external_id!r} is a {subject.kind}: name the person's account")
+    return subject
+
+
+def _open(session: Session, actor: Actor, app_id: int, checked: CheckedRequest, filed: dict[str, Any] | None = None) -> PrivacyRequest | None:
+    """Open the request's case and store the request; None when a filing with the same
+    external id was stored by another transaction meanwhile (the caller rolls back)."""
+    account = _account(session, app_id, checked.subject_external_id)
+    now = utcnow()
+    due = privacy_due(checked.regime, checked.received_on)
+    queue = privacy_queue(session, actor)
+    case = Case(
+        app_id=app_id, subject_id=account.id, queue_id=queue.id, kind=CaseKind.PRIVACY_REQUEST.value, status="open",
+        band=Band.P2.value, priority_score=0.0, priority_reasons={}, report_count=0, policy_code="",
+        routed_by=f"privacy:{checked.regime.value}", due_at=end_of(due), legal_due_at=end_of(due), created_at=now, updated_at=now,
+    )
+    session.add(case)
+    session.flush()
+    session.add(CaseSubject(case_id=case.id, subject_id=account.id))
+    values = {
+        "app_id": app_id, "case_id": case.id, "subject_id": account.id, "regime": checked.regime.value,
+        "request_type": checked.request_type.value, "requester_name": checked.requester_name,
+        "requester_contact": checked.requester_contact, "details": checked.details, "verification": Verification.UNVERIFIED.value,
+        "received_on": checked.received_on, "due_on": due, "paused_days": 0, "status": RequestStatus.OPEN.value, "outcome": {},
+        "created_by": actor.label, "created_at": now,
+    } | (filed or {})
+    statement = conflict_insert(session, PrivacyRequest).values(values).on_conflict_do_nothing(index_elements=["app_id", "external_id"])
+    request_id = session.execute(statement.returning(PrivacyRequest.id)).scalar_one_or_none()
+    if request_id is None:
+        return None
+    request = session.get_one(PrivacyRequest, request_id)
+    record(session, actor=actor, verb="case.opened", object_type="case", object_id=case.id,
+           after={"kind": case.kind, "subject_id": account.id, "queue_id": queue.id, "routed_by": case.routed_by,
+                  "legal_due_at": case.legal_due_at, "privacy_request_id": request_id})
+    record(session, actor=actor, verb="privacy_request.received", object_type="privacy_request", object_id=request_id,
+           after=_state(request) | {"requester_name": request.requester_name, "requester_contact": request.requester_contact},
+           person_ref=personal_data.account_ref(account.id))
+    return request
+
+
+def open_request(session: Session, actor: Actor, app_id: int, spec: RequestSpec) -> PrivacyRequest:
+    """A request staff took in (by email, by post): opened in the privacy queue."""
+    request = _open(session, actor, app_id, check(spec, utcnow().date()))
+    assert request is not None  # no external id: nothing to clash with
+    return request
+
+
+class FiledMeanwhile(Exception):
+    """Another transaction stored the same filing first; answer from it in a fresh transaction."""
+
+
+def _body_hash(spec: RequestSpec) -> str:
+    body = {"subject_external_id": spec.subject_external_id, "regime": spec.regime, "request_type": spec.request_type,
+            "requester_name": spec.requester_name, "requester_contact": spec.requester_contact,
+            "received_on": spec.received_on.isoformat(), "details": spec.details}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def file_for_client(db: Database, who: Submitter, external_id: str, spec: RequestSpec) -> tuple[int, bool]:
+    """A request the host platform received, idempotently by (app, external id): an identical
+    retry answers the original's id (and False: not created); the same id with other content is
+    a Conflict. Of two sent at once, the one that loses the race answers from the winner's row."""
+    digest = _body_hash(spec)
+    for _attempt in range(2):
+        try:
+            with db.session() as session:
+                stored = session.execute(
+                    select(PrivacyRequest).where(PrivacyRequest.app_id == who.app_id, PrivacyRequest.external_id == external_id)
+                ).scalar_one_or_none()
+                if stored is not None:
+                    if stored.body_hash != digest:
+                        raise Conflict("external_id", f"{external_id!r} was already filed with different content; it cannot be changed")
+                    return stored.id, False
+                filed = {"external_id": external_id, "api_client_id": who.client_id, "body_hash": digest}
+                request = _open(session, who.actor, who.app_id, check(spec, utcnow().date()), filed)
+                if request is None:
+                    raise FiledMeanwhile()
+                return request.id, True
+        except FiledMeanwhile:
+            continue
+    raise Conflict("external_id", f"{external_id!r} is being filed by another request; send it again")
+
+
+def _state(request: PrivacyRequest) -> dict[str, Any]:
+    return {"regime": request.regime, "request_type": request.request_type, "status": request.status,
+            "verification": request.verification, "received_on": request.received_on.isoformat(),
+            "due_on": request.due_on.isoformat(), "paused_days": request.paused_days,
+            "extended_to": request.extended_to.isoformat() if request.extended_to else None, "case_id": request.case_id}
+
+
+def request_of(session: Session, request_id: int, *, lock: bool = False) -> PrivacyRequest:
+    query = select(PrivacyRequest).where(PrivacyRequest.id == request_id)
+    request = session.execute(query.with_for_update() if lock else query).scalar_one_or_none()
+    if request is None:
+        raise NotFound("request_id", f"no privacy request {request_id}")
+    return request
+
+
+def _open_locked(session: Session, request_id: int) -> PrivacyRequest:
+    request = request_of(session, request_id, lock=True)
+    if request.status != RequestStatus.OPEN:
+        raise Conflict("request_id", f"privacy request {request_id} is {request.status}")
+    return request
+
+
+def legal_due(request: PrivacyRequest) -> date:
+    """The date the answer is due: the extended date if extended, else the regime's date."""
+    return request.extended_to or request.due_on
+
+
+def _move_clock(session: Session, request: PrivacyRequest) -> None:
+    case = session.get_one(Case, request.case_id)
+    case.legal_due_at = case.due_at = end_of(legal_due(request))
+    case.updated_at = utcnow()
+
+
+def verify(session: Session, actor: Actor, request_id: int, verified: bool, note: str, *, paused_days: int = 0) -> PrivacyRequest:
+    """Record the identity check: verified or failed, with who, when and how. Under UK GDPR the
+    days the clock stood still waiting for proof of identity move the due date on."""
+    request = _open_locked(session, request_id)
+    why = text("verification_note", note, 2000)
+    if not 0 <= paused_days <= MAX_PAUSED_DAYS:
+        raise FieldError("paused_days", f"a whole number of days from 0 to {MAX_PAUSED_DAYS}")
+    before = _state(request)
+    regime = Regime(request.regime)
+    request.due_on = privacy_due(regime, request.received_on, paused_days=paused_days)
+    if request.extended_to is not None:
+        request.extended_to = privacy_extended(regime, request.due_on)
+    request.paused_days = paused_days
+    request.verification = (Verification.VERIFIED if verified else Verification.FAILED).value
+    request.verification_note, request.verified_by, request.verified_at = why, actor.label, utcnow()
+    _move_clock(session, request)
+    record(session, actor=actor, verb="privacy_request.identity_checked", object_type="privacy_request", object_id=request.id,
+           before=before, after=_state(request) | {"note": why})
+    return request
+
+
+def extend(session: Session, actor: Actor, request_id: int, reason: str) -> PrivacyRequest:
+    """Take the regime's one extension, with the reason the requester is told; refused where
+    the regime has none, and a second time."""
+    request = _open_locked(session, request_id)
+    why = text("reason", reason, 2000)
+    if request.extended_to is not None:
+        raise Conflict("extension", f"privacy request {request_id} was extended already, to {request.extended_to}")
+    before = _state(request)
+    request.extended_to = privacy_extended(Regime(request.regime), request.due_on)
+    request.extension_reason = why
+    _move_clock(session, request)
+    record(session, actor=actor, verb="privacy_request.extended", object_type="privacy_request", object_id=request.id,
+           before=before, after=_state(request) | {"reason": why})
+    return request
+
+
+def _close(session: Session, actor: Actor, request: PrivacyRequest, status: RequestStatus, answer: str, verb: str) -> None:
+    before = _state(request)
+    now = utcnow()
+    request.status, request.answer, request.answered_by, request.answered_at = status.value, answer, actor.label, now
+    case = session.get_one(Case, request.case_id)
+    case.status, case.decided_at, case.updated_at = CASE_DECIDED, now, now
+    case.claimed_by = case.lease_until = None
+    record(session, actor=actor, verb=verb, object_type="privacy_request", object_id=request.id, before=before,
+           after=_state(request) | {"answer": answer, "outcome": request.outcome})
+
+
+def refuse(session: Session, actor: Actor, request_id: int, reason: str) -> PrivacyRequest:
+    """Refuse the request (identity not proven, manifestly unfounded), saying why."""
+    request = _open_locked(session, request_id)
+    _close(session, actor, request, RequestStatus.REFUSED, text("answer", reason), "privacy_request.refused")
+    return request
+
+
+@dataclass
+class Completed:
+    """An answered request, and the files a committed erasure leaves to remove."""
+
+    request: PrivacyRequest
+    blobs: list[str]
+
+
+def complete(session: Session, actor: Actor, request_id: int, answer: str) -> Completed:
+    """Answer the request. An erasure erases first and adds to the answer what it retained and why."""
+    request = _open_locked(session, request_id)
+    if request.verification != Verification.VERIFIED:
+        raise Conflict("verification", "verify the requester's identity before answering (or refuse the request)")
+    said = text("answer", answer)
+    blobs: list[str] = []
+    if RequestType(request.request_type) in ERASURES:
+        done, retained = _erase(session, actor, request)
+        blobs = done.blobs
+        said = f"{said}\n\n{erasure_statement(done, retained)}"
+    _close(session, actor, request, RequestStatus.ANSWERED, said, "privacy_request.answered")
+    return Completed(request, blobs)
+
+
+@dataclass(frozen=True)
+class Retained:
+    """A subject an erasure left alone: the hold that covers it (or its items) and its basis."""
+
+    external_id: str
+    hold_id: int
+    basis: str
+
+
+def _erase(session: Session, actor: Actor, request: PrivacyRequest) -> tuple[Deletion, list[Retained]]:
+    subjects = person_subjects(session, request.subject_id)
+    held = covering(session, [s.id for s in subjects])
+    bases = {hold_id: basis for hold_id, basis in session.execute(
+        select(LegalHold.id, LegalHold.basis).where(LegalHold.id.in_(set(held.values()))))}
+    retained = [Retained(s.external_id, held[s.id], bases[held[s.id]]) for s in subjects if s.id in held]
+    account = next(s for s in subjects if s.id == request.subject_id)
+    items = [s.id for s in subjects if s.id not in held and s.id != account.id]
+    # Erasing the account erases its items with it: with some of them held, it stays too.
+    if account.id not in held and held:
+        hold_id = min(held.values())
+        retained.insert(0, Retained(account.external_id, hold_id, bases[hold_id]))
+    erasable = items + ([account.id] if not held else [])
+    done = delete_subject_data(session, actor, erasable, f"privacy request {request.id} ({request.regime} erasure)") if erasable else Deletion()
+    request.outcome = {
+        "erased": sorted(s.external_id for s in done.erased),
+        "already_erased": sorted(s.external_id for s in done.already_erased),
+        "retained": [{"external_id": r.external_id, "hold_id": r.hold_id, "basis": r.basis} for r in retained],
+    }
+    outbox.announce_erasure(session, account, {"privacy_request_id": request.id, "external_id": request.external_id,
+                                               "erased": request.outcome["erased"] + request.outcome["already_erased"],
+                                               "retained": request.outcome["retained"]})
+    return done, retained
+
+
+def erasure_statement(done: Deletion, retained: list[Retained]) -> str:
+    """What the answer tells the person: what was erased, and what a legal hold keeps and why."""
+    lines = [f"Erased: {len(done.erased) + len(done.already_erased)} of your records (account and content)."]
+    if retained:
+        lines.append("Retained, because a legal hold requires it (GDPR Art. 17(3)(b) and (e); CCPA §1798.105(d)):")
+        lines += [f"- {r.external_id}: legal hold {r.hold_id}, basis {r.basis}" for r in retained]
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class DashboardRow:
+    request: PrivacyRequest
+    subject_external_id: str
+    due: date
+    days_left: int
+    breached: bool
+
+
+def dashboard(session: Session, today: date, *, include_closed: bool = False, limit: int = 500) -> list[DashboardRow]:
+    """Requests by the date they are due, soonest first (answered ones after the open ones);
+    open ones past their date are breaches."""
+    due = func.coalesce(PrivacyRequest.extended_to, PrivacyRequest.due_on)
+    query = select(PrivacyRequest, Subject.external_id).join(Subject, Subject.id == PrivacyRequest.subject_id)
+    if not include_closed:
+        query = query.where(PrivacyRequest.status == RequestStatus.OPEN.value)
+    query = query.order_by((PrivacyRequest.status != RequestStatus.OPEN.value), due, PrivacyRequest.id).limit(limit)
+    rows = []
+    for request, external_id in session.execute(query):
+        on = legal_due(request)
+        rows.append(DashboardRow(request, external_id, on, (on - today).days, request.status == RequestStatus.OPEN and on < today))
+    return rows
+
+
+def citation(regime: str) -> str:
+    return PRIVACY_RULES[Regime(regime)].citation
+

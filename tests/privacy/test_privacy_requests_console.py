@@ -1,0 +1,56 @@
+"""The console's privacy pages: the deadline dashboard with breaches marked, intake whose
+errors come back on the form, and refusals shown as pages naming what is wrong."""
+
+from __future__ import annotations
+
+import re
+
+from tests.conftest import Api
+from tests.evidence.conftest import Held
+from trustdesk.auth.passwords import hash_password
+from trustdesk.config import Settings
+from trustdesk.store.models import StaffUser
+
+INTAKE = {"app": "dating", "subject": "acc-1", "regime": "lgpd", "request_type": "access", "requester_name": "Mara",
+          "requester_contact": "mara@example.org", "received_on": "2026-01-05"}
+
+
+def _privacy_officer(api: Api, settings: Settings) -> dict[str, str]:
+    with api.db.session() as s:
+        user = StaffUser(username="priya", display_name="Priya", password_hash=hash_password("x" * 16), roles=["privacy"])
+        s.add(user)
+        s.flush()
+        user_id = user.id
+    return api.open_console(settings, user_id)
+
+
+def test_intake_then_the_dashboard_marks_the_breach(world: Held, settings: Settings) -> None:
+    api = world.api
+    csrf = _privacy_officer(api, settings)
+    r = api.client.post("/privacy-requests", data=INTAKE, headers=csrf, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    found = re.fullmatch(r"/privacy-requests/(\d+)\?notice=received", r.headers["location"])
+    assert found
+    request_id = int(found.group(1))
+    page = api.client.get("/privacy-requests")
+    assert page.status_code == 200
+    row = re.search(rf'<tr id="privacy-request-{request_id}" class="breached" data-breached="yes">.*?</tr>', page.text, re.S)
+    assert row and "2026-01-20" in row.group(0) and "breached" in row.group(0)  # LGPD: 15 days
+    page = api.client.get(f"/privacy-requests/{request_id}")
+    assert page.status_code == 200 and 'data-testid="breached"' in page.text
+
+
+def test_intake_errors_come_back_on_the_form(world: Held, settings: Settings) -> None:
+    csrf = _privacy_officer(world.api, settings)
+    r = world.api.client.post("/privacy-requests", data=INTAKE | {"subject": "post-1"}, headers=csrf, follow_redirects=False)
+    assert r.status_code == 422
+    assert "post-1" in r.text and 'data-testid="error"' in r.text and 'value="mara@example.org"' in r.text
+
+
+def test_an_extension_the_regime_does_not_allow_is_a_page_saying_so(world: Held, settings: Settings) -> None:
+    csrf = _privacy_officer(world.api, settings)
+    r = world.api.client.post("/privacy-requests", data=INTAKE, headers=csrf, follow_redirects=False)
+    path = r.headers["location"].split("?")[0]
+    r = world.api.client.post(f"{path}/extend", data={"reason": "complex"}, headers=csrf | {"Accept": "text/html"}, follow_redirects=False)
+    assert r.status_code == 422
+    assert "no extension is allowed" in r.text and "<html" in r.text.lower()
