@@ -66,12 +66,16 @@ def analyse(session: Session, actor: Actor, subject_ids: list[int], analysers: A
     return {subject_id: len(ids) for subject_id, ids in fresh.items()}
 
 
+# One per process: its embedding model loads on first use, and only once.
+DEEP_TIER = DeepTextClassifier(lambda: DeepTier.load(FastTier.load()))
+
+
 def analysers_for(db: Database, blobs: BlobStore) -> AnalyserRegistry:
     """The registered analysers, the hash banks' one (matching with this process's matcher for
     `db`) and, where the embeddings extra is installed, the text classifier's deep tier."""
     found: list[Analyser] = [HashBankAnalyser(db.shared(BankMatcher), blobs)]
     if embeddings_installed():
-        found.append(DeepTextClassifier(lambda: DeepTier.load(FastTier.load())))
+        found.append(DEEP_TIER)
     return ANALYSERS.extended(*found)
 
 

@@ -13,6 +13,7 @@ fast tier version it was trained with.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 from collections.abc import Callable, Sequence
@@ -34,7 +35,9 @@ class DeepTierUnavailable(RuntimeError):
     """The embeddings extra is not installed."""
 
 
+@functools.cache
 def embeddings_installed() -> bool:
+    """Whether the extra is installed; asked once per process (intake asks on every report batch)."""
     return all(importlib.util.find_spec(name) is not None for name in (EMBEDDING_PACKAGE, "torch"))
 
 
