@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -17,25 +18,39 @@ from sqlalchemy.orm import Session
 
 from trustdesk.analysis.analysers import Analyser, MediaView, SignalFound, SubjectView
 from trustdesk.store.dialects import conflict_insert
-from trustdesk.store.models import Report, Signal, Subject, utcnow
-from trustdesk.subjects import WITH_MEDIA
+from trustdesk.store.models import MediaHash, MediaItem, Report, Signal, Subject, utcnow
 
 SHOWN_LIMIT = 200
 
 
 def subject_views(session: Session, subject_ids: Iterable[int]) -> list[SubjectView]:
-    """Frozen copies of the subjects (those that exist), with their media and hashes, in id order."""
+    """Frozen copies of the subjects (those that exist), with their media and hashes, in id order.
+    Read as rows, not ORM objects: this runs on every batch the worker analyses."""
     ids = list(subject_ids)
-    subjects = session.execute(select(Subject).where(Subject.id.in_(ids)).options(WITH_MEDIA).order_by(Subject.id)).scalars()
+    hashes: dict[int, dict[str, str]] = defaultdict(dict)
+    media: dict[int, list[MediaView]] = defaultdict(list)
+    rows = session.execute(
+        select(MediaItem.id, MediaItem.subject_id, MediaItem.kind, MediaItem.content_type, MediaItem.blob_sha256,
+               MediaHash.algorithm, MediaHash.value)
+        .outerjoin(MediaHash, MediaHash.media_item_id == MediaItem.id)
+        .where(MediaItem.subject_id.in_(ids)).order_by(MediaItem.subject_id, MediaItem.position)
+    ).all()
+    for row in rows:
+        if row.algorithm is not None:
+            hashes[row.id][row.algorithm] = row.value
+    seen: set[int] = set()
+    for row in rows:
+        if row.id not in seen:
+            seen.add(row.id)
+            media[row.subject_id].append(MediaView(row.id, row.kind, row.content_type, row.blob_sha256, hashes[row.id]))
     reported = set(session.execute(select(Report.subject_id).where(Report.subject_id.in_(ids)).distinct()).scalars())
     return [
-        SubjectView(
-            id=s.id, app_id=s.app_id, kind=s.kind, title=s.title, text=s.text, language=s.language, body_hash=s.body_hash,
-            media=tuple(MediaView(m.id, m.kind, m.content_type, m.blob_sha256, {h.algorithm: h.value for h in m.hashes})
-                        for m in s.media_items),
-            reported=s.id in reported,
+        SubjectView(id=s.id, app_id=s.app_id, kind=s.kind, title=s.title, text=s.text, language=s.language,
+                    body_hash=s.body_hash, media=tuple(media.get(s.id, ())), reported=s.id in reported)
+        for s in session.execute(
+            select(Subject.id, Subject.app_id, Subject.kind, Subject.title, Subject.text, Subject.language, Subject.body_hash)
+            .where(Subject.id.in_(ids)).order_by(Subject.id)
         )
-        for s in subjects
     ]
 
 
@@ -58,18 +73,32 @@ def store(session: Session, analyser: Analyser, found: Sequence[tuple[SubjectVie
     return [(signal_id, subject_id) for signal_id, subject_id in session.execute(statement.returning(table.id, table.subject_id), rows)]
 
 
-def latest_signals(session: Session, subject_ids: Iterable[int]) -> dict[int, list[Signal]]:
+@dataclass(frozen=True)
+class LatestSignal:
+    """A subject's latest signal for one (analyser, label), as routing and priority read it."""
+
+    id: int
+    analyser: str
+    label: str
+    score: float | None
+    match: str | None
+
+
+def latest_signals(session: Session, subject_ids: Iterable[int]) -> dict[int, list[LatestSignal]]:
     """Each subject's latest signal per (analyser, label): what routing and priority consider."""
-    latest: dict[int, dict[tuple[str, str], Signal]] = defaultdict(dict)
+    latest: dict[int, dict[tuple[str, str], LatestSignal]] = defaultdict(dict)
     ids = list(subject_ids)
     if not ids:
         return {}
-    for signal in session.execute(select(Signal).where(Signal.subject_id.in_(ids)).order_by(Signal.id)).scalars():
-        latest[signal.subject_id][(signal.analyser, signal.label)] = signal
+    for row in session.execute(
+        select(Signal.id, Signal.subject_id, Signal.analyser, Signal.label, Signal.score, Signal.match)
+        .where(Signal.subject_id.in_(ids)).order_by(Signal.id)
+    ):
+        latest[row.subject_id][(row.analyser, row.label)] = LatestSignal(row.id, row.analyser, row.label, row.score, row.match)
     return {subject_id: list(by_key.values()) for subject_id, by_key in latest.items()}
 
 
-def as_routing(signals: Iterable[Signal]) -> list[dict[str, Any]]:
+def as_routing(signals: Iterable[LatestSignal]) -> list[dict[str, Any]]:
     """Signals as CEL routing sees them: `analyser`, `label`, `score` (1.0 for a match without
     one) and `match` ("" when it is a score)."""
     return [{"analyser": s.analyser, "label": s.label, "score": 1.0 if s.score is None else s.score, "match": s.match or ""}

@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from trustdesk.analysis.signals import latest_signals
+from trustdesk.analysis.signals import LatestSignal, latest_signals
 from trustdesk.audit.log import Actor, record
 from trustdesk.cases.access import Reviewer, may_work, visible_case
 from trustdesk.cases.queues import ROUTING_SCHEMA, fallback_queue
@@ -66,7 +66,6 @@ from trustdesk.store.models import (
     Policy,
     Queue,
     Report,
-    Signal,
     Subject,
     as_utc,
     utcnow,
@@ -126,7 +125,7 @@ class _Routed:
 
 
 def _evaluate(session: Session, app_ids: dict[int, int], events: list[Event], now: datetime,
-              signals: dict[int, list[Signal]] | None = None, has_case: Collection[int] | None = None) -> dict[int, _Routed]:
+              signals: dict[int, list[LatestSignal]] | None = None, has_case: Collection[int] | None = None) -> dict[int, _Routed]:
     """Evaluate the rules and queue expressions on each event and store the evaluations;
     subject id → where its case goes. A live rule's route names the queue; failing that, the
     queues' expressions decide, for the subjects in `has_case` (default: all; a subject
@@ -175,12 +174,12 @@ def _standing(report: Any, records: dict[str, NotifierStanding]) -> NotifierStan
     return records.get(key, NotifierStanding()) if key else NotifierStanding()  # anonymous: neutral
 
 
-def _signal_points(signals: list[Signal]) -> float:
+def _signal_points(signals: list[LatestSignal]) -> float:
     return signal_points((s.score, s.match) for s in signals)
 
 
 def _priority(reports: list[Any], subject: Any, policies: dict[str, Policy], records: dict[str, NotifierStanding],
-              signals: list[Signal], case: Case | None = None) -> Priority:
+              signals: list[LatestSignal], case: Case | None = None) -> Priority:
     """Score new reports, on top of the stored components of the case they join (if any)."""
     severity = max(policies[r.policy_code].severity for r in reports)
     points = notifier_points(_standing(r, records) for r in reports)
@@ -265,7 +264,7 @@ class _Routing:
     """What routing one transaction's reports needs: the queues, policies and notifier records."""
 
     def __init__(self, session: Session, actor: Actor, app_id: int, policies: dict[str, Policy],
-                 records: dict[str, NotifierStanding], now: datetime, signals: dict[int, list[Signal]]) -> None:
+                 records: dict[str, NotifierStanding], now: datetime, signals: dict[int, list[LatestSignal]]) -> None:
         self.session, self.actor, self.app_id, self.policies, self.records, self.now = session, actor, app_id, policies, records, now
         self.signals = signals
 

@@ -39,19 +39,23 @@ class Evaluated:
 
 
 def store(session: Session, evaluated: Sequence[Evaluated], now: datetime) -> None:
-    """Insert the evaluations and their hits; sets each one's `id`."""
+    """Insert the evaluations (at most one per subject) and their hits; sets each one's `id`."""
     if not evaluated:
         return
+    if len({e.subject_id for e in evaluated}) < len(evaluated):
+        raise ValueError("one evaluation per subject in a call")
     table = RuleEvaluation.__table__  # Core, not ORM, statements: this runs for every event
-    ids = session.execute(
-        insert(table).returning(table.c.id, sort_by_parameter_order=True),
+    # Matched back by subject rather than by row order: on SQLite an insert that must keep the
+    # parameters' order runs one row at a time.
+    ids = dict(session.execute(
+        insert(table).returning(table.c.subject_id, table.c.id),
         [{"app_id": e.app_id, "subject_id": e.subject_id, "report_id": e.report_id, "trigger": e.trigger,
           "inputs": e.inputs, "errors": [*e.outcome.errors, *e.errors], "created_at": now} for e in evaluated],
-    ).scalars().all()
+    ).all())
     hits = []
-    for e, evaluation_id in zip(evaluated, ids):
-        e.id = evaluation_id
-        hits.extend({"evaluation_id": evaluation_id, "rule_id": rule.rule_id, "rule_version_id": rule.version_id,
+    for e in evaluated:
+        e.id = ids[e.subject_id]
+        hits.extend({"evaluation_id": e.id, "rule_id": rule.rule_id, "rule_version_id": rule.version_id,
                      "mode": rule.mode.value, "subject_id": e.subject_id, "created_at": now} for rule in e.outcome.hits)
     if hits:
         session.execute(insert(RuleHit.__table__), hits)

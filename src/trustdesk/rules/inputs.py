@@ -19,11 +19,11 @@ from typing import Any
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session, aliased
 
-from trustdesk.analysis.signals import as_routing, latest_signals
+from trustdesk.analysis.signals import LatestSignal, as_routing, latest_signals
 from trustdesk.domain.decision_trees import VIOLATION
 from trustdesk.text_banks.matcher import TextBankMatcher
 from trustdesk.store.database import Database
-from trustdesk.store.models import AccountEvent, App, Decision, MediaItem, Report, Signal, Strike, Subject, as_utc
+from trustdesk.store.models import AccountEvent, App, Decision, MediaItem, Report, Strike, Subject, as_utc
 
 NO_POLICY = {"code": "", "severity": 0, "graphic": False}
 _LINKS = (AccountEvent.device_id, AccountEvent.payment_fingerprint, AccountEvent.phone_hash)
@@ -43,7 +43,7 @@ class Event:
 
 
 def build_inputs(session: Session, events: Sequence[Event], now: datetime, *,
-                 signals: dict[int, list[Signal]] | None = None) -> list[dict[str, Any]]:
+                 signals: dict[int, list[LatestSignal]] | None = None) -> list[dict[str, Any]]:
     """The inputs of each event, in order. `signals` may be given when the caller has read them.
     Text banks are matched by this process's matcher of the session's database."""
     ids = {e.subject_id for e in events}
