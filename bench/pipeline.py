@@ -6,19 +6,23 @@
 Each run starts from a fresh database with the catalogue, the seeded queues and a few realistic
 rules (live: scam signals route to Marketplace with priority, hate signals add a label; shadow:
 offensive signals, and a text-bank-free keyword rule). The messages are the shipped training
-sets' tweets and SMS (varied text, ~85 characters). Timed:
+sets' tweets and SMS (varied text, ~85 characters). Two ways, each timed on its own fresh database:
 
-1. intake: one client POSTs them to `/api/v1/subjects/batch` in batches of 1,000 to a
-   `trustdesk serve --no-worker` process (pre-encoded bodies); intake queues one analysis job
-   per batch;
-2. the worker (`run_worker`, in this process, as `trustdesk worker` runs it) drains those jobs:
-   the text classifier scores each batch, signals are stored, the rules are evaluated for every
-   subject with new signals (an evaluation and its hits kept), and a subject a live rule routes
-   gets a case through an automated report.
+- **together**, as TrustDesk is deployed on one two-core machine: a `trustdesk serve
+  --no-worker` process takes the events and a `trustdesk worker` process (started and idle
+  beforehand, polling every 50 ms) analyses them, evaluates the rules and routes them at the
+  same time. One client POSTs the messages to `/api/v1/subjects/batch` in batches of 1,000
+  (pre-encoded bodies); intake queues one analysis job per batch. Timed from the first POST
+  until the worker has finished the last job: events/s = events / that time. This is the
+  figure the 5,000 events/s target (SQLite, two cores) is read against.
+- **one after the other**, to show each stage's own rate: the same POSTs with no worker
+  running, then the worker (`run_worker` in this process, with the garbage-collector settings
+  `trustdesk worker` uses) drains the jobs: events / (intake + worker) is a lower bound.
 
-events/s = events / (intake + worker), the median of the runs; intake and worker are also shown
-apart. The target is 5,000 events/s on SQLite on two cores. The fast tier alone scores the same
-messages in batches of 1,000 (median of runs); its target is 20,000 messages/s.
+The worker scores each batch with the text classifier, stores the signals, evaluates the rules
+for every subject with new signals (an evaluation and its hits kept), and a subject a live rule
+routes gets a case through an automated report. The fast tier alone scores the same messages
+in batches of 1,000 (median of runs); its target is 20,000 messages/s.
 """
 
 from __future__ import annotations
@@ -28,12 +32,14 @@ import json
 import os
 import random
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
-from servers import SECRET, fresh_postgres, serve
+from servers import SECRET, fresh_postgres, serve, server_env
 from sqlalchemy import func, select
 
 from trustdesk.analysis.text.corpus import shipped_training_examples
@@ -41,10 +47,12 @@ from trustdesk.analysis.text.fast_tier import FastTier
 from trustdesk.audit import personal_data
 from trustdesk.audit.log import Actor
 from trustdesk.auth.api_clients import create_client
+from trustdesk.cli import tune_garbage_collector
 from trustdesk.cases.queues import seed_queues
 from trustdesk.config import Settings
 from trustdesk.domain.rules import parse_rule
 from trustdesk.domain.vocabulary import Scope
+from trustdesk.jobs.registry import KINDS
 from trustdesk.jobs.worker import run_worker
 from trustdesk.organisation import ensure_app
 from trustdesk.policy_versions import seed_catalogue
@@ -99,33 +107,86 @@ def bodies(texts: list[str]) -> list[bytes]:
     ]
 
 
-def run(db_kind: str, texts: list[str], number: int) -> tuple[float, float, float]:
-    """One run on a fresh database: (intake seconds, worker seconds, events/s)."""
+def database(db_kind: str, data_dir: str, name: str) -> str:
+    return f"sqlite:///{Path(data_dir) / 'bench.db'}" if db_kind == "sqlite" else fresh_postgres(f"trustdesk_bench_pipeline_{name}")
+
+
+def post_all(base: str, token: str, encoded: list[bytes]) -> None:
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    with httpx.Client(base_url=base, timeout=300, headers=headers) as client:
+        for body in encoded:
+            client.post("/api/v1/subjects/batch", content=body).raise_for_status()
+
+
+def jobs_left(db: Database) -> int:
+    """Analysis (and other one-off) jobs not yet done; recurring jobs are always queued."""
+    with db.reader() as session:
+        return session.execute(select(func.count()).select_from(Job).where(
+            Job.status.in_(("queued", "running")), Job.singleton_key.is_(None))).scalar_one()
+
+
+def report(db: Database, number: int) -> None:
+    with db.reader() as session:
+        count = lambda model: session.execute(select(func.count()).select_from(model)).scalar_one()  # noqa: E731
+        print(f"    run {number}: {count(Signal):,} signals, {count(RuleEvaluation):,} evaluations, {count(Case):,} cases")
+
+
+def run_together(db_kind: str, texts: list[str], number: int) -> float:
+    """One run with intake and the worker in their own processes at once: events/s."""
     with tempfile.TemporaryDirectory() as data_dir:
-        url = f"sqlite:///{Path(data_dir) / 'bench.db'}" if db_kind == "sqlite" else fresh_postgres(f"trustdesk_bench_pipeline_{number}")
+        url = database(db_kind, data_dir, f"together_{number}")
+        token = prepare(url)
+        encoded = bodies(texts)
+        server, base = serve(url, data_dir)
+        worker = subprocess.Popen([sys.executable, "-m", "trustdesk.cli", "worker", "--poll-seconds", "0.05"],
+                                  env=server_env(url, data_dir), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        db = Database(url)
+        try:
+            while not _worker_ready(db):  # it has loaded its job kinds and scheduled the recurring ones
+                time.sleep(0.05)
+            started = time.perf_counter()
+            post_all(base, token, encoded)
+            while jobs_left(db):
+                time.sleep(0.01)
+            elapsed = time.perf_counter() - started
+        finally:
+            for process in (server, worker):
+                process.terminate()
+                process.wait(10)
+        report(db, number)
+        db.dispose()
+    return len(texts) / elapsed
+
+
+def _worker_ready(db: Database) -> bool:
+    with db.reader() as session:
+        return session.execute(select(func.count()).select_from(Job).where(Job.singleton_key.is_not(None))).scalar_one() > 0
+
+
+def run_apart(db_kind: str, texts: list[str], number: int) -> tuple[float, float, float]:
+    """One run with intake, then the worker: (intake seconds, worker seconds, events/s)."""
+    with tempfile.TemporaryDirectory() as data_dir:
+        url = database(db_kind, data_dir, f"apart_{number}")
         token = prepare(url)
         encoded = bodies(texts)
         server, base = serve(url, data_dir)
         try:
-            headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-            with httpx.Client(base_url=base, timeout=300, headers=headers) as client:
-                started = time.perf_counter()
-                for body in encoded:
-                    client.post("/api/v1/subjects/batch", content=body).raise_for_status()
-                intake = time.perf_counter() - started
+            started = time.perf_counter()
+            post_all(base, token, encoded)
+            intake = time.perf_counter() - started
         finally:
             server.terminate()
             server.wait(10)
         db = Database(url)
         settings = Settings(data_dir=Path(data_dir), database_url=url, secret_key=SECRET)
+        KINDS.load()  # as a running worker has: its start-up is not what is measured
+        tune_garbage_collector()
         started = time.perf_counter()
         run_worker(db, settings, worker_id="bench", once=True)
         worker = time.perf_counter() - started
-        with db.reader() as session:
-            count = lambda model, *where: session.execute(select(func.count()).select_from(model).where(*where)).scalar_one()  # noqa: E731
-            left = count(Job, Job.status.in_(("queued", "running")), Job.singleton_key.is_(None))
-            assert left == 0, f"{left} jobs were not done"
-            print(f"    run {number}: {count(Signal):,} signals, {count(RuleEvaluation):,} evaluations, {count(Case):,} cases")
+        left = jobs_left(db)
+        assert left == 0, f"{left} jobs were not done"
+        report(db, number)
         db.dispose()
     return intake, worker, len(texts) / (intake + worker)
 
@@ -158,11 +219,12 @@ def main() -> None:
     print(f"fast tier alone  {wall:10,.0f} messages/s wall clock, {cpu:,.0f} per CPU-second  "
           f"(x{cpu / FAST_TARGET:.2f} of the {FAST_TARGET:,}/s target)")
     for kind in ("sqlite", "postgresql") if args.db == "both" else (args.db,):
-        results = [run(kind, texts, n) for n in range(args.runs)]
-        intake, worker, rate = (statistics.median(r[i] for r in results) for i in range(3))
-        print(f"{kind:10s} end to end {rate:8,.0f} events/s  (x{rate / TARGET:.2f} of the {TARGET:,}/s target)  "
-              f"intake {len(texts) / intake:,.0f}/s, worker (analysis, rules, routing) {len(texts) / worker:,.0f}/s")
-
+        together = statistics.median(run_together(kind, texts, n) for n in range(args.runs))
+        print(f"{kind:10s} end to end {together:8,.0f} events/s, intake and worker together  (x{together / TARGET:.2f} of the {TARGET:,}/s target)")
+        apart = [run_apart(kind, texts, n) for n in range(args.runs)]
+        intake, worker, rate = (statistics.median(r[i] for r in apart) for i in range(3))
+        print(f"{kind:10s} one after the other {rate:8,.0f} events/s: intake alone {len(texts) / intake:,.0f}/s, "
+              f"worker alone (analysis, rules, routing) {len(texts) / worker:,.0f}/s")
 
 if __name__ == "__main__":
     main()

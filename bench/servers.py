@@ -25,15 +25,19 @@ def fresh_postgres(name: str) -> str:
     return POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name
 
 
+def server_env(url: str, data_dir: str) -> dict[str, str]:
+    """The environment of a TrustDesk process on that database and data directory."""
+    return os.environ | {"TRUSTDESK_DATABASE_URL": url, "TRUSTDESK_DATA_DIR": data_dir, "TRUSTDESK_SECRET_KEY": SECRET}
+
+
 def serve(url: str, data_dir: str) -> tuple[subprocess.Popen[bytes], str]:
     """Start `trustdesk serve` (one uvicorn worker, no background worker) and wait for /healthz."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    env = os.environ | {"TRUSTDESK_DATABASE_URL": url, "TRUSTDESK_DATA_DIR": data_dir, "TRUSTDESK_SECRET_KEY": SECRET}
     server = subprocess.Popen(
         [sys.executable, "-m", "trustdesk.cli", "serve", "--no-worker", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=server_env(url, data_dir), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     for _ in range(300):

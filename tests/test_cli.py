@@ -128,10 +128,21 @@ def test_serve_leaves_forwarded_headers_to_the_app(cli_env: Settings, monkeypatc
     """uvicorn believes X-Forwarded-For from 127.0.0.1 by default; the app decides from TRUSTDESK_TRUSTED_PROXIES."""
     seen: dict[str, object] = {}
     monkeypatch.setattr("trustdesk.cli.uvicorn.run", lambda _app, **options: seen.update(options))
-    for process_wide in ("_tune_garbage_collector", "configure_logging"):  # not in the test process
+    for process_wide in ("tune_garbage_collector", "configure_logging"):  # not in the test process
         monkeypatch.setattr(f"trustdesk.cli.{process_wide}", lambda *_args: None)
     _ok("serve", "--no-worker")
     assert seen["proxy_headers"] is False
+
+
+def test_worker_polls_as_often_as_told_within_bounds(cli_env: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, object] = {}
+    monkeypatch.setattr("trustdesk.cli.run_worker", lambda _db, _settings, **options: seen.update(options))
+    for process_wide in ("tune_garbage_collector", "configure_logging"):
+        monkeypatch.setattr(f"trustdesk.cli.{process_wide}", lambda *_args: None)
+    _ok("worker", "--poll-seconds", "0.05")
+    assert seen["poll_seconds"] == 0.05
+    refused = runner.invoke(app, ["worker", "--poll-seconds", "0"])
+    assert refused.exit_code == 2 and "--poll-seconds" in refused.output
 
 
 def test_analyze_subject_stores_the_signals_once_and_names_an_unknown_subject(cli_env: Settings, db: Database) -> None:

@@ -644,15 +644,18 @@ def analyze_subject(subject_id: Annotated[int, typer.Argument(help="The subject'
 
 
 @app.command("worker")
-def worker(worker_id: Annotated[str, typer.Option()] = "") -> None:
+def worker(
+    worker_id: Annotated[str, typer.Option()] = "",
+    poll_seconds: Annotated[float, typer.Option(min=0.01, max=60, help="How long an idle worker waits before looking for jobs again.")] = 1.0,
+) -> None:
     """Run background jobs until interrupted."""
     settings = _settings()
     configure_logging(settings.log_json)
-    _tune_garbage_collector()
-    run_worker(open_database(settings), settings, worker_id=worker_id or f"worker-{secrets.token_hex(3)}")
+    tune_garbage_collector()
+    run_worker(open_database(settings), settings, worker_id=worker_id or f"worker-{secrets.token_hex(3)}", poll_seconds=poll_seconds)
 
 
-def _tune_garbage_collector() -> None:
+def tune_garbage_collector() -> None:
     """A batch of 1,000 reports makes many short-lived objects; with the default thresholds the
     cyclic collector keeps rescanning the long-lived ones (measured: every other batch 40%
     slower). Freeze what startup made and collect the young generation less often."""
@@ -670,7 +673,7 @@ def serve(
     settings = _settings()
     configure_logging(settings.log_json)
     db = open_database(settings)
-    _tune_garbage_collector()
+    tune_garbage_collector()
     stop = threading.Event()
     if with_worker:
         threading.Thread(target=run_worker, args=(db, settings), kwargs={"worker_id": "serve-worker", "stop_event": stop}, daemon=True).start()
