@@ -24,7 +24,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from trustdesk import subjects as subject_views
 from trustdesk.analysis.runs import find_signals
 from trustdesk.analysis.signals import latest_signals
 from trustdesk.audit.log import Actor, record
@@ -116,7 +115,9 @@ def _stored_subject(session: Session, who: intake.Submitter, item: SubjectIn) ->
     """The subject's id and body hash once stored as intake stores it, and whether it is new:
     created, found as an identical retry, or updated where its content changed (its kind and
     place cannot)."""
-    existing = subject_views.find(session, who.app_id, item.external_id)
+    existing = session.execute(
+        select(Subject.kind, Subject.body_hash).where(Subject.app_id == who.app_id, Subject.external_id == item.external_id)
+    ).first()
     if existing is None or existing.body_hash == item.body_hash():
         receipt = intake.create_subjects(session, who, [item], single=True, analyse_later=False)[0]
         return receipt.id, item.body_hash(), receipt.status == "created"

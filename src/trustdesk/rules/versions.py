@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -132,16 +132,28 @@ def current_versions(session: Session) -> list[tuple[Rule, RuleVersion]]:
 
 
 def active_rules(session: Session) -> list[CompiledRule]:
-    """The current versions of the rules that are live or in shadow, compiled."""
+    """The current versions of the rules that are live or in shadow, compiled (each version once
+    per process: read as rows, since every event asks)."""
     rows = session.execute(
-        select(Rule.id, Rule.name, RuleVersion)
+        select(Rule.name, RuleVersion.id, RuleVersion.rule_id, RuleVersion.version, RuleVersion.mode, RuleVersion.expression,
+               RuleVersion.description, RuleVersion.effects)
         .join(RuleVersion, (RuleVersion.rule_id == Rule.id) & (RuleVersion.version == Rule.current_version))
         .where(RuleVersion.mode != RuleMode.DISABLED.value)
     )
-    return [compiled(name, version) for _, name, version in rows]
+    return [compiled(row.name, row) for row in rows]
 
 
-def compiled(name: str, version: RuleVersion) -> CompiledRule:
+class _VersionFields(Protocol):
+    id: int
+    rule_id: int
+    version: int
+    mode: str
+    expression: str
+    description: str
+    effects: list[Any]
+
+
+def compiled(name: str, version: _VersionFields) -> CompiledRule:
     key = (version.id, version.rule_id, name, version.version, version.mode, version.expression, repr(version.effects))
     if key not in _compiled:
         spec = parse_rule({"name": name, "expression": version.expression, "mode": version.mode,
