@@ -13,6 +13,7 @@ band floors the most urgent, labels gather, and the first action decides.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -22,7 +23,7 @@ from prometheus_client import Counter
 
 from trustdesk.domain.priority import Band
 from trustdesk.domain.rules import Act, Effect, Label, Route, RuleMode
-from trustdesk.rules.expressions import Expression, ExpressionError, Prepared, Schema, compile_expression
+from trustdesk.rules.expressions import Conditions, Expression, ExpressionError, Prepared, Schema, compile_expression
 
 EXPRESSION_ERRORS = Counter(
     "trustdesk_expression_errors_total", "Rule and routing expressions that failed on an event's inputs", ["source"]
@@ -98,18 +99,26 @@ class Verdict(StrEnum):
 
 def evaluate(rules: Sequence[CompiledRule], inputs: Mapping[str, Any]) -> Outcome:
     """Run every rule that is not disabled on `inputs`; errors are counted and kept, not raised."""
-    hits: list[CompiledRule] = []
-    errors: list[dict[str, str]] = []
-    prepared = Prepared(RULE_SCHEMA, inputs, {name for rule in rules for name in rule.expression.variables})
-    for rule in sorted(rules, key=lambda r: r.name):
-        if rule.mode is RuleMode.DISABLED:
-            continue
+    running = tuple(sorted((rule for rule in rules if rule.mode is not RuleMode.DISABLED), key=lambda r: r.name))
+    prepared = Prepared(RULE_SCHEMA, inputs, {name for rule in running for name in rule.expression.variables})
+    together = _conditions(tuple(rule.expression for rule in running)).matches(prepared)
+    if together is not None:
+        hits = [rule for rule, matched in zip(running, together) if matched]
+        return Outcome(tuple(hits), (), combine([r for r in hits if r.mode is RuleMode.LIVE]))
+    hits, errors = [], []
+    for rule in running:
         try:
             if rule.expression.matches(prepared):
                 hits.append(rule)
         except ExpressionError as exc:
             errors.append(expression_error("rule", rule.name, str(exc)))
     return Outcome(tuple(hits), tuple(errors), combine([r for r in hits if r.mode is RuleMode.LIVE]))
+
+
+@functools.lru_cache(maxsize=64)
+def _conditions(expressions: tuple[Expression, ...]) -> Conditions:
+    """The rule set's conditions as one program, made once per set of sources."""
+    return Conditions(expressions, RULE_SCHEMA)
 
 
 def expression_error(source: str, name: str, message: str) -> dict[str, str]:
