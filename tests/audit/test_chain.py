@@ -87,3 +87,23 @@ def test_personal_fields_are_encrypted_and_shredding_keeps_the_chain(db: Databas
         other = s.execute(select(AuditEvent).where(AuditEvent.person_ref == "subject:1")).scalars().first()
         assert personal_data.decrypt_value(s, other.after["email"], other.person_ref) == "p1@example.org"
         assert verify_chain(s).ok
+
+
+def test_a_rolled_back_savepoint_forgets_only_its_own_events(db: Database) -> None:
+    with db.session() as s:
+        record(s, actor=SYSTEM, verb="test.before", object_type="thing", object_id="1")
+        try:
+            with s.begin_nested():
+                record(s, actor=SYSTEM, verb="test.undone", object_type="thing", object_id="2")
+                raise RuntimeError("the step inside the savepoint failed")
+        except RuntimeError:
+            pass
+        with s.begin_nested():
+            record(s, actor=SYSTEM, verb="test.kept", object_type="thing", object_id="3")
+        record(s, actor=SYSTEM, verb="test.after", object_type="thing", object_id="4")
+    with db.reader() as s:
+        verbs = s.execute(select(AuditEvent.verb).order_by(AuditEvent.id)).scalars().all()
+        blocks = s.execute(select(AuditBlock)).scalars().all()
+        assert verify_chain(s).ok
+    assert verbs == ["test.before", "test.kept", "test.after"]
+    assert [b.event_count for b in blocks] == [3]  # one transaction, one block: a savepoint seals nothing of its own

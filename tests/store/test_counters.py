@@ -295,3 +295,22 @@ def test_the_migration_counts_what_is_already_there(empty_url: str) -> None:
             assert counters.check(s) == []
     finally:
         db.dispose()
+
+
+def test_a_rolled_back_savepoint_takes_back_only_its_own_counts(db: Database) -> None:
+    with db.session() as s:
+        app_id = ensure_app(s, Actor("system", "test"), "dating", "Dating").id
+    with db.session() as s:
+        s.add(Subject(app_id=app_id, external_id="before", kind="post", body_hash="h"))
+        try:
+            with s.begin_nested():
+                s.add(Subject(app_id=app_id, external_id="undone", kind="photo", body_hash="h"))
+                s.flush()
+                raise RuntimeError("the step inside the savepoint failed")
+        except RuntimeError:
+            pass
+        with s.begin_nested():
+            s.add(Subject(app_id=app_id, external_id="kept", kind="post", body_hash="h"))
+    assert _stored(db)["subjects"] == {"post": 2}
+    with db.reader() as s:
+        assert counters.check(s) == []

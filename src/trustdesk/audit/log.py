@@ -2,7 +2,8 @@
 
 Services call `record()` beside the change it explains, inside the same session. When the
 session commits, every event recorded in that transaction is written and hashed together into
-one block chained to the previous block. Sealing locks the single chain-head row, so on
+one block chained to the previous block; a savepoint rolled back takes back only the events
+recorded since it began, and one released seals nothing of its own. Sealing locks the single chain-head row, so on
 PostgreSQL concurrent transactions queue for that moment only and the chain never forks; on
 SQLite the write transaction already holds the database lock.
 """
@@ -17,7 +18,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import event, insert, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from trustdesk.audit import personal_data
 from trustdesk.store.models import (
@@ -126,6 +127,8 @@ def _encode_value(value: Any) -> Any:
 
 
 def _seal(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint released: its events are sealed with the whole transaction's
+        return
     # Write the transaction's changes before taking the chain head: whoever holds the head must
     # not then wait for a row lock, or it waits on a transaction that is queueing for the head.
     session.flush()
@@ -152,14 +155,45 @@ def _seal(session: Session) -> None:
     conn.execute(update(AuditChainHead).where(AuditChainHead.id == 1).values(seq=seq, block_hash=sealed))
 
 
-def _discard(session: Session, *_args: Any) -> None:
+_SAVEPOINTS = "audit_savepoints"
+
+
+def _committed(session: Session) -> None:
+    if not session.in_nested_transaction():  # a released savepoint's events wait for the transaction's commit
+        _forget(session)
+
+
+def _rolled_back(session: Session) -> None:
+    """Forget the events of what was rolled back: the whole transaction's, or only those
+    recorded since a rolled-back savepoint began (the transaction goes on and commits the rest)."""
+    marks: list[int] = session.info.get(_SAVEPOINTS, [])
+    if session.in_nested_transaction() and marks:
+        del session.info.get(_PENDING, [])[marks[-1]:]
+    else:
+        _forget(session)
+
+
+def _forget(session: Session) -> None:
     session.info.pop(_PENDING, None)
     session.info.pop(_TIME, None)
+    session.info.pop(_SAVEPOINTS, None)
     session.info.pop(personal_data.CACHE_KEY, None)
+
+
+def _savepoint_began(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested:
+        session.info.setdefault(_SAVEPOINTS, []).append(len(session.info.get(_PENDING, [])))
+
+
+def _savepoint_ended(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested and session.info.get(_SAVEPOINTS):
+        session.info[_SAVEPOINTS].pop()
 
 
 def install(factory: sessionmaker[Session]) -> None:
     """Hook sealing into every session the factory makes."""
     event.listen(factory, "before_commit", _seal)
-    event.listen(factory, "after_rollback", _discard)
-    event.listen(factory, "after_commit", _discard)
+    event.listen(factory, "after_rollback", _rolled_back)
+    event.listen(factory, "after_commit", _committed)
+    event.listen(factory, "after_transaction_create", _savepoint_began)
+    event.listen(factory, "after_transaction_end", _savepoint_ended)

@@ -17,7 +17,7 @@ is sealed, in key order, as upserts of `n = n + change`: never a read-modify-wri
 transactions taking counter rows in opposite orders.
 
 `check` compares the counts with a recount and `repair` rewrites them (`trustdesk db counters`).
-Like the audit log, this assumes no savepoints: changes inside one rolled back would be counted.
+Like the audit log, a rolled-back savepoint takes back only the changes made since it began.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, event, func, insert, select, text, true
 from sqlalchemy import case as when
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 from sqlalchemy.orm.attributes import get_history
 
 from trustdesk.store.dialects import conflict_insert
@@ -138,6 +138,8 @@ def _count_flush(session: Session, _context: object) -> None:
 
 
 def _write(session: Session) -> None:
+    if session.in_nested_transaction():  # a released savepoint: its changes are written with the transaction's
+        return
     session.flush()  # count what is still unflushed: commit flushes only after this hook
     changes: Counter[tuple[type[Base], Key, str]] = session.info.pop(_CHANGES, Counter())
     for tally in TALLIES:
@@ -155,8 +157,37 @@ def _write(session: Session) -> None:
         session.connection().execute(upsert, [dict(zip(tally.key, key)) | rows[key] for key in sorted(rows)])
 
 
-def _discard(session: Session, *_args: Any) -> None:
+_SAVEPOINTS = "counter_savepoints"
+
+
+def _committed(session: Session) -> None:
+    if not session.in_nested_transaction():
+        _forget(session)
+
+
+def _rolled_back(session: Session) -> None:
+    """Take back what was rolled back: the whole transaction's changes, or those made since a
+    rolled-back savepoint began."""
+    marks: list[Counter[tuple[type[Base], Key, str]]] = session.info.get(_SAVEPOINTS, [])
+    if session.in_nested_transaction() and marks:
+        session.info[_CHANGES] = Counter(marks[-1])
+    else:
+        _forget(session)
+
+
+def _forget(session: Session) -> None:
     session.info.pop(_CHANGES, None)
+    session.info.pop(_SAVEPOINTS, None)
+
+
+def _savepoint_began(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested:
+        session.info.setdefault(_SAVEPOINTS, []).append(Counter(session.info.get(_CHANGES, Counter())))
+
+
+def _savepoint_ended(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested and session.info.get(_SAVEPOINTS):
+        session.info[_SAVEPOINTS].pop()
 
 
 def install(factory: sessionmaker[Session]) -> None:
@@ -164,8 +195,10 @@ def install(factory: sessionmaker[Session]) -> None:
     written after the block is sealed."""
     event.listen(factory, "after_flush", _count_flush)
     event.listen(factory, "before_commit", _write)
-    event.listen(factory, "after_rollback", _discard)
-    event.listen(factory, "after_commit", _discard)
+    event.listen(factory, "after_rollback", _rolled_back)
+    event.listen(factory, "after_commit", _committed)
+    event.listen(factory, "after_transaction_create", _savepoint_began)
+    event.listen(factory, "after_transaction_end", _savepoint_ended)
 
 
 # --- checking -----------------------------------------------------------------------------
