@@ -18,7 +18,7 @@ report's hold as due until then; the evidence module places the hold itself and 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -32,13 +32,13 @@ from trustdesk.domain.legal_holds import HoldBasis, HoldSpec
 from trustdesk.evidence.holds import place_hold
 from trustdesk.jobs.queue import enqueue
 from trustdesk.jobs.registry import WorkerContext, job_kind
-from trustdesk.ncmec import builder, schema
+from trustdesk.ncmec import builder, filing_deadline, schema
 from trustdesk.ncmec.client import CyberTiplineClient, NcmecError
 from trustdesk.ncmec.tipline import TiplineFile, file_details_xml, report_xml
 from trustdesk.store.blobs import BlobStore
 from trustdesk.store.database import Database
 from trustdesk.store.dialects import conflict_insert
-from trustdesk.store.models import Case, CaseSubject, NcmecReport, utcnow
+from trustdesk.store.models import Case, CaseSubject, Decision, NcmecReport, utcnow
 
 LIVE = NcmecReport.state != "retracted"
 _RESUMABLE = ("draft", "failed")
@@ -71,7 +71,7 @@ def build(session: Session, actor: Actor, who: Reviewer, case_id: int, settings:
     xml = report_xml(tipline, settings).decode()
     values: dict[str, Any] = {
         "incident_type": tipline.incident_type, "xml": xml, "files": [_file_entry(f) for f in tipline.files],
-        "due_at": decision.created_at + timedelta(hours=settings.filing_hours) if decision else None, "updated_at": utcnow(),
+        "due_at": _due_at(session, case, decision), "updated_at": utcnow(),
     }
     inserted = session.execute(
         conflict_insert(session, NcmecReport)
@@ -91,6 +91,14 @@ def build(session: Session, actor: Actor, who: Reviewer, case_id: int, settings:
     record(session, actor=actor, verb="ncmec_report.built", object_type="ncmec_report", object_id=report.id,
            after={"case_id": case_id, "incident_type": tipline.incident_type, "files": len(tipline.files), "valid": not problems})
     return Built(report, problems)
+
+
+def _due_at(session: Session, case: Case, decision: Decision | None) -> datetime | None:
+    """When the report is due: the case's filing deadline, set when the decision confirmed it
+    (cases decided before deadlines were kept on the case: from their decision)."""
+    if case.legal_due_at is not None or decision is None:
+        return case.legal_due_at
+    return decision.created_at + filing_deadline.filing_window(session)
 
 
 def _file_entry(file: TiplineFile) -> dict[str, Any]:
@@ -200,6 +208,7 @@ def file_report(db: Database, actor: Actor, pk: int, client: CyberTiplineClient,
         report.state, report.finished_at, report.updated_at = "finished", utcnow(), utcnow()
         record(session, actor=actor, verb="ncmec_report.finished", object_type="ncmec_report", object_id=pk,
                after={"case_id": case_id, "report_id": report_id, "files": list(done)})
+        filing_deadline.on_filed(session, actor, case_id, report_id)
         session.flush()
         session.expunge(report)
     return report

@@ -1,7 +1,8 @@
 """The CyberTipline page of a child-safety case: build the report, read its XML and whether it
 validates, submit it to NCMEC (or the sandbox, as the settings say), retract it.
 
-Thin: `trustdesk.ncmec.reports` holds the rules. Only child-safety staff reach these pages,
+`/ncmec` lists the confirmed cases whose report is still due, with the deadlines breached
+marked. Thin: `trustdesk.ncmec.reports` and `filing_deadline` hold the rules. Only child-safety staff reach these pages,
 and only on cases they may see. Submitting queues the filing for the worker, and the page
 shows it `queued`, `submitting`, `filed` or `failed` (with NCMEC's code and description).
 Retracting talks to NCMEC outside any database transaction; a refusal is kept on the report.
@@ -19,14 +20,15 @@ from trustdesk.cases.access import visible_case
 from trustdesk.domain.client_input import RowId
 from trustdesk.domain.errors import FieldError, NotFound
 from trustdesk.domain.roles import CHILD_SAFETY_REPORTERS
-from trustdesk.ncmec import builder, reports, schema
+from trustdesk.ncmec import builder, filing_deadline, reports, schema
 from trustdesk.ncmec.client import NcmecError
-from trustdesk.store.models import Case, NcmecReport
+from trustdesk.store.models import Case, NcmecReport, as_utc, utcnow
 from trustdesk.web.client_input import ClientInputRoute
-from trustdesk.web.console.views import render
+from trustdesk.web.console.views import render, templates
 from trustdesk.web.permissions import COMMITTED, StaffContext, read_session, staff_with
 
 router = APIRouter(include_in_schema=False, route_class=ClientInputRoute)
+templates.env.globals["may_report_to_ncmec"] = lambda who: who.has(*CHILD_SAFETY_REPORTERS)  # the nav link only for them
 NOTICES = {
     "built": "Report built. Check the XML, then submit it.",
     "queued": "Report queued: the worker files it with NCMEC in the background. Reload this page to follow it.",
@@ -42,7 +44,8 @@ def case_panel(session: Session, who: StaffContext, case: Case) -> dict[str, Any
         return None
     if not builder.case_policy(session, case, builder.confirming_decision(session, case)).ncmec_incident_type:
         return None
-    return {"report": reports.latest(session, case.id)}
+    due = case.legal_due_at
+    return {"report": reports.latest(session, case.id), "due": due, "breached": due is not None and as_utc(due) < utcnow()}
 
 
 def _page(request: Request, who: StaffContext, session: Session, case_id: int, *, notice: str | None = None,
@@ -54,6 +57,14 @@ def _page(request: Request, who: StaffContext, session: Session, case_id: int, *
         "who": who, "case": case, "report": report, "problems": schema.problems(report.xml.encode()) if report else [],
         "environment": settings.environment, "base_url": settings.base_url, "notice": NOTICES.get(notice or ""), "error": error,
     }, status_code=status)
+
+
+@router.get("/ncmec")
+def filings_due(
+    request: Request, who: StaffContext = Depends(staff_with(*CHILD_SAFETY_REPORTERS)), session: Session = Depends(read_session),
+) -> HTMLResponse:
+    """The confirmed child-safety cases whose report is still to be filed, soonest deadline first, breaches marked."""
+    return render(request, "ncmec_filings.html", {"who": who, "rows": filing_deadline.outstanding(session, who.reviewer, utcnow())})
 
 
 @router.get("/cases/{case_id}/ncmec")
