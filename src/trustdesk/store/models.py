@@ -1095,9 +1095,10 @@ class TextBankEntry(Base):
 class NcmecReport(Base):
     """A CyberTipline report made from a child-safety case, and how far its filing went.
 
-    `state`: `draft` (built, not sent), `opened` (NCMEC gave a `reportId`; files going up),
-    `finished` (filed), `failed` (a step was refused or NCMEC could not be reached: submitting
-    again resumes where it stopped), `retracted`. `files` lists each media file with its
+    `state`: `draft` (built, not sent), `queued` (claimed for the worker), `submitting` (the
+    worker is filing it; `report_id` once NCMEC gave one), `finished` (filed), `failed` (a step
+    was refused or NCMEC could not be reached: submitting again resumes where it stopped),
+    `retracted`. `files` lists each media file with its
     hashes, whether staff viewed it, and once uploaded NCMEC's `fileId` and MD5; `errors` every
     refusal with its response code. A case has one report that is not retracted (a partial
     unique index). Filing asks NCMEC to preserve for a year, and so must TrustDesk: `hold_until`
