@@ -115,7 +115,7 @@ class Settings:
     @property
     def session_info(self) -> dict[str, Any]:
         """The settings a transaction reads deep inside (`Database(info=…)` puts them in `Session.info`)."""
-        return {"appeal_window_days": self.appeal_window_days}
+        return {"appeal_window_days": self.appeal_window_days, "ncmec_filing_hours": self.ncmec.filing_hours}
 
     def retention(self, kind: str) -> timedelta:
         """How long data of that kind is kept (`kind` one of `RETENTION_DEFAULT_DAYS`)."""

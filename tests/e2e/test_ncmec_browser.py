@@ -1,6 +1,7 @@
 """In a browser: a child-safety reviewer opens a CSAM case, looks at its media (recorded as
 viewed), builds the CyberTipline report, sees that its XML validates, submits it to the local
-sandbox and finds the report filed, with NCMEC's report id, on the case page."""
+sandbox, sees it queued until the worker files it, and finds the report filed, with NCMEC's
+report id, on the case page."""
 
 from __future__ import annotations
 
@@ -22,9 +23,15 @@ from trustdesk.auth import staff
 from trustdesk.cases.queues import seed_queues
 from trustdesk.config import Settings
 from trustdesk.demo.images import render_photo
-from trustdesk.domain.vocabulary import AccountEventKind, ReporterType, Role, SubjectKind
+from trustdesk.domain.vocabulary import (
+    AccountEventKind,
+    ReporterType,
+    Role,
+    SubjectKind,
+)
 from trustdesk.ingest import intake, media
 from trustdesk.ingest.schemas import AccountEventIn, ReportIn, SubjectIn
+from trustdesk.jobs.worker import run_worker
 from trustdesk.ncmec import schema
 from trustdesk.organisation import ensure_app
 from trustdesk.policy_versions import seed_catalogue
@@ -42,13 +49,15 @@ pytestmark = NEEDS_CHROMIUM
 class Site:
     url: str
     tipline: Tipline
+    db: Database
+    settings: Settings
     case_id: int
     subject_id: int
     item_id: int
     totp: str
 
 
-def _seed(db: Database, settings: Settings) -> tuple[int, int, int, str]:
+def _seed(db: Database, settings: Settings) -> tuple[Settings, int, int, int, str]:
     with db.session() as session:
         seed_catalogue(session, SEED)
         seed_queues(session, SEED)
@@ -68,13 +77,13 @@ def _seed(db: Database, settings: Settings) -> tuple[int, int, int, str]:
     with db.reader() as session:
         case = session.execute(select(Case)).scalar_one()
         item = session.execute(select(MediaItem)).scalar_one()
-    return case.id, case.subject_id, item.id, totp
+    return settings, case.id, case.subject_id, item.id, totp
 
 
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[Site]:
-    with serving_tipline() as tipline, serving(tmp_path, _seed, ncmec=tipline.settings()) as (base, _db, seeded):
-        yield Site(base, tipline, *seeded)
+    with serving_tipline() as tipline, serving(tmp_path, _seed, ncmec=tipline.settings()) as (base, db, (settings, *seeded)):
+        yield Site(base, tipline, db, settings, *seeded)
 
 
 def test_a_child_safety_reviewer_builds_a_valid_report_and_files_it_with_the_sandbox(site: Site, browser: Browser) -> None:
@@ -99,14 +108,19 @@ def test_a_child_safety_reviewer_builds_a_valid_report_and_files_it_with_the_san
     assert etree.fromstring(xml.encode()).findtext("personOrUserReported/ipCaptureEvent/ipAddress") == "203.0.113.9"
 
     page.get_by_role("button", name="Submit to sandbox").click()
-    expect(page).to_have_url(f"{site.url}/cases/{site.case_id}/ncmec?notice=filed")
-    expect(page.get_by_test_id("ncmec-state")).to_have_text("finished")
+    expect(page).to_have_url(f"{site.url}/cases/{site.case_id}/ncmec?notice=queued")
+    expect(page.get_by_test_id("ncmec-state")).to_have_text("queued")
+    expect(page.get_by_test_id("ncmec-in-flight")).to_be_visible()
+    assert site.tipline.state.reports == {}
+    run_worker(site.db, site.settings, worker_id="test", once=True)  # what `trustdesk worker` does in the background
+    page.reload()
+    expect(page.get_by_test_id("ncmec-state")).to_have_text("filed")
     [report_id] = site.tipline.state.reports
     expect(page.get_by_test_id("ncmec-report-id")).to_have_text(str(report_id))
     held = site.tipline.held(report_id)
     assert held["state"] == "finished" and len(held["files"]) == 1 and held["xml"] == xml
 
     page.goto(f"{site.url}/cases/{site.case_id}")
-    expect(page.get_by_test_id("ncmec-case-state")).to_have_text("finished")
+    expect(page.get_by_test_id("ncmec-case-state")).to_have_text("filed")
     expect(page.get_by_test_id("ncmec-case-report-id")).to_have_text(str(report_id))
     assert errors == []

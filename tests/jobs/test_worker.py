@@ -158,7 +158,7 @@ def test_registration_is_refused_from_an_unlisted_module_twice_or_with_fields_fo
 def test_the_listed_modules_register_the_kinds_and_the_jobs_package_imports_no_feature() -> None:
     KINDS.load()
     assert KINDS.names == ["analyse_subject", "bulk_decision", "deliver_webhooks", "dsa_submit_statements", "evaluate_batch", "fetch_media",
-                           "lift_suspensions", "retention_purge", "send_notice", "sla_sweep"]
+                           "lift_suspensions", "ncmec_submit_report", "retention_purge", "send_notice", "sla_sweep"]
     assert [(k.name, k.singleton_keys) for k in KINDS.recurring] == [
         ("deliver_webhooks", ("deliver_webhooks", "deliver_webhooks#2")), ("dsa_submit_statements", ("dsa_submit_statements",)),
         ("lift_suspensions", ("lift_suspensions",)), ("retention_purge", ("retention_purge",)), ("sla_sweep", ("sla_sweep",)),

@@ -31,6 +31,7 @@ def test_the_company_contact_and_production_are_configured_explicitly(monkeypatc
         reporter_last_name="Ortiz", reporter_email="dana@acme.example", reporter_phone="+1 555 0100",
         terms_of_service_url="https://acme.example/terms", filing_hours=12)
     assert load_settings().ncmec.environment == "production"
+    assert load_settings().session_info["ncmec_filing_hours"] == 12  # what decisions read to set the filing deadline
 
 
 @pytest.mark.parametrize(("name", "value", "message"), [

@@ -1,16 +1,19 @@
-"""A CyberTipline report built from a real child-safety case and filed with the sandbox, on both
-databases: the facts it carries, the filing state kept after each step, resuming a filing that
-stopped half way without a second report, retraction, the hold that filing makes due, and who
-may build one."""
+"""A CyberTipline report built from a real child-safety case and filed by the worker with the
+sandbox, on both databases: the facts it carries, one filing per draft however many submits
+arrive together, the filing state kept after each step, NCMEC's refusal codes kept on the
+report, resuming a filing that stopped half way (refused, or its worker died) without a second
+report, retraction, the hold that filing places, and who may build one."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import pytest
 from lxml import etree
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from tests.concurrency import together
 from tests.ncmec.sandbox import Tipline
 from tests.web.office import SETUP, Office
 from trustdesk.audit.log import Actor
@@ -18,9 +21,23 @@ from trustdesk.cases.access import Reviewer
 from trustdesk.demo.images import CONTENT_TYPE, render_photo
 from trustdesk.domain.errors import Conflict, FieldError, NotFound
 from trustdesk.enforcement.decisions import DecisionRequest, decide_subject
+from trustdesk.jobs.worker import run_worker
 from trustdesk.ncmec import reports
-from trustdesk.ncmec.client import NcmecError
-from trustdesk.store.models import AuditEvent, Blob, Case, CaseSubject, Decision, HoldSubject, LegalHold, NcmecReport, Queue, Subject
+from trustdesk.ncmec.client import CyberTiplineClient
+from trustdesk.store.models import (
+    AuditEvent,
+    Blob,
+    Case,
+    CaseSubject,
+    Decision,
+    HoldSubject,
+    Job,
+    LegalHold,
+    NcmecReport,
+    Queue,
+    Subject,
+    utcnow,
+)
 
 CARA = Actor("staff", "cara")
 
@@ -106,19 +123,52 @@ def test_a_report_carries_the_case_facts_and_validates(office: Office, tipline: 
     assert confirmed.report.due_at == decision.created_at + timedelta(hours=24)
 
 
-def test_filing_goes_through_every_step_and_places_the_years_evidence_hold(office: Office, tipline: Tipline) -> None:
+def _queue(office: Office, case_id: int) -> NcmecReport:
+    with office.api.db.session() as s:
+        report = reports.queue_submission(s, CARA, _cara(office), case_id)
+        s.flush()
+        s.expunge(report)
+    return report
+
+
+def _work(office: Office, tipline: Tipline, **ncmec: str) -> None:
+    """Run the worker until no job is due, filing with the test's sandbox."""
+    settings = dataclasses.replace(office.settings, ncmec=dataclasses.replace(tipline.settings(), **ncmec))
+    run_worker(office.api.db, settings, worker_id="w", once=True)
+
+
+def _filing_jobs(office: Office) -> list[tuple[str, int]]:
+    with office.api.db.reader() as s:
+        return [tuple(row) for row in s.execute(select(Job.status, Job.attempts).where(Job.kind == reports.SUBMIT_JOB).order_by(Job.id))]
+
+
+def _report(office: Office) -> NcmecReport:
+    with office.api.db.reader() as s:
+        report = s.execute(select(NcmecReport)).scalar_one()
+        s.expunge(report)
+    return report
+
+
+def _quick_retries(monkeypatch: pytest.MonkeyPatch, tipline: Tipline) -> None:
+    """The worker's client tries twice and records its pauses instead of sleeping."""
+    monkeypatch.setattr(reports, "client_for", lambda _settings: tipline.client(attempts=2))
+
+
+def test_the_worker_files_a_queued_report_through_every_step_and_places_the_years_evidence_hold(
+    office: Office, tipline: Tipline,
+) -> None:
     case_id, _item = _child_safety_case(office)
     _confirm(office, case_id)
     _build(office, case_id, tipline)
-    with tipline.client() as client:
-        filed = reports.submit(office.api.db, CARA, _cara(office), case_id, client, office.api.client.app.state.blobs)
+    assert _queue(office, case_id).state == "queued" and tipline.state.reports == {}  # nothing sent in the request
+    _work(office, tipline)
+    filed = _report(office)
     assert (filed.state, filed.errors) == ("finished", [])
-    with office.api.db.reader() as s:
-        assert s.execute(select(NcmecReport.state)).scalar_one() == "finished"
     with office.api.db.reader() as s:
         hold = s.get_one(LegalHold, filed.hold_id)
         held_subjects = set(s.execute(select(HoldSubject.subject_id).where(HoldSubject.hold_id == hold.id, HoldSubject.named)).scalars())
         case_subjects = set(s.execute(select(CaseSubject.subject_id).where(CaseSubject.case_id == case_id)).scalars())
+    assert _filing_jobs(office) == [("done", 1)]
     assert (hold.basis, hold.reference, hold.released_at) == ("ncmec_report", f"NCMEC {filed.report_id}", None)
     assert held_subjects == case_subjects and filed.hold_until == hold.expires_at
     assert hold.expires_at.date() == filed.submitted_at.date().replace(year=filed.submitted_at.year + 1)
@@ -129,57 +179,142 @@ def test_filing_goes_through_every_step_and_places_the_years_evidence_hold(offic
     assert (file["file_id"], file["ncmec_md5"], file["described"]) == (sent["file_id"], file["md5"], True)
     assert sent["md5"] == file["md5"] and sent["details"] is not None
     with office.api.db.reader() as s:
-        verbs = s.execute(select(AuditEvent.verb).where(AuditEvent.object_type == "ncmec_report").order_by(AuditEvent.id)).scalars().all()
-    assert verbs == ["ncmec_report.built", "ncmec_report.submitted", "ncmec_report.hold_placed", "ncmec_report.finished"]
+        events = s.execute(select(AuditEvent.verb, AuditEvent.actor_id).where(AuditEvent.object_type == "ncmec_report")
+                           .order_by(AuditEvent.id)).all()
+    assert [verb for verb, _by in events] == [
+        "ncmec_report.built", "ncmec_report.queued", "ncmec_report.submitted", "ncmec_report.hold_placed", "ncmec_report.finished"]
+    assert {by for _verb, by in events} == {"cara"}  # the worker files in the name of whoever submitted
+    with pytest.raises(Conflict, match="finished: there is nothing to submit"), office.api.db.session() as s:
+        reports.queue_submission(s, CARA, _cara(office), case_id)
     with pytest.raises(Conflict), office.api.db.session() as s:  # a filed report is not rebuilt
         reports.build(s, CARA, _cara(office), case_id, tipline.settings())
 
 
-def test_a_filing_stopped_half_way_resumes_without_a_second_report(office: Office, tipline: Tipline) -> None:
+def test_a_second_submit_of_a_queued_report_is_refused(office: Office, tipline: Tipline) -> None:
     case_id, _item = _child_safety_case(office)
     _build(office, case_id, tipline)
-    blobs = office.api.client.app.state.blobs
-    with tipline.client(attempts=2) as client:  # submit gets through, then the upload fails on every attempt
-        original_upload = client.upload
+    _queue(office, case_id)
+    with pytest.raises(Conflict, match="already being submitted"), office.api.db.session() as s:
+        reports.queue_submission(s, CARA, _cara(office), case_id)
+    assert _filing_jobs(office) == [("queued", 0)]
 
-        def failing_upload(*args: object) -> object:
-            tipline.fail(1110, 2)
-            return original_upload(*args)  # type: ignore[arg-type]
 
-        client.upload = failing_upload  # type: ignore[method-assign]
-        with pytest.raises(NcmecError, check=lambda e: (e.step, e.code) == ("upload", 1110)):
-            reports.submit(office.api.db, CARA, _cara(office), case_id, client, blobs)
+def test_submits_sent_together_file_one_report(office: Office, tipline: Tipline) -> None:
+    if office.api.db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serialises writers; the race needs PostgreSQL")
+    case_id, _item = _child_safety_case(office)
+    _build(office, case_id, tipline)
+    queued: list[str] = []
+    refused: list[str] = []
+
+    def submit() -> None:
+        try:
+            queued.append(_queue(office, case_id).state)
+        except Conflict as exc:
+            refused.append(str(exc))
+
+    together([submit] * 6)
+    assert queued == ["queued"] and len(refused) == 5 and all("already being submitted" in r for r in refused)
+    assert _filing_jobs(office) == [("queued", 0)]
+    _work(office, tipline)
+    assert len(tipline.state.reports) == 1 and _report(office).state == "finished"
+
+
+def test_a_refusal_keeps_ncmecs_code_on_the_failed_report_and_staff_submit_again(office: Office, tipline: Tipline) -> None:
+    case_id, _item = _child_safety_case(office)
+    _build(office, case_id, tipline)
+    _queue(office, case_id)
+    _work(office, tipline, password="not the password")
+    failed = _report(office)
+    assert (failed.state, failed.report_id) == ("failed", None)
+    assert [(e["step"], e["code"], e["description"]) for e in failed.errors] == [("submit", 3000, "Not authorized")]
+    assert _filing_jobs(office) == [("done", 1)]  # a refusal is for staff to look into, not retried
+    assert tipline.state.reports == {}
+    assert _queue(office, case_id).state == "queued"
+    _work(office, tipline)
+    assert _report(office).state == "finished" and len(tipline.state.reports) == 1
+
+
+def test_a_filing_stopped_half_way_resumes_without_a_second_report(office: Office, tipline: Tipline, monkeypatch: pytest.MonkeyPatch) -> None:
+    case_id, _item = _child_safety_case(office)
+    _build(office, case_id, tipline)
+    _quick_retries(monkeypatch, tipline)
+    original_upload = CyberTiplineClient.upload
+
+    def failing_upload(self: CyberTiplineClient, *args: object) -> object:  # submit gets through, then every upload attempt fails
+        tipline.fail(1110, 2)
+        return original_upload(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(CyberTiplineClient, "upload", failing_upload)
+    _queue(office, case_id)
+    _work(office, tipline)
+    stopped = _report(office)
+    assert (stopped.state, stopped.files[0]["file_id"]) == ("failed", None)
+    assert [(e["step"], e["code"]) for e in stopped.errors] == [("upload", 1110)]
+    assert stopped.report_id is not None and stopped.hold_until is not None  # NCMEC holds it: the hold is due already
+    monkeypatch.setattr(CyberTiplineClient, "upload", original_upload)
+    _queue(office, case_id)
+    _work(office, tipline)
+    filed = _report(office)
+    assert (filed.state, filed.report_id) == ("finished", stopped.report_id)
+    assert list(tipline.state.reports) == [stopped.report_id]
+    assert len(tipline.held(stopped.report_id)["files"]) == 1
+
+
+def test_a_worker_that_dies_mid_filing_is_resumed_by_the_jobs_retry_from_the_stored_report_id(
+    office: Office, tipline: Tipline, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    case_id, _item = _child_safety_case(office)
+    _build(office, case_id, tipline)
+    original_upload = CyberTiplineClient.upload
+
+    def crash(self: CyberTiplineClient, *args: object) -> object:
+        raise SystemError("the worker died")
+
+    monkeypatch.setattr(CyberTiplineClient, "upload", crash)
+    _queue(office, case_id)
+    _work(office, tipline)
+    crashed = _report(office)
+    [report_id] = tipline.state.reports
+    assert (crashed.state, crashed.report_id, crashed.errors) == ("submitting", report_id, [])
+    with office.api.db.session() as s:
+        job = s.execute(select(Job).where(Job.kind == reports.SUBMIT_JOB)).scalar_one()
+        assert (job.status, job.attempts) == ("queued", 1) and "the worker died" in job.last_error
+        job.run_at = utcnow()  # the retry is due
+    monkeypatch.setattr(CyberTiplineClient, "upload", original_upload)
+    _work(office, tipline)
+    filed = _report(office)
+    assert (filed.state, filed.report_id) == ("finished", report_id) and list(tipline.state.reports) == [report_id]
+    assert tipline.held(report_id)["state"] == "finished"
     with office.api.db.reader() as s:
-        stopped = s.execute(select(NcmecReport)).scalar_one()
-        assert (stopped.state, stopped.files[0]["file_id"]) == ("failed", None)
-        assert [(e["step"], e["code"]) for e in stopped.errors] == [("upload", 1110)]
-        report_id = stopped.report_id
-    assert report_id is not None and stopped.hold_until is not None  # NCMEC holds it: the hold is due already
-    with tipline.client() as client:
-        filed = reports.submit(office.api.db, CARA, _cara(office), case_id, client, blobs)
-    assert (filed.state, filed.report_id) == ("finished", report_id)
-    assert list(tipline.state.reports) == [report_id]
-    assert len(tipline.held(report_id)["files"]) == 1
+        submitted = s.execute(select(func.count()).select_from(AuditEvent).where(AuditEvent.verb == "ncmec_report.submitted")).scalar_one()
+        holds = s.execute(select(func.count()).select_from(LegalHold)).scalar_one()
+    assert (submitted, holds) == (1, 1)
 
 
-def test_an_opened_report_can_be_retracted_and_the_case_reported_anew(office: Office, tipline: Tipline) -> None:
+def test_a_failed_report_ncmec_opened_can_be_retracted_and_the_case_reported_anew(
+    office: Office, tipline: Tipline, monkeypatch: pytest.MonkeyPatch,
+) -> None:
     case_id, _item = _child_safety_case(office)
     _build(office, case_id, tipline)
-    with tipline.client() as client:  # NCMEC falls over after opening the report: nothing after submit gets through
-        original_submit = client.submit
+    _quick_retries(monkeypatch, tipline)
+    original_submit = CyberTiplineClient.submit
 
-        def submit_then_fail(document: bytes) -> int:
-            report_id = original_submit(document)
-            tipline.fail(1000, 8)
-            return report_id
+    def submit_then_fail(self: CyberTiplineClient, document: bytes) -> int:  # NCMEC falls over after opening the report
+        report_id = original_submit(self, document)
+        tipline.fail(1000, 8)
+        return report_id
 
-        client.submit = submit_then_fail  # type: ignore[method-assign]
-        with pytest.raises(NcmecError):
-            reports.submit(office.api.db, CARA, _cara(office), case_id, client, office.api.client.app.state.blobs)
+    monkeypatch.setattr(CyberTiplineClient, "submit", submit_then_fail)
+    queued = _queue(office, case_id)
+    with pytest.raises(Conflict, match="being submitted"), tipline.client() as client:
+        reports.retract(office.api.db, CARA, _cara(office), case_id, client)
+    _work(office, tipline)
+    assert _report(office).state == "failed"
     tipline.state.failures.clear()
     with tipline.client() as client:
         retracted = reports.retract(office.api.db, CARA, _cara(office), case_id, client)
-    assert (retracted.state, tipline.held(retracted.report_id)["state"]) == ("retracted", "retracted")
+    assert (retracted.id, retracted.state, tipline.held(retracted.report_id)["state"]) == (queued.id, "retracted", "retracted")
     again = _build(office, case_id, tipline)
     assert again.report.id != retracted.id and again.report.state == "draft"
     with office.api.db.reader() as s:

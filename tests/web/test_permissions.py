@@ -483,7 +483,7 @@ def _child_safety_case(world: World) -> dict[str, Any]:
 
 def _ncmec_draft(world: World, **opened: Any) -> dict[str, Any]:
     """The child-safety case with a draft CyberTipline report (or one NCMEC opened, with `opened`'s values);
-    the settings' NCMEC is not running, so filing or retracting ends in a kept refusal."""
+    submitting queues it for the worker; the settings' NCMEC is not running, so retracting ends in a kept refusal."""
     params = _child_safety_case(world)
     with world.api.db.session() as s:
         built = ncmec_reports.build(s, SETUP, Reviewer(0, ("child-safety",)), params["case_id"], NcmecSettings())
@@ -682,10 +682,11 @@ SUCCESS: dict[str, Success] = {
     "GET /hash-banks": Success(),
     "POST /cases/{case_id}/add-to-bank": Success(303, params=_banked, body=lambda w: {"bank_id": str(w.ids["bank"])}),
     # NCMEC CyberTipline (child-safety staff)
+    "GET /ncmec": Success(),
     "GET /cases/{case_id}/ncmec": Success(params=_child_safety_case),
     "POST /cases/{case_id}/ncmec/build": Success(303, params=_child_safety_case),
     "POST /cases/{case_id}/ncmec/submit": Success(303, params=_ncmec_draft),
-    "POST /cases/{case_id}/ncmec/retract": Success(303, params=lambda w: _ncmec_draft(w, state="opened", report_id=1)),
+    "POST /cases/{case_id}/ncmec/retract": Success(303, params=lambda w: _ncmec_draft(w, state="failed", report_id=1)),
     # text banks (admins)
     "GET /api/v1/text-banks": Success(), "POST /api/v1/text-banks": Success(body=NEW_TEXT_BANK),
     "GET /api/v1/text-banks/{name}": Success(params=_text_bank),

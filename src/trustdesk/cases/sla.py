@@ -8,6 +8,9 @@ moves them there with the same raised priority.
 Runs as the recurring `sla_sweep` job: one job for the whole deployment however many workers
 there are (`trustdesk.jobs.queue` keeps it single), run again a minute after each run.
 
+Decided child-safety cases whose CyberTipline report is still due past its deadline are
+breached too (`trustdesk.ncmec.filing_deadline.mark_breaches`), after the queues.
+
 Each queue is swept on its own, in transactions of at most `_BATCH` cases: a queue that cannot
 be swept (a setting that cannot be applied, a row that cannot be written) is logged, counted in
 `trustdesk_sla_sweep_failures_total` and named in the job's error, and every other queue is
@@ -31,6 +34,7 @@ from trustdesk.cases.escalations import EscalationRequest
 from trustdesk.domain.priority import Band, escalated
 from trustdesk.domain.vocabulary import CaseTier, Urgency
 from trustdesk.jobs.registry import WorkerContext, job_kind
+from trustdesk.ncmec import filing_deadline
 from trustdesk.store.database import Database
 from trustdesk.store.models import Case, Queue, as_utc, utcnow
 
@@ -70,6 +74,7 @@ def sweep(db: Database) -> SweepOutcome:
             SWEEP_FAILURES.labels(str(queue_id)).inc()
             logger.exception("SLA sweep of a queue failed; the other queues are swept", extra={"queue_id": queue_id})
             outcome.failed_queues.append(queue_id)
+    outcome.breached += _in_batches(db, lambda session: filing_deadline.mark_breaches(session, SLA_ACTOR, now))
     return outcome
 
 

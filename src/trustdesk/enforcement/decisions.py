@@ -39,6 +39,7 @@ from trustdesk.domain.policies import Action
 from trustdesk.domain.vocabulary import AutomatedDecision, CaseKind, DecisionKind, ReporterType, ReportStatus
 from trustdesk.domain.statement_of_reasons import Grounds
 from trustdesk.enforcement import notifiers, statements, strikes
+from trustdesk.ncmec import filing_deadline
 from trustdesk.notices import outcomes as notices
 from trustdesk.enforcement.actions import (
     APPLIED,
@@ -298,6 +299,7 @@ def _write(
             before=before, after={"status": case.status, "claimed_by": None, "decision_id": decision.id},
         )
     escalations.record_outcome(session, actor, cases, decision)
+    filing_deadline.on_decision(session, actor, decision, checked.policy, cases[0] if cases else None)
     notices.after_decision(session, actor, decision, subject, closed)
     return decision
 

@@ -48,6 +48,7 @@ JOB_MODULES = (
     "trustdesk.enforcement.bulk",
     "trustdesk.enforcement.suspensions",
     "trustdesk.ingest.media_fetch",
+    "trustdesk.ncmec.reports",
     "trustdesk.notices.mail",
     "trustdesk.privacy.retention",
     "trustdesk.rules.verdicts",

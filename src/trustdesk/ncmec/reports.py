@@ -1,10 +1,13 @@
 """CyberTipline reports of child-safety cases: build one, file it with NCMEC, retract it.
 
 Building stores a `draft` (the XML and the files it will carry) and may be repeated until it
-is submitted. Filing runs the protocol one step per transaction, writing down what NCMEC gave
-after each (the `reportId`, each file's `fileId`), so a filing that stops half way — NCMEC
-unreachable, a step refused — is `failed` with the error, and submitting again resumes where
-it stopped rather than opening a second report. Nothing is sent that does not validate.
+is submitted. Submitting claims the draft (`queued`, a conditional UPDATE: one filing per
+draft however many submits arrive together) and queues a worker job, which files it
+(`submitting`, then `finished`): the protocol one step per transaction, writing down what NCMEC
+gave after each (the `reportId`, each file's `fileId`). A filing that stops half way is resumed
+from there: a refused step or an NCMEC out of reach leaves it `failed` with the code and
+description, and submitting again goes on; a worker that dies leaves it `submitting` and the
+job's retry goes on. Neither opens a second report. Nothing is sent that does not validate.
 
 Once NCMEC holds a report (it gave a `reportId`), TrustDesk must preserve what it reported for
 a year (18 U.S.C. §2258A as amended by the REPORT Act): `on_report_submitted` marks the
@@ -15,10 +18,10 @@ report's hold as due until then; the evidence module places the hold itself and 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
@@ -27,16 +30,20 @@ from trustdesk.config import NcmecSettings
 from trustdesk.domain.errors import Conflict, FieldError, NotFound
 from trustdesk.domain.legal_holds import HoldBasis, HoldSpec
 from trustdesk.evidence.holds import place_hold
-from trustdesk.ncmec import builder, schema
+from trustdesk.jobs.queue import enqueue
+from trustdesk.jobs.registry import WorkerContext, job_kind
+from trustdesk.ncmec import builder, filing_deadline, schema
 from trustdesk.ncmec.client import CyberTiplineClient, NcmecError
 from trustdesk.ncmec.tipline import TiplineFile, file_details_xml, report_xml
 from trustdesk.store.blobs import BlobStore
 from trustdesk.store.database import Database
 from trustdesk.store.dialects import conflict_insert
-from trustdesk.store.models import Case, CaseSubject, NcmecReport, utcnow
+from trustdesk.store.models import Case, CaseSubject, Decision, NcmecReport, utcnow
 
 LIVE = NcmecReport.state != "retracted"
 _RESUMABLE = ("draft", "failed")
+IN_FLIGHT = ("queued", "submitting")  # claimed for the worker, which files it
+SUBMIT_JOB = "ncmec_submit_report"
 
 
 @dataclass
@@ -64,7 +71,7 @@ def build(session: Session, actor: Actor, who: Reviewer, case_id: int, settings:
     xml = report_xml(tipline, settings).decode()
     values: dict[str, Any] = {
         "incident_type": tipline.incident_type, "xml": xml, "files": [_file_entry(f) for f in tipline.files],
-        "due_at": decision.created_at + timedelta(hours=settings.filing_hours) if decision else None, "updated_at": utcnow(),
+        "due_at": _due_at(session, case, decision), "updated_at": utcnow(),
     }
     inserted = session.execute(
         conflict_insert(session, NcmecReport)
@@ -86,6 +93,14 @@ def build(session: Session, actor: Actor, who: Reviewer, case_id: int, settings:
     return Built(report, problems)
 
 
+def _due_at(session: Session, case: Case, decision: Decision | None) -> datetime | None:
+    """When the report is due: the case's filing deadline, set when the decision confirmed it
+    (cases decided before deadlines were kept on the case: from their decision)."""
+    if case.legal_due_at is not None or decision is None:
+        return case.legal_due_at
+    return decision.created_at + filing_deadline.filing_window(session)
+
+
 def _file_entry(file: TiplineFile) -> dict[str, Any]:
     return asdict(file) | {"received_at": file.received_at.isoformat() if file.received_at else None,
                            "file_id": None, "ncmec_md5": None, "described": False}
@@ -104,28 +119,70 @@ def _live(session: Session, case_id: int, *, lock: bool = False) -> NcmecReport:
     return found
 
 
-def submit(db: Database, actor: Actor, who: Reviewer, case_id: int, client: CyberTiplineClient, blobs: BlobStore) -> NcmecReport:
-    """File the case's draft (or resume a failed filing) through every step to `finished`.
+def queue_submission(session: Session, actor: Actor, who: Reviewer, case_id: int) -> NcmecReport:
+    """Claim the case's draft (or failed filing) for the worker and queue the job that files it.
 
-    A refusal or an unreachable NCMEC leaves the report `failed` with the error and raises the
-    `NcmecError`; what was done before it is kept, and submitting again goes on from there.
+    The claim is a conditional UPDATE from `draft`/`failed` to `queued`, so of two submits
+    arriving together one queues the filing and the other is refused (409): NCMEC never gets
+    two reports of one draft. Nothing that does not validate is queued.
+    """
+    visible_case(session, who, case_id)
+    report = _live(session, case_id)
+    if report.state in _RESUMABLE and (problems := schema.problems(report.xml.encode())):
+        raise FieldError("xml", "the report does not validate against cyber_tipline.xsd: " + problems[0])
+    claimed = session.execute(
+        update(NcmecReport).where(NcmecReport.id == report.id, NcmecReport.state.in_(_RESUMABLE))
+        .values(state="queued", updated_at=utcnow()).returning(NcmecReport.id)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    if claimed is None:
+        session.refresh(report)
+        if report.state in IN_FLIGHT:
+            raise Conflict("case_id", "the case's report is already being submitted: wait for the worker to file it")
+        raise Conflict("case_id", f"the case's report is {report.state}: there is nothing to submit")
+    session.refresh(report)
+    enqueue(session, SubmitReport(report.id, actor))
+    record(session, actor=actor, verb="ncmec_report.queued", object_type="ncmec_report", object_id=report.id,
+           after={"case_id": case_id, "report_id": report.report_id})
+    return report
+
+
+@dataclass(frozen=True)
+class SubmitReport:
+    """The job that files a queued report; `actor` asked for it and is named in the audit log."""
+
+    ncmec_report_id: int
+    actor: Actor
+
+
+@job_kind(SUBMIT_JOB, SubmitReport)
+def handle_submit_report(ctx: WorkerContext, job: SubmitReport) -> None:
+    """Job handler: file the report with the NCMEC the settings name."""
+    with client_for(ctx.settings.ncmec) as client:
+        file_report(ctx.db, job.actor, job.ncmec_report_id, client, ctx.blobs)
+
+
+def file_report(db: Database, actor: Actor, pk: int, client: CyberTiplineClient, blobs: BlobStore) -> NcmecReport | None:
+    """Run a queued report through every step to `finished` and return it; None if NCMEC
+    refused it, or if it was not queued or being submitted (a job run again after it was done).
+
+    A refusal, or an NCMEC still unreachable after the client's attempts, leaves the report
+    `failed` with the step, code and description, for staff to submit again. Any other error
+    (the worker died, a file could not be read) leaves it `submitting` and fails the job, whose
+    retry goes on from what was stored: once NCMEC gave a `reportId`, it is never submitted again.
     """
     with db.session() as session:
-        visible_case(session, who, case_id)
-        report = _live(session, case_id, lock=True)
-        if report.state not in _RESUMABLE:
-            raise Conflict("case_id", f"the case's report is {report.state}: there is nothing to submit")
-        problems = schema.problems(report.xml.encode())
-        if problems:
-            raise FieldError("xml", "the report does not validate against cyber_tipline.xsd: " + problems[0])
-        pk, xml, report_id, entries = report.id, report.xml, report.report_id, [dict(f) for f in report.files]
+        report = session.get(NcmecReport, pk, with_for_update=True)
+        if report is None or report.state not in IN_FLIGHT:
+            return None
+        report.state, report.updated_at = "submitting", utcnow()
+        case_id, xml, report_id, entries = report.case_id, report.xml, report.report_id, [dict(f) for f in report.files]
     try:
         if report_id is None:
             report_id = client.submit(xml.encode())
             with db.session() as session:
                 report = session.get_one(NcmecReport, pk)
-                now = utcnow()
-                report.report_id, report.state, report.submitted_at, report.updated_at = report_id, "opened", now, now
+                report.report_id, report.submitted_at, report.updated_at = report_id, utcnow(), utcnow()
                 record(session, actor=actor, verb="ncmec_report.submitted", object_type="ncmec_report", object_id=pk,
                        after={"case_id": case_id, "report_id": report_id})
                 on_report_submitted(session, actor, report)
@@ -145,12 +202,13 @@ def submit(db: Database, actor: Actor, who: Reviewer, case_id: int, client: Cybe
         done = _finish(client, report_id)
     except NcmecError as exc:
         _note_error(db, actor, pk, exc, state="failed")
-        raise
+        return None
     with db.session() as session:
         report = session.get_one(NcmecReport, pk)
         report.state, report.finished_at, report.updated_at = "finished", utcnow(), utcnow()
         record(session, actor=actor, verb="ncmec_report.finished", object_type="ncmec_report", object_id=pk,
                after={"case_id": case_id, "report_id": report_id, "files": list(done)})
+        filing_deadline.on_filed(session, actor, case_id, report_id)
         session.flush()
         session.expunge(report)
     return report
@@ -187,8 +245,8 @@ def retract(db: Database, actor: Actor, who: Reviewer, case_id: int, client: Cyb
     with db.session() as session:
         visible_case(session, who, case_id)
         report = _live(session, case_id, lock=True)
-        if report.report_id is None or report.finished_at is not None:
-            raise Conflict("case_id", "only a report opened at NCMEC and not finished can be retracted")
+        if report.report_id is None or report.finished_at is not None or report.state in IN_FLIGHT:
+            raise Conflict("case_id", "only a report opened at NCMEC, not finished and not being submitted can be retracted")
         pk, report_id = report.id, report.report_id
     try:
         client.retract(report_id)

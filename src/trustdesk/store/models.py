@@ -500,8 +500,11 @@ class Case(Base):
     # Put on by rules (`label` effects), for queues, search and reports.
     labels: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
     # A legal duty's deadline (`trustdesk.domain.legal_deadlines`): privacy and law-enforcement
-    # requests; their `due_at` follows it, so queues and breach alerts read the legal clock.
+    # requests; their `due_at` follows it, so queues and breach alerts read the legal clock. On a
+    # confirmed child-safety case, the CyberTipline filing still due (`trustdesk.ncmec.filing_deadline`).
     legal_due_at: Mapped[datetime | None] = mapped_column(default=None)
+    # When the SLA sweep found a filing still due past `legal_due_at` (the case itself is decided).
+    legal_breached_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 # "Next case" reads this index in order: highest score first, then the earliest due time.
@@ -513,6 +516,9 @@ Index("uq_cases_open_report", Case.subject_id, unique=True, sqlite_where=OPEN_RE
 # The few claimed cases, by queue, for the queue list's live "claimed" count.
 _CLAIMED = Case.claimed_by.is_not(None)
 Index("ix_cases_claimed", Case.queue_id, sqlite_where=_CLAIMED, postgresql_where=_CLAIMED)
+# The few cases with a legal deadline, for the breach sweep and the child-safety dashboard.
+_LEGAL_DUE = Case.legal_due_at.is_not(None)
+Index("ix_cases_legal_due", Case.legal_due_at, sqlite_where=_LEGAL_DUE, postgresql_where=_LEGAL_DUE)
 
 
 class CaseSubject(Base):
@@ -1089,9 +1095,10 @@ class TextBankEntry(Base):
 class NcmecReport(Base):
     """A CyberTipline report made from a child-safety case, and how far its filing went.
 
-    `state`: `draft` (built, not sent), `opened` (NCMEC gave a `reportId`; files going up),
-    `finished` (filed), `failed` (a step was refused or NCMEC could not be reached: submitting
-    again resumes where it stopped), `retracted`. `files` lists each media file with its
+    `state`: `draft` (built, not sent), `queued` (claimed for the worker), `submitting` (the
+    worker is filing it; `report_id` once NCMEC gave one), `finished` (filed), `failed` (a step
+    was refused or NCMEC could not be reached: submitting again resumes where it stopped),
+    `retracted`. `files` lists each media file with its
     hashes, whether staff viewed it, and once uploaded NCMEC's `fileId` and MD5; `errors` every
     refusal with its response code. A case has one report that is not retracted (a partial
     unique index). Filing asks NCMEC to preserve for a year, and so must TrustDesk: `hold_until`
