@@ -68,7 +68,9 @@ def _powers(base: np.uint64, length: int) -> np.ndarray:
         return kept[:length]
     if length > _KEPT_POWERS:
         return _cumulative_powers(base, length)
-    kept = _powers_kept[int(base)] = _cumulative_powers(base, max(length, min(2 * length, _KEPT_POWERS)))
+    kept = _cumulative_powers(base, max(length, min(2 * length, _KEPT_POWERS)))
+    kept.flags.writeable = False  # shared by every later batch
+    _powers_kept[int(base)] = kept
     return kept[:length]
 
 

@@ -43,7 +43,8 @@ _LEET_TABLE = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "
 # "(?<=[a-z])[…]+(?=[a-z])", found without trying every position of the text.
 _LEET_INNER = re.compile(r"[0134578@$!|9](?<=[a-z][0134578@$!|9])[0134578@$!|9]*(?=[a-z])")
 _LEET_EDGE = re.compile(r"(?<![\w@$])[@$]+(?=[a-z])|(?<=[a-z])\$+(?![\w$])")
-_URL = re.compile(r"(?:https?://|www\.)([^\s/?#]+)\S*|\b([a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|net|org|ly|me|io|co|gl|gg|xyz|top|info|biz|app|link|club|site|online|shop|store|uk|br|es|mx|pt|ar))\b(?:/\S*)?")
+_TOP_LEVEL_DOMAINS = "com|net|org|ly|me|io|co|gl|gg|xyz|top|info|biz|app|link|club|site|online|shop|store|uk|br|es|mx|pt|ar"
+_URL = re.compile(r"(?:https?://|www\.)([^\s/?#]+)\S*|\b([a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:" + _TOP_LEVEL_DOMAINS + r"))\b(?:/\S*)?")
 _MENTION = re.compile(r"(?<![\w@])@[a-z0-9_]{4,}")
 # Single letters split by dots, dashes, stars…: at least three letters ("f.u.c.k", "a-s-s").
 _SPLIT_PUNCT = re.compile(r"(?<!\w)(?:[a-z][.\-*_~+,'/\\]+){2,}[a-z](?!\w)")
@@ -53,7 +54,7 @@ _REPEATS = re.compile(r"(\D)\1{2,}")  # not digits: "£1000" stays
 _NOT_LETTER = re.compile(r"[^a-z]")
 # What a match of _URL, _SPLIT_PUNCT or _SPLIT_SPACE must contain: a text without it skips that
 # pattern, which is most of the cost of normalising ordinary messages.
-_URL_HINT = re.compile(r"://|www\.|\.(?:com|net|org|ly|me|io|co|gl|gg|xyz|top|info|biz|app|link|club|site|online|shop|store|uk|br|es|mx|pt|ar)\b")
+_URL_HINT = re.compile(r"://|www\.|\.(?:" + _TOP_LEVEL_DOMAINS + r")\b")
 _SPLIT_PUNCT_HINT = re.compile(r"[.\-*_~+,'/\\][a-z][.\-*_~+,'/\\]")
 _SPLIT_SPACE_HINT = re.compile(r" [a-z] +[a-z] ")
 _MARKS = frozenset(("Mn", "Me", "Cf"))
