@@ -75,14 +75,19 @@ class FastTier:
             )
         return path
 
+    def __post_init__(self) -> None:
+        # Each bucket's weights and idf side by side in one row, so that a batch fetches all of an
+        # occurrence's numbers with one gather (np.take: faster than indexing with an array).
+        self._weights_and_idf = np.column_stack([self.weights, self.idf]).astype(np.float32)
+
     def margins_of_normalised(self, normalised: Sequence[str]) -> np.ndarray:
         """Raw margins, shape (messages, labels), before calibration."""
         found = occurrences(normalised, self.bits)
-        inverse_norm = 1.0 / row_norms(found, self.idf)
-        contributions = self.weights[found.buckets]
+        fetched = np.take(self._weights_and_idf, found.buckets, axis=0)
+        inverse_norm = 1.0 / row_norms(found, fetched[:, -1])
         margins = np.empty((found.count, len(self.labels)))
         for column in range(len(self.labels)):
-            margins[:, column] = np.bincount(found.rows, weights=contributions[:, column], minlength=found.count)
+            margins[:, column] = np.bincount(found.rows, weights=fetched[:, column], minlength=found.count)
         return margins * inverse_norm[:, None] + self.bias
 
     def calibrate(self, margins: np.ndarray) -> np.ndarray:

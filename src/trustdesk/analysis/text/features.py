@@ -50,17 +50,37 @@ class Occurrences:
     count: int  # messages in the batch
 
 
-def _powers(base: np.uint64, length: int) -> np.ndarray:
+def _cumulative_powers(base: np.uint64, length: int) -> np.ndarray:
     powers = np.full(length, base, dtype=np.uint64)
     powers[0] = 1
     return np.cumprod(powers, dtype=np.uint64)
 
 
+# Powers of Q and of its inverse, kept between batches up to this many positions (8 MB each).
+_KEPT_POWERS = 1 << 20
+_powers_kept: dict[int, np.ndarray] = {}
+
+
+def _powers(base: np.uint64, length: int) -> np.ndarray:
+    """``base**i`` for ``i < length``; the table is computed once and reused by later batches."""
+    kept = _powers_kept.get(int(base))
+    if kept is not None and len(kept) >= length:
+        return kept[:length]
+    if length > _KEPT_POWERS:
+        return _cumulative_powers(base, length)
+    kept = _cumulative_powers(base, max(length, min(2 * length, _KEPT_POWERS)))
+    kept.flags.writeable = False  # shared by every later batch
+    _powers_kept[int(base)] = kept
+    return kept[:length]
+
+
 def _bucket(hashes: np.ndarray, tag: np.uint64, bits: int) -> np.ndarray:
-    mixed = (hashes ^ tag) * _MIX
+    mixed = hashes ^ tag
+    mixed *= _MIX
     mixed ^= mixed >> np.uint64(29)
     mixed *= _MIX
-    return (mixed >> np.uint64(64 - bits)).astype(np.int64)
+    mixed >>= np.uint64(64 - bits)
+    return mixed.view(np.int64)  # below 2**bits, so the same number
 
 
 def occurrences(normalised: Sequence[str], bits: int) -> Occurrences:
@@ -71,9 +91,9 @@ def occurrences(normalised: Sequence[str], bits: int) -> Occurrences:
     prefix = np.zeros(length + 1, dtype=np.uint64)
     np.cumsum(codes * _powers(_Q, length), out=prefix[1:])
     unshift = _powers(_Q_INVERSE, length)
-    separators = codes == _SEPARATOR
-    row_of = np.cumsum(separators) - separators  # message index of every position
-    separators_before = np.concatenate(([0], np.cumsum(separators)))
+    separators_before = np.zeros(length + 1, dtype=np.int64)
+    np.cumsum(codes == _SEPARATOR, out=separators_before[1:])
+    row_of = separators_before[:-1]  # message index of every position
 
     def span_hash(start: np.ndarray, end: np.ndarray) -> np.ndarray:
         return (prefix[end] - prefix[start]) * unshift[start]
@@ -81,10 +101,11 @@ def occurrences(normalised: Sequence[str], bits: int) -> Occurrences:
     rows: list[np.ndarray] = []
     buckets: list[np.ndarray] = []
     for size in CHAR_SIZES:
-        start = np.arange(length - size + 1)
-        start = start[separators_before[start + size] == separators_before[start]]
-        rows.append(row_of[start])
-        buckets.append(_bucket(span_hash(start, start + size), np.uint64(size), bits))
+        starts = max(length + 1 - size, 0)  # the positions an n-gram of this size can start at, in order
+        inside = separators_before[size:] == separators_before[:starts]  # not across two messages
+        hashes = (prefix[size:] - prefix[:starts]) * unshift[:starts]
+        rows.append(row_of[:starts][inside])
+        buckets.append(_bucket(hashes[inside], np.uint64(size), bits))
 
     small = codes < 128
     boundary = np.where(small, _ASCII_BOUNDARY[np.minimum(codes, 127).astype(np.int64)], False)
@@ -102,7 +123,7 @@ def occurrences(normalised: Sequence[str], bits: int) -> Occurrences:
     return Occurrences(np.concatenate(rows), np.concatenate(buckets), len(normalised))
 
 
-def row_norms(found: Occurrences, idf: np.ndarray) -> np.ndarray:
-    """Each message's vector length; 1 for a message with no n-gram at all."""
-    squares = np.bincount(found.rows, weights=np.square(idf[found.buckets], dtype=np.float64), minlength=found.count)
+def row_norms(found: Occurrences, occurrence_idf: np.ndarray) -> np.ndarray:
+    """Each message's vector length, from the idf of each occurrence; 1 for a message with no n-gram at all."""
+    squares = np.bincount(found.rows, weights=np.square(occurrence_idf, dtype=np.float64), minlength=found.count)
     return np.sqrt(np.where(squares > 0, squares, 1.0))

@@ -69,7 +69,8 @@ def _design_matrix(normalised: Sequence[str], bits: int, idf: np.ndarray) -> Any
     from scipy.sparse import csr_matrix  # scipy comes with scikit-learn
 
     found = occurrences(normalised, bits)
-    values = idf[found.buckets] / row_norms(found, idf)[found.rows]
+    occurrence_idf = idf[found.buckets]
+    values = occurrence_idf / row_norms(found, occurrence_idf)[found.rows]
     return csr_matrix((values, (found.rows, found.buckets)), shape=(found.count, 1 << bits))
 
 
