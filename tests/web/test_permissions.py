@@ -693,6 +693,12 @@ SUCCESS: dict[str, Success] = {
     "POST /api/v1/text-banks/{name}/entries": Success(params=_text_bank, body=lambda _w: {"entries": [{"value": "usdt"}]}),
     "DELETE /api/v1/text-banks/{name}/entries": Success(params=_text_bank, query={"value": "bitcoin"}),
     # legal holds (legal and child-safety staff)
+    "POST /api/v1/holds": Success(body=lambda _w: {"app": "dating", "subject_external_ids": ["post-1"], "basis": "manual",
+                                                   "reason": "counsel", "review_on": "2099-01-01"}),
+    "GET /api/v1/holds": Success(query={"status": "standing"}),
+    "GET /api/v1/holds/{hold_id}": Success(params=_hold),
+    "POST /api/v1/holds/{hold_id}/extend": Success(params=_hold, body=lambda _w: {"reason": "renewed request"}),
+    "POST /api/v1/holds/{hold_id}/release": Success(params=_hold, body=lambda _w: {"reason": "request withdrawn"}),
     # law-enforcement requests (legal staff; the host platform files them with legal:write)
     "POST /api/v1/law-enforcement-requests": Success(body=lambda _w: LE_FILING),
     "GET /law-enforcement-requests": Success(),
