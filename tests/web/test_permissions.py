@@ -411,6 +411,13 @@ def _le_request(world: World, *steps: str) -> dict[str, Any]:
     return {"request_id": request_id}
 
 
+def _le_filed(world: World) -> dict[str, Any]:
+    """A request the host platform filed through the API, which it may read back."""
+    r = world.api.post("/api/v1/law-enforcement-requests", LE_FILING)
+    assert r.status_code == 201, r.text
+    return {"request_id": r.json()["id"]}
+
+
 def _filed(world: World) -> dict[str, Any]:
     r = world.api.post("/api/v1/escalations", FILING)
     assert r.status_code == 201, r.text
@@ -701,6 +708,8 @@ SUCCESS: dict[str, Success] = {
     "POST /api/v1/holds/{hold_id}/release": Success(params=_hold, body=lambda _w: {"reason": "request withdrawn"}),
     # law-enforcement requests (legal staff; the host platform files them with legal:write)
     "POST /api/v1/law-enforcement-requests": Success(body=lambda _w: LE_FILING),
+    "GET /api/v1/law-enforcement-requests": Success(query={"status": "received"}),
+    "GET /api/v1/law-enforcement-requests/{request_id}": Success(params=_le_filed),
     "GET /law-enforcement-requests": Success(),
     "POST /law-enforcement-requests": Success(303, body=lambda _w: {
         "app": "dating", "agency": "County Sheriff", "officer_name": "Det. Ana Ruiz", "officer_email": "aruiz@sheriff.example",
