@@ -747,6 +747,7 @@ SUCCESS: dict[str, Success] = {
     "POST /text-banks/{name}/remove": Success(303, params=_text_bank, body=lambda _w: {"value": "bitcoin"}),
     # the DSA transparency report (analysts, legal, admins)
     "GET /api/v1/transparency-report": Success(query={"since": "2026-01-01"}),
+    "PUT /api/v1/active-recipients/{month}": Success(params=lambda _w: {"month": "2026-07"}, body=lambda _w: {"count": 1200}),
     "GET /transparency": Success(query={"since": "2026-01-01"}), "GET /transparency.csv": Success(query={"since": "2026-01-01"}),
 }
 

@@ -13,7 +13,13 @@ from sqlalchemy.orm import Session
 
 from trustdesk.domain.client_input import RowId
 from trustdesk.domain.errors import NotFound
-from trustdesk.domain.law_enforcement import MAX_SUBJECTS, MAX_TEXT, Intake, RequestStatus, ReviewOutcome
+from trustdesk.domain.law_enforcement import (
+    MAX_SUBJECTS,
+    MAX_TEXT,
+    Intake,
+    RequestStatus,
+    ReviewOutcome,
+)
 from trustdesk.domain.legal_deadlines import Instrument
 from trustdesk.domain.vocabulary import Scope
 from trustdesk.ingest.intake import Submitter
