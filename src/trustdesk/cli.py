@@ -6,6 +6,7 @@ import gc
 from enum import StrEnum
 import secrets
 import threading
+from datetime import datetime
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,8 +48,10 @@ from trustdesk.demo.seed import DemoSize, seed_demo
 from trustdesk.domain.errors import FieldError
 from trustdesk.domain.hash_banks import DEFAULT_PDQ_THRESHOLD, BadLine, BankKind, BankSpec, parse_list
 from trustdesk.domain.text_banks import TextBankKind, TextBankSpec, entry, parse_lines
+from trustdesk.domain.legal_holds import HoldBasis, HoldSpec
 from trustdesk.domain.roles import EVIDENCE_KEEPERS
 from trustdesk.domain.vocabulary import HashAlgorithm, Role, Scope
+from trustdesk.evidence import holds as evidence_holds
 from trustdesk.evidence import package as evidence_package
 from trustdesk.hash_banks import banks as hash_banks
 from trustdesk.ingest import media
@@ -580,6 +583,37 @@ def audit_verify() -> None:
     raise typer.Exit(1)
 
 
+def _evidence_keeper(session: Session, by: str) -> Actor:
+    """The staff member acting on evidence, who must hold the legal or the child-safety role."""
+    user = _user_named(session, by)
+    if not set(user.roles) & {r.value for r in EVIDENCE_KEEPERS}:
+        raise FieldError("by", f"{by} holds neither the legal nor the child-safety role")
+    return Actor("staff", user.username)
+
+
+@evidence_app.command("hold")
+def evidence_hold(
+    subject: Annotated[list[str], typer.Option("--subject", help="The host platform's id of a subject; repeat for several.")],
+    basis: Annotated[HoldBasis, typer.Option(help="ncmec_report: one year; law_enforcement_preservation: 90 days; manual: until released.")],
+    reason: Annotated[str, typer.Option(help="Why: it goes on the hold's chain of custody.")],
+    app_slug: Annotated[str, typer.Option("--app", help="The app the subjects belong to.")],
+    by: Annotated[str, typer.Option(help="The legal or child-safety staff member placing it.")],
+    reference: Annotated[str, typer.Option(help="The outside reference: the request's number, the matter.")] = "",
+    review_on: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="A manual hold's review date (after today).")] = None,
+) -> None:
+    """Place a legal hold on subjects (an account's items with it) and snapshot their evidence."""
+    db = open_database(_settings())
+    with _refusals_exit(), db.session() as session:
+        actor = _evidence_keeper(session, by)
+        ids = evidence_holds.subjects_named(session, endpoints.app_named(session, app_slug).id, subject)
+        spec = HoldSpec(basis.value, reason, reference, review_on.date() if review_on else None)
+        hold = evidence_holds.place_hold(session, actor, ids, spec)
+        held = evidence_holds.view(session, hold.id)
+        until = f"until {hold.expires_at.date()}" if hold.expires_at else f"until released, reviewed on {hold.review_on}"
+        said = f"[green]placed legal hold {hold.id}[/green]: {held.covered} subject(s), {len(held.items)} evidence item(s), held {until}"
+    console.print(said, highlight=False)
+
+
 @evidence_app.command("export")
 def evidence_export(
     hold: Annotated[int, typer.Argument(help="The hold's id, as on its page.")],
@@ -592,10 +626,7 @@ def evidence_export(
     db = open_database(settings)
     with _refusals_exit():
         with db.session() as session:
-            user = _user_named(session, by)
-            if not set(user.roles) & {r.value for r in EVIDENCE_KEEPERS}:
-                raise FieldError("by", f"{by} holds neither the legal nor the child-safety role")
-            evidence_package.record_export(session, Actor("staff", user.username), hold, reason)
+            evidence_package.record_export(session, _evidence_keeper(session, by), hold, reason)
         partial = out.with_name(out.name + ".partial")
         with db.reader() as session, partial.open("wb") as target:
             items = evidence_package.write_package(session, FileBlobStore(settings.blob_dir), hold, target)

@@ -91,3 +91,32 @@ def test_only_legal_and_child_safety_staff_export(world: Held, cli_env: Settings
     said = run_command("evidence", "export", str(hold_id), "--reason", "curious", "--out", str(tmp_path / "x.zip"), "--by", "mo", code=2)
     assert said == "by: mo holds neither the legal nor the child-safety role"
     assert not (tmp_path / "x.zip").exists()
+
+
+def test_a_hold_placed_from_the_command_line_is_on_the_record(world: Held, cli_env: Settings) -> None:
+    with world.api.db.session() as s:
+        _keeper(s, "lena", ["legal"])
+    said = run_command("evidence", "hold", "--app", "dating", "--subject", "post-1", "--subject", "photo-2", "--basis", "ncmec_report",
+                       "--reason", "CyberTipline report 88213", "--reference", "NCMEC 88213", "--by", "lena")
+    with world.api.db.reader() as s:
+        hold = holds.list_holds(s)[0]
+        held = holds.view(s, hold.id)
+        assert [x.external_id for x in held.subjects] == ["post-1", "photo-2"]
+        assert (hold.basis, hold.reference, hold.placed_by) == ("ncmec_report", "NCMEC 88213", "staff:lena")
+        assert [(e.verb, e.actor) for e in custody.log_of(s, hold.id)] == [("place", "staff:lena")]
+    assert said == (f"placed legal hold {hold.id}: 2 subject(s), {len(held.items)} evidence item(s), "
+                    f"held until {hold.expires_at.date() if hold.expires_at else None}")
+
+
+def test_the_command_line_names_what_it_refuses(world: Held, cli_env: Settings) -> None:
+    with world.api.db.session() as s:
+        _keeper(s, "lena", ["legal"])
+        _keeper(s, "mo", ["moderator"])
+    hold = ("evidence", "hold", "--app", "dating", "--subject", "acc-1", "--reason", "counsel asked")
+    assert "review_on: a manual hold needs the date" in run_command(*hold, "--basis", "manual", "--by", "lena", code=2)
+    assert "subjects: no subject 'ghost'" in run_command(*hold, "--subject", "ghost", "--basis", "ncmec_report", "--by", "lena", code=2)
+    assert "by: mo holds neither" in run_command(*hold, "--basis", "ncmec_report", "--by", "mo", code=2)
+    with world.api.db.reader() as s:
+        assert holds.list_holds(s) == []
+    placed = run_command(*hold, "--basis", "manual", "--review-on", "2099-01-31", "--by", "lena")
+    assert placed.endswith("held until released, reviewed on 2099-01-31")

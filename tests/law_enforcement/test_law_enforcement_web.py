@@ -21,6 +21,7 @@ from trustdesk.domain.vocabulary import NoticeKind, NoticeRecipient, Scope
 from trustdesk.law_enforcement import requests
 from trustdesk.notices.notice import Draft, Recipient, queue_notice
 from trustdesk.notices.templates import Rendered
+from trustdesk.organisation import ensure_app
 from trustdesk.store.models import App, LawEnforcementRequest, StaffUser
 from trustdesk.web.permissions import SESSION_COOKIE
 
@@ -137,3 +138,68 @@ def test_the_request_case_opens_for_legal_staff(world: Held, settings: Settings)
     _legal_console(world, settings)
     page = world.api.client.get(f"/cases/{r.json()['case_id']}")
     assert page.status_code == 200, page.text[:500]
+
+
+def _filed(world: Held, **change: Any) -> dict[str, Any]:
+    r = world.api.post("/api/v1/law-enforcement-requests", FILING | change)
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+def test_the_host_platform_reads_back_what_it_filed_through_review(world: Held) -> None:
+    filed = _filed(world, instrument="search_warrant", due_at="2027-01-31T17:00:00Z", subject_external_ids=["acc-1", "acc-2"],
+                   non_disclosure=True, non_disclosure_until="2027-06-30")
+    read = world.api.client.get(f"/api/v1/law-enforcement-requests/{filed['id']}", headers=world.api.auth)
+    assert read.status_code == 200 and read.json() == filed
+    assert (filed["status"], filed["agency"], filed["reference"], filed["due_at"], filed["review_outcome"]) == \
+        ("received", "Policía Nacional", "TID-2026-3", "2027-01-31T17:00:00Z", None)
+    assert filed["subjects"] == [{"id": world.ids["acc-1"], "external_id": "acc-1"}, {"id": world.ids["acc-2"], "external_id": "acc-2"}]
+    assert (filed["non_disclosure"], filed["non_disclosure_until"]) == (True, "2027-06-30")
+    with world.api.db.session() as s:
+        requests.start_review(s, LEGAL, filed["id"])
+        requests.review(s, LEGAL, filed["id"], "narrow", "one account only", [world.ids["acc-2"]])
+    reviewed = world.api.client.get(f"/api/v1/law-enforcement-requests/{filed['id']}", headers=world.api.auth).json()
+    assert (reviewed["status"], reviewed["review_outcome"], reviewed["review_reasons"], reviewed["disclosed_subject_ids"]) == \
+        ("narrowed", "narrow", "one account only", [world.ids["acc-2"]])
+    assert reviewed["reviewed_at"] is not None
+
+
+def test_the_list_filters_by_status_and_pages_newest_first(world: Held) -> None:
+    first, second, third = (_filed(world, external_id=f"le-{n}")["id"] for n in (1, 2, 3))
+    with world.api.db.session() as s:
+        requests.close(s, LEGAL, second, "withdrawn by the agency")
+
+    def listed(**query: Any) -> tuple[list[tuple[int, str]], int | None]:
+        r = world.api.client.get("/api/v1/law-enforcement-requests", params=query, headers=world.api.auth)
+        assert r.status_code == 200, r.text
+        return [(x["id"], x["status"]) for x in r.json()["requests"]], r.json()["next_before"]
+
+    assert listed() == ([(third, "received"), (second, "closed"), (first, "received")], None)
+    assert listed(status="received") == ([(third, "received"), (first, "received")], None)
+    assert listed(status="closed") == ([(second, "closed")], None)
+    assert listed(limit=2) == ([(third, "received"), (second, "closed")], second)
+    assert listed(limit=2, before=second) == ([(first, "received")], None)
+    bad = world.api.client.get("/api/v1/law-enforcement-requests", params={"status": "pending"}, headers=world.api.auth)
+    assert (bad.status_code, bad.json()["field"]) == (422, "status")
+
+
+def test_a_request_is_read_only_by_the_app_that_filed_it(world: Held) -> None:
+    filed = _filed(world)
+    with world.api.db.session() as s:
+        recorded, _ = requests.receive(s, LEGAL, world.api.app_id, Intake(  # by legal staff in the console: not the app's
+            "County Sheriff", "Det. Ana Ruiz", "aruiz@sheriff.example", "", "emergency_disclosure", "E-1", ("acc-1",),
+            datetime.now(timezone.utc) - timedelta(hours=2)))
+        recorded_id = recorded.id
+        other = ensure_app(s, LEGAL, "market", "Market")
+        other_token = api_clients.create_client(s, LEGAL, other, "market-legal", [Scope.LEGAL_WRITE])[1]
+        narrow_token = api_clients.create_client(s, LEGAL, other, "market-backend", [Scope.REPORTS_WRITE])[1]
+    own = world.api.client.get("/api/v1/law-enforcement-requests", headers=world.api.auth).json()["requests"]
+    assert [x["id"] for x in own] == [filed["id"]]
+    mine = world.api.client.get(f"/api/v1/law-enforcement-requests/{recorded_id}", headers=world.api.auth)
+    assert (mine.status_code, mine.json()["field"]) == (404, "request_id")
+    stranger = {"Authorization": f"Bearer {other_token}"}
+    theirs = world.api.client.get(f"/api/v1/law-enforcement-requests/{filed['id']}", headers=stranger)
+    assert (theirs.status_code, theirs.json()["field"]) == (404, "request_id")
+    assert world.api.client.get("/api/v1/law-enforcement-requests", headers=stranger).json()["requests"] == []
+    narrow = world.api.client.get("/api/v1/law-enforcement-requests", headers={"Authorization": f"Bearer {narrow_token}"})
+    assert (narrow.status_code, narrow.json()["field"]) == (403, "authorization")

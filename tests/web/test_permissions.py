@@ -411,6 +411,13 @@ def _le_request(world: World, *steps: str) -> dict[str, Any]:
     return {"request_id": request_id}
 
 
+def _le_filed(world: World) -> dict[str, Any]:
+    """A request the host platform filed through the API, which it may read back."""
+    r = world.api.post("/api/v1/law-enforcement-requests", LE_FILING)
+    assert r.status_code == 201, r.text
+    return {"request_id": r.json()["id"]}
+
+
 def _filed(world: World) -> dict[str, Any]:
     r = world.api.post("/api/v1/escalations", FILING)
     assert r.status_code == 201, r.text
@@ -694,8 +701,16 @@ SUCCESS: dict[str, Success] = {
     "POST /api/v1/text-banks/{name}/entries": Success(params=_text_bank, body=lambda _w: {"entries": [{"value": "usdt"}]}),
     "DELETE /api/v1/text-banks/{name}/entries": Success(params=_text_bank, query={"value": "bitcoin"}),
     # legal holds (legal and child-safety staff)
+    "POST /api/v1/holds": Success(body=lambda _w: {"app": "dating", "subject_external_ids": ["post-1"], "basis": "manual",
+                                                   "reason": "counsel", "review_on": "2099-01-01"}),
+    "GET /api/v1/holds": Success(query={"status": "standing"}),
+    "GET /api/v1/holds/{hold_id}": Success(params=_hold),
+    "POST /api/v1/holds/{hold_id}/extend": Success(params=_hold, body=lambda _w: {"reason": "renewed request"}),
+    "POST /api/v1/holds/{hold_id}/release": Success(params=_hold, body=lambda _w: {"reason": "request withdrawn"}),
     # law-enforcement requests (legal staff; the host platform files them with legal:write)
     "POST /api/v1/law-enforcement-requests": Success(body=lambda _w: LE_FILING),
+    "GET /api/v1/law-enforcement-requests": Success(query={"status": "received"}),
+    "GET /api/v1/law-enforcement-requests/{request_id}": Success(params=_le_filed),
     "GET /law-enforcement-requests": Success(),
     "POST /law-enforcement-requests": Success(303, body=lambda _w: {
         "app": "dating", "agency": "County Sheriff", "officer_name": "Det. Ana Ruiz", "officer_email": "aruiz@sheriff.example",
@@ -733,6 +748,7 @@ SUCCESS: dict[str, Success] = {
     "POST /text-banks/{name}/remove": Success(303, params=_text_bank, body=lambda _w: {"value": "bitcoin"}),
     # the DSA transparency report (analysts, legal, admins)
     "GET /api/v1/transparency-report": Success(query={"since": "2026-01-01"}),
+    "PUT /api/v1/active-recipients/{month}": Success(params=lambda _w: {"month": "2026-07"}, body=lambda _w: {"count": 1200}),
     "GET /transparency": Success(query={"since": "2026-01-01"}), "GET /transparency.csv": Success(query={"since": "2026-01-01"}),
 }
 

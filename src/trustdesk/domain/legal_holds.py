@@ -31,6 +31,13 @@ class HoldBasis(StrEnum):
     MANUAL = "manual"
 
 
+class HoldStatus(StrEnum):
+    """Whether a hold still stands (nothing it covers is deleted) or was released."""
+
+    STANDING = "standing"
+    RELEASED = "released"
+
+
 class EvidenceKind(StrEnum):
     SUBJECT = "subject"
     MEDIA = "media"

@@ -220,4 +220,6 @@ class Scope(StrEnum):
     # Law-enforcement and regulatory requests: granted explicitly, never by an older token's scopes.
     LEGAL_WRITE = "legal:write"
     PRIVACY_WRITE = "privacy:write"  # privacy requests the host platform received (its own scope: not implied by older ones)
+    # Monthly active recipients for the transparency report (DSA Art. 24(2)): its own scope, not implied by older ones.
+    TRANSPARENCY_WRITE = "transparency:write"
 

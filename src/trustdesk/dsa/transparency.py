@@ -10,7 +10,10 @@ Figures, each for things that happened in the period:
   opinions), how many were detected automatically and how many were decided fully or partly so;
 - appeals (Art. 20): filed, and decided by outcome, with the median time to decide;
 - Art. 23 suspensions: accounts suspended or banned, notifiers suspended for unfounded notices;
-- statements of reasons stored (Art. 17), and how many the Transparency Database has taken.
+- statements of reasons stored (Art. 17), and how many the Transparency Database has taken;
+- average monthly active recipients (Art. 24(2)): the mean, over the calendar months the period
+  touches that have figures from the host platform (every app's summed), with the months that
+  have none named as missing rather than counted as zero.
 
 Appeals and second opinions judge earlier decisions, so they are counted as appeals, never
 again as decisions.
@@ -29,9 +32,11 @@ from typing import Any
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session
 
+from trustdesk.domain.active_recipients import average, month_label, months_between
 from trustdesk.domain.decision_trees import VIOLATION
 from trustdesk.domain.policies import Action
 from trustdesk.domain.vocabulary import DecisionKind, ReporterType
+from trustdesk.dsa.active_recipients import monthly_figures
 from trustdesk.dsa.period import Period
 from trustdesk.store.models import (
     Appeal,
@@ -91,6 +96,14 @@ class Statements:
 
 
 @dataclass(frozen=True)
+class ActiveRecipientsFigure:
+    average_monthly: int | None  # None: no month of the period has figures
+    by_member_state: dict[str, int]  # each member state's mean over the months that break down by state
+    months_with_figures: list[str]  # YYYY-MM
+    months_missing: list[str]
+
+
+@dataclass(frozen=True)
 class TransparencyReport:
     since: str
     until: str
@@ -99,6 +112,7 @@ class TransparencyReport:
     appeals: Appeals
     suspensions: Suspensions
     statements_of_reasons: Statements
+    active_recipients: ActiveRecipientsFigure
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -109,6 +123,7 @@ def transparency_report(session: Session, period: Period) -> TransparencyReport:
         since=period.since.isoformat(), until=period.until.isoformat(),
         notices=_notices(session, period), decisions=_decisions(session, period), appeals=_appeals(session, period),
         suspensions=_suspensions(session, period), statements_of_reasons=_statements(session, period),
+        active_recipients=_active_recipients(session, period),
     )
 
 
@@ -199,6 +214,14 @@ def _statements(session: Session, period: Period) -> Statements:
     return Statements(stored=sum(by_submission.values()), by_submission=by_submission)
 
 
+def _active_recipients(session: Session, period: Period) -> ActiveRecipientsFigure:
+    months = months_between(period.since, period.until)
+    figures = monthly_figures(session, months)
+    mean, by_state = average(list(figures.values()))
+    return ActiveRecipientsFigure(average_monthly=mean, by_member_state=by_state, months_with_figures=[month_label(m) for m in figures],
+                                  months_missing=[month_label(m) for m in months if m not in figures])
+
+
 def _counts(rows: Iterable[Any]) -> dict[str, int]:
     return {str(key): count for key, count in sorted(rows, key=lambda row: (-row[1], str(row[0])))}
 
@@ -225,6 +248,8 @@ def as_csv(report: TransparencyReport) -> str:
             if isinstance(value, dict):
                 for key, count in value.items():
                     writer.writerow([section, f"{measure}.{key}", count])
+            elif isinstance(value, list):
+                writer.writerow([section, measure, " ".join(value)])
             else:
                 writer.writerow([section, measure, "" if value is None else value])
     return out.getvalue()

@@ -26,6 +26,7 @@ from trustdesk.domain.legal_holds import (
     CustodyVerb,
     EvidenceKind,
     HoldSpec,
+    HoldStatus,
     canonical_bytes,
     expiry,
     extended,
@@ -227,9 +228,13 @@ def view(session: Session, hold_id: int) -> HoldView:
     return HoldView(hold, [s for named, s in rows if named], len(rows), items_of(session, hold_id))
 
 
-def list_holds(session: Session) -> list[LegalHold]:
-    """Standing holds first, soonest to expire first; then released ones, latest first."""
-    rows = session.execute(select(LegalHold).order_by(LegalHold.id.desc())).scalars().all()
+def list_holds(session: Session, status: HoldStatus | None = None) -> list[LegalHold]:
+    """Standing holds first, soonest to expire first; then released ones, latest first
+    (`status`: only the standing or only the released ones)."""
+    query = select(LegalHold).order_by(LegalHold.id.desc())
+    if status is not None:
+        query = query.where(LegalHold.released_at.is_(None) if status is HoldStatus.STANDING else LegalHold.released_at.is_not(None))
+    rows = session.execute(query).scalars().all()
     standing = sorted((h for h in rows if h.released_at is None), key=lambda h: (h.expires_at is None, h.expires_at or h.placed_at))
     return [*standing, *(h for h in rows if h.released_at is not None)]
 

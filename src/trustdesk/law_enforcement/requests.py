@@ -184,6 +184,31 @@ def request_of(session: Session, request_id: int, *, lock: bool = False) -> LawE
     return found
 
 
+def filed_by_app(session: Session, app_id: int, *, status: RequestStatus | None = None, before: int | None = None,
+                 limit: int = 100) -> list[LawEnforcementRequest]:
+    """The requests an app's API clients filed, newest first (`before`: only older ids). Those
+    TrustDesk's legal staff recorded themselves are not the app's to read."""
+    query = select(LawEnforcementRequest).where(LawEnforcementRequest.app_id == app_id, LawEnforcementRequest.external_id.is_not(None))
+    if status is not None:
+        query = query.where(LawEnforcementRequest.status == status.value)
+    if before is not None:
+        query = query.where(LawEnforcementRequest.id < before)
+    return list(session.execute(query.order_by(LawEnforcementRequest.id.desc()).limit(limit)).scalars())
+
+
+def subjects_named_by(session: Session, requests: Sequence[LawEnforcementRequest]) -> dict[int, list[tuple[int, str]]]:
+    """Request id → the (id, external id) of each subject it names, in one query for them all."""
+    by_case = {r.case_id: r.id for r in requests}
+    named: dict[int, list[tuple[int, str]]] = {r.id: [] for r in requests}
+    if by_case:
+        rows = session.execute(select(CaseSubject.case_id, Subject.id, Subject.external_id)
+                               .join(Subject, Subject.id == CaseSubject.subject_id)
+                               .where(CaseSubject.case_id.in_(by_case)).order_by(Subject.id))
+        for case_id, subject_id, external_id in rows:
+            named[by_case[case_id]].append((subject_id, external_id))
+    return named
+
+
 def subjects_of(session: Session, request: LawEnforcementRequest) -> list[Subject]:
     return list(session.execute(select(Subject).join(CaseSubject, CaseSubject.subject_id == Subject.id)
                                 .where(CaseSubject.case_id == request.case_id).order_by(Subject.id)).scalars())

@@ -144,6 +144,7 @@ NOT_PERSONAL: dict[str, frozenset[str]] = {name: frozenset(columns) for name, co
     "rule_hits": {"mode"},
     "statements_of_reasons": {"puid", "submission", "dsa_uuid", "submission_errors"},
     "privacy_requests": {"body_hash", "regime", "request_type", "verification", "status", "verified_by", "answered_by", "created_by"},
+    "active_recipients": {"by_member_state", "reported_by"},  # aggregate counts per member state
 }.items()}
 
 _MAY_HOLD_DATA = (String, Text, JSON, LargeBinary)

@@ -1289,6 +1289,23 @@ class LawEnforcementRequest(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ActiveRecipients(Base):
+    """An app's average monthly active recipients in the Union for one calendar month (DSA Art.
+    24(2)), as its host platform reported them: one row per app and month, replaced by a later
+    report of the same month. `month` is the month's first day; `by_member_state` maps ISO
+    codes to counts (empty: no breakdown)."""
+
+    __tablename__ = "active_recipients"
+    __table_args__ = (UniqueConstraint("app_id", "month", name="uq_active_recipients_month"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id"))
+    month: Mapped[date] = mapped_column(Date)
+    count: Mapped[int] = mapped_column(BigInteger)
+    by_member_state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    reported_by: Mapped[str] = mapped_column(String(200))
+    reported_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class PrivacyRequest(Base):
     """A data subject's privacy request (`trustdesk.domain.privacy_requests`), worked in its own
     case of kind `privacy_request`. `due_on` is the regime's date from `received_on` (later by

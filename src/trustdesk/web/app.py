@@ -35,6 +35,7 @@ from trustdesk.web.api import (
     enforcement,
     escalations,
     evaluate,
+    holds,
     law_enforcement,
     notices,
     privacy_requests,
@@ -206,7 +207,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
 
     modules = (
         subjects, reports, evaluate, account_events, cases, escalations, enforcement, appeals, notices, webhooks, search, statements,
-        canned_rationales, replies, rules, text_banks, transparency, law_enforcement, privacy_requests,
+        canned_rationales, replies, rules, text_banks, transparency, holds, law_enforcement, privacy_requests,
     )
     for module in modules:
         app.include_router(module.router, responses=CLIENT_ERRORS)

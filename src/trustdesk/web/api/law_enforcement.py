@@ -1,15 +1,25 @@
 """Law-enforcement and regulatory requests filed by the host platform, whose legal team
-received them: each opens a case for TrustDesk's legal staff on the instrument's legal clock."""
+received them: each opens a case for TrustDesk's legal staff on the instrument's legal clock,
+and the host platform follows it (status, deadline, review) with the same `legal:write` scope.
+Requests TrustDesk's legal staff recorded themselves stay in the console."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from trustdesk.domain.law_enforcement import MAX_SUBJECTS, MAX_TEXT, Intake, RequestStatus
+from trustdesk.domain.client_input import RowId
+from trustdesk.domain.errors import NotFound
+from trustdesk.domain.law_enforcement import (
+    MAX_SUBJECTS,
+    MAX_TEXT,
+    Intake,
+    RequestStatus,
+    ReviewOutcome,
+)
 from trustdesk.domain.legal_deadlines import Instrument
 from trustdesk.domain.vocabulary import Scope
 from trustdesk.ingest.intake import Submitter
@@ -18,10 +28,11 @@ from trustdesk.law_enforcement import requests
 from trustdesk.store.database import Database
 from trustdesk.store.models import LawEnforcementRequest
 from trustdesk.web.client_input import ClientInputRoute
-from trustdesk.web.permissions import client_with, get_db
+from trustdesk.web.permissions import client_with, get_db, read_session
 
 router = APIRouter(prefix="/api/v1", tags=["law-enforcement requests"], route_class=ClientInputRoute)
 Text = Field(min_length=1, max_length=MAX_TEXT)
+MAX_PAGE = 500
 
 
 class RequestIn(BaseModel):
@@ -53,21 +64,48 @@ class KnownCopyOut(BaseModel):
     how: list[str]
 
 
+class NamedSubjectOut(BaseModel):
+    id: int
+    external_id: str
+
+
 class RequestOut(BaseModel):
     id: int
     external_id: str | None
     case_id: int
+    agency: str
+    reference: str
     instrument: Instrument
     status: RequestStatus
     emergency: bool
     received_at: datetime
-    due_at: datetime = Field(description="The legal deadline the case is worked to.")
+    due_at: datetime = Field(description="The legal deadline the case is worked to (the case's `legal_due_at`).")
+    subjects: list[NamedSubjectOut] = Field(description="The subjects the request names.")
+    non_disclosure: bool = Field(description="Whether a non-disclosure order came with it.")
+    non_disclosure_until: date | None = Field(description="The order's end; none: until lifted.")
+    review_outcome: ReviewOutcome | None = Field(description="Legal review's answer: approve, narrow or reject; null before it.")
+    review_reasons: str | None
+    reviewed_at: datetime | None
+    disclosed_subject_ids: list[int] = Field(description="The subjects review let go out: all named ones, or the narrowed few.")
+    disclosed_at: datetime | None
+    closed_at: datetime | None
     preservation_hold_id: int | None = Field(description="A preservation letter's evidence hold, placed on receipt.")
     known_copies: list[KnownCopyOut] = Field(description="TAKE IT DOWN: other subjects whose media match the named media.")
 
     @classmethod
-    def of(cls, request: LawEnforcementRequest) -> RequestOut:
-        return cls(**{name: getattr(request, name) for name in cls.model_fields})
+    def of(cls, request: LawEnforcementRequest, subjects: list[tuple[int, str]]) -> RequestOut:
+        named = [NamedSubjectOut(id=subject_id, external_id=external_id) for subject_id, external_id in subjects]
+        return cls(subjects=named, **{name: getattr(request, name) for name in cls.model_fields if name != "subjects"})
+
+
+class RequestListOut(BaseModel):
+    requests: list[RequestOut]
+    next_before: int | None = Field(description="More, older requests: send this as `before` for the next page.")
+
+
+def _out(session: Session, found: list[LawEnforcementRequest]) -> list[RequestOut]:
+    named = requests.subjects_named_by(session, found)
+    return [RequestOut.of(r, named[r.id]) for r in found]
 
 
 @router.post("/law-enforcement-requests", status_code=201, response_model=RequestOut,
@@ -82,4 +120,26 @@ def file_request(body: RequestIn, response: Response, who: Submitter = Depends(c
         response.status_code = 200
     session: Session
     with db.reader() as session:
-        return RequestOut.of(requests.request_of(session, request_id))
+        return _out(session, [requests.request_of(session, request_id)])[0]
+
+
+@router.get("/law-enforcement-requests", response_model=RequestListOut)
+def list_requests(
+    status: RequestStatus | None = Query(default=None, description="Only requests with this status."),
+    before: RowId | None = Query(default=None, description="Only requests older than this id: `next_before` of the last page."),
+    limit: int = Query(default=100, ge=1, le=MAX_PAGE),
+    who: Submitter = Depends(client_with(Scope.LEGAL_WRITE)), session: Session = Depends(read_session),
+) -> RequestListOut:
+    """The requests your app filed, newest first: where each stands, its deadline and review."""
+    found = requests.filed_by_app(session, who.app_id, status=status, before=before, limit=limit)
+    return RequestListOut(requests=_out(session, found), next_before=found[-1].id if len(found) == limit else None)
+
+
+@router.get("/law-enforcement-requests/{request_id}", response_model=RequestOut)
+def read_request(request_id: RowId, who: Submitter = Depends(client_with(Scope.LEGAL_WRITE)),
+                 session: Session = Depends(read_session)) -> RequestOut:
+    """A request your app filed: its status, deadline, legal review and any non-disclosure order."""
+    request = requests.request_of(session, request_id)
+    if request.app_id != who.app_id or request.external_id is None:
+        raise NotFound("request_id", f"no law-enforcement request {request_id}")
+    return _out(session, [request])[0]
