@@ -1,4 +1,4 @@
-"""Revision 0032 adds monthly active recipients, one row per (app, month); and goes back."""
+"""Revision 0033 adds monthly active recipients, one row per (app, month); and goes back."""
 
 from __future__ import annotations
 
@@ -17,13 +17,13 @@ FIGURE = ("INSERT INTO active_recipients (app_id, month, count, by_member_state,
           "VALUES (1, :month, :count, '{}', 'client:market', :t)")
 
 
-def test_active_recipients_arrive_with_0032_and_leave_on_downgrade(empty_url: str) -> None:
-    upgrade(empty_url, "0031")
+def test_active_recipients_arrive_with_0033_and_leave_on_downgrade(empty_url: str) -> None:
+    upgrade(empty_url, "0032")
     engine = create_engine(empty_url)
     with engine.begin() as conn:
         add_decided_listing(conn, NOW)
     engine.dispose()
-    command.upgrade(alembic_config(empty_url), "0032")
+    command.upgrade(alembic_config(empty_url), "0033")
     engine = create_engine(empty_url)
     with engine.begin() as conn:
         conn.execute(text(FIGURE), {"month": "2026-11-01", "count": 1200, "t": NOW})
@@ -33,7 +33,7 @@ def test_active_recipients_arrive_with_0032_and_leave_on_downgrade(empty_url: st
     engine.dispose()
     assert sorted(rows(empty_url, "SELECT count FROM active_recipients")) == [(1100,), (1200,)]
 
-    command.downgrade(alembic_config(empty_url), "0031")
+    command.downgrade(alembic_config(empty_url), "0032")
     engine = create_engine(empty_url)
     assert "active_recipients" not in inspect(engine).get_table_names()
     engine.dispose()
