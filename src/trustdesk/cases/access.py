@@ -3,7 +3,8 @@
 A queue's required roles guard its cases everywhere: the case page and case file, queue
 listings, comments, assignment, "next case", leases, flags and decisions, and the subjects
 those cases are about (their page, reports and media). A queue without required roles is open
-to every staff member.
+to every staff member, except those whose roles are all confined ones (`roles.CONFINED`: the
+privacy team), who see only the queues that name their role.
 
 Admins get no exception: they configure queues and see every queue's counts, but the content
 of a role-restricted queue is for the people holding its role (child-safety material is for
@@ -26,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk.domain.errors import Forbidden, NotFound
-from trustdesk.domain.roles import REVIEWERS
+from trustdesk.domain.roles import CASE_TAKERS, CONFINED
 from trustdesk.store.models import Appeal, Case, Queue, StaffUser, Subject
 from trustdesk.subjects import WITH_MEDIA, SubjectTree, load_tree
 
@@ -45,8 +46,11 @@ class Reviewer:
 
 
 def may_see(queue: Queue, who: Reviewer) -> bool:
-    """Whether `who` may see the cases of `queue`: it requires no role, or one they hold."""
-    return not queue.required_roles or bool(set(queue.required_roles) & set(who.roles))
+    """Whether `who` may see the cases of `queue`: it requires a role they hold, or none and
+    they hold a role that is not confined to the queues naming it."""
+    if queue.required_roles:
+        return bool(set(queue.required_roles) & set(who.roles))
+    return not who.roles or not set(who.roles) <= CONFINED
 
 
 def may_work(queue: Queue, who: Reviewer) -> bool:
@@ -57,8 +61,8 @@ def may_work(queue: Queue, who: Reviewer) -> bool:
 
 
 def may_take_assignments(queue: Queue, user: StaffUser) -> bool:
-    """Whether a case of `queue` may be assigned to `user`: an active reviewer who may work it."""
-    reviews = bool({r.value for r in REVIEWERS} & set(user.roles))
+    """Whether a case of `queue` may be assigned to `user`: an active case taker who may work it."""
+    reviews = bool({r.value for r in CASE_TAKERS} & set(user.roles))
     return user.active and reviews and may_work(queue, Reviewer.of(user))
 
 
