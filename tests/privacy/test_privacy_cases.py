@@ -99,3 +99,13 @@ def test_someone_who_also_moderates_sees_both(world: Held, cases: Cases) -> None
     both = world.api.staff_token(_staff(world, "mixed", ["privacy", "moderator"]))
     for case_id in (cases.privacy, cases.report):
         assert world.api.client.get(f"/api/v1/cases/{case_id}", headers=both).status_code == 200
+
+
+
+def test_a_privacy_request_does_not_take_the_account_out_of_moderators_sight(world: Held, cases: Cases, settings: Settings) -> None:
+    moderator = _staff(world, "mo", ["moderator"])
+    assert world.api.client.get(f"/api/v1/cases/{cases.privacy}", headers=world.api.staff_token(moderator)).status_code == 404
+    world.api.open_console(settings, moderator)
+    page = world.api.client.get(f"/subjects/{world.ids['acc-1']}")
+    assert page.status_code == 200 and "acc-1" in page.text
+    assert f'href="/cases/{cases.privacy}"' not in page.text  # the request itself stays the privacy team's

@@ -13,6 +13,10 @@ child-safety staff). Someone who needs both holds both roles.
 An appeal is judged afresh: the reviewer of the decision appealed may read its appeal case but
 is never served it, assigned it nor allowed to decide it (`judges_own_decision`).
 
+A subject with a case in a queue hidden from someone is hidden from them too, except through a
+privacy request's case: that case is about the person's rights over their data, not about what
+they did, and asking for one's data must not take an account out of moderators' sight.
+
 Refusals are chosen so that they confirm nothing: a case or subject you may not see answers
 exactly like one that does not exist (`NotFound`, 404). A queue is no secret (its name and
 counts are on the queue list), so reading its cases is refused plainly (`Forbidden`, 403).
@@ -28,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk.domain.errors import Forbidden, NotFound
 from trustdesk.domain.roles import CASE_TAKERS, CONFINED
+from trustdesk.domain.vocabulary import CaseKind
 from trustdesk.store.models import Appeal, Case, Queue, StaffUser, Subject
 from trustdesk.subjects import WITH_MEDIA, SubjectTree, load_tree
 
@@ -97,13 +102,15 @@ def visible_case(session: Session, who: Reviewer, case_id: int, *, lock: bool = 
 
 
 def restricted_subjects(session: Session, who: Reviewer, subject_ids: Iterable[int]) -> set[int]:
-    """Those of `subject_ids` with a case (open or decided) in a queue `who` may not see."""
+    """Those of `subject_ids` with a case (open or decided) in a queue `who` may not see, other
+    than a privacy request's."""
     ids = set(subject_ids)
     hidden = hidden_queue_ids(session, who) if ids else set()
     if not hidden:
         return set()
     return set(session.execute(
-        select(Case.subject_id).where(Case.subject_id.in_(ids), Case.queue_id.in_(hidden)).distinct()
+        select(Case.subject_id).where(Case.subject_id.in_(ids), Case.queue_id.in_(hidden), Case.kind != CaseKind.PRIVACY_REQUEST.value)
+        .distinct()
     ).scalars())
 
 
