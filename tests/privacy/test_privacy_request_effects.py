@@ -14,6 +14,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
+from tests.concurrency import together
 from tests.evidence.conftest import Held
 from trustdesk.analysis.analysers import Analyser, AnalyserRegistry, SignalFound, SubjectView
 from trustdesk.analysis.runs import ANALYSIS, analyse
@@ -205,3 +206,28 @@ def test_a_refused_restriction_withholds_nothing(world: Held) -> None:
         requests.refuse(s, PRIVACY, request_id, "identity not proven")
     with world.api.db.reader() as s:
         assert withheld_from_automation(s, [world.ids["post-1"]]) == set()
+
+
+def test_confirmations_and_lifts_sent_together_are_recorded_once(world: Held) -> None:
+    if world.api.db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serialises writers; the race needs PostgreSQL")
+    know = _file(world, "dsr-know", "ccpa", "know")
+    restriction = _answered(world, "restriction")
+    refused: list[str] = []
+
+    def once(step: str, n: int) -> None:
+        try:
+            with world.api.db.session() as s:
+                if step == "confirm":
+                    requests.confirm_receipt(s, Actor("staff", f"p{n}"), know, f"email {n}")
+                else:
+                    requests.lift_restriction(s, Actor("staff", f"p{n}"), restriction, f"checked {n}")
+        except Conflict:
+            refused.append(step)
+
+    together([lambda n=n: once("confirm", n) for n in range(4)] + [lambda n=n: once("lift", n) for n in range(4)])
+    assert sorted(refused) == ["confirm"] * 3 + ["lift"] * 3
+    with world.api.db.reader() as s:
+        verbs = s.execute(select(AuditEvent.verb).where(AuditEvent.verb.in_(["privacy_request.receipt_confirmed",
+                                                                              "privacy_request.restriction_lifted"]))).scalars().all()
+        assert sorted(verbs) == ["privacy_request.receipt_confirmed", "privacy_request.restriction_lifted"]
