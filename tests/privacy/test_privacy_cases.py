@@ -16,7 +16,7 @@ from trustdesk.auth.passwords import hash_password
 from trustdesk.config import Settings
 from trustdesk.domain.law_enforcement import Intake
 from trustdesk.law_enforcement import requests as le_requests
-from trustdesk.store.models import Case, StaffUser
+from trustdesk.store.models import Case, PrivacyRequest, StaffUser
 
 SETUP = Actor("test", "setup")
 FILING = {"external_id": "dsr-1", "subject_external_id": "acc-1", "regime": "gdpr", "request_type": "access",
@@ -109,3 +109,15 @@ def test_a_privacy_request_does_not_take_the_account_out_of_moderators_sight(wor
     page = world.api.client.get(f"/subjects/{world.ids['acc-1']}")
     assert page.status_code == 200 and "acc-1" in page.text
     assert f'href="/cases/{cases.privacy}"' not in page.text  # the request itself stays the privacy team's
+
+
+def test_a_held_privacy_case_points_to_its_request_instead_of_a_decision(world: Held, cases: Cases, settings: Settings) -> None:
+    csrf = world.api.open_console(settings, _staff(world, "priya", ["privacy"]))
+    taken = world.api.client.post("/cases/next", headers=csrf, follow_redirects=False)
+    assert taken.status_code == 303 and taken.headers["location"].startswith(f"/cases/{cases.privacy}")
+    page = world.api.client.get(f"/cases/{cases.privacy}")
+    assert page.status_code == 200 and 'data-testid="read-only"' not in page.text  # held
+    with world.api.db.reader() as s:
+        request_id = s.execute(select(PrivacyRequest.id).where(PrivacyRequest.case_id == cases.privacy)).scalar_one()
+    assert f'href="/privacy-requests/{request_id}"' in page.text
+    assert 'id="decision"' not in page.text and "/imminent-harm" not in page.text

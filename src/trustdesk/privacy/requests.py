@@ -179,6 +179,11 @@ def request_of(session: Session, request_id: int, *, lock: bool = False) -> Priv
     return request
 
 
+def request_of_case(session: Session, case_id: int) -> PrivacyRequest | None:
+    """The request a privacy-request case was opened for (the caller checked access to the case)."""
+    return session.execute(select(PrivacyRequest).where(PrivacyRequest.case_id == case_id)).scalar_one_or_none()
+
+
 def _open_locked(session: Session, request_id: int) -> PrivacyRequest:
     request = request_of(session, request_id, lock=True)
     if request.status != RequestStatus.OPEN:

@@ -58,6 +58,7 @@ from trustdesk.notices.notice import notices_of_case
 from trustdesk.policy_versions import current_policies, spec_of
 from trustdesk.hash_banks.banks import list_banks
 from trustdesk.replies.case_replies import replies_on
+from trustdesk.privacy import requests as privacy_requests
 from trustdesk.store.models import MAX_BIGINT, Case, Queue, StaffUser, as_utc, utcnow
 from trustdesk.web.client_input import ClientInputRoute
 from trustdesk.web.console.ncmec import case_panel as ncmec_panel
@@ -684,7 +685,8 @@ def case_view(
         if file.case.decided_at and file.tree.subject.media_items and who.has(*ENFORCERS) else [],
         "ncmec": ncmec_panel(session, who, file.case),
     }
-    if holding and appeal is None:
+    context["privacy_request"] = privacy_requests.request_of_case(session, case_id) if file.case.kind == CaseKind.PRIVACY_REQUEST else None
+    if holding and appeal is None and context["privacy_request"] is None:
         context["panel"] = _panel(session, file.case, draft or Draft(file.case.policy_code))
     context["replies"] = replies_on(session, who.reviewer, case_id)
     if who.has(*CASE_STAFF):
