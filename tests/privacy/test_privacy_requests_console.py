@@ -54,3 +54,50 @@ def test_an_extension_the_regime_does_not_allow_is_a_page_saying_so(world: Held,
     r = world.api.client.post(f"{path}/extend", data={"reason": "complex"}, headers=csrf | {"Accept": "text/html"}, follow_redirects=False)
     assert r.status_code == 422
     assert "no extension is allowed" in r.text and "<html" in r.text.lower()
+
+
+def _taken_in(world: Held, csrf: dict[str, str], **changes: str) -> str:
+    r = world.api.client.post("/privacy-requests", data=INTAKE | changes, headers=csrf, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    return r.headers["location"].split("?")[0]
+
+
+def test_a_ccpa_receipt_to_confirm_shows_on_the_dashboard_late_in_red_until_recorded(world: Held, settings: Settings) -> None:
+    csrf = _privacy_officer(world.api, settings)
+    path = _taken_in(world, csrf, regime="ccpa", request_type="know", received_on="2026-01-02")
+    request_id = path.rsplit("/", 1)[1]
+    row = re.search(rf'<tr id="privacy-request-{request_id}".*?</tr>', world.api.client.get("/privacy-requests").text, re.S)
+    assert row and 'data-testid="confirmation" data-breached="yes"' in row.group(0) and "2026-01-16" in row.group(0)
+    page = world.api.client.get(path)
+    assert 'data-testid="confirmation-breached"' in page.text and 'data-testid="confirm-form"' in page.text
+    r = world.api.client.post(f"{path}/confirm-receipt", data={"how": "email to mara@example.org"}, headers=csrf, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].endswith("?notice=confirmed")
+    page = world.api.client.get(path)
+    assert "confirmed by staff:priya" in page.text and 'data-testid="confirm-form"' not in page.text
+    row = re.search(rf'<tr id="privacy-request-{request_id}".*?</tr>', world.api.client.get("/privacy-requests").text, re.S)
+    assert row and 'data-testid="confirmation"' not in row.group(0)
+
+
+def test_a_rectification_asks_for_the_statement_and_a_restriction_is_lifted_from_its_page(world: Held, settings: Settings) -> None:
+    csrf = _privacy_officer(world.api, settings)
+    html = csrf | {"Accept": "text/html"}
+    fix = _taken_in(world, csrf, regime="gdpr", request_type="rectification")
+    world.api.client.post(f"{fix}/verify", data={"outcome": "verified", "note": "signed in"}, headers=csrf)
+    assert 'name="statement"' in world.api.client.get(fix).text
+    r = world.api.client.post(f"{fix}/complete", data={"answer": "Noted."}, headers=html, follow_redirects=False)
+    assert r.status_code == 422 and "statement" in r.text
+    r = world.api.client.post(f"{fix}/complete", data={"answer": "Noted.", "statement": "I moved to Lisbon."}, headers=csrf,
+                              follow_redirects=False)
+    assert r.status_code == 303
+    assert 'data-testid="statement">I moved to Lisbon.' in world.api.client.get(fix).text
+    hold = _taken_in(world, csrf, regime="gdpr", request_type="restriction")
+    world.api.client.post(f"{hold}/verify", data={"outcome": "verified", "note": "signed in"}, headers=csrf)
+    assert world.api.client.post(f"{hold}/complete", data={"answer": "Restricted."}, headers=csrf, follow_redirects=False).status_code == 303
+    page = world.api.client.get(hold)
+    assert "Restriction in force" in page.text and 'data-testid="lift-form"' in page.text
+    r = world.api.client.post(f"{hold}/lift", data={"reason": "accuracy checked"}, headers=csrf, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].endswith("?notice=lifted")
+    page = world.api.client.get(hold)
+    assert "Restriction lifted by staff:priya" in page.text and 'data-testid="lift-form"' not in page.text
+    r = world.api.client.post(f"{hold}/lift", data={"reason": "again"}, headers=html, follow_redirects=False)
+    assert r.status_code == 409 and "lifted already" in r.text

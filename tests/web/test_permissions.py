@@ -441,6 +441,22 @@ def _verified_request(world: World) -> dict[str, Any]:
     return params
 
 
+def _ccpa_request(world: World) -> dict[str, Any]:
+    """A CCPA request to know: its receipt is to be confirmed."""
+    r = world.api.post("/api/v1/privacy-requests", PRIVACY_FILING | {"external_id": "dsr-ccpa", "regime": "ccpa", "request_type": "know"})
+    assert r.status_code == 201, r.text
+    return {"request_id": r.json()["id"]}
+
+
+def _answered_restriction(world: World) -> dict[str, Any]:
+    r = world.api.post("/api/v1/privacy-requests", PRIVACY_FILING | {"external_id": "dsr-restrict", "request_type": "restriction"})
+    assert r.status_code == 201, r.text
+    with world.api.db.session() as s:
+        privacy_requests.verify(s, SETUP, r.json()["id"], True, "signed in to the account")
+        privacy_requests.complete(s, SETUP, r.json()["id"], "restricted while we check")
+    return {"request_id": r.json()["id"]}
+
+
 def _statement(world: World) -> dict[str, Any]:
     """A removal decided on the photo: it stores a statement of reasons."""
     with world.api.db.session() as s:
@@ -578,6 +594,7 @@ SUCCESS: dict[str, Success] = {
     # privacy requests (API: the host platform files them)
     "POST /api/v1/privacy-requests": Success(body=lambda _w: PRIVACY_FILING),
     "GET /api/v1/privacy-requests/{request_id}": Success(params=_privacy_request),
+    "POST /api/v1/privacy-requests/{request_id}/receipt-confirmation": Success(params=_ccpa_request, body=lambda _w: {"how": "email"}),
     # decisions and actions (API)
     "GET /api/v1/subjects/{subject_id}/cascade": Success(),
     "POST /api/v1/subjects/{subject_id}/decision": Success(body=lambda _w: SPAM_NO),
@@ -733,6 +750,8 @@ SUCCESS: dict[str, Success] = {
     "POST /privacy-requests/{request_id}/export": Success(200, params=_verified_request),
     "POST /privacy-requests/{request_id}/complete": Success(303, params=_verified_request, body=lambda _w: {"answer": "your data is attached"}),
     "POST /privacy-requests/{request_id}/refuse": Success(303, params=_privacy_request, body=lambda _w: {"answer": "identity not proven"}),
+    "POST /privacy-requests/{request_id}/confirm-receipt": Success(303, params=_ccpa_request, body=lambda _w: {"how": "email"}),
+    "POST /privacy-requests/{request_id}/lift": Success(303, params=_answered_restriction, body=lambda _w: {"reason": "accuracy checked"}),
     "GET /holds": Success(),
     "POST /holds": Success(303, body=lambda _w: {"app": "dating", "subjects": "post-1", "basis": "manual", "reason": "counsel",
                                                  "review_on": "2099-01-01"}),

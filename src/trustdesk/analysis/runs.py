@@ -8,7 +8,9 @@ ID` runs the same thing at once. Each run reads the subjects, lets every registe
 takes the automatic action a bank's new match calls for (`trustdesk.hash_banks.actions`) and,
 for the subjects that got new signals, re-scores and re-routes their open case
 (`trustdesk.cases.routing.reconsider`), all in one transaction. Running twice is
-harmless: the second run stores nothing new and so changes no case.
+harmless: the second run stores nothing new and so changes no case. Content whose person
+restricted processing or objected to it (`trustdesk.privacy.processing`) is neither queued nor
+analysed: a restriction placed after the job was queued still holds when it runs.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from trustdesk.hash_banks.analyser import HashBankAnalyser
 from trustdesk.hash_banks.matcher import BankMatcher
 from trustdesk.jobs.queue import enqueue
 from trustdesk.jobs.registry import WorkerContext, job_kind
+from trustdesk.privacy.processing import withheld_from_automation
 from trustdesk.store.blobs import BlobStore
 from trustdesk.store.database import Database
 
@@ -42,6 +45,8 @@ class AnalyseSubjects:
 
 def queue_analysis(session: Session, subject_ids: list[int]) -> None:
     """Have the worker analyse these subjects once the caller's transaction commits."""
+    withheld = withheld_from_automation(session, subject_ids)
+    subject_ids = [s for s in subject_ids if s not in withheld]
     for start in range(0, len(subject_ids), BATCH):
         enqueue(session, AnalyseSubjects(subject_ids=subject_ids[start:start + BATCH]))
 
@@ -59,8 +64,9 @@ def find_signals(session: Session, subject_ids: list[int], analysers: AnalyserRe
 
 def analyse(session: Session, actor: Actor, subject_ids: list[int], analysers: AnalyserRegistry = ANALYSERS) -> dict[int, int]:
     """`find_signals`, then what new hash-bank matches call for, then let new signals move the
-    subjects' cases; subject id → how many new signals it got."""
-    fresh = find_signals(session, subject_ids, analysers)
+    subjects' cases; subject id → how many new signals it got (none looked for on withheld ones)."""
+    withheld = withheld_from_automation(session, subject_ids)
+    fresh = find_signals(session, [s for s in subject_ids if s not in withheld], analysers)
     act_on_matches(session, actor, [signal_id for ids in fresh.values() for signal_id in ids])
     reconsider(session, actor, [subject_id for subject_id, ids in fresh.items() if ids])
     return {subject_id: len(ids) for subject_id, ids in fresh.items()}

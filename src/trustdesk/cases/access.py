@@ -3,7 +3,8 @@
 A queue's required roles guard its cases everywhere: the case page and case file, queue
 listings, comments, assignment, "next case", leases, flags and decisions, and the subjects
 those cases are about (their page, reports and media). A queue without required roles is open
-to every staff member.
+to every staff member, except those whose roles are all confined ones (`roles.CONFINED`: the
+privacy team), who see only the queues that name their role.
 
 Admins get no exception: they configure queues and see every queue's counts, but the content
 of a role-restricted queue is for the people holding its role (child-safety material is for
@@ -11,6 +12,10 @@ child-safety staff). Someone who needs both holds both roles.
 
 An appeal is judged afresh: the reviewer of the decision appealed may read its appeal case but
 is never served it, assigned it nor allowed to decide it (`judges_own_decision`).
+
+A subject with a case in a queue hidden from someone is hidden from them too, except through a
+privacy request's case: that case is about the person's rights over their data, not about what
+they did, and asking for one's data must not take an account out of moderators' sight.
 
 Refusals are chosen so that they confirm nothing: a case or subject you may not see answers
 exactly like one that does not exist (`NotFound`, 404). A queue is no secret (its name and
@@ -26,7 +31,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk.domain.errors import Forbidden, NotFound
-from trustdesk.domain.roles import REVIEWERS
+from trustdesk.domain.roles import CASE_TAKERS, CONFINED
+from trustdesk.domain.vocabulary import CaseKind
 from trustdesk.store.models import Appeal, Case, Queue, StaffUser, Subject
 from trustdesk.subjects import WITH_MEDIA, SubjectTree, load_tree
 
@@ -45,8 +51,11 @@ class Reviewer:
 
 
 def may_see(queue: Queue, who: Reviewer) -> bool:
-    """Whether `who` may see the cases of `queue`: it requires no role, or one they hold."""
-    return not queue.required_roles or bool(set(queue.required_roles) & set(who.roles))
+    """Whether `who` may see the cases of `queue`: it requires a role they hold, or none and
+    they hold a role that is not confined to the queues naming it."""
+    if queue.required_roles:
+        return bool(set(queue.required_roles) & set(who.roles))
+    return not who.roles or not set(who.roles) <= CONFINED
 
 
 def may_work(queue: Queue, who: Reviewer) -> bool:
@@ -57,8 +66,8 @@ def may_work(queue: Queue, who: Reviewer) -> bool:
 
 
 def may_take_assignments(queue: Queue, user: StaffUser) -> bool:
-    """Whether a case of `queue` may be assigned to `user`: an active reviewer who may work it."""
-    reviews = bool({r.value for r in REVIEWERS} & set(user.roles))
+    """Whether a case of `queue` may be assigned to `user`: an active case taker who may work it."""
+    reviews = bool({r.value for r in CASE_TAKERS} & set(user.roles))
     return user.active and reviews and may_work(queue, Reviewer.of(user))
 
 
@@ -93,13 +102,15 @@ def visible_case(session: Session, who: Reviewer, case_id: int, *, lock: bool = 
 
 
 def restricted_subjects(session: Session, who: Reviewer, subject_ids: Iterable[int]) -> set[int]:
-    """Those of `subject_ids` with a case (open or decided) in a queue `who` may not see."""
+    """Those of `subject_ids` with a case (open or decided) in a queue `who` may not see, other
+    than a privacy request's."""
     ids = set(subject_ids)
     hidden = hidden_queue_ids(session, who) if ids else set()
     if not hidden:
         return set()
     return set(session.execute(
-        select(Case.subject_id).where(Case.subject_id.in_(ids), Case.queue_id.in_(hidden)).distinct()
+        select(Case.subject_id).where(Case.subject_id.in_(ids), Case.queue_id.in_(hidden), Case.kind != CaseKind.PRIVACY_REQUEST.value)
+        .distinct()
     ).scalars())
 
 

@@ -1,7 +1,8 @@
 """Everything a reviewer needs to decide a case without leaving the page, in one read.
 
 The case file gathers the subject with its parent and children, every report, the owning
-account's history (earlier decisions, active strikes), accounts linked to it through shared
+account's history (earlier decisions, active strikes, a privacy restriction or objection in
+force and the statements the person had kept), accounts linked to it through shared
 devices, IPs, payment fingerprints or phone hashes, its escalations, and the comment thread
 (internal comments, and notes the requester of an escalation filed through the API may read),
 the automated signals analysers found on the subject, and the rules that hit it (with any
@@ -26,6 +27,7 @@ from trustdesk.audit.log import Actor, record
 from trustdesk.cases import escalations
 from trustdesk.cases.access import Reviewer, restricted_subjects, visible_case, visible_tree
 from trustdesk.domain.errors import FieldError
+from trustdesk.privacy.processing import Standing, standing
 from trustdesk.rules.evaluations import errors_of, hits_of
 from trustdesk.domain.vocabulary import CommentVisibility, SubjectKind
 from trustdesk.store.models import (
@@ -76,6 +78,7 @@ class CaseFile:
     signals: list[Signal]  # newest first
     rule_hits: list[tuple[RuleHit, str, int, RuleEvaluation]]  # (hit, rule name, version, evaluation), newest first
     rule_errors: list[RuleEvaluation]  # the subject's evaluations on which something failed, newest first
+    privacy: Standing | None  # what the account's answered privacy requests leave standing
 
 
 def owning_account(session: Session, subject: Subject) -> Subject | None:
@@ -125,6 +128,7 @@ class AccountHistory:
     decisions: list[Decision]  # on the account and its items, newest first
     strikes: list[StrikeLine]  # active ones
     linked: list[LinkedAccount]
+    privacy: Standing | None  # a restriction or objection in force, statements kept
 
 
 def account_history(session: Session, reader: Reviewer, account: Subject) -> AccountHistory:
@@ -150,7 +154,7 @@ def account_history(session: Session, reader: Reviewer, account: Subject) -> Acc
         for st in strikes
     ]
     return AccountHistory([d for d in decisions if d.subject_id not in hidden], lines,
-                          [link for link in linked if link.account.id not in hidden])
+                          [link for link in linked if link.account.id not in hidden], standing(session, account.id))
 
 
 def load_case_file(session: Session, reader: Reviewer, case_id: int) -> CaseFile:
@@ -165,7 +169,7 @@ def load_case_file(session: Session, reader: Reviewer, case_id: int) -> CaseFile
         select(Report).where(or_(Report.case_id == case.id, and_(Report.subject_id == subject.id, Report.status == "open")))
         .order_by(Report.id).limit(_REPORTS_LIMIT)
     ).scalars())
-    history = account_history(session, reader, account) if account is not None else AccountHistory([], [], [])
+    history = account_history(session, reader, account) if account is not None else AccountHistory([], [], [], None)
     comments = list(session.execute(
         select(CaseComment, StaffUser.display_name).join(StaffUser, StaffUser.id == CaseComment.author_id)
         .where(CaseComment.case_id == case.id).order_by(CaseComment.id)
@@ -175,7 +179,7 @@ def load_case_file(session: Session, reader: Reviewer, case_id: int) -> CaseFile
     return CaseFile(case, queue, visible_tree(session, reader, subject), reports, account, history.decisions, history.strikes,
                     history.linked, comments, policy, graphic, escalations.escalations_of(session, case.id),
                     escalations.has_requester(session, case.id), signals_of(session, subject.id),
-                    hits_of(session, subject.id), errors_of(session, subject.id))
+                    hits_of(session, subject.id), errors_of(session, subject.id), history.privacy)
 
 
 def add_comment(

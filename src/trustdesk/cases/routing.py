@@ -51,6 +51,7 @@ from trustdesk.domain.priority import (
 )
 from trustdesk.domain.vocabulary import CaseKind, ReporterType, ReportStatus
 from trustdesk.enforcement import notifiers
+from trustdesk.privacy.processing import withheld_from_automation
 from trustdesk.rules import evaluations
 from trustdesk.rules.engine import Effects, evaluate, expression_error, routing_context
 from trustdesk.rules.evaluations import Evaluated
@@ -129,16 +130,18 @@ def _evaluate(session: Session, app_ids: dict[int, int], events: list[Event], no
     """Evaluate the rules and queue expressions on each event and store the evaluations;
     subject id → where its case goes. A live rule's route names the queue; failing that, the
     queues' expressions decide, for the subjects in `has_case` (default: all; a subject
-    without a case has nothing for them to move)."""
+    without a case has nothing for them to move). No rule runs on the content of a person
+    who restricted processing or objected to it: only the queues' expressions route it."""
     if not events:
         return {}
     inputs = build_inputs(session, events, now, signals=signals)
     rules = active_rules(session)
     queues, default = _queues(session, Actor("system", "routing"))
     by_name = {q.name: q for q in session.execute(select(Queue).where(Queue.active.is_(True))).scalars()}
+    withheld = withheld_from_automation(session, app_ids)
     routed: dict[int, _Routed] = {}
     for event, seen in zip(events, inputs):
-        outcome = evaluate(rules, seen)
+        outcome = evaluate([] if event.subject_id in withheld else rules, seen)
         evaluated = Evaluated(app_ids[event.subject_id], event.subject_id, event.type, seen, outcome, event.report_id)
         route = outcome.effects.route
         if route is not None and route.queue in by_name:

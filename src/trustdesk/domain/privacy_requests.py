@@ -6,6 +6,12 @@ and the CCPA/CPRA's (know, delete, correct, opt out, limit the use of sensitive 
 list: `EXPORTS` are answered with an access export, `ERASURES` through the one deletion path.
 A CCPA opt-out runs on its own 15-business-day clock (`Regime.CCPA_OPT_OUT`), so it is filed
 under that regime, and the CCPA's own words are for CCPA requests.
+
+What an answer does beyond its words: `CORRECTIONS` keep the person's statement against their
+account (GDPR Art. 16 lets incomplete data be completed by a supplementary statement; TrustDesk
+holds no master copy of the host platform's data to edit); `RESTRICTIONS` (Art. 18) keep the
+data but withhold the person's content from automated analysis and rules until the restriction
+is lifted; `OBJECTIONS` (Art. 21, and the CCPA opt-out) withhold it from them for good.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from datetime import date
 from enum import StrEnum
 
 from trustdesk.domain.errors import FieldError
-from trustdesk.domain.legal_deadlines import Regime
+from trustdesk.domain.legal_deadlines import CCPA_CONFIRM_BUSINESS_DAYS, Regime, add_business_days
 
 
 class RequestType(StrEnum):
@@ -36,6 +42,12 @@ EXPORTS = frozenset({RequestType.ACCESS, RequestType.PORTABILITY, RequestType.KN
 ERASURES = frozenset({RequestType.ERASURE, RequestType.DELETE})
 CCPA_TYPES = frozenset({RequestType.KNOW, RequestType.DELETE, RequestType.CORRECT, RequestType.LIMIT_SENSITIVE})
 GDPR_TYPES = frozenset(RequestType) - CCPA_TYPES - {RequestType.OPT_OUT}
+CORRECTIONS = frozenset({RequestType.RECTIFICATION, RequestType.CORRECT})
+RESTRICTIONS = frozenset({RequestType.RESTRICTION})
+OBJECTIONS = frozenset({RequestType.OBJECTION, RequestType.OPT_OUT})
+# CCPA regulations §7021(a): receipt of a request to know, delete or correct is confirmed.
+RECEIPT_CONFIRMED = frozenset({RequestType.KNOW, RequestType.DELETE, RequestType.CORRECT})
+MAX_STATEMENT = 5000
 # The rights each regime names; the GDPR's list serves the GDPR-like laws (UK GDPR, LGPD, Law 25).
 TYPES_OF = {Regime.CCPA: CCPA_TYPES, Regime.CCPA_OPT_OUT: frozenset({RequestType.OPT_OUT})}
 
@@ -104,6 +116,14 @@ def check(spec: RequestSpec, today: date) -> CheckedRequest:
         requester_contact=_text("requester_contact", spec.requester_contact, MAX_CONTACT),
         received_on=spec.received_on, details=_text("details", spec.details, MAX_TEXT, required=False),
     )
+
+
+def confirm_by(regime: Regime, kind: RequestType, received: date) -> date | None:
+    """When receipt of the request must be confirmed: 10 business days after it arrived for a
+    CCPA request to know, delete or correct; None where the law asks no confirmation."""
+    if regime is not Regime.CCPA or kind not in RECEIPT_CONFIRMED:
+        return None
+    return add_business_days(received, CCPA_CONFIRM_BUSINESS_DAYS)
 
 
 def text(field: str, value: str, limit: int = MAX_TEXT) -> str:

@@ -10,7 +10,7 @@ Decisions behind the members:
   QA leads and admins read cases but do not take them from queues; a person who does both
   holds both roles.
 - Assigning a case to a named reviewer is a team lead's call: seniors, and admins who run the
-  team.
+  team; the privacy team hands its own cases on among itself.
 - Enforcing outside a held case (direct and cascade decisions, bulk, undo, notifier measures)
   needs seniority or the escalation desk, or an admin.
 - Escalating a case to a tier is open to everyone who works cases, legal staff and admins
@@ -35,6 +35,10 @@ Decisions behind the members:
   not reach anyone who might tip its subject off.
 - Privacy requests (intake, identity checks, extensions, access exports and erasures) are the
   privacy team's: an access export holds everything about a person, and an erasure cannot be undone.
+  The privacy team works its requests' cases like any case (the case page, comments, taking
+  and handing them on among itself), and no other case: privacy is a role *confined* to the
+  queues that name it, so the queues open to every staff member are not open to it (someone
+  who also moderates holds both roles).
 - Personal data is revealed, audited, to those who work cases and to privacy and legal staff;
   admins configure the system and do not need it.
 """
@@ -44,12 +48,13 @@ from __future__ import annotations
 from trustdesk.domain.vocabulary import Role
 
 REVIEWERS = (Role.MODERATOR, Role.SENIOR, Role.ESCALATIONS, Role.CHILD_SAFETY)
-ASSIGNERS = (Role.SENIOR, Role.ADMIN)
+CASE_TAKERS = (*REVIEWERS, Role.PRIVACY)
+ASSIGNERS = (Role.SENIOR, Role.ADMIN, Role.PRIVACY)
 ENFORCERS = (Role.SENIOR, Role.ESCALATIONS, Role.ADMIN)
 REVEALERS = (*REVIEWERS, Role.PRIVACY, Role.LEGAL)
 ADMINS = (Role.ADMIN,)
 TIER_STAFF = (Role.SENIOR, Role.ESCALATIONS, Role.LEGAL, Role.CHILD_SAFETY, Role.ADMIN)
-CASE_STAFF = (*REVIEWERS, Role.LEGAL, Role.ADMIN)
+CASE_STAFF = (*REVIEWERS, Role.LEGAL, Role.PRIVACY, Role.ADMIN)
 QUALITY_READERS = (Role.QA, Role.ANALYST, Role.SENIOR, Role.ADMIN)
 RULE_READERS = (Role.SENIOR, Role.QA, Role.ANALYST, Role.ADMIN)
 TRANSPARENCY_READERS = (Role.ANALYST, Role.LEGAL, Role.ADMIN)
@@ -57,3 +62,5 @@ CHILD_SAFETY_REPORTERS = (Role.CHILD_SAFETY,)
 EVIDENCE_KEEPERS = (Role.LEGAL, Role.CHILD_SAFETY)
 LEGAL_REQUEST_STAFF = (Role.LEGAL,)
 PRIVACY_STAFF = (Role.PRIVACY,)
+# Roles that see only the queues requiring them, not the queues open to every staff member.
+CONFINED = frozenset({Role.PRIVACY.value})

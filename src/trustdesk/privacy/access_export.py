@@ -106,7 +106,8 @@ def sections(session: Session, request: PrivacyRequest) -> dict[str, list[dict[s
         "notices.json": [_columns(n, ("kind", "channel", "locale", "decision_id", "created_at", "sent_at"))
                          for n in notices if n.decision_id is None or n.decision_id in decision_ids],
         "appeals.json": [_columns(a, ("decision_id", "outcome", "created_at", "decided_at"), withhold=("external_id",)) for a in appeals],
-        "privacy_requests.json": [_columns(p, ("regime", "request_type", "status", "received_on", "due_on", "extended_to", "answered_at"),
+        "privacy_requests.json": [_columns(p, ("regime", "request_type", "status", "received_on", "due_on", "extended_to", "answered_at",
+                                               "receipt_confirmed_at", "lifted_at"),
                                            withhold=("outcome", "verification_note", "external_id")) for p in requests],
     }
 

@@ -74,7 +74,8 @@ PERSONAL: dict[str, dict[str, DataKind]] = {
     "privacy_requests": {"external_id": DataKind.PSEUDONYM, "requester_name": DataKind.CONTACT, "requester_contact": DataKind.CONTACT,
                          "details": DataKind.CORRESPONDENCE, "verification_note": DataKind.CORRESPONDENCE,
                          "extension_reason": DataKind.CORRESPONDENCE, "answer": DataKind.CORRESPONDENCE,
-                         "outcome": DataKind.CORRESPONDENCE},
+                         "outcome": DataKind.CORRESPONDENCE, "receipt_confirmation": DataKind.CORRESPONDENCE,
+                         "statement": DataKind.CORRESPONDENCE, "lift_reason": DataKind.CORRESPONDENCE},
 }
 
 # Blobs are files, not columns: what each kind of blob reference holds.
@@ -143,7 +144,8 @@ NOT_PERSONAL: dict[str, frozenset[str]] = {name: frozenset(columns) for name, co
     "outbox": {"webhook_id", "event_type", "state", "last_error"},
     "rule_hits": {"mode"},
     "statements_of_reasons": {"puid", "submission", "dsa_uuid", "submission_errors"},
-    "privacy_requests": {"body_hash", "regime", "request_type", "verification", "status", "verified_by", "answered_by", "created_by"},
+    "privacy_requests": {"body_hash", "regime", "request_type", "verification", "status", "verified_by", "answered_by", "created_by",
+                         "receipt_confirmed_by", "lifted_by"},
     "active_recipients": {"by_member_state", "reported_by"},  # aggregate counts per member state
 }.items()}
 

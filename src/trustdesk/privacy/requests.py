@@ -4,13 +4,18 @@ Each request opens a case of kind `privacy_request` in the "Privacy requests" qu
 privacy role's), about the data subject's account, with the regime's legal deadline as the
 case's `legal_due_at` and `due_at`: the queue, the dashboard and the breach sweep read the
 legal clock. Verifying identity under UK GDPR may record the days the clock stood still; an
-extension lengthens the date, refused where the regime allows none.
+extension lengthens the date, refused where the regime allows none. A CCPA request to know,
+delete or correct gets the date its receipt must be confirmed by, and the confirmation is
+recorded (who, when, how it was sent) from the console or by the host platform that sent it.
 
 Answering needs a verified identity (refusing does not). An erasure goes through the one
 deletion path (`trustdesk.privacy.deletion`) for every subject of the person that no standing
 hold covers; an account with held items stays with them. The answer says what was retained and
 on which legal basis (the hold's basis and id), and the host platform is told
 (`privacy.erasure_completed`). Access exports are written by `trustdesk.privacy.access_export`.
+A rectification's answer keeps the person's statement against their account; a restriction's
+or objection's withholds their content from automated analysis and rules
+(`trustdesk.privacy.processing`), a restriction until it is lifted.
 Every step is an audit event in the same transaction.
 """
 
@@ -33,14 +38,19 @@ from trustdesk.domain.errors import Conflict, FieldError, NotFound
 from trustdesk.domain.legal_deadlines import PRIVACY_RULES, Regime, end_of, privacy_due, privacy_extended
 from trustdesk.domain.priority import Band
 from trustdesk.domain.privacy_requests import (
+    CORRECTIONS,
     ERASURES,
     MAX_PAUSED_DAYS,
+    MAX_STATEMENT,
+    OBJECTIONS,
+    RESTRICTIONS,
     CheckedRequest,
     RequestSpec,
     RequestStatus,
     RequestType,
     Verification,
     check,
+    confirm_by,
     text,
 )
 from trustdesk.domain.vocabulary import CaseKind, SubjectKind
@@ -91,7 +101,8 @@ def _open(session: Session, actor: Actor, app_id: int, checked: CheckedRequest, 
         "app_id": app_id, "case_id": case.id, "subject_id": account.id, "regime": checked.regime.value,
         "request_type": checked.request_type.value, "requester_name": checked.requester_name,
         "requester_contact": checked.requester_contact, "details": checked.details, "verification": Verification.UNVERIFIED.value,
-        "received_on": checked.received_on, "due_on": due, "paused_days": 0, "status": RequestStatus.OPEN.value, "outcome": {},
+        "received_on": checked.received_on, "due_on": due, "paused_days": 0,
+        "confirm_by": confirm_by(checked.regime, checked.request_type, checked.received_on), "status": RequestStatus.OPEN.value, "outcome": {},
         "created_by": actor.label, "created_at": now,
     } | (filed or {})
     statement = conflict_insert(session, PrivacyRequest).values(values).on_conflict_do_nothing(index_elements=["app_id", "external_id"])
@@ -155,7 +166,9 @@ def _state(request: PrivacyRequest) -> dict[str, Any]:
     return {"regime": request.regime, "request_type": request.request_type, "status": request.status,
             "verification": request.verification, "received_on": request.received_on.isoformat(),
             "due_on": request.due_on.isoformat(), "paused_days": request.paused_days,
-            "extended_to": request.extended_to.isoformat() if request.extended_to else None, "case_id": request.case_id}
+            "extended_to": request.extended_to.isoformat() if request.extended_to else None, "case_id": request.case_id,
+            "confirm_by": request.confirm_by.isoformat() if request.confirm_by else None,
+            "receipt_confirmed_at": request.receipt_confirmed_at, "lifted_at": request.lifted_at}
 
 
 def request_of(session: Session, request_id: int, *, lock: bool = False) -> PrivacyRequest:
@@ -164,6 +177,11 @@ def request_of(session: Session, request_id: int, *, lock: bool = False) -> Priv
     if request is None:
         raise NotFound("request_id", f"no privacy request {request_id}")
     return request
+
+
+def request_of_case(session: Session, case_id: int) -> PrivacyRequest | None:
+    """The request a privacy-request case was opened for (the caller checked access to the case)."""
+    return session.execute(select(PrivacyRequest).where(PrivacyRequest.case_id == case_id)).scalar_one_or_none()
 
 
 def _open_locked(session: Session, request_id: int) -> PrivacyRequest:
@@ -221,6 +239,22 @@ def extend(session: Session, actor: Actor, request_id: int, reason: str) -> Priv
     return request
 
 
+def confirm_receipt(session: Session, actor: Actor, request_id: int, how: str) -> PrivacyRequest:
+    """Record that the requester was told their request arrived (CCPA: within 10 business days
+    of receipt), with how they were told; refused where the law asks none, and a second time."""
+    request = _open_locked(session, request_id)
+    said = text("how", how, 2000)
+    if request.confirm_by is None:
+        raise Conflict("request_id", f"a {request.regime} {request.request_type} request has no receipt to confirm")
+    if request.receipt_confirmed_at is not None:
+        raise Conflict("request_id", f"receipt was confirmed already, by {request.receipt_confirmed_by}")
+    before = _state(request)
+    request.receipt_confirmed_at, request.receipt_confirmed_by, request.receipt_confirmation = utcnow(), actor.label, said
+    record(session, actor=actor, verb="privacy_request.receipt_confirmed", object_type="privacy_request", object_id=request.id,
+           before=before, after=_state(request) | {"how": said})
+    return request
+
+
 def _close(session: Session, actor: Actor, request: PrivacyRequest, status: RequestStatus, answer: str, verb: str) -> None:
     before = _state(request)
     now = utcnow()
@@ -228,8 +262,10 @@ def _close(session: Session, actor: Actor, request: PrivacyRequest, status: Requ
     case = session.get_one(Case, request.case_id)
     case.status, case.decided_at, case.updated_at = CASE_DECIDED, now, now
     case.claimed_by = case.lease_until = None
+    kept = {"text": request.statement} if request.statement else {}  # the person's own words: encrypted for them
     record(session, actor=actor, verb=verb, object_type="privacy_request", object_id=request.id, before=before,
-           after=_state(request) | {"answer": answer, "outcome": request.outcome})
+           after=_state(request) | {"answer": answer, "outcome": request.outcome} | kept,
+           person_ref=personal_data.account_ref(request.subject_id) if kept else None)
 
 
 def refuse(session: Session, actor: Actor, request_id: int, reason: str) -> PrivacyRequest:
@@ -247,19 +283,44 @@ class Completed:
     blobs: list[str]
 
 
-def complete(session: Session, actor: Actor, request_id: int, answer: str) -> Completed:
-    """Answer the request. An erasure erases first and adds to the answer what it retained and why."""
+def complete(session: Session, actor: Actor, request_id: int, answer: str, statement: str = "") -> Completed:
+    """Answer the request. An erasure erases first and adds to the answer what it retained and
+    why; a rectification keeps `statement`, the person's correction, against their account; a
+    restriction or objection withholds the person's content from automated analysis and rules."""
     request = _open_locked(session, request_id)
     if request.verification != Verification.VERIFIED:
         raise Conflict("verification", "verify the requester's identity before answering (or refuse the request)")
     said = text("answer", answer)
+    kind = RequestType(request.request_type)
     blobs: list[str] = []
-    if RequestType(request.request_type) in ERASURES:
+    if kind in CORRECTIONS:
+        request.statement = text("statement", statement, MAX_STATEMENT)
+    elif statement.strip():
+        raise FieldError("statement", f"only a rectification keeps a statement, not a {kind.value} request")
+    if kind in ERASURES:
         done, retained = _erase(session, actor, request)
         blobs = done.blobs
         said = f"{said}\n\n{erasure_statement(done, retained)}"
+    elif kind in RESTRICTIONS or kind in OBJECTIONS:
+        request.outcome = {"withheld_from_automation": "until lifted" if kind in RESTRICTIONS else "for good"}
     _close(session, actor, request, RequestStatus.ANSWERED, said, "privacy_request.answered")
     return Completed(request, blobs)
+
+
+def lift_restriction(session: Session, actor: Actor, request_id: int, reason: str) -> PrivacyRequest:
+    """End an answered restriction (GDPR Art. 18(3): the person is told before it is lifted):
+    their content goes to automated analysis and rules again, unless they objected."""
+    request = request_of(session, request_id, lock=True)
+    why = text("reason", reason, 2000)
+    if RequestType(request.request_type) not in RESTRICTIONS or request.status != RequestStatus.ANSWERED:
+        raise Conflict("request_id", f"privacy request {request_id} is no answered restriction")
+    if request.lifted_at is not None:
+        raise Conflict("request_id", f"the restriction was lifted already, by {request.lifted_by}")
+    before = _state(request)
+    request.lifted_at, request.lifted_by, request.lift_reason = utcnow(), actor.label, why
+    record(session, actor=actor, verb="privacy_request.restriction_lifted", object_type="privacy_request", object_id=request.id,
+           before=before, after=_state(request) | {"reason": why})
+    return request
 
 
 @dataclass(frozen=True)
@@ -312,11 +373,13 @@ class DashboardRow:
     due: date
     days_left: int
     breached: bool
+    confirm_by: date | None  # an open request's receipt still to confirm, by then
+    confirmation_breached: bool
 
 
 def dashboard(session: Session, today: date, *, include_closed: bool = False, limit: int = 500) -> list[DashboardRow]:
     """Requests by the date they are due, soonest first (answered ones after the open ones);
-    open ones past their date are breaches."""
+    open ones past their date are breaches, and so are receipts left unconfirmed past theirs."""
     due = func.coalesce(PrivacyRequest.extended_to, PrivacyRequest.due_on)
     query = select(PrivacyRequest, Subject.external_id).join(Subject, Subject.id == PrivacyRequest.subject_id)
     if not include_closed:
@@ -324,8 +387,10 @@ def dashboard(session: Session, today: date, *, include_closed: bool = False, li
     query = query.order_by((PrivacyRequest.status != RequestStatus.OPEN.value), due, PrivacyRequest.id).limit(limit)
     rows = []
     for request, external_id in session.execute(query):
-        on = legal_due(request)
-        rows.append(DashboardRow(request, external_id, on, (on - today).days, request.status == RequestStatus.OPEN and on < today))
+        on, still_open = legal_due(request), request.status == RequestStatus.OPEN
+        confirm = request.confirm_by if still_open and request.receipt_confirmed_at is None else None
+        rows.append(DashboardRow(request, external_id, on, (on - today).days, still_open and on < today,
+                                 confirm, confirm is not None and confirm < today))
     return rows
 
 

@@ -1313,7 +1313,10 @@ class PrivacyRequest(Base):
     one extension the regime allows; the case's `legal_due_at` is the end of whichever applies.
     One filed through the API carries the client's `external_id` (idempotent, like every write
     of the API). `outcome` is what answering did: the export's files, or what an erasure erased
-    and what it retained under which hold."""
+    and what it retained under which hold. A CCPA request to know, delete or correct has its
+    receipt confirmed by `confirm_by` (`receipt_confirmed_*`: who, when and how). An answered
+    rectification keeps the person's `statement` against their account; an answered
+    restriction stands until lifted (`lifted_*`)."""
 
     __tablename__ = "privacy_requests"
     __table_args__ = (UniqueConstraint("app_id", "external_id"), Index("ix_privacy_requests_status_due", "status", "due_on"))
@@ -1343,5 +1346,13 @@ class PrivacyRequest(Base):
     outcome: Mapped[dict[str, Any]] = mapped_column(default=dict)
     answered_by: Mapped[str | None] = mapped_column(String(200), default=None)
     answered_at: Mapped[datetime | None] = mapped_column(default=None)
+    confirm_by: Mapped[date | None] = mapped_column(Date, default=None)
+    receipt_confirmed_at: Mapped[datetime | None] = mapped_column(default=None)
+    receipt_confirmed_by: Mapped[str | None] = mapped_column(String(200), default=None)
+    receipt_confirmation: Mapped[str | None] = mapped_column(Text, default=None)
+    statement: Mapped[str | None] = mapped_column(Text, default=None)
+    lifted_at: Mapped[datetime | None] = mapped_column(default=None)
+    lifted_by: Mapped[str | None] = mapped_column(String(200), default=None)
+    lift_reason: Mapped[str | None] = mapped_column(Text, default=None)
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -24,7 +24,7 @@ from trustdesk.cases.queues import (
 )
 from trustdesk.domain.client_input import RowId
 from trustdesk.domain.priority import Band
-from trustdesk.domain.roles import ADMINS, ASSIGNERS, CASE_STAFF, REVIEWERS
+from trustdesk.domain.roles import ADMINS, ASSIGNERS, CASE_STAFF, CASE_TAKERS, REVIEWERS
 from trustdesk.domain.vocabulary import CommentVisibility, ReporterType
 from trustdesk.store.models import MAX_BIGINT, Case, Queue
 from trustdesk.web.api.escalations import EscalationOut
@@ -216,7 +216,7 @@ def step_in(queue_id: RowId, who: StaffContext = Depends(staff_with(*REVIEWERS))
 @router.post("/cases/next", response_model=ClaimOut)
 def next_case(
     queue_id: int | None = Query(None, ge=1, le=MAX_BIGINT, description="Take from this queue only."),
-    who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED, terms: claiming.Terms = Depends(claim_terms),
+    who: StaffContext = Depends(staff_with(*CASE_TAKERS)), session: Session = COMMITTED, terms: claiming.Terms = Depends(claim_terms),
 ) -> ClaimOut:
     """Lease the most urgent case you may work (from one queue, if given).
 
@@ -256,7 +256,7 @@ def read_case(case_id: RowId, who: StaffContext = Depends(staff_with()), session
 
 @router.post("/cases/{case_id}/renew", response_model=CaseOut)
 def renew(
-    case_id: RowId, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED,
+    case_id: RowId, who: StaffContext = Depends(staff_with(*CASE_TAKERS)), session: Session = COMMITTED,
     terms: claiming.Terms = Depends(claim_terms),
 ) -> CaseOut:
     """Keep holding the case while you work on it; refused (409) past `TRUSTDESK_MAX_HOLD_MINUTES` from the claim."""
@@ -264,7 +264,7 @@ def renew(
 
 
 @router.post("/cases/{case_id}/release", status_code=204)
-def release(case_id: RowId, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED) -> None:
+def release(case_id: RowId, who: StaffContext = Depends(staff_with(*CASE_TAKERS)), session: Session = COMMITTED) -> None:
     claiming.release(session, who.reviewer, case_id)
 
 

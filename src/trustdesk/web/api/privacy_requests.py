@@ -20,7 +20,7 @@ from trustdesk.privacy import requests
 from trustdesk.store.database import Database
 from trustdesk.store.models import PrivacyRequest
 from trustdesk.web.client_input import ClientInputRoute
-from trustdesk.web.permissions import client_with, get_db, read_session
+from trustdesk.web.permissions import COMMITTED, client_with, get_db, read_session
 
 router = APIRouter(prefix="/api/v1", tags=["privacy requests"], route_class=ClientInputRoute)
 
@@ -51,13 +51,21 @@ class PrivacyRequestOut(BaseModel):
     received_on: date
     due_on: date = Field(description="When the answer is due under the regime (with any extension: `extended_to`).")
     extended_to: date | None
+    confirm_by: date | None = Field(description="CCPA know/delete/correct: receipt must be confirmed by this day (else null).")
+    receipt_confirmed_at: datetime | None
     answer: str | None
     outcome: dict[str, Any] = Field(description="An erasure's `erased` and `retained` (with each `hold_id` and `basis`).")
     answered_at: datetime | None
+    lifted_at: datetime | None = Field(description="An answered restriction: when it was lifted (null while it stands).")
 
     @classmethod
     def of(cls, request: PrivacyRequest) -> "PrivacyRequestOut":
         return cls(**{name: getattr(request, name) for name in cls.model_fields})
+
+
+class ReceiptConfirmationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    how: str = Field(min_length=1, max_length=2000, description="How the requester was told, e.g. 'email to the address given, 2027-01-06'.")
 
 
 @router.post("/privacy-requests", response_model=PrivacyRequestOut, status_code=201,
@@ -77,7 +85,21 @@ def file_request(body: PrivacyRequestIn, response: Response, who: Submitter = De
 def read_request(request_id: RowId, who: Submitter = Depends(client_with(Scope.PRIVACY_WRITE)),
                  session: Session = Depends(read_session)) -> PrivacyRequestOut:
     """A request of your app: its clock, its status and, once answered, the answer."""
+    return PrivacyRequestOut.of(_of_app(session, who, request_id))
+
+
+def _of_app(session: Session, who: Submitter, request_id: int) -> PrivacyRequest:
     request = requests.request_of(session, request_id)
     if request.app_id != who.app_id:
         raise NotFound("request_id", f"no privacy request {request_id}")
-    return PrivacyRequestOut.of(request)
+    return request
+
+
+@router.post("/privacy-requests/{request_id}/receipt-confirmation", response_model=PrivacyRequestOut)
+def confirm_receipt(request_id: RowId, body: ReceiptConfirmationIn, who: Submitter = Depends(client_with(Scope.PRIVACY_WRITE)),
+                    session: Session = COMMITTED) -> PrivacyRequestOut:
+    """Record that you told the requester their request arrived (CCPA: within 10 business days
+    of receipt for a request to know, delete or correct; `confirm_by` says by when). 409 where
+    no confirmation is asked, once it is recorded, and on a closed request."""
+    _of_app(session, who, request_id)
+    return PrivacyRequestOut.of(requests.confirm_receipt(session, who.actor, request_id, body.how))

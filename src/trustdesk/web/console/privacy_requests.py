@@ -1,6 +1,8 @@
 """Console pages for privacy requests, for privacy staff: the deadline dashboard with a form to
-take a request in, and each request's page to verify the requester's identity, extend the
-deadline with a reason, download the access export, answer (an erasure erases) or refuse.
+take a request in, and each request's page to verify the requester's identity, record that
+receipt was confirmed (CCPA), extend the deadline with a reason, download the access export,
+answer (an erasure erases, a rectification keeps the person's statement) or refuse, and lift
+an answered restriction.
 
 Thin: `trustdesk.privacy.requests` and `access_export` do the work and audit it.
 """
@@ -18,7 +20,18 @@ from trustdesk.delivery.endpoints import app_named
 from trustdesk.domain.client_input import RowId
 from trustdesk.domain.errors import FieldError
 from trustdesk.domain.legal_deadlines import Regime
-from trustdesk.domain.privacy_requests import EXPORTS, MAX_CONTACT, MAX_NAME, MAX_PAUSED_DAYS, MAX_TEXT, RequestSpec, RequestType
+from trustdesk.domain.privacy_requests import (
+    CORRECTIONS,
+    EXPORTS,
+    MAX_CONTACT,
+    MAX_NAME,
+    MAX_PAUSED_DAYS,
+    MAX_STATEMENT,
+    MAX_TEXT,
+    RESTRICTIONS,
+    RequestSpec,
+    RequestType,
+)
 from trustdesk.domain.roles import PRIVACY_STAFF
 from trustdesk.privacy import access_export, requests
 from trustdesk.privacy.deletion import remove_files
@@ -32,7 +45,8 @@ router = APIRouter(include_in_schema=False, route_class=ClientInputRoute)
 templates.env.globals["may_answer_privacy"] = lambda who: who.has(*PRIVACY_STAFF)  # the nav link only for them
 PRIVACY = staff_with(*PRIVACY_STAFF)
 NOTICES = {"received": "Request taken in: its case waits in the Privacy requests queue.", "verified": "Identity check recorded.",
-           "extended": "Deadline extended.", "answered": "Request answered.", "refused": "Request refused."}
+           "extended": "Deadline extended.", "answered": "Request answered.", "refused": "Request refused.",
+           "confirmed": "Receipt confirmation recorded.", "lifted": "Restriction lifted: the person's content goes to automated analysis again."}
 
 
 def _dashboard(request: Request, who: StaffContext, session: Session, *, error: FieldError | None = None,
@@ -83,6 +97,8 @@ def request_page(request: Request, request_id: RowId, notice: str | None = None,
     found = requests.request_of(session, request_id)
     context = {"who": who, "r": found, "subject": session.get_one(Subject, found.subject_id), "due": requests.legal_due(found),
                "today": utcnow().date(), "citation": requests.citation(found.regime), "exports": RequestType(found.request_type) in EXPORTS,
+               "corrects": RequestType(found.request_type) in CORRECTIONS, "restricts": RequestType(found.request_type) in RESTRICTIONS,
+               "max_statement": MAX_STATEMENT,
                "max_paused": MAX_PAUSED_DAYS, "notice": NOTICES.get(notice or "")}
     return render(request, "privacy_request.html", context)
 
@@ -94,6 +110,13 @@ def verify(request_id: RowId, outcome: str = Form("", max_length=16), note: str 
         raise FieldError("outcome", "verified or failed")
     requests.verify(session, who.actor, request_id, outcome == "verified", note, paused_days=paused_days)
     return RedirectResponse(f"/privacy-requests/{request_id}?notice=verified", status_code=303)
+
+
+@router.post("/privacy-requests/{request_id}/confirm-receipt")
+def confirm_receipt(request_id: RowId, how: str = Form("", max_length=2000), who: StaffContext = Depends(PRIVACY),
+                    session: Session = COMMITTED) -> Response:
+    requests.confirm_receipt(session, who.actor, request_id, how)
+    return RedirectResponse(f"/privacy-requests/{request_id}?notice=confirmed", status_code=303)
 
 
 @router.post("/privacy-requests/{request_id}/extend")
@@ -116,10 +139,11 @@ def export(request_id: RowId, who: StaffContext = Depends(PRIVACY), db: Database
 
 @router.post("/privacy-requests/{request_id}/complete")
 def complete(request: Request, request_id: RowId, answer: str = Form("", max_length=MAX_TEXT),
-             who: StaffContext = Depends(PRIVACY), db: Database = Depends(get_db)) -> Response:
+             statement: str = Form("", max_length=MAX_STATEMENT), who: StaffContext = Depends(PRIVACY),
+             db: Database = Depends(get_db)) -> Response:
     """Answer the request; an erasure erases what no hold covers and the answer says what was kept."""
     with db.session() as session:
-        done = requests.complete(session, who.actor, request_id, answer)
+        done = requests.complete(session, who.actor, request_id, answer, statement)
     remove_files(request.app.state.blobs, done.blobs)  # once committed: a rollback must find its files
     return RedirectResponse(f"/privacy-requests/{request_id}?notice=answered", status_code=303)
 
@@ -129,3 +153,11 @@ def refuse(request_id: RowId, answer: str = Form("", max_length=MAX_TEXT), who: 
            session: Session = COMMITTED) -> Response:
     requests.refuse(session, who.actor, request_id, answer)
     return RedirectResponse(f"/privacy-requests/{request_id}?notice=refused", status_code=303)
+
+
+@router.post("/privacy-requests/{request_id}/lift")
+def lift(request_id: RowId, reason: str = Form("", max_length=2000), who: StaffContext = Depends(PRIVACY),
+         session: Session = COMMITTED) -> Response:
+    """End an answered restriction (the person is told first, GDPR Art. 18(3))."""
+    requests.lift_restriction(session, who.actor, request_id, reason)
+    return RedirectResponse(f"/privacy-requests/{request_id}?notice=lifted", status_code=303)

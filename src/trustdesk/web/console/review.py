@@ -48,7 +48,7 @@ from trustdesk.domain.decision_trees import (
 )
 from trustdesk.domain.errors import FieldError, NotFound
 from trustdesk.domain.priority import EXPLANATIONS, Band
-from trustdesk.domain.roles import ADMINS, ASSIGNERS, CASE_STAFF, ENFORCERS, REVIEWERS, TIER_STAFF
+from trustdesk.domain.roles import ADMINS, ASSIGNERS, CASE_STAFF, CASE_TAKERS, ENFORCERS, REVIEWERS, TIER_STAFF
 from trustdesk.domain.vocabulary import CaseKind, CommentVisibility, EscalationStatus, ReporterType, Role, Urgency
 from trustdesk.enforcement import statements
 from trustdesk.enforcement.appeals import appeal_file, decide_appeal
@@ -58,6 +58,7 @@ from trustdesk.notices.notice import notices_of_case
 from trustdesk.policy_versions import current_policies, spec_of
 from trustdesk.hash_banks.banks import list_banks
 from trustdesk.replies.case_replies import replies_on
+from trustdesk.privacy import requests as privacy_requests
 from trustdesk.store.models import MAX_BIGINT, Case, Queue, StaffUser, as_utc, utcnow
 from trustdesk.web.client_input import ClientInputRoute
 from trustdesk.web.console.ncmec import case_panel as ncmec_panel
@@ -180,7 +181,7 @@ def _queues_page(request: Request, who: StaffContext, session: Session, *, notic
     paused: list[str] = []
     stepped_out: set[int] = set()
     exposure = 0
-    if who.has(*REVIEWERS):
+    if who.has(*CASE_TAKERS):
         allowed, paused = claiming.workable_queues(session, who.reviewer)
         workable = {q.id for q in allowed}
         stepped_out = wellness.stepped_out(session, who.user_id)
@@ -189,7 +190,7 @@ def _queues_page(request: Request, who: StaffContext, session: Session, *, notic
         "who": who, "overview": listing.queue_overview(session), "bands": [b.value for b in Band],
         "workable": workable, "paused": paused, "stepped_out": stepped_out, "exposure": exposure,
         "hidden": access.hidden_queue_ids(session, who.reviewer),
-        "reviewer": who.has(*REVIEWERS), "admin": who.has(*ADMINS), "notice": _notice(notice),
+        "reviewer": who.has(*CASE_TAKERS), "admin": who.has(*ADMINS), "notice": _notice(notice),
     }
     return render(request, "queues.html", context)
 
@@ -400,7 +401,7 @@ def _queue_page(
         "choices": _choices(session, queue_id), "sorts": [(s.value, label) for s, label in SORTS.items()],
         "due": due, "age": age, "ms": _ms, "now_ms": _ms(utcnow()), "claimed": _claimed, "why": EXPLANATIONS,
         "senior": who.has(*ASSIGNERS), "assignees": _assignees(session, queue) if who.has(*ASSIGNERS) else [],
-        "reviewer": who.has(*REVIEWERS), "take": _may_take(session, who, queue) if who.has(*REVIEWERS) else None,
+        "reviewer": who.has(*CASE_TAKERS), "take": _may_take(session, who, queue) if who.has(*CASE_TAKERS) else None,
         "notice": _notice(notice), "error": error,
     }
     return render(request, "queue.html", context, status_code=status)
@@ -462,7 +463,7 @@ def assign(
 @router.post("/cases/next")
 def next_case(
     request: Request, queue_id: int | None = Form(None, ge=1, le=MAX_BIGINT),
-    who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED,
+    who: StaffContext = Depends(staff_with(*CASE_TAKERS)), session: Session = COMMITTED,
     terms: claiming.Terms = Depends(claim_terms),
 ) -> Response:
     """Lease the most urgent case you may work, from one queue if `queue_id` is sent (skipping the one you held)."""
@@ -669,7 +670,7 @@ def case_view(
         "lease": _lease(file.case, claim_terms(request)) if holding else None, "working": working,
         "read_only": None if holding else _read_only_reason(session, file), "notice": _notice(notice), "error": error,
         "due": due(file.case), "now_ms": _ms(utcnow()), "why": EXPLANATIONS, "opened_ms": int(time.time() * 1000),
-        "reviewer": who.has(*REVIEWERS),
+        "reviewer": who.has(*CASE_TAKERS),
         "reports_shown": REPORTS_SHOWN, "children_shown": CHILDREN_SHOWN,
         "strike_weight": sum(s.weight for s in file.active_strikes), "may_comment": who.has(*CASE_STAFF),
         "comments": file.comments, "outcomes": case_outcomes(session, case_id),
@@ -684,7 +685,8 @@ def case_view(
         if file.case.decided_at and file.tree.subject.media_items and who.has(*ENFORCERS) else [],
         "ncmec": ncmec_panel(session, who, file.case),
     }
-    if holding and appeal is None:
+    context["privacy_request"] = privacy_requests.request_of_case(session, case_id) if file.case.kind == CaseKind.PRIVACY_REQUEST else None
+    if holding and appeal is None and context["privacy_request"] is None:
         context["panel"] = _panel(session, file.case, draft or Draft(file.case.policy_code))
     context["replies"] = replies_on(session, who.reviewer, case_id)
     if who.has(*CASE_STAFF):
@@ -710,7 +712,7 @@ def case_page(
 
 @router.post("/cases/{case_id}/renew")
 def renew(
-    request: Request, case_id: RowId, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED,
+    request: Request, case_id: RowId, who: StaffContext = Depends(staff_with(*CASE_TAKERS)), session: Session = COMMITTED,
     terms: claiming.Terms = Depends(claim_terms),
 ) -> HTMLResponse:
     """Keep the lease while the reviewer is active on the page; once it is lost, say why (and stop renewing)."""
