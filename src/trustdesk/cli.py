@@ -38,6 +38,7 @@ from trustdesk.audit import personal_data
 from trustdesk.audit.log import Actor
 from trustdesk.audit.verify import verify_chain
 from trustdesk.auth import api_clients, staff
+from trustdesk.cases.access import Reviewer
 from trustdesk.cases.queues import seed_queues
 from trustdesk.replies.templates import seed_reply_templates
 from trustdesk.config import DSA_SANDBOX_TOKEN, ConfigError, Settings, load_settings
@@ -53,6 +54,8 @@ from trustdesk.domain.roles import EVIDENCE_KEEPERS
 from trustdesk.domain.vocabulary import HashAlgorithm, Role, Scope
 from trustdesk.evidence import holds as evidence_holds
 from trustdesk.evidence import package as evidence_package
+from trustdesk.ncmec import reports as ncmec_reports
+from trustdesk.ncmec import schema as ncmec_schema
 from trustdesk.hash_banks import banks as hash_banks
 from trustdesk.ingest import media
 from trustdesk.ingest.bulk_import import RecordTypeName, import_file
@@ -93,9 +96,10 @@ rules_app = typer.Typer(help="Rules: CEL conditions with effects, versioned, liv
 dsa_app = typer.Typer(help="DSA: statements of reasons to the Transparency Database, the transparency report.", no_args_is_help=True)
 textbanks_app = typer.Typer(help="Text banks: keyword, phrase and regex lists that rules name.", no_args_is_help=True)
 evidence_app = typer.Typer(help="Legal holds: evidence packages with their chain of custody.", no_args_is_help=True)
+ncmec_app = typer.Typer(help="NCMEC CyberTipline reports: a case's draft, and NCMEC's schema.", no_args_is_help=True)
 for sub, name in ((db_app, "db"), (users_app, "users"), (clients_app, "clients"), (audit_app, "audit"), (policies_app, "policies"),
                   (webhooks_app, "webhooks"), (search_app, "search"), (notices_app, "notices"), (hashes_app, "hashes"),
-                  (rules_app, "rules"), (textbanks_app, "textbanks"), (dsa_app, "dsa"), (evidence_app, "evidence")):
+                  (rules_app, "rules"), (textbanks_app, "textbanks"), (dsa_app, "dsa"), (evidence_app, "evidence"), (ncmec_app, "ncmec")):
     app.add_typer(sub, name=name)
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(analyze_app, name="analyze")
@@ -643,6 +647,42 @@ def evidence_verify(package: Annotated[Path, typer.Argument(help="An evidence pa
         return
     console.print(f"[red]evidence package broken[/red]: {len(check.problems)} problem(s)")
     for problem in check.problems:
+        console.print(f"  {problem}", highlight=False, markup=False)
+    raise typer.Exit(1)
+
+
+@ncmec_app.command("build")
+def ncmec_build(
+    case: Annotated[int, typer.Argument(help="The child-safety case's id, as on its page.")],
+    by: Annotated[str, typer.Option(help="The child-safety staff member building it.")],
+    out: Annotated[Path, typer.Option(help="Where to write the report's XML.", dir_okay=False)],
+) -> None:
+    """Build (or rebuild) a decided child-safety case's draft report, as its console page does,
+    write its XML and check it against NCMEC's schema (exit 1 if it does not validate)."""
+    settings = _settings()
+    with _refusals_exit(), open_database(settings).session() as session:
+        user = _user_named(session, by)
+        if Role.CHILD_SAFETY.value not in user.roles:
+            raise FieldError("by", f"{by} does not hold the child-safety role")
+        built = ncmec_reports.build(session, Actor("staff", user.username), Reviewer.of(user), case, settings.ncmec)
+        xml, problems, incident = built.report.xml, built.problems, built.report.incident_type
+    out.write_text(xml, encoding="utf-8")
+    console.print(f"wrote the draft report of case {case} ({incident}) to {out}", highlight=False)
+    _schema_check(problems)
+
+
+@ncmec_app.command("validate")
+def ncmec_validate(document: Annotated[Path, typer.Argument(help="An XML document.", exists=True, dir_okay=False)]) -> None:
+    """Check a document against NCMEC's schema (`cyber_tipline.xsd`, shipped with TrustDesk)."""
+    _schema_check(ncmec_schema.problems(document.read_bytes()))
+
+
+def _schema_check(problems: list[str]) -> None:
+    if not problems:
+        console.print(f"[green]valid against {ncmec_schema.XSD_NAME}[/green]", highlight=False)
+        return
+    console.print(f"[red]not valid against {ncmec_schema.XSD_NAME}[/red]: {len(problems)} problem(s)", highlight=False)
+    for problem in problems:
         console.print(f"  {problem}", highlight=False, markup=False)
     raise typer.Exit(1)
 

@@ -19,11 +19,15 @@ from sqlalchemy.orm import Session, aliased, selectinload
 from trustdesk.audit.log import Actor
 from trustdesk.audit.verify import verify_chain
 from trustdesk.auth import api_clients, staff
+from trustdesk.cases.access import Reviewer
+from trustdesk.cases.queues import seed_queues
 from trustdesk.canned_rationales import rationales_for
 from trustdesk.config import Settings
 from trustdesk.demo import content
 from trustdesk.demo.seed import DEMO_RATIONALES, DEMO_STAFF, DemoSummary, Progress, seed_demo
 from trustdesk.domain.vocabulary import Role
+from trustdesk.enforcement.decisions import DecisionRequest, decide_subject
+from trustdesk.ncmec import reports as ncmec_reports
 from trustdesk.policy_versions import seed_catalogue
 from trustdesk.store.blobs import FileBlobStore
 from trustdesk.store.database import Database
@@ -34,6 +38,7 @@ from trustdesk.store.models import (
     Blob,
     Case,
     MediaItem,
+    Queue,
     Report,
     StaffUser,
     Subject,
@@ -277,3 +282,24 @@ def test_the_demo_rules_are_synced_from_files_and_hit_once_the_analysers_have_ru
         cases = s.execute(select(Case).where(Case.status == "open")).scalars().all()
         assert hit == {"live", "shadow"}, "the demo's rules should hit, live and in shadow"
         assert any("likely-scam" in c.labels for c in cases), "no open case carries a live rule's label"
+
+
+def test_the_child_safety_queue_holds_a_grooming_case_a_cybertipline_report_can_be_built_from(
+    db: Database, settings: Settings,
+) -> None:
+    with db.session() as s:
+        seed_queues(s, Actor("test", "setup"))  # as `trustdesk db upgrade` does before the demo is seeded
+    _seed(db, settings)
+    with db.session() as s:
+        cases = s.execute(
+            select(Case).join(Queue, Queue.id == Case.queue_id).join(Report, Report.case_id == Case.id)
+            .where(Queue.name == "Child safety", Report.policy_code == "CHILD_GROOMING",
+                   Report.text.in_(content.GENUINE_COMPLAINTS["CHILD_GROOMING"].values()))
+        ).scalars().unique().all()
+        assert len(cases) >= len(content.LANGUAGES)  # one conversation per language, some of its messages reported
+        grace = s.execute(select(StaffUser).where(StaffUser.username == "child-safety")).scalar_one()
+        decide_subject(s, Actor("staff", grace.username), cases[0].subject_id,
+                       DecisionRequest("CHILD_GROOMING", verdict="violation", actions=["remove", "ban"], rationale="grooming a 15-year-old"))
+        built = ncmec_reports.build(s, Actor("staff", grace.username), Reviewer.of(grace), cases[0].id, settings.ncmec)
+    assert built.problems == []
+    assert "Online Enticement of Children for Sexual Acts" in built.report.xml

@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from lxml import etree
 from sqlalchemy import func, select
 
+from tests.command_line import run_command
 from tests.concurrency import together
 from tests.ncmec.sandbox import Tipline
 from tests.web.office import SETUP, Office
 from trustdesk.audit.log import Actor
 from trustdesk.cases.access import Reviewer
+from trustdesk.config import Settings
 from trustdesk.demo.images import CONTENT_TYPE, render_photo
 from trustdesk.domain.errors import Conflict, FieldError, NotFound
 from trustdesk.enforcement.decisions import DecisionRequest, decide_subject
@@ -338,3 +341,24 @@ def test_the_child_safety_queues_review_within_the_hour_by_default(office: Offic
                  .scalars()}
     assert found == {"Child safety": {"P0": 60, "P1": 60, "P2": 60, "P3": 60},
                      "Child safety tier": {"P0": 60, "P1": 60, "P2": 60, "P3": 60}}
+
+
+def test_the_command_line_builds_a_draft_whose_xml_validates_and_names_what_does_not(
+    office: Office, cli_env: Settings, tmp_path: Path,
+) -> None:
+    case_id, _media_id = _child_safety_case(office)
+    _confirm(office, case_id)
+    out = tmp_path / "report.xml"
+    said = run_command("ncmec", "build", str(case_id), "--by", "cara", "--out", str(out))
+    assert said == f"wrote the draft report of case {case_id} (Child Pornography (possession, manufacture, and distribution)) " \
+                   f"to {out} valid against cyber_tipline.xsd"
+    assert etree.fromstring(out.read_bytes()).tag == "report"
+    assert run_command("ncmec", "validate", str(out)) == "valid against cyber_tipline.xsd"
+    with office.api.db.reader() as s:
+        assert s.execute(select(NcmecReport.state).where(NcmecReport.case_id == case_id)).scalar_one() == "draft"
+    broken = tmp_path / "broken.xml"
+    broken.write_bytes(out.read_bytes().replace(b"<incidentType>", b"<incidentKind>", 1).replace(b"</incidentType>", b"</incidentKind>", 1))
+    said = run_command("ncmec", "validate", str(broken), code=1)
+    assert said.startswith("not valid against cyber_tipline.xsd: 1 problem(s) line ") and "incidentKind" in said
+    refused = run_command("ncmec", "build", str(case_id), "--by", "mia", "--out", str(tmp_path / "x.xml"), code=2)
+    assert refused == "by: mia does not hold the child-safety role"

@@ -248,6 +248,24 @@ UNDERAGE_BIOS: dict[str, str] = {
 }
 
 
+# An adult's messages to a member whose profile says 15, in the pattern reviewers of grooming
+# learn to see (flattery, secrecy, another app, gifts, a meeting); nothing sexual is written.
+GROOMING_LINES: dict[str, tuple[str, ...]] = {
+    "en": ("You're really mature for 15, you know that? Not like the kids at your school.",
+           "Don't tell your parents we talk, they wouldn't understand. This is just between us.",
+           "Add me on another app, it's more private there. I'll send you a gift card for your games.",
+           "I could pick you up after school on Friday. Nobody needs to know."),
+    "es": ("Eres muy madura para tener 15, ¿lo sabías? No como los chicos de tu colegio.",
+           "No les digas a tus padres que hablamos, no lo entenderían. Esto queda entre nosotros.",
+           "Agrégame en otra app, ahí es más privado. Te mando una tarjeta regalo para tus juegos.",
+           "Podría recogerte a la salida del colegio el viernes. Nadie tiene por qué saberlo."),
+    "pt": ("Você é bem madura pra 15 anos, sabia? Não é como a galera da sua escola.",
+           "Não conta pros seus pais que a gente conversa, eles não iam entender. Fica entre nós.",
+           "Me adiciona em outro app, lá é mais privado. Te mando um cartão-presente pros seus jogos.",
+           "Eu podia te buscar na saída da escola na sexta. Ninguém precisa saber."),
+}
+
+
 @dataclass(frozen=True)
 class Product:
     title: str
@@ -357,6 +375,9 @@ GENUINE_COMPLAINTS: dict[str, dict[str, str]] = {
                     "pt": "Réplica óbvia de uma marca de grife."},
     "VIOLENT_THREATS": {"en": "Threatened to come to my house tonight. I'm scared.", "es": "Me amenazó con venir a mi casa esta noche. Tengo miedo.",
                         "pt": "Ameaçou vir na minha casa hoje à noite. Estou com medo."},
+    "CHILD_GROOMING": {"en": "An adult keeps telling me to keep our chats secret and wants to pick me up after school.",
+                       "es": "Un adulto me dice que no cuente nada de nuestras charlas y quiere recogerme a la salida del colegio.",
+                       "pt": "Um adulto fica pedindo pra eu não contar das nossas conversas e quer me buscar na saída da escola."},
     "SELF_HARM": {"en": "My match says they won't be around after tonight. Please help them.",
                   "es": "Mi match dice que después de esta noche ya no estará. Por favor, ayudadle.",
                   "pt": "Meu match disse que não vai estar mais aqui depois de hoje. Por favor, ajudem."},

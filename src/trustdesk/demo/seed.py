@@ -405,6 +405,17 @@ def _plan_dating(rng: random.Random, now: datetime, scale: float) -> _Plan:
     for i in range(b.count(5, 3)):
         language = _cycle(i)
         member(b.place(language), content.UNDERAGE_BIOS[language], language, age=18, recent=True, policy="UNDERAGE_USER")
+    # Child-safety cases for the CyberTipline flow: an adult grooming a member who says she is 15,
+    # reported by her without flagging imminent harm, so it reaches the child-safety queue, whose
+    # reviewer may flag it (text only: the demo holds no imagery of minors).
+    for language in content.LANGUAGES:
+        minor = member(b.place(language), content.UNDERAGE_BIOS[language], language, age=18, recent=True, policy="UNDERAGE_USER")
+        adult = member(b.place(language), bio(language), language, age=41)
+        opening = content.CHAT[language].openers[0]
+        messages = b.chat(adult, minor, [(adult, opening, None),
+                                         *((adult, line, "CHILD_GROOMING") for line in content.GROOMING_LINES[language])], language)
+        b.report(messages[-1], "CHILD_GROOMING", ReporterType.USER, reporter=minor,
+                 text=content.GENUINE_COMPLAINTS["CHILD_GROOMING"][language])
     for policy, lines, language in (("VIOLENT_THREATS", content.THREAT_LINES, "es"), ("SELF_HARM", content.SELF_HARM_LINES, "en")):
         a = b.speaker(language)
         other = b.speaker(language, exclude=a)
