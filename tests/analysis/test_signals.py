@@ -3,11 +3,16 @@ signals re-score and re-route the subject's open case, which shows them."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Sequence
+
+import pytest
 from sqlalchemy import func, select
 
 from tests.cases.factories import SETUP, queue, reviewer
 from tests.conftest import Api
 from trustdesk.analysis.analysers import Analyser, AnalyserRegistry, SignalFound, SubjectView
+from trustdesk.analysis import runs
 from trustdesk.analysis.runs import analyse
 from trustdesk.audit.verify import verify_chain
 from trustdesk.cases import routing
@@ -186,3 +191,36 @@ def test_analysers_are_told_which_subjects_have_been_reported(api: Api) -> None:
     _report(api, "msg")
     with api.db.reader() as s:
         assert [(v.id, v.reported) for v in subject_views(s, [quiet, reported])] == sorted([(reported, True), (quiet, False)])
+
+
+class Slow(Fixed):
+    """Takes its time, during which someone else writes: intake, say, while a model runs."""
+
+    name = "slow"
+
+    def __init__(self, api: Api) -> None:
+        super().__init__(0.9)
+        self.api, self.wrote = api, False
+
+    def analyse_many(self, subjects: Sequence[SubjectView]) -> list[list[SignalFound]]:
+        writer = threading.Thread(target=_subject, args=(self.api, "written-meanwhile", "a message that arrives meanwhile"))
+        writer.start()
+        writer.join(timeout=10)  # were the job's write transaction open, this write would wait for it
+        self.wrote = not writer.is_alive()
+        return super().analyse_many(subjects)
+
+
+def test_the_worker_lets_analysers_look_before_it_takes_the_write_lock(
+    api: Api, settings: Settings, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    subject_id = _subject(api, "m1", SCAM_TEXT)
+    slow = Slow(api)
+    registry = AnalyserRegistry(group=None)
+    registry.register(slow)
+    monkeypatch.setattr(runs, "analysers_for", lambda _db, _blobs: registry)
+    assert run_worker(api.db, settings, worker_id="w1", once=True) >= 1
+    assert slow.wrote
+    with api.db.reader() as s:
+        stored = s.execute(select(Signal.subject_id, Signal.analyser)).all()
+        written = s.execute(select(Subject.id).where(Subject.external_id == "written-meanwhile")).scalar_one_or_none()
+    assert (subject_id, "slow") in stored and written is not None

@@ -7,7 +7,10 @@ ID` runs the same thing at once. Each run reads the subjects, lets every registe
 `analysers_for`) look at them, stores the signals (once per analyser version and content),
 takes the automatic action a bank's new match calls for (`trustdesk.hash_banks.actions`) and,
 for the subjects that got new signals, re-scores and re-routes their open case
-(`trustdesk.cases.routing.reconsider`), all in one transaction. Running twice is
+(`trustdesk.cases.routing.reconsider`), all in one transaction. The job lets the analysers
+look before that transaction, from a read: the write lock is not held while a model runs (a
+subject changed meanwhile keeps signals of the content they were found on, and its change
+queued another run). Running twice is
 harmless: the second run stores nothing new and so changes no case. Content whose person
 restricted processing or objected to it (`trustdesk.privacy.processing`) is neither queued nor
 analysed: a restriction placed after the job was queued still holds when it runs.
@@ -15,12 +18,14 @@ analysed: a restriction placed after the job was queued still holds when it runs
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk.analysis import signals
-from trustdesk.analysis.analysers import ANALYSERS, Analyser, AnalyserRegistry, DeepTextClassifier
+from trustdesk.analysis.analysers import ANALYSERS, Analyser, AnalyserRegistry, DeepTextClassifier, SignalFound, SubjectView
 from trustdesk.analysis.text.deep_tier import DeepTier, embeddings_installed
 from trustdesk.analysis.text.fast_tier import FastTier
 from trustdesk.audit.log import Actor
@@ -33,6 +38,7 @@ from trustdesk.jobs.registry import WorkerContext, job_kind
 from trustdesk.privacy.processing import withheld_from_automation
 from trustdesk.store.blobs import BlobStore
 from trustdesk.store.database import Database
+from trustdesk.store.models import Subject
 
 ANALYSIS = Actor("system", "analysis")
 BATCH = 1000
@@ -51,22 +57,53 @@ def queue_analysis(session: Session, subject_ids: list[int]) -> None:
         enqueue(session, AnalyseSubjects(subject_ids=subject_ids[start:start + BATCH]))
 
 
-def find_signals(session: Session, subject_ids: list[int], analysers: AnalyserRegistry = ANALYSERS) -> dict[int, list[int]]:
-    """Run every analyser on the subjects and store what they found; subject id → the ids of its
-    new signals (subjects that no longer exist are skipped). Moves no case."""
+@dataclass(frozen=True)
+class Findings:
+    """What every analyser found on subjects as they were read: per analyser, the signals of
+    each view, in the views' order."""
+
+    views: list[SubjectView]
+    by_analyser: list[tuple[Analyser, list[list[SignalFound]]]]
+
+    def of(self, subject_ids: Collection[int]) -> Findings:
+        """Only the findings on these subjects."""
+        keep = [n for n, view in enumerate(self.views) if view.id in subject_ids]
+        return Findings([self.views[n] for n in keep], [(a, [found[n] for n in keep]) for a, found in self.by_analyser])
+
+
+def look(session: Session, subject_ids: list[int], analysers: AnalyserRegistry = ANALYSERS) -> Findings:
+    """Read the subjects and let every analyser look at them; stores nothing, so the worker does
+    it before its write transaction (a model may take seconds, and on SQLite the write lock
+    would hold intake up meanwhile)."""
     views = signals.subject_views(session, subject_ids)
-    fresh: dict[int, list[int]] = {view.id: [] for view in views}
-    for analyser in analysers.all():
-        for signal_id, subject_id in signals.store(session, analyser, list(zip(views, analyser.analyse_many(views)))):
+    return Findings(views, [(analyser, analyser.analyse_many(views)) for analyser in analysers.all()])
+
+
+def keep(session: Session, findings: Findings) -> dict[int, list[int]]:
+    """Store the findings; subject id → the ids of its new signals."""
+    fresh: dict[int, list[int]] = {view.id: [] for view in findings.views}
+    for analyser, found in findings.by_analyser:
+        for signal_id, subject_id in signals.store(session, analyser, list(zip(findings.views, found))):
             fresh[subject_id].append(signal_id)
     return fresh
 
 
-def analyse(session: Session, actor: Actor, subject_ids: list[int], analysers: AnalyserRegistry = ANALYSERS) -> dict[int, int]:
-    """`find_signals`, then what new hash-bank matches call for, then let new signals move the
-    subjects' cases; subject id → how many new signals it got (none looked for on withheld ones)."""
+def find_signals(session: Session, subject_ids: list[int], analysers: AnalyserRegistry = ANALYSERS) -> dict[int, list[int]]:
+    """Run every analyser on the subjects and store what they found; subject id → the ids of its
+    new signals (subjects that no longer exist are skipped). Moves no case."""
+    return keep(session, look(session, subject_ids, analysers))
+
+
+def analyse(session: Session, actor: Actor, subject_ids: list[int], analysers: AnalyserRegistry = ANALYSERS,
+            findings: Findings | None = None) -> dict[int, int]:
+    """Store what the analysers find (or found already, in `findings`), then what new hash-bank
+    matches call for, then let new signals move the subjects' cases; subject id → how many new
+    signals it got. Nothing is kept for subjects deleted since, nor looked for or kept on
+    withheld ones (a restriction placed meanwhile still holds)."""
     withheld = withheld_from_automation(session, subject_ids)
-    fresh = find_signals(session, [s for s in subject_ids if s not in withheld], analysers)
+    existing = set(session.execute(select(Subject.id).where(Subject.id.in_(subject_ids))).scalars())
+    wanted = [s for s in subject_ids if s in existing and s not in withheld]
+    fresh = keep(session, (findings if findings is not None else look(session, wanted, analysers)).of(set(wanted)))
     act_on_matches(session, actor, [signal_id for ids in fresh.values() for signal_id in ids])
     reconsider(session, actor, [subject_id for subject_id, ids in fresh.items() if ids])
     return {subject_id: len(ids) for subject_id, ids in fresh.items()}
@@ -94,5 +131,9 @@ def queue_reported(session: Session, subject_ids: list[int]) -> None:
 
 @job_kind("analyse_subject", AnalyseSubjects)
 def handle_analyse_subjects(ctx: WorkerContext, job: AnalyseSubjects) -> None:
+    analysers = analysers_for(ctx.db, ctx.blobs)
+    with ctx.db.reader() as session:
+        wanted = [s for s in job.subject_ids if s not in withheld_from_automation(session, job.subject_ids)]
+        findings = look(session, wanted, analysers)
     with ctx.db.session() as session:
-        analyse(session, ANALYSIS, job.subject_ids, analysers_for(ctx.db, ctx.blobs))
+        analyse(session, ANALYSIS, job.subject_ids, analysers, findings)
