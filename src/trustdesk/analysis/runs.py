@@ -133,7 +133,7 @@ def queue_reported(session: Session, subject_ids: list[int]) -> None:
 def handle_analyse_subjects(ctx: WorkerContext, job: AnalyseSubjects) -> None:
     analysers = analysers_for(ctx.db, ctx.blobs)
     with ctx.db.reader() as session:
-        wanted = [s for s in job.subject_ids if s not in withheld_from_automation(session, job.subject_ids)]
-        findings = look(session, wanted, analysers)
+        withheld = withheld_from_automation(session, job.subject_ids)
+        findings = look(session, [s for s in job.subject_ids if s not in withheld], analysers)
     with ctx.db.session() as session:
         analyse(session, ANALYSIS, job.subject_ids, analysers, findings)

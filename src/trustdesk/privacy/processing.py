@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from trustdesk.domain.privacy_requests import CORRECTIONS, OBJECTIONS, RESTRICTIONS, RequestStatus
@@ -30,12 +30,14 @@ def _withholding() -> Select[tuple[int]]:
 
 
 def withheld_from_automation(session: Session, subject_ids: Iterable[int]) -> set[int]:
-    """Those of `subject_ids` whose person restricted processing or objected to it."""
+    """Those of `subject_ids` whose person restricted processing or objected to it. The few
+    withholding accounts are read first: this runs on every batch the worker analyses."""
     ids = set(subject_ids)
-    if not ids:
+    accounts = set(session.execute(_withholding()).scalars()) if ids else set()
+    if not accounts:
         return set()
-    person = func.coalesce(Subject.account_id, Subject.id)
-    return set(session.execute(select(Subject.id).where(Subject.id.in_(ids), person.in_(_withholding()))).scalars())
+    rows = session.execute(select(Subject.id, Subject.account_id).where(Subject.id.in_(ids)))
+    return {row.id for row in rows if (row.account_id or row.id) in accounts}
 
 
 @dataclass(frozen=True)
