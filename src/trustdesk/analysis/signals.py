@@ -8,33 +8,50 @@ re-score a case. Routing and priority read a subject's *latest* signal per (anal
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from trustdesk.analysis.analysers import Analyser, MediaView, SignalFound, SubjectView
-from trustdesk.store.dialects import conflict_insert
+from trustdesk.store.dialects import conflict_insert, dialect_name
 from trustdesk.store.models import MediaHash, MediaItem, Report, Signal, Subject, utcnow
 
 SHOWN_LIMIT = 200
 
 
+# Built once (`ids` expands to the list given) and run on the session's connection, past the
+# ORM: the worker and every synchronous check read them, and building a statement and its ORM
+# step cost more than running it. There is no autoflush there: the readers flush once themselves.
+_MEDIA_OF = (
+    select(MediaItem.id, MediaItem.subject_id, MediaItem.kind, MediaItem.content_type, MediaItem.blob_sha256,
+           MediaHash.algorithm, MediaHash.value)
+    .outerjoin(MediaHash, MediaHash.media_item_id == MediaItem.id)
+    .where(MediaItem.subject_id.in_(bindparam("ids", expanding=True))).order_by(MediaItem.subject_id, MediaItem.position)
+)
+_REPORTED = select(Report.subject_id).where(Report.subject_id.in_(bindparam("ids", expanding=True))).distinct()
+_SUBJECTS = (
+    select(Subject.id, Subject.app_id, Subject.kind, Subject.title, Subject.text, Subject.language, Subject.body_hash)
+    .where(Subject.id.in_(bindparam("ids", expanding=True))).order_by(Subject.id)
+)
+_SIGNALS_OF = (
+    select(Signal.id, Signal.subject_id, Signal.analyser, Signal.label, Signal.score, Signal.match)
+    .where(Signal.subject_id.in_(bindparam("ids", expanding=True))).order_by(Signal.id)
+)
+
+
 def subject_views(session: Session, subject_ids: Iterable[int]) -> list[SubjectView]:
     """Frozen copies of the subjects (those that exist), with their media and hashes, in id order.
     Read as rows, not ORM objects: this runs on every batch the worker analyses."""
-    ids = list(subject_ids)
+    ids = {"ids": list(subject_ids)}
+    session.flush()  # a subject changed through the ORM (an update) is read as changed
     hashes: dict[int, dict[str, str]] = defaultdict(dict)
     media: dict[int, list[MediaView]] = defaultdict(list)
-    rows = session.execute(
-        select(MediaItem.id, MediaItem.subject_id, MediaItem.kind, MediaItem.content_type, MediaItem.blob_sha256,
-               MediaHash.algorithm, MediaHash.value)
-        .outerjoin(MediaHash, MediaHash.media_item_id == MediaItem.id)
-        .where(MediaItem.subject_id.in_(ids)).order_by(MediaItem.subject_id, MediaItem.position)
-    ).all()
+    rows = session.connection().execute(_MEDIA_OF, ids).all()
     for row in rows:
         if row.algorithm is not None:
             hashes[row.id][row.algorithm] = row.value
@@ -43,14 +60,11 @@ def subject_views(session: Session, subject_ids: Iterable[int]) -> list[SubjectV
         if row.id not in seen:
             seen.add(row.id)
             media[row.subject_id].append(MediaView(row.id, row.kind, row.content_type, row.blob_sha256, hashes[row.id]))
-    reported = set(session.execute(select(Report.subject_id).where(Report.subject_id.in_(ids)).distinct()).scalars())
+    reported = set(session.connection().execute(_REPORTED, ids).scalars())
     return [
         SubjectView(id=s.id, app_id=s.app_id, kind=s.kind, title=s.title, text=s.text, language=s.language,
                     body_hash=s.body_hash, media=tuple(media.get(s.id, ())), reported=s.id in reported)
-        for s in session.execute(
-            select(Subject.id, Subject.app_id, Subject.kind, Subject.title, Subject.text, Subject.language, Subject.body_hash)
-            .where(Subject.id.in_(ids)).order_by(Subject.id)
-        )
+        for s in session.connection().execute(_SUBJECTS, ids)
     ]
 
 
@@ -66,11 +80,16 @@ def store(session: Session, analyser: Analyser, found: Sequence[tuple[SubjectVie
     ]
     if not rows:
         return []
-    statement = conflict_insert(session, Signal.__table__).on_conflict_do_nothing(
+    return [(signal_id, subject_id) for signal_id, subject_id in session.connection().execute(_insert(dialect_name(session)), rows)]
+
+
+@functools.cache
+def _insert(dialect: str) -> Any:
+    """Insert signals, skipping any already stored; returns (id, subject id) of the new ones."""
+    statement = conflict_insert(dialect, Signal.__table__).on_conflict_do_nothing(
         index_elements=["subject_id", "analyser", "label", "model_version", "content_hash"]
     )
-    table = Signal.__table__.c
-    return [(signal_id, subject_id) for signal_id, subject_id in session.execute(statement.returning(table.id, table.subject_id), rows)]
+    return statement.returning(Signal.__table__.c.id, Signal.__table__.c.subject_id)
 
 
 @dataclass(frozen=True)
@@ -90,10 +109,8 @@ def latest_signals(session: Session, subject_ids: Iterable[int]) -> dict[int, li
     ids = list(subject_ids)
     if not ids:
         return {}
-    for row in session.execute(
-        select(Signal.id, Signal.subject_id, Signal.analyser, Signal.label, Signal.score, Signal.match)
-        .where(Signal.subject_id.in_(ids)).order_by(Signal.id)
-    ):
+    session.flush()
+    for row in session.connection().execute(_SIGNALS_OF, {"ids": ids}):
         latest[row.subject_id][(row.analyser, row.label)] = LatestSignal(row.id, row.analyser, row.label, row.score, row.match)
     return {subject_id: list(by_key.values()) for subject_id, by_key in latest.items()}
 

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import orjson
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import bindparam, event, insert, select, update
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from trustdesk.audit import personal_data
@@ -126,6 +126,15 @@ def _encode_value(value: Any) -> Any:
     return str(value)
 
 
+# Built once: every committing transaction runs them, and building a statement costs more than running it.
+_HEAD = select(AuditChainHead.seq, AuditChainHead.block_hash).where(AuditChainHead.id == 1).with_for_update()
+_ADD_EVENTS = insert(AuditEvent)
+_ADD_BLOCK = insert(AuditBlock)
+_MOVE_HEAD = update(AuditChainHead).where(AuditChainHead.id == 1).values(
+    seq=bindparam("new_seq"), block_hash=bindparam("new_hash")
+)
+
+
 def _seal(session: Session) -> None:
     if session.in_nested_transaction():  # a savepoint released: its events are sealed with the whole transaction's
         return
@@ -136,9 +145,7 @@ def _seal(session: Session) -> None:
     if not pending:
         return
     conn = session.connection()
-    head = conn.execute(
-        select(AuditChainHead.seq, AuditChainHead.block_hash).where(AuditChainHead.id == 1).with_for_update()
-    ).one()
+    head = conn.execute(_HEAD).one()
     seq, prev = head.seq + 1, head.block_hash
     tx_id = uuid.uuid4().hex
     for position, fields in enumerate(pending):
@@ -146,13 +153,10 @@ def _seal(session: Session) -> None:
         fields["position"] = position
         fields["event_hash"] = event_hash(fields)
     sealed = block_hash(seq, prev, tx_id, [f["event_hash"] for f in pending])
-    conn.execute(insert(AuditEvent), pending)
-    conn.execute(
-        insert(AuditBlock).values(
-            seq=seq, tx_id=tx_id, event_count=len(pending), prev_hash=prev, block_hash=sealed, sealed_at=utcnow()
-        )
-    )
-    conn.execute(update(AuditChainHead).where(AuditChainHead.id == 1).values(seq=seq, block_hash=sealed))
+    conn.execute(_ADD_EVENTS, pending)
+    conn.execute(_ADD_BLOCK, {"seq": seq, "tx_id": tx_id, "event_count": len(pending), "prev_hash": prev,
+                              "block_hash": sealed, "sealed_at": utcnow()})
+    conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": sealed})
 
 
 _SAVEPOINTS = "audit_savepoints"

@@ -14,12 +14,13 @@ rows really inserted are audited, counted and routed.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from trustdesk import subjects as subject_views
@@ -39,7 +40,7 @@ from trustdesk.ingest.schemas import (
 )
 from trustdesk.search import identifier_index
 from trustdesk.store import counters
-from trustdesk.store.dialects import conflict_insert
+from trustdesk.store.dialects import conflict_insert, dialect_name
 from trustdesk.store.models import AccountEvent, Policy, Report, Subject, utcnow
 
 
@@ -67,6 +68,7 @@ def _split_known(
     session: Session, model: type[Row], app_id: int, items: Sequence[SubjectIn | ReportIn | AccountEventIn], single: bool
 ) -> tuple[dict[str, Receipt], list[tuple[int, Any, str]]]:
     """Separate identical retries (answered with the original) from new items; refuse conflicts."""
+    session.flush()  # intake's statements run past the ORM, so what it holds is written first
     hashes: dict[str, str] = {}
     fresh: list[tuple[int, Any, str]] = []
     for index, item in enumerate(items):
@@ -87,11 +89,7 @@ def _stored(session: Session, model: type[Row], app_id: int, entries: Sequence[t
     if not entries:
         return {}
     wanted = {item.external_id: (index, digest) for index, item, digest in entries}
-    existing = session.execute(
-        select(model.id, model.external_id, model.body_hash, model.received_at).where(
-            model.app_id == app_id, model.external_id.in_(list(wanted))
-        )
-    ).all()
+    existing = session.connection().execute(_existing(model), {"app_id": app_id, "external_ids": list(wanted)}).all()
     known: dict[str, Receipt] = {}
     for row in existing:
         index, digest = wanted[row.external_id]
@@ -105,16 +103,43 @@ def _stored(session: Session, model: type[Row], app_id: int, entries: Sequence[t
     return known
 
 
+# Intake is the hot path: its statements are built once per model (and database kind) and run on
+# the session's connection, past the ORM step. What they read and write is never held as ORM objects.
+@functools.cache
+def _existing(model: type[Row]) -> Any:
+    return select(model.id, model.external_id, model.body_hash, model.received_at).where(
+        model.app_id == bindparam("app_id"), model.external_id.in_(bindparam("external_ids", expanding=True))
+    )
+
+
+_RETURNING: dict[type[Any], tuple[str, ...]] = {
+    Subject: ("id", "external_id", "kind", "account_id"),
+    Report: ("id", "external_id", "policy_code", "status"),
+    AccountEvent: ("id", "external_id"),
+}
+
+
+@functools.cache
+def _insert(model: type[Row], dialect: str) -> Any:
+    """Insert rows, skipping those whose (app, external id) is taken; returns what `_RETURNING` names."""
+    statement = conflict_insert(dialect, model).on_conflict_do_nothing(index_elements=["app_id", "external_id"])
+    return statement.returning(*(getattr(model, name) for name in _RETURNING[model]))
+
+
+_SUBJECT_IDS = select(Subject.external_id, Subject.id, Subject.kind, Subject.account_id).where(
+    Subject.app_id == bindparam("app_id"), Subject.external_id.in_(bindparam("external_ids", expanding=True))
+)
+
+
 def _insert_new(
     session: Session, model: type[Row], app_id: int, entries: Sequence[tuple[int, Any, str]], rows: list[dict[str, Any]],
-    returning: Sequence[Any], single: bool,
+    single: bool,
 ) -> tuple[list[Any], dict[str, Receipt]]:
     """Insert rows this transaction found new; a row another transaction committed meanwhile
     (a concurrent retry) is skipped by the unique (app, external id) instead of failing, and is
     answered exactly like a retry: its original receipt, or a `Conflict` if its content differs.
     Returns the rows really inserted and the receipts of the ones that lost the race."""
-    statement = conflict_insert(session, model).on_conflict_do_nothing(index_elements=["app_id", "external_id"])
-    inserted = session.execute(statement.returning(*returning), rows).all()
+    inserted = session.connection().execute(_insert(model, dialect_name(session)), rows).all()
     won = {row.external_id for row in inserted}
     return inserted, _stored(session, model, app_id, [e for e in entries if e[1].external_id not in won], single)
 
@@ -123,11 +148,7 @@ def _subject_ids(session: Session, app_id: int, external_ids: set[str]) -> dict[
     """external id → (subject id, owning account id) for the given ids that exist."""
     if not external_ids:
         return {}
-    rows = session.execute(
-        select(Subject.external_id, Subject.id, Subject.kind, Subject.account_id).where(
-            Subject.app_id == app_id, Subject.external_id.in_(list(external_ids))
-        )
-    )
+    rows = session.connection().execute(_SUBJECT_IDS, {"app_id": app_id, "external_ids": list(external_ids)})
     return {r.external_id: (r.id, r.id if r.kind == SubjectKind.ACCOUNT else r.account_id) for r in rows}
 
 
@@ -165,9 +186,7 @@ def create_subjects(
             name = "parent_external_id" if item.parent_external_id not in ids else "account_external_id"
             raise NotFound(_field(None if single else index, name), f"no subject {getattr(item, name)!r} in this app")
         rows = [_subject_row(who.app_id, item, digest, ids, now) for _, item, digest in ready]
-        inserted, raced = _insert_new(
-            session, Subject, who.app_id, ready, rows, (Subject.id, Subject.external_id, Subject.kind, Subject.account_id), single
-        )
+        inserted, raced = _insert_new(session, Subject, who.app_id, ready, rows, single)
         counters.inserted(session, Subject, (row._mapping for row in inserted))
         for row in inserted:
             ids[row.external_id] = (row.id, row.id if row.kind == SubjectKind.ACCOUNT else row.account_id)
@@ -339,9 +358,7 @@ def file_reports(
                 "received_at": now,
             }
         )
-    inserted, raced = _insert_new(
-        session, Report, who.app_id, fresh, rows, (Report.id, Report.external_id, Report.policy_code, Report.status), single
-    )
+    inserted, raced = _insert_new(session, Report, who.app_id, fresh, rows, single)
     counters.inserted(session, Report, (row._mapping for row in inserted))
     created = {r.external_id: Receipt.model_construct(id=r.id, external_id=r.external_id, received_at=now, status="created") for r in inserted}
     rows = [row for row in rows if row["external_id"] in created]
@@ -427,7 +444,7 @@ def record_account_events(session: Session, who: Submitter, items: Sequence[Acco
             data
             | {"kind": item.kind.value, "app_id": who.app_id, "account_id": ids[item.account_external_id][0], "body_hash": digest, "received_at": now}
         )
-    inserted, raced = _insert_new(session, AccountEvent, who.app_id, fresh, rows, (AccountEvent.id, AccountEvent.external_id), single)
+    inserted, raced = _insert_new(session, AccountEvent, who.app_id, fresh, rows, single)
     created = {r.external_id: Receipt.model_construct(id=r.id, external_id=r.external_id, received_at=now, status="created") for r in inserted}
     rows = [row for row in rows if row["external_id"] in created]
     personal_data.preload(session, {personal_data.account_ref(row["account_id"]) for row in rows})

@@ -38,17 +38,22 @@ class Evaluated:
     id: int | None = None
 
 
+# Core statements built once, run past the ORM step: this runs for every event. Evaluations are
+# matched back by subject rather than by row order: on SQLite an insert that must keep the
+# parameters' order runs one row at a time.
+_ADD_EVALUATIONS = insert(RuleEvaluation.__table__).returning(RuleEvaluation.__table__.c.subject_id, RuleEvaluation.__table__.c.id)
+_ADD_HITS = insert(RuleHit.__table__)
+
+
 def store(session: Session, evaluated: Sequence[Evaluated], now: datetime) -> None:
     """Insert the evaluations (at most one per subject) and their hits; sets each one's `id`."""
     if not evaluated:
         return
     if len({e.subject_id for e in evaluated}) < len(evaluated):
         raise ValueError("one evaluation per subject in a call")
-    table = RuleEvaluation.__table__  # Core, not ORM, statements: this runs for every event
-    # Matched back by subject rather than by row order: on SQLite an insert that must keep the
-    # parameters' order runs one row at a time.
-    ids = dict(session.execute(
-        insert(table).returning(table.c.subject_id, table.c.id),
+    connection = session.connection()
+    ids = dict(connection.execute(
+        _ADD_EVALUATIONS,
         [{"app_id": e.app_id, "subject_id": e.subject_id, "report_id": e.report_id, "trigger": e.trigger,
           "inputs": e.inputs, "errors": [*e.outcome.errors, *e.errors], "created_at": now} for e in evaluated],
     ).all())
@@ -58,7 +63,7 @@ def store(session: Session, evaluated: Sequence[Evaluated], now: datetime) -> No
         hits.extend({"evaluation_id": e.id, "rule_id": rule.rule_id, "rule_version_id": rule.version_id,
                      "mode": rule.mode.value, "subject_id": e.subject_id, "created_at": now} for rule in e.outcome.hits)
     if hits:
-        session.execute(insert(RuleHit.__table__), hits)
+        connection.execute(_ADD_HITS, hits)
 
 
 def act(session: Session, evaluated: Evaluated) -> int | None:

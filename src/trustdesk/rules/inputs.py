@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, bindparam, case, func, select
 from sqlalchemy.orm import Session, aliased
 
 from trustdesk.analysis.signals import LatestSignal, as_routing, latest_signals
@@ -42,18 +42,45 @@ class Event:
     report_id: int | None = None
 
 
+# Built once and run on the session's connection, past the ORM step: every event of the worker
+# and every synchronous check reads them. `ids` expands to the list given.
+_IDS = bindparam("ids", expanding=True)
+_SUBJECTS = select(Subject.id, Subject.kind, Subject.language, Subject.country, Subject.title, Subject.text,
+                   Subject.account_id, App.slug).join(App, App.id == Subject.app_id).where(Subject.id.in_(_IDS))
+_MEDIA_COUNTS = select(MediaItem.subject_id, func.count()).where(MediaItem.subject_id.in_(_IDS)).group_by(MediaItem.subject_id)
+
+
+def _related_accounts(link: Any) -> Any:
+    """Pairs of accounts that share a value of `link` (a device, a payment card, a phone)."""
+    other = aliased(AccountEvent)
+    theirs = getattr(other, link.key)
+    return (select(AccountEvent.account_id, other.account_id).distinct()
+            .join(other, and_(theirs == link, other.account_id != AccountEvent.account_id))
+            .where(AccountEvent.account_id.in_(_IDS), link.is_not(None)))
+
+
+_CREATED = select(Subject.id, Subject.created_at, Subject.received_at).where(Subject.id.in_(_IDS))
+_REPORTS = (select(Subject.account_id, func.sum(case((Report.received_at >= bindparam("day"), 1), else_=0)), func.count())
+            .select_from(Report).join(Subject, Subject.id == Report.subject_id)
+            .where(Subject.account_id.in_(_IDS), Report.received_at >= bindparam("week")).group_by(Subject.account_id))
+_VIOLATIONS = (select(Subject.account_id, func.count()).select_from(Decision).join(Subject, Subject.id == Decision.subject_id)
+               .where(Subject.account_id.in_(_IDS), Decision.verdict == VIOLATION, Decision.created_at >= bindparam("month"))
+               .group_by(Subject.account_id))
+_STRIKES = (select(Strike.account_id, func.count())
+            .where(Strike.account_id.in_(_IDS), Strike.revoked_at.is_(None), Strike.expires_at > bindparam("now"))
+            .group_by(Strike.account_id))
+_RELATED = [_related_accounts(link) for link in _LINKS]
+
+
 def build_inputs(session: Session, events: Sequence[Event], now: datetime, *,
                  signals: dict[int, list[LatestSignal]] | None = None) -> list[dict[str, Any]]:
     """The inputs of each event, in order. `signals` may be given when the caller has read them.
     Text banks are matched by this process's matcher of the session's database."""
     ids = {e.subject_id for e in events}
-    subjects = {s.id: s for s in session.execute(
-        select(Subject.id, Subject.kind, Subject.language, Subject.country, Subject.title, Subject.text,
-               Subject.account_id, App.slug).join(App, App.id == Subject.app_id).where(Subject.id.in_(ids))
-    )}
-    media = dict(session.execute(
-        select(MediaItem.subject_id, func.count()).where(MediaItem.subject_id.in_(ids)).group_by(MediaItem.subject_id)
-    ).all())
+    session.flush()  # what the ORM holds is written before reading past it
+    connection = session.connection()
+    subjects = {s.id: s for s in connection.execute(_SUBJECTS, {"ids": list(ids)})}
+    media = dict(connection.execute(_MEDIA_COUNTS, {"ids": list(ids)}).all())
     found = signals if signals is not None else latest_signals(session, ids)
     histories = history(session, {s.account_id for s in subjects.values() if s.account_id is not None}, now)
     database: Database | None = session.info.get("database")
@@ -87,38 +114,19 @@ def history(session: Session, account_ids: set[int], now: datetime) -> dict[int,
         return {}
     ids = sorted(account_ids)
     result = {a: dict(_EMPTY_HISTORY) for a in ids}
-    for account_id, created, received in session.execute(
-        select(Subject.id, Subject.created_at, Subject.received_at).where(Subject.id.in_(ids))
-    ):
+    connection = session.connection()
+    for account_id, created, received in connection.execute(_CREATED, {"ids": ids}):
         result[account_id]["account_age_days"] = max(0, (now - as_utc(created or received)).days)
-    day, week, month = now - timedelta(days=1), now - timedelta(days=7), now - timedelta(days=30)
-    for account_id, last_day, last_week in session.execute(
-        select(Subject.account_id, func.sum(case((Report.received_at >= day, 1), else_=0)), func.count())
-        .select_from(Report).join(Subject, Subject.id == Report.subject_id)
-        .where(Subject.account_id.in_(ids), Report.received_at >= week).group_by(Subject.account_id)
-    ):
+    windows = {"ids": ids, "day": now - timedelta(days=1), "week": now - timedelta(days=7), "month": now - timedelta(days=30), "now": now}
+    for account_id, last_day, last_week in connection.execute(_REPORTS, windows):
         result[account_id].update(reports_24h=int(last_day or 0), reports_7d=int(last_week))
-    for account_id, count in session.execute(
-        select(Subject.account_id, func.count()).select_from(Decision).join(Subject, Subject.id == Decision.subject_id)
-        .where(Subject.account_id.in_(ids), Decision.verdict == VIOLATION, Decision.created_at >= month)
-        .group_by(Subject.account_id)
-    ):
+    for account_id, count in connection.execute(_VIOLATIONS, windows):
         result[account_id]["violations_30d"] = int(count)
-    for account_id, count in session.execute(
-        select(Strike.account_id, func.count()).where(
-            Strike.account_id.in_(ids), Strike.revoked_at.is_(None), Strike.expires_at > now
-        ).group_by(Strike.account_id)
-    ):
+    for account_id, count in connection.execute(_STRIKES, windows):
         result[account_id]["active_strikes"] = int(count)
     related: dict[int, set[int]] = {}
-    other = aliased(AccountEvent)
-    for link in _LINKS:
-        theirs = getattr(other, link.key)
-        for account_id, related_id in session.execute(
-            select(AccountEvent.account_id, other.account_id).distinct()
-            .join(other, and_(theirs == link, other.account_id != AccountEvent.account_id))
-            .where(AccountEvent.account_id.in_(ids), link.is_not(None))
-        ):
+    for statement in _RELATED:
+        for account_id, related_id in connection.execute(statement, {"ids": ids}):
             related.setdefault(account_id, set()).add(related_id)
     for account_id, others in related.items():
         result[account_id]["related_accounts"] = len(others)

@@ -17,11 +17,12 @@ endpoints get `evaluation.batch_completed`.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from trustdesk.analysis.runs import find_signals
@@ -40,7 +41,7 @@ from trustdesk.rules.engine import Verdict, evaluate, verdict_of
 from trustdesk.rules.evaluations import Evaluated
 from trustdesk.rules.inputs import Event, build_inputs
 from trustdesk.rules.versions import active_rules
-from trustdesk.store.dialects import conflict_insert
+from trustdesk.store.dialects import conflict_insert, dialect_name
 from trustdesk.store.models import ApiClient, EvaluationBatch, Policy, Subject, utcnow
 from trustdesk.store.models import Verdict as VerdictRow
 
@@ -58,7 +59,7 @@ class Answer:
     case_id: int | None = None
 
     @classmethod
-    def of(cls, row: VerdictRow) -> Answer:
+    def of(cls, row: Row[Any]) -> Answer:
         return cls(row.verdict, row.reasons, row.signals, row.evaluation_id, row.decision_id, row.case_id)
 
     def as_json(self) -> dict[str, Any]:
@@ -94,8 +95,7 @@ def check(session: Session, who: intake.Submitter, item: EvaluateIn) -> Answer:
                     for rule in evaluated.outcome.live],
         "created_at": now,
     }
-    statement = conflict_insert(session, VerdictRow).on_conflict_do_nothing(index_elements=["subject_id", "body_hash"])
-    if session.execute(statement.returning(VerdictRow.id), [row]).first() is None:  # a concurrent identical check answered first
+    if session.connection().execute(_keep_answer(dialect_name(session)), [row]).first() is None:  # a concurrent identical check answered first
         kept = _kept(session, subject_id, body_hash)
         assert kept is not None
         return Answer.of(kept)
@@ -115,9 +115,7 @@ def _stored_subject(session: Session, who: intake.Submitter, item: SubjectIn) ->
     """The subject's id and body hash once stored as intake stores it, and whether it is new:
     created, found as an identical retry, or updated where its content changed (its kind and
     place cannot)."""
-    existing = session.execute(
-        select(Subject.kind, Subject.body_hash).where(Subject.app_id == who.app_id, Subject.external_id == item.external_id)
-    ).first()
+    existing = session.connection().execute(_STORED, {"app_id": who.app_id, "external_id": item.external_id}).first()
     if existing is None or existing.body_hash == item.body_hash():
         receipt = intake.create_subjects(session, who, [item], single=True, analyse_later=False)[0]
         return receipt.id, item.body_hash(), receipt.status == "created"
@@ -128,10 +126,25 @@ def _stored_subject(session: Session, who: intake.Submitter, item: SubjectIn) ->
     return updated.id, updated.body_hash, False
 
 
-def _kept(session: Session, subject_id: int, body_hash: str) -> VerdictRow | None:
-    return session.execute(
-        select(VerdictRow).where(VerdictRow.subject_id == subject_id, VerdictRow.body_hash == body_hash)
-    ).scalar_one_or_none()
+def _kept(session: Session, subject_id: int, body_hash: str) -> Row[Any] | None:
+    return session.connection().execute(_KEPT, {"subject_id": subject_id, "body_hash": body_hash}).first()
+
+
+# Built once and run past the ORM step (no autoflush): every check runs them. A check starts with
+# nothing unflushed (a new request, or a batch item's new savepoint), and verdicts are written
+# by Core statements only.
+_STORED = select(Subject.kind, Subject.body_hash).where(
+    Subject.app_id == bindparam("app_id"), Subject.external_id == bindparam("external_id")
+)
+_KEPT = select(VerdictRow.verdict, VerdictRow.reasons, VerdictRow.signals, VerdictRow.evaluation_id, VerdictRow.decision_id,
+               VerdictRow.case_id).where(VerdictRow.subject_id == bindparam("subject_id"), VerdictRow.body_hash == bindparam("body_hash"))
+
+
+@functools.cache
+def _keep_answer(dialect: str) -> Any:
+    """Keep an answer unless one for the same content is kept already; returns the new row's id."""
+    statement = conflict_insert(dialect, VerdictRow).on_conflict_do_nothing(index_elements=["subject_id", "body_hash"])
+    return statement.returning(VerdictRow.id)
 
 
 # --- batches ----------------------------------------------------------------------------------

@@ -131,16 +131,20 @@ def current_versions(session: Session) -> list[tuple[Rule, RuleVersion]]:
     )]
 
 
+# Built once and run past the ORM step: every event asks.
+_ACTIVE = (
+    select(Rule.name, RuleVersion.id, RuleVersion.rule_id, RuleVersion.version, RuleVersion.mode, RuleVersion.expression,
+           RuleVersion.description, RuleVersion.effects)
+    .join(RuleVersion, (RuleVersion.rule_id == Rule.id) & (RuleVersion.version == Rule.current_version))
+    .where(RuleVersion.mode != RuleMode.DISABLED.value)
+)
+
+
 def active_rules(session: Session) -> list[CompiledRule]:
     """The current versions of the rules that are live or in shadow, compiled (each version once
     per process: read as rows, since every event asks)."""
-    rows = session.execute(
-        select(Rule.name, RuleVersion.id, RuleVersion.rule_id, RuleVersion.version, RuleVersion.mode, RuleVersion.expression,
-               RuleVersion.description, RuleVersion.effects)
-        .join(RuleVersion, (RuleVersion.rule_id == Rule.id) & (RuleVersion.version == Rule.current_version))
-        .where(RuleVersion.mode != RuleMode.DISABLED.value)
-    )
-    return [compiled(row.name, row) for row in rows]
+    session.flush()  # a rule saved in this transaction counts
+    return [compiled(row.name, row) for row in session.connection().execute(_ACTIVE)]
 
 
 class _VersionFields(Protocol):

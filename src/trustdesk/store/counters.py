@@ -33,7 +33,7 @@ from sqlalchemy import case as when
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 from sqlalchemy.orm.attributes import get_history
 
-from trustdesk.store.dialects import conflict_insert
+from trustdesk.store.dialects import conflict_insert, dialect_name
 from trustdesk.store.models import (
     Base,
     Case,
@@ -50,7 +50,7 @@ _CHANGES = "counter_changes"
 Key = tuple[Any, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: `_upsert` keeps a statement per tally
 class Tally:
     """One counter table: which model's rows it counts, by which key, and when a row counts."""
 
@@ -149,12 +149,18 @@ def _write(session: Session) -> None:
                 rows.setdefault(key, dict.fromkeys(tally.counts, 0))[counted] = change
         if not rows:
             continue
-        upsert = conflict_insert(session, tally.counter)
-        upsert = upsert.on_conflict_do_update(
-            index_elements=list(tally.key),
-            set_={counted: tally.counter.__table__.c[counted] + upsert.excluded[counted] for counted in tally.counts},
-        )
-        session.connection().execute(upsert, [dict(zip(tally.key, key)) | rows[key] for key in sorted(rows)])
+        session.connection().execute(_upsert(tally, dialect_name(session)),
+                                     [dict(zip(tally.key, key)) | rows[key] for key in sorted(rows)])
+
+
+@functools.cache
+def _upsert(tally: Tally, dialect: str) -> Any:
+    """`n = n + change` for each counted column, built once per tally and database kind."""
+    upsert = conflict_insert(dialect, tally.counter)
+    return upsert.on_conflict_do_update(
+        index_elements=list(tally.key),
+        set_={counted: tally.counter.__table__.c[counted] + upsert.excluded[counted] for counted in tally.counts},
+    )
 
 
 _SAVEPOINTS = "counter_savepoints"
