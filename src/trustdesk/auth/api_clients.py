@@ -12,7 +12,7 @@ import hmac
 import secrets
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
@@ -45,13 +45,15 @@ def create_staff_token(session: Session, actor: Actor, user: StaffUser, name: st
     return _issue(session, actor, client, {"name": name, "staff_user": user.username})
 
 
+# Built once: every API request asks.
+_LIVE_BY_PREFIX = select(ApiClient).where(ApiClient.token_prefix == bindparam("prefix"), ApiClient.revoked_at.is_(None))
+
+
 def resolve_token(session: Session, token: str) -> ApiClient | None:
     parts = token.split("_", 2)
     if len(parts) != 3 or parts[0] != "td":
         return None
-    client = session.execute(
-        select(ApiClient).where(ApiClient.token_prefix == parts[1], ApiClient.revoked_at.is_(None))
-    ).scalar_one_or_none()
+    client = session.execute(_LIVE_BY_PREFIX, {"prefix": parts[1]}).scalar_one_or_none()
     if client is None or not hmac.compare_digest(client.token_hash, _digest(parts[2])):
         return None
     return client

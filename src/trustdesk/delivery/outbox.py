@@ -33,7 +33,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
@@ -81,14 +81,15 @@ def next_sequence(session: Session, subject_id: int) -> int:
     return int(session.execute(statement.returning(SubjectSequence.last)).scalar_one())
 
 
+_ACTIVE_ENDPOINTS = (select(WebhookEndpoint.id).where(WebhookEndpoint.app_id == bindparam("app_id"), WebhookEndpoint.active.is_(True))
+                     .order_by(WebhookEndpoint.id))  # built once: every decision asks
+
+
 def _endpoints(session: Session, app_id: int) -> list[int]:
     """The app's active endpoints, looked up once per transaction (a cascade announces thousands)."""
     cache: dict[int, list[int]] = session.info.setdefault(ENDPOINTS_CACHE, {})
     if app_id not in cache:
-        cache[app_id] = list(session.execute(
-            select(WebhookEndpoint.id).where(WebhookEndpoint.app_id == app_id, WebhookEndpoint.active.is_(True))
-            .order_by(WebhookEndpoint.id)
-        ).scalars())
+        cache[app_id] = list(session.execute(_ACTIVE_ENDPOINTS, {"app_id": app_id}).scalars())
     return cache[app_id]
 
 

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
@@ -88,11 +88,16 @@ class CheckedRequest:
     tree_path: list[dict[str, str]]
 
 
+# Built once: automated decisions (a rule's, a hash bank's) are made inside a synchronous check.
+_CURRENT_POLICY = select(Policy).where(Policy.code == bindparam("code"), Policy.is_current.is_(True))
+# An open appeal stays open: it judges an earlier decision, which a new one does not decide.
+_OPEN_CASES = (select(Case).where(Case.subject_id == bindparam("subject_id"), Case.status == CASE_OPEN, Case.kind != CaseKind.APPEAL.value)
+               .order_by(Case.id).with_for_update())
+
+
 def check_request(session: Session, request: DecisionRequest) -> CheckedRequest:
     """Resolve the verdict and actions; raise an error naming the field if anything is off."""
-    policy = session.execute(
-        select(Policy).where(Policy.code == request.policy_code, Policy.is_current.is_(True))
-    ).scalar_one_or_none()
+    policy = session.execute(_CURRENT_POLICY, {"code": request.policy_code}).scalar_one_or_none()
     if policy is None:
         raise NotFound("policy_code", f"no policy {request.policy_code!r}")
     spec = spec_of(policy)
@@ -170,11 +175,7 @@ def decide_subject(
         raise NotFound("subject_id", f"no subject {subject_id}")
     checked = check_request(session, request)
     plans = _plans(session, subject, checked, request)
-    cases = session.execute(
-        # An open appeal stays open: it judges an earlier decision, which this one does not decide.
-        select(Case).where(Case.subject_id == subject_id, Case.status == CASE_OPEN, Case.kind != CaseKind.APPEAL.value)
-        .order_by(Case.id).with_for_update()
-    ).scalars().all()
+    cases = session.execute(_OPEN_CASES, {"subject_id": subject_id}).scalars().all()
     if unless_unchanged and not cases and not any(changes_anything(plan) for plan in plans):
         raise NothingToChange(
             f"nothing to change: no open case, and it is already {subject.visibility}" if plans else "no open case to close"

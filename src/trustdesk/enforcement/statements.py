@@ -17,7 +17,7 @@ import secrets
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from trustdesk.cases.access import Reviewer, restricted_subjects
@@ -115,9 +115,12 @@ def store(session: Session, shared: Grounds, action: EnforcementAction, subject:
     return row
 
 
+_OF_ACTION = select(StatementOfReasons).where(StatementOfReasons.action_id == bindparam("action_id"))  # built once: every decision
+
+
 def of_action(session: Session, action_id: int) -> StatementOfReasons | None:
     """The statement stored for an action (None for one that restricts nothing)."""
-    return session.execute(select(StatementOfReasons).where(StatementOfReasons.action_id == action_id)).scalar()
+    return session.execute(_OF_ACTION, {"action_id": action_id}).scalar()
 
 
 def of_app(session: Session, app_id: int, statement_id: int) -> StatementOfReasons:

@@ -305,22 +305,31 @@ def _as_input(subject: Subject) -> dict[str, Any]:
     }
 
 
+_CURRENT_CODES = select(Policy.code).where(Policy.is_current.is_(True))
+_EXTERNAL_IDS = select(Subject.id, Subject.external_id).where(Subject.id.in_(bindparam("ids", expanding=True)))
+_CASES_OF_REPORTS = select(Report.subject_id, Report.case_id).where(
+    Report.id.in_(bindparam("ids", expanding=True)), Report.case_id.is_not(None)
+)
+
+
 def _current_policy_codes(session: Session) -> set[str]:
-    return set(session.execute(select(Policy.code).where(Policy.is_current.is_(True))).scalars())
+    return set(session.connection().execute(_CURRENT_CODES).scalars())
 
 
 def file_reports(
-    session: Session, who: Submitter, items: Sequence[ReportIn], *, single: bool = False, received_at: datetime | None = None
+    session: Session, who: Submitter, items: Sequence[ReportIn], *, single: bool = False, received_at: datetime | None = None,
+    policy_codes: set[str] | None = None,
 ) -> list[Receipt]:
     """File reports on known subjects and put them into cases; the receipt is the notifier's
     confirmation of receipt (DSA Art. 16).
 
     `received_at` (default: now) is for replaying arrivals, as the demo does; clients cannot set it.
+    `policy_codes`, the current policies' codes, may be given by a caller that has read them.
     """
     known, fresh = _split_known(session, Report, who.app_id, items, single)
     if not fresh:
         return _receipts(items, known, {})
-    codes = _current_policy_codes(session)
+    codes = policy_codes if policy_codes is not None else _current_policy_codes(session)
     ids = _subject_ids(
         session, who.app_id, {i.subject_external_id for _, i, _ in fresh} | {i.reporter_external_id for _, i, _ in fresh if i.reporter_external_id}
     )
@@ -391,9 +400,7 @@ def file_automated_reports(session: Session, actor: Actor, app_id: int, wanted: 
     if not wanted:
         return {}
     codes = _current_policy_codes(session)
-    external = dict(session.execute(
-        select(Subject.id, Subject.external_id).where(Subject.id.in_([w.subject_id for w in wanted]))
-    ).all())
+    external = dict(session.connection().execute(_EXTERNAL_IDS, {"ids": [w.subject_id for w in wanted]}).all())
     items = [
         ReportIn(external_id=f"evaluation-{w.evaluation_id}", subject_external_id=external[w.subject_id], policy_code=code,
                  reporter_type=ReporterType.AUTOMATED, text=w.text[:5000])
@@ -402,10 +409,9 @@ def file_automated_reports(session: Session, actor: Actor, app_id: int, wanted: 
     ]
     if not items:
         return {}
-    filed = file_reports(session, Submitter(app_id, actor), items)
-    return dict(session.execute(  # type: ignore[arg-type]
-        select(Report.subject_id, Report.case_id).where(Report.id.in_([r.id for r in filed]), Report.case_id.is_not(None))
-    ).all())
+    filed = file_reports(session, Submitter(app_id, actor), items, policy_codes=codes)
+    session.flush()  # routing may have put reports into cases through the ORM
+    return dict(session.connection().execute(_CASES_OF_REPORTS, {"ids": [r.id for r in filed]}).all())  # type: ignore[arg-type]
 
 
 def _reporter_ref(row: dict[str, Any]) -> str | None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor
@@ -67,18 +67,20 @@ def is_child_safety(policy: Policy) -> bool:
     return policy.ncmec_incident_type is not None
 
 
+# Built once: every decision's notices ask.
+_RESTRICTIONS = select(EnforcementAction).where(
+    EnforcementAction.decision_id == bindparam("decision_id"), EnforcementAction.cascade_of.is_(None),
+    EnforcementAction.kind != Action.REINSTATE.value,
+).order_by(EnforcementAction.id)
+
+
 def after_decision(session: Session, actor: Actor, decision: Decision, subject: Subject, reports: Sequence[Report]) -> None:
     """The user's notice of a restriction and the notifiers' notices of the reports closed.
 
     The user's notice names the statement of reasons of the decision's first restriction (each
     restricted item has its own; the host platform finds the others by the decision id)."""
     policy = session.get_one(Policy, decision.policy_id)
-    restrictions = session.execute(
-        select(EnforcementAction).where(
-            EnforcementAction.decision_id == decision.id, EnforcementAction.cascade_of.is_(None),
-            EnforcementAction.kind != Action.REINSTATE.value,
-        ).order_by(EnforcementAction.id)
-    ).scalars().all()
+    restrictions = session.execute(_RESTRICTIONS, {"decision_id": decision.id}).scalars().all()
     if decision.verdict == VIOLATION and restrictions:
         account = _account(session, subject)
         locale = _user_locale(account, subject)
