@@ -99,14 +99,14 @@ class Verdict(StrEnum):
 
 def evaluate(rules: Sequence[CompiledRule], inputs: Mapping[str, Any]) -> Outcome:
     """Run every rule that is not disabled on `inputs`; errors are counted and kept, not raised."""
-    running = tuple(sorted((rule for rule in rules if rule.mode is not RuleMode.DISABLED), key=lambda r: r.name))
-    prepared = Prepared(RULE_SCHEMA, inputs, {name for rule in running for name in rule.expression.variables})
-    together = _conditions(tuple(rule.expression for rule in running)).matches(prepared)
+    rule_set = _rule_set(tuple(rules))
+    prepared = Prepared(RULE_SCHEMA, inputs, rule_set.variables)
+    together = rule_set.conditions.matches(prepared)
     if together is not None:
-        hits = [rule for rule, matched in zip(running, together) if matched]
-        return Outcome(tuple(hits), (), combine([r for r in hits if r.mode is RuleMode.LIVE]))
+        hits = [rule for rule, matched in zip(rule_set.running, together) if matched]
+        return Outcome(tuple(hits), (), combine([r for r in hits if r.mode is RuleMode.LIVE]) if hits else _NOTHING)
     hits, errors = [], []
-    for rule in running:
+    for rule in rule_set.running:
         try:
             if rule.expression.matches(prepared):
                 hits.append(rule)
@@ -115,10 +115,24 @@ def evaluate(rules: Sequence[CompiledRule], inputs: Mapping[str, Any]) -> Outcom
     return Outcome(tuple(hits), tuple(errors), combine([r for r in hits if r.mode is RuleMode.LIVE]))
 
 
+_NOTHING = Effects()
+
+
+@dataclass(frozen=True)
+class _RuleSet:
+    """What evaluating a set of rules needs besides the inputs, worked out once per set: every
+    event of a batch is evaluated on the same rules."""
+
+    running: tuple[CompiledRule, ...]  # those not disabled, in name order
+    variables: frozenset[str]
+    conditions: Conditions  # their conditions as one program
+
+
 @functools.lru_cache(maxsize=64)
-def _conditions(expressions: tuple[Expression, ...]) -> Conditions:
-    """The rule set's conditions as one program, made once per set of sources."""
-    return Conditions(expressions, RULE_SCHEMA)
+def _rule_set(rules: tuple[CompiledRule, ...]) -> _RuleSet:
+    running = tuple(sorted((rule for rule in rules if rule.mode is not RuleMode.DISABLED), key=lambda r: r.name))
+    return _RuleSet(running, frozenset(name for rule in running for name in rule.expression.variables),
+                    Conditions(tuple(rule.expression for rule in running), RULE_SCHEMA))
 
 
 def expression_error(source: str, name: str, message: str) -> dict[str, str]:
