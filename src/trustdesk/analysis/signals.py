@@ -14,12 +14,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import String, bindparam, select
 from sqlalchemy.orm import Session
 
 from trustdesk.analysis.analysers import Analyser, MediaView, SignalFound, SubjectView
-from trustdesk.store.dialects import conflict_insert, dialect_name
-from trustdesk.store.models import MediaHash, MediaItem, Report, Signal, Subject, utcnow
+from trustdesk.store.dialects import dialect_name, insert_from_json, json_rows
+from trustdesk.store.models import MediaHash, MediaItem, Report, Signal, Subject, UtcDateTime, utcnow
 
 SHOWN_LIMIT = 200
 
@@ -71,24 +71,26 @@ def subject_views(session: Session, subject_ids: Iterable[int]) -> list[SubjectV
 def store(session: Session, analyser: Analyser, found: Sequence[tuple[SubjectView, list[SignalFound]]]) -> list[tuple[int, int]]:
     """Insert what `analyser` found on each subject, in one statement; (signal id, subject id)
     of the signals that were new."""
-    now = utcnow()
     rows: list[dict[str, Any]] = [
-        {"subject_id": subject.id, "analyser": analyser.name, "label": signal.label, "score": signal.score,
-         "match": signal.match, "evidence": signal.evidence, "model_version": analyser.version,
-         "content_hash": subject.content_hash, "created_at": now}
+        {"subject_id": subject.id, "label": signal.label, "score": signal.score, "match": signal.match,
+         "evidence": signal.evidence, "content_hash": subject.content_hash}
         for subject, signals in found for signal in signals
     ]
     if not rows:
         return []
-    return [(signal_id, subject_id) for signal_id, subject_id in session.connection().execute(_insert(dialect_name(session)), rows)]
+    params = {"rows": json_rows(rows), "analyser": analyser.name, "model_version": analyser.version, "created_at": utcnow()}
+    return [(signal_id, subject_id) for signal_id, subject_id in session.connection().execute(_insert(dialect_name(session)), params)]
 
 
 @functools.cache
 def _insert(dialect: str) -> Any:
-    """Insert signals, skipping any already stored; returns (id, subject id) of the new ones."""
-    statement = conflict_insert(dialect, Signal.__table__).on_conflict_do_nothing(
-        index_elements=["subject_id", "analyser", "label", "model_version", "content_hash"]
-    )
+    """Insert signals, skipping any already stored; returns (id, subject id) of the new ones.
+    The rows come as one JSON array: a batch has thousands."""
+    statement = insert_from_json(
+        dialect, Signal.__table__, ["subject_id", "label", "score", "match", "evidence", "content_hash"],
+        analyser=bindparam("analyser", type_=String()), model_version=bindparam("model_version", type_=String()),
+        created_at=bindparam("created_at", type_=UtcDateTime()),
+    ).on_conflict_do_nothing(index_elements=["subject_id", "analyser", "label", "model_version", "content_hash"])
     return statement.returning(Signal.__table__.c.id, Signal.__table__.c.subject_id)
 
 
