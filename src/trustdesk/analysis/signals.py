@@ -18,29 +18,29 @@ from sqlalchemy import String, bindparam, select
 from sqlalchemy.orm import Session
 
 from trustdesk.analysis.analysers import Analyser, MediaView, SignalFound, SubjectView
-from trustdesk.store.dialects import dialect_name, insert_from_json, json_rows
+from trustdesk.store.dialects import InIds, dialect_name, insert_from_json, json_rows
 from trustdesk.store.models import MediaHash, MediaItem, Report, Signal, Subject, UtcDateTime, utcnow
 
 SHOWN_LIMIT = 200
 
 
-# Built once (`ids` expands to the list given) and run on the session's connection, past the
+# Built once (`ids` is bound as one parameter) and run on the session's connection, past the
 # ORM: the worker and every synchronous check read them, and building a statement and its ORM
 # step cost more than running it. There is no autoflush there: the readers flush once themselves.
 _MEDIA_OF = (
     select(MediaItem.id, MediaItem.subject_id, MediaItem.kind, MediaItem.content_type, MediaItem.blob_sha256,
            MediaHash.algorithm, MediaHash.value)
     .outerjoin(MediaHash, MediaHash.media_item_id == MediaItem.id)
-    .where(MediaItem.subject_id.in_(bindparam("ids", expanding=True))).order_by(MediaItem.subject_id, MediaItem.position)
+    .where(InIds(MediaItem.subject_id)).order_by(MediaItem.subject_id, MediaItem.position)
 )
-_REPORTED = select(Report.subject_id).where(Report.subject_id.in_(bindparam("ids", expanding=True))).distinct()
+_REPORTED = select(Report.subject_id).where(InIds(Report.subject_id)).distinct()
 _SUBJECTS = (
     select(Subject.id, Subject.app_id, Subject.kind, Subject.title, Subject.text, Subject.language, Subject.body_hash)
-    .where(Subject.id.in_(bindparam("ids", expanding=True))).order_by(Subject.id)
+    .where(InIds(Subject.id)).order_by(Subject.id)
 )
 _SIGNALS_OF = (
     select(Signal.id, Signal.subject_id, Signal.analyser, Signal.label, Signal.score, Signal.match)
-    .where(Signal.subject_id.in_(bindparam("ids", expanding=True))).order_by(Signal.id)
+    .where(InIds(Signal.subject_id)).order_by(Signal.id)
 )
 
 

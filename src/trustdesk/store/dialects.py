@@ -6,9 +6,15 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, String, Table, bindparam, cast, column, func, select, true
+from sqlalchemy import JSON, BigInteger, Boolean, Dialect, String, Table, bindparam, cast, column, func, select, true
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import coercions, roles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 
 def dialect_name(session: Session) -> str:
@@ -42,3 +48,41 @@ def insert_from_json(dialect: str, table: Table, columns: Sequence[str], **const
 def json_rows(rows: Sequence[dict[str, Any]]) -> str:
     """The `rows` of an `insert_from_json` statement, encoded as the JSON columns are."""
     return orjson.dumps(rows, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+class IdList(TypeDecorator[list[int]]):
+    """Ids bound as one parameter: a JSON array on SQLite, an array on PostgreSQL."""
+
+    impl = String
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        return dialect.type_descriptor(postgresql.ARRAY(BigInteger()) if dialect.name == "postgresql" else String())
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        return list(value) if dialect.name == "postgresql" else orjson.dumps(list(value)).decode()
+
+
+class InIds(ColumnElement[bool]):
+    """`column IN ids`, the ids bound as one parameter named `name` (any iterable of ints).
+    An expanding IN binds each id, and the database parses a placeholder for each: for the
+    worker's thousand ids a statement cost three times what it costs with one parameter."""
+
+    inherit_cache = True
+    type = Boolean()
+    _is_implicitly_boolean = True  # a condition as it is: SQLite must not compare it with 1
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement), ("ids", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, column: Any, name: str = "ids") -> None:
+        self.column = coercions.expect(roles.ExpressionElementRole, column)
+        self.ids = bindparam(name, type_=IdList())
+
+
+@compiles(InIds, "postgresql")
+def _in_array(element: InIds, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"{compiler.process(element.column, **kw)} = ANY({compiler.process(element.ids, **kw)})"
+
+
+@compiles(InIds)
+def _in_json_array(element: InIds, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"{compiler.process(element.column, **kw)} IN (SELECT value FROM json_each({compiler.process(element.ids, **kw)}))"
