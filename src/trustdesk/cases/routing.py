@@ -53,7 +53,7 @@ from trustdesk.domain.vocabulary import CaseKind, ReporterType, ReportStatus
 from trustdesk.enforcement import notifiers
 from trustdesk.privacy.processing import withheld_from_automation
 from trustdesk.rules import evaluations
-from trustdesk.rules.engine import Effects, evaluate, expression_error, routing_context
+from trustdesk.rules.engine import Effects, expression_error, routing_context, rule_set
 from trustdesk.rules.evaluations import Evaluated
 from trustdesk.rules.expressions import Expression, ExpressionError, Prepared, compile_expression
 from trustdesk.rules.inputs import Event, build_inputs
@@ -135,13 +135,13 @@ def _evaluate(session: Session, app_ids: dict[int, int], events: list[Event], no
     if not events:
         return {}
     inputs = build_inputs(session, events, now, signals=signals)
-    rules = active_rules(session)
+    rules, no_rules = rule_set(active_rules(session)), rule_set(())
     queues, default = _queues(session, Actor("system", "routing"))
     by_name = {q.name: q for q in session.execute(select(Queue).where(Queue.active.is_(True))).scalars()}
     withheld = withheld_from_automation(session, app_ids)
     routed: dict[int, _Routed] = {}
     for event, seen in zip(events, inputs):
-        outcome = evaluate([] if event.subject_id in withheld else rules, seen)
+        outcome = (no_rules if event.subject_id in withheld else rules).evaluate(seen)
         evaluated = Evaluated(app_ids[event.subject_id], event.subject_id, event.type, seen, outcome, event.report_id)
         route = outcome.effects.route
         if route is not None and route.queue in by_name:

@@ -99,40 +99,48 @@ class Verdict(StrEnum):
 
 def evaluate(rules: Sequence[CompiledRule], inputs: Mapping[str, Any]) -> Outcome:
     """Run every rule that is not disabled on `inputs`; errors are counted and kept, not raised."""
-    rule_set = _rule_set(tuple(rules))
-    prepared = Prepared(RULE_SCHEMA, inputs, rule_set.variables)
-    together = rule_set.conditions.matches(prepared)
-    if together is not None:
-        hits = [rule for rule, matched in zip(rule_set.running, together) if matched]
-        return Outcome(tuple(hits), (), combine([r for r in hits if r.mode is RuleMode.LIVE]) if hits else _NOTHING)
-    hits, errors = [], []
-    for rule in rule_set.running:
-        try:
-            if rule.expression.matches(prepared):
-                hits.append(rule)
-        except ExpressionError as exc:
-            errors.append(expression_error("rule", rule.name, str(exc)))
-    return Outcome(tuple(hits), tuple(errors), combine([r for r in hits if r.mode is RuleMode.LIVE]))
-
-
-_NOTHING = Effects()
+    return rule_set(rules).evaluate(inputs)
 
 
 @dataclass(frozen=True)
-class _RuleSet:
-    """What evaluating a set of rules needs besides the inputs, worked out once per set: every
-    event of a batch is evaluated on the same rules."""
+class RuleSet:
+    """Rules ready to evaluate on event after event: what that needs besides the inputs is
+    worked out once per set of rules."""
 
     running: tuple[CompiledRule, ...]  # those not disabled, in name order
     variables: frozenset[str]
     conditions: Conditions  # their conditions as one program
 
+    def evaluate(self, inputs: Mapping[str, Any]) -> Outcome:
+        """As `evaluate` does."""
+        prepared = Prepared(RULE_SCHEMA, inputs, self.variables)
+        together = self.conditions.matches(prepared)
+        if together is not None:
+            hits = [rule for rule, matched in zip(self.running, together) if matched]
+            return Outcome(tuple(hits), (), combine([r for r in hits if r.mode is RuleMode.LIVE]) if hits else _NOTHING)
+        hits, errors = [], []
+        for rule in self.running:
+            try:
+                if rule.expression.matches(prepared):
+                    hits.append(rule)
+            except ExpressionError as exc:
+                errors.append(expression_error("rule", rule.name, str(exc)))
+        return Outcome(tuple(hits), tuple(errors), combine([r for r in hits if r.mode is RuleMode.LIVE]))
+
+
+_NOTHING = Effects()
+
+
+def rule_set(rules: Sequence[CompiledRule]) -> RuleSet:
+    """`rules` ready to evaluate (made once per set of rules)."""
+    return _rule_set(tuple(rules))
+
 
 @functools.lru_cache(maxsize=64)
-def _rule_set(rules: tuple[CompiledRule, ...]) -> _RuleSet:
+def _rule_set(rules: tuple[CompiledRule, ...]) -> RuleSet:
     running = tuple(sorted((rule for rule in rules if rule.mode is not RuleMode.DISABLED), key=lambda r: r.name))
-    return _RuleSet(running, frozenset(name for rule in running for name in rule.expression.variables),
-                    Conditions(tuple(rule.expression for rule in running), RULE_SCHEMA))
+    return RuleSet(running, frozenset(name for rule in running for name in rule.expression.variables),
+                   Conditions(tuple(rule.expression for rule in running), RULE_SCHEMA))
 
 
 def expression_error(source: str, name: str, message: str) -> dict[str, str]:
