@@ -116,8 +116,7 @@ class RuleSet:
         prepared = Prepared(RULE_SCHEMA, inputs, self.variables)
         together = self.conditions.matches(prepared)
         if together is not None:
-            hits = [rule for rule, matched in zip(self.running, together) if matched]
-            return Outcome(tuple(hits), (), combine([r for r in hits if r.mode is RuleMode.LIVE]) if hits else _NOTHING)
+            return _outcome([rule for rule, matched in zip(self.running, together) if matched], ())
         hits, errors = [], []
         for rule in self.running:
             try:
@@ -125,10 +124,15 @@ class RuleSet:
                     hits.append(rule)
             except ExpressionError as exc:
                 errors.append(expression_error("rule", rule.name, str(exc)))
-        return Outcome(tuple(hits), tuple(errors), combine([r for r in hits if r.mode is RuleMode.LIVE]))
+        return _outcome(hits, tuple(errors))
 
 
 _NOTHING = Effects()
+
+
+def _outcome(hits: list[CompiledRule], errors: tuple[dict[str, str], ...]) -> Outcome:
+    live = [rule for rule in hits if rule.mode is RuleMode.LIVE]
+    return Outcome(tuple(hits), errors, combine(live) if live else _NOTHING)
 
 
 def rule_set(rules: Sequence[CompiledRule]) -> RuleSet:
