@@ -26,6 +26,7 @@ SHOWN_LIMIT = 200
 # Built once (`ids` is bound as one parameter) and run on the session's connection, past the
 # ORM: the worker and every synchronous check read them, and building a statement and its ORM
 # step cost more than running it. There is no autoflush there: the readers flush once themselves.
+# Their rows are fetched at once with .all(): iterating a result fetches them one by one.
 _MEDIA_OF = (
     select(MediaItem.id, MediaItem.subject_id, MediaItem.kind, MediaItem.content_type, MediaItem.blob_sha256,
            MediaHash.algorithm, MediaHash.value)
@@ -63,7 +64,7 @@ def subject_views(session: Session, subject_ids: Iterable[int]) -> list[SubjectV
     return [
         SubjectView(id=s.id, app_id=s.app_id, kind=s.kind, title=s.title, text=s.text, language=s.language,
                     body_hash=s.body_hash, media=tuple(media.get(s.id, ())), reported=s.id in reported)
-        for s in session.connection().execute(_SUBJECTS, ids)
+        for s in session.connection().execute(_SUBJECTS, ids).all()
     ]
 
 
@@ -78,7 +79,7 @@ def store(session: Session, analyser: Analyser, found: Sequence[tuple[SubjectVie
     if not rows:
         return []
     params = {"rows": json_rows(rows), "analyser": analyser.name, "model_version": analyser.version, "created_at": utcnow()}
-    return [(signal_id, subject_id) for signal_id, subject_id in session.connection().execute(_insert(dialect_name(session)), params)]
+    return [(signal_id, subject_id) for signal_id, subject_id in session.connection().execute(_insert(dialect_name(session)), params).all()]
 
 
 @functools.cache
@@ -111,7 +112,7 @@ def latest_signals(session: Session, subject_ids: Iterable[int]) -> dict[int, li
     if not ids:
         return {}
     session.flush()
-    for signal_id, subject_id, analyser, label, score, match in session.connection().execute(_SIGNALS_OF, {"ids": ids}):
+    for signal_id, subject_id, analyser, label, score, match in session.connection().execute(_SIGNALS_OF, {"ids": ids}).all():
         latest[subject_id][(analyser, label)] = LatestSignal(signal_id, analyser, label, score, match)
     return {subject_id: list(by_key.values()) for subject_id, by_key in latest.items()}
 

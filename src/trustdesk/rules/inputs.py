@@ -79,7 +79,7 @@ def build_inputs(session: Session, events: Sequence[Event], now: datetime, *,
     ids = {e.subject_id for e in events}
     session.flush()  # what the ORM holds is written before reading past it
     connection = session.connection()
-    subjects = {s.id: s for s in connection.execute(_SUBJECTS, {"ids": list(ids)})}
+    subjects = {s.id: s for s in connection.execute(_SUBJECTS, {"ids": list(ids)}).all()}  # fetched at once: a thousand rows
     media = dict(connection.execute(_MEDIA_COUNTS, {"ids": list(ids)}).all())
     found = signals if signals is not None else latest_signals(session, ids)
     histories = history(session, {s.account_id for s in subjects.values() if s.account_id is not None}, now)
