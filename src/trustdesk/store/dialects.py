@@ -31,7 +31,8 @@ def conflict_insert(session: Session | str, model: type | Table) -> postgresql.I
 def insert_from_json(dialect: str, table: Table, columns: Sequence[str], **constants: Any) -> postgresql.Insert | sqlite.Insert:
     """An INSERT of the rows given as one JSON array of objects, bound as `rows` (`json_rows`),
     with `constants` (bound once) for every row: the database unpacks the rows, which costs far
-    less than binding thousands of rows' parameters one by one. Built once per database kind."""
+    less than binding thousands of rows' parameters one by one. For rows of small values: SQLite
+    reads a row's text again for each column it takes out. Built once per database kind."""
     rows = bindparam("rows", type_=String())
     if dialect == "postgresql":
         source = func.json_to_recordset(cast(rows, JSON)).table_valued(
