@@ -196,15 +196,14 @@ class TextClassifier(Analyser):
     def analyse_many(self, subjects: Sequence[SubjectView]) -> list[list[SignalFound]]:
         texts = [subject.content_text for subject in subjects]
         scored = [text for text in texts if text.strip()]
-        rows = iter(self.tier.score(scored))
+        rows = iter(self.tier.score(scored).tolist())  # Python floats at once, not one by one
+        labels = self.tier.labels
         found: list[list[SignalFound]] = []
         for text in texts:
             if not text.strip():
                 found.append([])
                 continue
-            scores = next(rows)
-            found.append([SignalFound(label, score=round(float(value), 4), evidence={"tier": "fast"})
-                          for label, value in zip(self.tier.labels, scores)])
+            found.append([SignalFound(label, score=round(value, 4), evidence={"tier": "fast"}) for label, value in zip(labels, next(rows))])
         return found
 
 

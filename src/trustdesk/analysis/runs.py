@@ -38,6 +38,7 @@ from trustdesk.jobs.registry import WorkerContext, job_kind
 from trustdesk.privacy.processing import withheld_from_automation
 from trustdesk.store.blobs import BlobStore
 from trustdesk.store.database import Database
+from trustdesk.store.dialects import InIds
 from trustdesk.store.models import Subject
 
 ANALYSIS = Actor("system", "analysis")
@@ -94,6 +95,9 @@ def find_signals(session: Session, subject_ids: list[int], analysers: AnalyserRe
     return keep(session, look(session, subject_ids, analysers))
 
 
+_EXISTING = select(Subject.id).where(InIds(Subject.id))
+
+
 def analyse(session: Session, actor: Actor, subject_ids: list[int], analysers: AnalyserRegistry = ANALYSERS,
             findings: Findings | None = None) -> dict[int, int]:
     """Store what the analysers find (or found already, in `findings`), then what new hash-bank
@@ -101,7 +105,7 @@ def analyse(session: Session, actor: Actor, subject_ids: list[int], analysers: A
     signals it got. Nothing is kept for subjects deleted since, nor looked for or kept on
     withheld ones (a restriction placed meanwhile still holds)."""
     withheld = withheld_from_automation(session, subject_ids)
-    existing = set(session.execute(select(Subject.id).where(Subject.id.in_(subject_ids))).scalars())
+    existing = set(session.execute(_EXISTING, {"ids": subject_ids}).scalars())
     wanted = [s for s in subject_ids if s in existing and s not in withheld]
     fresh = keep(session, (findings if findings is not None else look(session, wanted, analysers)).of(set(wanted)))
     act_on_matches(session, actor, [signal_id for ids in fresh.values() for signal_id in ids])

@@ -11,36 +11,36 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import String, bindparam, select
 from sqlalchemy.orm import Session
 
 from trustdesk.analysis.analysers import Analyser, MediaView, SignalFound, SubjectView
-from trustdesk.store.dialects import conflict_insert, dialect_name
-from trustdesk.store.models import MediaHash, MediaItem, Report, Signal, Subject, utcnow
+from trustdesk.store.dialects import InIds, dialect_name, insert_from_json, json_rows
+from trustdesk.store.models import MediaHash, MediaItem, Report, Signal, Subject, UtcDateTime, utcnow
 
 SHOWN_LIMIT = 200
 
 
-# Built once (`ids` expands to the list given) and run on the session's connection, past the
+# Built once (`ids` is bound as one parameter) and run on the session's connection, past the
 # ORM: the worker and every synchronous check read them, and building a statement and its ORM
 # step cost more than running it. There is no autoflush there: the readers flush once themselves.
+# Their rows are fetched at once with .all(): iterating a result fetches them one by one.
 _MEDIA_OF = (
     select(MediaItem.id, MediaItem.subject_id, MediaItem.kind, MediaItem.content_type, MediaItem.blob_sha256,
            MediaHash.algorithm, MediaHash.value)
     .outerjoin(MediaHash, MediaHash.media_item_id == MediaItem.id)
-    .where(MediaItem.subject_id.in_(bindparam("ids", expanding=True))).order_by(MediaItem.subject_id, MediaItem.position)
+    .where(InIds(MediaItem.subject_id)).order_by(MediaItem.subject_id, MediaItem.position)
 )
-_REPORTED = select(Report.subject_id).where(Report.subject_id.in_(bindparam("ids", expanding=True))).distinct()
+_REPORTED = select(Report.subject_id).where(InIds(Report.subject_id)).distinct()
 _SUBJECTS = (
     select(Subject.id, Subject.app_id, Subject.kind, Subject.title, Subject.text, Subject.language, Subject.body_hash)
-    .where(Subject.id.in_(bindparam("ids", expanding=True))).order_by(Subject.id)
+    .where(InIds(Subject.id)).order_by(Subject.id)
 )
 _SIGNALS_OF = (
     select(Signal.id, Signal.subject_id, Signal.analyser, Signal.label, Signal.score, Signal.match)
-    .where(Signal.subject_id.in_(bindparam("ids", expanding=True))).order_by(Signal.id)
+    .where(InIds(Signal.subject_id)).order_by(Signal.id)
 )
 
 
@@ -64,37 +64,39 @@ def subject_views(session: Session, subject_ids: Iterable[int]) -> list[SubjectV
     return [
         SubjectView(id=s.id, app_id=s.app_id, kind=s.kind, title=s.title, text=s.text, language=s.language,
                     body_hash=s.body_hash, media=tuple(media.get(s.id, ())), reported=s.id in reported)
-        for s in session.connection().execute(_SUBJECTS, ids)
+        for s in session.connection().execute(_SUBJECTS, ids).all()
     ]
 
 
 def store(session: Session, analyser: Analyser, found: Sequence[tuple[SubjectView, list[SignalFound]]]) -> list[tuple[int, int]]:
     """Insert what `analyser` found on each subject, in one statement; (signal id, subject id)
     of the signals that were new."""
-    now = utcnow()
     rows: list[dict[str, Any]] = [
-        {"subject_id": subject.id, "analyser": analyser.name, "label": signal.label, "score": signal.score,
-         "match": signal.match, "evidence": signal.evidence, "model_version": analyser.version,
-         "content_hash": subject.content_hash, "created_at": now}
+        {"subject_id": subject.id, "label": signal.label, "score": signal.score, "match": signal.match,
+         "evidence": signal.evidence, "content_hash": subject.content_hash}
         for subject, signals in found for signal in signals
     ]
     if not rows:
         return []
-    return [(signal_id, subject_id) for signal_id, subject_id in session.connection().execute(_insert(dialect_name(session)), rows)]
+    params = {"rows": json_rows(rows), "analyser": analyser.name, "model_version": analyser.version, "created_at": utcnow()}
+    return [(signal_id, subject_id) for signal_id, subject_id in session.connection().execute(_insert(dialect_name(session)), params).all()]
 
 
 @functools.cache
 def _insert(dialect: str) -> Any:
-    """Insert signals, skipping any already stored; returns (id, subject id) of the new ones."""
-    statement = conflict_insert(dialect, Signal.__table__).on_conflict_do_nothing(
-        index_elements=["subject_id", "analyser", "label", "model_version", "content_hash"]
-    )
+    """Insert signals, skipping any already stored; returns (id, subject id) of the new ones.
+    The rows come as one JSON array: a batch has thousands."""
+    statement = insert_from_json(
+        dialect, Signal.__table__, ["subject_id", "label", "score", "match", "evidence", "content_hash"],
+        analyser=bindparam("analyser", type_=String()), model_version=bindparam("model_version", type_=String()),
+        created_at=bindparam("created_at", type_=UtcDateTime()),
+    ).on_conflict_do_nothing(index_elements=["subject_id", "analyser", "label", "model_version", "content_hash"])
     return statement.returning(Signal.__table__.c.id, Signal.__table__.c.subject_id)
 
 
-@dataclass(frozen=True)
-class LatestSignal:
-    """A subject's latest signal for one (analyser, label), as routing and priority read it."""
+class LatestSignal(NamedTuple):
+    """A subject's latest signal for one (analyser, label), as routing and priority read it (a
+    tuple: the worker reads thousands a batch)."""
 
     id: int
     analyser: str
@@ -110,8 +112,8 @@ def latest_signals(session: Session, subject_ids: Iterable[int]) -> dict[int, li
     if not ids:
         return {}
     session.flush()
-    for row in session.connection().execute(_SIGNALS_OF, {"ids": ids}):
-        latest[row.subject_id][(row.analyser, row.label)] = LatestSignal(row.id, row.analyser, row.label, row.score, row.match)
+    for signal_id, subject_id, analyser, label, score, match in session.connection().execute(_SIGNALS_OF, {"ids": ids}).all():
+        latest[subject_id][(analyser, label)] = LatestSignal(signal_id, analyser, label, score, match)
     return {subject_id: list(by_key.values()) for subject_id, by_key in latest.items()}
 
 

@@ -53,13 +53,13 @@ from trustdesk.domain.vocabulary import CaseKind, ReporterType, ReportStatus
 from trustdesk.enforcement import notifiers
 from trustdesk.privacy.processing import withheld_from_automation
 from trustdesk.rules import evaluations
-from trustdesk.rules.engine import Effects, evaluate, expression_error, routing_context
+from trustdesk.rules.engine import Effects, expression_error, routing_context, rule_set
 from trustdesk.rules.evaluations import Evaluated
 from trustdesk.rules.expressions import Expression, ExpressionError, Prepared, compile_expression
 from trustdesk.rules.inputs import Event, build_inputs
 from trustdesk.rules.versions import active_rules
 from trustdesk.store import counters
-from trustdesk.store.dialects import conflict_insert
+from trustdesk.store.dialects import InIds, conflict_insert
 from trustdesk.store.models import (
     OPEN_REPORT_CASE,
     Case,
@@ -135,13 +135,13 @@ def _evaluate(session: Session, app_ids: dict[int, int], events: list[Event], no
     if not events:
         return {}
     inputs = build_inputs(session, events, now, signals=signals)
-    rules = active_rules(session)
+    rules, no_rules = rule_set(active_rules(session)), rule_set(())
     queues, default = _queues(session, Actor("system", "routing"))
     by_name = {q.name: q for q in session.execute(select(Queue).where(Queue.active.is_(True))).scalars()}
     withheld = withheld_from_automation(session, app_ids)
     routed: dict[int, _Routed] = {}
     for event, seen in zip(events, inputs):
-        outcome = evaluate([] if event.subject_id in withheld else rules, seen)
+        outcome = (no_rules if event.subject_id in withheld else rules).evaluate(seen)
         evaluated = Evaluated(app_ids[event.subject_id], event.subject_id, event.type, seen, outcome, event.report_id)
         route = outcome.effects.route
         if route is not None and route.queue in by_name:
@@ -255,12 +255,11 @@ def route_reports(session: Session, actor: Actor, app_id: int, report_ids: list[
 def _open_report_cases(session: Session, subject_ids: Iterable[int]) -> list[Case]:
     """The subjects' open report cases, locked in id order (so that two transactions routing
     reports on the same subjects take the locks in the same order)."""
-    return list(session.execute(
-        select(Case)
-        .where(Case.subject_id.in_(list(subject_ids)), Case.status == "open", Case.kind == CaseKind.REPORT.value)
-        .order_by(Case.id)
-        .with_for_update()
-    ).scalars())
+    return list(session.execute(_OPEN_REPORT_CASES, {"ids": list(subject_ids)}).scalars())
+
+
+_OPEN_REPORT_CASES = (select(Case).where(InIds(Case.subject_id), Case.status == "open", Case.kind == CaseKind.REPORT.value)
+                      .order_by(Case.id).with_for_update())
 
 
 class _Routing:
@@ -359,6 +358,9 @@ def _leave_hands(case: Case) -> None:
     case.claimed_by = case.lease_until = case.assigned_to = None
 
 
+_APP_IDS = select(Subject.id, Subject.app_id).where(InIds(Subject.id))
+
+
 def reconsider(session: Session, actor: Actor, subject_ids: Iterable[int]) -> None:
     """Evaluate the rules again for subjects that got new signals, and move their open cases.
 
@@ -378,7 +380,7 @@ def reconsider(session: Session, actor: Actor, subject_ids: Iterable[int]) -> No
     reports: dict[int, list[Any]] = defaultdict(list)
     for r in session.execute(select(*_REPORT_COLUMNS, Report.case_id).where(Report.case_id.in_([c.id for c in cases.values()]))):
         reports[r.case_id].append(r)
-    app_ids = dict(session.execute(select(Subject.id, Subject.app_id).where(Subject.id.in_(wanted))).all())
+    app_ids = dict(session.execute(_APP_IDS, {"ids": wanted}).all())
     events = []
     for subject_id in sorted(app_ids):
         case = cases.get(subject_id)

@@ -167,20 +167,25 @@ def deliver_due(
     """
     rng = rng or random.Random()
     started, attempts = time.monotonic(), 0
+
+    def next_batch() -> list[Claimed]:
+        return claim_due(db, box, now()) if time.monotonic() - started < budget_seconds else []
+
+    batch = next_batch()
+    if not batch:  # most runs (twice a second): no client is made, its TLS set-up alone costs ~35 ms of CPU
+        return 0
     own_client = client is None
     client = client or httpx.Client(follow_redirects=False)
     try:
         with ThreadPoolExecutor(PARALLEL, thread_name_prefix="webhook") as pool:
-            while time.monotonic() - started < budget_seconds:
-                batch = claim_due(db, box, now())
-                if not batch:
-                    break
+            while batch:
                 outcomes = list(pool.map(lambda item: post(client, item, timeout), batch))
                 record_outcomes(db, outcomes, now(), rng)
                 attempts += len(outcomes)
                 failed = [o for o in outcomes if not o.delivered]
                 if failed:
                     log.info("webhook deliveries failed", extra={"failed": len(failed), "of": len(outcomes), "error": failed[0].error})
+                batch = next_batch()
     finally:
         if own_client:
             client.close()

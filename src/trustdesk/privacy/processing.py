@@ -13,30 +13,32 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from trustdesk.domain.privacy_requests import CORRECTIONS, OBJECTIONS, RESTRICTIONS, RequestStatus
+from trustdesk.store.dialects import InIds
 from trustdesk.store.models import PrivacyRequest, Subject
 
 
-def _withholding() -> Select[tuple[int]]:
-    """The accounts whose answered requests withhold them from automation now."""
-    return select(PrivacyRequest.subject_id).where(
-        PrivacyRequest.status == RequestStatus.ANSWERED.value,
-        or_(PrivacyRequest.request_type.in_([t.value for t in OBJECTIONS]),
-            PrivacyRequest.request_type.in_([t.value for t in RESTRICTIONS]) & PrivacyRequest.lifted_at.is_(None)),
-    )
+# The accounts whose answered requests withhold them from automation now. Built once: the
+# worker asks on every batch.
+_WITHHOLDING = select(PrivacyRequest.subject_id).where(
+    PrivacyRequest.status == RequestStatus.ANSWERED.value,
+    or_(PrivacyRequest.request_type.in_([t.value for t in OBJECTIONS]),
+        PrivacyRequest.request_type.in_([t.value for t in RESTRICTIONS]) & PrivacyRequest.lifted_at.is_(None)),
+)
+_ACCOUNTS_OF = select(Subject.id, Subject.account_id).where(InIds(Subject.id))
 
 
 def withheld_from_automation(session: Session, subject_ids: Iterable[int]) -> set[int]:
     """Those of `subject_ids` whose person restricted processing or objected to it. The few
     withholding accounts are read first: this runs on every batch the worker analyses."""
     ids = set(subject_ids)
-    accounts = set(session.execute(_withholding()).scalars()) if ids else set()
+    accounts = set(session.execute(_WITHHOLDING).scalars()) if ids else set()
     if not accounts:
         return set()
-    rows = session.execute(select(Subject.id, Subject.account_id).where(Subject.id.in_(ids)))
+    rows = session.execute(_ACCOUNTS_OF, {"ids": ids})
     return {row.id for row in rows if (row.account_id or row.id) in accounts}
 
 

@@ -99,26 +99,52 @@ class Verdict(StrEnum):
 
 def evaluate(rules: Sequence[CompiledRule], inputs: Mapping[str, Any]) -> Outcome:
     """Run every rule that is not disabled on `inputs`; errors are counted and kept, not raised."""
-    running = tuple(sorted((rule for rule in rules if rule.mode is not RuleMode.DISABLED), key=lambda r: r.name))
-    prepared = Prepared(RULE_SCHEMA, inputs, {name for rule in running for name in rule.expression.variables})
-    together = _conditions(tuple(rule.expression for rule in running)).matches(prepared)
-    if together is not None:
-        hits = [rule for rule, matched in zip(running, together) if matched]
-        return Outcome(tuple(hits), (), combine([r for r in hits if r.mode is RuleMode.LIVE]))
-    hits, errors = [], []
-    for rule in running:
-        try:
-            if rule.expression.matches(prepared):
-                hits.append(rule)
-        except ExpressionError as exc:
-            errors.append(expression_error("rule", rule.name, str(exc)))
-    return Outcome(tuple(hits), tuple(errors), combine([r for r in hits if r.mode is RuleMode.LIVE]))
+    return rule_set(rules).evaluate(inputs)
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """Rules ready to evaluate on event after event: what that needs besides the inputs is
+    worked out once per set of rules."""
+
+    running: tuple[CompiledRule, ...]  # those not disabled, in name order
+    variables: frozenset[str]
+    conditions: Conditions  # their conditions as one program
+
+    def evaluate(self, inputs: Mapping[str, Any]) -> Outcome:
+        """As `evaluate` does."""
+        prepared = Prepared(RULE_SCHEMA, inputs, self.variables)
+        together = self.conditions.matches(prepared)
+        if together is not None:
+            return _outcome([rule for rule, matched in zip(self.running, together) if matched], ())
+        hits, errors = [], []
+        for rule in self.running:
+            try:
+                if rule.expression.matches(prepared):
+                    hits.append(rule)
+            except ExpressionError as exc:
+                errors.append(expression_error("rule", rule.name, str(exc)))
+        return _outcome(hits, tuple(errors))
+
+
+_NOTHING = Effects()
+
+
+def _outcome(hits: list[CompiledRule], errors: tuple[dict[str, str], ...]) -> Outcome:
+    live = [rule for rule in hits if rule.mode is RuleMode.LIVE]
+    return Outcome(tuple(hits), errors, combine(live) if live else _NOTHING)
+
+
+def rule_set(rules: Sequence[CompiledRule]) -> RuleSet:
+    """`rules` ready to evaluate (made once per set of rules)."""
+    return _rule_set(tuple(rules))
 
 
 @functools.lru_cache(maxsize=64)
-def _conditions(expressions: tuple[Expression, ...]) -> Conditions:
-    """The rule set's conditions as one program, made once per set of sources."""
-    return Conditions(expressions, RULE_SCHEMA)
+def _rule_set(rules: tuple[CompiledRule, ...]) -> RuleSet:
+    running = tuple(sorted((rule for rule in rules if rule.mode is not RuleMode.DISABLED), key=lambda r: r.name))
+    return RuleSet(running, frozenset(name for rule in running for name in rule.expression.variables),
+                   Conditions(tuple(rule.expression for rule in running), RULE_SCHEMA))
 
 
 def expression_error(source: str, name: str, message: str) -> dict[str, str]:

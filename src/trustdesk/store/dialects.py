@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Table
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from sqlalchemy import JSON, BigInteger, Boolean, Dialect, String, Table, bindparam, cast, column, func, select, true
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import coercions, roles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 
 def dialect_name(session: Session) -> str:
@@ -16,3 +26,64 @@ def conflict_insert(session: Session | str, model: type | Table) -> postgresql.I
     """An INSERT in the session's dialect (or the named one), so it can take `ON CONFLICT` on either database."""
     name = session if isinstance(session, str) else dialect_name(session)
     return (postgresql if name == "postgresql" else sqlite).insert(model)
+
+
+def insert_from_json(dialect: str, table: Table, columns: Sequence[str], **constants: Any) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT of the rows given as one JSON array of objects, bound as `rows` (`json_rows`),
+    with `constants` (bound once) for every row: the database unpacks the rows, which costs far
+    less than binding thousands of rows' parameters one by one. For rows of small values: SQLite
+    reads a row's text again for each column it takes out. Built once per database kind."""
+    rows = bindparam("rows", type_=String())
+    if dialect == "postgresql":
+        source = func.json_to_recordset(cast(rows, JSON)).table_valued(
+            *(column(name, table.c[name].type) for name in columns)).render_derived(with_types=True)
+        values = [source.c[name] for name in columns]
+    else:
+        source = func.json_each(rows).table_valued("value")
+        values = [func.json_extract(source.c.value, f"$.{name}") for name in columns]
+    # SQLite needs a WHERE before an upsert's ON CONFLICT, or reads ON as the join's.
+    rows_of = select(*values, *constants.values()).select_from(source).where(true())
+    return conflict_insert(dialect, table).from_select([*columns, *constants], rows_of)
+
+
+def json_rows(rows: Sequence[dict[str, Any]]) -> str:
+    """The `rows` of an `insert_from_json` statement, encoded as the JSON columns are."""
+    return orjson.dumps(rows, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+class IdList(TypeDecorator[list[int]]):
+    """Ids bound as one parameter: a JSON array on SQLite, an array on PostgreSQL."""
+
+    impl = String
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        return dialect.type_descriptor(postgresql.ARRAY(BigInteger()) if dialect.name == "postgresql" else String())
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        return list(value) if dialect.name == "postgresql" else orjson.dumps(list(value)).decode()
+
+
+class InIds(ColumnElement[bool]):
+    """`column IN ids`, the ids bound as one parameter named `name` (any iterable of ints).
+    An expanding IN binds each id, and the database parses a placeholder for each: for the
+    worker's thousand ids a statement cost three times what it costs with one parameter."""
+
+    inherit_cache = True
+    type = Boolean()
+    _is_implicitly_boolean = True  # a condition as it is: SQLite must not compare it with 1
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement), ("ids", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, column: Any, name: str = "ids") -> None:
+        self.column = coercions.expect(roles.ExpressionElementRole, column)
+        self.ids = bindparam(name, type_=IdList())
+
+
+@compiles(InIds, "postgresql")
+def _in_array(element: InIds, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"{compiler.process(element.column, **kw)} = ANY({compiler.process(element.ids, **kw)})"
+
+
+@compiles(InIds)
+def _in_json_array(element: InIds, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"{compiler.process(element.column, **kw)} IN (SELECT value FROM json_each({compiler.process(element.ids, **kw)}))"
