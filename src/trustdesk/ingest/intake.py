@@ -40,7 +40,7 @@ from trustdesk.ingest.schemas import (
 )
 from trustdesk.search import identifier_index
 from trustdesk.store import counters
-from trustdesk.store.dialects import conflict_insert, dialect_name
+from trustdesk.store.dialects import InIds, conflict_insert, dialect_name
 from trustdesk.store.models import AccountEvent, Policy, Report, Subject, utcnow
 
 
@@ -306,10 +306,8 @@ def _as_input(subject: Subject) -> dict[str, Any]:
 
 
 _CURRENT_CODES = select(Policy.code).where(Policy.is_current.is_(True))
-_EXTERNAL_IDS = select(Subject.id, Subject.external_id).where(Subject.id.in_(bindparam("ids", expanding=True)))
-_CASES_OF_REPORTS = select(Report.subject_id, Report.case_id).where(
-    Report.id.in_(bindparam("ids", expanding=True)), Report.case_id.is_not(None)
-)
+_EXTERNAL_IDS = select(Subject.id, Subject.external_id).where(InIds(Subject.id))
+_CASES_OF_REPORTS = select(Report.subject_id, Report.case_id).where(InIds(Report.id), Report.case_id.is_not(None))
 
 
 def _current_policy_codes(session: Session) -> set[str]:
