@@ -1,5 +1,5 @@
 """The CyberTipline filing deadline on a confirmed child-safety case, on both databases: the
-decision sets it (24 hours, or as configured), the filed report clears it, the SLA sweep
+decision sets it (24 hours, or as configured), the filed report or the decision's reversal clears it, the SLA sweep
 breaches it once past, and the child-safety dashboard and case panel show it, breaches marked,
 to child-safety staff only."""
 
@@ -18,7 +18,7 @@ from tests.web.office import SETUP, Office
 from trustdesk.cases import sla
 from trustdesk.cases.access import Reviewer
 from trustdesk.config import Settings
-from trustdesk.enforcement.decisions import DecisionRequest, decide_subject
+from trustdesk.enforcement.decisions import DecisionRequest, decide_subject, undo_decision
 from trustdesk.ncmec import filing_deadline
 from trustdesk.store.models import AuditEvent, Case, NcmecReport, as_utc, utcnow
 
@@ -39,7 +39,7 @@ def _case(office: Office, case_id: int) -> Case:
 def _verbs(office: Office, case_id: int) -> list[str]:
     with office.api.db.reader() as s:
         return list(s.execute(select(AuditEvent.verb).where(AuditEvent.object_type == "case", AuditEvent.object_id == str(case_id),
-                                                            AuditEvent.verb.in_(["case.filing_due", "case.filing_done", "case.sla_breached"]))
+                                                            AuditEvent.verb.like("case.filing_%") | (AuditEvent.verb == "case.sla_breached"))
                               .order_by(AuditEvent.id)).scalars())
 
 
@@ -62,6 +62,33 @@ def test_confirming_a_child_safety_case_sets_its_filing_deadline_and_filing_the_
     assert report.state == "finished" and report.due_at is not None  # the report keeps when it was due
     assert _case(office, case_id).legal_due_at is None
     assert _verbs(office, case_id) == ["case.filing_due", "case.filing_done"]
+
+
+def test_reversing_the_confirming_decision_withdraws_the_filing_deadline(office: Office) -> None:
+    case_id, _item = _child_safety_case(office)
+    decision = _confirm(office, case_id)
+    other, _item = _child_safety_case(office, "photo-10")
+    _confirm(office, other)
+    with office.api.db.session() as s:
+        undo_decision(s, SETUP, decision.id, reviewer=None, reason="an adult, not a child: overturned on appeal")
+    assert _case(office, case_id).legal_due_at is None and _case(office, other).legal_due_at is not None
+    assert _verbs(office, case_id) == ["case.filing_due", "case.filing_withdrawn"]
+    _past_due(office, other)
+    assert sla.sweep(office.api.db).breached == 1  # only the filing still due
+    with office.api.db.reader() as s:
+        cara = Reviewer(office.users["cara"], ("child-safety",))
+        assert [f.case.id for f in filing_deadline.outstanding(s, cara, utcnow())] == [other]
+
+
+def test_reversing_a_decision_under_another_policy_leaves_a_filing_deadline_alone(office: Office) -> None:
+    case_id, _item = _child_safety_case(office)
+    _confirm(office, case_id)
+    with office.api.db.session() as s:
+        spam = decide_subject(s, SETUP, s.get_one(Case, case_id).subject_id, DecisionRequest("SPAM", verdict="violation", actions=["remove"]))
+        s.flush()
+        undo_decision(s, SETUP, spam.id, reviewer=None, reason="not spam")
+    assert _case(office, case_id).legal_due_at is not None
+    assert _verbs(office, case_id) == ["case.filing_due"]
 
 
 def test_the_filing_window_is_the_configured_one(office: Office) -> None:

@@ -337,8 +337,10 @@ def undo_decision(
 ) -> UndoResult:
     """Withdraw what a decision applied: each action still standing (with what cascaded from it,
     and the sanctions its strike triggered) and its strikes. The decision itself, and the reports
-    it closed, stay on record. Raises only before writing anything."""
-    _visible_decision(session, reviewer, decision_id)
+    it closed, stay on record, but a filing deadline it started is withdrawn. Raises only before
+    writing anything."""
+    decision = _visible_decision(session, reviewer, decision_id)
+    filing_deadline.on_reversed(session, actor, decision, reason)
     for strike in session.execute(
         select(Strike).where(Strike.decision_id == decision_id, Strike.revoked_at.is_(None)).order_by(Strike.id).with_for_update()
     ).scalars():

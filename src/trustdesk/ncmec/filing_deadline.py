@@ -4,7 +4,9 @@ A violation decided under a child-safety policy (one mapped to an NCMEC incident
 confirms apparent exploitation: the case's report must be filed within
 `TRUSTDESK_NCMEC_FILING_HOURS` (24 by default) of that decision. The deadline is the case's
 `legal_due_at`, as for privacy and law-enforcement requests, and stays there until the report
-is filed (then it is cleared; the report keeps its `due_at`). The decision closes the case,
+is filed (then it is cleared; the report keeps its `due_at`), or until the decision is reversed
+(on appeal or by a senior: it no longer confirms anything, so nothing is due; a report built or
+filed stays as it is). The decision closes the case,
 so the SLA sweep, which breaches open cases on their `due_at`, reads this deadline through
 `mark_breaches`: once past it, the case's `legal_breached_at` is set and the breach audited as
 `case.sla_breached`, like any other. The child-safety dashboard (`outstanding`) lists the
@@ -28,8 +30,8 @@ from trustdesk.store.models import Case, Decision, NcmecReport, Policy, as_utc
 
 # Privacy and law-enforcement request cases keep their own legal deadline, answered otherwise;
 # on any other case `legal_due_at` is a filing still due (it is cleared once filed).
-FILING_DUE = and_(Case.legal_due_at.is_not(None),
-                  Case.kind.not_in([CaseKind.PRIVACY_REQUEST.value, CaseKind.LAW_ENFORCEMENT_REQUEST.value]))
+_OWN_DEADLINE = (CaseKind.PRIVACY_REQUEST.value, CaseKind.LAW_ENFORCEMENT_REQUEST.value)
+FILING_DUE = and_(Case.legal_due_at.is_not(None), Case.kind.not_in(_OWN_DEADLINE))
 _BATCH = 500
 
 
@@ -56,6 +58,21 @@ def on_filed(session: Session, actor: Actor, case_id: int, report_id: int) -> No
     case.legal_due_at = None
     record(session, actor=actor, verb="case.filing_done", object_type="case", object_id=case_id, before=before,
            after={"legal_due_at": None, "report_id": report_id, "late": case.legal_breached_at is not None})
+
+
+def on_reversed(session: Session, actor: Actor, decision: Decision, reason: str) -> None:
+    """The child-safety violation that started the case's filing clock is reversed: the filing is
+    no longer due, so the deadline leaves the case (a breach already recorded stays recorded)."""
+    if decision.case_id is None or decision.verdict != VIOLATION:
+        return
+    case = session.get_one(Case, decision.case_id, with_for_update=True)
+    policy = session.get_one(Policy, decision.policy_id)
+    if case.legal_due_at is None or case.kind in _OWN_DEADLINE or not policy.ncmec_incident_type:
+        return
+    before = {"legal_due_at": case.legal_due_at}
+    case.legal_due_at = None
+    record(session, actor=actor, verb="case.filing_withdrawn", object_type="case", object_id=case.id, before=before,
+           after={"legal_due_at": None, "decision_id": decision.id, "reason": reason})
 
 
 def mark_breaches(session: Session, actor: Actor, now: datetime) -> int:
