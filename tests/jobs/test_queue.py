@@ -103,6 +103,8 @@ def test_expired_lease_on_the_last_attempt_fails_the_job(db: Database) -> None:
     job_id = _enqueue(db, max_attempts=1)
     claim(db, "crashed", None, 60)
     _expire_lease(db, job_id)
+    given_up = claim(db, "w2", None, 60)  # returned, so that the worker tells its kind
+    assert given_up is not None and (given_up.id, given_up.status) == (job_id, "failed")
     assert claim(db, "w2", None, 60) is None
     failed = _job(db, job_id)
     assert failed.status == "failed"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from lxml import etree
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from tests.command_line import run_command
 from tests.concurrency import together
@@ -24,6 +24,7 @@ from trustdesk.config import Settings
 from trustdesk.demo.images import CONTENT_TYPE, render_photo
 from trustdesk.domain.errors import Conflict, FieldError, NotFound
 from trustdesk.enforcement.decisions import DecisionRequest, decide_subject
+from trustdesk.jobs.queue import claim
 from trustdesk.jobs.worker import run_worker
 from trustdesk.ncmec import reports
 from trustdesk.ncmec.client import CyberTiplineClient
@@ -293,6 +294,41 @@ def test_a_worker_that_dies_mid_filing_is_resumed_by_the_jobs_retry_from_the_sto
         submitted = s.execute(select(func.count()).select_from(AuditEvent).where(AuditEvent.verb == "ncmec_report.submitted")).scalar_one()
         holds = s.execute(select(func.count()).select_from(LegalHold)).scalar_one()
     assert (submitted, holds) == (1, 1)
+
+
+@pytest.mark.parametrize("ends", ["raising", "dying"])
+def test_a_filing_whose_job_gives_up_is_failed_for_staff_to_submit_again(
+    office: Office, tipline: Tipline, monkeypatch: pytest.MonkeyPatch, ends: str,
+) -> None:
+    case_id, _item = _child_safety_case(office)
+    _build(office, case_id, tipline)
+    original_upload = CyberTiplineClient.upload
+
+    def crash(self: CyberTiplineClient, *args: object) -> object:
+        raise SystemError("the blob store is gone")
+
+    monkeypatch.setattr(CyberTiplineClient, "upload", crash)
+    _queue(office, case_id)
+    with office.api.db.session() as s:  # the last attempt
+        s.execute(update(Job).where(Job.kind == reports.SUBMIT_JOB).values(max_attempts=1))
+    if ends == "raising":
+        _work(office, tipline)
+    else:  # the worker dies holding the job, whose lease then runs out
+        claim(office.api.db, "died", [reports.SUBMIT_JOB], lease_seconds=-1)
+        with office.api.db.session() as s:
+            s.get_one(NcmecReport, _report(office).id).state = "submitting"
+        _work(office, tipline)
+    stuck = _report(office)
+    assert _filing_jobs(office) == [("failed", 1)]
+    assert stuck.state == "failed" and [e["step"] for e in stuck.errors] == ["worker"]
+    with office.api.db.reader() as s:
+        assert s.execute(select(AuditEvent.verb).where(AuditEvent.object_type == "ncmec_report").order_by(AuditEvent.id.desc())
+                         .limit(1)).scalar_one() == "ncmec_report.given_up"
+    monkeypatch.setattr(CyberTiplineClient, "upload", original_upload)
+    _queue(office, case_id)
+    _work(office, tipline)
+    filed = _report(office)
+    assert filed.state == "finished" and list(tipline.state.reports) == [filed.report_id]
 
 
 def test_a_failed_report_ncmec_opened_can_be_retracted_and_the_case_reported_anew(

@@ -49,7 +49,9 @@ def enqueue(
 
 
 def claim(db: Database, worker_id: str, kinds: Collection[str] | None, lease_seconds: float) -> Job | None:
-    """Take the oldest due job of the given kinds (any kind for None) for `lease_seconds`."""
+    """Take the oldest due job of the given kinds (any kind for None) for `lease_seconds`. A job
+    whose worker died on its last attempt is given up instead and returned `failed`, so that the
+    worker tells its kind."""
     now = utcnow()
     due = or_(
         and_(Job.status == QUEUED, Job.run_at <= now),
@@ -61,16 +63,17 @@ def claim(db: Database, worker_id: str, kinds: Collection[str] | None, lease_sec
     if not db.is_sqlite:
         query = query.with_for_update(skip_locked=True)
     with db.session() as session:
-        while (job := session.execute(query).scalar_one_or_none()) is not None:
-            if job.attempts < job.max_attempts:
-                job.status, job.locked_by = RUNNING, worker_id
-                job.locked_until = now + timedelta(seconds=lease_seconds)
-                job.attempts += 1
-                return job
-            # Its last attempt died with its worker: give up on it and look further.
+        job = session.execute(query).scalar_one_or_none()
+        if job is None:
+            return None
+        if job.attempts < job.max_attempts:
+            job.status, job.locked_by = RUNNING, worker_id
+            job.locked_until = now + timedelta(seconds=lease_seconds)
+            job.attempts += 1
+        else:  # its last attempt died with its worker
             _finish(job, FAILED, now)
             job.last_error = f"lease expired on attempt {job.attempts} of {job.max_attempts}"
-    return None
+        return job
 
 
 def complete(db: Database, job_id: int) -> None:

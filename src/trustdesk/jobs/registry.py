@@ -22,7 +22,9 @@ at start and again `every` after each run, whether the run succeeded or failed. 
 `copies=N` a recurring kind exists N times (singleton keys `name`, `name#2`, …), so up to N
 workers run it at once: for work that shares a table between workers, such as the outbox. A
 lease can run out while a handler is still working, so handlers must be safe to run twice;
-raise to fail.
+raise to fail. A kind whose work leaves a record waiting on the job passes `given_up=handler`:
+it is called once the job has failed for good (its last attempt raised, or its worker died on
+it), to put that record where staff can act on it.
 """
 
 from __future__ import annotations
@@ -76,6 +78,7 @@ class JobKind(Generic[P]):
     handler: Handler[P]
     every: timedelta | None = None
     copies: int = 1
+    given_up: Handler[P] | None = None
     _adapter: TypeAdapter[P] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -93,6 +96,11 @@ class JobKind(Generic[P]):
         """Check the stored payload against its type, then hand it to the handler."""
         self.handler(ctx, self._adapter.validate_python(stored))
 
+    def give_up(self, ctx: WorkerContext, stored: dict[str, Any]) -> None:
+        """Tell the kind's `given_up` handler, if it has one, that the job failed for good."""
+        if self.given_up is not None:
+            self.given_up(ctx, self._adapter.validate_python(stored))
+
 
 class RegistrationError(RuntimeError):
     pass
@@ -105,7 +113,8 @@ class Registry:
         self._by_payload: dict[type, JobKind[Any]] = {}
 
     def job_kind(
-        self, name: str, payload: type[P], *, every: timedelta | None = None, copies: int = 1
+        self, name: str, payload: type[P], *, every: timedelta | None = None, copies: int = 1,
+        given_up: Handler[P] | None = None,
     ) -> Callable[[Handler[P]], Handler[P]]:
         """Register the decorated function as the handler of `name`, whose payloads are `payload`."""
 
@@ -118,7 +127,7 @@ class Registry:
                 raise RegistrationError(f"job kind {name!r} or payload {payload.__name__} is registered twice")
             if copies < 1 or (copies > 1 and every is None):
                 raise RegistrationError(f"job kind {name!r}: copies are for recurring kinds, at least one")
-            kind = JobKind(name, payload, handler, every, copies)
+            kind = JobKind(name, payload, handler, every, copies, given_up)
             self._by_name[name] = self._by_payload[payload] = kind
             return handler
 

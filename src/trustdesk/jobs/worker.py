@@ -3,8 +3,9 @@
 Job kinds come from the registry (`trustdesk.jobs.registry`), which loads the modules that
 define them; this module imports no feature. A worker claims only kinds it knows, so during a
 rolling upgrade a job of a newer kind waits for a worker that has it. A handler that raises
-fails the job, which is retried with backoff until its attempts run out; a recurring job is
-queued again for its next run either way, so one bad run never ends it.
+fails the job, which is retried with backoff until its attempts run out (then its kind's
+`given_up` handler is told); a recurring job is queued again for its next run either way, so one
+bad run never ends it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import threading
 import time
 
 from trustdesk.config import Settings
-from trustdesk.jobs.queue import QUEUED, claim, complete, enqueue, fail, reschedule
+from trustdesk.jobs.queue import FAILED, QUEUED, claim, complete, enqueue, fail, reschedule
 from trustdesk.jobs.registry import KINDS, JobKind, Registry, WorkerContext
 from trustdesk.store.blobs import FileBlobStore
 from trustdesk.store.database import Database
@@ -52,6 +53,9 @@ def run_worker(
             continue
         kind = kinds.named(job.kind)
         assert kind is not None, "claimed a kind it does not know"
+        if job.status == FAILED:
+            _give_up(context, kind, job)
+            continue
         _run(context, kind, job, worker_id)
         processed += 1
     return processed
@@ -86,6 +90,8 @@ def _run(context: WorkerContext, kind: JobKind[object], job: Job, worker_id: str
             "job failed", exc_info=True,
             extra={**fields, "status": status, "retry_at": retry_at.isoformat() if status == QUEUED else None, "error": str(exc)},
         )
+        if status == FAILED:
+            _give_up(context, kind, job)
         return
     if every is not None:
         reschedule(context.db, job.id, utcnow() + every)
@@ -93,3 +99,11 @@ def _run(context: WorkerContext, kind: JobKind[object], job: Job, worker_id: str
         complete(context.db, job.id)
     # Recurring runs come every few seconds: a line each would bury the rest of the log.
     logger.log(logging.DEBUG if every else logging.INFO, "job done", extra={**fields, "duration_ms": round((time.monotonic() - started) * 1000)})
+
+
+def _give_up(context: WorkerContext, kind: JobKind[object], job: Job) -> None:
+    """The job failed for good: its kind's `given_up` handler puts what waited on it before staff."""
+    try:
+        kind.give_up(context, job.payload)
+    except Exception:  # like a failing job, it is logged and must not stop the worker
+        logger.exception("giving up a job failed", extra={"job_id": job.id, "job_kind": job.kind})

@@ -7,7 +7,8 @@ draft however many submits arrive together) and queues a worker job, which files
 gave after each (the `reportId`, each file's `fileId`). A filing that stops half way is resumed
 from there: a refused step or an NCMEC out of reach leaves it `failed` with the code and
 description, and submitting again goes on; a worker that dies leaves it `submitting` and the
-job's retry goes on. Neither opens a second report. Nothing is sent that does not validate.
+job's retry goes on, and once the job has no attempts left the report is `failed` too, to submit
+again. None of these opens a second report. Nothing is sent that does not validate.
 
 Once NCMEC holds a report (it gave a `reportId`), TrustDesk must preserve what it reported for
 a year (18 U.S.C. §2258A as amended by the REPORT Act): `on_report_submitted` marks the
@@ -155,7 +156,18 @@ class SubmitReport:
     actor: Actor
 
 
-@job_kind(SUBMIT_JOB, SubmitReport)
+def gave_up_filing(ctx: WorkerContext, job: SubmitReport) -> None:
+    """The filing job failed for good: a report it left in flight becomes `failed`, so that
+    staff see it and can submit again, which goes on from what was stored."""
+    with ctx.db.session() as session:
+        report = session.get(NcmecReport, job.ncmec_report_id, with_for_update=True)
+        if report is not None and report.state in IN_FLIGHT:
+            _keep_error(session, job.actor, report, NcmecError(
+                "worker", None, "the filing job failed on every attempt (see the worker's log): submit again to go on"),
+                        state="failed", verb="ncmec_report.given_up")
+
+
+@job_kind(SUBMIT_JOB, SubmitReport, given_up=gave_up_filing)
 def handle_submit_report(ctx: WorkerContext, job: SubmitReport) -> None:
     """Job handler: file the report with the NCMEC the settings name."""
     with client_for(ctx.settings.ncmec) as client:
@@ -217,10 +229,15 @@ def file_report(db: Database, actor: Actor, pk: int, client: CyberTiplineClient,
 def _note_error(db: Database, actor: Actor, pk: int, exc: NcmecError, *, state: str | None = None) -> None:
     """Keep NCMEC's refusal on the report (and move it to `state`, if given), audited."""
     with db.session() as session:
-        report = session.get_one(NcmecReport, pk)
-        error = {"step": exc.step, "code": exc.code, "description": exc.description, "at": utcnow().isoformat()}
-        report.state, report.errors, report.updated_at = state or report.state, [*report.errors, error], utcnow()
-        record(session, actor=actor, verb="ncmec_report.refused", object_type="ncmec_report", object_id=pk, after=error)
+        _keep_error(session, actor, session.get_one(NcmecReport, pk), exc, state=state)
+
+
+def _keep_error(
+    session: Session, actor: Actor, report: NcmecReport, exc: NcmecError, *, state: str | None, verb: str = "ncmec_report.refused",
+) -> None:
+    error = {"step": exc.step, "code": exc.code, "description": exc.description, "at": utcnow().isoformat()}
+    report.state, report.errors, report.updated_at = state or report.state, [*report.errors, error], utcnow()
+    record(session, actor=actor, verb=verb, object_type="ncmec_report", object_id=report.id, after=error)
 
 
 def _finish(client: CyberTiplineClient, report_id: int) -> tuple[str, ...]:
