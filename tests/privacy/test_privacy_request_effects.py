@@ -28,7 +28,7 @@ from trustdesk.domain.rules import parse_rule
 from trustdesk.privacy import access_export, requests
 from trustdesk.privacy.processing import withheld_from_automation
 from trustdesk.rules.versions import save_rule
-from trustdesk.store.models import AuditEvent, Case, Job, Report, RuleHit, StaffUser
+from trustdesk.store.models import AuditEvent, Case, Job, Report, RuleHit, Signal, StaffUser, Subject
 
 PRIVACY = Actor("staff", "priya")
 BODY = {"subject_external_id": "acc-1", "requester_name": "Mara", "requester_contact": "mara@example.org", "received_on": "2026-01-02"}
@@ -198,6 +198,26 @@ def test_an_objection_withholds_the_persons_content_for_good(world: Held) -> Non
         with pytest.raises(Conflict):
             requests.lift_restriction(s, PRIVACY, request_id, "changed my mind")
     assert _analysed(world, [world.ids["post-1"]]) == {}
+
+
+def test_a_pre_publication_check_runs_no_analyser_or_rule_on_withheld_content(world: Held) -> None:
+    _answered(world, "objection")
+    with world.api.db.session() as s:
+        save_rule(s, PRIVACY, parse_rule({"name": "takedown", "expression": "subject.text.contains('fee')", "mode": "live",
+                                          "effects": [{"type": "action", "policy": "SPAM", "actions": ["remove"]}]}), source="api")
+    answers = {}
+    for owner in ("acc-1", "acc-2"):
+        r = world.api.post("/api/v1/evaluate", {"external_id": f"check-{owner}", "kind": "post", "account_external_id": owner,
+                                                "text": "pay the parcel fee", "context": {"source": "pre_publication"}})
+        assert r.status_code == 200, r.text
+        answers[owner] = r.json()
+    assert answers["acc-2"]["verdict"] == "block" and answers["acc-2"]["signals"]
+    mine = answers["acc-1"]
+    assert (mine["verdict"], mine["reasons"], mine["signals"]) == ("allow", [], [])  # as if no automation were there
+    with world.api.db.reader() as s:
+        checked = s.execute(select(Subject.id).where(Subject.external_id == "check-acc-1")).scalar_one()  # stored all the same
+        assert s.execute(select(Signal.id).where(Signal.subject_id == checked)).first() is None
+        assert s.execute(select(RuleHit.id).where(RuleHit.subject_id == checked)).first() is None
 
 
 def test_a_refused_restriction_withholds_nothing(world: Held) -> None:

@@ -2,8 +2,9 @@
 
 A restriction (GDPR Art. 18), until it is lifted, and an objection or opt-out (GDPR Art. 21,
 the CCPA), for good, withhold the person's content (their account and everything it owns) from
-automation: the analysers do not look at it (`trustdesk.analysis.runs`) and routing evaluates
-no rule on it (`trustdesk.cases.routing`). The data is kept, and reports about it still reach
+automation: the analysers do not look at it (`trustdesk.analysis.runs`), and neither routing
+(`trustdesk.cases.routing`) nor a pre-publication check (`trustdesk.rules.verdicts`) evaluates a
+rule on it. The data is kept, and reports about it still reach
 people, who review them as before: protecting other people's rights is a purpose Art. 18(2)
 keeps open. A rectification's statement stays against the account, shown with it and exported.
 """

@@ -5,7 +5,10 @@ applied as an update), runs the analysers on it at once, evaluates the rules on 
 type `evaluate` and keeps the evaluation. The live hits make the verdict: `block` when one
 acts (an automated decision with its statement of reasons and webhook, as at intake),
 `review` when one routes, labels or raises priority (the subject's case is opened or joined
-with an automated report, as when new signals route a subject), else `allow`.
+with an automated report, as when new signals route a subject), else `allow`. The content of a
+person who restricted processing or objected to it is stored, but no analyser looks at it and
+no rule runs on it (`trustdesk.privacy.processing`): it is allowed, as if no automation were
+there, and reports about it still reach people.
 
 The answer is kept per subject content (`verdicts`, unique by subject and body hash), so the
 same content checked again gets the same answer and no second decision or case.
@@ -36,6 +39,7 @@ from trustdesk.ingest import intake
 from trustdesk.ingest.schemas import EvaluateIn, SubjectIn, SubjectUpdate
 from trustdesk.jobs.queue import enqueue
 from trustdesk.jobs.registry import WorkerContext, job_kind
+from trustdesk.privacy.processing import withheld_from_automation
 from trustdesk.rules import evaluations
 from trustdesk.rules.engine import Verdict, evaluate, verdict_of
 from trustdesk.rules.evaluations import Evaluated
@@ -74,12 +78,14 @@ def check(session: Session, who: intake.Submitter, item: EvaluateIn) -> Answer:
     kept = None if created else _kept(session, subject_id, body_hash)
     if kept is not None:
         return Answer.of(kept)
-    find_signals(session, [subject_id])
-    found = latest_signals(session, [subject_id])
+    withheld = bool(withheld_from_automation(session, [subject_id]))
+    if not withheld:
+        find_signals(session, [subject_id])
+    found = {} if withheld else latest_signals(session, [subject_id])
     now = utcnow()
     event = Event(subject_id, "evaluate", item.context.source, "", False, policy)
     inputs = build_inputs(session, [event], now, signals=found)[0]
-    evaluated = Evaluated(who.app_id, subject_id, "evaluate", inputs, evaluate(active_rules(session), inputs))
+    evaluated = Evaluated(who.app_id, subject_id, "evaluate", inputs, evaluate(() if withheld else active_rules(session), inputs))
     evaluations.store(session, [evaluated], now)
     assert evaluated.id is not None
     verdict = verdict_of(evaluated.outcome.effects)
