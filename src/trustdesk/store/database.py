@@ -1,13 +1,16 @@
 """Engines and sessions for SQLite (embedded default) and PostgreSQL.
 
 Writes go through `Database.session()`. On SQLite a write transaction starts with
-`BEGIN IMMEDIATE`, so two processes never both read and then fail to upgrade to a write lock;
+`BEGIN IMMEDIATE`, so two processes never both read and then fail to upgrade to a write lock,
+once the process has its turn: threads queue in order, processes on a lock file (`…-writer`);
 `Database.reader()` gives a deferred, read-only transaction for pages and reports, and is
 where a PostgreSQL read replica will plug in.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -55,6 +58,31 @@ def _make_engine(url: str, *, immediate: bool) -> Engine:
     return engine
 
 
+class _ProcessTurns:
+    """The write turn between processes on one SQLite file: an exclusive `flock` on a file beside
+    it. A process waiting for SQLite's own lock sleeps in growing steps (up to 100 ms), so two
+    busy processes lose much of their time asleep while the lock is free, and one can be passed
+    over for a second; a process waiting on `flock` is woken as soon as it is released."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._fd: tuple[int, int] | None = None  # (process id, descriptor): a forked child opens its own
+
+    def __enter__(self) -> None:
+        if self._fd is None or self._fd[0] != os.getpid():
+            self._fd = (os.getpid(), os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600))
+        fcntl.flock(self._fd[1], fcntl.LOCK_EX)
+
+    def __exit__(self, *_exc: object) -> None:
+        assert self._fd is not None
+        fcntl.flock(self._fd[1], fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        if self._fd is not None and self._fd[0] == os.getpid():
+            os.close(self._fd[1])
+        self._fd = None
+
+
 class _Turns:
     """A first-come, first-served lock: a plain `threading.Lock` lets one thread win it again and
     again, so under load a few writers wait for seconds."""
@@ -94,8 +122,11 @@ class Database:
         self._shared: dict[Callable[..., Any], Any] = {}
         self._shared_lock = threading.Lock()
         # SQLite has one writer at a time; threads of this process queue here in order instead
-        # of retrying against the busy timeout, which starves some of them.
+        # of retrying against the busy timeout, which starves some of them, and then processes
+        # on the same file queue on a lock file beside it.
         self._write_turn: AbstractContextManager[object] = _Turns() if self.is_sqlite else nullcontext()
+        path = url.split("///", 1)[-1] if self.is_sqlite else ""
+        self._process_turn = _ProcessTurns(path + "-writer") if path and path != ":memory:" else None
         audit_log.install(self._sessions)
         counters.install(self._sessions)  # after the audit log: counts are written once its block is sealed
 
@@ -110,7 +141,7 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A write transaction: committed on success, rolled back on any error."""
-        with self._write_turn, self._sessions() as session, session.begin():
+        with self._write_turn, self._process_turn or nullcontext(), self._sessions() as session, session.begin():
             yield session
 
     @contextmanager
@@ -120,6 +151,8 @@ class Database:
             yield session
 
     def dispose(self) -> None:
+        if self._process_turn is not None:
+            self._process_turn.close()
         self.engine.dispose()
         if self.read_engine is not self.engine:
             self.read_engine.dispose()

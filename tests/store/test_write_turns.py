@@ -1,0 +1,48 @@
+"""SQLite's writers take turns: the threads of a process in order, and the processes on one file
+through an exclusive lock on the file beside it (`…-writer`), held for the whole write
+transaction and released when it ends, committed or not."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from trustdesk.store.database import Database
+
+# Exit 0 when the lock file's exclusive lock can be taken now, 1 when another process holds it.
+_TRY_LOCK = """
+import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+try:
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+except BlockingIOError:
+    sys.exit(1)
+"""
+
+
+def _free(lock_file: Path) -> bool:
+    return subprocess.run([sys.executable, "-c", _TRY_LOCK, str(lock_file)], check=False).returncode == 0
+
+
+def test_another_process_waits_for_the_write_transaction_to_end(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'turns.db'}")
+    lock_file = tmp_path / "turns.db-writer"
+    try:
+        with db.session() as s:
+            s.execute(text("CREATE TABLE t (n INTEGER)"))
+            assert not _free(lock_file)
+        assert _free(lock_file)
+        with pytest.raises(RuntimeError), db.session() as s:  # rolled back: the turn ends all the same
+            s.execute(text("INSERT INTO t VALUES (1)"))
+            assert not _free(lock_file)
+            raise RuntimeError("refused")
+        assert _free(lock_file)
+        with db.reader() as s:  # reading takes no turn
+            assert s.execute(text("SELECT count(*) FROM t")).scalar_one() == 0
+            assert _free(lock_file)
+    finally:
+        db.dispose()
