@@ -7,6 +7,7 @@ report, retraction, the hold that filing places, and who may build one."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -265,17 +266,23 @@ def test_a_filing_stopped_half_way_resumes_without_a_second_report(office: Offic
     assert len(tipline.held(stopped.report_id)["files"]) == 1
 
 
+def _crashing_uploads(monkeypatch: pytest.MonkeyPatch, error: str) -> Callable[[], None]:
+    """Make every file upload raise `error` (not an NCMEC refusal); call the answer to undo it."""
+    working = CyberTiplineClient.upload
+
+    def crash(self: CyberTiplineClient, *args: object) -> object:
+        raise SystemError(error)
+
+    monkeypatch.setattr(CyberTiplineClient, "upload", crash)
+    return lambda: monkeypatch.setattr(CyberTiplineClient, "upload", working)
+
+
 def test_a_worker_that_dies_mid_filing_is_resumed_by_the_jobs_retry_from_the_stored_report_id(
     office: Office, tipline: Tipline, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     case_id, _item = _child_safety_case(office)
     _build(office, case_id, tipline)
-    original_upload = CyberTiplineClient.upload
-
-    def crash(self: CyberTiplineClient, *args: object) -> object:
-        raise SystemError("the worker died")
-
-    monkeypatch.setattr(CyberTiplineClient, "upload", crash)
+    repaired = _crashing_uploads(monkeypatch, "the worker died")
     _queue(office, case_id)
     _work(office, tipline)
     crashed = _report(office)
@@ -285,7 +292,7 @@ def test_a_worker_that_dies_mid_filing_is_resumed_by_the_jobs_retry_from_the_sto
         job = s.execute(select(Job).where(Job.kind == reports.SUBMIT_JOB)).scalar_one()
         assert (job.status, job.attempts) == ("queued", 1) and "the worker died" in job.last_error
         job.run_at = utcnow()  # the retry is due
-    monkeypatch.setattr(CyberTiplineClient, "upload", original_upload)
+    repaired()
     _work(office, tipline)
     filed = _report(office)
     assert (filed.state, filed.report_id) == ("finished", report_id) and list(tipline.state.reports) == [report_id]
@@ -302,12 +309,7 @@ def test_a_filing_whose_job_gives_up_is_failed_for_staff_to_submit_again(
 ) -> None:
     case_id, _item = _child_safety_case(office)
     _build(office, case_id, tipline)
-    original_upload = CyberTiplineClient.upload
-
-    def crash(self: CyberTiplineClient, *args: object) -> object:
-        raise SystemError("the blob store is gone")
-
-    monkeypatch.setattr(CyberTiplineClient, "upload", crash)
+    repaired = _crashing_uploads(monkeypatch, "the blob store is gone")
     _queue(office, case_id)
     with office.api.db.session() as s:  # the last attempt
         s.execute(update(Job).where(Job.kind == reports.SUBMIT_JOB).values(max_attempts=1))
@@ -324,7 +326,7 @@ def test_a_filing_whose_job_gives_up_is_failed_for_staff_to_submit_again(
     with office.api.db.reader() as s:
         assert s.execute(select(AuditEvent.verb).where(AuditEvent.object_type == "ncmec_report").order_by(AuditEvent.id.desc())
                          .limit(1)).scalar_one() == "ncmec_report.given_up"
-    monkeypatch.setattr(CyberTiplineClient, "upload", original_upload)
+    repaired()
     _queue(office, case_id)
     _work(office, tipline)
     filed = _report(office)
