@@ -18,9 +18,10 @@ from typing import Any
 
 import orjson
 from sqlalchemy import bindparam, event, insert, select, update
-from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from trustdesk.audit import personal_data
+from trustdesk.store.pending import Pending
 from trustdesk.store.models import (
     AuditBlock,
     AuditChainHead,
@@ -159,45 +160,21 @@ def _seal(session: Session) -> None:
     conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": sealed})
 
 
-_SAVEPOINTS = "audit_savepoints"
-
-
-def _committed(session: Session) -> None:
-    if not session.in_nested_transaction():  # a released savepoint's events wait for the transaction's commit
-        _forget(session)
-
-
-def _rolled_back(session: Session) -> None:
-    """Forget the events of what was rolled back: the whole transaction's, or only those
-    recorded since a rolled-back savepoint began (the transaction goes on and commits the rest)."""
-    marks: list[int] = session.info.get(_SAVEPOINTS, [])
-    if session.in_nested_transaction() and marks:
-        del session.info.get(_PENDING, [])[marks[-1]:]
-    else:
-        _forget(session)
-
-
 def _forget(session: Session) -> None:
     session.info.pop(_PENDING, None)
     session.info.pop(_TIME, None)
-    session.info.pop(_SAVEPOINTS, None)
     session.info.pop(personal_data.CACHE_KEY, None)
 
 
-def _savepoint_began(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.nested:
-        session.info.setdefault(_SAVEPOINTS, []).append(len(session.info.get(_PENDING, [])))
+def _back_to(session: Session, recorded: int) -> None:
+    """A rolled-back savepoint takes back the events recorded since it began."""
+    del session.info.get(_PENDING, [])[recorded:]
 
 
-def _savepoint_ended(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.nested and session.info.get(_SAVEPOINTS):
-        session.info[_SAVEPOINTS].pop()
+_KEPT = Pending("audit_savepoints", mark=lambda session: len(session.info.get(_PENDING, [])), back_to=_back_to, forget=_forget)
 
 
 def install(factory: sessionmaker[Session]) -> None:
     """Hook sealing into every session the factory makes."""
     event.listen(factory, "before_commit", _seal)
-    event.listen(factory, "after_rollback", _rolled_back)
-    event.listen(factory, "after_commit", _committed)
-    event.listen(factory, "after_transaction_create", _savepoint_began)
-    event.listen(factory, "after_transaction_end", _savepoint_ended)
+    _KEPT.install(factory)

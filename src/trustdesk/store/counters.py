@@ -30,10 +30,11 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, event, func, insert, select, text, true
 from sqlalchemy import case as when
-from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import get_history
 
 from trustdesk.store.dialects import conflict_insert, dialect_name
+from trustdesk.store.pending import Pending
 from trustdesk.store.models import (
     Base,
     Case,
@@ -163,37 +164,13 @@ def _upsert(tally: Tally, dialect: str) -> Any:
     )
 
 
-_SAVEPOINTS = "counter_savepoints"
+def _back_to(session: Session, changes: Counter[tuple[type[Base], Key, str]]) -> None:
+    """A rolled-back savepoint takes back the changes made since it began."""
+    session.info[_CHANGES] = Counter(changes)
 
 
-def _committed(session: Session) -> None:
-    if not session.in_nested_transaction():
-        _forget(session)
-
-
-def _rolled_back(session: Session) -> None:
-    """Take back what was rolled back: the whole transaction's changes, or those made since a
-    rolled-back savepoint began."""
-    marks: list[Counter[tuple[type[Base], Key, str]]] = session.info.get(_SAVEPOINTS, [])
-    if session.in_nested_transaction() and marks:
-        session.info[_CHANGES] = Counter(marks[-1])
-    else:
-        _forget(session)
-
-
-def _forget(session: Session) -> None:
-    session.info.pop(_CHANGES, None)
-    session.info.pop(_SAVEPOINTS, None)
-
-
-def _savepoint_began(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.nested:
-        session.info.setdefault(_SAVEPOINTS, []).append(Counter(session.info.get(_CHANGES, Counter())))
-
-
-def _savepoint_ended(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.nested and session.info.get(_SAVEPOINTS):
-        session.info[_SAVEPOINTS].pop()
+_KEPT = Pending("counter_savepoints", mark=lambda session: Counter(session.info.get(_CHANGES, Counter())), back_to=_back_to,
+                forget=lambda session: session.info.pop(_CHANGES, None))
 
 
 def install(factory: sessionmaker[Session]) -> None:
@@ -201,10 +178,7 @@ def install(factory: sessionmaker[Session]) -> None:
     written after the block is sealed."""
     event.listen(factory, "after_flush", _count_flush)
     event.listen(factory, "before_commit", _write)
-    event.listen(factory, "after_rollback", _rolled_back)
-    event.listen(factory, "after_commit", _committed)
-    event.listen(factory, "after_transaction_create", _savepoint_began)
-    event.listen(factory, "after_transaction_end", _savepoint_ended)
+    _KEPT.install(factory)
 
 
 # --- checking -----------------------------------------------------------------------------
