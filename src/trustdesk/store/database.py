@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from trustdesk.audit import log as audit_log
@@ -125,7 +125,7 @@ class Database:
         # of retrying against the busy timeout, which starves some of them, and then processes
         # on the same file queue on a lock file beside it.
         self._write_turn: AbstractContextManager[object] = _Turns() if self.is_sqlite else nullcontext()
-        path = url.split("///", 1)[-1] if self.is_sqlite else ""
+        path = make_url(url).database if self.is_sqlite else None
         self._process_turn = _ProcessTurns(path + "-writer") if path and path != ":memory:" else None
         audit_log.install(self._sessions)
         counters.install(self._sessions)  # after the audit log: counts are written once its block is sealed
