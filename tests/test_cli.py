@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,9 @@ from sqlalchemy import select, text
 
 from tests.command_line import runner
 from trustdesk.auth import api_clients, staff
+from trustdesk import cli
 from trustdesk.cli import app
+from trustdesk.demo.seed import seed_demo
 from trustdesk.config import Settings
 from trustdesk.store.database import Database
 from trustdesk.store.models import ApiClient, App, AuditEvent, Policy, Signal, StaffUser, Subject
@@ -84,7 +87,9 @@ def test_import_reports_rejects_and_is_idempotent(cli_env: Settings, tmp_path: P
     assert [cell.strip() for cell in total_row.split("│")][1:5] == ["total", "0", "2", "1"]
 
 
-def test_demo_prints_logins_and_tokens_and_is_idempotent(cli_env: Settings) -> None:
+def test_demo_prints_logins_and_tokens_and_is_idempotent(cli_env: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The data set at 5 % size, as `tests/demo` checks it: this is about the command.
+    monkeypatch.setattr(cli, "seed_demo", functools.partial(seed_demo, scale=0.05))
     _ok("db", "upgrade")
     first = _ok("demo")
     assert "staff logins" in first and "demo-moderator-pass" in first and "td_" in first
