@@ -60,9 +60,10 @@ def _make_engine(url: str, *, immediate: bool) -> Engine:
 
 class _ProcessTurns:
     """The write turn between processes on one SQLite file: an exclusive `flock` on a file beside
-    it. A process waiting for SQLite's own lock sleeps in growing steps (up to 100 ms), so two
-    busy processes lose much of their time asleep while the lock is free, and one can be passed
-    over for a second; a process waiting on `flock` is woken as soon as it is released."""
+    it. A process waiting for SQLite's own lock sleeps in growing steps (up to 100 ms), so it may
+    sleep on while the lock is free, and be passed over again and again (for over a second when
+    intake and the worker are both busy); a process waiting on `flock` is woken as soon as it is
+    released."""
 
     def __init__(self, path: str) -> None:
         self._path = path
