@@ -82,27 +82,11 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-# Restart every sequence, as TRUNCATE … RESTART IDENTITY would.
-_RESTART_SEQUENCES = """DO $$DECLARE s record; BEGIN
-  FOR s IN SELECT schemaname, sequencename FROM pg_sequences WHERE schemaname = current_schema() LOOP
-    EXECUTE format('ALTER SEQUENCE %I.%I RESTART', s.schemaname, s.sequencename);
-  END LOOP;
-END$$"""
-
-
 def _reset_postgres(url: str) -> None:
-    """Empty the session's database for the next test. A test leaves few rows, and deleting them
-    costs a fifth of truncating every table; the foreign keys' checks are off meanwhile
-    (replication role, which needs a superuser: else it truncates)."""
     engine = create_engine(url)
-    tables = [t.name for t in Base.metadata.sorted_tables if t.name != "audit_chain_head"]
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables if t.name != "audit_chain_head")
     with engine.begin() as conn:
-        if conn.execute(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).scalar_one():
-            conn.execute(text("SET LOCAL session_replication_role = replica"))
-            conn.execute(text("; ".join(f'DELETE FROM "{table}"' for table in tables)))
-            conn.execute(text(_RESTART_SEQUENCES))
-        else:
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         conn.execute(text("UPDATE audit_chain_head SET seq = 0, block_hash = :h WHERE id = 1"), {"h": "0" * 64})
     engine.dispose()
 

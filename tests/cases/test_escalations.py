@@ -68,7 +68,8 @@ def test_escalating_moves_the_case_to_the_tier_queue_out_of_the_moderators_sight
             visible_case(s, w["mod"], w["case"])
         assert visible_case(s, w["legal"], w["case"]).id == w["case"]
         assert claiming.next_case(s, w["mod"]).case is None  # the only case left the moderator's queues
-        verbs = s.execute(select(AuditEvent.verb).where(AuditEvent.object_id == str(w["case"]))).scalars().all()
+        verbs = s.execute(select(AuditEvent.verb).where(AuditEvent.object_type == "case", AuditEvent.object_id == str(w["case"]))
+                          .order_by(AuditEvent.id)).scalars().all()
         assert verbs[-1] == "case.escalated"
         assert counters.check(s) == [] and verify_chain(s).ok
 
