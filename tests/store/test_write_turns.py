@@ -1,6 +1,6 @@
-"""SQLite's writers take turns: the threads of a process in order, and the processes on one file
-through an exclusive lock on the file beside it (`…-writer`), held for the whole write
-transaction and released when it ends, committed or not."""
+"""SQLite's processes on one file take write turns through an exclusive lock on the file beside
+it (`…-writer`), held for the whole write transaction and released when it ends, committed or
+not; reading takes no turn."""
 
 from __future__ import annotations
 
