@@ -4,22 +4,26 @@ signals re-score and re-route the subject's open case, which shows them."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from tests.cases.factories import SETUP, queue, reviewer
 from tests.conftest import Api
 from trustdesk.analysis.analysers import Analyser, AnalyserRegistry, SignalFound, SubjectView
 from trustdesk.analysis import runs
 from trustdesk.analysis.runs import analyse
+from trustdesk.analysis.signals import LatestSignal
 from trustdesk.audit.verify import verify_chain
 from trustdesk.cases import routing
 from trustdesk.config import Settings
 from trustdesk.domain.roles import REVIEWERS
+from trustdesk.domain.rules import parse_rule
 from trustdesk.jobs.worker import run_worker
-from trustdesk.store.models import AuditEvent, Case, Job, Report, Signal, Subject
+from trustdesk.rules.versions import save_rule
+from trustdesk.store.models import AuditEvent, Case, Job, Report, Rule, RuleEvaluation, RuleHit, Signal, Subject
 
 SCAM_ROUTE = "signals.exists(s, s.label == 'spam_scam' && s.score >= 0.8)"
 SCAM_TEXT = "send bitcoin to my wallet and I double your crypto investment, guaranteed profit"
@@ -224,3 +228,71 @@ def test_the_worker_lets_analysers_look_before_it_takes_the_write_lock(
         stored = s.execute(select(Signal.subject_id, Signal.analyser)).all()
         written = s.execute(select(Subject.id).where(Subject.external_id == "written-meanwhile")).scalar_one_or_none()
     assert (subject_id, "slow") in stored and written is not None
+
+
+def _worker_with(api: Api, settings: Settings, monkeypatch: pytest.MonkeyPatch, meanwhile: Callable[[], None]) -> list[int]:
+    """Run the worker's analysis job with the fixed analyser (score 0.95), doing `meanwhile`
+    after it has evaluated from its read and before its write transaction; how many events
+    each evaluation in the write transaction took."""
+    monkeypatch.setattr(runs, "analysers_for", lambda _db, _blobs: _registry(0.95))
+    real_foresee, real_judge = runs.foresee, routing._judge
+    judged: list[int] = []
+
+    def foresee(session: Session, signals: dict[int, list[LatestSignal]]) -> routing.Foreseen:
+        foreseen = real_foresee(session, signals)
+        assert foreseen.routed, "the read evaluated nothing"
+        meanwhile()
+        monkeypatch.setattr(routing, "_judge", lambda *args: judged.append(len(args[3])) or real_judge(*args))
+        return foreseen
+
+    monkeypatch.setattr(runs, "foresee", foresee)
+    assert run_worker(api.db, settings, worker_id="w1", once=True) >= 1
+    return judged
+
+
+def _evaluation(api: Api, subject_id: int) -> tuple[RuleEvaluation, list[str]]:
+    """The subject's evaluation on its signals, and the names of the rules it hit."""
+    with api.db.reader() as s:
+        evaluation = s.execute(select(RuleEvaluation).where(RuleEvaluation.subject_id == subject_id,
+                                                            RuleEvaluation.trigger == "signals")).scalar_one()
+        hits = s.execute(select(Rule.name).join(RuleHit, RuleHit.rule_id == Rule.id)
+                         .where(RuleHit.evaluation_id == evaluation.id)).scalars().all()
+    return evaluation, list(hits)
+
+
+def test_the_worker_evaluates_the_rules_before_its_write_transaction(
+    api: Api, settings: Settings, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _queues(api)
+    subject_id = _subject(api, "m1", SCAM_TEXT)
+    judged = _worker_with(api, settings, monkeypatch, lambda: None)
+    assert judged == [0]  # nothing changed: the write transaction took what the read evaluated
+    evaluation, _hits = _evaluation(api, subject_id)
+    assert [(s["analyser"], s["score"]) for s in evaluation.inputs["signals"]] == [("fixed", 0.95)]
+
+
+def test_a_report_filed_after_the_read_is_what_the_rules_see(api: Api, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    queues = _queues(api)
+    subject_id = _subject(api, "msg", SCAM_TEXT)
+    reported: list[Case] = []
+    judged = _worker_with(api, settings, monkeypatch, lambda: reported.append(_report(api)))
+    assert judged == [1]
+    evaluation, _hits = _evaluation(api, subject_id)
+    assert evaluation.inputs["policy"]["code"] == "SPAM" and evaluation.inputs["event"]["source"] == "anonymous"
+    with api.db.reader() as s:  # routed again with its signals, as the report's case now is
+        case = s.get_one(Case, reported[0].id)
+    assert reported[0].queue_id == queues["General"] and case.queue_id == queues["Scams"]
+
+
+def test_a_rule_saved_after_the_read_is_applied(api: Api, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    _queues(api)
+    subject_id = _subject(api, "m1", SCAM_TEXT)
+
+    def save() -> None:
+        with api.db.session() as s:
+            save_rule(s, SETUP, parse_rule({"name": "scam_label", "mode": "live", "expression": SCAM_ROUTE,
+                                            "effects": [{"type": "label", "label": "scam"}]}), source="api")
+
+    judged = _worker_with(api, settings, monkeypatch, save)
+    assert judged == [1]
+    assert _evaluation(api, subject_id)[1] == ["scam_label"]

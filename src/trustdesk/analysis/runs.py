@@ -8,9 +8,10 @@ ID` runs the same thing at once. Each run reads the subjects, lets every registe
 takes the automatic action a bank's new match calls for (`trustdesk.hash_banks.actions`) and,
 for the subjects that got new signals, re-scores and re-routes their open case
 (`trustdesk.cases.routing.reconsider`), all in one transaction. The job lets the analysers
-look before that transaction, from a read: the write lock is not held while a model runs (a
-subject changed meanwhile keeps signals of the content they were found on, and its change
-queued another run). Running twice is
+look before that transaction, from a read, and evaluates there what the rules will make of the
+signals (`trustdesk.cases.routing.foresee`): the write lock is not held while a model or a rule
+runs (a subject changed meanwhile keeps signals of the content they were found on, and its
+change queued another run). Running twice is
 harmless: the second run stores nothing new and so changes no case. Content whose person
 restricted processing or objected to it (`trustdesk.privacy.processing`) is neither queued nor
 analysed: a restriction placed after the job was queued still holds when it runs.
@@ -29,7 +30,7 @@ from trustdesk.analysis.analysers import ANALYSERS, Analyser, AnalyserRegistry, 
 from trustdesk.analysis.text.deep_tier import DeepTier, embeddings_installed
 from trustdesk.analysis.text.fast_tier import FastTier
 from trustdesk.audit.log import Actor
-from trustdesk.cases.routing import reconsider
+from trustdesk.cases.routing import Foreseen, foresee, reconsider
 from trustdesk.hash_banks.actions import act_on_matches
 from trustdesk.hash_banks.analyser import HashBankAnalyser
 from trustdesk.hash_banks.matcher import BankMatcher
@@ -66,6 +67,18 @@ class Findings:
     views: list[SubjectView]
     by_analyser: list[tuple[Analyser, list[list[SignalFound]]]]
 
+    def latest(self, session: Session) -> dict[int, list[signals.LatestSignal]]:
+        """Each subject's latest signals as they will be once these findings are stored (for
+        the subjects with findings)."""
+        new: dict[int, dict[tuple[str, str], signals.LatestSignal]] = {}
+        for analyser, by_view in self.by_analyser:
+            for view, found in zip(self.views, by_view):
+                for f in found:
+                    new.setdefault(view.id, {})[(analyser.name, f.label)] = signals.LatestSignal(0, analyser.name, f.label, f.score, f.match)
+        stored = signals.latest_signals(session, new)
+        return {subject_id: list({**{(s.analyser, s.label): s for s in stored.get(subject_id, [])}, **by_key}.values())
+                for subject_id, by_key in new.items()}
+
     def of(self, subject_ids: Collection[int]) -> Findings:
         """Only the findings on these subjects."""
         keep = [n for n, view in enumerate(self.views) if view.id in subject_ids]
@@ -99,17 +112,18 @@ _EXISTING = select(Subject.id).where(InIds(Subject.id))
 
 
 def analyse(session: Session, actor: Actor, subject_ids: list[int], analysers: AnalyserRegistry = ANALYSERS,
-            findings: Findings | None = None) -> dict[int, int]:
+            findings: Findings | None = None, foreseen: Foreseen | None = None) -> dict[int, int]:
     """Store what the analysers find (or found already, in `findings`), then what new hash-bank
-    matches call for, then let new signals move the subjects' cases; subject id → how many new
-    signals it got. Nothing is kept for subjects deleted since, nor looked for or kept on
-    withheld ones (a restriction placed meanwhile still holds)."""
+    matches call for, then let new signals move the subjects' cases (taking the evaluations
+    `foreseen` that still hold); subject id → how many new signals it got. Nothing is kept for
+    subjects deleted since, nor looked for or kept on withheld ones (a restriction placed
+    meanwhile still holds)."""
     withheld = withheld_from_automation(session, subject_ids)
     existing = set(session.execute(_EXISTING, {"ids": subject_ids}).scalars())
     wanted = [s for s in subject_ids if s in existing and s not in withheld]
     fresh = keep(session, (findings if findings is not None else look(session, wanted, analysers)).of(set(wanted)))
     act_on_matches(session, actor, [signal_id for ids in fresh.values() for signal_id in ids])
-    reconsider(session, actor, [subject_id for subject_id, ids in fresh.items() if ids])
+    reconsider(session, actor, [subject_id for subject_id, ids in fresh.items() if ids], foreseen)
     return {subject_id: len(ids) for subject_id, ids in fresh.items()}
 
 
@@ -139,5 +153,6 @@ def handle_analyse_subjects(ctx: WorkerContext, job: AnalyseSubjects) -> None:
     with ctx.db.reader() as session:
         withheld = withheld_from_automation(session, job.subject_ids)
         findings = look(session, [s for s in job.subject_ids if s not in withheld], analysers)
+        foreseen = foresee(session, findings.latest(session))
     with ctx.db.session() as session:
-        analyse(session, ANALYSIS, job.subject_ids, analysers, findings)
+        analyse(session, ANALYSIS, job.subject_ids, analysers, findings, foreseen)

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
@@ -53,7 +53,7 @@ from trustdesk.domain.vocabulary import CaseKind, ReporterType, ReportStatus
 from trustdesk.enforcement import notifiers
 from trustdesk.privacy.processing import withheld_from_automation
 from trustdesk.rules import evaluations
-from trustdesk.rules.engine import Effects, expression_error, routing_context, rule_set
+from trustdesk.rules.engine import Effects, RuleSet, expression_error, routing_context, rule_set
 from trustdesk.rules.evaluations import Evaluated
 from trustdesk.rules.expressions import Expression, ExpressionError, Prepared, compile_expression
 from trustdesk.rules.inputs import Event, build_inputs
@@ -85,12 +85,17 @@ def _expression(queue: Queue) -> Expression:
     return _compiled[key]
 
 
-def _queues(session: Session, actor: Actor) -> tuple[list[Queue], Queue]:
+def _active_queues(session: Session) -> tuple[list[Queue], Queue | None]:
+    """The active queues in routing order, and the default one if there is one."""
     queues = list(session.execute(select(Queue).where(Queue.active.is_(True)).order_by(Queue.position, Queue.id)).scalars())
-    default = next((q for q in queues if q.is_default), None)
-    if default is None:  # never leave a report without a queue
-        default = fallback_queue(session, actor)
-    return [q for q in queues if not q.is_default and q.routing_expression], default
+    return queues, next((q for q in queues if q.is_default), None)
+
+
+def _queues(session: Session, actor: Actor) -> tuple[list[Queue], Queue]:
+    """The active queues in routing order, and the default one (made if there is none: never
+    leave a report without a queue)."""
+    queues, default = _active_queues(session)
+    return queues, default if default is not None else fallback_queue(session, actor)
 
 
 def default_queue(session: Session, actor: Actor) -> Queue:
@@ -99,10 +104,11 @@ def default_queue(session: Session, actor: Actor) -> Queue:
 
 
 def _route(queues: list[Queue], default: Queue, context: dict[str, Any], errors: list[dict[str, str]]) -> tuple[Queue, str]:
-    """The first queue whose expression matches; the default queue when none does, or at once
-    when one fails (the failure is added to `errors`: never silently taken for "no")."""
-    prepared = Prepared(ROUTING_SCHEMA, context, {name for queue in queues for name in _expression(queue).variables})
-    for queue in queues:
+    """The first of the active `queues` whose expression matches; the default queue when none
+    does, or at once when one fails (the failure is added to `errors`: never silently taken for "no")."""
+    routing = [q for q in queues if not q.is_default and q.routing_expression]
+    prepared = Prepared(ROUTING_SCHEMA, context, {name for queue in routing for name in _expression(queue).variables})
+    for queue in routing:
         try:
             if _expression(queue).matches(prepared):
                 return queue, f"queue:{queue.name}"
@@ -125,23 +131,39 @@ class _Routed:
         return self.evaluated.outcome.effects
 
 
-def _evaluate(session: Session, app_ids: dict[int, int], events: list[Event], now: datetime,
-              signals: dict[int, list[LatestSignal]] | None = None, has_case: Collection[int] | None = None) -> dict[int, _Routed]:
-    """Evaluate the rules and queue expressions on each event and store the evaluations;
-    subject id → where its case goes. A live rule's route names the queue; failing that, the
-    queues' expressions decide, for the subjects in `has_case` (default: all; a subject
-    without a case has nothing for them to move). No rule runs on the content of a person
-    who restricted processing or objected to it: only the queues' expressions route it."""
+@dataclass(frozen=True)
+class _Setting:
+    """What evaluating a batch of events needs besides their inputs."""
+
+    rules: RuleSet
+    queues: list[Queue]  # the active ones, in routing order
+    default: Queue
+    withheld: set[int]  # subjects whose person restricted processing or objected to it
+
+    @property
+    def signature(self) -> tuple[Any, ...]:
+        """What an evaluation made in this setting depends on, besides its event."""
+        return self.rules, tuple((q.id, q.name, q.routing_expression, q.is_default) for q in self.queues), self.default.id
+
+
+def _setting(session: Session, subject_ids: Collection[int], queues: tuple[list[Queue], Queue]) -> _Setting:
+    return _Setting(rule_set(active_rules(session)), *queues, withheld_from_automation(session, subject_ids))
+
+
+def _judge(session: Session, setting: _Setting, app_ids: dict[int, int], events: list[Event], now: datetime,
+           signals: dict[int, list[LatestSignal]] | None, has_case: Collection[int] | None) -> dict[int, _Routed]:
+    """Evaluate the rules and queue expressions on each event; subject id → where its case
+    goes. A live rule's route names the queue; failing that, the queues' expressions decide,
+    for the subjects in `has_case` (None: all; a subject without a case has nothing for them
+    to move). No rule runs on the content of a person who restricted processing or objected to
+    it: only the queues' expressions route it."""
     if not events:
         return {}
-    inputs = build_inputs(session, events, now, signals=signals)
-    rules, no_rules = rule_set(active_rules(session)), rule_set(())
-    queues, default = _queues(session, Actor("system", "routing"))
-    by_name = {q.name: q for q in session.execute(select(Queue).where(Queue.active.is_(True))).scalars()}
-    withheld = withheld_from_automation(session, app_ids)
+    no_rules = rule_set(())
+    by_name = {q.name: q for q in setting.queues}
     routed: dict[int, _Routed] = {}
-    for event, seen in zip(events, inputs):
-        outcome = (no_rules if event.subject_id in withheld else rules).evaluate(seen)
+    for event, seen in zip(events, build_inputs(session, events, now, signals=signals)):
+        outcome = (no_rules if event.subject_id in setting.withheld else setting.rules).evaluate(seen)
         evaluated = Evaluated(app_ids[event.subject_id], event.subject_id, event.type, seen, outcome, event.report_id)
         route = outcome.effects.route
         if route is not None and route.queue in by_name:
@@ -149,9 +171,80 @@ def _evaluate(session: Session, app_ids: dict[int, int], events: list[Event], no
         else:
             if route is not None:
                 evaluated.errors.append(expression_error("rule", outcome.effects.route_rule or "", f"no active queue named {route.queue!r}"))
-            queue, routed_by = (_route(queues, default, routing_context(seen), evaluated.errors)
-                                if has_case is None or event.subject_id in has_case else (default, "default"))
+            queue, routed_by = (_route(setting.queues, setting.default, routing_context(seen), evaluated.errors)
+                                if has_case is None or event.subject_id in has_case else (setting.default, "default"))
         routed[event.subject_id] = _Routed(evaluated, queue, routed_by)
+    return routed
+
+
+def _foreseeable(event: Event, setting: _Setting, signals: dict[int, list[LatestSignal]], has_case: Collection[int]) -> tuple[Any, ...]:
+    """What an event's evaluation depends on besides the setting and the inputs read as of
+    when it was made."""
+    policy = (event.policy.code, event.policy.severity, bool(event.policy.graphic)) if event.policy is not None else None
+    found = sorted((s.analyser, s.label, s.score, s.match) for s in signals.get(event.subject_id, []))
+    return (event.type, event.source, event.text, event.imminent_harm, policy, event.report_id,
+            event.subject_id in has_case, event.subject_id in setting.withheld, found)
+
+
+class _Seen(NamedTuple):
+    depends_on: tuple[Any, ...]
+    evaluated: Evaluated
+    queue_id: int
+    routed_by: str
+
+
+@dataclass(frozen=True)
+class Foreseen:
+    """What `reconsider` would make of subjects' new signals, evaluated from a read before
+    they are stored: the worker evaluates there, and its write transaction takes each
+    evaluation whose event, case, restriction, latest signals, rules and queues are still what
+    it saw (the rest of its inputs, such as the account's history, are as of when it was made,
+    and kept with it), and evaluates the others again. On SQLite one process writes at a time,
+    and evaluating was most of the worker's write turn."""
+
+    signature: tuple[Any, ...] = ()
+    routed: dict[int, _Seen] = field(default_factory=dict)  # by subject id
+
+    def taken(self, setting: _Setting, events: list[Event], signals: dict[int, list[LatestSignal]],
+              has_case: Collection[int]) -> dict[int, _Routed]:
+        """The evaluations that still hold, by subject id."""
+        if not self.routed or self.signature != setting.signature:
+            return {}
+        queues = {q.id: q for q in (*setting.queues, setting.default)}
+        taken = {}
+        for event in events:
+            seen = self.routed.get(event.subject_id)
+            if seen is not None and seen.depends_on == _foreseeable(event, setting, signals, has_case):
+                taken[event.subject_id] = _Routed(seen.evaluated, queues[seen.queue_id], seen.routed_by)
+        return taken
+
+
+def foresee(session: Session, signals: dict[int, list[LatestSignal]]) -> Foreseen:
+    """Evaluate, from a read, what `reconsider` will on these subjects once new signals are
+    stored; `signals` are each subject's latest signals as they will then be."""
+    queues, default = _active_queues(session)
+    if default is None or not signals:  # a read cannot make the fallback queue
+        return Foreseen()
+    cases, _reports, app_ids, events = _signal_events(session, sorted(signals), lock=False)
+    setting = _setting(session, app_ids, (queues, default))
+    judged = _judge(session, setting, app_ids, events, utcnow(), signals, cases)
+    return Foreseen(setting.signature, {
+        event.subject_id: _Seen(_foreseeable(event, setting, signals, cases), to.evaluated, to.queue.id, to.routed_by)
+        for event in events for to in (judged[event.subject_id],)
+    })
+
+
+def _evaluate(session: Session, app_ids: dict[int, int], events: list[Event], now: datetime,
+              signals: dict[int, list[LatestSignal]] | None = None, has_case: Collection[int] | None = None,
+              foreseen: Foreseen | None = None) -> dict[int, _Routed]:
+    """Evaluate the events (as `_judge` does, taking what `foreseen` still holds) and store the
+    evaluations; subject id → where its case goes."""
+    if not events:
+        return {}
+    setting = _setting(session, app_ids, _queues(session, Actor("system", "routing")))
+    taken = foreseen.taken(setting, events, signals, has_case) if foreseen and signals is not None and has_case is not None else {}
+    judged = _judge(session, setting, app_ids, [e for e in events if e.subject_id not in taken], now, signals, has_case)
+    routed = {e.subject_id: taken.get(e.subject_id) or judged[e.subject_id] for e in events}
     evaluations.store(session, [r.evaluated for r in routed.values()], now)
     return routed
 
@@ -255,11 +348,11 @@ def route_reports(session: Session, actor: Actor, app_id: int, report_ids: list[
 def _open_report_cases(session: Session, subject_ids: Iterable[int]) -> list[Case]:
     """The subjects' open report cases, locked in id order (so that two transactions routing
     reports on the same subjects take the locks in the same order)."""
-    return list(session.execute(_OPEN_REPORT_CASES, {"ids": list(subject_ids)}).scalars())
+    return list(session.execute(_OPEN_REPORT_CASES[True], {"ids": list(subject_ids)}).scalars())
 
 
-_OPEN_REPORT_CASES = (select(Case).where(InIds(Case.subject_id), Case.status == "open", Case.kind == CaseKind.REPORT.value)
-                      .order_by(Case.id).with_for_update())
+_UNLOCKED = select(Case).where(InIds(Case.subject_id), Case.status == "open", Case.kind == CaseKind.REPORT.value).order_by(Case.id)
+_OPEN_REPORT_CASES = {False: _UNLOCKED, True: _UNLOCKED.with_for_update()}  # by whether they are locked
 
 
 class _Routing:
@@ -361,21 +454,11 @@ def _leave_hands(case: Case) -> None:
 _APP_IDS = select(Subject.id, Subject.app_id).where(InIds(Subject.id))
 
 
-def reconsider(session: Session, actor: Actor, subject_ids: Iterable[int]) -> None:
-    """Evaluate the rules again for subjects that got new signals, and move their open cases.
-
-    Every subject is an event for the rules (a live rule may act on content nobody reported,
-    and one that routes content without an open case opens one for it).
-    An open report case gets the new signals component of its priority (the band only moves
-    up) and what live rules ask for; a case not at a tier is routed again as its lead report
-    was, now with the signals, and moves if a rule or another queue takes it, leaving its
-    reviewer's hands.
-    """
-    wanted = sorted(set(subject_ids))
-    if not wanted:
-        return
-    cases = {c.subject_id: c for c in _open_report_cases(session, wanted)}
-    signals = latest_signals(session, wanted)
+def _signal_events(session: Session, wanted: list[int], *, lock: bool) -> tuple[dict[int, Case], dict[int, list[Any]], dict[int, int], list[Event]]:
+    """The subjects' open report cases (locked, or only read), those cases' reports, the
+    subjects' app ids, and each subject's event for the rules: its new signals, with its case's
+    lead report where it has one."""
+    cases = {c.subject_id: c for c in session.execute(_OPEN_REPORT_CASES[lock], {"ids": wanted}).scalars()}
     policies = {p.code: p for p in session.execute(select(Policy).where(Policy.is_current.is_(True))).scalars()}
     reports: dict[int, list[Any]] = defaultdict(list)
     for r in session.execute(select(*_REPORT_COLUMNS, Report.case_id).where(Report.case_id.in_([c.id for c in cases.values()]))):
@@ -392,7 +475,25 @@ def reconsider(session: Session, actor: Actor, subject_ids: Iterable[int]) -> No
         # A reviewer's imminent-harm flag routed the case as imminent harm: it still is.
         events.append(Event(subject_id, "signals", lead.reporter_type, lead.text or "", bool(lead.imminent_harm or case.imminent_harm),
                             policies[lead.policy_code], None))
-    routed = _evaluate(session, app_ids, events, utcnow(), signals, has_case=cases)
+    return cases, reports, app_ids, events
+
+
+def reconsider(session: Session, actor: Actor, subject_ids: Iterable[int], foreseen: Foreseen | None = None) -> None:
+    """Evaluate the rules again for subjects that got new signals, and move their open cases.
+
+    Every subject is an event for the rules (a live rule may act on content nobody reported,
+    and one that routes content without an open case opens one for it).
+    An open report case gets the new signals component of its priority (the band only moves
+    up) and what live rules ask for; a case not at a tier is routed again as its lead report
+    was, now with the signals, and moves if a rule or another queue takes it, leaving its
+    reviewer's hands.
+    """
+    wanted = sorted(set(subject_ids))
+    if not wanted:
+        return
+    cases, reports, app_ids, events = _signal_events(session, wanted, lock=True)
+    signals = latest_signals(session, wanted)
+    routed = _evaluate(session, app_ids, events, utcnow(), signals, cases, foreseen)
     now = utcnow()
     _open_for_review(session, actor, app_ids, {s: to for s, to in routed.items() if s not in cases})
     for subject_id, case in cases.items():
