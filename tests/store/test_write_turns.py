@@ -1,6 +1,6 @@
 """SQLite's processes on one file take write turns through an exclusive lock on the file beside
-it (`…-writer`), held for the whole write transaction and released when it ends, committed or
-not; reading takes no turn."""
+it (`…-writer`), taken at a write transaction's first statement and released when it ends,
+committed or not; reading takes no turn."""
 
 from __future__ import annotations
 
@@ -25,6 +25,9 @@ except BlockingIOError:
 
 
 def _free(lock_file: Path) -> bool:
+    """Whether another process could take the turn now (no lock file yet: nobody has taken it)."""
+    if not lock_file.exists():
+        return True
     return subprocess.run([sys.executable, "-c", _TRY_LOCK, str(lock_file)], check=False).returncode == 0
 
 
@@ -33,6 +36,7 @@ def test_another_process_waits_for_the_write_transaction_to_end(tmp_path: Path) 
     lock_file = tmp_path / "turns.db-writer"
     try:
         with db.session() as s:
+            assert _free(lock_file)  # the turn is taken at the first statement, not before
             s.execute(text("CREATE TABLE t (n INTEGER)"))
             assert not _free(lock_file)
         assert _free(lock_file)

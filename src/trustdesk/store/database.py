@@ -2,7 +2,8 @@
 
 Writes go through `Database.session()`. On SQLite a write transaction starts with
 `BEGIN IMMEDIATE`, so two processes never both read and then fail to upgrade to a write lock,
-once the process has its turn: threads queue in order, processes on a lock file (`…-writer`);
+once it has its turn (threads queue in order, processes on a lock file, `…-writer`), which it
+takes at its first statement and gives back when it ends;
 `Database.reader()` gives a deferred, read-only transaction for pages and reports, and is
 where a PostgreSQL read replica will plug in.
 """
@@ -13,7 +14,7 @@ import fcntl
 import os
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -29,7 +30,10 @@ def _json(value: object) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
-def _make_engine(url: str, *, immediate: bool) -> Engine:
+def _make_engine(url: str, *, immediate: bool, turns: _WriteTurns | None = None) -> Engine:
+    """An engine; on SQLite, one whose transactions begin IMMEDIATE (for writing) or deferred,
+    and, with `turns`, take a write turn just before they begin and give it back when their
+    connection returns to the pool (committed or rolled back)."""
     json_codec = {"json_serializer": _json, "json_deserializer": orjson.loads}
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=40, **json_codec)
@@ -53,9 +57,27 @@ def _make_engine(url: str, *, immediate: bool) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(conn) -> None:  # type: ignore[no-untyped-def]
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        if turns is None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            return
+        turns.__enter__()
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        except BaseException:
+            turns.__exit__(None, None, None)
+            raise
+        conn.connection.info[_TURN] = True
+
+    if turns is not None:
+        @event.listens_for(engine, "checkin")
+        def _end_turn(_dbapi_conn, record) -> None:  # type: ignore[no-untyped-def]
+            if record.info.pop(_TURN, False):
+                turns.__exit__(None, None, None)
 
     return engine
+
+
+_TURN = "write_turn"  # set in a pooled connection's info while its transaction holds the turn
 
 
 class _ProcessTurns:
@@ -82,6 +104,29 @@ class _ProcessTurns:
         if self._fd is not None and self._fd[0] == os.getpid():
             os.close(self._fd[1])
         self._fd = None
+
+
+class _WriteTurns:
+    """This process's turn among its threads, then (with a lock file) among processes."""
+
+    def __init__(self, threads: _Turns, processes: _ProcessTurns | None) -> None:
+        self._threads, self._processes = threads, processes
+
+    def __enter__(self) -> None:
+        self._threads.__enter__()
+        if self._processes is not None:
+            try:
+                self._processes.__enter__()
+            except BaseException:
+                self._threads.__exit__()
+                raise
+
+    def __exit__(self, *_exc: object) -> None:
+        try:
+            if self._processes is not None:
+                self._processes.__exit__()
+        finally:
+            self._threads.__exit__()
 
 
 class _Turns:
@@ -115,19 +160,21 @@ class Database:
         itself, under "database", for the process-wide helpers of `shared`."""
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        self.engine = _make_engine(url, immediate=True)
+        # SQLite has one writer at a time; threads of this process queue here in order instead
+        # of retrying against the busy timeout, which starves some of them, and then processes
+        # on the same file queue on a lock file beside it. A write transaction takes its turn
+        # when it begins, at its first statement: what a request does before (checking its
+        # body) or a session after its commit holds no other writer up.
+        path = make_url(url).database if self.is_sqlite else None
+        self._process_turn = _ProcessTurns(path + "-writer") if path and path != ":memory:" else None
+        turns = _WriteTurns(_Turns(), self._process_turn) if self.is_sqlite else None
+        self.engine = _make_engine(url, immediate=True, turns=turns)
         self.read_engine = _make_engine(url, immediate=False) if self.is_sqlite else self.engine
         info = {**(info or {}), "database": self}
         self._sessions = sessionmaker(self.engine, expire_on_commit=False, info=info)
         self._readers = sessionmaker(self.read_engine, expire_on_commit=False, info=info)
         self._shared: dict[Callable[..., Any], Any] = {}
         self._shared_lock = threading.Lock()
-        # SQLite has one writer at a time; threads of this process queue here in order instead
-        # of retrying against the busy timeout, which starves some of them, and then processes
-        # on the same file queue on a lock file beside it.
-        self._write_turn: AbstractContextManager[object] = _Turns() if self.is_sqlite else nullcontext()
-        path = make_url(url).database if self.is_sqlite else None
-        self._process_turn = _ProcessTurns(path + "-writer") if path and path != ":memory:" else None
         audit_log.install(self._sessions)
         counters.install(self._sessions)  # after the audit log: counts are written once its block is sealed
 
@@ -142,7 +189,7 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A write transaction: committed on success, rolled back on any error."""
-        with self._write_turn, self._process_turn or nullcontext(), self._sessions() as session, session.begin():
+        with self._sessions() as session, session.begin():
             yield session
 
     @contextmanager
