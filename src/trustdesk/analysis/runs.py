@@ -20,7 +20,7 @@ analysed: a restriction placed after the job was queued still holds when it runs
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -62,10 +62,14 @@ def queue_analysis(session: Session, subject_ids: list[int]) -> None:
 @dataclass(frozen=True)
 class Findings:
     """What every analyser found on subjects as they were read: per analyser, the signals of
-    each view, in the views' order."""
+    each view, in the views' order, and those signals as the rows to store."""
 
     views: list[SubjectView]
     by_analyser: list[tuple[Analyser, list[list[SignalFound]]]]
+    rows: list[str | None] = field(init=False)  # per analyser
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rows", [signals.encoded(zip(self.views, found)) for _analyser, found in self.by_analyser])
 
     def latest(self, session: Session) -> dict[int, list[signals.LatestSignal]]:
         """Each subject's latest signals as they will be once these findings are stored (for
@@ -82,6 +86,8 @@ class Findings:
     def of(self, subject_ids: Collection[int]) -> Findings:
         """Only the findings on these subjects."""
         keep = [n for n, view in enumerate(self.views) if view.id in subject_ids]
+        if len(keep) == len(self.views):
+            return self
         return Findings([self.views[n] for n in keep], [(a, [found[n] for n in keep]) for a, found in self.by_analyser])
 
 
@@ -96,8 +102,8 @@ def look(session: Session, subject_ids: list[int], analysers: AnalyserRegistry =
 def keep(session: Session, findings: Findings) -> dict[int, list[int]]:
     """Store the findings; subject id → the ids of its new signals."""
     fresh: dict[int, list[int]] = {view.id: [] for view in findings.views}
-    for analyser, found in findings.by_analyser:
-        for signal_id, subject_id in signals.store(session, analyser, list(zip(findings.views, found))):
+    for (analyser, _found), rows in zip(findings.by_analyser, findings.rows):
+        for signal_id, subject_id in signals.store(session, analyser, rows):
             fresh[subject_id].append(signal_id)
     return fresh
 

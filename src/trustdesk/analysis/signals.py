@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from sqlalchemy import String, bindparam, select
@@ -68,17 +68,23 @@ def subject_views(session: Session, subject_ids: Iterable[int]) -> list[SubjectV
     ]
 
 
-def store(session: Session, analyser: Analyser, found: Sequence[tuple[SubjectView, list[SignalFound]]]) -> list[tuple[int, int]]:
-    """Insert what `analyser` found on each subject, in one statement; (signal id, subject id)
-    of the signals that were new."""
-    rows: list[dict[str, Any]] = [
+def encoded(found: Iterable[tuple[SubjectView, list[SignalFound]]]) -> str | None:
+    """What an analyser found on each subject, as the rows `store` takes (JSON text, encoded
+    before the write transaction); None when it found nothing."""
+    rows = [
         {"subject_id": subject.id, "label": signal.label, "score": signal.score, "match": signal.match,
          "evidence": signal.evidence, "content_hash": subject.content_hash}
         for subject, signals in found for signal in signals
     ]
-    if not rows:
+    return json_rows(rows) if rows else None
+
+
+def store(session: Session, analyser: Analyser, rows: str | None) -> list[tuple[int, int]]:
+    """Insert what `analyser` found (`encoded`), in one statement; (signal id, subject id) of
+    the signals that were new."""
+    if rows is None:
         return []
-    params = {"rows": json_rows(rows), "analyser": analyser.name, "model_version": analyser.version, "created_at": utcnow()}
+    params = {"rows": rows, "analyser": analyser.name, "model_version": analyser.version, "created_at": utcnow()}
     return [(signal_id, subject_id) for signal_id, subject_id in session.connection().execute(_insert(dialect_name(session)), params).all()]
 
 

@@ -228,6 +228,8 @@ def foresee(session: Session, signals: dict[int, list[LatestSignal]]) -> Foresee
     cases, _reports, app_ids, events = _signal_events(session, sorted(signals), lock=False)
     setting = _setting(session, app_ids, (queues, default))
     judged = _judge(session, setting, app_ids, events, utcnow(), signals, cases)
+    for to in judged.values():
+        to.evaluated.encoded_inputs()  # here, before the write transaction
     return Foreseen(setting.signature, {
         event.subject_id: _Seen(_foreseeable(event, setting, signals, cases), to.evaluated, to.queue.id, to.routed_by)
         for event in events for to in (judged[event.subject_id],)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from trustdesk.audit.log import Actor, record
 from trustdesk.domain.errors import FieldError
 from trustdesk.rules.engine import Outcome, expression_error
-from trustdesk.store.dialects import dialect_name, insert_from_json, json_rows
+from trustdesk.store.dialects import dialect_name, encoded_json, insert_from_json, json_rows, json_text
 from trustdesk.store.models import Rule, RuleEvaluation, RuleHit, RuleVersion, UtcDateTime
 
 RULES = Actor("system", "rules")
@@ -38,13 +38,26 @@ class Evaluated:
     report_id: int | None = None
     errors: list[dict[str, str]] = field(default_factory=list)  # routing's, besides the rules'
     id: int | None = None
+    _encoded: str | None = field(default=None, repr=False)
+
+    def encoded_inputs(self) -> str:
+        """The inputs as stored (JSON text), encoded once: the worker encodes them before its
+        write transaction."""
+        if self._encoded is None:
+            self._encoded = json_text(self.inputs)
+        return self._encoded
 
 
-# Core statements built once, run past the ORM step: this runs for every event. Evaluations are
-# matched back by subject rather than by row order: on SQLite an insert that must keep the
-# parameters' order runs one row at a time. (Sent as one JSON array, as hits are, they cost
-# more: the database re-reads each row's inputs to take its columns apart.)
-_ADD_EVALUATIONS = insert(RuleEvaluation.__table__).returning(RuleEvaluation.__table__.c.subject_id, RuleEvaluation.__table__.c.id)
+@functools.cache
+def _add_evaluations(dialect: str) -> Any:
+    """A Core statement built once, run past the ORM step: this runs for every event, with the
+    inputs and errors encoded already. Evaluations are matched back by subject rather than by
+    row order: on SQLite an insert that must keep the parameters' order runs one row at a time.
+    (Sent as one JSON array, as hits are, they cost more: the database re-reads each row's
+    inputs to take its columns apart.)"""
+    table = RuleEvaluation.__table__
+    return (insert(table).values(inputs=encoded_json(dialect, "inputs"), errors=encoded_json(dialect, "errors"))
+            .returning(table.c.subject_id, table.c.id))
 
 
 @functools.cache
@@ -61,11 +74,11 @@ def store(session: Session, evaluated: Sequence[Evaluated], now: datetime) -> No
         return
     if len({e.subject_id for e in evaluated}) < len(evaluated):
         raise ValueError("one evaluation per subject in a call")
-    connection = session.connection()
+    connection, dialect = session.connection(), dialect_name(session)
     ids = dict(connection.execute(
-        _ADD_EVALUATIONS,
+        _add_evaluations(dialect),
         [{"app_id": e.app_id, "subject_id": e.subject_id, "report_id": e.report_id, "trigger": e.trigger,
-          "inputs": e.inputs, "errors": [*e.outcome.errors, *e.errors], "created_at": now} for e in evaluated],
+          "inputs": e.encoded_inputs(), "errors": json_text([*e.outcome.errors, *e.errors]), "created_at": now} for e in evaluated],
     ).all())
     hits = []
     for e in evaluated:
@@ -73,7 +86,7 @@ def store(session: Session, evaluated: Sequence[Evaluated], now: datetime) -> No
         hits.extend({"evaluation_id": e.id, "rule_id": rule.rule_id, "rule_version_id": rule.version_id,
                      "mode": rule.mode.value, "subject_id": e.subject_id} for rule in e.outcome.hits)
     if hits:
-        connection.execute(_add_hits(dialect_name(session)), {"rows": json_rows(hits), "created_at": now})
+        connection.execute(_add_hits(dialect), {"rows": json_rows(hits), "created_at": now})
 
 
 def act(session: Session, evaluated: Evaluated) -> int | None:

@@ -24,17 +24,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from trustdesk.audit import log as audit_log
 from trustdesk.store import counters
-
-
-def _json(value: object) -> str:
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+from trustdesk.store.dialects import json_text
 
 
 def _make_engine(url: str, *, immediate: bool, turns: _WriteTurns | None = None) -> Engine:
     """An engine; on SQLite, one whose transactions begin IMMEDIATE (for writing) or deferred,
     and, with `turns`, take a write turn just before they begin and give it back when their
     connection returns to the pool (committed or rolled back)."""
-    json_codec = {"json_serializer": _json, "json_deserializer": orjson.loads}
+    json_codec = {"json_serializer": json_text, "json_deserializer": orjson.loads}
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=40, **json_codec)
     path = url.split("///", 1)[-1]

@@ -46,9 +46,21 @@ def insert_from_json(dialect: str, table: Table, columns: Sequence[str], **const
     return conflict_insert(dialect, table).from_select([*columns, *constants], rows_of)
 
 
+def json_text(value: Any) -> str:
+    """`value` encoded as the JSON columns are."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 def json_rows(rows: Sequence[dict[str, Any]]) -> str:
-    """The `rows` of an `insert_from_json` statement, encoded as the JSON columns are."""
-    return orjson.dumps(rows, option=orjson.OPT_NON_STR_KEYS).decode()
+    """The `rows` of an `insert_from_json` statement."""
+    return json_text(rows)
+
+
+def encoded_json(dialect: str, name: str) -> Any:
+    """A parameter for a JSON column bound as text already encoded (`json_text`), so that it can
+    be encoded before the write transaction."""
+    param = bindparam(name, type_=String())
+    return cast(param, JSON) if dialect == "postgresql" else param
 
 
 class IdList(TypeDecorator[list[int]]):
