@@ -5,6 +5,7 @@ committed or not; reading takes no turn."""
 from __future__ import annotations
 
 import subprocess
+import threading
 import sys
 from pathlib import Path
 
@@ -50,3 +51,27 @@ def test_another_process_waits_for_the_write_transaction_to_end(tmp_path: Path) 
             assert _free(lock_file)
     finally:
         db.dispose()
+
+
+def test_a_connection_that_begins_again_before_it_is_returned_keeps_its_turn(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'turns.db'}")
+    counted: list[int] = []
+
+    def two_transactions_then_a_session() -> None:
+        with db.engine.connect() as connection:
+            connection.execute(text("CREATE TABLE t (n INTEGER)"))
+            connection.commit()
+            connection.execute(text("INSERT INTO t VALUES (1)"))  # a second transaction: no second turn to wait for
+            connection.commit()
+        with db.session() as s:  # and the turn was given back
+            counted.append(s.execute(text("SELECT count(*) FROM t")).scalar_one())
+
+    worker = threading.Thread(target=two_transactions_then_a_session, daemon=True)
+    worker.start()
+    worker.join(timeout=20)
+    try:
+        assert not worker.is_alive(), "waiting for its own turn"
+        assert counted == [1]
+    finally:
+        if not worker.is_alive():
+            db.dispose()

@@ -54,7 +54,7 @@ def _make_engine(url: str, *, immediate: bool, turns: _WriteTurns | None = None)
 
     @event.listens_for(engine, "begin")
     def _begin(conn) -> None:  # type: ignore[no-untyped-def]
-        if turns is None:
+        if turns is None or conn.connection.info.get(_TURN):  # no turns, or a later transaction before checkin
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
             return
         turns.__enter__()
