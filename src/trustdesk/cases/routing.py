@@ -187,6 +187,8 @@ def _foreseeable(event: Event, setting: _Setting, signals: dict[int, list[Latest
 
 
 class _Seen(NamedTuple):
+    """An evaluation made from the read, with what it depended on (`_foreseeable`)."""
+
     depends_on: tuple[Any, ...]
     evaluated: Evaluated
     queue_id: int
