@@ -17,7 +17,7 @@ from sqlalchemy import String, bindparam, select
 from sqlalchemy.orm import Session
 
 from trustdesk.analysis.analysers import Analyser, MediaView, SignalFound, SubjectView
-from trustdesk.store.dialects import InIds, dialect_name, insert_from_json, json_rows
+from trustdesk.store.dialects import InIds, dialect_name, insert_from_json, json_text
 from trustdesk.store.models import MediaHash, MediaItem, Report, Signal, Subject, UtcDateTime, utcnow
 
 SHOWN_LIMIT = 200
@@ -76,7 +76,7 @@ def encoded(found: Iterable[tuple[SubjectView, list[SignalFound]]]) -> str | Non
          "evidence": signal.evidence, "content_hash": subject.content_hash}
         for subject, signals in found for signal in signals
     ]
-    return json_rows(rows) if rows else None
+    return json_text(rows) if rows else None
 
 
 def store(session: Session, analyser: Analyser, rows: str | None) -> list[tuple[int, int]]:

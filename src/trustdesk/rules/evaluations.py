@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from trustdesk.audit.log import Actor, record
 from trustdesk.domain.errors import FieldError
 from trustdesk.rules.engine import Outcome, expression_error
-from trustdesk.store.dialects import dialect_name, encoded_json, insert_from_json, json_rows, json_text
+from trustdesk.store.dialects import dialect_name, encoded_json, insert_from_json, json_text
 from trustdesk.store.models import Rule, RuleEvaluation, RuleHit, RuleVersion, UtcDateTime
 
 RULES = Actor("system", "rules")
@@ -86,7 +86,7 @@ def store(session: Session, evaluated: Sequence[Evaluated], now: datetime) -> No
         hits.extend({"evaluation_id": e.id, "rule_id": rule.rule_id, "rule_version_id": rule.version_id,
                      "mode": rule.mode.value, "subject_id": e.subject_id} for rule in e.outcome.hits)
     if hits:
-        connection.execute(_add_hits(dialect), {"rows": json_rows(hits), "created_at": now})
+        connection.execute(_add_hits(dialect), {"rows": json_text(hits), "created_at": now})
 
 
 def act(session: Session, evaluated: Evaluated) -> int | None:

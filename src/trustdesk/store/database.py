@@ -52,18 +52,22 @@ def _make_engine(url: str, *, immediate: bool, turns: _WriteTurns | None = None)
         cursor.execute("PRAGMA temp_store=MEMORY")
         cursor.close()
 
+    begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+
     @event.listens_for(engine, "begin")
     def _begin(conn) -> None:  # type: ignore[no-untyped-def]
-        if turns is None or conn.connection.info.get(_TURN):  # no turns, or a later transaction before checkin
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-            return
-        turns.__enter__()
+        # A connection that begins again before its checkin still holds its turn.
+        taking = turns is not None and not conn.connection.info.get(_TURN)
+        if taking:
+            turns.__enter__()
         try:
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            conn.exec_driver_sql(begin)
         except BaseException:
-            turns.__exit__(None, None, None)
+            if taking:
+                turns.__exit__(None, None, None)
             raise
-        conn.connection.info[_TURN] = True
+        if taking:
+            conn.connection.info[_TURN] = True
 
     if turns is not None:
         @event.listens_for(engine, "checkin")

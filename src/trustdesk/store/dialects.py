@@ -29,7 +29,7 @@ def conflict_insert(session: Session | str, model: type | Table) -> postgresql.I
 
 
 def insert_from_json(dialect: str, table: Table, columns: Sequence[str], **constants: Any) -> postgresql.Insert | sqlite.Insert:
-    """An INSERT of the rows given as one JSON array of objects, bound as `rows` (`json_rows`),
+    """An INSERT of the rows given as one JSON array of objects, bound as `rows` (`json_text`),
     with `constants` (bound once) for every row: the database unpacks the rows, which costs far
     less than binding thousands of rows' parameters one by one. For rows of small values: SQLite
     reads a row's text again for each column it takes out. Built once per database kind."""
@@ -47,13 +47,8 @@ def insert_from_json(dialect: str, table: Table, columns: Sequence[str], **const
 
 
 def json_text(value: Any) -> str:
-    """`value` encoded as the JSON columns are."""
+    """`value` encoded as the JSON columns are (and as an `insert_from_json` statement takes its rows)."""
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
-
-
-def json_rows(rows: Sequence[dict[str, Any]]) -> str:
-    """The `rows` of an `insert_from_json` statement."""
-    return json_text(rows)
 
 
 def encoded_json(dialect: str, name: str) -> Any:
