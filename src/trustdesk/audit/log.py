@@ -10,6 +10,7 @@ SQLite the write transaction already holds the database lock.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import uuid
 from dataclasses import dataclass
@@ -17,15 +18,17 @@ from datetime import datetime, timezone
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, event, insert, select, update
+from sqlalchemy import String, bindparam, event, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from trustdesk.audit import personal_data
+from trustdesk.store.dialects import dialect_name, insert_from_json, json_rows
 from trustdesk.store.pending import Pending
 from trustdesk.store.models import (
     AuditBlock,
     AuditChainHead,
     AuditEvent,
+    UtcDateTime,
     as_utc,
     utcnow,
 )
@@ -129,7 +132,7 @@ def _encode_value(value: Any) -> Any:
 
 # Built once: every committing transaction runs them, and building a statement costs more than running it.
 _HEAD = select(AuditChainHead.seq, AuditChainHead.block_hash).where(AuditChainHead.id == 1).with_for_update()
-_ADD_EVENTS = insert(AuditEvent)
+_EVENT_COLUMNS = ("position", "actor_type", "actor_id", "verb", "object_type", "object_id", "before", "after", "person_ref", "event_hash")
 _ADD_BLOCK = insert(AuditBlock)
 _MOVE_HEAD = update(AuditChainHead).where(AuditChainHead.id == 1).values(
     seq=bindparam("new_seq"), block_hash=bindparam("new_hash")
@@ -154,10 +157,20 @@ def _seal(session: Session) -> None:
         fields["position"] = position
         fields["event_hash"] = event_hash(fields)
     sealed = block_hash(seq, prev, tx_id, [f["event_hash"] for f in pending])
-    conn.execute(_ADD_EVENTS, pending)
+    # One statement whatever the number of events (intake seals a thousand at once); the
+    # transaction's id and time are the same for all of them.
+    dialect = dialect_name(session)
+    columns, rows = json_rows(dialect, AuditEvent.__table__, [{name: fields[name] for name in _EVENT_COLUMNS} for fields in pending])
+    conn.execute(_add_events(dialect, columns), {"rows": rows, "tx_id": tx_id, "at": pending[0]["at"]})
     conn.execute(_ADD_BLOCK, {"seq": seq, "tx_id": tx_id, "event_count": len(pending), "prev_hash": prev,
                               "block_hash": sealed, "sealed_at": utcnow()})
     conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": sealed})
+
+
+@functools.cache
+def _add_events(dialect: str, columns: tuple[str, ...]) -> Any:
+    return insert_from_json(dialect, AuditEvent.__table__, columns,
+                            tx_id=bindparam("tx_id", type_=String()), at=bindparam("at", type_=UtcDateTime()))
 
 
 def _forget(session: Session) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
 from typing import Any
 
 import orjson
@@ -49,6 +51,25 @@ def insert_from_json(dialect: str, table: Table, columns: Sequence[str], **const
 def json_text(value: Any) -> str:
     """`value` encoded as the JSON columns are (and as an `insert_from_json` statement takes its rows)."""
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def json_rows(dialect: str, table: Table, rows: Sequence[Mapping[str, Any]]) -> tuple[tuple[str, ...], str]:
+    """Rows (all with the same keys) for an `insert_from_json` statement on `table`: the columns
+    to insert and the rows as `json_text`, each time as the database takes it (SQLite keeps
+    times as text in a format of its own). A column that is None in every row and has no
+    default in the database is left out, to be NULL: SQLite reads a row's text again for each
+    column it takes out."""
+    columns = tuple(name for name in rows[0] if table.c[name].server_default is not None or any(row[name] is not None for row in rows))
+    times = [name for name in columns if table.c[name].type.python_type is datetime]
+    stored = functools.cache(functools.partial(_stored_time, dialect))  # a batch's rows mostly share their times
+    return columns, json_text([{name: row[name] for name in columns} | {name: stored(row[name]) for name in times} for row in rows])
+
+
+def _stored_time(dialect: str, value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    utc = (value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value).astimezone(timezone.utc)
+    return utc.isoformat() if dialect == "postgresql" else utc.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def encoded_json(dialect: str, name: str) -> Any:
