@@ -45,3 +45,22 @@ def test_intake_rows_are_stored_as_the_orm_stores_them(db: Database) -> None:
         assert stored.created_at == CREATED
         assert stored.attributes == {"score": 0.30000000000000004, "tags": ["a", "é"]}
         assert verify_chain(session).ok  # the audit events, also inserted from one JSON array, hash as stored
+
+
+def test_values_equal_in_python_but_not_in_json_are_kept_apart(db: Database) -> None:
+    """A value the same in every row is bound once, but 1, 1.0 and True are equal in Python."""
+    attributes = [{"n": 1}, {"n": 1.0}, {"n": True}, {"n": 1}]
+    with db.session() as session:
+        app = ensure_app(session, ACTOR, "market", "Market")
+        create_subjects(session, Submitter(app.id, ACTOR), [
+            SubjectIn(external_id=f"s{n}", kind="message", text="same text", attributes=given) for n, given in enumerate(attributes)
+        ])
+        create_subjects(session, Submitter(app.id, ACTOR), [  # one batch in which every row has the same attributes
+            SubjectIn(external_id=f"t{n}", kind="message", text="same text", attributes={"n": 1.0}) for n in range(3)
+        ])
+    with db.reader() as session:
+        stored = dict(session.execute(select(Subject.external_id, Subject.attributes)).all())
+        for n, given in enumerate(attributes):
+            assert type(stored[f"s{n}"]["n"]) is type(given["n"]) and stored[f"s{n}"] == given
+        assert [type(stored[f"t{n}"]["n"]) for n in range(3)] == [float] * 3
+        assert verify_chain(session).ok

@@ -160,16 +160,16 @@ def _seal(session: Session) -> None:
     # One statement whatever the number of events (intake seals a thousand at once); the
     # transaction's id and time are the same for all of them.
     dialect = dialect_name(session)
-    columns, rows = json_rows(dialect, AuditEvent.__table__, [{name: fields[name] for name in _EVENT_COLUMNS} for fields in pending])
-    conn.execute(_add_events(dialect, columns), {"rows": rows, "tx_id": tx_id, "at": pending[0]["at"]})
+    rows = json_rows(dialect, AuditEvent.__table__, [{name: fields[name] for name in _EVENT_COLUMNS} for fields in pending])
+    conn.execute(_add_events(dialect, rows.columns, rows.shared), {**rows.params, "tx_id": tx_id, "at": pending[0]["at"]})
     conn.execute(_ADD_BLOCK, {"seq": seq, "tx_id": tx_id, "event_count": len(pending), "prev_hash": prev,
                               "block_hash": sealed, "sealed_at": utcnow()})
     conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": sealed})
 
 
-@functools.cache
-def _add_events(dialect: str, columns: tuple[str, ...]) -> Any:
-    return insert_from_json(dialect, AuditEvent.__table__, columns,
+@functools.lru_cache(maxsize=64)
+def _add_events(dialect: str, columns: tuple[str, ...], shared: tuple[str, ...]) -> Any:
+    return insert_from_json(dialect, AuditEvent.__table__, columns, shared,
                             tx_id=bindparam("tx_id", type_=String()), at=bindparam("at", type_=UtcDateTime()))
 
 

@@ -99,7 +99,7 @@ def _stored(session: Session, model: type[Row], app_id: int, entries: Sequence[t
                 _field(None if single else index, "external_id"),
                 f"{row.external_id!r} was already received with different content;{hint}",
             )
-        known[row.external_id] = Receipt.model_construct(id=row.id, external_id=row.external_id, received_at=row.received_at, status="existing")
+        known[row.external_id] = Receipt(id=row.id, external_id=row.external_id, received_at=row.received_at, status="existing")
     return known
 
 
@@ -121,11 +121,11 @@ _RETURNING: dict[type[Any], tuple[str, ...]] = {
 }
 
 
-@functools.cache
-def _insert(model: type[Row], dialect: str, columns: tuple[str, ...]) -> Any:
-    """Insert rows given as one JSON array, skipping those whose (app, external id) is taken;
-    returns what `_RETURNING` names."""
-    statement = insert_from_json(dialect, model.__table__, columns).on_conflict_do_nothing(index_elements=["app_id", "external_id"])
+@functools.lru_cache(maxsize=256)
+def _insert(model: type[Row], dialect: str, columns: tuple[str, ...], shared: tuple[str, ...]) -> Any:
+    """Insert rows given as one JSON array (`json_rows`), skipping those whose (app, external
+    id) is taken; returns what `_RETURNING` names."""
+    statement = insert_from_json(dialect, model.__table__, columns, shared).on_conflict_do_nothing(index_elements=["app_id", "external_id"])
     return statement.returning(*(getattr(model, name) for name in _RETURNING[model]))
 
 
@@ -143,8 +143,8 @@ def _insert_new(
     answered exactly like a retry: its original receipt, or a `Conflict` if its content differs.
     Returns the rows really inserted and the receipts of the ones that lost the race."""
     dialect = dialect_name(session)
-    columns, encoded = json_rows(dialect, model.__table__, rows)
-    inserted = session.connection().execute(_insert(model, dialect, columns), {"rows": encoded}).all()
+    encoded = json_rows(dialect, model.__table__, rows)
+    inserted = session.connection().execute(_insert(model, dialect, encoded.columns, encoded.shared), encoded.params).all()
     won = {row.external_id for row in inserted}
     return inserted, _stored(session, model, app_id, [e for e in entries if e[1].external_id not in won], single)
 
@@ -195,7 +195,7 @@ def create_subjects(
         counters.inserted(session, Subject, (row._mapping for row in inserted))
         for row in inserted:
             ids[row.external_id] = (row.id, row.id if row.kind == SubjectKind.ACCOUNT else row.account_id)
-            created[row.external_id] = Receipt.model_construct(id=row.id, external_id=row.external_id, received_at=now, status="created")
+            created[row.external_id] = Receipt(id=row.id, external_id=row.external_id, received_at=now, status="created")
         known |= raced
         ids |= _subject_ids(session, who.app_id, set(raced))  # later items may name them
         pending = waiting
@@ -372,7 +372,7 @@ def file_reports(
         )
     inserted, raced = _insert_new(session, Report, who.app_id, fresh, rows, single)
     counters.inserted(session, Report, (row._mapping for row in inserted))
-    created = {r.external_id: Receipt.model_construct(id=r.id, external_id=r.external_id, received_at=now, status="created") for r in inserted}
+    created = {r.external_id: Receipt(id=r.id, external_id=r.external_id, received_at=now, status="created") for r in inserted}
     rows = [row for row in rows if row["external_id"] in created]
     persons = {_reporter_ref(row) for row in rows}
     personal_data.preload(session, {p for p in persons if p})
@@ -454,7 +454,7 @@ def record_account_events(session: Session, who: Submitter, items: Sequence[Acco
             | {"kind": item.kind.value, "app_id": who.app_id, "account_id": ids[item.account_external_id][0], "body_hash": digest, "received_at": now}
         )
     inserted, raced = _insert_new(session, AccountEvent, who.app_id, fresh, rows, single)
-    created = {r.external_id: Receipt.model_construct(id=r.id, external_id=r.external_id, received_at=now, status="created") for r in inserted}
+    created = {r.external_id: Receipt(id=r.id, external_id=r.external_id, received_at=now, status="created") for r in inserted}
     rows = [row for row in rows if row["external_id"] in created]
     personal_data.preload(session, {personal_data.account_ref(row["account_id"]) for row in rows})
     for row in rows:

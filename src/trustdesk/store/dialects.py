@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -30,11 +31,12 @@ def conflict_insert(session: Session | str, model: type | Table) -> postgresql.I
     return (postgresql if name == "postgresql" else sqlite).insert(model)
 
 
-def insert_from_json(dialect: str, table: Table, columns: Sequence[str], **constants: Any) -> postgresql.Insert | sqlite.Insert:
+def insert_from_json(dialect: str, table: Table, columns: Sequence[str], shared: Sequence[str] = (), **constants: Any) -> postgresql.Insert | sqlite.Insert:
     """An INSERT of the rows given as one JSON array of objects, bound as `rows` (`json_text`),
-    with `constants` (bound once) for every row: the database unpacks the rows, which costs far
-    less than binding thousands of rows' parameters one by one. For rows of small values: SQLite
-    reads a row's text again for each column it takes out. Built once per database kind."""
+    each giving `columns`; the `shared` columns, bound by their names, and `constants` are bound
+    once for every row (`json_rows` says which are which): the database unpacks the rows, which
+    costs far less than binding thousands of rows' parameters one by one. For rows of small
+    values: SQLite reads a row's text again for each column it takes out."""
     rows = bindparam("rows", type_=String())
     if dialect == "postgresql":
         source = func.json_to_recordset(cast(rows, JSON)).table_valued(
@@ -43,26 +45,53 @@ def insert_from_json(dialect: str, table: Table, columns: Sequence[str], **const
     else:
         source = func.json_each(rows).table_valued("value")
         values = [func.json_extract(source.c.value, f"$.{name}") for name in columns]
+    once = {name: bindparam(name, type_=table.c[name].type) for name in shared} | constants
     # SQLite needs a WHERE before an upsert's ON CONFLICT, or reads ON as the join's.
-    rows_of = select(*values, *constants.values()).select_from(source).where(true())
-    return conflict_insert(dialect, table).from_select([*columns, *constants], rows_of)
+    rows_of = select(*values, *once.values()).select_from(source).where(true())
+    return conflict_insert(dialect, table).from_select([*columns, *once], rows_of)
+
+
+@dataclass(frozen=True)
+class JsonRows:
+    """Rows as an `insert_from_json` statement takes them (made by `json_rows`): the columns
+    each row gives, the columns with one value for every row, and the statement's parameters
+    (`rows`, and those values)."""
+
+    columns: tuple[str, ...]
+    shared: tuple[str, ...]
+    params: dict[str, Any]
+
+
+def json_rows(dialect: str, table: Table, rows: Sequence[Mapping[str, Any]]) -> JsonRows:
+    """Rows (all with the same keys, at least one) for an `insert_from_json` statement on
+    `table`, each time as the database takes it (SQLite keeps times as text in a format of its
+    own). SQLite reads a row's text again for each column it takes out, so a column None in
+    every row is left out (to be NULL; unless the database has a default for it) and one with
+    the same value in every row is bound once."""
+    columns, shared = [], []
+    for name in rows[0]:
+        first = rows[0][name]
+        if first is None and table.c[name].server_default is None and all(row[name] is None for row in rows):
+            continue
+        (shared if first is not None and len(rows) > 1 and _same(first, (row[name] for row in rows)) else columns).append(name)
+    if not columns and shared:  # every row alike: the rows still say how many there are
+        columns.append(shared.pop())
+    times = {name for name in columns if table.c[name].type.python_type is datetime}
+    stored = functools.cache(functools.partial(_stored_time, dialect))  # a batch's rows mostly share their times
+    text = json_text([{name: stored(row[name]) if name in times else row[name] for name in columns} for row in rows])
+    return JsonRows(tuple(columns), tuple(shared), {"rows": text} | {name: rows[0][name] for name in shared})
+
+
+def _same(first: Any, values: Iterable[Any]) -> bool:
+    """Whether every value is stored as `first` is: equal, of the same type and, for JSON, with
+    the same text (1 and 1.0 are equal in Python, not in JSON)."""
+    encoded = json_text(first) if isinstance(first, dict | list) else None
+    return all(type(value) is type(first) and value == first and (encoded is None or json_text(value) == encoded) for value in values)
 
 
 def json_text(value: Any) -> str:
     """`value` encoded as the JSON columns are (and as an `insert_from_json` statement takes its rows)."""
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
-
-
-def json_rows(dialect: str, table: Table, rows: Sequence[Mapping[str, Any]]) -> tuple[tuple[str, ...], str]:
-    """Rows (all with the same keys) for an `insert_from_json` statement on `table`: the columns
-    to insert and the rows as `json_text`, each time as the database takes it (SQLite keeps
-    times as text in a format of its own). A column that is None in every row and has no
-    default in the database is left out, to be NULL: SQLite reads a row's text again for each
-    column it takes out."""
-    columns = tuple(name for name in rows[0] if table.c[name].server_default is not None or any(row[name] is not None for row in rows))
-    times = [name for name in columns if table.c[name].type.python_type is datetime]
-    stored = functools.cache(functools.partial(_stored_time, dialect))  # a batch's rows mostly share their times
-    return columns, json_text([{name: row[name] for name in columns} | {name: stored(row[name]) for name in times} for row in rows])
 
 
 def _stored_time(dialect: str, value: datetime | None) -> str | None:
