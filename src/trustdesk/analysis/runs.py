@@ -39,7 +39,7 @@ from trustdesk.jobs.registry import WorkerContext, job_kind
 from trustdesk.privacy.processing import withheld_from_automation
 from trustdesk.store.blobs import BlobStore
 from trustdesk.store.database import Database
-from trustdesk.store.dialects import InIds
+from trustdesk.store.dialects import InIds, JsonRows, dialect_name
 from trustdesk.store.models import Subject
 
 ANALYSIS = Actor("system", "analysis")
@@ -66,10 +66,11 @@ class Findings:
 
     views: list[SubjectView]
     by_analyser: list[tuple[Analyser, list[list[SignalFound]]]]
-    rows: list[str | None] = field(init=False)  # per analyser
+    dialect: str  # of the database they will be stored in
+    rows: list[JsonRows | None] = field(init=False)  # per analyser
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "rows", [signals.encoded(zip(self.views, found)) for _analyser, found in self.by_analyser])
+        object.__setattr__(self, "rows", [signals.encoded(self.dialect, zip(self.views, found)) for _analyser, found in self.by_analyser])
 
     def latest(self, session: Session) -> dict[int, list[signals.LatestSignal]]:
         """Each subject's latest signals as they will be once these findings are stored (for
@@ -88,7 +89,7 @@ class Findings:
         keep = [n for n, view in enumerate(self.views) if view.id in subject_ids]
         if len(keep) == len(self.views):
             return self
-        return Findings([self.views[n] for n in keep], [(a, [found[n] for n in keep]) for a, found in self.by_analyser])
+        return Findings([self.views[n] for n in keep], [(a, [found[n] for n in keep]) for a, found in self.by_analyser], self.dialect)
 
 
 def look(session: Session, subject_ids: list[int], analysers: AnalyserRegistry = ANALYSERS) -> Findings:
@@ -96,7 +97,7 @@ def look(session: Session, subject_ids: list[int], analysers: AnalyserRegistry =
     it before its write transaction (a model may take seconds, and on SQLite the write lock
     would hold intake up meanwhile)."""
     views = signals.subject_views(session, subject_ids)
-    return Findings(views, [(analyser, analyser.analyse_many(views)) for analyser in analysers.all()])
+    return Findings(views, [(analyser, analyser.analyse_many(views)) for analyser in analysers.all()], dialect_name(session))
 
 
 def keep(session: Session, findings: Findings) -> dict[int, list[int]]:

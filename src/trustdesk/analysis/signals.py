@@ -17,7 +17,7 @@ from sqlalchemy import String, bindparam, select
 from sqlalchemy.orm import Session
 
 from trustdesk.analysis.analysers import Analyser, MediaView, SignalFound, SubjectView
-from trustdesk.store.dialects import InIds, dialect_name, insert_from_json, json_text
+from trustdesk.store.dialects import InIds, JsonRows, dialect_name, insert_from_json, json_rows
 from trustdesk.store.models import MediaHash, MediaItem, Report, Signal, Subject, UtcDateTime, utcnow
 
 SHOWN_LIMIT = 200
@@ -68,32 +68,33 @@ def subject_views(session: Session, subject_ids: Iterable[int]) -> list[SubjectV
     ]
 
 
-def encoded(found: Iterable[tuple[SubjectView, list[SignalFound]]]) -> str | None:
-    """What an analyser found on each subject, as the rows `store` takes (JSON text, encoded
-    before the write transaction); None when it found nothing."""
+def encoded(dialect: str, found: Iterable[tuple[SubjectView, list[SignalFound]]]) -> JsonRows | None:
+    """What an analyser found on each subject, as the rows `store` takes (encoded before the
+    write transaction); None when it found nothing."""
     rows = [
         {"subject_id": subject.id, "label": signal.label, "score": signal.score, "match": signal.match,
          "evidence": signal.evidence, "content_hash": subject.content_hash}
         for subject, signals in found for signal in signals
     ]
-    return json_text(rows) if rows else None
+    return json_rows(dialect, Signal.__table__, rows) if rows else None
 
 
-def store(session: Session, analyser: Analyser, rows: str | None) -> list[tuple[int, int]]:
+def store(session: Session, analyser: Analyser, rows: JsonRows | None) -> list[tuple[int, int]]:
     """Insert what `analyser` found (`encoded`), in one statement; (signal id, subject id) of
     the signals that were new."""
     if rows is None:
         return []
-    params = {"rows": rows, "analyser": analyser.name, "model_version": analyser.version, "created_at": utcnow()}
-    return [(signal_id, subject_id) for signal_id, subject_id in session.connection().execute(_insert(dialect_name(session)), params).all()]
+    params = {**rows.params, "analyser": analyser.name, "model_version": analyser.version, "created_at": utcnow()}
+    statement = _insert(dialect_name(session), rows.columns, rows.shared)
+    return [(signal_id, subject_id) for signal_id, subject_id in session.connection().execute(statement, params).all()]
 
 
-@functools.cache
-def _insert(dialect: str) -> Any:
+@functools.lru_cache(maxsize=64)
+def _insert(dialect: str, columns: tuple[str, ...], shared: tuple[str, ...]) -> Any:
     """Insert signals, skipping any already stored; returns (id, subject id) of the new ones.
     The rows come as one JSON array: a batch has thousands."""
     statement = insert_from_json(
-        dialect, Signal.__table__, ["subject_id", "label", "score", "match", "evidence", "content_hash"],
+        dialect, Signal.__table__, columns, shared,
         analyser=bindparam("analyser", type_=String()), model_version=bindparam("model_version", type_=String()),
         created_at=bindparam("created_at", type_=UtcDateTime()),
     ).on_conflict_do_nothing(index_elements=["subject_id", "analyser", "label", "model_version", "content_hash"])
