@@ -107,6 +107,7 @@ app.add_typer(models_app, name="models")
 
 console = Console(soft_wrap=True)  # paths and messages stay whole, whatever the terminal width
 CLI_ACTOR = Actor("cli", "operator")
+CHECKPOINT_SECONDS = 0.25  # how often a long-running process checkpoints a SQLite WAL
 
 
 @contextmanager
@@ -130,9 +131,11 @@ def _settings() -> Settings:
     return settings
 
 
-def open_database(settings: Settings) -> Database:
+def open_database(settings: Settings, *, long_running: bool = False) -> Database:
+    """The database; a long-running process (the server, a worker) checkpoints SQLite's WAL
+    from a thread of its own, out of its commits."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return Database(settings.effective_database_url, info=settings.session_info)
+    return Database(settings.effective_database_url, info=settings.session_info, checkpoint_every=CHECKPOINT_SECONDS if long_running else None)
 
 
 def _app(session: Session, slug: str) -> App:
@@ -723,7 +726,7 @@ def worker(
     settings = _settings()
     configure_logging(settings.log_json)
     tune_garbage_collector()
-    run_worker(open_database(settings), settings, worker_id=worker_id or f"worker-{secrets.token_hex(3)}", poll_seconds=poll_seconds)
+    run_worker(open_database(settings, long_running=True), settings, worker_id=worker_id or f"worker-{secrets.token_hex(3)}", poll_seconds=poll_seconds)
 
 
 def tune_garbage_collector() -> None:
@@ -743,7 +746,7 @@ def serve(
     """Serve the API and console (one process); on SQLite, the worker runs beside it."""
     settings = _settings()
     configure_logging(settings.log_json)
-    db = open_database(settings)
+    db = open_database(settings, long_running=True)
     tune_garbage_collector()
     stop = threading.Event()
     if with_worker:

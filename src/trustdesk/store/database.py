@@ -11,7 +11,9 @@ where a PostgreSQL read replica will plug in.
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,10 +29,11 @@ from trustdesk.store import counters
 from trustdesk.store.dialects import json_text
 
 
-def _make_engine(url: str, *, immediate: bool, turns: _WriteTurns | None = None) -> Engine:
+def _make_engine(url: str, *, immediate: bool, turns: _WriteTurns | None = None, autocheckpoint: bool = True) -> Engine:
     """An engine; on SQLite, one whose transactions begin IMMEDIATE (for writing) or deferred,
     and, with `turns`, take a write turn just before they begin and give it back when their
-    connection returns to the pool (committed or rolled back)."""
+    connection returns to the pool (committed or rolled back). Without `autocheckpoint`, its
+    commits leave checkpointing the WAL to a `_Checkpoints` thread."""
     json_codec = {"json_serializer": json_text, "json_deserializer": orjson.loads}
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=40, **json_codec)
@@ -50,6 +53,8 @@ def _make_engine(url: str, *, immediate: bool, turns: _WriteTurns | None = None)
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB of pages per connection
         cursor.execute("PRAGMA temp_store=MEMORY")
+        if not autocheckpoint:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
@@ -130,6 +135,35 @@ class _WriteTurns:
             self._threads.__exit__()
 
 
+class _Checkpoints:
+    """Checkpoints a SQLite file's WAL (copies what it holds into the database, so that it can
+    start again from its beginning) from a thread of its own, every `every` seconds. SQLite
+    otherwise does it in the commit that fills the WAL past 1,000 pages: one synchronous check
+    in about thirty, or one of intake's batches, waited 5–7 ms for it while holding the write
+    turn. PASSIVE, as SQLite's own: it copies what no reader still needs and waits for no one."""
+
+    def __init__(self, path: str, every: float) -> None:
+        self._path, self._every = path, every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="wal-checkpoints", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        connection = sqlite3.connect(self._path, timeout=30, isolation_level=None, check_same_thread=False)
+        try:
+            while not self._stop.wait(self._every):
+                try:
+                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error:  # tried again next time; commits go on meanwhile, the WAL only grows
+                    logger.warning("WAL checkpoint failed", exc_info=True)
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 class _Turns:
     """A first-come, first-served lock: a plain `threading.Lock` lets one thread win it again and
     again, so under load a few writers wait for seconds."""
@@ -152,13 +186,16 @@ class _Turns:
 
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 
 class Database:
-    def __init__(self, url: str, *, info: dict[str, Any] | None = None) -> None:
+    def __init__(self, url: str, *, info: dict[str, Any] | None = None, checkpoint_every: float | None = None) -> None:
         """`info` is copied into every session's `Session.info`: settings that code deep in a
         transaction reads (the appeal window that notices state). It also holds the database
-        itself, under "database", for the process-wide helpers of `shared`."""
+        itself, under "database", for the process-wide helpers of `shared`. `checkpoint_every`
+        (seconds; SQLite files only) is for long-running processes: their commits leave the
+        WAL to a thread that checkpoints it that often (`_Checkpoints`)."""
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         # SQLite has one writer at a time; threads of this process queue here in order instead
@@ -169,8 +206,9 @@ class Database:
         path = make_url(url).database if self.is_sqlite else None
         self._process_turn = _ProcessTurns(path + "-writer") if path and path != ":memory:" else None
         turns = _WriteTurns(_Turns(), self._process_turn) if self.is_sqlite else None
-        self.engine = _make_engine(url, immediate=True, turns=turns)
-        self.read_engine = _make_engine(url, immediate=False) if self.is_sqlite else self.engine
+        self._checkpoints = _Checkpoints(path, checkpoint_every) if checkpoint_every and self._process_turn and path else None
+        self.engine = _make_engine(url, immediate=True, turns=turns, autocheckpoint=self._checkpoints is None)
+        self.read_engine = _make_engine(url, immediate=False, autocheckpoint=self._checkpoints is None) if self.is_sqlite else self.engine
         info = {**(info or {}), "database": self}
         self._sessions = sessionmaker(self.engine, expire_on_commit=False, info=info)
         self._readers = sessionmaker(self.read_engine, expire_on_commit=False, info=info)
@@ -200,6 +238,8 @@ class Database:
             yield session
 
     def dispose(self) -> None:
+        if self._checkpoints is not None:
+            self._checkpoints.stop()
         if self._process_turn is not None:
             self._process_turn.close()
         self.engine.dispose()
