@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -45,18 +46,29 @@ def create_staff_token(session: Session, actor: Actor, user: StaffUser, name: st
     return _issue(session, actor, client, {"name": name, "staff_user": user.username})
 
 
-# Built once: every API request asks.
-_LIVE_BY_PREFIX = select(ApiClient).where(ApiClient.token_prefix == bindparam("prefix"), ApiClient.revoked_at.is_(None))
+class TokenHolder(NamedTuple):
+    """What a request needs of the client whose token it carries."""
+
+    id: int
+    app_id: int | None
+    staff_user_id: int | None
+    name: str
+    scopes: list[str]
 
 
-def resolve_token(session: Session, token: str) -> ApiClient | None:
+# Built once and read as a row, past the ORM: every API request asks.
+_LIVE_BY_PREFIX = select(ApiClient.id, ApiClient.app_id, ApiClient.staff_user_id, ApiClient.name, ApiClient.scopes,
+                         ApiClient.token_hash).where(ApiClient.token_prefix == bindparam("prefix"), ApiClient.revoked_at.is_(None))
+
+
+def resolve_token(session: Session, token: str) -> TokenHolder | None:
     parts = token.split("_", 2)
     if len(parts) != 3 or parts[0] != "td":
         return None
-    client = session.execute(_LIVE_BY_PREFIX, {"prefix": parts[1]}).scalar_one_or_none()
-    if client is None or not hmac.compare_digest(client.token_hash, _digest(parts[2])):
+    row = session.connection().execute(_LIVE_BY_PREFIX, {"prefix": parts[1]}).first()
+    if row is None or not hmac.compare_digest(row.token_hash, _digest(parts[2])):
         return None
-    return client
+    return TokenHolder(row.id, row.app_id, row.staff_user_id, row.name, row.scopes)
 
 
 def listing(session: Session) -> list[tuple[ApiClient, str | None, str | None]]:

@@ -20,6 +20,7 @@ on the evaluation and in metrics, and the report goes to the default queue.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
@@ -59,7 +60,7 @@ from trustdesk.rules.expressions import Expression, ExpressionError, Prepared, c
 from trustdesk.rules.inputs import Event, build_inputs
 from trustdesk.rules.versions import active_rules
 from trustdesk.store import counters
-from trustdesk.store.dialects import InIds, conflict_insert
+from trustdesk.store.dialects import InIds, conflict_insert, dialect_name
 from trustdesk.store.models import (
     OPEN_REPORT_CASE,
     Case,
@@ -312,11 +313,10 @@ def route_reports(session: Session, actor: Actor, app_id: int, report_ids: list[
     """
     if not report_ids:
         return
-    new_reports = session.execute(select(*_REPORT_COLUMNS).where(Report.id.in_(report_ids))).all()
-    subject_ids = {r.subject_id for r in new_reports}
-    subjects = {s.id: s for s in session.execute(
-        select(Subject.id, Subject.kind, Subject.language, Subject.country, Subject.reach).where(Subject.id.in_(subject_ids))
-    )}
+    session.flush()  # its statements run past the ORM
+    connection = session.connection()
+    new_reports = connection.execute(_NEW_REPORTS, {"ids": report_ids}).all()
+    subjects = {s.id: s for s in connection.execute(_SUBJECTS_OF, {"ids": list({r.subject_id for r in new_reports})})}
     policies = {p.code: p for p in session.execute(select(Policy).where(Policy.is_current.is_(True))).scalars()}
     keys = {k for r in new_reports if (k := notifiers.notifier_key(r))}
     records = notifiers.standing(session, keys)
@@ -342,11 +342,24 @@ def route_reports(session: Session, actor: Actor, app_id: int, report_ids: list[
         opened = routing.open_cases({subject_id: (subjects[subject_id], group) for subject_id, group in waiting.items()}, routed)
         for subject_id, case_id in opened.items():
             links.extend({"report_id": r.id, "case": case_id} for r in waiting.pop(subject_id))
-    session.execute(
-        update(Report.__table__).where(Report.__table__.c.id == bindparam("report_id")).values(case_id=bindparam("case")),
-        links,
-    )
+    connection.execute(_FILE_IN_CASE, links)
     _act(session, routed.values())
+
+
+# Built once and run on the connection, past the ORM step: routing runs for every report, and
+# for every synchronous check that asks for review.
+_NEW_REPORTS = select(*_REPORT_COLUMNS).where(InIds(Report.id))
+_SUBJECTS_OF = select(Subject.id, Subject.kind, Subject.language, Subject.country, Subject.reach).where(InIds(Subject.id))
+_FILE_IN_CASE = update(Report.__table__).where(Report.__table__.c.id == bindparam("report_id")).values(case_id=bindparam("case"))
+_LINK_SUBJECTS = insert(CaseSubject.__table__)
+
+
+@functools.cache
+def _open_cases(dialect: str) -> Any:
+    """Insert report cases, skipping subjects that have an open one (the unique open-report-case index)."""
+    table = Case.__table__
+    return (conflict_insert(dialect, table).on_conflict_do_nothing(index_elements=["subject_id"], index_where=OPEN_REPORT_CASE)
+            .returning(table.c.subject_id, table.c.id))
 
 
 def _open_report_cases(session: Session, subject_ids: Iterable[int]) -> list[Case]:
@@ -398,13 +411,11 @@ class _Routing:
                 "due_at": due_at(self.now, queue, priority.band), "created_at": self.now, "updated_at": self.now,
                 "labels": list(to.effects.labels),
             })
-        statement = conflict_insert(self.session, Case).on_conflict_do_nothing(
-            index_elements=["subject_id"], index_where=OPEN_REPORT_CASE
-        )
-        opened = dict(self.session.execute(statement.returning(Case.subject_id, Case.id), rows).all())
+        connection = self.session.connection()
+        opened = dict(connection.execute(_open_cases(dialect_name(self.session)), rows).all())
         counters.inserted(self.session, Case, [row for row in rows if row["subject_id"] in opened])
         if opened:
-            self.session.execute(insert(CaseSubject), [{"case_id": c, "subject_id": s} for s, c in sorted(opened.items())])
+            connection.execute(_LINK_SUBJECTS, [{"case_id": c, "subject_id": s} for s, c in sorted(opened.items())])
         for row in rows:
             if row["subject_id"] in opened:
                 record(self.session, actor=self.actor, verb="case.opened", object_type="case", object_id=opened[row["subject_id"]], after={

@@ -160,6 +160,8 @@ def standing(session: Session, keys: Collection[str], now: datetime | None = Non
     caller sets it with `dataclasses.replace`. A suspended notifier also scores as deprioritised,
     for its notices that were already in a case when the suspension began.
     """
+    if not keys:  # reports by no one known: automated ones, anonymous ones
+        return {}
     at = now or utcnow()
     rows = session.execute(
         select(NotifierRecord.key, NotifierRecord.founded, NotifierRecord.unfounded,
