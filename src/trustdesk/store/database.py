@@ -149,7 +149,7 @@ class _Checkpoints:
         self._thread.start()
 
     def _run(self) -> None:
-        connection = sqlite3.connect(self._path, timeout=30, isolation_level=None, check_same_thread=False)
+        connection = sqlite3.connect(self._path, timeout=30, isolation_level=None)
         try:
             while not self._stop.wait(self._every):
                 try:
