@@ -22,6 +22,7 @@ from trustdesk.config import Settings
 from trustdesk.domain.roles import REVIEWERS
 from trustdesk.domain.rules import parse_rule
 from trustdesk.jobs.worker import run_worker
+from trustdesk.rules.engine import EXPRESSION_ERRORS
 from trustdesk.rules.versions import save_rule
 from trustdesk.store.models import AuditEvent, Case, Job, Report, Rule, RuleEvaluation, RuleHit, Signal, Subject
 
@@ -296,3 +297,23 @@ def test_a_rule_saved_after_the_read_is_applied(api: Api, settings: Settings, mo
     judged = _worker_with(api, settings, monkeypatch, save)
     assert judged == [1]
     assert _evaluation(api, subject_id)[1] == ["scam_label"]
+
+
+def test_an_expression_that_fails_is_counted_once_when_the_write_evaluates_again(
+    api: Api, settings: Settings, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The read's evaluation is not kept when a report came in meanwhile: its error is not
+    counted either. The metric counts the errors of the evaluations kept."""
+    _queues(api)
+    subject_id = _subject(api, "msg", SCAM_TEXT)
+    with api.db.session() as s:
+        save_rule(s, SETUP, parse_rule({"name": "out_of_range", "mode": "shadow", "expression": "signals[3].score > 0.5"}), source="api")
+    before = EXPRESSION_ERRORS.labels("rule")._value.get()
+    judged = _worker_with(api, settings, monkeypatch, lambda: _report(api))
+    assert judged == [1]  # evaluated again in the write transaction
+    evaluation, _hits = _evaluation(api, subject_id)
+    assert [e["name"] for e in evaluation.errors] == ["out_of_range"]
+    with api.db.reader() as s:
+        kept = [e for errors in s.execute(select(RuleEvaluation.errors)).scalars() for e in errors]
+    assert len(kept) == 2  # on the report's evaluation and on the signals'
+    assert EXPRESSION_ERRORS.labels("rule")._value.get() - before == len(kept)

@@ -54,7 +54,7 @@ from trustdesk.domain.vocabulary import CaseKind, ReporterType, ReportStatus
 from trustdesk.enforcement import notifiers
 from trustdesk.privacy.processing import withheld_from_automation
 from trustdesk.rules import evaluations
-from trustdesk.rules.engine import Effects, RuleSet, expression_error, routing_context, rule_set
+from trustdesk.rules.engine import Effects, RuleSet, count_errors, expression_error, routing_context, rule_set
 from trustdesk.rules.evaluations import Evaluated
 from trustdesk.rules.expressions import Expression, ExpressionError, Prepared, compile_expression
 from trustdesk.rules.inputs import Event, build_inputs
@@ -606,6 +606,7 @@ def flag_imminent_harm(session: Session, actor: Actor, flagger: Reviewer, case_i
     flagged = Event(case.subject_id, "flag", ReporterType.SUPPORT.value, reason, True, policy)
     errors: list[dict[str, str]] = []
     queue, routed_by = _route(queues, default, routing_context(build_inputs(session, [flagged], utcnow())[0]), errors)
+    count_errors(errors)  # audited below
     if case.tier is not None:  # a case at a tier stays in its tier's queue
         queue, routed_by = session.get_one(Queue, case.queue_id), case.routed_by
     if not case.imminent_harm:

@@ -14,7 +14,7 @@ band floors the most urgent, labels gather, and the first action decides.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -98,7 +98,8 @@ class Verdict(StrEnum):
 
 
 def evaluate(rules: Sequence[CompiledRule], inputs: Mapping[str, Any]) -> Outcome:
-    """Run every rule that is not disabled on `inputs`; errors are counted and kept, not raised."""
+    """Run every rule that is not disabled on `inputs`; errors are kept, not raised (and counted
+    when the evaluation is stored)."""
     return rule_set(rules).evaluate(inputs)
 
 
@@ -148,9 +149,15 @@ def _rule_set(rules: tuple[CompiledRule, ...]) -> RuleSet:
 
 
 def expression_error(source: str, name: str, message: str) -> dict[str, str]:
-    """An expression that failed on an event: counted in metrics and stored with the evaluation."""
-    EXPRESSION_ERRORS.labels(source).inc()
+    """An expression that failed on an event, as stored with the evaluation (and counted by
+    `count_errors` once it is: the worker may evaluate an event twice, once from its read)."""
     return {"source": source, "name": name, "error": message}
+
+
+def count_errors(errors: Iterable[Mapping[str, str]]) -> None:
+    """Count in metrics the errors of an evaluation kept (or of a step audited)."""
+    for error in errors:
+        EXPRESSION_ERRORS.labels(error["source"]).inc()
 
 
 def combine(live: Sequence[CompiledRule]) -> Effects:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
 from trustdesk.domain.errors import FieldError
-from trustdesk.rules.engine import Outcome, expression_error
+from trustdesk.rules.engine import Outcome, count_errors, expression_error
 from trustdesk.store.dialects import dialect_name, encoded_json, insert_from_json, json_text
 from trustdesk.store.models import Rule, RuleEvaluation, RuleHit, RuleVersion, UtcDateTime
 
@@ -83,6 +83,7 @@ def store(session: Session, evaluated: Sequence[Evaluated], now: datetime) -> No
     hits = []
     for e in evaluated:
         e.id = ids[e.subject_id]
+        count_errors([*e.outcome.errors, *e.errors])
         hits.extend({"evaluation_id": e.id, "rule_id": rule.rule_id, "rule_version_id": rule.version_id,
                      "mode": rule.mode.value, "subject_id": e.subject_id} for rule in e.outcome.hits)
     if hits:
@@ -125,7 +126,9 @@ def act(session: Session, evaluated: Evaluated) -> int | None:
 
 def _add_error(session: Session, evaluated: Evaluated, name: str, message: str) -> None:
     row = session.get_one(RuleEvaluation, evaluated.id)
-    row.errors = [*row.errors, expression_error("action", name, message)]
+    error = expression_error("action", name, message)
+    count_errors([error])
+    row.errors = [*row.errors, error]
 
 
 def hits_of(session: Session, subject_id: int, limit: int = 50) -> list[tuple[RuleHit, str, int, RuleEvaluation]]:
