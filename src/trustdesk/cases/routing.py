@@ -279,7 +279,7 @@ def _signal_points(signals: list[LatestSignal]) -> float:
     return signal_points((s.score, s.match) for s in signals)
 
 
-def _priority(reports: list[Any], subject: Any, policies: dict[str, Policy], records: dict[str, NotifierStanding],
+def _priority(reports: list[Any], subject: Any, policies: dict[str, Any], records: dict[str, NotifierStanding],
               signals: list[LatestSignal], case: Case | None = None) -> Priority:
     """Score new reports, on top of the stored components of the case they join (if any)."""
     severity = max(policies[r.policy_code].severity for r in reports)
@@ -317,7 +317,7 @@ def route_reports(session: Session, actor: Actor, app_id: int, report_ids: list[
     connection = session.connection()
     new_reports = connection.execute(_NEW_REPORTS, {"ids": report_ids}).all()
     subjects = {s.id: s for s in connection.execute(_SUBJECTS_OF, {"ids": list({r.subject_id for r in new_reports})})}
-    policies = {p.code: p for p in session.execute(select(Policy).where(Policy.is_current.is_(True))).scalars()}
+    policies = _current_policies(session)
     keys = {k for r in new_reports if (k := notifiers.notifier_key(r))}
     records = notifiers.standing(session, keys)
     held_back = [r for r in new_reports if (k := notifiers.notifier_key(r)) and records.get(k, NotifierStanding()).suspended]
@@ -350,8 +350,14 @@ def route_reports(session: Session, actor: Actor, app_id: int, report_ids: list[
 # for every synchronous check that asks for review.
 _NEW_REPORTS = select(*_REPORT_COLUMNS).where(InIds(Report.id))
 _SUBJECTS_OF = select(Subject.id, Subject.kind, Subject.language, Subject.country, Subject.reach).where(InIds(Subject.id))
+_CURRENT_POLICIES = select(Policy.code, Policy.severity, Policy.graphic).where(Policy.is_current.is_(True))
 _FILE_IN_CASE = update(Report.__table__).where(Report.__table__.c.id == bindparam("report_id")).values(case_id=bindparam("case"))
 _LINK_SUBJECTS = insert(CaseSubject.__table__)
+
+
+def _current_policies(session: Session) -> dict[str, Any]:
+    """The current policies by code, as rows: what routing, priority and the rules read of them."""
+    return {p.code: p for p in session.connection().execute(_CURRENT_POLICIES)}
 
 
 @functools.cache
@@ -375,7 +381,7 @@ _OPEN_REPORT_CASES = {False: _UNLOCKED, True: _UNLOCKED.with_for_update()}  # by
 class _Routing:
     """What routing one transaction's reports needs: the queues, policies and notifier records."""
 
-    def __init__(self, session: Session, actor: Actor, app_id: int, policies: dict[str, Policy],
+    def __init__(self, session: Session, actor: Actor, app_id: int, policies: dict[str, Any],
                  records: dict[str, NotifierStanding], now: datetime, signals: dict[int, list[LatestSignal]]) -> None:
         self.session, self.actor, self.app_id, self.policies, self.records, self.now = session, actor, app_id, policies, records, now
         self.signals = signals
@@ -474,7 +480,7 @@ def _signal_events(session: Session, wanted: list[int], *, lock: bool) -> tuple[
     subjects' app ids, and each subject's event for the rules: its new signals, with its case's
     lead report where it has one."""
     cases = {c.subject_id: c for c in session.execute(_OPEN_REPORT_CASES[lock], {"ids": wanted}).scalars()}
-    policies = {p.code: p for p in session.execute(select(Policy).where(Policy.is_current.is_(True))).scalars()}
+    policies = _current_policies(session)
     reports: dict[int, list[Any]] = defaultdict(list)
     for r in session.execute(select(*_REPORT_COLUMNS, Report.case_id).where(Report.case_id.in_([c.id for c in cases.values()]))):
         reports[r.case_id].append(r)
