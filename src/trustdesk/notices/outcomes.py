@@ -80,6 +80,7 @@ def after_decision(session: Session, actor: Actor, decision: Decision, subject: 
     The user's notice names the statement of reasons of the decision's first restriction (each
     restricted item has its own; the host platform finds the others by the decision id)."""
     policy = session.get_one(Policy, decision.policy_id)
+    channel = NoticeChannel(session.get_one(App, subject.app_id).notice_channel)  # read once: the session keeps no App it loaded
     restrictions = session.execute(_RESTRICTIONS, {"decision_id": decision.id}).scalars().all()
     if decision.verdict == VIOLATION and restrictions:
         account = _account(session, subject)
@@ -99,9 +100,8 @@ def after_decision(session: Session, actor: Actor, decision: Decision, subject: 
         queue_notice(session, actor, Draft(
             subject.app_id, NoticeKind.DECISION, Recipient(NoticeRecipient.USER, subject_id=account.id), subject.id, locale, text,
             decision_id=decision.id, case_id=decision.case_id, statement_of_reasons_id=statement_of_reasons_id,
-            withheld=WITHHELD_CHILD_SAFETY if is_child_safety(policy) else None,
+            withheld=WITHHELD_CHILD_SAFETY if is_child_safety(policy) else None, channel=channel,
         ))
-    channel = NoticeChannel(session.get_one(App, subject.app_id).notice_channel)
     for report in reports:
         if report.reporter_type in _SILENT_REPORTERS:
             continue
