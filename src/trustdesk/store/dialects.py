@@ -19,6 +19,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from trustdesk.store.models import as_utc
+
 
 def dialect_name(session: Session) -> str:
     """"postgresql" or "sqlite": the key under which a statement built once per database kind is kept."""
@@ -97,7 +99,7 @@ def json_text(value: Any) -> str:
 def _stored_time(dialect: str, value: datetime | None) -> str | None:
     if value is None:
         return None
-    utc = (value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value).astimezone(timezone.utc)
+    utc = as_utc(value).astimezone(timezone.utc)
     return utc.isoformat() if dialect == "postgresql" else utc.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
