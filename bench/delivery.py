@@ -126,7 +126,7 @@ def delays(db: Database, settings: Settings, app_id: int, rate: float, seconds: 
         time.sleep(1.5)  # the worker schedules its recurring jobs
         for subject_id in ids:
             with db.session() as session:
-                action = apply_action(session, ACTOR, session.get_one(Subject, subject_id), Action.WARN)
+                action = apply_action(session, ACTOR, session.get_one(Subject, subject_id), Action.WARN).action
                 session.flush()
                 webhook_id = session.execute(select(OutboxMessage.webhook_id).where(OutboxMessage.action_id == action.id)).scalar_one()
             made[webhook_id] = utcnow()

@@ -6,7 +6,8 @@
 One client sends one check at a time (pre-encoded bodies, a kept-alive `http.client` connection) to a
 `trustdesk serve --no-worker` process with the catalogue, the seeded queues and the rules of
 `bench/pipeline.py` plus a keyword takedown, so that allows, reviews (a case opened through an
-automated report) and blocks (an automated decision with its statement) all occur. Each check is
+automated report) and blocks (an automated decision with its statement, and the webhook events of
+the action and the user's notice in the outbox of the app's endpoint) all occur. Each check is
 a new message from the shipped training sets: stored, scored by the fast text classifier (no
 embedding model), evaluated and answered. Prints p50 and p99 and the verdicts seen; the target is
 p99 under 10 ms.
@@ -30,6 +31,8 @@ from servers import SECRET, fresh_postgres, serve
 from trustdesk.audit import personal_data
 from trustdesk.auth.api_clients import create_client
 from trustdesk.cases.queues import seed_queues
+from trustdesk.delivery.endpoints import add_endpoint
+from trustdesk.delivery.signing import SecretBox
 from trustdesk.domain.rules import parse_rule
 from trustdesk.domain.vocabulary import Scope
 from trustdesk.organisation import ensure_app
@@ -56,6 +59,9 @@ def prepare(url: str) -> str:
             save_rule(session, ACTOR, parse_rule(rule), source="api")
         app = ensure_app(session, ACTOR, "bench", "Bench")
         _client, token = create_client(session, ACTOR, app, "bench-client", list(Scope))
+        # The host platform's receiver: a block queues its webhook events (the action, the
+        # user's notice) in the outbox, as in production; nothing delivers them here.
+        add_endpoint(session, ACTOR, SecretBox(SECRET), app, "http://127.0.0.1:9/hooks", production=False)
     db.dispose()
     return token
 

@@ -39,8 +39,8 @@ def test_an_action_writes_one_event_per_active_endpoint_with_the_envelope(world:
     first, second = connect(world, box, receiver, "one"), connect(world, box, receiver, "two")
     ids = world.add_subjects(account("acc"), item("shop", "shop", owner="acc"), item("listing", "listing", parent="shop", owner="acc"))
     with world.db.session() as s:
-        applied = apply_action(s, SETUP, s.get_one(Subject, ids["acc"]), Action.SUSPEND, params={"days": 3})
-        cascade = apply_action(s, SETUP, s.get_one(Subject, ids["shop"]), Action.CASCADE_TAKEDOWN)
+        applied = apply_action(s, SETUP, s.get_one(Subject, ids["acc"]), Action.SUSPEND, params={"days": 3}).action
+        cascade = apply_action(s, SETUP, s.get_one(Subject, ids["shop"]), Action.CASCADE_TAKEDOWN).action
     rows = _rows(world)
     # suspend (acc), takedown (shop), remove (listing, cascaded): each to both endpoints
     assert [(r.endpoint_id, r.action_id, r.event_type, r.state) for r in rows] == [
@@ -76,10 +76,10 @@ def test_an_undo_announces_the_reversal_with_a_higher_sequence_unless_nothing_ch
     connect(world, box, receiver)
     ids = world.add_subjects(account("acc"), item("post", "post", owner="acc"))
     with world.db.session() as s:
-        removed = apply_action(s, SETUP, s.get_one(Subject, ids["post"]), Action.REMOVE)
-        hidden = apply_action(s, SETUP, s.get_one(Subject, ids["post"]), Action.RESTRICT_VISIBILITY)
+        removed = apply_action(s, SETUP, s.get_one(Subject, ids["post"]), Action.REMOVE).action
+        hidden = apply_action(s, SETUP, s.get_one(Subject, ids["post"]), Action.RESTRICT_VISIBILITY).action
         s.get_one(Subject, ids["post"]).visibility = "disabled"  # changed again since: the undo will skip it
-        banned = apply_action(s, SETUP, s.get_one(Subject, ids["acc"]), Action.BAN)
+        banned = apply_action(s, SETUP, s.get_one(Subject, ids["acc"]), Action.BAN).action
     with world.db.session() as s:
         undo_action(s, SETUP, removed.id)
         undo_action(s, SETUP, banned.id)

@@ -46,7 +46,7 @@ def _act(world: World, *steps: tuple[str, Action]) -> list[int]:
     done = []
     for ext, kind in steps:
         with world.db.session() as s:
-            done.append(apply_action(s, SETUP, s.get_one(Subject, ids[ext]), kind, params={"days": 1} if kind is Action.SUSPEND else None).id)
+            done.append(apply_action(s, SETUP, s.get_one(Subject, ids[ext]), kind, params={"days": 1} if kind is Action.SUSPEND else None).action.id)
     return done
 
 

@@ -29,7 +29,7 @@ SENIOR = Actor("staff", "senior")
 
 def _apply(world: World, subject_id: int, kind: Action, **kwargs: Any) -> EnforcementAction:
     with world.db.session() as s:
-        return apply_action(s, SENIOR, s.get_one(Subject, subject_id), kind, **kwargs)
+        return apply_action(s, SENIOR, s.get_one(Subject, subject_id), kind, **kwargs).action
 
 
 def _undo(world: World, action_id: int, reason: str = "the shop's papers check out") -> UndoResult:

@@ -68,7 +68,7 @@ def test_a_reviewers_warning_counts_until_it_is_undone(world: World) -> None:
     with world.db.session() as s:
         kept = s.get_one(Subject, ids["acc"])
         apply_action(s, REVIEWER, kept, Action.WARN)
-        withdrawn = apply_action(s, REVIEWER, s.get_one(Subject, ids["acc-2"]), Action.WARN)
+        withdrawn = apply_action(s, REVIEWER, s.get_one(Subject, ids["acc-2"]), Action.WARN).action
     with world.db.session() as s:
         undo_action(s, REVIEWER, withdrawn.id)
 

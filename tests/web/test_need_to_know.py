@@ -94,7 +94,7 @@ def world(api: Api, settings: Settings) -> World:
         queues = {q.name: q.id for q in s.execute(select(Queue)).scalars()}
         cases = {c.subject_id: c for c in s.execute(select(Case)).scalars()}
         assert {cases[subjects["photo-cs"]].queue_id, cases[subjects["acc-cs"]].queue_id} == {queues["Child safety"]}
-        action = apply_action(s, SETUP, s.get_one(Subject, subjects["photo-cs"]), "restrict_visibility")
+        action = apply_action(s, SETUP, s.get_one(Subject, subjects["photo-cs"]), "restrict_visibility").action
         ids = subjects | {"photo-case": cases[subjects["photo-cs"]].id, "acc-case": cases[subjects["acc-cs"]].id,
                           "post-case": cases[subjects["post-1"]].id, "cs-queue": queues["Child safety"], "action": action.id}
     return World(api, settings, ids | people)

@@ -324,7 +324,7 @@ def _world(api: Api, caller_id: int) -> World:
         case.claimed_by, case.lease_until = caller_id, utcnow() + timedelta(minutes=5)
         endpoint, _secret = add_endpoint(s, SETUP, SecretBox(api.client.app.state.settings.secret_key), s.get_one(App, api.app_id),
                                          "http://127.0.0.1:9/hooks", production=False)
-        action = apply_action(s, SETUP, s.get_one(Subject, subjects["listing-1"]), "remove")
+        action = apply_action(s, SETUP, s.get_one(Subject, subjects["listing-1"]), "remove").action
         s.flush()
         delivery = s.execute(select(OutboxMessage).where(OutboxMessage.action_id == action.id)).scalar_one()
         delivery.state = "dead"

@@ -28,6 +28,7 @@ themselves are plumbing, like jobs.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -93,8 +94,13 @@ def _endpoints(session: Session, app_id: int) -> list[int]:
     return cache[app_id]
 
 
-def announce(session: Session, event_type: EventType, action: EnforcementAction, *, now: datetime | None = None) -> int:
-    """Queue the event for every endpoint of the action's app; returns how many rows were written."""
+def announce(session: Session, event_type: EventType, action: EnforcementAction, *, now: datetime | None = None,
+             stored: Mapping[int, int] | None = None) -> int:
+    """Queue the event for every endpoint of the action's app; returns how many rows were written.
+
+    `stored` is the statements of reasons of actions applied in this transaction, statement id
+    by action id, complete for them (an action missing from it has none); without it the
+    action's statement is looked up."""
     subject = session.get_one(Subject, action.subject_id)
     if not _endpoints(session, subject.app_id):
         return 0  # nobody to tell: skip looking up what the event would say (a cascade announces thousands)
@@ -106,7 +112,7 @@ def announce(session: Session, event_type: EventType, action: EnforcementAction,
         "subject": {"kind": subject.kind, "external_id": subject.external_id},
         "policy_code": decision.policy_code if decision else None,
         "ends_at": iso(action.ends_at),
-        "statement_of_reasons_id": _statement_id(session, action),
+        "statement_of_reasons_id": stored.get(action.id) if stored is not None else _statement_id(session, action),
         "cascade_of": action.cascade_of,
         "params": {k: action.params[k] for k in action_type(action.kind).params if k in action.params},
     }, action_id=action.id, now=now)

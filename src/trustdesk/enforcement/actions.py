@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -38,7 +38,7 @@ from trustdesk.domain.errors import Conflict, FieldError, NotFound
 from trustdesk.domain.policies import Action
 from trustdesk.domain.vocabulary import SubjectKind
 from trustdesk.enforcement import statements
-from trustdesk.store.models import Decision, EnforcementAction, Subject, utcnow
+from trustdesk.store.models import Decision, EnforcementAction, StatementOfReasons, Subject, utcnow
 
 APPLIED, UNDONE, EXPIRED = "applied", "undone", "expired"
 MAX_DESCENDANTS = 10_000
@@ -192,6 +192,14 @@ def changes_anything(plan: ActionPlan) -> bool:
     return change is not None and change[1] != change[2]
 
 
+class Applied(NamedTuple):
+    """The action applied to the plan's own subject, and the id of its statement of reasons
+    (None: it restricts nothing, or it is not part of a decision)."""
+
+    action: EnforcementAction
+    statement_id: int | None
+
+
 def apply_action(
     session: Session,
     actor: Actor,
@@ -201,12 +209,12 @@ def apply_action(
     decision_id: int | None = None,
     params: dict[str, Any] | None = None,
     cascade: bool = False,
-) -> EnforcementAction:
-    """Apply one action (and its cascade); returns the action row for the subject itself."""
+) -> Applied:
+    """Apply one action (and its cascade); returns the action on the subject itself."""
     return apply_plan(session, actor, plan_action(session, subject, kind, params, cascade=cascade), decision_id=decision_id)
 
 
-def apply_plan(session: Session, actor: Actor, plan: ActionPlan, *, decision_id: int | None = None) -> EnforcementAction:
+def apply_plan(session: Session, actor: Actor, plan: ActionPlan, *, decision_id: int | None = None) -> Applied:
     now = utcnow()
     root = _apply_one(actor, plan.kind, plan.target, plan.params, decision_id, None, now)
     session.add(root)
@@ -221,14 +229,17 @@ def apply_plan(session: Session, actor: Actor, plan: ActionPlan, *, decision_id:
     subjects = {s.id: s for s in (plan.target, *plan.descendants)}
     restricts = any(action_type(k).restriction for k in (plan.kind, plan.cascade_kind))
     shared = statements.grounds_of(session, session.get_one(Decision, decision_id)) if decision_id and restricts else None
+    stored: dict[EnforcementAction, StatementOfReasons] = {}
     for action in [root, *cascaded]:
         _audit_applied(session, actor, action)
-        if shared is not None:
-            statements.store(session, shared, action, subjects[action.subject_id])
+        statement = statements.store(session, shared, action, subjects[action.subject_id]) if shared is not None else None
+        if statement is not None:
+            stored[action] = statement
     session.flush()  # the statements' ids, for the events
+    ids = {action.id: statement.id for action, statement in stored.items()}
     for action in [root, *cascaded]:
-        announce(session, EventType.ACTION_APPLIED, action, now=now)
-    return root
+        announce(session, EventType.ACTION_APPLIED, action, now=now, stored=ids)
+    return Applied(root, ids.get(root.id))
 
 
 def _apply_one(

@@ -22,8 +22,8 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
-from trustdesk.cases.access import Reviewer, restricted_subjects, visible_subject
 from trustdesk.cases import escalations
+from trustdesk.cases.access import Reviewer, restricted_subjects, visible_subject
 from trustdesk.cases.claiming import held
 from trustdesk.domain.action_types import action_type
 from trustdesk.domain.decision_trees import (
@@ -36,21 +36,22 @@ from trustdesk.domain.decision_trees import (
 )
 from trustdesk.domain.errors import Conflict, FieldError, NotFound
 from trustdesk.domain.policies import Action
-from trustdesk.domain.vocabulary import AutomatedDecision, CaseKind, DecisionKind, ReporterType, ReportStatus
 from trustdesk.domain.statement_of_reasons import Grounds
+from trustdesk.domain.vocabulary import AutomatedDecision, CaseKind, DecisionKind, ReporterType, ReportStatus
 from trustdesk.enforcement import notifiers, statements, strikes
-from trustdesk.ncmec import filing_deadline
-from trustdesk.notices import outcomes as notices
 from trustdesk.enforcement.actions import (
     APPLIED,
     MAX_REASON,
     ActionPlan,
+    Applied,
     UndoResult,
     apply_plan,
     changes_anything,
     plan_action,
     withdraw_action,
 )
+from trustdesk.ncmec import filing_deadline
+from trustdesk.notices import outcomes as notices
 from trustdesk.policy_versions import spec_of
 from trustdesk.store.models import Case, Decision, EnforcementAction, Policy, Report, Strike, Subject, utcnow
 
@@ -285,10 +286,13 @@ def _write(
             "rationale": decision.rationale, "tree_path": decision.tree_path, "bulk_operation_id": bulk_operation_id,
         },
     )
+    applied: list[Applied] = []  # the actions on the subjects themselves, in order, with the strike ladder's sanctions
     for plan in plans:
-        action = apply_plan(session, actor, plan, decision_id=decision.id)
+        applied.append(apply_plan(session, actor, plan, decision_id=decision.id))
         if action_type(plan.kind).records_strike:
-            strikes.add_strike(session, actor, action.subject_id, checked.policy, decision.id)
+            sanction = strikes.add_strike(session, actor, applied[-1].action.subject_id, checked.policy, decision.id)
+            if sanction.applied is not None:
+                applied.append(sanction.applied)
     founded = checked.verdict == VIOLATION
     closed = _close_reports(session, actor, [c.id for c in cases], decision.id, founded)
     for case in cases:
@@ -301,7 +305,7 @@ def _write(
         )
     escalations.record_outcome(session, actor, cases, decision)
     filing_deadline.on_decision(session, actor, decision, checked.policy, cases[0] if cases else None)
-    notices.after_decision(session, actor, decision, subject, closed)
+    notices.after_decision(session, actor, decision, subject, closed, applied)
     return decision
 
 

@@ -26,7 +26,7 @@ from trustdesk.domain.strikes import (
     strike_weight,
 )
 from trustdesk.domain.vocabulary import SubjectKind
-from trustdesk.enforcement.actions import APPLIED, apply_action
+from trustdesk.enforcement.actions import APPLIED, Applied, apply_action
 from trustdesk.store.models import EnforcementAction, Policy, Strike, Subject, utcnow
 
 LADDER_ACTOR = Actor("system", "strike-ladder")
@@ -39,7 +39,11 @@ class SanctionResult:
     active_weight: float
     warned_before: bool
     sanction: Sanction
-    action: EnforcementAction | None  # the warn/suspend/ban applied, None for Sanction.NONE
+    applied: Applied | None  # the warn/suspend/ban applied, None for Sanction.NONE
+
+    @property
+    def action(self) -> EnforcementAction | None:
+        return self.applied.action if self.applied else None
 
 
 def add_strike(
@@ -68,11 +72,11 @@ def add_strike(
             "warned_before": warned, "sanction": sanction.value,
         },
     )
-    action = None
+    applied = None
     if sanction is not Sanction.NONE:
         params = {"days": ladder.suspension.days} if sanction is Sanction.SUSPEND else None
-        action = apply_action(session, LADDER_ACTOR, account, _SANCTION_ACTIONS[sanction], decision_id=decision_id, params=params)
-    return SanctionResult(strike, weight, warned, sanction, action)
+        applied = apply_action(session, LADDER_ACTOR, account, _SANCTION_ACTIONS[sanction], decision_id=decision_id, params=params)
+    return SanctionResult(strike, weight, warned, sanction, applied)
 
 
 def warned_before(session: Session, account_id: int) -> bool:

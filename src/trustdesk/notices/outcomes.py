@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor
@@ -34,7 +33,7 @@ from trustdesk.domain.vocabulary import (
     NoticeRecipient,
     ReporterType,
 )
-from trustdesk.enforcement import statements
+from trustdesk.enforcement.actions import Applied
 from trustdesk.notices.mail import notifier_address
 from trustdesk.notices.notice import Draft, Recipient, queue_notice
 from trustdesk.notices.templates import pick_locale, render
@@ -67,29 +66,23 @@ def is_child_safety(policy: Policy) -> bool:
     return policy.ncmec_incident_type is not None
 
 
-# Built once: every decision's notices ask.
-_RESTRICTIONS = select(EnforcementAction).where(
-    EnforcementAction.decision_id == bindparam("decision_id"), EnforcementAction.cascade_of.is_(None),
-    EnforcementAction.kind != Action.REINSTATE.value,
-).order_by(EnforcementAction.id)
-
-
-def after_decision(session: Session, actor: Actor, decision: Decision, subject: Subject, reports: Sequence[Report]) -> None:
+def after_decision(session: Session, actor: Actor, decision: Decision, subject: Subject, reports: Sequence[Report],
+                   applied: Sequence[Applied]) -> None:
     """The user's notice of a restriction and the notifiers' notices of the reports closed.
 
-    The user's notice names the statement of reasons of the decision's first restriction (each
-    restricted item has its own; the host platform finds the others by the decision id)."""
+    `applied` is what the decision applied to the subjects themselves (its cascades aside), in
+    order. The user's notice names the statement of reasons of the decision's first restriction
+    (each restricted item has its own; the host platform finds the others by the decision id)."""
     policy = session.get_one(Policy, decision.policy_id)
     channel = NoticeChannel(session.get_one(App, subject.app_id).notice_channel)  # read once: the session keeps no App it loaded
-    restrictions = session.execute(_RESTRICTIONS, {"decision_id": decision.id}).scalars().all()
+    restrictions = [a for a in applied if a.action.kind != Action.REINSTATE.value]
     if decision.verdict == VIOLATION and restrictions:
         account = _account(session, subject)
         locale = _user_locale(account, subject)
-        stored = (statements.of_action(session, a.id) for a in restrictions)
-        statement_of_reasons_id = next((statement.id for statement in stored if statement is not None), None)
+        statement_of_reasons_id = next((a.statement_id for a in restrictions if a.statement_id is not None), None)
         text = render(NoticeKind.DECISION, locale, {
             "policy_title": policy.title,
-            "restrictions": [{"kind": a.kind, "ends_at": _when(a.ends_at)} for a in restrictions],
+            "restrictions": [{"kind": a.action.kind, "ends_at": _when(a.action.ends_at)} for a in restrictions],
             "rationale": decision.rationale,
             "automated_detection": decision.automated_detection,
             "automated_decision": decision.automated_decision != AutomatedDecision.NOT_AUTOMATED.value,
