@@ -27,6 +27,7 @@ themselves are plumbing, like jobs.
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -43,7 +44,7 @@ from trustdesk.domain.action_types import action_type
 from trustdesk.domain.errors import Conflict, NotFound
 from trustdesk.enforcement import statements
 from trustdesk.notices.states import settle
-from trustdesk.store.dialects import conflict_insert
+from trustdesk.store.dialects import conflict_insert, dialect_name
 from trustdesk.store.models import (
     App,
     Decision,
@@ -77,9 +78,16 @@ def iso(moment: datetime | None) -> str | None:
 
 def next_sequence(session: Session, subject_id: int) -> int:
     """The subject's next event number: an upsert, so concurrent writers each get their own."""
-    statement = conflict_insert(session, SubjectSequence).values(subject_id=subject_id, last=1)
-    statement = statement.on_conflict_do_update(index_elements=["subject_id"], set_={"last": SubjectSequence.last + 1})
-    return int(session.execute(statement.returning(SubjectSequence.last)).scalar_one())
+    return int(session.execute(_next_sequence(dialect_name(session)), {"subject_id": subject_id}).scalar_one())
+
+
+@functools.cache
+def _next_sequence(dialect: str) -> Any:
+    """Built once per dialect: every event asks (building and caching the statement cost more than running it)."""
+    table = SubjectSequence.__table__
+    statement = conflict_insert(dialect, table).values(subject_id=bindparam("subject_id"), last=1)
+    statement = statement.on_conflict_do_update(index_elements=["subject_id"], set_={"last": table.c.last + 1})
+    return statement.returning(table.c.last)
 
 
 _ACTIVE_ENDPOINTS = (select(WebhookEndpoint.id).where(WebhookEndpoint.app_id == bindparam("app_id"), WebhookEndpoint.active.is_(True))
