@@ -38,6 +38,7 @@ from trustdesk.domain.errors import Conflict, FieldError, NotFound
 from trustdesk.domain.policies import Action
 from trustdesk.domain.vocabulary import SubjectKind
 from trustdesk.enforcement import statements
+from trustdesk.store.inserted_now import insert_now
 from trustdesk.store.models import Decision, EnforcementAction, StatementOfReasons, Subject, utcnow
 
 APPLIED, UNDONE, EXPIRED = "applied", "undone", "expired"
@@ -216,9 +217,7 @@ def apply_action(
 
 def apply_plan(session: Session, actor: Actor, plan: ActionPlan, *, decision_id: int | None = None) -> Applied:
     now = utcnow()
-    root = _apply_one(actor, plan.kind, plan.target, plan.params, decision_id, None, now)
-    session.add(root)
-    session.flush()
+    root = insert_now(session, _apply_one(actor, plan.kind, plan.target, plan.params, decision_id, None, now))
     cascaded = [
         _apply_one(actor, plan.cascade_kind, d, {}, decision_id, root.id, now)
         for d in plan.descendants

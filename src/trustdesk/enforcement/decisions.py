@@ -53,6 +53,7 @@ from trustdesk.enforcement.actions import (
 from trustdesk.ncmec import filing_deadline
 from trustdesk.notices import outcomes as notices
 from trustdesk.policy_versions import spec_of
+from trustdesk.store.inserted_now import insert_now
 from trustdesk.store.models import Case, Decision, EnforcementAction, Policy, Report, Strike, Subject, utcnow
 
 CASE_OPEN, CASE_DECIDED = "open", "decided"
@@ -269,15 +270,13 @@ def _write(
     bulk_operation_id: int | None = None,
 ) -> Decision:
     now = utcnow()
-    decision = Decision(
+    decision = insert_now(session, Decision(
         case_id=cases[0].id if cases else None, subject_id=subject.id, reviewer_id=reviewer_id,
         policy_id=checked.policy.id, policy_code=checked.policy.code, policy_version=checked.policy.version,
         verdict=checked.verdict, actions=[a.value for a in checked.actions], rationale=request.rationale,
         tree_path=checked.tree_path, time_spent_ms=request.time_spent_ms, bulk_operation_id=bulk_operation_id, created_at=now,
         kind=kind.value, automated_detection=shared.automated_detection, automated_decision=shared.automated_decision,
-    )
-    session.add(decision)
-    session.flush()
+    ))
     record(
         session, actor=actor, verb="decision.made", object_type="decision", object_id=decision.id,
         after={

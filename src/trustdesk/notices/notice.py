@@ -29,6 +29,7 @@ from trustdesk.jobs.queue import enqueue
 from trustdesk.law_enforcement.non_disclosure import case_under_non_disclosure
 from trustdesk.notices.mail import NO_ADDRESS, SendNotice, address_of
 from trustdesk.notices.templates import Rendered
+from trustdesk.store.inserted_now import insert_now
 from trustdesk.store.models import App, Escalation, Notice, Report, Subject, utcnow
 
 
@@ -67,7 +68,7 @@ def queue_notice(session: Session, actor: Actor, draft: Draft) -> Notice:
     if draft.case_id is not None and case_under_non_disclosure(session, draft.case_id):
         raise Conflict("case_id", "a non-disclosure order stands: nothing about this request may reach the people it names")
     channel = draft.channel or NoticeChannel(session.get_one(App, draft.app_id).notice_channel)
-    notice = Notice(
+    notice = insert_now(session, Notice(
         app_id=draft.app_id, kind=draft.kind.value, recipient_role=draft.recipient.role.value,
         recipient_subject_id=draft.recipient.subject_id, recipient_report_id=draft.recipient.report_id,
         recipient_escalation_id=draft.recipient.escalation_id, recipient_address=draft.recipient.address,
@@ -75,9 +76,7 @@ def queue_notice(session: Session, actor: Actor, draft: Draft) -> Notice:
         body=draft.text.body, decision_id=draft.decision_id, case_id=draft.case_id,
         statement_of_reasons_id=draft.statement_of_reasons_id, state=NoticeState.PENDING.value, attempts=0,
         created_by=actor.label, created_at=utcnow(),
-    )
-    session.add(notice)
-    session.flush()
+    ))
     if draft.withheld:
         notice.state, notice.error = NoticeState.WITHHELD.value, draft.withheld
     elif channel is NoticeChannel.WEBHOOK:

@@ -23,6 +23,7 @@ class Pending:
     mark: Callable[[Session], Any]
     back_to: Callable[[Session, Any], None]
     forget: Callable[[Session], None]
+    discard: Callable[[Session], None] | None = None  # what a rolled-back transaction does before forgetting, if anything
 
     def install(self, factory: sessionmaker[Session]) -> None:
         event.listen(factory, "after_rollback", self._rolled_back)
@@ -39,6 +40,8 @@ class Pending:
         if session.in_nested_transaction() and marks:
             self.back_to(session, marks[-1])
         else:
+            if self.discard is not None:
+                self.discard(session)
             self._forget(session)
 
     def _forget(self, session: Session) -> None:
