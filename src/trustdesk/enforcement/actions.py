@@ -39,7 +39,7 @@ from trustdesk.domain.policies import Action
 from trustdesk.domain.vocabulary import SubjectKind
 from trustdesk.enforcement import statements
 from trustdesk.store.inserted_now import insert_now
-from trustdesk.store.models import Decision, EnforcementAction, StatementOfReasons, Subject, utcnow
+from trustdesk.store.models import Decision, EnforcementAction, Subject, utcnow
 
 APPLIED, UNDONE, EXPIRED = "applied", "undone", "expired"
 MAX_DESCENDANTS = 10_000
@@ -228,17 +228,15 @@ def apply_plan(session: Session, actor: Actor, plan: ActionPlan, *, decision_id:
     subjects = {s.id: s for s in (plan.target, *plan.descendants)}
     restricts = any(action_type(k).restriction for k in (plan.kind, plan.cascade_kind))
     shared = statements.grounds_of(session, session.get_one(Decision, decision_id)) if decision_id and restricts else None
-    stored: dict[EnforcementAction, StatementOfReasons] = {}
+    stored: dict[int, int] = {}  # statement id by action id
     for action in [root, *cascaded]:
         _audit_applied(session, actor, action)
         statement = statements.store(session, shared, action, subjects[action.subject_id]) if shared is not None else None
         if statement is not None:
-            stored[action] = statement
-    session.flush()  # the statements' ids, for the events
-    ids = {action.id: statement.id for action, statement in stored.items()}
+            stored[action.id] = statement.id
     for action in [root, *cascaded]:
-        announce(session, EventType.ACTION_APPLIED, action, now=now, stored=ids)
-    return Applied(root, ids.get(root.id))
+        announce(session, EventType.ACTION_APPLIED, action, now=now, stored=stored)
+    return Applied(root, stored.get(root.id))
 
 
 def _apply_one(

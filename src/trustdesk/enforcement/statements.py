@@ -26,6 +26,7 @@ from trustdesk.domain.errors import FieldError, NotFound
 from trustdesk.domain.statement_of_reasons import Grounds, Restricted, build, source_type, violations
 from trustdesk.domain.statement_of_reasons import StatementOfReasons as StatementOfReasonsBody
 from trustdesk.domain.vocabulary import ReporterType
+from trustdesk.store.inserted_now import insert_now
 from trustdesk.store.models import Decision, EnforcementAction, Policy, Report, StatementOfReasons, Subject, as_utc
 
 # The request field a statement's field comes from, where the reviewer can fix it.
@@ -101,18 +102,17 @@ def new_puid() -> str:
 
 
 def store(session: Session, shared: Grounds, action: EnforcementAction, subject: Subject) -> StatementOfReasons | None:
-    """Store the statement of a restricting action (checked again: nothing invalid is stored)."""
+    """Store the statement of a restricting action (checked again: nothing invalid is stored),
+    at once: its id goes into the action's webhook event."""
     item = restricted(action.kind, subject, action.ends_at)
     if item is None:
         return None
     body = build(shared, item, as_utc(action.created_at).date(), new_puid())
     _refuse_invalid(body)
-    row = StatementOfReasons(
+    return insert_now(session, StatementOfReasons(
         app_id=subject.app_id, puid=body["puid"], decision_id=action.decision_id, action_id=action.id,
         subject_id=subject.id, body=dict(body), created_at=action.created_at,
-    )
-    session.add(row)
-    return row
+    ))
 
 
 _OF_ACTION = select(StatementOfReasons).where(StatementOfReasons.action_id == bindparam("action_id"))  # built once: every decision
