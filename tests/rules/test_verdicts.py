@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from tests.conftest import Api
 from trustdesk.analysis.runs import analyse
 from trustdesk.audit.log import Actor
-from trustdesk.cases.queues import seed_queues
+from trustdesk.cases.queues import QueueSpec, save_queue, seed_queues
 from trustdesk.config import Settings
 from trustdesk.delivery.endpoints import add_endpoint
 from trustdesk.delivery.signing import SecretBox
@@ -26,6 +26,7 @@ from trustdesk.store.models import (
     Queue,
     Report,
     RuleEvaluation,
+    RuleHit,
     StatementOfReasons,
     Subject,
 )
@@ -117,6 +118,9 @@ def test_review_opens_a_case_or_joins_the_open_one_and_the_same_content_opens_no
         assert report.text == "Automated: rule fee_review (version 1) matched."
     assert _evaluate(api, {"external_id": "l1", "kind": "listing", "text": FEE, "context": {"policy_code": "SCAM"}}) == answer
     assert (_count(api, Case), _count(api, Report)) == (1, 1)
+    # The automated report is routed by the check's evaluation, not evaluated again: one evaluation, its hits once.
+    assert _count(api, RuleEvaluation) == 1
+    assert _count(api, RuleHit) == 2  # fee_review, and the shadow rule that matches everything
 
     # A subject with an open case: the review joins it; without a policy the report is filed under OTHER.
     r = api.post("/api/v1/subjects", {"external_id": "l2", "kind": "listing", "text": "old text"})
@@ -130,6 +134,32 @@ def test_review_opens_a_case_or_joins_the_open_one_and_the_same_content_opens_no
         assert (changed["verdict"], changed["case_id"], opened.report_count) == ("review", opened.id, 2)
         assert s.execute(select(Subject.text).where(Subject.external_id == "l2")).scalar_one() == f"new text: {FEE}"
         assert s.execute(select(Report.policy_code).where(Report.reporter_type == "automated", Report.case_id == opened.id)).scalar_one() == "OTHER"
+
+
+def test_a_review_without_a_queue_is_routed_by_the_queues_on_what_its_evaluation_saw(api: Api) -> None:
+    """A label asks for review without naming a queue: the queues' expressions route the case, on
+    the inputs the check's evaluation saw, and one that fails is recorded on that evaluation."""
+    _rules(api)
+    with api.db.session() as s:
+        save_queue(s, ADMIN, QueueSpec(name="Broken", routing_expression="signals[9].score > 0.5", position=1))
+        save_queue(s, ADMIN, QueueSpec(name="Pre-publication", routing_expression="report.source == 'pre_publication'", position=2))
+        versions.save_rule(s, ADMIN, parse_rule({"name": "gift_label", "mode": "live", "expression": "subject.text.contains('gift')",
+                                                 "effects": [{"type": "label", "label": "gift"}]}), source="api")
+    answer = _evaluate(api, {"external_id": "g1", "kind": "message", "text": "a gift for you", "context": {"source": "pre_publication"}})
+    assert answer["verdict"] == "review"
+    with api.db.reader() as s:
+        case = s.get_one(Case, answer["case_id"])
+        assert (case.routed_by, s.get_one(Queue, case.queue_id).is_default, case.labels) == ("fallback:Broken failed", True, ["gift"])
+        evaluation = s.execute(select(RuleEvaluation)).scalar_one()  # the check's only
+        assert evaluation.id == answer["evaluation_id"]
+        assert [(e["source"], e["name"]) for e in evaluation.errors] == [("queue", "Broken")]
+    with api.db.session() as s:  # without the failing queue, the next one routes it on the check's own source
+        broken = s.execute(select(Queue).where(Queue.name == "Broken")).scalar_one()
+        save_queue(s, ADMIN, QueueSpec(name="Broken", routing_expression="false", position=1), broken.id)
+    answer = _evaluate(api, {"external_id": "g2", "kind": "message", "text": "another gift", "context": {"source": "pre_publication"}})
+    with api.db.reader() as s:
+        case = s.get_one(Case, answer["case_id"])
+        assert (case.routed_by, s.get_one(Queue, case.queue_id).name) == ("queue:Pre-publication", "Pre-publication")
 
 
 def test_refusals_name_the_field(api: Api) -> None:
@@ -203,6 +233,7 @@ def test_new_signals_on_content_without_a_case_open_one_when_a_live_rule_routes_
         report = s.execute(select(Report.reporter_type, Report.policy_code)).one()
     assert [tuple(c) for c in cases] == [(ids[0], "Marketplace")]
     assert tuple(report) == ("automated", "OTHER")
+    assert _count(api, RuleEvaluation, RuleEvaluation.trigger == "report") == 0  # routed by the signals' evaluation
     with api.db.session() as s:  # analysed again: no new signals, nothing more
         analyse(s, ADMIN, ids)
     assert _count(api, Case) == 1

@@ -15,14 +15,16 @@ Both moments are events for the rules (`trustdesk.rules`): the inputs are read o
 with its inputs, errors and hits. A live rule's route effect takes precedence over the queues'
 expressions; its points and band, and its labels, go on the case; its action is taken as an
 automated decision once the reports are in their case. An expression that fails is recorded
-on the evaluation and in metrics, and the report goes to the default queue.
+on the evaluation and in metrics, and the report goes to the default queue. An automated
+report (the review a synchronous check or new signals ask for) is routed by the evaluation that
+filed it, not evaluated again: the rules saw that content already, and its hits count once.
 """
 
 from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
@@ -303,10 +305,15 @@ def due_at(opened: datetime, queue: Queue, band: Band) -> datetime:
     return as_utc(opened) + timedelta(minutes=int(queue.sla_minutes.get(band.value, 1440)))
 
 
-def route_reports(session: Session, actor: Actor, app_id: int, report_ids: list[int], *, now: datetime | None = None) -> None:
+def route_reports(session: Session, actor: Actor, app_id: int, report_ids: list[int], *, now: datetime | None = None,
+                  filed_by: Mapping[int, Evaluated] | None = None) -> None:
     """Put newly filed reports into cases (new or existing); suspended notifiers' are held back.
 
     `now` is when the reports arrived: a new case opens then and its SLA counts from then.
+    `filed_by` is, for automated reports, the stored evaluation that filed each, by subject id:
+    it routes the report's case (its live route, or the queues' expressions on what it saw,
+    and its priority, band and labels), rather than the rules evaluated again on the same
+    content, which would record its hits a second time.
     A subject's open report case is unique in the database: reports whose subject has one join
     it (locked, in id order); for the others a case is inserted with ON CONFLICT DO NOTHING, and
     where another transaction opened one first, the reports join that one instead.
@@ -331,7 +338,8 @@ def route_reports(session: Session, actor: Actor, app_id: int, report_ids: list[
     if not groups:
         return
     routing = _Routing(session, actor, app_id, policies, records, now or utcnow(), latest_signals(session, groups))
-    routed = routing.evaluate(groups)
+    filed_by = {subject_id: e for subject_id, e in (filed_by or {}).items() if subject_id in groups}
+    routed = routing.evaluate({s: g for s, g in groups.items() if s not in filed_by}) | _as_filed(session, actor, filed_by)
     links: list[dict[str, int]] = []
     waiting = dict(groups)
     while waiting:  # a second round only for subjects whose case another transaction opened meanwhile
@@ -343,7 +351,7 @@ def route_reports(session: Session, actor: Actor, app_id: int, report_ids: list[
         for subject_id, case_id in opened.items():
             links.extend({"report_id": r.id, "case": case_id} for r in waiting.pop(subject_id))
     connection.execute(_FILE_IN_CASE, links)
-    _act(session, routed.values())
+    _act(session, [to for subject_id, to in routed.items() if subject_id not in filed_by])  # a filing evaluation acts where it is made
 
 
 # Built once and run on the connection, past the ORM step: routing runs for every report, and
@@ -353,6 +361,27 @@ _SUBJECTS_OF = select(Subject.id, Subject.kind, Subject.language, Subject.countr
 _CURRENT_POLICIES = select(Policy.code, Policy.severity, Policy.graphic).where(Policy.is_current.is_(True))
 _FILE_IN_CASE = update(Report.__table__).where(Report.__table__.c.id == bindparam("report_id")).values(case_id=bindparam("case"))
 _LINK_SUBJECTS = insert(CaseSubject.__table__)
+
+
+def _as_filed(session: Session, actor: Actor, filed_by: Mapping[int, Evaluated]) -> dict[int, _Routed]:
+    """Where each filing evaluation sends its automated report's case; an expression that fails
+    on the way is added to that evaluation's errors."""
+    if not filed_by:
+        return {}
+    queues, default = _queues(session, actor)
+    by_name = {q.name: q for q in queues}
+    routed = {}
+    for subject_id, evaluated in filed_by.items():
+        route, errors = evaluated.outcome.effects.route, []
+        if route is not None and route.queue in by_name:
+            routed[subject_id] = _Routed(evaluated, by_name[route.queue], f"rule:{evaluated.outcome.effects.route_rule}")
+            continue
+        if route is not None:
+            errors.append(expression_error("rule", evaluated.outcome.effects.route_rule or "", f"no active queue named {route.queue!r}"))
+        queue, routed_by = _route(queues, default, routing_context(evaluated.inputs), errors)
+        evaluations.add_errors(session, evaluated, errors)
+        routed[subject_id] = _Routed(evaluated, queue, routed_by)
+    return routed
 
 
 def _current_policies(session: Session) -> dict[str, Any]:
@@ -551,7 +580,7 @@ def _open_for_review(session: Session, actor: Actor, app_ids: dict[int, int], ro
     by_app: dict[int, list[AutomatedReport]] = defaultdict(list)
     for subject_id, to in sorted(routed.items()):
         if to.effects.route is not None and to.effects.action is None and to.evaluated.id is not None:
-            by_app[app_ids[subject_id]].append(AutomatedReport(subject_id, to.evaluated.id, None, review_text(to.evaluated)))
+            by_app[app_ids[subject_id]].append(AutomatedReport(subject_id, to.evaluated, None, review_text(to.evaluated)))
     for app_id, wanted in sorted(by_app.items()):
         file_automated_reports(session, actor, app_id, wanted)
 

@@ -15,7 +15,7 @@ rows really inserted are audited, counted and routed.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -38,6 +38,7 @@ from trustdesk.ingest.schemas import (
     SubjectIn,
     SubjectUpdate,
 )
+from trustdesk.rules.evaluations import Evaluated
 from trustdesk.search import identifier_index
 from trustdesk.store import counters
 from trustdesk.store.dialects import InIds, dialect_name, insert_from_json, json_rows
@@ -321,13 +322,15 @@ def _current_policy_codes(session: Session) -> set[str]:
 
 def file_reports(
     session: Session, who: Submitter, items: Sequence[ReportIn], *, single: bool = False, received_at: datetime | None = None,
-    policy_codes: set[str] | None = None,
+    policy_codes: set[str] | None = None, filed_by: Mapping[int, Evaluated] | None = None,
 ) -> list[Receipt]:
     """File reports on known subjects and put them into cases; the receipt is the notifier's
     confirmation of receipt (DSA Art. 16).
 
     `received_at` (default: now) is for replaying arrivals, as the demo does; clients cannot set it.
     `policy_codes`, the current policies' codes, may be given by a caller that has read them.
+    `filed_by` is, for automated reports, the evaluation that filed each, by subject id: routing
+    takes it (`route_reports`).
     """
     known, fresh = _split_known(session, Report, who.app_id, items, single)
     if not fresh:
@@ -379,7 +382,7 @@ def file_reports(
     for row in rows:
         _audit_report(session, who, created[row["external_id"]].id, row)
     identifier_index.index_reports(session, [(created[row["external_id"]].id, row["notifier_email"]) for row in rows])
-    route_reports(session, who.actor, who.app_id, [r.id for r in created.values()], now=now)
+    route_reports(session, who.actor, who.app_id, [r.id for r in created.values()], now=now, filed_by=filed_by)
     queue_reported(session, sorted({row["subject_id"] for row in rows}))
     return _receipts(items, known | raced, created)
 
@@ -389,7 +392,7 @@ class AutomatedReport:
     """A subject whose evaluation's live rules ask for review, and what to file it under."""
 
     subject_id: int
-    evaluation_id: int
+    evaluated: Evaluated  # stored: the report is named after it, and routed by it
     policy_code: str | None
     text: str
 
@@ -405,14 +408,14 @@ def file_automated_reports(session: Session, actor: Actor, app_id: int, wanted: 
     codes = _current_policy_codes(session)
     external = dict(session.connection().execute(_EXTERNAL_IDS, {"ids": [w.subject_id for w in wanted]}).all())
     items = [
-        ReportIn(external_id=f"evaluation-{w.evaluation_id}", subject_external_id=external[w.subject_id], policy_code=code,
+        ReportIn(external_id=f"evaluation-{w.evaluated.id}", subject_external_id=external[w.subject_id], policy_code=code,
                  reporter_type=ReporterType.AUTOMATED, text=w.text[:5000])
         for w in wanted
         if (code := w.policy_code if w.policy_code in codes else CATCH_ALL_POLICY) in codes
     ]
     if not items:
         return {}
-    filed = file_reports(session, Submitter(app_id, actor), items, policy_codes=codes)
+    filed = file_reports(session, Submitter(app_id, actor), items, policy_codes=codes, filed_by={w.subject_id: w.evaluated for w in wanted})
     session.flush()  # routing may have put reports into cases through the ORM
     return dict(session.connection().execute(_CASES_OF_REPORTS, {"ids": [r.id for r in filed]}).all())  # type: ignore[arg-type]
 

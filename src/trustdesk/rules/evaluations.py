@@ -126,10 +126,18 @@ def act(session: Session, evaluated: Evaluated) -> int | None:
 
 
 def _add_error(session: Session, evaluated: Evaluated, name: str, message: str) -> None:
+    add_errors(session, evaluated, [expression_error("action", name, message)])
+
+
+def add_errors(session: Session, evaluated: Evaluated, errors: list[dict[str, str]]) -> None:
+    """Record on a stored evaluation what failed after it was kept (its action, routing the
+    report it filed), and count it."""
+    if not errors:
+        return
     row = session.get_one(RuleEvaluation, evaluated.id)
-    error = expression_error("action", name, message)
-    count_errors([error])
-    row.errors = [*row.errors, error]
+    count_errors(errors)
+    row.errors = [*row.errors, *errors]
+    evaluated.errors.extend(errors)
 
 
 def hits_of(session: Session, subject_id: int, limit: int = 50) -> list[tuple[RuleHit, str, int, RuleEvaluation]]:

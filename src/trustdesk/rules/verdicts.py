@@ -92,7 +92,7 @@ def check(session: Session, who: intake.Submitter, item: EvaluateIn) -> Answer:
     decision_id = evaluations.act(session, evaluated) if verdict is Verdict.BLOCK else None
     case_id = None
     if verdict is Verdict.REVIEW:
-        wanted = intake.AutomatedReport(subject_id, evaluated.id, policy.code if policy else None, review_text(evaluated))
+        wanted = intake.AutomatedReport(subject_id, evaluated, policy.code if policy else None, review_text(evaluated))
         case_id = intake.file_automated_reports(session, evaluations.RULES, who.app_id, [wanted]).get(subject_id)
     row = {
         "app_id": who.app_id, "subject_id": subject_id, "body_hash": body_hash, "evaluation_id": evaluated.id,
