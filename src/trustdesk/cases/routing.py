@@ -88,9 +88,12 @@ def _expression(queue: Queue) -> Expression:
     return _compiled[key]
 
 
+_ACTIVE_QUEUES = select(Queue).where(Queue.active.is_(True)).order_by(Queue.position, Queue.id)  # built once: every routing reads them
+
+
 def _active_queues(session: Session) -> tuple[list[Queue], Queue | None]:
     """The active queues in routing order, and the default one if there is one."""
-    queues = list(session.execute(select(Queue).where(Queue.active.is_(True)).order_by(Queue.position, Queue.id)).scalars())
+    queues = list(session.execute(_ACTIVE_QUEUES).scalars())
     return queues, next((q for q in queues if q.is_default), None)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
@@ -67,7 +67,7 @@ def queue_notice(session: Session, actor: Actor, draft: Draft) -> Notice:
     case of a law-enforcement request under a standing non-disclosure order."""
     if draft.case_id is not None and case_under_non_disclosure(session, draft.case_id):
         raise Conflict("case_id", "a non-disclosure order stands: nothing about this request may reach the people it names")
-    channel = draft.channel or NoticeChannel(session.get_one(App, draft.app_id).notice_channel)
+    channel = draft.channel or app_channel(session, draft.app_id)
     notice = insert_now(session, Notice(
         app_id=draft.app_id, kind=draft.kind.value, recipient_role=draft.recipient.role.value,
         recipient_subject_id=draft.recipient.subject_id, recipient_report_id=draft.recipient.report_id,
@@ -91,6 +91,14 @@ def queue_notice(session: Session, actor: Actor, draft: Draft) -> Notice:
         "state": notice.state, "error": notice.error, "decision_id": notice.decision_id, "case_id": notice.case_id,
     })
     return notice
+
+
+_CHANNEL = select(App.notice_channel).where(App.id == bindparam("app_id"))  # built once: every decision's notices ask
+
+
+def app_channel(session: Session, app_id: int) -> NoticeChannel:
+    """How the app's notices leave: the one column, not the app (a loaded App is not kept)."""
+    return NoticeChannel(session.execute(_CHANNEL, {"app_id": app_id}).scalar_one())
 
 
 def recipient_reference(session: Session, notice: Notice) -> dict[str, Any]:

@@ -35,10 +35,9 @@ from trustdesk.domain.vocabulary import (
 )
 from trustdesk.enforcement.actions import Applied
 from trustdesk.notices.mail import notifier_address
-from trustdesk.notices.notice import Draft, Recipient, queue_notice
+from trustdesk.notices.notice import Draft, Recipient, app_channel, queue_notice
 from trustdesk.notices.templates import pick_locale, render
 from trustdesk.store.models import (
-    App,
     Appeal,
     Decision,
     EnforcementAction,
@@ -74,7 +73,7 @@ def after_decision(session: Session, actor: Actor, decision: Decision, subject: 
     order. The user's notice names the statement of reasons of the decision's first restriction
     (each restricted item has its own; the host platform finds the others by the decision id)."""
     policy = session.get_one(Policy, decision.policy_id)
-    channel = NoticeChannel(session.get_one(App, subject.app_id).notice_channel)  # read once: the session keeps no App it loaded
+    channel = app_channel(session, subject.app_id)  # read once for all of the decision's notices
     restrictions = [a for a in applied if a.action.kind != Action.REINSTATE.value]
     if decision.verdict == VIOLATION and restrictions:
         account = _account(session, subject)
