@@ -25,19 +25,21 @@ def fresh_postgres(name: str) -> str:
     return POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name
 
 
-def server_env(url: str, data_dir: str) -> dict[str, str]:
-    """The environment of a TrustDesk process on that database and data directory."""
-    return os.environ | {"TRUSTDESK_DATABASE_URL": url, "TRUSTDESK_DATA_DIR": data_dir, "TRUSTDESK_SECRET_KEY": SECRET}
+def server_env(url: str, data_dir: str, source: str | None = None) -> dict[str, str]:
+    """The environment of a TrustDesk process on that database and data directory; `source`, a
+    checkout's `src` directory, runs that release's code instead of the installed one."""
+    env = os.environ | {"TRUSTDESK_DATABASE_URL": url, "TRUSTDESK_DATA_DIR": data_dir, "TRUSTDESK_SECRET_KEY": SECRET}
+    return env | {"PYTHONPATH": source} if source else env
 
 
-def serve(url: str, data_dir: str) -> tuple[subprocess.Popen[bytes], str]:
+def serve(url: str, data_dir: str, source: str | None = None) -> tuple[subprocess.Popen[bytes], str]:
     """Start `trustdesk serve` (one uvicorn worker, no background worker) and wait for /healthz."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     server = subprocess.Popen(
         [sys.executable, "-m", "trustdesk.cli", "serve", "--no-worker", "--port", str(port)],
-        env=server_env(url, data_dir), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=server_env(url, data_dir, source), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     for _ in range(300):
