@@ -1,8 +1,8 @@
 """Rows written at once, past the unit of work, where the next step needs their id.
 
-A decision, the action on its subject and the user's notice each need the id of the row before
-(the next refers to it, and the webhook events name them), so the unit of work was flushed for
-one new object at a time; such a flush cost about 0.3 ms, several times its INSERT. `insert_now`
+A decision, the action on its subject, the action's statement of reasons and the user's notice
+each need the id of the row before (the next refers to it, and the webhook events name them), so
+the unit of work was flushed for one new object at a time; such a flush cost about 0.3 ms, several times its INSERT. `insert_now`
 runs the INSERT on the session's connection, returning every column, and attaches the object as
 persistent with what the database stored: it reads like a flushed one, with no query later.
 
