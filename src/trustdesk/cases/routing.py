@@ -166,21 +166,28 @@ def _judge(session: Session, setting: _Setting, app_ids: dict[int, int], events:
     if not events:
         return {}
     no_rules = rule_set(())
-    by_name = {q.name: q for q in setting.queues}
     routed: dict[int, _Routed] = {}
     for event, seen in zip(events, build_inputs(session, events, now, signals=signals)):
         outcome = (no_rules if event.subject_id in setting.withheld else setting.rules).evaluate(seen)
         evaluated = Evaluated(app_ids[event.subject_id], event.subject_id, event.type, seen, outcome, event.report_id)
-        route = outcome.effects.route
-        if route is not None and route.queue in by_name:
-            queue, routed_by = by_name[route.queue], f"rule:{outcome.effects.route_rule}"
-        else:
-            if route is not None:
-                evaluated.errors.append(expression_error("rule", outcome.effects.route_rule or "", f"no active queue named {route.queue!r}"))
-            queue, routed_by = (_route(setting.queues, setting.default, routing_context(seen), evaluated.errors)
-                                if has_case is None or event.subject_id in has_case else (setting.default, "default"))
+        queue, routed_by = _destination(outcome.effects, seen, setting.queues, setting.default, evaluated.errors,
+                                        by_queues=has_case is None or event.subject_id in has_case)
         routed[event.subject_id] = _Routed(evaluated, queue, routed_by)
     return routed
+
+
+def _destination(effects: Effects, seen: dict[str, Any], queues: list[Queue], default: Queue, errors: list[dict[str, str]], *,
+                 by_queues: bool = True) -> tuple[Queue, str]:
+    """The queue a live rule's route names; failing that, the first whose expression matches what
+    was seen (or, not `by_queues`, the default queue). A route to no active queue, or an
+    expression that fails, is added to `errors`."""
+    route = effects.route
+    if route is not None:
+        named = next((q for q in queues if q.name == route.queue), None)
+        if named is not None:
+            return named, f"rule:{effects.route_rule}"
+        errors.append(expression_error("rule", effects.route_rule or "", f"no active queue named {route.queue!r}"))
+    return _route(queues, default, routing_context(seen), errors) if by_queues else (default, "default")
 
 
 def _foreseeable(event: Event, setting: _Setting, signals: dict[int, list[LatestSignal]], has_case: Collection[int]) -> tuple[Any, ...]:
@@ -372,18 +379,11 @@ def _as_filed(session: Session, actor: Actor, filed_by: Mapping[int, Evaluated])
     if not filed_by:
         return {}
     queues, default = _queues(session, actor)
-    by_name = {q.name: q for q in queues}
     routed = {}
     for subject_id, evaluated in filed_by.items():
-        route, errors = evaluated.outcome.effects.route, []
-        if route is not None and route.queue in by_name:
-            routed[subject_id] = _Routed(evaluated, by_name[route.queue], f"rule:{evaluated.outcome.effects.route_rule}")
-            continue
-        if route is not None:
-            errors.append(expression_error("rule", evaluated.outcome.effects.route_rule or "", f"no active queue named {route.queue!r}"))
-        queue, routed_by = _route(queues, default, routing_context(evaluated.inputs), errors)
+        errors: list[dict[str, str]] = []
+        routed[subject_id] = _Routed(evaluated, *_destination(evaluated.outcome.effects, evaluated.inputs, queues, default, errors))
         evaluations.add_errors(session, evaluated, errors)
-        routed[subject_id] = _Routed(evaluated, queue, routed_by)
     return routed
 
 

@@ -117,16 +117,12 @@ def act(session: Session, evaluated: Evaluated) -> int | None:
     except NothingToChange:
         return None
     except FieldError as exc:
-        _add_error(session, evaluated, rule.name, f"the action could not be taken: {exc}")
+        add_errors(session, evaluated, [expression_error("action", rule.name, f"the action could not be taken: {exc}")])
         return None
     record(session, actor=RULES, verb="rule.acted", object_type="decision", object_id=decision.id, after={
         "rule": rule.name, "version": rule.version, "evaluation_id": evaluated.id, "subject_id": evaluated.subject_id,
     })
     return decision.id
-
-
-def _add_error(session: Session, evaluated: Evaluated, name: str, message: str) -> None:
-    add_errors(session, evaluated, [expression_error("action", name, message)])
 
 
 def add_errors(session: Session, evaluated: Evaluated, errors: list[dict[str, str]]) -> None:
@@ -137,7 +133,6 @@ def add_errors(session: Session, evaluated: Evaluated, errors: list[dict[str, st
     row = session.get_one(RuleEvaluation, evaluated.id)
     count_errors(errors)
     row.errors = [*row.errors, *errors]
-    evaluated.errors.extend(errors)
 
 
 def hits_of(session: Session, subject_id: int, limit: int = 50) -> list[tuple[RuleHit, str, int, RuleEvaluation]]:
