@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-from sqlalchemy import String, bindparam, select
+from sqlalchemy import String, bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from trustdesk.analysis.analysers import Analyser, MediaView, SignalFound, SubjectView
@@ -33,9 +33,9 @@ _MEDIA_OF = (
     .outerjoin(MediaHash, MediaHash.media_item_id == MediaItem.id)
     .where(InIds(MediaItem.subject_id)).order_by(MediaItem.subject_id, MediaItem.position)
 )
-_REPORTED = select(Report.subject_id).where(InIds(Report.subject_id)).distinct()
 _SUBJECTS = (
-    select(Subject.id, Subject.app_id, Subject.kind, Subject.title, Subject.text, Subject.language, Subject.body_hash)
+    select(Subject.id, Subject.app_id, Subject.kind, Subject.title, Subject.text, Subject.language, Subject.body_hash,
+           exists().where(Report.subject_id == Subject.id).label("reported"))
     .where(InIds(Subject.id)).order_by(Subject.id)
 )
 _SIGNALS_OF = (
@@ -60,10 +60,9 @@ def subject_views(session: Session, subject_ids: Iterable[int]) -> list[SubjectV
         if row.id not in seen:
             seen.add(row.id)
             media[row.subject_id].append(MediaView(row.id, row.kind, row.content_type, row.blob_sha256, hashes[row.id]))
-    reported = set(session.connection().execute(_REPORTED, ids).scalars())
     return [
         SubjectView(id=s.id, app_id=s.app_id, kind=s.kind, title=s.title, text=s.text, language=s.language,
-                    body_hash=s.body_hash, media=tuple(media.get(s.id, ())), reported=s.id in reported)
+                    body_hash=s.body_hash, media=tuple(media.get(s.id, ())), reported=bool(s.reported))
         for s in session.connection().execute(_SUBJECTS, ids).all()
     ]
 

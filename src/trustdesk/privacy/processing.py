@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from trustdesk.domain.privacy_requests import CORRECTIONS, OBJECTIONS, RESTRICTIONS, RequestStatus
@@ -22,25 +22,22 @@ from trustdesk.store.dialects import InIds
 from trustdesk.store.models import PrivacyRequest, Subject
 
 
-# The accounts whose answered requests withhold them from automation now. Built once: the
-# worker asks on every batch.
-_WITHHOLDING = select(PrivacyRequest.subject_id).where(
+# Those of the given subjects whose account (or who, being an account) has an answered request
+# that withholds it from automation now. Built once: every synchronous check and every batch the
+# worker analyses asks. One probe of the requests' subject index per subject, however many
+# people have objected over the years.
+_WITHHELD = select(Subject.id).where(InIds(Subject.id), exists().where(
+    PrivacyRequest.subject_id == func.coalesce(Subject.account_id, Subject.id),
     PrivacyRequest.status == RequestStatus.ANSWERED.value,
     or_(PrivacyRequest.request_type.in_([t.value for t in OBJECTIONS]),
         PrivacyRequest.request_type.in_([t.value for t in RESTRICTIONS]) & PrivacyRequest.lifted_at.is_(None)),
-)
-_ACCOUNTS_OF = select(Subject.id, Subject.account_id).where(InIds(Subject.id))
+))
 
 
 def withheld_from_automation(session: Session, subject_ids: Iterable[int]) -> set[int]:
-    """Those of `subject_ids` whose person restricted processing or objected to it. The few
-    withholding accounts are read first: this runs on every batch the worker analyses."""
-    ids = set(subject_ids)
-    accounts = set(session.execute(_WITHHOLDING).scalars()) if ids else set()
-    if not accounts:
-        return set()
-    rows = session.execute(_ACCOUNTS_OF, {"ids": ids})
-    return {row.id for row in rows if (row.account_id or row.id) in accounts}
+    """Those of `subject_ids` whose person restricted processing or objected to it."""
+    ids = list(set(subject_ids))
+    return set(session.execute(_WITHHELD, {"ids": ids}).scalars()) if ids else set()
 
 
 @dataclass(frozen=True)

@@ -45,9 +45,9 @@ class Event:
 
 # Built once and run on the session's connection, past the ORM step: every event of the worker
 # and every synchronous check reads them. `ids` is bound as one parameter.
+_MEDIA_COUNT = select(func.count()).where(MediaItem.subject_id == Subject.id).scalar_subquery().label("media_count")
 _SUBJECTS = select(Subject.id, Subject.kind, Subject.language, Subject.country, Subject.title, Subject.text,
-                   Subject.account_id, App.slug).join(App, App.id == Subject.app_id).where(InIds(Subject.id))
-_MEDIA_COUNTS = select(MediaItem.subject_id, func.count()).where(InIds(MediaItem.subject_id)).group_by(MediaItem.subject_id)
+                   Subject.account_id, App.slug, _MEDIA_COUNT).join(App, App.id == Subject.app_id).where(InIds(Subject.id))
 
 
 def _related_accounts(link: Any) -> Any:
@@ -80,7 +80,6 @@ def build_inputs(session: Session, events: Sequence[Event], now: datetime, *,
     session.flush()  # what the ORM holds is written before reading past it
     connection = session.connection()
     subjects = {s.id: s for s in connection.execute(_SUBJECTS, {"ids": list(ids)}).all()}  # fetched at once: a thousand rows
-    media = dict(connection.execute(_MEDIA_COUNTS, {"ids": list(ids)}).all())
     found = signals if signals is not None else latest_signals(session, ids)
     histories = history(session, {s.account_id for s in subjects.values() if s.account_id is not None}, now)
     database: Database | None = session.info.get("database")
@@ -94,7 +93,7 @@ def build_inputs(session: Session, events: Sequence[Event], now: datetime, *,
             "event": {"type": event.type, "policy": event.policy.code if event.policy else "", "source": event.source,
                       "text": event.text, "imminent_harm": event.imminent_harm},
             "subject": {"kind": s.kind, "app": s.slug, "language": s.language or "", "country": s.country or "",
-                        "title": s.title or "", "text": s.text or "", "media_count": media.get(s.id, 0)},
+                        "title": s.title or "", "text": s.text or "", "media_count": s.media_count},
             "policy": ({"code": event.policy.code, "severity": event.policy.severity, "graphic": bool(event.policy.graphic)}
                        if event.policy else dict(NO_POLICY)),
             "signals": as_routing(found.get(event.subject_id, [])),

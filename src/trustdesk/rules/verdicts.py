@@ -121,10 +121,13 @@ def _stored_subject(session: Session, who: intake.Submitter, item: SubjectIn) ->
     """The subject's id and body hash once stored as intake stores it, and whether it is new:
     created, found as an identical retry, or updated where its content changed (its kind and
     place cannot)."""
-    existing = session.connection().execute(_STORED, {"app_id": who.app_id, "external_id": item.external_id}).first()
-    if existing is None or existing.body_hash == item.body_hash():
+    try:
         receipt = intake.create_subjects(session, who, [item], single=True, analyse_later=False)[0]
         return receipt.id, item.body_hash(), receipt.status == "created"
+    except Conflict as exc:  # stored before with other content: refused before anything was written
+        if exc.field != "external_id":
+            raise
+    existing = session.connection().execute(_STORED, {"app_id": who.app_id, "external_id": item.external_id}).one()
     if existing.kind != item.kind.value:
         raise Conflict("kind", f"{item.external_id!r} is a {existing.kind}; a subject's kind cannot change")
     change = SubjectUpdate.model_validate(item.model_dump(include=_UPDATABLE))
@@ -136,10 +139,10 @@ def _kept(session: Session, subject_id: int, body_hash: str) -> Row[Any] | None:
     return session.connection().execute(_KEPT, {"subject_id": subject_id, "body_hash": body_hash}).first()
 
 
-# Built once and run past the ORM step (no autoflush): every check runs them. A check starts with
+# Built once and run past the ORM step (no autoflush): retries and updates run them. A check starts with
 # nothing unflushed (a new request, or a batch item's new savepoint), and verdicts are written
 # by Core statements only.
-_STORED = select(Subject.kind, Subject.body_hash).where(
+_STORED = select(Subject.kind).where(
     Subject.app_id == bindparam("app_id"), Subject.external_id == bindparam("external_id")
 )
 _KEPT = select(VerdictRow.verdict, VerdictRow.reasons, VerdictRow.signals, VerdictRow.evaluation_id, VerdictRow.decision_id,

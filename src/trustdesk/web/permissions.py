@@ -92,7 +92,7 @@ def _tag(dependency: Callable[..., Any], permission: tuple[str, ...]) -> Callabl
 
 
 def public() -> Callable[..., Any]:
-    def allow() -> None:
+    async def allow() -> None:  # a coroutine, as `get_db`: nothing here needs a worker thread
         return None
 
     return _tag(allow, ("public",))
