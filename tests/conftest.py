@@ -82,11 +82,23 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+# Every sequence a test used starts again (ids from 1, as on a fresh database); `%%` is psycopg's `%`.
+_RESTART_USED_SEQUENCES = """DO $$ DECLARE used record; BEGIN
+  FOR used IN SELECT schemaname, sequencename FROM pg_sequences WHERE last_value IS NOT NULL LOOP
+    EXECUTE format('ALTER SEQUENCE %%I.%%I RESTART', used.schemaname, used.sequencename);
+  END LOOP;
+END $$"""
+
+
 def _reset_postgres(url: str) -> None:
+    """Empty every table, children first, and restart the sequences used. DELETE, not TRUNCATE:
+    a test leaves a few rows, and truncating 64 tables (new files for each and its indexes)
+    took about a second a test, a third of the suite's time."""
     engine = create_engine(url)
-    tables = ", ".join(t.name for t in Base.metadata.sorted_tables if t.name != "audit_chain_head")
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables) if t.name != "audit_chain_head"]
     with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        conn.exec_driver_sql("; ".join(f'DELETE FROM "{name}"' for name in tables))
+        conn.exec_driver_sql(_RESTART_USED_SEQUENCES)
         conn.execute(text("UPDATE audit_chain_head SET seq = 0, block_hash = :h WHERE id = 1"), {"h": "0" * 64})
     engine.dispose()
 
