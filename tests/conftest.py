@@ -92,8 +92,8 @@ END $$"""
 
 def _reset_postgres(url: str) -> None:
     """Empty every table, children first, and restart the sequences used. DELETE, not TRUNCATE:
-    a test leaves a few rows, and truncating 64 tables (new files for each and its indexes)
-    took about a second a test, a third of the suite's time."""
+    a test leaves a few rows, and truncating all 64 tables (new files for each and its indexes)
+    took 0.7–1.5 s a test on a busy 2-core machine, against about 70 ms for this."""
     engine = create_engine(url)
     tables = [t.name for t in reversed(Base.metadata.sorted_tables) if t.name != "audit_chain_head"]
     with engine.begin() as conn:
