@@ -2,9 +2,10 @@
 
 A decision, the action on its subject, the action's statement of reasons and the user's notice
 each need the id of the row before (the next refers to it, and the webhook events name them), so
-the unit of work was flushed for one new object at a time; such a flush cost about 0.3 ms, several times its INSERT. `insert_now`
-runs the INSERT on the session's connection, returning every column, and attaches the object as
-persistent with what the database stored: it reads like a flushed one, with no query later.
+the unit of work was flushed for one new object at a time; such a flush cost about 0.3 ms,
+several times its INSERT. `insert_now` runs the INSERT on the session's connection, returning
+every column, and attaches the object as persistent with what the database stored: it reads like
+a flushed one, with no query later.
 
 A savepoint or transaction rolled back expunges the objects it wrote, as the unit of work does
 with the new objects it inserted: their rows are gone, and SQLite hands their ids out again.
