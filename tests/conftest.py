@@ -25,7 +25,7 @@ from trustdesk.audit import personal_data
 from trustdesk.audit.log import Actor
 from trustdesk.auth import staff
 from trustdesk.auth.api_clients import create_client, create_staff_token
-from trustdesk.config import Settings
+from trustdesk.config import PasswordHashing, Settings
 from trustdesk.domain.vocabulary import Scope
 from trustdesk.organisation import ensure_app
 from trustdesk.policy_versions import seed_catalogue
@@ -37,6 +37,9 @@ from trustdesk.web.permissions import CSRF_HEADER, SESSION_COOKIE
 
 ADMIN_URL = os.environ.get("TRUSTDESK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 TEST_SECRET = "test-secret-key-0123456789"
+# Argon2id at its least cost: staff are created and log in throughout the suite, and at the
+# default cost each hash takes a quarter of a second. `test_staff_login` also runs the default.
+TEST_PASSWORD_HASHING = PasswordHashing(time_cost=1, memory_kib=8, parallelism=1)
 
 
 def _postgres_unavailable() -> str | None:
@@ -123,6 +126,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         secret_key=TEST_SECRET,
         media_url_allow_list=("127.0.0.1",),
         log_json=False,
+        password_hashing=TEST_PASSWORD_HASHING,
     )
 
 
@@ -132,6 +136,8 @@ def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("TRUSTDESK_DATABASE_URL", settings.effective_database_url)
     monkeypatch.setenv("TRUSTDESK_DATA_DIR", str(settings.data_dir))
     monkeypatch.setenv("TRUSTDESK_SECRET_KEY", settings.secret_key)
+    for name, value in vars(settings.password_hashing).items():
+        monkeypatch.setenv(f"TRUSTDESK_PASSWORD_{name.upper()}", str(value))
     return settings
 
 

@@ -68,6 +68,22 @@ class NcmecSettings:
 
 
 @dataclass(frozen=True)
+class PasswordHashing:
+    """Argon2id's cost for staff passwords (`TRUSTDESK_PASSWORD_*`). The default is RFC 9106's
+    second recommended option (64 MiB, 3 passes, 4 lanes): about a quarter of a second a login on
+    a small server. A machine short of memory may go down to OWASP's minimum (19 MiB, 2 passes,
+    1 lane), below which production refuses to start."""
+
+    time_cost: int = 3
+    memory_kib: int = 65536
+    parallelism: int = 4
+
+
+# OWASP's Password Storage Cheat Sheet: the least Argon2id cost it recommends.
+LEAST_PRODUCTION_HASHING = PasswordHashing(time_cost=2, memory_kib=19456, parallelism=1)
+
+
+@dataclass(frozen=True)
 class Settings:
     env: str = "development"
     data_dir: Path = Path("var")
@@ -84,6 +100,7 @@ class Settings:
     relax_totp: bool = False
     login_max_failures: int = 5
     login_lockout_seconds: int = 900
+    password_hashing: PasswordHashing = PasswordHashing()
     session_hours: int = 12
     # A skipped case is not served to the same reviewer again for this long.
     skip_minutes: int = 30
@@ -149,6 +166,7 @@ class Settings:
             raise ConfigError("TRUSTDESK_RELAX_TOTP cannot be set in production")
         if len(self.secret_key) < 16:
             raise ConfigError("TRUSTDESK_SECRET_KEY must be at least 16 characters")
+        self._check_password_hashing()
         if not 1 <= self.skip_minutes <= 7 * 1440:
             raise ConfigError("TRUSTDESK_SKIP_MINUTES must be between 1 and 10080 (a week)")
         if not 5 <= self.max_hold_minutes <= 1440:
@@ -175,6 +193,17 @@ class Settings:
                 raise ConfigError(f"TRUSTDESK_TRUSTED_PROXIES: {proxy!r} is not an IP address or network") from exc
 
 
+    def _check_password_hashing(self) -> None:
+        cost, least = self.password_hashing, LEAST_PRODUCTION_HASHING
+        if cost.time_cost < 1 or cost.parallelism < 1:
+            raise ConfigError("TRUSTDESK_PASSWORD_TIME_COST and TRUSTDESK_PASSWORD_PARALLELISM must be at least 1")
+        if cost.memory_kib < 8 * cost.parallelism:
+            raise ConfigError("TRUSTDESK_PASSWORD_MEMORY_KIB must be at least 8 KiB for each lane of TRUSTDESK_PASSWORD_PARALLELISM")
+        if self.is_production and (cost.memory_kib < least.memory_kib or cost.time_cost < least.time_cost):
+            raise ConfigError(f"TRUSTDESK_PASSWORD_MEMORY_KIB and TRUSTDESK_PASSWORD_TIME_COST must be at least "
+                              f"{least.memory_kib} and {least.time_cost} in production (OWASP's least Argon2id cost)")
+
+
 def load_settings() -> Settings:
     """Read the environment once; callers pass the result on rather than re-reading it."""
     try:
@@ -186,6 +215,12 @@ def load_settings() -> Settings:
         appeal_window = int(_env("APPEAL_WINDOW_DAYS", "183"))
         smtp_port = int(_env("SMTP_PORT", "25"))
         filing_hours = int(_env("NCMEC_FILING_HOURS", "24"))
+        default = PasswordHashing()
+        hashing = PasswordHashing(
+            time_cost=int(_env("PASSWORD_TIME_COST", str(default.time_cost))),
+            memory_kib=int(_env("PASSWORD_MEMORY_KIB", str(default.memory_kib))),
+            parallelism=int(_env("PASSWORD_PARALLELISM", str(default.parallelism))),
+        )
         retention = tuple((kind.strip(), int(days)) for kind, _, days in (part.partition("=") for part in _env_list("RETENTION_DAYS")))
     except ValueError as exc:
         raise ConfigError(f"a numeric TRUSTDESK_ setting is not a number: {exc}") from exc
@@ -202,6 +237,7 @@ def load_settings() -> Settings:
         relax_totp=_env("RELAX_TOTP", "") in ("1", "true", "yes"),
         login_max_failures=failures,
         login_lockout_seconds=lockout,
+        password_hashing=hashing,
         skip_minutes=skip,
         max_hold_minutes=max_hold,
         appeal_window_days=appeal_window,

@@ -19,9 +19,9 @@ from sqlalchemy import select, update
 
 from trustdesk.audit.log import Actor
 from trustdesk.auth import api_clients, rate_limits, staff
-from trustdesk.auth.passwords import DUMMY_HASH, verify_password
+from trustdesk.auth.passwords import dummy_hash, verify_password
 from trustdesk.auth.staff import LoginOutcome
-from trustdesk.config import ConfigError, Settings
+from trustdesk.config import ConfigError, PasswordHashing, Settings, load_settings
 from trustdesk.domain.vocabulary import Role
 from trustdesk.store.database import Database
 from trustdesk.store.models import AuditEvent, LoginThrottle, StaffSession, StaffUser, utcnow
@@ -96,6 +96,22 @@ def test_only_an_argon2_hash_of_the_password_is_stored(db: Database, settings: S
     assert verify_password(stored, PASSWORD) and not verify_password(stored, PASSWORD + "!")
 
 
+def test_a_login_stores_the_hash_again_at_the_cost_configured_now(db: Database, settings: Settings) -> None:
+    """Made at the default cost (the one test here that pays it), verified and stored again at
+    the cost the settings give now; a wrong password changes nothing."""
+    made_at_default = replace(settings, password_hashing=PasswordHashing())
+    _create(db, made_at_default, "mia")
+    before = _user(db, "mia").password_hash
+    assert "$m=65536,t=3,p=4$" in before
+    assert _login(db, settings, "mia", "wrong password!!") is LoginOutcome.BAD_CREDENTIALS
+    assert _user(db, "mia").password_hash == before
+    assert _login(db, settings, "mia") is LoginOutcome.OK
+    after = _user(db, "mia").password_hash
+    cost = settings.password_hashing
+    assert f"$m={cost.memory_kib},t={cost.time_cost},p={cost.parallelism}$" in after and verify_password(after, PASSWORD)
+    assert _login(db, settings, "mia") is LoginOutcome.OK and _user(db, "mia").password_hash == after  # stands now
+
+
 def test_good_login_is_recorded(db: Database, settings: Settings) -> None:
     user = _create(db, settings, "mia")
     assert _login(db, settings, "mia") is LoginOutcome.OK
@@ -112,7 +128,7 @@ def test_unknown_user_is_refused_like_a_wrong_password_after_the_same_work(
     monkeypatch.setattr(staff, "verify_password", lambda stored, password: checked.append(stored) or real(stored, password))
     assert _login(db, settings, "nobody") is LoginOutcome.BAD_CREDENTIALS
     assert _login(db, settings, "mia", "wrong password!!") is LoginOutcome.BAD_CREDENTIALS
-    assert checked[0] == DUMMY_HASH and checked[1] == _user(db, "mia").password_hash  # one argon2 verify each
+    assert checked[0] == dummy_hash(settings.password_hashing) and checked[1] == _user(db, "mia").password_hash  # one argon2 verify each
     assert (_throttle(db, "nobody").failures, _throttle(db, "mia").failures) == (1, 1)
 
 
@@ -263,6 +279,33 @@ def test_production_refuses_the_demo_secret_and_relaxed_totp() -> None:
     with pytest.raises(ConfigError, match="RELAX_TOTP"):
         Settings(env="production", secret_key="a-long-random-production-key", relax_totp=True).check()
     Settings(env="production", secret_key="a-long-random-production-key").check()
+
+
+@pytest.mark.parametrize(("env", "cost", "refused"), [
+    ("production", PasswordHashing(time_cost=2, memory_kib=19455, parallelism=1), "MEMORY_KIB"),
+    ("production", PasswordHashing(time_cost=1, memory_kib=65536, parallelism=1), "TIME_COST"),
+    ("development", PasswordHashing(time_cost=1, memory_kib=15, parallelism=2), "MEMORY_KIB"),
+    ("development", PasswordHashing(time_cost=0, memory_kib=8, parallelism=1), "TIME_COST"),
+    ("development", PasswordHashing(time_cost=1, memory_kib=8, parallelism=0), "PARALLELISM"),
+])
+def test_a_password_cost_argon2_or_production_would_refuse_is_named(env: str, cost: PasswordHashing, refused: str) -> None:
+    with pytest.raises(ConfigError, match=refused):
+        Settings(env=env, secret_key="a-long-random-production-key", password_hashing=cost).check()
+
+
+def test_owasps_least_cost_is_admitted_in_production_and_the_least_argon2_cost_elsewhere() -> None:
+    Settings(env="production", secret_key="a-long-random-production-key",
+             password_hashing=PasswordHashing(time_cost=2, memory_kib=19456, parallelism=1)).check()
+    Settings(password_hashing=PasswordHashing(time_cost=1, memory_kib=16, parallelism=2)).check()
+
+
+def test_the_password_cost_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in (("TIME_COST", "2"), ("MEMORY_KIB", "19456"), ("PARALLELISM", "1")):
+        monkeypatch.setenv(f"TRUSTDESK_PASSWORD_{name}", value)
+    assert load_settings().password_hashing == PasswordHashing(time_cost=2, memory_kib=19456, parallelism=1)
+    monkeypatch.setenv("TRUSTDESK_PASSWORD_MEMORY_KIB", "lots")
+    with pytest.raises(ConfigError, match="not a number"):
+        load_settings()
 
 
 def test_sessions_resolve_expire_and_close(db: Database, other_db: Database, settings: Settings) -> None:

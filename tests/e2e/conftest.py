@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import select
 
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_PASSWORD_HASHING, TEST_SECRET
 from tests.live_server import live_server
 from trustdesk.audit.log import Actor
 from trustdesk.config import Settings
@@ -73,7 +73,8 @@ def serving(tmp_path: Path, seed: Callable[[Database, Settings], Seeded], **sett
     (base URL, database, seed's result)."""
     url = f"sqlite:///{tmp_path / 'trustdesk.db'}"
     upgrade(url)
-    settings = Settings(data_dir=tmp_path / "data", database_url=url, secret_key=TEST_SECRET, log_json=False, **settings_given)
+    settings = Settings(data_dir=tmp_path / "data", database_url=url, secret_key=TEST_SECRET, log_json=False,
+                        password_hashing=TEST_PASSWORD_HASHING, **settings_given)
     db = Database(url)
     app = create_app(settings, db)  # first: it configures the personal-data key ring seeding needs
     seeded = seed(db, settings)

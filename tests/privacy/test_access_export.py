@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from tests.evidence.conftest import Held
 from trustdesk.audit.log import Actor
+from tests.conftest import TEST_PASSWORD_HASHING
 from trustdesk.auth.passwords import hash_password
 from trustdesk.domain.errors import Conflict
 from trustdesk.enforcement.decisions import DecisionRequest, decide_subject
@@ -80,7 +81,7 @@ def test_the_export_holds_the_person_and_withholds_everyone_else(world: Held) ->
 
 
 def _staff(s: Session) -> int:
-    user = StaffUser(username="lena", display_name="Lena", password_hash=hash_password("x" * 16), roles=["legal"])
+    user = StaffUser(username="lena", display_name="Lena", password_hash=hash_password("x" * 16, TEST_PASSWORD_HASHING), roles=["legal"])
     s.add(user)
     s.flush()
     return int(user.id)

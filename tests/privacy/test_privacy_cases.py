@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from tests.evidence.conftest import Held
 from trustdesk.audit.log import Actor
+from tests.conftest import TEST_PASSWORD_HASHING
 from trustdesk.auth.passwords import hash_password
 from trustdesk.config import Settings
 from trustdesk.domain.law_enforcement import Intake
@@ -34,7 +35,7 @@ class Cases:
 
 def _staff(world: Held, username: str, roles: list[str]) -> int:
     with world.api.db.session() as s:
-        user = StaffUser(username=username, display_name=username, password_hash=hash_password("x" * 16), roles=roles)
+        user = StaffUser(username=username, display_name=username, password_hash=hash_password("x" * 16, TEST_PASSWORD_HASHING), roles=roles)
         s.add(user)
         s.flush()
         return user.id

@@ -19,6 +19,7 @@ from tests.evidence.conftest import Held
 from trustdesk.analysis.analysers import Analyser, AnalyserRegistry, SignalFound, SubjectView
 from trustdesk.analysis.runs import ANALYSIS, analyse
 from trustdesk.audit.log import Actor
+from tests.conftest import TEST_PASSWORD_HASHING
 from trustdesk.auth.passwords import hash_password
 from trustdesk.config import Settings
 from trustdesk.domain.errors import Conflict, FieldError
@@ -109,7 +110,7 @@ def test_a_rectification_keeps_the_persons_statement_where_their_data_is_read(wo
             requests.complete(s, PRIVACY, access, "Here.", "a statement")
         assert stray.value.field == "statement"
     with world.api.db.session() as s:
-        user = StaffUser(username="mo", display_name="Mo", password_hash=hash_password("x" * 16), roles=["moderator"])
+        user = StaffUser(username="mo", display_name="Mo", password_hash=hash_password("x" * 16, TEST_PASSWORD_HASHING), roles=["moderator"])
         s.add(user)
         s.flush()
         case_id = s.execute(select(Case.id).where(Case.kind == "report")).scalar_one()

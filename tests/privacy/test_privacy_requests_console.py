@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from tests.conftest import Api
+from tests.conftest import TEST_PASSWORD_HASHING, Api
 from tests.evidence.conftest import Held
 from trustdesk.auth.passwords import hash_password
 from trustdesk.config import Settings
@@ -17,7 +17,7 @@ INTAKE = {"app": "dating", "subject": "acc-1", "regime": "lgpd", "request_type":
 
 def _privacy_officer(api: Api, settings: Settings) -> dict[str, str]:
     with api.db.session() as s:
-        user = StaffUser(username="priya", display_name="Priya", password_hash=hash_password("x" * 16), roles=["privacy"])
+        user = StaffUser(username="priya", display_name="Priya", password_hash=hash_password("x" * 16, TEST_PASSWORD_HASHING), roles=["privacy"])
         s.add(user)
         s.flush()
         user_id = user.id

@@ -30,7 +30,7 @@ from fastapi.dependencies.models import Dependant
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.conftest import TEST_SECRET, Api
+from tests.conftest import TEST_PASSWORD_HASHING, TEST_SECRET, Api
 from tests.web.refusals import field_of
 from trustdesk.audit.log import Actor
 from trustdesk.auth import staff
@@ -85,7 +85,7 @@ from trustdesk.web.permissions import CSRF_HEADER, SESSION_COOKIE
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SETUP = Actor("test", "setup")
 PASSWORD = "long enough password"
-PASSWORD_HASH = hash_password(PASSWORD)  # once: argon2 is slow on purpose
+PASSWORD_HASH = hash_password(PASSWORD, TEST_PASSWORD_HASHING)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
 from trustdesk.auth import lockouts
-from trustdesk.auth.passwords import DUMMY_HASH, hash_password, verify_password
+from trustdesk.auth.passwords import dummy_hash, hash_password, rehashed, verify_password
 from trustdesk.config import Settings
 from trustdesk.domain.errors import Conflict, FieldError
 from trustdesk.domain.vocabulary import Role
@@ -76,7 +76,7 @@ def create_user(
     user = StaffUser(
         username=username,
         display_name=display_name or username,
-        password_hash=hash_password(password),
+        password_hash=hash_password(password, settings.password_hashing),
         roles=role_values,
         skills=skills or {},
         totp_secret=pyotp.random_base32() if totp else None,
@@ -112,9 +112,11 @@ def authenticate(
                    object_id=user.id, after={"address": address})
         return LoginResult(LoginOutcome.LOCKED, retry_after=wait)
     user = user if user is not None and user.active else None
-    matches = verify_password(user.password_hash if user else DUMMY_HASH, password)
+    matches = verify_password(user.password_hash if user else dummy_hash(settings.password_hashing), password)
     if user is None or not matches:
         return _failed(session, settings, username, address, user, LoginOutcome.BAD_CREDENTIALS)
+    if (new_hash := rehashed(user.password_hash, password, settings.password_hashing)) is not None:
+        user.password_hash = new_hash
     if user.totp_secret:
         if not totp_code:
             return LoginResult(LoginOutcome.NEED_TOTP, user)
