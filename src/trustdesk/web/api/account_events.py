@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import Depends, Response
 from sqlalchemy.orm import Session
 
 from trustdesk.domain.vocabulary import Scope
@@ -13,11 +13,11 @@ from trustdesk.ingest.schemas import (
     Receipt,
     Receipts,
 )
+from trustdesk.web.api.responses import api_router
 from trustdesk.web.api import receipts
-from trustdesk.web.client_input import ClientInputRoute
 from trustdesk.web.permissions import COMMITTED, client_with
 
-router = APIRouter(prefix="/api/v1", tags=["account events"], route_class=ClientInputRoute)
+router = api_router("account events")
 
 
 @router.post("/account-events", status_code=201, response_model=Receipt, responses=receipts.RETRY)

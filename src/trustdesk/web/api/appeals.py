@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
@@ -17,10 +17,10 @@ from trustdesk.enforcement.decisions import MAX_RATIONALE, MAX_TIME_SPENT_MS
 from trustdesk.ingest.intake import Submitter
 from trustdesk.ingest.schemas import ExternalId
 from trustdesk.store.models import Appeal
-from trustdesk.web.client_input import ClientInputRoute
+from trustdesk.web.api.responses import api_router
 from trustdesk.web.permissions import COMMITTED, StaffContext, client_with, read_session, staff_with
 
-router = APIRouter(prefix="/api/v1", tags=["appeals"], route_class=ClientInputRoute)
+router = api_router("appeals")
 
 
 class AppealIn(BaseModel):

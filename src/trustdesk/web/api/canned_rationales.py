@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
@@ -14,10 +14,10 @@ from trustdesk.canned_rationales import MAX_POSITION, MAX_TEXT
 from trustdesk.domain.client_input import RowId
 from trustdesk.domain.roles import ADMINS
 from trustdesk.store.models import CannedRationale
-from trustdesk.web.client_input import ClientInputRoute
+from trustdesk.web.api.responses import api_router
 from trustdesk.web.permissions import COMMITTED, StaffContext, read_session, staff_with
 
-router = APIRouter(prefix="/api/v1", tags=["canned rationales"], route_class=ClientInputRoute)
+router = api_router("canned rationales")
 
 
 class RationaleIn(BaseModel):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
@@ -27,9 +27,9 @@ from trustdesk.domain.priority import Band
 from trustdesk.domain.roles import ADMINS, ASSIGNERS, CASE_STAFF, CASE_TAKERS, REVIEWERS
 from trustdesk.domain.vocabulary import CommentVisibility, ReporterType
 from trustdesk.store.models import MAX_BIGINT, Case, Queue
+from trustdesk.web.api.responses import api_router
 from trustdesk.web.api.escalations import EscalationOut
 from trustdesk.web.api.subjects import MediaItemOut
-from trustdesk.web.client_input import ClientInputRoute
 from trustdesk.web.permissions import (
     COMMITTED,
     StaffContext,
@@ -38,7 +38,7 @@ from trustdesk.web.permissions import (
     staff_with,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["queues and cases"], route_class=ClientInputRoute)
+router = api_router("queues and cases")
 
 
 class QueueIn(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,8 +20,8 @@ from trustdesk.enforcement import actions, bulk, decisions, notifiers
 from trustdesk.enforcement.decisions import DecisionRequest
 from trustdesk.ingest.schemas import ExternalId
 from trustdesk.store.models import Decision, EnforcementAction, NotifierRecord
+from trustdesk.web.api.responses import api_router
 from trustdesk.web.api.cases import CaseOut
-from trustdesk.web.client_input import ClientInputRoute
 from trustdesk.web.permissions import (
     COMMITTED,
     StaffContext,
@@ -30,7 +30,7 @@ from trustdesk.web.permissions import (
     staff_with,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["decisions and actions"], route_class=ClientInputRoute)
+router = api_router("decisions and actions")
 
 
 class DecisionIn(BaseModel):

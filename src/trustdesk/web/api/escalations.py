@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import Depends, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
@@ -19,10 +19,10 @@ from trustdesk.domain.vocabulary import CaseTier, Scope, Urgency
 from trustdesk.ingest.intake import Submitter
 from trustdesk.store.database import Database
 from trustdesk.store.models import Escalation
-from trustdesk.web.client_input import ClientInputRoute
+from trustdesk.web.api.responses import api_router
 from trustdesk.web.permissions import COMMITTED, StaffContext, client_with, get_db, read_session, staff_with
 
-router = APIRouter(prefix="/api/v1", tags=["escalations"], route_class=ClientInputRoute)
+router = api_router("escalations")
 
 
 class EscalateIn(BaseModel):

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Depends, Response
+from fastapi import Depends, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -16,10 +16,10 @@ from trustdesk.ingest import intake
 from trustdesk.ingest.schemas import EvaluateBatch, EvaluateIn
 from trustdesk.rules import verdicts
 from trustdesk.store.database import Database
-from trustdesk.web.client_input import ClientInputRoute
+from trustdesk.web.api.responses import api_router
 from trustdesk.web.permissions import COMMITTED, client_with, get_db, read_session
 
-router = APIRouter(prefix="/api/v1", tags=["evaluate"], route_class=ClientInputRoute)
+router = api_router("evaluate")
 
 
 class Reason(BaseModel):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
@@ -29,10 +29,10 @@ from trustdesk.evidence import holds
 from trustdesk.evidence.holds import HoldView
 from trustdesk.ingest.schemas import ExternalId
 from trustdesk.store.models import LegalHold
-from trustdesk.web.client_input import ClientInputRoute
+from trustdesk.web.api.responses import api_router
 from trustdesk.web.permissions import COMMITTED, StaffContext, read_session, staff_with
 
-router = APIRouter(prefix="/api/v1", tags=["legal holds"], route_class=ClientInputRoute)
+router = api_router("legal holds")
 KEEPERS = staff_with(*EVIDENCE_KEEPERS)
 Reason = Field(min_length=1, max_length=MAX_REASON, description="Why: it goes on the hold's chain of custody.")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import Depends, Query, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
@@ -27,10 +27,10 @@ from trustdesk.ingest.schemas import ExternalId
 from trustdesk.law_enforcement import requests
 from trustdesk.store.database import Database
 from trustdesk.store.models import LawEnforcementRequest
-from trustdesk.web.client_input import ClientInputRoute
+from trustdesk.web.api.responses import api_router
 from trustdesk.web.permissions import client_with, get_db, read_session
 
-router = APIRouter(prefix="/api/v1", tags=["law-enforcement requests"], route_class=ClientInputRoute)
+router = api_router("law-enforcement requests")
 Text = Field(min_length=1, max_length=MAX_TEXT)
 MAX_PAGE = 500
 

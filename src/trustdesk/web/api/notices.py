@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -14,10 +14,10 @@ from trustdesk.domain.client_input import RowId
 from trustdesk.domain.vocabulary import NoticeChannel, NoticeKind, NoticeRecipient, NoticeState, Scope
 from trustdesk.ingest.intake import Submitter
 from trustdesk.notices.notice import client_notice, recipient_reference
-from trustdesk.web.client_input import ClientInputRoute
+from trustdesk.web.api.responses import api_router
 from trustdesk.web.permissions import client_with, read_session
 
-router = APIRouter(prefix="/api/v1", tags=["notices"], route_class=ClientInputRoute)
+router = api_router("notices")
 
 
 class RecipientOut(BaseModel):

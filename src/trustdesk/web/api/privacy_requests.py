@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import Depends, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
@@ -19,10 +19,10 @@ from trustdesk.ingest.schemas import ExternalId
 from trustdesk.privacy import requests
 from trustdesk.store.database import Database
 from trustdesk.store.models import PrivacyRequest
-from trustdesk.web.client_input import ClientInputRoute
+from trustdesk.web.api.responses import api_router
 from trustdesk.web.permissions import COMMITTED, client_with, get_db, read_session
 
-router = APIRouter(prefix="/api/v1", tags=["privacy requests"], route_class=ClientInputRoute)
+router = api_router("privacy requests")
 
 
 class PrivacyRequestIn(BaseModel):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
@@ -16,10 +16,10 @@ from trustdesk.domain.roles import ADMINS, CASE_STAFF
 from trustdesk.replies.case_replies import USER, ReplyUse, draft_reply, replies_on, use_reply
 from trustdesk.replies.templates import TemplateSpec, list_templates, save_template, texts_of
 from trustdesk.store.models import MAX_BIGINT, CaseReply, ReplyTemplate
-from trustdesk.web.client_input import ClientInputRoute
+from trustdesk.web.api.responses import api_router
 from trustdesk.web.permissions import COMMITTED, StaffContext, read_session, staff_with
 
-router = APIRouter(prefix="/api/v1", tags=["replies"], route_class=ClientInputRoute)
+router = api_router("replies")
 _PLACEHOLDERS = "; ".join(f"`{name}`: {meaning}" for name, meaning in PLACEHOLDERS.items())
 
 

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import Depends, Response
 from sqlalchemy.orm import Session
 
 from trustdesk.domain.vocabulary import Scope
 from trustdesk.ingest import intake
 from trustdesk.ingest.schemas import Receipt, Receipts, ReportBatch, ReportIn
+from trustdesk.web.api.responses import api_router
 from trustdesk.web.api import receipts
-from trustdesk.web.client_input import ClientInputRoute
 from trustdesk.web.permissions import COMMITTED, client_with
 
-router = APIRouter(prefix="/api/v1", tags=["reports"], route_class=ClientInputRoute)
+router = api_router("reports")
 
 
 @router.post("/reports", status_code=201, response_model=Receipt, responses=receipts.RETRY)

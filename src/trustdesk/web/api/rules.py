@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
@@ -21,10 +21,10 @@ from trustdesk.rules import versions
 from trustdesk.rules.backtest import Backtest, Precision, backtest, parse_since
 from trustdesk.rules.expressions import MAX_SOURCE_CHARS
 from trustdesk.store.models import Rule, RuleVersion, utcnow
-from trustdesk.web.client_input import ClientInputRoute
+from trustdesk.web.api.responses import api_router
 from trustdesk.web.permissions import COMMITTED, StaffContext, read_session, staff_with
 
-router = APIRouter(prefix="/api/v1", tags=["rules"], route_class=ClientInputRoute)
+router = api_router("rules")
 
 LISTED = 200  # evaluations listed per side of a backtest; the counts are complete
 

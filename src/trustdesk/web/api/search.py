@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from trustdesk.search.finding import MAX_PAGE, MAX_QUERY, Hit, HitKind, search
-from trustdesk.web.client_input import ClientInputRoute
+from trustdesk.web.api.responses import api_router
 from trustdesk.web.permissions import COMMITTED, StaffContext, staff_with
 
-router = APIRouter(prefix="/api/v1", tags=["search"], route_class=ClientInputRoute)
+router = api_router("search")
 
 
 class SearchHitOut(BaseModel):

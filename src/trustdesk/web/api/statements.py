@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -14,10 +14,10 @@ from trustdesk.domain.vocabulary import Scope
 from trustdesk.enforcement import statements
 from trustdesk.ingest import intake
 from trustdesk.store.models import StatementOfReasons, Subject
-from trustdesk.web.client_input import ClientInputRoute
+from trustdesk.web.api.responses import api_router
 from trustdesk.web.permissions import client_with, read_session
 
-router = APIRouter(prefix="/api/v1", tags=["statements of reasons"], route_class=ClientInputRoute)
+router = api_router("statements of reasons")
 
 
 class StatementSubject(BaseModel):

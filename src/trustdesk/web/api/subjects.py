@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import (
-    APIRouter,
     Depends,
     File,
     Request,
@@ -31,11 +30,11 @@ from trustdesk.privacy.deletion import delete_subject_data, remove_files
 from trustdesk.store.blobs import BlobTooLarge
 from trustdesk.store.database import Database
 from trustdesk.store.models import AuditEvent, MediaItem, Report, Subject
+from trustdesk.web.api.responses import api_router
 from trustdesk.web.api import receipts
-from trustdesk.web.client_input import ClientInputRoute
 from trustdesk.web.permissions import COMMITTED, client_with, get_db, read_session
 
-router = APIRouter(prefix="/api/v1", tags=["subjects"], route_class=ClientInputRoute)
+router = api_router("subjects")
 MAX_MEDIA_BYTES = 200 * 1024 * 1024
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
@@ -17,10 +17,10 @@ from trustdesk.domain.roles import ADMINS
 from trustdesk.domain.text_banks import MAX_DESCRIPTION, MAX_ENTRIES, MAX_ENTRY, TextBankSpec, TextEntry, entry
 from trustdesk.store.models import TextBankEntry
 from trustdesk.text_banks import banks
-from trustdesk.web.client_input import ClientInputRoute
+from trustdesk.web.api.responses import api_router
 from trustdesk.web.permissions import COMMITTED, StaffContext, read_session, staff_with
 
-router = APIRouter(prefix="/api/v1/text-banks", tags=["text banks"], route_class=ClientInputRoute)
+router = api_router("text banks", prefix="/api/v1/text-banks")
 Kind = Literal["keyword", "phrase", "regex"]
 AppSlug = Field(default=None, max_length=64, description="The app's slug; null: every app.")
 Language = Field(default=None, max_length=8, description="A language code such as `pt` (it covers `pt-BR`); null: every language.")

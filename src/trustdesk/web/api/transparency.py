@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import Depends, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
@@ -23,7 +23,7 @@ from trustdesk.dsa.period import parse_period
 from trustdesk.dsa.transparency import TransparencyReport, transparency_report
 from trustdesk.ingest.intake import Submitter
 from trustdesk.store.models import ActiveRecipients, utcnow
-from trustdesk.web.client_input import ClientInputRoute
+from trustdesk.web.api.responses import api_router
 from trustdesk.web.permissions import (
     COMMITTED,
     StaffContext,
@@ -32,7 +32,7 @@ from trustdesk.web.permissions import (
     staff_with,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["transparency"], route_class=ClientInputRoute)
+router = api_router("transparency")
 
 
 @router.get("/transparency-report", response_model=TransparencyReport)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
@@ -14,10 +14,10 @@ from trustdesk.delivery import endpoints, outbox
 from trustdesk.delivery.signing import SecretBox
 from trustdesk.domain.client_input import RowId
 from trustdesk.domain.roles import ADMINS
-from trustdesk.web.client_input import ClientInputRoute
+from trustdesk.web.api.responses import api_router
 from trustdesk.web.permissions import COMMITTED, StaffContext, read_session, staff_with
 
-router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"], route_class=ClientInputRoute)
+router = api_router("webhooks", prefix="/api/v1/webhooks")
 State = Literal["pending", "delivered", "dead", "cancelled"]
 
 
