@@ -13,8 +13,8 @@ from trustdesk.ingest.schemas import (
     Receipt,
     Receipts,
 )
-from trustdesk.web.api.responses import api_router
 from trustdesk.web.api import receipts
+from trustdesk.web.api.responses import api_router
 from trustdesk.web.permissions import COMMITTED, client_with
 
 router = api_router("account events")

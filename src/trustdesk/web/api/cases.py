@@ -27,8 +27,8 @@ from trustdesk.domain.priority import Band
 from trustdesk.domain.roles import ADMINS, ASSIGNERS, CASE_STAFF, CASE_TAKERS, REVIEWERS
 from trustdesk.domain.vocabulary import CommentVisibility, ReporterType
 from trustdesk.store.models import MAX_BIGINT, Case, Queue
-from trustdesk.web.api.responses import api_router
 from trustdesk.web.api.escalations import EscalationOut
+from trustdesk.web.api.responses import api_router
 from trustdesk.web.api.subjects import MediaItemOut
 from trustdesk.web.permissions import (
     COMMITTED,

@@ -20,8 +20,8 @@ from trustdesk.enforcement import actions, bulk, decisions, notifiers
 from trustdesk.enforcement.decisions import DecisionRequest
 from trustdesk.ingest.schemas import ExternalId
 from trustdesk.store.models import Decision, EnforcementAction, NotifierRecord
-from trustdesk.web.api.responses import api_router
 from trustdesk.web.api.cases import CaseOut
+from trustdesk.web.api.responses import api_router
 from trustdesk.web.permissions import (
     COMMITTED,
     StaffContext,

@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 from trustdesk.domain.vocabulary import Scope
 from trustdesk.ingest import intake
 from trustdesk.ingest.schemas import Receipt, Receipts, ReportBatch, ReportIn
-from trustdesk.web.api.responses import api_router
 from trustdesk.web.api import receipts
+from trustdesk.web.api.responses import api_router
 from trustdesk.web.permissions import COMMITTED, client_with
 
 router = api_router("reports")

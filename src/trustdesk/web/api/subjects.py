@@ -30,8 +30,8 @@ from trustdesk.privacy.deletion import delete_subject_data, remove_files
 from trustdesk.store.blobs import BlobTooLarge
 from trustdesk.store.database import Database
 from trustdesk.store.models import AuditEvent, MediaItem, Report, Subject
-from trustdesk.web.api.responses import api_router
 from trustdesk.web.api import receipts
+from trustdesk.web.api.responses import api_router
 from trustdesk.web.permissions import COMMITTED, client_with, get_db, read_session
 
 router = api_router("subjects")
