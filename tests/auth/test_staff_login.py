@@ -22,6 +22,7 @@ from trustdesk.auth import api_clients, rate_limits, staff
 from trustdesk.auth.passwords import dummy_hash, verify_password
 from trustdesk.auth.staff import LoginOutcome
 from trustdesk.config import ConfigError, PasswordHashing, Settings, load_settings
+from trustdesk.domain.errors import Conflict
 from trustdesk.domain.vocabulary import Role
 from trustdesk.store.database import Database
 from trustdesk.store.models import AuditEvent, LoginThrottle, StaffSession, StaffUser, utcnow
@@ -259,6 +260,44 @@ def test_two_logins_racing_with_one_totp_code_let_exactly_one_in(db: Database, s
         t.join()
     assert not errors, errors
     assert sorted(outcomes) == sorted([LoginOutcome.OK] + [LoginOutcome.BAD_TOTP] * (threads_n - 1))
+
+
+def test_a_taken_username_is_refused_by_name_and_the_first_member_stays(db: Database, settings: Settings) -> None:
+    first = _create(db, settings, "mia")
+    with pytest.raises(Conflict, match="'mia' is taken") as refused:
+        _create(db, settings, "mia", Role.ADMIN)
+    assert refused.value.field == "username"
+    with db.reader() as session:
+        assert session.execute(select(StaffUser.id, StaffUser.roles)).all() == [(first.id, ["moderator"])]
+
+
+def test_the_same_username_added_at_once_is_created_once_and_refused_by_name(db: Database, settings: Settings) -> None:
+    if db.is_sqlite:
+        pytest.skip("concurrency proof runs on PostgreSQL; SQLite serialises writers with BEGIN IMMEDIATE")
+    threads_n = 6
+    start = threading.Barrier(threads_n)
+    created: list[int] = []
+    refused: list[Conflict] = []
+    errors: list[BaseException] = []
+
+    def attempt() -> None:
+        try:
+            start.wait()
+            created.append(_create(db, settings, "mia").id)
+        except Conflict as exc:
+            refused.append(exc)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    workers = [threading.Thread(target=attempt) for _ in range(threads_n)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+    assert not errors, errors
+    assert len(created) == 1 and len(refused) == threads_n - 1
+    assert {(exc.field, exc.message) for exc in refused} == {("username", "'mia' is taken")}
+    assert _verbs(db, _user(db, "mia")) == ["staff.created"]
 
 
 def test_other_roles_get_no_second_factor_by_default(db: Database, settings: Settings) -> None:

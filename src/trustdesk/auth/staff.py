@@ -19,6 +19,7 @@ from enum import StrEnum
 
 import pyotp
 from sqlalchemy import delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
@@ -70,8 +71,6 @@ def create_user(
     role_values = sorted({Role(r).value for r in roles})
     if not role_values:
         raise FieldError("roles", "at least one role is needed")
-    if session.execute(select(StaffUser.id).where(StaffUser.username == username)).first():
-        raise Conflict("username", f"{username!r} is taken")
     totp = with_totp if with_totp is not None else requires_totp(settings, role_values)
     user = StaffUser(
         username=username,
@@ -81,8 +80,11 @@ def create_user(
         skills=skills or {},
         totp_secret=pyotp.random_base32() if totp else None,
     )
-    session.add(user)
-    session.flush()
+    try:  # the unique username decides, not a look first: two admins may add the same name at once
+        with session.begin_nested():
+            session.add(user)
+    except IntegrityError as exc:
+        raise Conflict("username", f"{username!r} is taken") from exc
     record(
         session, actor=actor, verb="staff.created", object_type="staff_user", object_id=user.id,
         after={"username": username, "roles": role_values, "skills": user.skills, "totp": totp},
