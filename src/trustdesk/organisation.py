@@ -6,14 +6,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
+from trustdesk.store.dialects import conflict_insert
 from trustdesk.store.models import App
 
 
 def ensure_app(session: Session, actor: Actor, slug: str, name: str) -> App:
-    app = session.execute(select(App).where(App.slug == slug)).scalar_one_or_none()
-    if app is None:
-        app = App(slug=slug, name=name)
-        session.add(app)
-        session.flush()
-        record(session, actor=actor, verb="app.created", object_type="app", object_id=app.id, after={"slug": slug, "name": name})
-    return app
+    """The app with `slug`, created (once, however many ask at the same moment) if there is none."""
+    created = session.execute(
+        conflict_insert(session, App).values(slug=slug, name=name).on_conflict_do_nothing(index_elements=["slug"]).returning(App.id)
+    ).scalar_one_or_none()
+    if created is not None:
+        record(session, actor=actor, verb="app.created", object_type="app", object_id=created, after={"slug": slug, "name": name})
+    return session.execute(select(App).where(App.slug == slug)).scalar_one()

@@ -18,9 +18,10 @@ from sqlalchemy import func, select
 
 from tests.concurrency import together
 from tests.conftest import Api
+from trustdesk.audit import personal_data
 from trustdesk.audit.verify import verify_chain
 from trustdesk.store import counters
-from trustdesk.store.models import AccountEvent, AuditEvent, Case, MediaItem, Report, Subject
+from trustdesk.store.models import AccountEvent, AuditEvent, Case, MediaItem, PersonKey, Report, Subject
 
 N = 16
 
@@ -107,6 +108,25 @@ def test_the_same_report_posted_at_once_is_one_report_in_one_case(api: Api) -> N
     with api.db.reader() as s:
         assert s.execute(select(Case.report_count)).scalar_one() == 1
     assert (_audited(api, "report.filed"), _audited(api, "case.opened"), _audited(api, "case.reports_added")) == (1, 1, 0)
+    _consistent(api)
+
+
+def test_reports_from_one_new_notifier_at_once_are_all_filed_under_one_key(api: Api) -> None:
+    """The first report from a notifier makes their data key; many at once make it once, and every
+    report's audit event is readable with the key that was kept."""
+    email = "new-flagger@example.org"
+    for n in range(N):
+        assert api.post("/api/v1/subjects", _account(f"acc-{n}")).status_code == 201
+    answers = _all_at_once(api, lambda n: api.post("/api/v1/reports", {
+        "external_id": f"rep-{n}", "subject_external_id": f"acc-{n}", "policy_code": "SCAM", "reporter_type": "trusted_flagger",
+        "text": "a scam", "dsa": {"notifier_email": email}}))
+    assert _statuses(answers) == {201: N}, [a.text for a in answers if a.status_code >= 300]
+    person = personal_data.notifier_ref(email)
+    assert _count(api, PersonKey.person_ref, PersonKey.person_ref == person) == 1
+    with api.db.reader() as s:
+        filed = s.execute(select(AuditEvent.after).where(AuditEvent.verb == "report.filed")).scalars().all()
+        assert len(filed) == N
+        assert [personal_data.decrypt_value(s, after["notifier_email"], person) for after in filed] == [email] * N
     _consistent(api)
 
 

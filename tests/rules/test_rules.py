@@ -203,6 +203,21 @@ def test_concurrent_saves_of_one_rule_number_their_versions_in_turn(api: Api) ->
         assert numbers == list(range(1, 9))
 
 
+def test_concurrent_mode_changes_of_one_rule_number_their_versions_in_turn(api: Api) -> None:
+    """`set_mode` reads the rule before it locks it: the lock must read its version again."""
+    _setup(api)
+    _save(api, name="watch", mode="shadow", expression="true")
+
+    def flip(n: int) -> None:
+        with api.db.session() as s:
+            versions.set_mode(s, ADMIN, "watch", RuleMode.LIVE if n % 2 else RuleMode.DISABLED, source="api")
+
+    together([lambda n=n: flip(n) for n in range(8)])  # a change to the mode the rule has already makes no version
+    with api.db.reader() as s:
+        numbers = s.execute(select(RuleVersion.version).order_by(RuleVersion.version)).scalars().all()
+        assert len(numbers) >= 2 and numbers == list(range(1, len(numbers) + 1))
+
+
 def test_a_backtest_of_the_unchanged_live_version_reproduces_the_recorded_hits(api: Api) -> None:
     from datetime import timedelta
 

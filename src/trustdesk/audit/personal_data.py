@@ -15,9 +15,10 @@ import os
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from trustdesk.store.dialects import conflict_insert
 from trustdesk.store.models import PersonKey, utcnow
 
 # Field names whose values are personal data wherever they appear in an audit payload.
@@ -103,13 +104,23 @@ def preload(session: Session, person_refs: set[str]) -> None:
     for ref, wrapped in rows:
         cache[ref] = _ring().unwrap(wrapped) if wrapped else None
     missing = [ref for ref in wanted if ref not in cache]
-    if missing:
-        fresh = {ref: AESGCM.generate_key(bit_length=256) for ref in missing}
-        session.execute(
-            insert(PersonKey),
-            [{"person_ref": ref, "wrapped_key": _ring().wrap(key), "created_at": utcnow()} for ref, key in fresh.items()],
-        )
-        cache.update(fresh)
+    if not missing:
+        return
+    # A transaction filing for the same new person at the same moment may insert its key first:
+    # the one stored is the key, and whoever's insert lost reads it back (that transaction has
+    # committed by then; had it rolled back, this insert would have gone in).
+    fresh = {ref: AESGCM.generate_key(bit_length=256) for ref in missing}
+    now = utcnow()
+    stored = set(session.execute(
+        conflict_insert(session, PersonKey).values(
+            [{"person_ref": ref, "wrapped_key": _ring().wrap(key), "created_at": now} for ref, key in fresh.items()]
+        ).on_conflict_do_nothing(index_elements=["person_ref"]).returning(PersonKey.person_ref)
+    ).scalars())
+    cache.update({ref: key for ref, key in fresh.items() if ref in stored})
+    lost = [ref for ref in missing if ref not in stored]
+    if lost:
+        for ref, wrapped in session.execute(select(PersonKey.person_ref, PersonKey.wrapped_key).where(PersonKey.person_ref.in_(lost))):
+            cache[ref] = _ring().unwrap(wrapped) if wrapped else None
 
 
 def encrypt_fields(session: Session, payload: dict[str, Any] | None, person_ref: str) -> dict[str, Any] | None:

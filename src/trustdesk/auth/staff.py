@@ -19,7 +19,6 @@ from enum import StrEnum
 
 import pyotp
 from sqlalchemy import delete, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
@@ -29,6 +28,7 @@ from trustdesk.config import Settings
 from trustdesk.domain.errors import Conflict, FieldError
 from trustdesk.domain.vocabulary import Role
 from trustdesk.store.models import ApiClient, StaffSession, StaffUser, as_utc, utcnow
+from trustdesk.store.unique_names import claimed
 
 
 class LoginOutcome(StrEnum):
@@ -80,11 +80,8 @@ def create_user(
         skills=skills or {},
         totp_secret=pyotp.random_base32() if totp else None,
     )
-    try:  # the unique username decides, not a look first: two admins may add the same name at once
-        with session.begin_nested():
-            session.add(user)
-    except IntegrityError as exc:
-        raise Conflict("username", f"{username!r} is taken") from exc
+    with claimed(session, Conflict("username", f"{username!r} is taken")):  # two admins may add the same name at once
+        session.add(user)
     record(
         session, actor=actor, verb="staff.created", object_type="staff_user", object_id=user.id,
         after={"username": username, "roles": role_values, "skills": user.skills, "totp": totp},

@@ -19,7 +19,8 @@ from trustdesk.domain.priority import Band
 from trustdesk.domain.vocabulary import CaseTier, Role
 from trustdesk.rules.expressions import ExpressionError, Schema, compile_expression
 from trustdesk.store.dialects import conflict_insert
-from trustdesk.store.models import TIER_QUEUE, Queue, utcnow
+from trustdesk.store.models import Queue, utcnow
+from trustdesk.store.unique_names import claimed
 
 ROUTING_SCHEMA = Schema(
     {
@@ -92,9 +93,6 @@ def _validate(session: Session, spec: QueueSpec, own_id: int | None) -> dict[str
         escalation_id = session.execute(select(Queue.id).where(Queue.name == spec.escalation_queue)).scalar()
         if escalation_id is None or escalation_id == own_id:
             raise QueueError("escalation_queue", f"no other queue named {spec.escalation_queue!r}")
-    clash = session.execute(select(Queue.id).where(Queue.name == spec.name.strip(), Queue.id != (own_id or 0))).scalar()
-    if clash:
-        raise QueueError("name", f"a queue named {spec.name!r} exists")
     return {
         "name": spec.name.strip(), "routing_expression": spec.routing_expression or None, "position": spec.position,
         "is_default": spec.is_default, "sla_minutes": {b.value: spec.sla_minutes[b.value] for b in Band},
@@ -124,11 +122,11 @@ def save_queue(session: Session, actor: Actor, spec: QueueSpec, queue_id: int | 
     if values["is_default"]:
         for other in session.execute(select(Queue).where(Queue.is_default.is_(True), Queue.id != (queue_id or 0))).scalars():
             other.is_default = False
-    for name, value in values.items():
-        setattr(queue, name, value)
-    queue.updated_at = utcnow()
-    session.add(queue)
-    session.flush()
+    with claimed(session, QueueError("name", f"a queue named {values['name']!r} exists")):
+        for name, value in values.items():
+            setattr(queue, name, value)
+        queue.updated_at = utcnow()
+        session.add(queue)
     record(session, actor=actor, verb="queue.saved", object_type="queue", object_id=queue.id, before=before, after=_snapshot(queue))
     return queue
 
@@ -148,13 +146,7 @@ def _named_or_created(session: Session, actor: Actor, spec: QueueSpec) -> Queue:
     queue = session.execute(named).scalar_one_or_none()
     if queue is not None:
         return queue
-    try:
-        values = _validate(session, spec, None)
-    except QueueError as exc:  # another transaction created it since the read above
-        if exc.field != "name":
-            raise
-        return session.execute(named).scalar_one()
-    insert = conflict_insert(session, Queue).values(values).on_conflict_do_nothing(index_elements=["name"])
+    insert = conflict_insert(session, Queue).values(_validate(session, spec, None)).on_conflict_do_nothing(index_elements=["name"])
     created = session.execute(insert.returning(Queue.id)).scalar_one_or_none()
     queue = session.execute(named).scalar_one()
     if created is not None:
@@ -272,13 +264,12 @@ def tier_queue(session: Session, actor: Actor, tier: CaseTier) -> Queue:
     if queue is not None:
         return queue
     spec = TIER_QUEUES[tier]
-    try:
-        values = _validate(session, QueueSpec(**{**spec.__dict__, "tier": tier}), None) | {"tier": tier.value, "position": 5}
-    except QueueError as exc:  # an admin gave another queue the tier queue's name
-        raise Conflict("tier", f"the {TIER_NAMES[tier]} tier has no queue yet and cannot make one: {exc}") from exc
-    insert = conflict_insert(session, Queue).values(values).on_conflict_do_nothing(index_elements=["tier"], index_where=TIER_QUEUE)
-    created = session.execute(insert.returning(Queue.id)).scalar_one_or_none()
-    queue = session.execute(named).scalar_one()
+    values = _validate(session, QueueSpec(**{**spec.__dict__, "tier": tier}), None) | {"tier": tier.value, "position": 5}
+    # Skipped if another transaction made the tier's queue meanwhile, or if its name is taken.
+    created = session.execute(conflict_insert(session, Queue).values(values).on_conflict_do_nothing().returning(Queue.id)).scalar_one_or_none()
+    queue = session.execute(named).scalar_one_or_none()
+    if queue is None:  # an admin gave another queue the tier queue's name
+        raise Conflict("tier", f"the {TIER_NAMES[tier]} tier has no queue yet and cannot make one: a queue named {spec.name!r} exists")
     if created is not None:
         record(session, actor=actor, verb="queue.saved", object_type="queue", object_id=queue.id, after=_snapshot(queue) | {"tier": tier.value})
     return queue

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk.auth import rate_limits
 from trustdesk.domain.errors import FieldError, NotFound
+from trustdesk.store.dialects import conflict_insert
 from trustdesk.store.models import Queue, QueueOptOut
 
 HOUR = 3600
@@ -35,8 +36,8 @@ def step_out(session: Session, staff_id: int, queue_id: int) -> None:
         raise NotFound("queue_id", f"no queue {queue_id}")
     if not queue.graphic:
         raise FieldError("queue_id", "only graphic queues can be stepped out of")
-    if session.get(QueueOptOut, (staff_id, queue_id)) is None:
-        session.add(QueueOptOut(staff_id=staff_id, queue_id=queue_id))
+    # Twice at once (a double click) is once: the row's key decides, not a look first.
+    session.execute(conflict_insert(session, QueueOptOut).values(staff_id=staff_id, queue_id=queue_id).on_conflict_do_nothing())
 
 
 def step_back_in(session: Session, staff_id: int, queue_id: int) -> None:

@@ -27,6 +27,7 @@ from trustdesk.domain.vocabulary import HashAlgorithm, MediaKind, MediaStatus
 from trustdesk.store.blobs import BlobStore
 from trustdesk.store.dialects import conflict_insert
 from trustdesk.store.models import BankHash, HashBank, MediaHash, MediaItem, utcnow
+from trustdesk.store.unique_names import claimed
 
 _CHUNK = 10_000  # rows held in memory at a time while importing
 LIVE = BankHash.removed_at.is_(None)
@@ -44,12 +45,10 @@ class BankSummary:
 
 def create_bank(session: Session, actor: Actor, spec: BankSpec) -> HashBank:
     spec = check_bank(spec)
-    if session.execute(select(HashBank.id).where(HashBank.name == spec.name)).first():
-        raise Conflict("name", f"another bank is called {spec.name!r}")
     bank = HashBank(name=spec.name, kind=spec.kind, description=spec.description, pdq_threshold=spec.pdq_threshold,
                     policy_code=spec.policy_code, action=spec.action, active=True, created_by=actor.label)
-    session.add(bank)
-    session.flush()
+    with claimed(session, Conflict("name", f"another bank is called {spec.name!r}")):
+        session.add(bank)
     record(session, actor=actor, verb="hash_bank.created", object_type="hash_bank", object_id=bank.id, after=_settings(bank))
     return bank
 
@@ -62,12 +61,10 @@ def _settings(bank: HashBank) -> dict[str, object]:
 def update_bank(session: Session, actor: Actor, bank: HashBank, spec: BankSpec, *, active: bool) -> HashBank:
     """Change a bank's settings; every matcher applies them at its next refresh."""
     spec = check_bank(spec)
-    if spec.name != bank.name and session.execute(select(HashBank.id).where(HashBank.name == spec.name)).first():
-        raise Conflict("name", f"another bank is called {spec.name!r}")
     before = _settings(bank)
-    bank.name, bank.kind, bank.description, bank.pdq_threshold = spec.name, spec.kind, spec.description, spec.pdq_threshold
-    bank.policy_code, bank.action, bank.active = spec.policy_code, spec.action, active
-    session.flush()
+    with claimed(session, Conflict("name", f"another bank is called {spec.name!r}")):
+        bank.name, bank.kind, bank.description, bank.pdq_threshold = spec.name, spec.kind, spec.description, spec.pdq_threshold
+        bank.policy_code, bank.action, bank.active = spec.policy_code, spec.action, active
     record(session, actor=actor, verb="hash_bank.edited", object_type="hash_bank", object_id=bank.id,
            before=before, after=_settings(bank))
     return bank

@@ -16,6 +16,7 @@ from trustdesk.audit.log import Actor, record
 from trustdesk.domain.errors import Conflict, FieldError, NotFound
 from trustdesk.domain.replies import DEFAULT_LOCALE, DEFAULT_TEMPLATES, MAX_NAME, MAX_TONE, LocaleText, ReplyChannel, check_text
 from trustdesk.store.models import ReplyTemplate, ReplyTemplateText, utcnow
+from trustdesk.store.unique_names import claimed
 
 
 @dataclass(frozen=True)
@@ -75,26 +76,23 @@ def _summary(spec: TemplateSpec) -> dict[str, object]:
 def save_template(session: Session, actor: Actor, spec: TemplateSpec, template_id: int | None = None) -> ReplyTemplate:
     """Create the template, or replace an existing one's fields and texts (audited with before and after)."""
     spec = _checked(spec)
-    taken = session.execute(select(ReplyTemplate.id).where(ReplyTemplate.name == spec.name)).scalar()
-    if taken is not None and taken != template_id:
-        raise Conflict("name", f"another template is called {spec.name!r}")
     before = None
-    if template_id is None:
-        template = ReplyTemplate(name=spec.name, channel=spec.channel, tone=spec.tone, active=spec.active, created_by=actor.label)
-        session.add(template)
-        session.flush()
-    else:
-        template = session.get(ReplyTemplate, template_id, with_for_update=True)
-        if template is None:
-            raise NotFound("template_id", f"no reply template {template_id}")
-        old = texts_of(session, template_id)
-        before = _summary(TemplateSpec(template.name, template.channel, template.tone, template.active,
-                                       [LocaleText(t.locale, t.subject, t.body) for t in old.values()]))
-        template.name, template.channel, template.tone, template.active = spec.name, spec.channel, spec.tone, spec.active
-        template.updated_at = utcnow()
-        session.execute(delete(ReplyTemplateText).where(ReplyTemplateText.template_id == template_id))
-    session.add_all(ReplyTemplateText(template_id=template.id, locale=t.locale, subject=t.subject, body=t.body) for t in spec.texts)
-    session.flush()
+    with claimed(session, Conflict("name", f"another template is called {spec.name!r}")):
+        if template_id is None:
+            template = ReplyTemplate(name=spec.name, channel=spec.channel, tone=spec.tone, active=spec.active, created_by=actor.label)
+            session.add(template)
+            session.flush()
+        else:
+            template = session.get(ReplyTemplate, template_id, with_for_update=True)
+            if template is None:
+                raise NotFound("template_id", f"no reply template {template_id}")
+            old = texts_of(session, template_id)
+            before = _summary(TemplateSpec(template.name, template.channel, template.tone, template.active,
+                                           [LocaleText(t.locale, t.subject, t.body) for t in old.values()]))
+            template.name, template.channel, template.tone, template.active = spec.name, spec.channel, spec.tone, spec.active
+            template.updated_at = utcnow()
+            session.execute(delete(ReplyTemplateText).where(ReplyTemplateText.template_id == template_id))
+        session.add_all(ReplyTemplateText(template_id=template.id, locale=t.locale, subject=t.subject, body=t.body) for t in spec.texts)
     record(session, actor=actor, verb="reply_template.created" if before is None else "reply_template.edited",
            object_type="reply_template", object_id=template.id, before=before, after=_summary(spec))
     return template
