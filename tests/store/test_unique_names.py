@@ -175,3 +175,28 @@ def test_a_taken_template_name_is_a_409_naming_the_field_through_the_api(api: Ap
     together([lambda n=n: send(n) for n in range(N)])
     assert sorted(a.status_code for a in answers) == [201] + [409] * (N - 1), [a.text for a in answers if a.status_code >= 500]
     assert {a.json()["field"] for a in answers if a.status_code == 409} == {"name"}
+
+
+def test_queues_made_the_default_at_once_leave_one_default(db: Database) -> None:
+    with db.session() as s:
+        ids = [save_queue(s, ADMIN, QueueSpec(f"Queue {n}", "false", is_default=n == 0)).id for n in range(N)]
+    done: list[object] = []
+
+    def make_default(queue_id: int) -> None:
+        with db.session() as s:
+            queue = s.get_one(Queue, queue_id)  # loaded before the save, as the console and the API do
+            done.append(save_queue(s, ADMIN, QueueSpec(queue.name, "false", is_default=True), queue_id).id)
+
+    together([lambda queue_id=queue_id: make_default(queue_id) for queue_id in reversed(ids)])
+    assert sorted(done) == sorted(ids)
+    with db.reader() as s:
+        assert len(s.execute(select(Queue.id).where(Queue.is_default.is_(True))).all()) == 1
+
+
+def test_the_database_refuses_a_second_active_default_queue(db: Database) -> None:
+    with db.session() as s:
+        save_queue(s, ADMIN, QueueSpec("General", None, is_default=True))
+        s.add(Queue(name="Asleep", is_default=True, active=False, sla_minutes={}, required_roles=[], required_languages=[]))
+    with pytest.raises(IntegrityError) as refused, db.session() as s:
+        s.add(Queue(name="Second", is_default=True, sla_minutes={}, required_roles=[], required_languages=[]))
+    assert is_unique_violation(refused.value)

@@ -113,15 +113,19 @@ def _within(value: object, low: int, high: int) -> bool:
 
 
 def save_queue(session: Session, actor: Actor, spec: QueueSpec, queue_id: int | None = None) -> Queue:
-    """Create or update a queue after checking it; one default queue at a time."""
+    """Create or update a queue after checking it; one default queue at a time (the last one saved)."""
     queue = session.get(Queue, queue_id) if queue_id else Queue()
     if queue is None:
         raise NotFound("queue_id", f"no queue {queue_id}")
     values = _validate(session, spec, queue_id)
-    before = _snapshot(queue) if queue_id else None
     if values["is_default"]:
-        for other in session.execute(select(Queue).where(Queue.is_default.is_(True), Queue.id != (queue_id or 0))).scalars():
-            other.is_default = False
+        # Admins making two queues the default at once take turns: every queue row is locked, in
+        # order, and read again, so the second sees the first's default and takes over from it.
+        every = select(Queue).order_by(Queue.id).with_for_update().execution_options(populate_existing=True)
+        for other in session.execute(every).scalars():
+            if other.is_default and other.id != queue_id:
+                other.is_default = False
+    before = _snapshot(queue) if queue_id else None
     with claimed(session, QueueError("name", f"a queue named {values['name']!r} exists")):
         for name, value in values.items():
             setattr(queue, name, value)
@@ -137,18 +141,24 @@ FALLBACK = QueueSpec("General", None, position=1000, is_default=True)
 def fallback_queue(session: Session, actor: Actor) -> Queue:
     """The queue reports go to when no active queue is the default, so none is left without
     one: the queue named like `FALLBACK`, created if missing. First reports arriving together
-    create it once: the insert skips the name if another transaction took it meanwhile."""
+    create it once: the insert skips the name if another transaction took it meanwhile, and
+    the default if an admin made another queue the default meanwhile (then that queue)."""
     return _named_or_created(session, actor, FALLBACK)
 
 
 def _named_or_created(session: Session, actor: Actor, spec: QueueSpec) -> Queue:
+    """The queue named like `spec`, inserted if there is none; the insert is skipped if another
+    transaction took the name meanwhile or, for a default `spec`, made another queue the
+    active default (then that queue)."""
     named = select(Queue).where(Queue.name == spec.name)
     queue = session.execute(named).scalar_one_or_none()
     if queue is not None:
         return queue
-    insert = conflict_insert(session, Queue).values(_validate(session, spec, None)).on_conflict_do_nothing(index_elements=["name"])
+    insert = conflict_insert(session, Queue).values(_validate(session, spec, None)).on_conflict_do_nothing()
     created = session.execute(insert.returning(Queue.id)).scalar_one_or_none()
-    queue = session.execute(named).scalar_one()
+    queue = session.execute(named).scalar_one_or_none()
+    if queue is None:
+        return session.execute(select(Queue).where(Queue.is_default.is_(True), Queue.active.is_(True))).scalar_one()
     if created is not None:
         record(session, actor=actor, verb="queue.saved", object_type="queue", object_id=queue.id, after=_snapshot(queue))
     return queue

@@ -461,6 +461,8 @@ class Queue(Base):
 
 TIER_QUEUE = text("tier IS NOT NULL")
 Index("uq_queues_tier", Queue.tier, unique=True, sqlite_where=TIER_QUEUE, postgresql_where=TIER_QUEUE)
+ACTIVE_DEFAULT_QUEUE = text("is_default AND active")
+Index("uq_queues_default", Queue.is_default, unique=True, sqlite_where=ACTIVE_DEFAULT_QUEUE, postgresql_where=ACTIVE_DEFAULT_QUEUE)
 
 
 class Case(Base):
