@@ -149,15 +149,16 @@ def db_upgrade() -> None:
     settings = _settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = open_database(settings)
-    # Rows received before the identifier index existed get their digests once, right after it is made.
-    index_is_new = not inspect(db.engine).has_table("identifier_digests")
-    migrate.upgrade(settings.effective_database_url)
-    with db.session() as session:
-        policies = seed_catalogue(session, CLI_ACTOR)
-        queues = seed_queues(session, CLI_ACTOR)
-        templates = seed_reply_templates(session, CLI_ACTOR)
-        checked = media.check_unchecked(session, CLI_ACTOR, FileBlobStore(settings.blob_dir))
-        indexed = identifier_index.rebuild(session) if index_is_new else 0
+    with migrate.one_at_a_time(settings.effective_database_url):  # another host may be upgrading now
+        # Rows received before the identifier index existed get their digests once, right after it is made.
+        index_is_new = not inspect(db.engine).has_table("identifier_digests")
+        migrate.upgrade(settings.effective_database_url)
+        with db.session() as session:
+            policies = seed_catalogue(session, CLI_ACTOR)
+            queues = seed_queues(session, CLI_ACTOR)
+            templates = seed_reply_templates(session, CLI_ACTOR)
+            checked = media.check_unchecked(session, CLI_ACTOR, FileBlobStore(settings.blob_dir))
+            indexed = identifier_index.rebuild(session) if index_is_new else 0
     console.print(
         f"schema is current; {policies.added} catalogue policies, {queues} starter queues and {templates} reply templates added, "
         f"{policies.updated} catalogue policies brought up to date; {checked} media items checked"

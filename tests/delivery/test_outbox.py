@@ -6,12 +6,12 @@ import base64
 
 import pytest
 from cryptography.exceptions import InvalidTag
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from tests.concurrency import together
 from tests.delivery.conftest import Receiver, connect
 from tests.enforcement.conftest import SETUP, World, account, item
-from trustdesk.delivery.endpoints import add_endpoint, check_url, remove_endpoint
+from trustdesk.delivery.endpoints import MAX_PER_APP, add_endpoint, check_url, remove_endpoint
 from trustdesk.delivery.outbox import next_sequence
 from trustdesk.delivery.signing import SecretBox
 from trustdesk.domain.errors import Conflict, FieldError
@@ -131,6 +131,26 @@ def test_secrets_are_stored_encrypted_and_removal_cancels_waiting_deliveries(
     with world.db.session() as s:  # a removed endpoint gets nothing more
         apply_action(s, SETUP, s.get_one(Subject, ids["acc"]), Action.WARN)
     assert len(_rows(world)) == 1
+
+
+def test_endpoints_added_at_once_stop_at_the_limit(world: World, box: SecretBox) -> None:
+    with world.db.session() as s:
+        for n in range(MAX_PER_APP - 1):
+            add_endpoint(s, SETUP, box, s.get_one(App, world.app_id), f"https://hooks.example/{n}", production=True)
+    added: list[int] = []
+    refused: list[FieldError] = []
+
+    def add(n: int) -> None:
+        try:
+            with world.db.session() as s:
+                added.append(add_endpoint(s, SETUP, box, s.get_one(App, world.app_id), f"https://hooks.example/more-{n}", production=True)[0].id)
+        except FieldError as exc:
+            refused.append(exc)
+
+    together([lambda n=n: add(n) for n in range(4)])
+    assert len(added) == 1 and [exc.field for exc in refused] == ["app"] * 3
+    with world.db.reader() as s:
+        assert s.execute(select(func.count()).select_from(WebhookEndpoint).where(WebhookEndpoint.active.is_(True))).scalar_one() == MAX_PER_APP
 
 
 @pytest.mark.parametrize(("url", "production", "problem"), [

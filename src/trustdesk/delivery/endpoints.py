@@ -70,6 +70,8 @@ def add_endpoint(
     `secret` is for the demo, whose sandbox must know it in advance; otherwise a fresh one is made.
     """
     checked = check_url(url, production=production)
+    # Adds for one app take turns on its row, so two at once cannot both pass the count below.
+    session.execute(select(App.id).where(App.id == app.id).with_for_update())
     active = session.execute(
         select(func.count()).select_from(WebhookEndpoint).where(WebhookEndpoint.app_id == app.id, WebhookEndpoint.active.is_(True))
     ).scalar_one()
