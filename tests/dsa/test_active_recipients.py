@@ -83,14 +83,22 @@ def test_reports_of_one_month_sent_together_leave_one_row(api: Api) -> None:
     if api.db.engine.dialect.name != "postgresql":
         pytest.skip("SQLite serialises writers; the race needs PostgreSQL")
 
+    new: list[bool] = []
+
     def send(count: int) -> None:
         with api.db.session() as s:
-            report_month(s, SETUP, api.app_id, date(2026, 8, 1), MonthlyFigure(count, {}))
+            new.append(report_month(s, SETUP, api.app_id, date(2026, 8, 1), MonthlyFigure(count, {}))[1])
 
     together([lambda n=n: send(n) for n in range(1000, 1006)])  # type: ignore[misc]
     with api.db.reader() as s:
         rows = s.execute(select(ActiveRecipients)).scalars().all()
+        audited = s.execute(select(AuditEvent.before, AuditEvent.after).where(AuditEvent.verb == "active_recipients.reported")
+                            .order_by(AuditEvent.id)).all()
     assert len(rows) == 1 and rows[0].count in range(1000, 1006)
+    assert sorted(new) == [False] * 5 + [True]
+    # Each report's audit event names what it replaced: the one before it, in the order they were written.
+    assert [before and before["count"] for before, _after in audited] == [None] + [after["count"] for _before, after in audited[:-1]]
+    assert audited[-1].after["count"] == rows[0].count
 
 
 def test_the_average_is_over_the_months_with_figures_and_the_others_are_named(api: Api) -> None:
