@@ -121,8 +121,7 @@ def save_queue(session: Session, actor: Actor, spec: QueueSpec, queue_id: int | 
     if values["is_default"]:
         # Admins making two queues the default at once take turns: every queue row is locked, in
         # order, and read again, so the second sees the first's default and takes over from it.
-        every = select(Queue).order_by(Queue.id).with_for_update().execution_options(populate_existing=True)
-        for other in session.execute(every).scalars():
+        for other in session.execute(select(Queue).order_by(Queue.id).with_for_update()).scalars():
             if other.is_default and other.id != queue_id:
                 other.is_default = False
     before = _snapshot(queue) if queue_id else None

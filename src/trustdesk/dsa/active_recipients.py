@@ -29,7 +29,7 @@ def report_month(session: Session, actor: Actor, app_id: int, month: date, figur
     before = None
     if row_id is None:
         row = session.execute(select(ActiveRecipients).where(ActiveRecipients.app_id == app_id, ActiveRecipients.month == month)
-                              .with_for_update().execution_options(populate_existing=True)).scalar_one()
+                              .with_for_update()).scalar_one()
         row_id, before = row.id, {"count": row.count, "by_member_state": row.by_member_state}
         session.execute(update(ActiveRecipients).where(ActiveRecipients.id == row_id).values(values))
     record(session, actor=actor, verb="active_recipients.reported", object_type="active_recipients", object_id=row_id, before=before,

@@ -72,8 +72,7 @@ def save_rule(session: Session, actor: Actor, spec: RuleSpec, *, source: str, ne
         conflict_insert(session, Rule).values(name=spec.name, current_version=0, created_at=now, updated_at=now)
         .on_conflict_do_nothing(index_elements=["name"])
     )
-    # Locked and read again: a caller that loaded the rule before holds its version number from then.
-    rule = session.execute(select(Rule).where(Rule.name == spec.name).with_for_update().execution_options(populate_existing=True)).scalar_one()
+    rule = session.execute(select(Rule).where(Rule.name == spec.name).with_for_update()).scalar_one()
     if new and rule.current_version:
         raise Conflict("name", f"a rule named {spec.name!r} exists already; edit it instead")
     current = _version(session, rule) if rule.current_version else None

@@ -25,7 +25,7 @@ from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from trustdesk.audit import log as audit_log
-from trustdesk.store import counters, inserted_now
+from trustdesk.store import counters, inserted_now, locked_rows_read_again
 from trustdesk.store.dialects import json_text
 
 
@@ -217,6 +217,7 @@ class Database:
         audit_log.install(self._sessions)
         counters.install(self._sessions)  # after the audit log: counts are written once its block is sealed
         inserted_now.install(self._sessions)
+        locked_rows_read_again.install(self._sessions)
 
     def shared(self, factory: Callable[[Database], T]) -> T:
         """This process's one `factory(self)`, made on first use: for helpers that keep a copy of
