@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from tests.concurrency import together
 from tests.conftest import Api
 from trustdesk.analysis.runs import analyse
 from trustdesk.audit.log import Actor
@@ -134,6 +135,22 @@ def test_review_opens_a_case_or_joins_the_open_one_and_the_same_content_opens_no
         assert (changed["verdict"], changed["case_id"], opened.report_count) == ("review", opened.id, 2)
         assert s.execute(select(Subject.text).where(Subject.external_id == "l2")).scalar_one() == f"new text: {FEE}"
         assert s.execute(select(Report.policy_code).where(Report.reporter_type == "automated", Report.case_id == opened.id)).scalar_one() == "OTHER"
+
+
+def test_checks_of_a_stored_subject_sent_at_once_get_one_answer_and_file_one_report(api: Api) -> None:
+    _rules(api)
+    body = {"external_id": "l1", "kind": "listing", "text": FEE, "context": {"policy_code": "SCAM"}}
+    r = api.post("/api/v1/subjects", {key: body[key] for key in ("external_id", "kind", "text")})  # stored before any check
+    assert r.status_code == 201, r.text
+    answers: list[Any] = [None] * 6
+
+    def check(n: int) -> None:
+        answers[n] = api.post("/api/v1/evaluate", body)
+
+    together([lambda n=n: check(n) for n in range(len(answers))])
+    assert [a.status_code for a in answers] == [200] * len(answers), [a.text for a in answers if a.status_code != 200]
+    assert len({a.text for a in answers}) == 1 and answers[0].json()["verdict"] == "review"
+    assert (_count(api, RuleEvaluation), _count(api, Report), _count(api, Case)) == (1, 1, 1)
 
 
 def test_a_review_without_a_queue_is_routed_by_the_queues_on_what_its_evaluation_saw(api: Api) -> None:

@@ -75,9 +75,11 @@ def check(session: Session, who: intake.Submitter, item: EvaluateIn) -> Answer:
     """The verdict on `item`, given now; the same content again gets the kept answer."""
     policy = _policy(session, item.context.policy_code)
     subject_id, body_hash, created = _stored_subject(session, who, item.subject())
-    kept = None if created else _kept(session, subject_id, body_hash)
-    if kept is not None:
-        return Answer.of(kept)
+    if not created:  # checks of a stored subject take turns on its row: the second gets the first's answer
+        session.connection().execute(_LOCK_SUBJECT, {"subject_id": subject_id})
+        kept = _kept(session, subject_id, body_hash)
+        if kept is not None:
+            return Answer.of(kept)
     withheld = bool(withheld_from_automation(session, [subject_id]))
     if not withheld:
         find_signals(session, [subject_id])
@@ -145,6 +147,7 @@ def _kept(session: Session, subject_id: int, body_hash: str) -> Row[Any] | None:
 _STORED = select(Subject.kind).where(
     Subject.app_id == bindparam("app_id"), Subject.external_id == bindparam("external_id")
 )
+_LOCK_SUBJECT = select(Subject.id).where(Subject.id == bindparam("subject_id")).with_for_update()
 _KEPT = select(VerdictRow.verdict, VerdictRow.reasons, VerdictRow.signals, VerdictRow.evaluation_id, VerdictRow.decision_id,
                VerdictRow.case_id).where(VerdictRow.subject_id == bindparam("subject_id"), VerdictRow.body_hash == bindparam("body_hash"))
 
