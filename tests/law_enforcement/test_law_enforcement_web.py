@@ -18,11 +18,12 @@ from trustdesk.config import Settings
 from trustdesk.domain.errors import Conflict
 from trustdesk.domain.law_enforcement import Intake
 from trustdesk.domain.vocabulary import NoticeKind, NoticeRecipient, Scope
+from trustdesk.enforcement.decisions import DecisionRequest, decide_subject
 from trustdesk.law_enforcement import requests
 from trustdesk.notices.notice import Draft, Recipient, queue_notice
 from trustdesk.notices.templates import Rendered
 from trustdesk.organisation import ensure_app
-from trustdesk.store.models import App, LawEnforcementRequest, StaffUser
+from trustdesk.store.models import App, Case, LawEnforcementRequest, StaffUser, StatementOfReasons, Subject
 from trustdesk.web.permissions import SESSION_COOKIE
 
 FILING: dict[str, Any] = {
@@ -130,6 +131,22 @@ def test_no_notice_goes_out_on_a_request_under_a_non_disclosure_order(world: Hel
                                          recipient=Recipient(NoticeRecipient.USER, subject_id=world.ids["acc-1"]), locale="en",
                                          text=Rendered("About your account", "We received a request.\n"), case_id=case_id))
     assert refused.value.field == "case_id"
+
+
+def test_a_takedown_of_the_named_content_leaves_the_request_open_for_legal_staff(world: Held) -> None:
+    """A moderation decision decides report and escalation cases; the request, under a
+    non-disclosure order here, stays open, and the takedown is applied with its statement."""
+    r = world.api.post("/api/v1/law-enforcement-requests", FILING | {"non_disclosure": True})
+    assert r.status_code == 201, r.text
+    with world.api.db.session() as s:
+        decision = decide_subject(s, LEGAL, world.ids["photo-1"], DecisionRequest("NCII", verdict="violation", actions=["remove"],
+                                                                                 rationale="Shared without consent."))
+        decision_id = decision.id
+    with world.api.db.reader() as s:
+        case = s.get_one(Case, r.json()["case_id"])
+        assert (case.kind, case.status) == ("law_enforcement_request", "open")
+        assert s.get_one(Subject, world.ids["photo-1"]).visibility == "removed"
+        assert s.execute(select(StatementOfReasons.id).where(StatementOfReasons.decision_id == decision_id)).first() is not None
 
 
 def test_the_request_case_opens_for_legal_staff(world: Held, settings: Settings) -> None:

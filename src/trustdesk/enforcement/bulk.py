@@ -235,8 +235,9 @@ def run_chunk(db: Database, operation_id: int) -> bool:
         settle = _decide if op.kind == DECISION else _undo
         for item in items:
             try:
-                item.status, item.detail = settle(session, actor, requester, op, item)
-            except FieldError as exc:  # refused before anything was written: record it and go on
+                with session.begin_nested():  # a refusal takes back whatever the item wrote: record it and go on
+                    item.status, item.detail = settle(session, actor, requester, op, item)
+            except FieldError as exc:
                 item.status, item.detail = FAILED, str(exc)
             op.succeeded += item.status in (APPLIED, UNDONE)
             op.skipped += item.status == SKIPPED

@@ -92,8 +92,11 @@ class CheckedRequest:
 
 # Built once: automated decisions (a rule's, a hash bank's) are made inside a synchronous check.
 _CURRENT_POLICY = select(Policy).where(Policy.code == bindparam("code"), Policy.is_current.is_(True))
-# An open appeal stays open: it judges an earlier decision, which a new one does not decide.
-_OPEN_CASES = (select(Case).where(Case.subject_id == bindparam("subject_id"), Case.status == CASE_OPEN, Case.kind != CaseKind.APPEAL.value)
+# A decision on a subject decides its open report and escalation cases. An open appeal stays
+# open: it judges an earlier decision, which a new one does not decide; a privacy or
+# law-enforcement request stays open for the staff who answer it, by its own calendar deadline.
+DECIDED_KINDS = (CaseKind.REPORT.value, CaseKind.ESCALATION.value)
+_OPEN_CASES = (select(Case).where(Case.subject_id == bindparam("subject_id"), Case.status == CASE_OPEN, Case.kind.in_(DECIDED_KINDS))
                .order_by(Case.id).with_for_update())
 
 
@@ -169,8 +172,8 @@ def decide_subject(
 
     `reviewer` is the staff member deciding (None for automation), who must be allowed to see
     the subject. With `unless_unchanged`, a decision that would change nothing is not made
-    (`NothingToChange`): a bulk decision run again skips what it already did. Raises only
-    before writing anything, so a caller may record the error and carry on.
+    (`NothingToChange`): a bulk decision run again skips what it already did. A caller that
+    records a refusal and carries on runs it in a savepoint: a refusal may come after writes.
     """
     subject = session.get(Subject, subject_id) if reviewer is None else visible_subject(session, reviewer, subject_id)
     if subject is None:

@@ -62,8 +62,9 @@ def _decide(session: Session, actor: Actor, signal: Signal, bank: HashBank) -> N
     found = {"subject_id": signal.subject_id, "signal_id": signal.id, "match": signal.match}
     request = DecisionRequest(bank.policy_code, verdict=VIOLATION, actions=[bank.action], rationale=rationale + ".")
     try:
-        decision = decide_subject(session, actor, signal.subject_id, request)
-    except FieldError as exc:  # refused before anything was written
+        with session.begin_nested():  # a refusal takes back whatever the decision wrote
+            decision = decide_subject(session, actor, signal.subject_id, request)
+    except FieldError as exc:
         record(session, actor=actor, verb="hash_bank.action_refused", object_type="hash_bank", object_id=bank.id,
                after={**found, "field": exc.field, "message": exc.message})
         return

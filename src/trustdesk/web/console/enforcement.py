@@ -100,7 +100,8 @@ def cascade_apply(
     """Apply the cascade as a decision under the chosen policy, with its rationale."""
     visible_subject(session, who.reviewer, subject_id)
     try:
-        action = cascade_on_subject(session, who.actor, who.reviewer, subject_id, policy_code, kind, rationale.strip())
+        with session.begin_nested():  # refused: nothing it wrote stays, though the page's transaction commits
+            action = cascade_on_subject(session, who.actor, who.reviewer, subject_id, policy_code, kind, rationale.strip())
     except FieldError as exc:
         form = {"policy_code": policy_code, "rationale": rationale}
         return _preview_page(request, who, session, subject_id, kind, str(exc), exc.status, form)

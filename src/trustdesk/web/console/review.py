@@ -590,10 +590,11 @@ def decide(
     spent = _spent(opened_ms)
     try:
         rationale_needed(actions, rationale)
-        decide_case(session, who.reviewer, who.actor, case_id, DecisionRequest(
-            policy_code=policy_code, answers=answers, actions=actions, rationale=rationale.strip(),
-            time_spent_ms=spent, params=decision_params(actions, days, label),
-        ))
+        with session.begin_nested():  # refused: nothing it wrote stays, though the page's transaction commits
+            decide_case(session, who.reviewer, who.actor, case_id, DecisionRequest(
+                policy_code=policy_code, answers=answers, actions=actions, rationale=rationale.strip(),
+                time_spent_ms=spent, params=decision_params(actions, days, label),
+            ))
     except FieldError as exc:  # CaseNotHeld among them
         return case_view(request, who, session, case_id, draft=draft, error=str(exc), status=exc.status, queue_id=queue_id)
     return _next_after_decision(session, who, terms, queue_id)
@@ -608,7 +609,8 @@ def appeal_outcome(
 ) -> Response:
     """Decide the held appeal case (upheld, or overturned and reversed), then take the next case."""
     try:
-        decide_appeal(session, who.reviewer, who.actor, case_id, outcome, rationale, _spent(opened_ms))
+        with session.begin_nested():  # refused: nothing it wrote stays, though the page's transaction commits
+            decide_appeal(session, who.reviewer, who.actor, case_id, outcome, rationale, _spent(opened_ms))
     except FieldError as exc:
         return case_view(request, who, session, case_id, error=str(exc), status=exc.status, queue_id=queue_id,
                           appeal_form={"outcome": outcome, "rationale": rationale})
