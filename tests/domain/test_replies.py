@@ -28,6 +28,7 @@ def test_each_default_template_is_written_in_every_locale_and_renders(default) -
     (LocaleText("es", "Hi", "{{ case_id.__class__.__mro__ }}"), "body", "unsafe"),
     (LocaleText("en", "Hi {{ staff }}", "ok"), "subject", "'staff' is undefined"),
     (LocaleText("pt", "", "ok"), "subject", "(pt) an email needs a subject line"),
+    (LocaleText("en", "About your\nlisting", "ok"), "subject", "(en) a subject line is one line"),
     (LocaleText("en", "Hi", "   "), "body", "write the reply"),
     (LocaleText("de", "Hi", "ok"), "locale", "one of en, es, pt"),
 ])

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, update
 
 from tests.delivery.conftest import Receiver, connect
@@ -35,6 +36,7 @@ from trustdesk.enforcement.bulk import run_chunk, start_bulk
 from trustdesk.enforcement.decisions import DecisionRequest, decide_case, decide_subject
 from trustdesk.ingest.intake import Submitter
 from trustdesk.jobs.worker import run_worker
+from trustdesk.notices import mail
 from trustdesk.notices.mail import MAX_ATTEMPTS
 from trustdesk.store.models import (
     ApiClient, BulkItem, EnforcementAction, Job, Notice, OutboxMessage, StatementOfReasons, Subject, utcnow,
@@ -314,3 +316,39 @@ def test_cancelling_a_notices_delivery_leaves_it_failed_saying_so(world: World, 
         outbox.cancel(s, ALICE, Reviewer(0, ("admin",)), row.id)
     user = _notices(world)["decision:user"]
     assert (user.state, user.error) == ("failed", "its delivery to the host platform was cancelled by staff:alice")
+
+
+def test_a_subject_line_with_a_line_break_is_mailed_on_one_line(world: World, settings: Settings, mailbox: tuple[Mailbox, int]) -> None:
+    inbox, port = mailbox
+    use_channel(world, "smtp")
+    _decide(world, reporter={})
+    user = _notices(world)["decision:user"]
+    with world.db.session() as s:
+        s.get_one(Notice, user.id).subject_line = "About your\nlisting"
+    assert run_worker(world.db, replace(settings, smtp_host="127.0.0.1", smtp_port=port), worker_id="test", once=True) >= 1
+    assert [m["Subject"] for m in inbox.messages] == ["About your listing"]
+    assert _notices(world)["decision:user"].state == "sent"
+
+
+def test_a_mailing_job_that_fails_for_good_leaves_its_notice_failed_not_pending(
+    world: World, settings: Settings, mailbox: tuple[Mailbox, int], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _inbox, port = mailbox
+    use_channel(world, "smtp")
+    _decide(world, reporter={})
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("the message could not be built")
+
+    monkeypatch.setattr(mail, "_message", broken)
+    settings = replace(settings, smtp_host="127.0.0.1", smtp_port=port)
+    for _attempt in range(20):  # every attempt fails until the job gives up
+        run_worker(world.db, settings, worker_id="test", once=True)
+        with world.db.session() as s:
+            job = s.execute(select(Job).where(Job.kind == "send_notice")).scalar_one()
+            if job.status == "failed":
+                break
+            s.execute(update(Job).where(Job.id == job.id).values(run_at=job.run_at - timedelta(hours=2)))
+    assert job.status == "failed"
+    user = _notices(world)["decision:user"]
+    assert (user.state, user.error) == ("failed", "the mailing job failed on every attempt (see the worker's log)")

@@ -84,6 +84,8 @@ def test_a_copied_reply_is_recorded_with_its_final_text_audited_and_listed(offic
     page = office.api.client.get(f"/cases/{case_id}")
     assert page.status_code == 200 and 'data-testid="reply-row"' in page.text and "edited by hand." in page.text
 
+    two_lines = office.api.client.post(f"/cases/{case_id}/replies", data=form | {"subject": "About\r\nyour post"})
+    assert two_lines.status_code == 422 and "a subject line is one line" in html.unescape(two_lines.text)
     empty = office.api.client.post(f"/cases/{case_id}/replies", data=form | {"body": "  "})
     assert empty.status_code == 422 and 'data-testid="reply-error"' in empty.text and "body: the reply is empty" in empty.text
 

@@ -94,6 +94,8 @@ def check_text(channel: str, text: LocaleText) -> LocaleText:
         raise FieldError("subject", where + "an email needs a subject line")
     if len(subject) > MAX_SUBJECT:
         raise FieldError("subject", where + f"at most {MAX_SUBJECT} characters")
+    if "\n" in subject or "\r" in subject:
+        raise FieldError("subject", where + "a subject line is one line")
     for field, source in (("body", body), ("subject", subject)):
         try:
             render(source, SAMPLE, field)

@@ -41,7 +41,14 @@ class TemporaryFailure(Exception):
     """The mail server could not take the notice now; the job is tried again later."""
 
 
-@job_kind("send_notice", SendNotice)
+def gave_up_mailing(ctx: WorkerContext, job: SendNotice) -> None:
+    """The job failed for good (its worker died on its last attempt, or something other than the
+    mail server failed): a notice still pending becomes `failed`, where staff see it."""
+    with ctx.db.session() as session:
+        settle(session, job.notice_id, sent=False, error="the mailing job failed on every attempt (see the worker's log)")
+
+
+@job_kind("send_notice", SendNotice, given_up=gave_up_mailing)
 def send_notice(ctx: WorkerContext, job: SendNotice) -> None:
     mail_notice(ctx.db, ctx.settings, job.notice_id)
 
@@ -102,7 +109,7 @@ def _message(settings: Settings, notice: Notice, address: str) -> EmailMessage:
     message = EmailMessage()
     message["From"] = settings.smtp_from
     message["To"] = address
-    message["Subject"] = notice.subject_line
+    message["Subject"] = " ".join(notice.subject_line.split())  # one line, whatever a placeholder's value held
     message["Message-ID"] = make_msgid(idstring=f"notice-{notice.id}")
     message.set_content(notice.body)
     message["Content-Language"] = notice.locale  # after the content, which replaces the Content-* headers

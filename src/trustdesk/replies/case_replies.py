@@ -126,6 +126,8 @@ def use_reply(session: Session, actor: Actor, reader: Reviewer, case_id: int, us
         raise FieldError("body", "the reply is empty")
     if len(body) > MAX_BODY or len(subject) > MAX_SUBJECT:
         raise FieldError("body" if len(body) > MAX_BODY else "subject", "too long")
+    if "\n" in subject or "\r" in subject:
+        raise FieldError("subject", "a subject line is one line")
     if template.channel != ReplyChannel.EMAIL:
         subject = ""
     reply = CaseReply(case_id=case.id, template_id=template.id, channel=template.channel, locale=use.locale,
