@@ -303,6 +303,31 @@ def test_a_worker_that_dies_mid_filing_is_resumed_by_the_jobs_retry_from_the_sto
     assert (submitted, holds) == (1, 1)
 
 
+def test_a_hold_that_fails_to_be_placed_is_placed_by_the_retry_without_a_second_report(
+    office: Office, tipline: Tipline, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    case_id, _item = _child_safety_case(office)
+    _build(office, case_id, tipline)
+    placing = reports.on_report_submitted
+
+    def lock_timeout(*_args: object) -> None:
+        raise SystemError("lock timeout placing the hold")
+
+    monkeypatch.setattr(reports, "on_report_submitted", lock_timeout)
+    _queue(office, case_id)
+    _work(office, tipline)
+    [report_id] = tipline.state.reports
+    stopped = _report(office)
+    assert (stopped.state, stopped.report_id, stopped.hold_id) == ("submitting", report_id, None)  # NCMEC's id is kept
+    monkeypatch.setattr(reports, "on_report_submitted", placing)
+    with office.api.db.session() as s:
+        s.execute(update(Job).where(Job.kind == reports.SUBMIT_JOB).values(run_at=utcnow()))  # the retry is due
+    _work(office, tipline)
+    filed = _report(office)
+    assert (filed.state, filed.report_id) == ("finished", report_id) and list(tipline.state.reports) == [report_id]
+    assert filed.hold_id is not None
+
+
 @pytest.mark.parametrize("ends", ["raising", "dying"])
 def test_a_filing_whose_job_gives_up_is_failed_for_staff_to_submit_again(
     office: Office, tipline: Tipline, monkeypatch: pytest.MonkeyPatch, ends: str,

@@ -192,11 +192,14 @@ def file_report(db: Database, actor: Actor, pk: int, client: CyberTiplineClient,
     try:
         if report_id is None:
             report_id = client.submit(xml.encode())
-            with db.session() as session:
+            with db.session() as session:  # kept on its own: should anything after fail, the retry never submits again
                 report = session.get_one(NcmecReport, pk)
                 report.report_id, report.submitted_at, report.updated_at = report_id, utcnow(), utcnow()
                 record(session, actor=actor, verb="ncmec_report.submitted", object_type="ncmec_report", object_id=pk,
                        after={"case_id": case_id, "report_id": report_id})
+        with db.session() as session:  # the hold is placed once, by the attempt that gets this far
+            report = session.get_one(NcmecReport, pk, with_for_update=True)
+            if report.hold_id is None:
                 on_report_submitted(session, actor, report)
         for index, entry in enumerate(entries):
             if entry["described"]:
