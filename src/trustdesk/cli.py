@@ -633,11 +633,11 @@ def evidence_export(
     settings = _settings()
     db = open_database(settings)
     with _refusals_exit():
-        with db.session() as session:
-            evidence_package.record_export(session, _evidence_keeper(session, by), hold, reason)
+        with db.reader() as session:
+            keeper = _evidence_keeper(session, by)
         partial = out.with_name(out.name + ".partial")
-        with db.reader() as session, partial.open("wb") as target:
-            items = evidence_package.write_package(session, FileBlobStore(settings.blob_dir), hold, target)
+        with partial.open("wb") as target:
+            items = evidence_package.export(db, keeper, FileBlobStore(settings.blob_dir), hold, reason, target)
         partial.replace(out)
     console.print(f"[green]wrote {out}[/green]: {items} item(s), custody log included")
 

@@ -3,18 +3,21 @@ checks; a changed item, a doctored manifest or custody log, each is named."""
 
 from __future__ import annotations
 
+import io
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 import orjson
+import pytest
 from sqlalchemy.orm import Session
 
 from tests.command_line import run_command
 from tests.evidence.conftest import LEGAL, Held
 from trustdesk.config import Settings
 from trustdesk.domain.legal_holds import HoldSpec, sha256
-from trustdesk.evidence import custody, holds
+from trustdesk.evidence import custody, holds, package
+from trustdesk.store.blobs import FileBlobStore
 from trustdesk.store.models import StaffUser
 
 
@@ -120,3 +123,26 @@ def test_the_command_line_names_what_it_refuses(world: Held, cli_env: Settings) 
         assert holds.list_holds(s) == []
     placed = run_command(*hold, "--basis", "manual", "--review-on", "2099-01-31", "--by", "lena")
     assert placed.endswith("held until released, reviewed on 2099-01-31")
+
+
+def test_an_export_whose_package_cannot_be_written_is_on_the_custody_log_as_failed(
+    world: Held, cli_env: Settings, tmp_path: Path,
+) -> None:
+    with world.api.db.session() as s:
+        hold_id = holds.place_hold(s, LEGAL, [world.ids["acc-1"]], HoldSpec("ncmec_report", "CyberTipline report 88213")).id
+    blobs = FileBlobStore(cli_env.blob_dir)
+    kept = tmp_path / "photo"
+    with blobs.open(world.photo_sha256) as stream:
+        kept.write_bytes(stream.read())
+    blobs.delete(world.photo_sha256)  # the photo's file is gone from the store
+    with pytest.raises(FileNotFoundError):
+        package.export(world.api.db, LEGAL, blobs, hold_id, "requested under warrant 44-B", io.BytesIO())
+    with world.api.db.reader() as s:
+        assert [(e.verb, e.detail) for e in custody.log_of(s, hold_id)][-2:] == [
+            ("export", {"format": package.FORMAT}), ("export_failed", {"error": "FileNotFoundError"})]
+    with kept.open("rb") as stream:
+        blobs.put(stream)  # restored: the next export carries both events, and verifies
+    out = tmp_path / "hold.zip"
+    with out.open("wb") as target:
+        assert package.export(world.api.db, LEGAL, blobs, hold_id, "requested under warrant 44-B", target) == 6
+    assert run_command("evidence", "verify", str(out)) == "evidence package intact: 6 items, 4 custody events"

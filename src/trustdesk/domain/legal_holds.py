@@ -50,6 +50,7 @@ class CustodyVerb(StrEnum):
     PLACE = "place"
     READ = "read"
     EXPORT = "export"
+    EXPORT_FAILED = "export_failed"  # the package of an export on the log could not be written
     TRANSFER = "transfer"
     EXTEND = "extend"
     RELEASE = "release"

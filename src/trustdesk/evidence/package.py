@@ -23,6 +23,7 @@ from trustdesk.domain.legal_holds import CustodyVerb, canonical_bytes, custody_p
 from trustdesk.evidence import custody
 from trustdesk.evidence.holds import hold_of, items_of, view
 from trustdesk.store.blobs import BlobStore
+from trustdesk.store.database import Database
 from trustdesk.store.models import EvidenceItem
 
 MANIFEST = "manifest.json"
@@ -34,6 +35,22 @@ _EXTENSIONS = {"application/json": "json", "image/jpeg": "jpg", "image/png": "pn
 
 def item_path(item: EvidenceItem) -> str:
     return f"items/{item.position:05d}-{item.kind}-{item.source_id}.{_EXTENSIONS.get(item.content_type, 'bin')}"
+
+
+def export(db: Database, actor: Actor, blobs: BlobStore, hold_id: int, why: str, out: IO[bytes]) -> int:
+    """Put the export on the custody log, then write the package, which carries that event, to
+    `out`; returns the item count. The event is committed first so that writing a large package
+    holds no write lock; a package that then cannot be written goes on the log too, as
+    `export_failed`, so the log never shows an export that did not happen as one that did."""
+    with db.session() as session:
+        record_export(session, actor, hold_id, why)
+    try:
+        with db.reader() as session:
+            return write_package(session, blobs, hold_id, out)
+    except Exception as exc:
+        with db.session() as session:
+            custody.append(session, hold_id, actor, CustodyVerb.EXPORT_FAILED, reason(why), {"error": type(exc).__name__})
+        raise
 
 
 def record_export(session: Session, actor: Actor, hold_id: int, why: str) -> None:

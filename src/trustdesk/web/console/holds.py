@@ -120,10 +120,7 @@ def export(
     who: StaffContext = Depends(KEEPERS), db: Database = Depends(get_db),
 ) -> Response:
     """The evidence package as a download; the export is on the custody log it carries."""
-    with db.session() as session:
-        package.record_export(session, who.actor, hold_id, reason)
     buffer = io.BytesIO()
-    with db.reader() as session:
-        package.write_package(session, request.app.state.blobs, hold_id, buffer)
+    package.export(db, who.actor, request.app.state.blobs, hold_id, reason, buffer)
     return Response(buffer.getvalue(), media_type="application/zip",
                     headers={"Content-Disposition": f'attachment; filename="evidence-hold-{hold_id}.zip"'})
