@@ -8,12 +8,17 @@
 
 The web layer applies these to every request (path, query, headers, form and JSON body) and the
 bulk import to every record, so each names the offending field the same way. Integers that do
-not arrive as JSON (path, query, form) are typed `RowId` or `Count` where they are declared.
+not arrive as JSON (path, query, form) are typed `RowId` or `Count` where they are declared, or
+read from text with `whole_number`; JSON typed into a form's box is read with `json_of`.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Annotated, Any
+
+from trustdesk.domain.errors import FieldError
 
 from pydantic import Field
 
@@ -29,6 +34,29 @@ _OUT_OF_RANGE = f"must lie between {INT64_MIN} and {INT64_MAX}"
 _FLOAT_BOUND = 2.0**63
 
 Location = tuple[str | int, ...]
+_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,19}")
+
+
+def whole_number(text: str) -> int | None:
+    """`text` (spaces around it aside) as a whole number within 64 bits, in ASCII digits; None
+    otherwise. `str.isdigit` also says yes to "²", which `int` refuses, and `int` refuses more than
+    4,300 digits: a check by either let such text reach `int` and fail."""
+    text = text.strip()
+    if not _WHOLE_NUMBER.fullmatch(text):
+        return None
+    value = int(text)
+    return value if INT64_MIN <= value <= INT64_MAX else None
+
+
+def json_of(field: str, text: str) -> Any:
+    """The JSON typed into a form's box `field`; FieldError naming it for text that is not JSON,
+    or JSON that cannot be read (nested thousands deep, a number of thousands of digits)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FieldError(field, f"not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    except (ValueError, RecursionError):
+        raise FieldError(field, "JSON nested too deep or with a number too long to read") from None
 
 
 def has_nul(text: str) -> bool:

@@ -38,6 +38,9 @@ def parse_period(since: str, until: str | None, today: date) -> Period:
 
 def _day(field: str, value: str) -> date:
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise FieldError(field, "must be a date written YYYY-MM-DD") from None
+    if day == date.max:  # its period would end on a day the calendar does not have
+        raise FieldError(field, "must be before 9999-12-31")
+    return day

@@ -26,7 +26,8 @@ from trustdesk.domain.vocabulary import NoticeKind, NoticeRecipient
 from trustdesk.notices.notice import Draft, Recipient, queue_notice
 from trustdesk.notices.templates import Rendered
 from trustdesk.replies.templates import get_template, texts_of
-from trustdesk.store.models import MAX_BIGINT, App, Case, CaseReply, Decision, Policy, ReplyTemplate, Report, Subject
+from trustdesk.domain.client_input import whole_number
+from trustdesk.store.models import App, Case, CaseReply, Decision, Policy, ReplyTemplate, Report, Subject
 
 USER = "user"  # the recipient value for the account the case concerns; a notifier is `report:<id>`
 
@@ -92,8 +93,8 @@ def _recipient(session: Session, case: Case, value: str) -> Recipient:
     if value == USER:
         return Recipient(NoticeRecipient.USER, subject_id=subject.account_id or subject.id)
     report_id = value.removeprefix("report:")
-    known = value.startswith("report:") and report_id.isdigit() and int(report_id) <= MAX_BIGINT
-    report = session.get(Report, int(report_id)) if known else None
+    number = whole_number(report_id) if value.startswith("report:") else None
+    report = session.get(Report, number) if number is not None and number >= 1 else None
     if report is None or report.case_id != case.id:
         raise FieldError("recipient", f"{USER!r} or a report of this case as 'report:<id>'")
     return Recipient(NoticeRecipient.NOTIFIER, report_id=report.id)

@@ -29,7 +29,8 @@ from trustdesk.domain.errors import FieldError
 from trustdesk.domain.identifiers import IdentifierKind, kinds_of
 from trustdesk.search.identifier_index import digest_of
 from trustdesk.store import full_text
-from trustdesk.store.models import MAX_BIGINT, App, Case, IdentifierDigest, Queue, Report, Subject
+from trustdesk.domain.client_input import whole_number
+from trustdesk.store.models import App, Case, IdentifierDigest, Queue, Report, Subject
 
 MAX_QUERY = 200
 PAGE_SIZE = 25
@@ -125,10 +126,9 @@ def _visible_subject(subject_id: Any, hidden: set[int]) -> ColumnElement[bool]:
 
 
 def _by_id(session: Session, query: str, wanted: tuple[HitKind, ...], hidden: set[int]) -> list[Ref]:
-    digits = query.removeprefix("#")
-    if not digits.isdigit() or not 1 <= int(digits) <= MAX_BIGINT:
+    n = whole_number(query.removeprefix("#"))
+    if n is None or n < 1:
         return []
-    n = int(digits)
     refs: list[Ref] = []
     if HitKind.CASE in wanted and session.execute(select(Case.id).where(Case.id == n, Case.queue_id.not_in(hidden))).first():
         refs.append((HitKind.CASE, n, "case id"))

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from trustdesk.cases.access import visible_subject
 from trustdesk.delivery import outbox
 from trustdesk.domain.action_types import REGISTRY
-from trustdesk.domain.client_input import INT64_MAX, RowId
+from trustdesk.domain.client_input import INT64_MAX, RowId, whole_number
 from trustdesk.domain.decision_trees import VERDICTS, VIOLATION
 from trustdesk.domain.errors import FieldError, NotFound
 from trustdesk.domain.policies import Action
@@ -182,7 +182,7 @@ def parse_refs(text: str, app: str) -> list[SubjectRef]:
     tokens = [t for t in _SEPARATORS.split(text) if t]
     if app:
         return [ExternalRef(app, t) for t in tokens]
-    bad = [t for t in tokens if not (t.isascii() and t.isdigit()) or not 1 <= int(t) <= INT64_MAX]
+    bad = [t for t in tokens if not 1 <= (whole_number(t) or 0)]
     if bad:
         raise FieldError("subject_ids", f"not subject ids: {', '.join(b[:40] for b in bad[:5])}{' …' if len(bad) > 5 else ''}"
                                         " (for the host platform's ids, choose its app above)")

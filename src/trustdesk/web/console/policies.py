@@ -25,7 +25,7 @@ from trustdesk.domain.roles import ADMINS
 from trustdesk.domain.taxonomy import DSA_CATEGORIES, DSA_KEYWORDS, DSA_KEYWORDS_BY_CATEGORY, NCMEC_INCIDENT_TYPES
 from trustdesk.policy_versions import current_policies, publish_version, tree_of
 from trustdesk.store.models import Policy
-from trustdesk.domain.client_input import RowId
+from trustdesk.domain.client_input import RowId, json_of
 from trustdesk.web.client_input import ClientInputRoute
 from trustdesk.web.console.views import render
 from trustdesk.web.permissions import COMMITTED, StaffContext, read_session, staff_with
@@ -94,10 +94,7 @@ def _changes(values: dict[str, Any]) -> dict[str, Any]:
         severity = int(values["severity"])
     except ValueError:
         raise FieldError("severity", "a whole number from 1 to 5") from None
-    try:
-        tree = json.loads(values["decision_tree"]) if values["decision_tree"] else None
-    except json.JSONDecodeError as exc:
-        raise FieldError("decision_tree", f"not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    tree = json_of("decision_tree", values["decision_tree"]) if values["decision_tree"] else None
     return values | {"severity": severity, "ncmec_incident_type": values["ncmec_incident_type"] or None, "decision_tree": tree}
 
 

@@ -38,7 +38,7 @@ from trustdesk.cases.queues import (
     save_queue,
 )
 from trustdesk.domain.action_types import REGISTRY, action_type
-from trustdesk.domain.client_input import INT64_MAX, Count, RowId
+from trustdesk.domain.client_input import INT64_MAX, Count, RowId, whole_number
 from trustdesk.domain.decision_trees import (
     NO_VIOLATION,
     Outcome,
@@ -245,9 +245,9 @@ def _spec(values: dict[str, Any]) -> QueueSpec:
     numbers: dict[str, int | None] = {}
     for name in _INT_FIELDS:
         text = values[name]
-        if text and not text.lstrip("-").isdigit():
-            raise QueueError(name, f"must be a whole number, not {text!r}")
-        numbers[name] = int(text) if text else None
+        numbers[name] = whole_number(text) if text else None
+        if text and numbers[name] is None:
+            raise QueueError(name, f"must be a whole number, not {text[:40]!r}")
     return QueueSpec(
         name=values["name"], routing_expression=values["routing_expression"] or None,
         position=numbers["position"] if numbers["position"] is not None else 100, is_default=values["is_default"],
@@ -562,7 +562,8 @@ def decision_panel(
 def decision_params(actions: list[str], days: str, label: str) -> dict[str, Any]:
     """The params the chosen actions take, from the form; the service checks them and names
     what is wrong (an unknown action among them too)."""
-    form: dict[str, Any] = {"days": int(days) if days.strip().isdigit() else days, "label": label}
+    number = whole_number(days)
+    form: dict[str, Any] = {"days": number if number is not None else days, "label": label}
     return {
         name: form[name]
         for kind in actions if kind in REGISTRY

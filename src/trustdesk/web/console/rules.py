@@ -24,6 +24,7 @@ from trustdesk.rules import versions
 from trustdesk.rules.backtest import backtest, parse_since
 from trustdesk.rules.evaluations import hit_counts
 from trustdesk.store.models import Rule, RuleVersion, utcnow
+from trustdesk.domain.client_input import json_of, whole_number
 from trustdesk.web.client_input import ClientInputRoute
 from trustdesk.web.console.views import render, templates
 from trustdesk.web.permissions import COMMITTED, StaffContext, read_session, staff_with
@@ -54,10 +55,7 @@ def _submitted(form: FormData) -> dict[str, str]:
 
 def _spec(name: str, values: dict[str, str]) -> RuleSpec:
     """The rule the form says; FieldError for what cannot be read."""
-    try:
-        effects = json.loads(values["effects"]) if values["effects"].strip() else []
-    except json.JSONDecodeError as exc:
-        raise FieldError("effects", f"not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    effects = json_of("effects", values["effects"]) if values["effects"].strip() else []
     return parse_rule({"name": name, "description": values["description"].strip(), "mode": values["mode"],
                        "expression": values["expression"], "effects": effects})
 
@@ -141,9 +139,10 @@ def backtest_page(
     who: StaffContext = Depends(staff_with(*RULE_READERS)), session: Session = Depends(read_session),
 ) -> HTMLResponse:
     """What a saved version (the current one unless chosen) matches over the period, against the live hits."""
-    if version and not version.isdigit():
+    number = whole_number(version) if version else None
+    if version and (number is None or number < 1):
         raise FieldError("version", "a version number")
-    return _backtest_page(request, who, session, name, since, version=int(version) if version else None)
+    return _backtest_page(request, who, session, name, since, version=number)
 
 
 @router.post("/rules/{name}/backtest")
