@@ -18,8 +18,7 @@ from trustdesk.domain.vocabulary import Role
 from trustdesk.enforcement.bulk import run_chunk, start_bulk
 from trustdesk.enforcement.decisions import DecisionRequest
 from trustdesk.notices import outcomes
-from trustdesk.store.models import Appeal, BulkItem, Case, Decision, EnforcementAction, StaffUser, StatementOfReasons, Subject
-from trustdesk.web.permissions import SESSION_COOKIE
+from trustdesk.store.models import Appeal, BulkItem, Case, Decision, EnforcementAction, StatementOfReasons, Subject
 
 SETUP = Actor("test", "setup")
 
@@ -28,16 +27,6 @@ def _member(api: Api, settings: Settings, name: str, roles: list[str]) -> tuple[
     with api.db.session() as s:
         user = staff.create_user(s, SETUP, settings, username=name, password="correct horse battery", roles=roles, with_totp=False)
         return user.id, {"Authorization": f"Bearer {api_clients.create_staff_token(s, SETUP, user, 'tests')[1]}"}
-
-
-def _console(api: Api, settings: Settings, user_id: int) -> str:
-    with api.db.session() as s:
-        token = staff.open_session(s, settings, s.get_one(StaffUser, user_id))
-    with api.db.reader() as s:
-        found = staff.resolve_session(s, token)
-        assert found is not None
-    api.client.cookies.set(SESSION_COOKIE, token)
-    return found.csrf_token
 
 
 def _count(api: Api, model: Any) -> int:
@@ -61,14 +50,14 @@ def test_an_overturn_the_console_refuses_leaves_no_judging_decision(api: Api, se
         "policy_code": "SCAM", "verdict": "violation", "actions": ["remove"], "rationale": "off-platform payment"})
     assert decided.status_code == 201, decided.text
     appeal = api.post("/api/v1/appeals", {"external_id": "ap-1", "statement": "mine", "decision_id": decided.json()["decision"]["id"]}).json()
-    csrf = _console(api, settings, sue)
-    taken = api.client.post("/cases/next", data={"csrf_token": csrf}, follow_redirects=False)
+    csrf = api.open_console(settings, sue)
+    taken = api.client.post("/cases/next", headers=csrf, follow_redirects=False)
     assert taken.headers["location"].startswith(f"/cases/{appeal['case_id']}"), taken.headers
     assert api.post("/api/v1/reports", {"external_id": "r-2", "subject_external_id": "lst-1", "policy_code": "CSAM",
                                         "reporter_type": "anonymous"}).status_code == 201
     decisions = _count(api, Decision)
-    refused = api.client.post(f"/cases/{appeal['case_id']}/appeal-outcome",
-                              data={"csrf_token": csrf, "outcome": "overturned", "rationale": "the receipt is real"}, follow_redirects=False)
+    refused = api.client.post(f"/cases/{appeal['case_id']}/appeal-outcome", headers=csrf,
+                              data={"outcome": "overturned", "rationale": "the receipt is real"}, follow_redirects=False)
     assert refused.status_code == 404 and refused.headers["content-type"].startswith("text/html")
     assert _count(api, Decision) == decisions
     with api.db.reader() as s:
