@@ -85,7 +85,7 @@ def test_intake_queues_one_analysis_per_batch_and_the_worker_stores_the_text_sig
         jobs = s.execute(select(Job.payload).where(Job.kind == "analyse_subject")).scalars().all()
     assert jobs == [{"subject_ids": [ids["m1"], ids["m2"]]}]  # the account has nothing to analyse
 
-    assert run_worker(api.db, settings, worker_id="w1", once=True) == 1
+    assert run_worker(api.db, settings, worker_id="w1", once=True) >= 1  # webhook delivery may come due too
     with api.db.reader() as s:
         stored = s.execute(select(Signal.subject_id, Signal.analyser, Signal.label, Signal.score, Signal.model_version)).all()
         assert s.execute(select(Job.status).where(Job.kind == "analyse_subject")).scalar_one() == "done"

