@@ -30,6 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
+from trustdesk.domain.client_input import whole_number
 from trustdesk.dsa.period import Period
 from trustdesk.jobs.registry import WorkerContext, job_kind
 from trustdesk.store.database import Database
@@ -151,9 +152,10 @@ def _errors_by_index(errors: object, size: int) -> dict[int, dict[str, list[str]
     for key, messages in (errors or {}).items() if isinstance(errors, dict) else ():
         prefix, _, rest = str(key).partition(".")
         index, _, name = rest.partition(".")
-        if prefix == "statements" and index.isdigit() and int(index) < size and name:
+        number = whole_number(index) if prefix == "statements" and name else None
+        if number is not None and 0 <= number < size:
             listed = messages if isinstance(messages, list) else [messages]
-            found.setdefault(int(index), {})[name] = [str(m)[:500] for m in listed]
+            found.setdefault(number, {})[name] = [str(m)[:500] for m in listed]
     return found
 
 

@@ -95,8 +95,8 @@ _CURRENT_POLICY = select(Policy).where(Policy.code == bindparam("code"), Policy.
 # A decision on a subject decides its open report and escalation cases. An open appeal stays
 # open: it judges an earlier decision, which a new one does not decide; a privacy or
 # law-enforcement request stays open for the staff who answer it, by its own calendar deadline.
-DECIDED_KINDS = (CaseKind.REPORT.value, CaseKind.ESCALATION.value)
-_OPEN_CASES = (select(Case).where(Case.subject_id == bindparam("subject_id"), Case.status == CASE_OPEN, Case.kind.in_(DECIDED_KINDS))
+_DECIDED_KINDS = (CaseKind.REPORT.value, CaseKind.ESCALATION.value)
+_OPEN_CASES = (select(Case).where(Case.subject_id == bindparam("subject_id"), Case.status == CASE_OPEN, Case.kind.in_(_DECIDED_KINDS))
                .order_by(Case.id).with_for_update())
 
 

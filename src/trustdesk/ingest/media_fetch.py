@@ -24,6 +24,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import SYSTEM
+from trustdesk.domain.client_input import whole_number
 from trustdesk.domain.vocabulary import MediaSource, MediaStatus
 from trustdesk.ingest import media
 from trustdesk.jobs.queue import enqueue
@@ -105,7 +106,7 @@ def _store(response: httpx.Response, blob_store: BlobStore, max_bytes: int) -> m
     if not response.is_success:
         raise MediaFetchFailed(f"{response.url} answered HTTP {response.status_code}")
     declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_bytes:
+    if (whole_number(declared) or 0) > max_bytes:
         raise BlobTooLarge(f"{response.url} declares {declared} bytes; the limit is {max_bytes}")
     with tempfile.SpooledTemporaryFile(max_size=_IN_MEMORY_BYTES) as download:
         _download(response, download, max_bytes)
