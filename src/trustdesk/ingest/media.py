@@ -37,6 +37,7 @@ class MediaRefused(ValueError):
 
 @dataclass(frozen=True)
 class CheckedMedia:
+    store: BlobStore  # where the bytes are
     blob: StoredBlob
     type: MediaType
     width: int | None = None
@@ -54,7 +55,7 @@ def check_and_store(blobs: BlobStore, stream: BinaryIO, *, max_bytes: int | None
         raise BlobTooLarge(f"{size} bytes is larger than the limit of {max_bytes} bytes")
     media_type, width, height = _inspect(stream)
     stream.seek(0)
-    return CheckedMedia(blobs.put(stream, max_bytes=max_bytes), media_type, width, height)
+    return CheckedMedia(blobs, blobs.put(stream, max_bytes=max_bytes), media_type, width, height)
 
 
 def _inspect(stream: BinaryIO) -> tuple[MediaType, int | None, int | None]:
@@ -103,8 +104,9 @@ def _next_position(session: Session, subject_id: int) -> int:
 
 
 def _fill(session: Session, item: MediaItem, checked: CheckedMedia) -> None:
-    """Point an item at checked, stored bytes and write their hashes."""
-    register_blob(session, checked.blob, checked.type.mime)
+    """Point an item at checked, stored bytes and write their hashes; `BlobGone` if an erasure
+    removed the file meanwhile."""
+    register_blob(session, checked.store, checked.blob, checked.type.mime)
     item.blob_sha256, item.size = checked.blob.sha256, checked.blob.size
     item.content_type, item.kind, item.inline = checked.type.mime, checked.type.kind.value, checked.type.inline
     item.width, item.height = checked.width, checked.height
@@ -200,6 +202,6 @@ def check_unchecked(session: Session, actor: Actor, blobs: BlobStore) -> int:
             _refuse(session, actor, item, str(exc))
             continue
         blob.content_type = media_type.mime
-        _fill(session, item, CheckedMedia(StoredBlob(blob.sha256, blob.md5, blob.size), media_type, width, height))
+        _fill(session, item, CheckedMedia(blobs, StoredBlob(blob.sha256, blob.md5, blob.size), media_type, width, height))
         _audit(session, actor, "subject.media_checked", item)
     return len(unchecked)

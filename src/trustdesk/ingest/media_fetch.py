@@ -151,8 +151,8 @@ def queue_fetches(session: Session, urls: dict[int, str]) -> None:
 def handle_fetch_media(ctx: WorkerContext, job: FetchMedia) -> None:
     """Job handler: fetch a pending media item's URL; a download that is not kept refuses the item.
 
-    A URL that cannot be fetched now (refused redirect, network error, error status) fails the
-    job, which is retried; an item that is no longer pending was done by an earlier run.
+    A URL that cannot be fetched now (refused redirect, network error, error status), or whose
+    file an erasure removed before it was recorded (`BlobGone`), fails the job, which is retried; an item that is no longer pending was done by an earlier run.
     """
     item_id = job.media_item_id
     with ctx.db.reader() as session:

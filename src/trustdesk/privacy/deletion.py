@@ -13,6 +13,8 @@ subject row stays, erased, with the pseudonym and the records of decisions about
 
 Blob files are removed after the transaction commits (`remove_files`), so a rollback never
 leaves a row pointing at a file that is gone; a crash in between leaves only unreferenced files.
+Both steps take turns on each blob with writers of the same bytes (`trustdesk.store.blobs`), so
+an upload of an erased file's bytes to another subject keeps the file, or is refused to be sent again.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from trustdesk.domain.errors import FieldError, Held
 from trustdesk.domain.legal_holds import reason as checked_reason
 from trustdesk.domain.vocabulary import SubjectKind
 from trustdesk.evidence.holds import covering
-from trustdesk.store.blobs import BlobStore
+from trustdesk.store.blobs import BlobStore, lock_blob
+from trustdesk.store.database import Database
 from trustdesk.store.models import (
     AccountEvent,
     Blob,
@@ -166,7 +169,8 @@ def purge_evidence(session: Session, actor: Actor, hold: LegalHold, reason: str)
 def _drop_unused_blobs(session: Session, candidates: Iterable[str]) -> list[str]:
     """Delete the rows of the blobs no media item and no evidence item uses any more."""
     unused = []
-    for sha in sorted(set(candidates)):
+    for sha in sorted(set(candidates)):  # in order: two erasures take the blobs' turns alike
+        lock_blob(session, sha)
         used = session.execute(select(exists(select(MediaItem.id).where(MediaItem.blob_sha256 == sha))
                                       | exists(select(EvidenceItem.id).where(EvidenceItem.blob_sha256 == sha)))).scalar_one()
         if not used:
@@ -175,6 +179,14 @@ def _drop_unused_blobs(session: Session, candidates: Iterable[str]) -> list[str]
     return unused
 
 
-def remove_files(blobs: BlobStore, shas: Iterable[str]) -> int:
-    """Remove the files of blobs whose rows a committed deletion dropped; returns how many went."""
-    return sum(blobs.delete(sha) for sha in shas)
+def remove_files(db: Database, blobs: BlobStore, shas: Iterable[str]) -> int:
+    """Remove the files of blobs whose rows a committed deletion dropped, unless the same bytes
+    were recorded again meanwhile (their row is back); returns how many went."""
+    wanted = sorted(set(shas))
+    if not wanted:
+        return 0
+    with db.session() as session:
+        for sha in wanted:
+            lock_blob(session, sha)
+        kept = set(session.execute(select(Blob.sha256).where(Blob.sha256.in_(wanted))).scalars())
+        return sum(blobs.delete(sha) for sha in wanted if sha not in kept)

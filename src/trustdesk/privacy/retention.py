@@ -69,7 +69,7 @@ def _purge_released_evidence(db: Database, blobs: BlobStore, released_before: da
         with db.session() as session:
             purged = purge_evidence(session, CLOCK, session.get_one(LegalHold, hold_id), "evidence past its retention after release")
         done.evidence_items += purged.evidence_items
-        done.files += remove_files(blobs, purged.blobs)
+        done.files += remove_files(db, blobs, purged.blobs)
 
 
 def _erase_old_content(db: Database, blobs: BlobStore, unchanged_since: datetime, done: Purged) -> None:
@@ -86,7 +86,7 @@ def _erase_old_content(db: Database, blobs: BlobStore, unchanged_since: datetime
             erased = delete_subject_data(session, CLOCK, due, "content past its retention")
         after = due[-1]
         done.subjects += len(erased.erased)
-        done.files += remove_files(blobs, erased.blobs)
+        done.files += remove_files(db, blobs, erased.blobs)
 
 
 def _erase_old_identifiers(db: Database, before: datetime, done: Purged) -> None:

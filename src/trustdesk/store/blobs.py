@@ -4,6 +4,11 @@ A blob is named by the SHA-256 of its bytes, so storing the same file twice cost
 a name proves the content. `BlobStore` is the interface; `FileBlobStore` keeps blobs under the
 data directory. An S3-compatible store implements the same four methods. Only the deletion
 path (`trustdesk.privacy.deletion`) deletes a blob.
+
+Identical bytes are one file, so an erasure of the last subject that used a file can meet an
+upload of the same bytes to another subject. Both take turns on the blob (`lock_blob`): the
+writer records the blob's row only while its file is there (`register_blob`, else `BlobGone`:
+send the bytes again), and the eraser removes a file only while no row claims it.
 """
 
 from __future__ import annotations
@@ -16,9 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from trustdesk.store.dialects import conflict_insert
+from trustdesk.store.dialects import conflict_insert, dialect_name
 from trustdesk.store.models import Blob, utcnow
 
 _CHUNK = 1024 * 1024
@@ -33,6 +39,11 @@ class StoredBlob:
 
 class BlobTooLarge(ValueError):
     pass
+
+
+class BlobGone(Exception):
+    """The file was removed (the last subject using it was erased) between storing the bytes
+    and recording them: nothing was recorded, and the bytes must be sent again."""
 
 
 class BlobStore(ABC):
@@ -102,8 +113,24 @@ class FileBlobStore(BlobStore):
         return True
 
 
-def register_blob(session: Session, stored: StoredBlob, content_type: str) -> None:
+# The advisory lock space of blobs on PostgreSQL (the two-key form, apart from single-key locks).
+_BLOB_LOCKS = 0x626C6F62  # "blob"
+
+
+def lock_blob(session: Session, sha256: str) -> None:
+    """Take the blob's turn until the transaction ends. PostgreSQL: an advisory lock on the
+    hash's first 32 bits (a shared key only makes two blobs wait for each other); SQLite runs
+    one writing transaction at a time already."""
+    if dialect_name(session) == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:space, :key)"),
+                        {"space": _BLOB_LOCKS, "key": int(sha256[:8], 16) - 2**31})
+
+
+def register_blob(session: Session, blobs: BlobStore, stored: StoredBlob, content_type: str) -> None:
     """Record a stored blob in the database once; the same bytes stored again, even by two
-    writers at the same moment, add nothing."""
+    writers at the same moment, add nothing. `BlobGone` if an erasure removed the file since."""
+    lock_blob(session, stored.sha256)
+    if not blobs.exists(stored.sha256):
+        raise BlobGone(f"the file {stored.sha256} was removed while it was being stored")
     row = {"sha256": stored.sha256, "md5": stored.md5, "size": stored.size, "content_type": content_type, "created_at": utcnow()}
     session.execute(conflict_insert(session, Blob).values(row).on_conflict_do_nothing(index_elements=["sha256"]))

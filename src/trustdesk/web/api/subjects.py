@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from trustdesk import subjects as subject_views
-from trustdesk.domain.errors import FieldError, NotFound, TooLarge
+from trustdesk.domain.errors import Conflict, FieldError, NotFound, TooLarge
 from trustdesk.domain.vocabulary import Scope
 from trustdesk.ingest import intake, media
 from trustdesk.ingest.schemas import (
@@ -27,7 +27,7 @@ from trustdesk.ingest.schemas import (
     SubjectUpdate,
 )
 from trustdesk.privacy.deletion import delete_subject_data, remove_files
-from trustdesk.store.blobs import BlobTooLarge
+from trustdesk.store.blobs import BlobGone, BlobTooLarge
 from trustdesk.store.database import Database
 from trustdesk.store.models import AuditEvent, MediaItem, Report, Subject
 from trustdesk.web.api import receipts
@@ -182,7 +182,10 @@ def upload_media(
         raise TooLarge("file", str(exc)) from exc
     except media.MediaRefused as exc:
         raise FieldError("file", str(exc)) from exc
-    return SubjectOut.of(intake.attach_media(session, who, external_id, checked))
+    try:
+        return SubjectOut.of(intake.attach_media(session, who, external_id, checked))
+    except BlobGone as exc:
+        raise Conflict("file", f"{exc}; send it again") from exc
 
 
 @router.get("/subjects/{external_id}", response_model=SubjectDetail)
@@ -234,5 +237,5 @@ def subject_deleted(
         done = delete_subject_data(session, who.actor, [subject.id], (body or SubjectDeleted()).reason)
         out = DeletionOut(erased=[s.external_id for s in done.erased], already_erased=[s.external_id for s in done.already_erased],
                           media_items=done.media_items, media_files=len(done.blobs), account_events=done.account_events)
-    remove_files(request.app.state.blobs, done.blobs)  # once committed: a rollback must find its files
+    remove_files(db, request.app.state.blobs, done.blobs)  # once committed: a rollback must find its files
     return out

@@ -144,7 +144,7 @@ def complete(request: Request, request_id: RowId, answer: str = Form("", max_len
     """Answer the request; an erasure erases what no hold covers and the answer says what was kept."""
     with db.session() as session:
         done = requests.complete(session, who.actor, request_id, answer, statement)
-    remove_files(request.app.state.blobs, done.blobs)  # once committed: a rollback must find its files
+    remove_files(db, request.app.state.blobs, done.blobs)  # once committed: a rollback must find its files
     return RedirectResponse(f"/privacy-requests/{request_id}?notice=answered", status_code=303)
 
 
