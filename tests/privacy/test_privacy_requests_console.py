@@ -3,13 +3,19 @@ errors come back on the form, and refusals shown as pages naming what is wrong."
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
+
+import pytest
+from sqlalchemy import select
 
 from tests.conftest import TEST_PASSWORD_HASHING, Api
 from tests.evidence.conftest import Held
 from trustdesk.auth.passwords import hash_password
 from trustdesk.config import Settings
-from trustdesk.store.models import StaffUser
+from trustdesk.privacy import access_export
+from trustdesk.store.models import AuditEvent, StaffUser
 
 INTAKE = {"app": "dating", "subject": "acc-1", "regime": "lgpd", "request_type": "access", "requester_name": "Mara",
           "requester_contact": "mara@example.org", "received_on": "2026-01-05"}
@@ -101,3 +107,30 @@ def test_a_rectification_asks_for_the_statement_and_a_restriction_is_lifted_from
     assert "Restriction lifted by staff:priya" in page.text and 'data-testid="lift-form"' not in page.text
     r = world.api.client.post(f"{hold}/lift", data={"reason": "again"}, headers=html, follow_redirects=False)
     assert r.status_code == 409 and "lifted already" in r.text
+
+
+def _exports_on_record(world: Held) -> int:
+    with world.api.db.reader() as s:
+        return len(s.execute(select(AuditEvent).where(AuditEvent.verb == "privacy_request.exported")).scalars().all())
+
+
+def test_an_export_is_recorded_once_built_and_one_that_could_not_be_built_is_not(world: Held, settings: Settings,
+                                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    csrf = _privacy_officer(world.api, settings)
+    path = _taken_in(world, csrf, regime="gdpr", request_type="access")
+    r = world.api.client.post(f"{path}/export", headers=csrf | {"Accept": "text/html"}, follow_redirects=False)
+    assert r.status_code == 409 and "verify the requester" in r.text
+    world.api.client.post(f"{path}/verify", data={"outcome": "verified", "note": "signed in"}, headers=csrf)
+
+    def broken(*_args: object) -> list[str]:
+        raise OSError("no space left on device")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(access_export, "write_export", broken)
+        assert world.api.client.post(f"{path}/export", headers=csrf, follow_redirects=False).status_code == 500
+    assert _exports_on_record(world) == 0
+    r = world.api.client.post(f"{path}/export", headers=csrf, follow_redirects=False)
+    assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(r.content)) as package:
+        assert "account_and_content.json" in package.namelist()
+    assert _exports_on_record(world) == 1

@@ -51,13 +51,21 @@ EXPORTED = frozenset({DataKind.CONTENT, DataKind.CONTACT, DataKind.PSEUDONYM, Da
 OTHERS_IN_REPORTS = ("text", "dsa_explanation", "dsa_location_url", "notifier_name", "notifier_email", "external_id")
 
 
-def record_export(session: Session, actor: Actor, request_id: int) -> PrivacyRequest:
-    """Check the request may be answered with an export and put the export on the audit log."""
+def exportable(session: Session, request_id: int) -> PrivacyRequest:
+    """The request, if it may be answered with an export: an access or portability request
+    whose requester's identity was verified."""
     request = request_of(session, request_id)
     if RequestType(request.request_type) not in EXPORTS:
         raise Conflict("request_type", f"a {request.request_type} request is not answered with an export")
     if request.verification != Verification.VERIFIED:
         raise Conflict("verification", "verify the requester's identity before exporting their data")
+    return request
+
+
+def record_export(session: Session, actor: Actor, request_id: int) -> PrivacyRequest:
+    """Put the export on the audit log, once it is built: a package that could not be built
+    was never handed over."""
+    request = exportable(session, request_id)
     record(session, actor=actor, verb="privacy_request.exported", object_type="privacy_request", object_id=request.id,
            after={"subject_id": request.subject_id})
     return request
@@ -114,7 +122,7 @@ def sections(session: Session, request: PrivacyRequest) -> dict[str, list[dict[s
 
 def write_export(session: Session, request_id: int, out: BinaryIO) -> list[str]:
     """Write the zip to `out`; returns the names of its files."""
-    request = request_of(session, request_id)
+    request = exportable(session, request_id)
     found = sections(session, request)
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as package:
         for name, rows in found.items():

@@ -128,11 +128,11 @@ def extend(request_id: RowId, reason: str = Form("", max_length=2000), who: Staf
 
 @router.post("/privacy-requests/{request_id}/export")
 def export(request_id: RowId, who: StaffContext = Depends(PRIVACY), db: Database = Depends(get_db)) -> Response:
-    """The access export as a download; each download is on the audit log."""
-    with db.session() as session:
-        access_export.record_export(session, who.actor, request_id)
+    """The access export as a download; each download is on the audit log, once it is built."""
     with db.reader() as session:
         data = access_export.export_bytes(session, request_id)
+    with db.session() as session:
+        access_export.record_export(session, who.actor, request_id)
     return Response(data, media_type="application/zip",
                     headers={"Content-Disposition": f'attachment; filename="privacy-request-{request_id}.zip"'})
 
