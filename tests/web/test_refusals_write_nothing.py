@@ -18,7 +18,9 @@ from trustdesk.domain.vocabulary import Role
 from trustdesk.enforcement.bulk import run_chunk, start_bulk
 from trustdesk.enforcement.decisions import DecisionRequest
 from trustdesk.notices import outcomes
-from trustdesk.store.models import Appeal, BulkItem, Case, Decision, EnforcementAction, StatementOfReasons, Subject
+from trustdesk.store.models import (
+    Appeal, BulkItem, Case, Decision, EnforcementAction, StatementOfReasons, Subject, TextBank, TextBankEntry,
+)
 
 SETUP = Actor("test", "setup")
 
@@ -88,3 +90,24 @@ def test_a_bulk_item_refused_after_its_decision_was_written_keeps_none_of_it(
         assert (item.status, item.detail) == ("failed", "case_id: a notice may not go out")
         assert s.get_one(Subject, post).visibility == "visible"
     assert (_count(api, Decision), _count(api, EnforcementAction), _count(api, StatementOfReasons)) == (0, 0, 0)
+
+
+def test_entries_the_console_refuses_past_a_banks_limit_leave_the_bank_as_it_was(
+    api: Api, settings: Settings, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Adding entries marks the bank changed before it counts them; refused, the page still
+    commits, and the bank must not have been marked changed for every matcher."""
+    monkeypatch.setattr("trustdesk.domain.text_banks.MAX_ENTRIES", 2)
+    admin, _as_admin = _member(api, settings, "ada", ["admin"])
+    csrf = api.open_console(settings, admin)
+    made = api.client.post("/text-banks", headers=csrf, data={"name": "lures", "kind": "keyword"}, follow_redirects=False)
+    assert made.status_code == 303, made.text
+    added = api.client.post("/text-banks/lures/entries", headers=csrf, data={"lines": "usdt"}, follow_redirects=False)
+    assert added.status_code == 303, added.text
+    with api.db.reader() as s:
+        revision = s.execute(select(TextBank.revision).where(TextBank.name == "lures")).scalar_one()
+    refused = api.client.post("/text-banks/lures/entries", headers=csrf, data={"lines": "bitcoin\nwire"}, follow_redirects=False)
+    assert refused.status_code == 422 and "more are too many" in refused.text
+    with api.db.reader() as s:
+        assert s.execute(select(TextBank.revision).where(TextBank.name == "lures")).scalar_one() == revision
+    assert _count(api, TextBankEntry) == 1

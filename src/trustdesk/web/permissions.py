@@ -77,7 +77,9 @@ def _write_session(db: Database = Depends(get_db)) -> Iterator[Session]:
 
 # A route's write transaction commits before the response is sent ("function" scope), so a
 # client never sees success for a change that then fails to commit, and a redirect's next page
-# already sees the change.
+# already sees the change. It commits too when a console route catches a refusal to show it on
+# its page, so such a route runs the change in a savepoint (`with session.begin_nested():`) and
+# nothing the change wrote before it was refused stays.
 COMMITTED: Any = Depends(_write_session, scope="function")
 
 

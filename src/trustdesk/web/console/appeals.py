@@ -31,7 +31,8 @@ def file_for_user(
     window = timedelta(days=request.app.state.settings.appeal_window_days)
     appeal_request = AppealRequest(Appellant.USER, statement, decision_id=decision_id)
     try:
-        appeal, _ = file_appeal(session, Filer(who.actor, staff=who.reviewer), appeal_request, window=window)
+        with session.begin_nested():
+            appeal, _ = file_appeal(session, Filer(who.actor, staff=who.reviewer), appeal_request, window=window)
     except NotFound:
         raise
     except FieldError as exc:  # shown on the subject page, which is need-to-know like the filing

@@ -100,7 +100,7 @@ def cascade_apply(
     """Apply the cascade as a decision under the chosen policy, with its rationale."""
     visible_subject(session, who.reviewer, subject_id)
     try:
-        with session.begin_nested():  # refused: nothing it wrote stays, though the page's transaction commits
+        with session.begin_nested():
             action = cascade_on_subject(session, who.actor, who.reviewer, subject_id, policy_code, kind, rationale.strip())
     except FieldError as exc:
         form = {"policy_code": policy_code, "rationale": rationale}
@@ -147,9 +147,10 @@ def undo(
     """Withdraw the action and its cascade; subjects changed again since are left alone and listed.
     A cascade is undone only with a reason and a ticked confirmation."""
     try:
-        if confirm != "on" and is_cascade(session, visible_action(session, who.reviewer, action_id)):
-            raise FieldError("confirm", "tick the box to confirm that every subject of the cascade is put back")
-        result = undo_action(session, who.actor, action_id, reviewer=who.reviewer, reason=reason)
+        with session.begin_nested():
+            if confirm != "on" and is_cascade(session, visible_action(session, who.reviewer, action_id)):
+                raise FieldError("confirm", "tick the box to confirm that every subject of the cascade is put back")
+            result = undo_action(session, who.actor, action_id, reviewer=who.reviewer, reason=reason)
     except FieldError as exc:
         return _action_page(request, who, session, action_id, error=exc, status=exc.status, reason=reason)
     return _action_page(request, who, session, action_id, undo=result)
@@ -162,7 +163,8 @@ def reverse(
 ) -> Response:
     """Reverse a decision from its case's outcome panel; back to the case, which shows the reversal."""
     try:
-        reverse_decision(session, who.actor, who.reviewer, decision_id, reason)
+        with session.begin_nested():
+            reverse_decision(session, who.actor, who.reviewer, decision_id, reason)
     except FieldError as exc:
         if isinstance(exc, NotFound):
             raise
@@ -221,12 +223,13 @@ def bulk_start(
     values = {"subject_ids": subject_ids, "app": app, "policy_code": policy_code, "verdict": verdict, "actions": actions,
               "days": days, "label": label, "rationale": rationale}
     try:
-        refs = parse_refs(subject_ids, app)
-        rationale_needed(actions, rationale)
-        op = start_bulk(session, who.user_id, who.actor, refs, DecisionRequest(
-            policy_code=policy_code, verdict=verdict, actions=actions, rationale=rationale.strip(),
-            params=decision_params(actions, days, label),
-        ))
+        with session.begin_nested():
+            refs = parse_refs(subject_ids, app)
+            rationale_needed(actions, rationale)
+            op = start_bulk(session, who.user_id, who.actor, refs, DecisionRequest(
+                policy_code=policy_code, verdict=verdict, actions=actions, rationale=rationale.strip(),
+                params=decision_params(actions, days, label),
+            ))
     except FieldError as exc:
         return _bulk_form(request, who, session, values, exc)
     return RedirectResponse(f"/bulk/{op.id}", status_code=303)
@@ -278,9 +281,10 @@ def bulk_undo(
     """Undo everything the operation applied, item by item in the worker; needs a reason and a
     ticked confirmation."""
     try:
-        if confirm != "on":
-            raise FieldError("confirm", "tick the box to confirm that everything this operation applied is withdrawn")
-        undo_op = start_undo(session, who.user_id, who.actor, op_id, reason)
+        with session.begin_nested():
+            if confirm != "on":
+                raise FieldError("confirm", "tick the box to confirm that everything this operation applied is withdrawn")
+            undo_op = start_undo(session, who.user_id, who.actor, op_id, reason)
     except NotFound:
         raise
     except FieldError as exc:

@@ -51,8 +51,9 @@ def escalate(
 ) -> Response:
     """Hand the case up to a tier, with a reason and urgency."""
     try:
-        asked = EscalationRequest(tier, reason, urgency, _notified(authorities_notified), _when(authorities_notified_at))
-        escalations.escalate(session, who.actor, who.reviewer, case_id, asked)
+        with session.begin_nested():
+            asked = EscalationRequest(tier, reason, urgency, _notified(authorities_notified), _when(authorities_notified_at))
+            escalations.escalate(session, who.actor, who.reviewer, case_id, asked)
     except NotFound:
         raise
     except FieldError as exc:
@@ -74,7 +75,8 @@ def de_escalate(
 ) -> Response:
     """Send the case back to the routed queue it came from, with a note."""
     try:
-        escalations.de_escalate(session, who.actor, who.reviewer, case_id, note)
+        with session.begin_nested():
+            escalations.de_escalate(session, who.actor, who.reviewer, case_id, note)
     except NotFound:
         raise
     except FieldError as exc:

@@ -36,7 +36,8 @@ def add_to_bank(
 ) -> Response:
     """Put the hashes of a decided case's media into a bank; back to the case, which says so."""
     try:
-        add_case_media(session, who.actor, who.reviewer, case_id, bank_id, request.app.state.blobs)
+        with session.begin_nested():
+            add_case_media(session, who.actor, who.reviewer, case_id, bank_id, request.app.state.blobs)
     except NotFound as exc:
         if exc.field == "case_id":
             raise

@@ -56,8 +56,9 @@ def place(
     who: StaffContext = Depends(KEEPERS), session: Session = COMMITTED,
 ) -> Response:
     try:
-        ids = holds.subjects_named(session, app_named(session, app).id, subjects.splitlines())
-        hold = holds.place_hold(session, who.actor, ids, HoldSpec(basis, reason, reference, _date(review_on)))
+        with session.begin_nested():
+            ids = holds.subjects_named(session, app_named(session, app).id, subjects.splitlines())
+            hold = holds.place_hold(session, who.actor, ids, HoldSpec(basis, reason, reference, _date(review_on)))
     except FieldError as exc:
         form = {"app": app, "subjects": subjects, "basis": basis, "reason": reason, "reference": reference, "review_on": review_on}
         return _list_page(request, who, session, error=exc, form=form, status=exc.status)

@@ -82,7 +82,8 @@ def build(
 ) -> Response:
     """Build (or rebuild, while a draft) the report from what TrustDesk holds about the case now."""
     try:
-        reports.build(session, who.actor, who.reviewer, case_id, request.app.state.settings.ncmec)
+        with session.begin_nested():
+            reports.build(session, who.actor, who.reviewer, case_id, request.app.state.settings.ncmec)
     except NotFound:
         raise
     except FieldError as exc:  # no child-safety policy (422), or filed already (409)
@@ -96,7 +97,8 @@ def submit(
 ) -> Response:
     """Queue the filing (submit, upload and describe each file, finish) for the worker."""
     try:
-        reports.queue_submission(session, who.actor, who.reviewer, case_id)
+        with session.begin_nested():
+            reports.queue_submission(session, who.actor, who.reviewer, case_id)
     except NotFound:
         raise
     except FieldError as exc:  # being submitted already, or filed (409); XML that does not validate (422)

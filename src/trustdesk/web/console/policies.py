@@ -138,7 +138,8 @@ async def publish(
     versions = _versions(session, code)
     values = _submitted(await request.form(), _values(versions[0]))
     try:
-        _policy, changed = publish_version(session, who.actor, code, _changes(values))
+        with session.begin_nested():
+            _policy, changed = publish_version(session, who.actor, code, _changes(values))
     except FieldError as exc:
         return _page(request, who, session, versions, values, exc)
     return RedirectResponse(f"/policies/{code}?{'published' if changed else 'unchanged'}=1", status_code=303)
@@ -151,7 +152,8 @@ def _rationale_change(request: Request, who: StaffContext, session: Session, cod
     """Run `change`; back to the policy page with a notice, or with the error beside the rationales."""
     versions = _versions(session, code)
     try:
-        change()
+        with session.begin_nested():
+            change()
     except NotFound:
         raise
     except FieldError as exc:

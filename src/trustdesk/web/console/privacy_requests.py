@@ -76,8 +76,9 @@ def take_in(
     form = {"app": app, "subject": subject, "regime": regime, "request_type": request_type, "requester_name": requester_name,
             "requester_contact": requester_contact, "received_on": received_on, "details": details}
     try:
-        spec = RequestSpec(subject, regime, request_type, requester_name, requester_contact, _date(received_on), details)
-        opened = requests.open_request(session, who.actor, app_named(session, app).id, spec)
+        with session.begin_nested():
+            spec = RequestSpec(subject, regime, request_type, requester_name, requester_contact, _date(received_on), details)
+            opened = requests.open_request(session, who.actor, app_named(session, app).id, spec)
     except FieldError as exc:
         return _dashboard(request, who, session, error=exc, form=form, status=exc.status)
     return RedirectResponse(f"/privacy-requests/{opened.id}?notice=received", status_code=303)

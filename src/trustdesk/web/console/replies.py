@@ -75,7 +75,8 @@ def use(
 ) -> Response:
     """Record the reply on the case as copied, or send it as a notice; back to the case, which lists it."""
     try:
-        use_reply(session, who.actor, who.reviewer, case_id, ReplyUse(template_id, locale, subject, body, delivery, recipient))
+        with session.begin_nested():
+            use_reply(session, who.actor, who.reviewer, case_id, ReplyUse(template_id, locale, subject, body, delivery, recipient))
     except NotFound:
         raise
     except FieldError as exc:  # the page comes back with what was typed and the message
@@ -143,7 +144,8 @@ def edit_template(
 async def _save(request: Request, who: StaffContext, session: Session, template_id: int | None) -> Response:
     values = _posted(await request.form())
     try:
-        saved = save_template(session, who.actor, _spec(values), template_id)
+        with session.begin_nested():
+            saved = save_template(session, who.actor, _spec(values), template_id)
     except NotFound:
         raise
     except FieldError as exc:  # refused, nothing saved: the form comes back as typed

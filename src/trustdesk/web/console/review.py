@@ -449,7 +449,8 @@ def assign(
 ) -> Response:
     """Hand a case to a named reviewer who may work its queue, or back to the queue with no one chosen."""
     try:
-        case = claiming.assign(session, who.actor, who.reviewer, case_id, staff_id)
+        with session.begin_nested():
+            case = claiming.assign(session, who.actor, who.reviewer, case_id, staff_id)
     except FieldError as exc:  # a decided case, or an assignee who may not work the queue
         if isinstance(exc, NotFound) and exc.field == "case_id":
             raise
@@ -468,7 +469,8 @@ def next_case(
 ) -> Response:
     """Lease the most urgent case you may work, from one queue if `queue_id` is sent (skipping the one you held)."""
     try:
-        claim = claiming.next_case(session, who.reviewer, terms, queue_id=queue_id)
+        with session.begin_nested():
+            claim = claiming.next_case(session, who.reviewer, terms, queue_id=queue_id)
     except FieldError as exc:  # a queue you may not, or no longer, take cases from
         if queue_id is None or isinstance(exc, NotFound):
             raise
@@ -591,7 +593,7 @@ def decide(
     spent = _spent(opened_ms)
     try:
         rationale_needed(actions, rationale)
-        with session.begin_nested():  # refused: nothing it wrote stays, though the page's transaction commits
+        with session.begin_nested():
             decide_case(session, who.reviewer, who.actor, case_id, DecisionRequest(
                 policy_code=policy_code, answers=answers, actions=actions, rationale=rationale.strip(),
                 time_spent_ms=spent, params=decision_params(actions, days, label),
@@ -610,7 +612,7 @@ def appeal_outcome(
 ) -> Response:
     """Decide the held appeal case (upheld, or overturned and reversed), then take the next case."""
     try:
-        with session.begin_nested():  # refused: nothing it wrote stays, though the page's transaction commits
+        with session.begin_nested():
             decide_appeal(session, who.reviewer, who.actor, case_id, outcome, rationale, _spent(opened_ms))
     except FieldError as exc:
         return case_view(request, who, session, case_id, error=str(exc), status=exc.status, queue_id=queue_id,
@@ -625,7 +627,8 @@ def _spent(opened_ms: int) -> int:
 
 def _next_after_decision(session: Session, who: StaffContext, terms: claiming.Terms, queue_id: int | None) -> Response:
     try:
-        claim = claiming.next_case(session, who.reviewer, terms, queue_id=queue_id)
+        with session.begin_nested():
+            claim = claiming.next_case(session, who.reviewer, terms, queue_id=queue_id)
     except FieldError:  # that queue is no longer open to you: the decision stands, pick again from the queues
         claim = claiming.Claim(None)
         queue_id = None
@@ -733,7 +736,8 @@ def imminent_harm(
 ) -> Response:
     """Flag a threat to life, self-harm or a child at risk: top priority, shortest SLA."""
     try:
-        case = routing.flag_imminent_harm(session, who.actor, who.reviewer, case_id, reason.strip())
+        with session.begin_nested():
+            case = routing.flag_imminent_harm(session, who.actor, who.reviewer, case_id, reason.strip())
     except NotFound:
         raise
     except FieldError as exc:  # decided meanwhile (409), or no reason given (422)
@@ -751,7 +755,8 @@ def comment(
     """Add to the thread (internal, or a note for the requester); answers with the thread, for htmx to swap in."""
     error = None
     try:
-        add_comment(session, who.actor, who.reviewer, case_id, body, visibility)
+        with session.begin_nested():
+            add_comment(session, who.actor, who.reviewer, case_id, body, visibility)
     except NotFound:
         raise
     except FieldError as exc:

@@ -96,7 +96,8 @@ async def create_rule(request: Request, who: StaffContext = Depends(staff_with(*
     form = await request.form()
     values = _submitted(form) | {"name": str(form.get("name") or "").strip()}
     try:
-        saved = versions.save_rule(session, who.actor, _spec(values["name"], values), source="console", new=True)
+        with session.begin_nested():
+            saved = versions.save_rule(session, who.actor, _spec(values["name"], values), source="console", new=True)
     except FieldError as exc:
         return _page(request, who, session, None, values, exc)
     return RedirectResponse(f"/rules/{saved.rule.name}?done=saved", status_code=303)
@@ -116,7 +117,8 @@ async def save_rule(request: Request, name: str, who: StaffContext = Depends(sta
     rule, _current = versions.rule_named(session, name)
     values = _submitted(await request.form())
     try:
-        saved = versions.save_rule(session, who.actor, _spec(name, values), source="console")
+        with session.begin_nested():
+            saved = versions.save_rule(session, who.actor, _spec(name, values), source="console")
     except FieldError as exc:
         return _page(request, who, session, rule, values, exc)
     return RedirectResponse(f"/rules/{name}?done={'saved' if saved.changed else 'unchanged'}", status_code=303)

@@ -58,7 +58,8 @@ def create(
     who: StaffContext = Depends(staff_with(*ADMINS)), session: Session = COMMITTED,
 ) -> Response:
     try:
-        bank = banks.create_bank(session, who.actor, TextBankSpec(name, kind, app, language, description))
+        with session.begin_nested():
+            bank = banks.create_bank(session, who.actor, TextBankSpec(name, kind, app, language, description))
     except FieldError as exc:
         form = {"name": name, "kind": kind, "app": app, "language": language, "description": description}
         return _list_page(request, who, session, error=exc, form=form, status=exc.status)
@@ -87,7 +88,8 @@ def add(
         error = FieldError("lines", "fix the lines named below" if parsed.bad else "write one entry per line")
         return _bank_page(request, who, session, name, error=error, bad=parsed.bad, lines=lines, status=422)
     try:
-        added = banks.add_entries(session, who.actor, bank, parsed.entries, source="console")
+        with session.begin_nested():
+            added = banks.add_entries(session, who.actor, bank, parsed.entries, source="console")
     except FieldError as exc:  # past the bank's limit
         return _bank_page(request, who, session, name, error=exc, lines=lines, status=exc.status)
     return RedirectResponse(f"/text-banks/{name}?added={added}&already={len(parsed.entries) - added}", status_code=303)
@@ -100,7 +102,8 @@ def remove(
 ) -> Response:
     bank = banks.bank_named(session, name)
     try:
-        banks.remove_entry(session, who.actor, bank, value)
+        with session.begin_nested():
+            banks.remove_entry(session, who.actor, bank, value)
     except FieldError as exc:  # not in the bank (404), or no entry of its kind (422)
         return _bank_page(request, who, session, name, error=exc, status=exc.status)
     return RedirectResponse(f"/text-banks/{name}?notice=removed", status_code=303)

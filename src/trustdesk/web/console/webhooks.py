@@ -59,11 +59,12 @@ def add(
 ) -> HTMLResponse:
     """Add an endpoint and show its secret on this page, once; it is kept only encrypted."""
     try:
-        target = endpoints.app_named(session, app)
-        endpoint, secret = endpoints.add_endpoint(
-            session, who.actor, SecretBox(request.app.state.settings.secret_key), target, url,
-            production=request.app.state.settings.is_production,
-        )
+        with session.begin_nested():
+            target = endpoints.app_named(session, app)
+            endpoint, secret = endpoints.add_endpoint(
+                session, who.actor, SecretBox(request.app.state.settings.secret_key), target, url,
+                production=request.app.state.settings.is_production,
+            )
     except FieldError as exc:
         return _page(request, who, session, error=exc, form={"app": app, "url": url}, status=exc.status)
     return _page(request, who, session, created=(endpoint.url, secret))
@@ -76,7 +77,8 @@ def notice_channel(
 ) -> Response:
     """How an app's notices leave: through the host platform (webhook) or mailed from here (smtp)."""
     try:
-        set_channel(session, who.actor, endpoints.app_named(session, app), channel)
+        with session.begin_nested():
+            set_channel(session, who.actor, endpoints.app_named(session, app), channel)
     except FieldError as exc:
         return _page(request, who, session, error=exc, status=exc.status)
     return RedirectResponse("/webhooks?notice=channel", status_code=303)
@@ -85,7 +87,8 @@ def notice_channel(
 @router.post("/webhooks/{endpoint_id}/remove")
 def remove(request: Request, endpoint_id: RowId, who: StaffContext = Depends(staff_with(*ADMINS)), session: Session = COMMITTED) -> Response:
     try:
-        endpoints.remove_endpoint(session, who.actor, endpoint_id)
+        with session.begin_nested():
+            endpoints.remove_endpoint(session, who.actor, endpoint_id)
     except NotFound:
         raise
     except FieldError as exc:  # removed already (409)
@@ -95,7 +98,8 @@ def remove(request: Request, endpoint_id: RowId, who: StaffContext = Depends(sta
 
 def _dead_letter_step(request: Request, who: StaffContext, session: Session, delivery_id: int, retry: bool) -> Response:
     try:
-        (outbox.retry if retry else outbox.cancel)(session, who.actor, who.reviewer, delivery_id)
+        with session.begin_nested():
+            (outbox.retry if retry else outbox.cancel)(session, who.actor, who.reviewer, delivery_id)
     except NotFound:
         raise
     except FieldError as exc:  # not dead any more, or its endpoint was removed (409)
