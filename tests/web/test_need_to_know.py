@@ -29,7 +29,7 @@ from trustdesk.enforcement.decisions import DecisionRequest, decide_subject
 from trustdesk.enforcement.strikes import add_strike
 from trustdesk.jobs.worker import run_worker
 from trustdesk.replies.templates import seed_reply_templates
-from trustdesk.store.models import AuditEvent, BulkItem, Case, Policy, Queue, Subject, utcnow
+from trustdesk.store.models import AuditEvent, BulkItem, Case, Policy, Queue, Report, Subject, utcnow
 
 SETUP = Actor("test", "setup")
 SECRET_TEXT = "report text only child-safety staff may read"
@@ -304,3 +304,71 @@ def test_a_strike_from_a_decision_on_a_hidden_item_counts_but_its_policy_is_not_
         seen[who] = re.search(r"<h2>Active strikes \(1\)</h2>.*?</table>", page, re.S).group(0)  # type: ignore[union-attr]
     assert "a policy on an item you may not see" in seen["mod"] and "CSAM" not in seen["mod"]
     assert "CSAM" in seen["cs"] and "a policy on an item you may not see" not in seen["cs"]
+
+
+def _case_of_report(world: World, external_id: str) -> int:
+    with world.api.db.reader() as s:
+        return s.execute(select(Report.case_id).where(Report.external_id == external_id)).scalar_one()
+
+
+def test_a_child_safety_report_joining_a_general_case_takes_it_out_of_general_sight(world: World) -> None:
+    assert world.api.client.get(f"/api/v1/cases/{world.ids['post-case']}", headers=world.as_("mod")).status_code == 200
+    r = world.api.post("/api/v1/reports", {"external_id": "r-post-cs", "subject_external_id": "post-1", "policy_code": "CSAM",
+                                           "reporter_type": "anonymous", "text": "JOIN " + SECRET_TEXT})
+    assert r.status_code == 201, r.text
+    assert _case_of_report(world, "r-post-cs") == world.ids["post-case"]
+    with world.api.db.reader() as s:
+        assert s.get_one(Case, world.ids["post-case"]).queue_id == world.ids["cs-queue"]
+    for who in ("mod", "sen", "admin"):
+        assert world.api.client.get(f"/api/v1/cases/{world.ids['post-case']}", headers=world.as_(who)).status_code == 404, who
+        world.console(who)
+        assert world.call("GET", "/cases/{post-case}", {})[0] == 404, who
+    seen = world.api.client.get(f"/api/v1/cases/{world.ids['post-case']}", headers=world.as_("cs"))
+    assert seen.status_code == 200 and "JOIN " + SECRET_TEXT in seen.text
+
+
+def test_a_decided_case_stays_out_of_sight_once_its_subject_is_reported_to_a_hidden_queue(world: World) -> None:
+    with world.api.db.session() as s:
+        decide_subject(s, SETUP, world.ids["post-1"], DecisionRequest("SPAM", verdict="violation", actions=["remove"], rationale="spam"))
+    assert world.api.client.get(f"/api/v1/cases/{world.ids['post-case']}", headers=world.as_("mod")).status_code == 200
+    r = world.api.post("/api/v1/reports", {"external_id": "r-post-cs", "subject_external_id": "post-1", "policy_code": "CSAM",
+                                           "reporter_type": "anonymous", "text": "LATER " + SECRET_TEXT})
+    assert r.status_code == 201, r.text
+    assert _case_of_report(world, "r-post-cs") != world.ids["post-case"]
+    assert world.api.client.get(f"/api/v1/cases/{world.ids['post-case']}", headers=world.as_("mod")).status_code == 404
+    seen = world.api.client.get(f"/api/v1/cases/{world.ids['post-case']}", headers=world.as_("cs"))
+    assert seen.status_code == 200 and "LATER " + SECRET_TEXT in seen.text  # its staff see the open report beside the old case
+
+
+def test_a_general_case_does_not_name_an_author_hidden_from_its_reviewer_nor_their_links(world: World) -> None:
+    assert world.api.post("/api/v1/subjects", {"external_id": "post-cs", "kind": "post", "account_external_id": "acc-cs",
+                                               "text": "selling stickers"}).status_code == 201
+    r = world.api.post("/api/v1/reports", {"external_id": "r-post-spam", "subject_external_id": "post-cs", "policy_code": "SPAM",
+                                           "reporter_type": "anonymous"})
+    assert r.status_code == 201, r.text
+    case_id = _case_of_report(world, "r-post-spam")
+    seen = world.api.client.get(f"/api/v1/cases/{case_id}", headers=world.as_("mod"))
+    assert seen.status_code == 200, seen.text
+    assert seen.json()["linked_accounts"] == [] and "acc-cs" not in seen.text
+    world.console("mod")
+    status, page = world.call("GET", f"/cases/{case_id}", {})
+    assert status == 200 and "acc-cs" not in page and "selling stickers" in page
+    lead = world.api.client.get(f"/api/v1/cases/{case_id}", headers=world.as_("cs-lead")).json()
+    assert [link["account"]["external_id"] for link in lead["linked_accounts"]] == ["acc-other"]
+    world.console("cs-lead")
+    assert "acc-cs" in world.call("GET", f"/cases/{case_id}", {})[1]
+
+
+def test_a_privacy_case_about_a_child_safety_subject_shows_no_child_safety_report(world: World) -> None:
+    with world.api.db.session() as s:
+        privacy = staff.create_user(s, SETUP, world.settings, username="priv", password="long enough password", roles=["privacy"],
+                                    with_totp=False).id
+    r = world.api.post("/api/v1/privacy-requests", {"external_id": "dsr-1", "subject_external_id": "acc-cs", "regime": "gdpr",
+                                                    "request_type": "access", "requester_name": "S", "requester_contact": "s@example.org",
+                                                    "received_on": "2026-12-01"})
+    assert r.status_code == 201, r.text
+    with world.api.db.reader() as s:
+        case_id = s.execute(select(Case.id).where(Case.kind == "privacy_request")).scalar_one()
+    seen = world.api.client.get(f"/api/v1/cases/{case_id}", headers=world.api.staff_token(privacy))
+    assert seen.status_code == 200 and seen.json()["subject"]["external_id"] == "acc-cs"
+    assert SECRET_TEXT not in seen.text and "CHILD_GROOMING" not in seen.text

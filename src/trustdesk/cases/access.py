@@ -58,6 +58,12 @@ def may_see(queue: Queue, who: Reviewer) -> bool:
     return not who.roles or not set(who.roles) <= CONFINED
 
 
+def narrower(queue: Queue, than: Queue) -> bool:
+    """Whether `queue` is closed to some role that may see `than`'s cases: it requires roles, and
+    `than` requires none or one `queue` does not."""
+    return bool(queue.required_roles) and not (than.required_roles and set(than.required_roles) <= set(queue.required_roles))
+
+
 def may_work(queue: Queue, who: Reviewer) -> bool:
     """Whether `who` may take `queue`'s cases: they may see them and speak one of its languages."""
     if not may_see(queue, who):
@@ -93,12 +99,19 @@ def visible_queue(session: Session, who: Reviewer, queue_id: int) -> Queue:
 
 
 def visible_case(session: Session, who: Reviewer, case_id: int, *, lock: bool = False) -> Case:
-    """The case if `who` may see it; NotFound, as for a case that does not exist, otherwise."""
+    """The case if `who` may see it; NotFound, as for a case that does not exist, otherwise.
+    A moderation case about a subject hidden from `who` (reported since to a queue they may not
+    see) is hidden too; a privacy or law-enforcement request about it is for its own staff."""
     stmt = select(Case, Queue).join(Queue, Queue.id == Case.queue_id).where(Case.id == case_id)
     found = session.execute(stmt.with_for_update(of=Case) if lock else stmt).first()
-    if found is None or not may_see(found.Queue, who):
+    if found is None or not may_see(found.Queue, who) or (
+        found.Case.kind not in _LEGAL_KINDS and restricted_subjects(session, who, [found.Case.subject_id])
+    ):
         raise NotFound("case_id", f"no case {case_id}")
     return found.Case
+
+
+_LEGAL_KINDS = frozenset({CaseKind.PRIVACY_REQUEST.value, CaseKind.LAW_ENFORCEMENT_REQUEST.value})
 
 
 def restricted_subjects(session: Session, who: Reviewer, subject_ids: Iterable[int]) -> set[int]:

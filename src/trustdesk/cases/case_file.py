@@ -19,13 +19,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from trustdesk.analysis.signals import signals_of
 from trustdesk.audit.log import Actor, record
 from trustdesk.cases import escalations
-from trustdesk.cases.access import Reviewer, restricted_subjects, visible_case, visible_tree
+from trustdesk.cases.access import Reviewer, hidden_queue_ids, restricted_subjects, visible_case, visible_tree
 from trustdesk.domain.errors import FieldError
 from trustdesk.privacy.processing import Standing, standing
 from trustdesk.rules.evaluations import errors_of, hits_of
@@ -165,9 +165,13 @@ def load_case_file(session: Session, reader: Reviewer, case_id: int) -> CaseFile
     queue = session.get(Queue, case.queue_id)
     assert queue is not None
     account = owning_account(session, subject)
+    if account is not None and restricted_subjects(session, reader, [account.id]):
+        account = None  # the author's other content is in a queue hidden from the reader
+    # The case's reports, and the subject's other open reports as far as their cases are the reader's to see.
+    others = (Report.subject_id == subject.id) & (Report.status == "open") & Report.case_id.in_(
+        select(Case.id).where(Case.queue_id.not_in(hidden_queue_ids(session, reader))))
     reports = list(session.execute(
-        select(Report).where(or_(Report.case_id == case.id, and_(Report.subject_id == subject.id, Report.status == "open")))
-        .order_by(Report.id).limit(_REPORTS_LIMIT)
+        select(Report).where(or_(Report.case_id == case.id, others)).order_by(Report.id).limit(_REPORTS_LIMIT)
     ).scalars())
     history = account_history(session, reader, account) if account is not None else AccountHistory([], [], [], None)
     comments = list(session.execute(

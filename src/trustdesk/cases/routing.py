@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk.analysis.signals import LatestSignal, latest_signals
 from trustdesk.audit.log import Actor, record
-from trustdesk.cases.access import Reviewer, may_work, visible_case
+from trustdesk.cases.access import Reviewer, may_work, narrower, visible_case
 from trustdesk.cases.queues import ROUTING_SCHEMA, fallback_queue
 from trustdesk.domain.errors import Conflict, FieldError
 from trustdesk.domain.priority import (
@@ -467,8 +467,10 @@ class _Routing:
     def join(self, case: Case, group: list[Any], subject: Any, routed: _Routed) -> None:
         """Add reports to an open case (locked by the caller) and re-score it from all of them.
 
-        The case moves only where a live rule routes it, or where routing sends a first report
-        of imminent harm; a case at a tier stays in its tier's queue and keeps its escalation's points.
+        The case moves only where a live rule routes it, where routing sends a first report of
+        imminent harm, or where the reports' queue is closed to some who may see the case's (a
+        child-safety report joining a general case takes it out of the general reviewers' sight);
+        a case at a tier stays in its tier's queue and keeps its escalation's points.
         """
         session, lead = self.session, self.lead(group)
         before = {"band": case.band, "priority_score": case.priority_score, "report_count": case.report_count,
@@ -477,10 +479,11 @@ class _Routing:
         priority = carry_escalation(_priority(group, subject, self.policies, self.records, signals, case), case.priority_reasons)
         priority = _with_rules(priority, routed.effects, case.priority_reasons)
         imminent = priority.band == Band.P0 and not case.imminent_harm and lead.imminent_harm
-        if case.tier is None and routed.queue.id != case.queue_id and (routed.effects.route is not None or imminent):
-            _leave_hands(case)
-            case.queue_id, case.routed_by = routed.queue.id, routed.routed_by
         queue = session.get_one(Queue, case.queue_id)
+        moves = routed.effects.route is not None or imminent or narrower(routed.queue, queue)
+        if case.tier is None and routed.queue.id != case.queue_id and moves:
+            _leave_hands(case)
+            case.queue_id, case.routed_by, queue = routed.queue.id, routed.routed_by, routed.queue
         case.band, case.priority_score, case.priority_reasons = min(priority.band, Band(case.band)).value, priority.score, priority.reasons
         case.imminent_harm = "imminent_harm" in priority.reasons
         case.report_count += len(group)
