@@ -7,6 +7,7 @@ console reveals both one subject at a time through `reveal_personal`, which is a
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -99,13 +100,18 @@ def _readable(value: Any) -> str:
     return text if len(text) <= _LONG else text[: _LONG - 1] + "…"
 
 
-def history_lines(events: list[AuditEvent]) -> list[HistoryLine]:
-    """Audit events as lines a reviewer can read: what happened, who did it, what changed."""
+_WITHHELD = [Change("details", None, "about an item you may not see")]
+
+
+def history_lines(events: list[AuditEvent], withheld: Collection[int] = ()) -> list[HistoryLine]:
+    """Audit events as lines a reviewer can read: what happened, who did it, what changed. The
+    events in `withheld` (ids) say what happened and who did it, not what changed."""
     lines = []
     for e in events:
         before, after = e.before or {}, e.after or {}
-        changes = [Change(name.replace("_", " "), _readable(before[name]) if name in before else None, _readable(value))
-                   for name, value in after.items() if value not in (None, "", [], {})]
+        changes = _WITHHELD if e.id in withheld else [
+            Change(name.replace("_", " "), _readable(before[name]) if name in before else None, _readable(value))
+            for name, value in after.items() if value not in (None, "", [], {})]
         action = e.verb.split(".", 1)[-1].replace("_", " ")
         lines.append(HistoryLine(e.at, f"{e.actor_type} {e.actor_id}", action, changes))
     return lines

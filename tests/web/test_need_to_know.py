@@ -304,6 +304,12 @@ def test_a_strike_from_a_decision_on_a_hidden_item_counts_but_its_policy_is_not_
         seen[who] = re.search(r"<h2>Active strikes \(1\)</h2>.*?</table>", page, re.S).group(0)  # type: ignore[union-attr]
     assert "a policy on an item you may not see" in seen["mod"] and "CSAM" not in seen["mod"]
     assert "CSAM" in seen["cs"] and "a policy on an item you may not see" not in seen["cs"]
+    for who in ("mod", "cs"):  # the account's history: the strike was added, under which policy only for child-safety staff
+        world.console(who)
+        page = world.call("GET", "/subjects/{acc-other}", {})[1]
+        seen[who] = page[page.index("<h2>History"):]
+    assert "about an item you may not see" in seen["mod"] and "CSAM" not in seen["mod"]
+    assert "CSAM" in seen["cs"] and "about an item you may not see" not in seen["cs"]
 
 
 def _case_of_report(world: World, external_id: str) -> int:
@@ -336,8 +342,21 @@ def test_a_decided_case_stays_out_of_sight_once_its_subject_is_reported_to_a_hid
     assert r.status_code == 201, r.text
     assert _case_of_report(world, "r-post-cs") != world.ids["post-case"]
     assert world.api.client.get(f"/api/v1/cases/{world.ids['post-case']}", headers=world.as_("mod")).status_code == 404
+    found = world.api.client.get("/api/v1/search", params={"q": str(world.ids["post-case"]), "kind": "case"}, headers=world.as_("mod"))
+    assert found.status_code == 200 and found.json()["hits"] == []
     seen = world.api.client.get(f"/api/v1/cases/{world.ids['post-case']}", headers=world.as_("cs"))
     assert seen.status_code == 200 and "LATER " + SECRET_TEXT in seen.text  # its staff see the open report beside the old case
+    found = world.api.client.get("/api/v1/search", params={"q": str(world.ids["post-case"]), "kind": "case"}, headers=world.as_("cs"))
+    assert [hit["id"] for hit in found.json()["hits"]] == [world.ids["post-case"]]
+
+
+def test_a_privacy_request_alone_does_not_hide_a_subject_from_search(world: World) -> None:
+    r = world.api.post("/api/v1/privacy-requests", {"external_id": "dsr-2", "subject_external_id": "acc-other", "regime": "gdpr",
+                                                    "request_type": "access", "requester_name": "O", "requester_contact": "o@example.org",
+                                                    "received_on": "2026-12-01"})
+    assert r.status_code == 201, r.text
+    found = world.api.client.get("/api/v1/search", params={"q": "acc-other", "kind": "subject"}, headers=world.as_("mod"))
+    assert found.status_code == 200 and [hit["id"] for hit in found.json()["hits"]] == [world.ids["acc-other"]]
 
 
 def test_a_general_case_does_not_name_an_author_hidden_from_its_reviewer_nor_their_links(world: World) -> None:

@@ -105,13 +105,14 @@ def visible_case(session: Session, who: Reviewer, case_id: int, *, lock: bool = 
     stmt = select(Case, Queue).join(Queue, Queue.id == Case.queue_id).where(Case.id == case_id)
     found = session.execute(stmt.with_for_update(of=Case) if lock else stmt).first()
     if found is None or not may_see(found.Queue, who) or (
-        found.Case.kind not in _LEGAL_KINDS and restricted_subjects(session, who, [found.Case.subject_id])
+        found.Case.kind not in LEGAL_KINDS and restricted_subjects(session, who, [found.Case.subject_id])
     ):
         raise NotFound("case_id", f"no case {case_id}")
     return found.Case
 
 
-_LEGAL_KINDS = frozenset({CaseKind.PRIVACY_REQUEST.value, CaseKind.LAW_ENFORCEMENT_REQUEST.value})
+# Cases for a legal duty about a subject, which their own staff handle whoever else may see the subject.
+LEGAL_KINDS = frozenset({CaseKind.PRIVACY_REQUEST.value, CaseKind.LAW_ENFORCEMENT_REQUEST.value})
 
 
 def restricted_subjects(session: Session, who: Reviewer, subject_ids: Iterable[int]) -> set[int]:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from trustdesk.cases.access import Reviewer, hidden_queue_ids, restricted_subjects, visible_subject, visible_tree
 from trustdesk.cases.case_file import AccountHistory, account_history, owning_account
 from trustdesk.domain.vocabulary import SubjectKind
-from trustdesk.store.models import Case, Queue, Subject
+from trustdesk.store.models import AuditEvent, Case, Decision, Queue, Subject
 from trustdesk.subjects import HistoryLine, SubjectTree, TimelineEvent, account_timeline, history_lines
 
 _OPEN_CASES = 50
@@ -65,7 +65,18 @@ def load_subject_file(session: Session, reader: Reviewer, subject_id: int, event
         conversation=conversation,
         open_cases=open_cases,
         history=account_history(session, reader, account) if account is not None else None,
-        lines=history_lines(tree.history),
+        lines=history_lines(tree.history, _about_hidden_items(session, reader, tree.history)),
         timeline=timeline,
         timeline_next=more,
     )
+
+
+def _about_hidden_items(session: Session, reader: Reviewer, events: list[AuditEvent]) -> set[int]:
+    """The events that name a decision on a subject hidden from `reader` (a strike or an action
+    on this account from a decision on a child-safety item): their details are not theirs to read."""
+    named = {e.id: e.after["decision_id"] for e in events if isinstance((e.after or {}).get("decision_id"), int)}
+    if not named:
+        return set()
+    on = dict(session.execute(select(Decision.id, Decision.subject_id).where(Decision.id.in_(set(named.values())))).all())
+    hidden = restricted_subjects(session, reader, set(on.values()))
+    return {event_id for event_id, decision_id in named.items() if on.get(decision_id) in hidden}

@@ -21,12 +21,13 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, exists, literal_column, select, true, tuple_, union_all
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from trustdesk.audit.log import Actor, record
-from trustdesk.cases.access import Reviewer, hidden_queue_ids
+from trustdesk.cases.access import LEGAL_KINDS, Reviewer, hidden_queue_ids
 from trustdesk.domain.errors import FieldError
 from trustdesk.domain.identifiers import IdentifierKind, kinds_of
+from trustdesk.domain.vocabulary import CaseKind
 from trustdesk.search.identifier_index import digest_of
 from trustdesk.store import full_text
 from trustdesk.domain.client_input import whole_number
@@ -119,10 +120,12 @@ def search(session: Session, actor: Actor, who: Reviewer, query: str, kind: HitK
 
 
 def _visible_subject(subject_id: Any, hidden: set[int]) -> ColumnElement[bool]:
-    """True for a subject with no case in a queue hidden from the searcher."""
+    """True for a subject with no case in a queue hidden from the searcher, other than a privacy
+    request's (as `cases.access.restricted_subjects`)."""
     if not hidden:
         return true()
-    return ~exists().where(Case.subject_id == subject_id, Case.queue_id.in_(hidden))
+    other = aliased(Case)  # the subject's cases, apart from a case the query is about
+    return ~exists().where(other.subject_id == subject_id, other.queue_id.in_(hidden), other.kind != CaseKind.PRIVACY_REQUEST.value)
 
 
 def _by_id(session: Session, query: str, wanted: tuple[HitKind, ...], hidden: set[int]) -> list[Ref]:
@@ -130,7 +133,8 @@ def _by_id(session: Session, query: str, wanted: tuple[HitKind, ...], hidden: se
     if n is None or n < 1:
         return []
     refs: list[Ref] = []
-    if HitKind.CASE in wanted and session.execute(select(Case.id).where(Case.id == n, Case.queue_id.not_in(hidden))).first():
+    legal_or_visible = Case.kind.in_(LEGAL_KINDS) | _visible_subject(Case.subject_id, hidden)  # as `visible_case`
+    if HitKind.CASE in wanted and session.execute(select(Case.id).where(Case.id == n, Case.queue_id.not_in(hidden), legal_or_visible)).first():
         refs.append((HitKind.CASE, n, "case id"))
     if HitKind.REPORT in wanted and session.execute(select(Report.id).where(Report.id == n, _visible_subject(Report.subject_id, hidden))).first():
         refs.append((HitKind.REPORT, n, "report id"))
