@@ -64,7 +64,7 @@ def test_reports_on_one_subject_share_a_case_and_rescore_it(api: Api) -> None:
     assert second.report_count == 2 and second.priority_score > first.priority_score
     assert second.priority_reasons["severity"] == 80.0  # the most severe policy among its reports
     with api.db.reader() as s:
-        verbs = s.execute(select(AuditEvent.verb).where(AuditEvent.object_type == "case")).scalars().all()
+        verbs = s.execute(select(AuditEvent.verb).where(AuditEvent.object_type == "case").order_by(AuditEvent.id)).scalars().all()
         assert verbs == ["case.opened", "case.reports_added"]
         assert verify_chain(s).ok
 

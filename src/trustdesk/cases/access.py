@@ -98,6 +98,10 @@ def visible_queue(session: Session, who: Reviewer, queue_id: int) -> Queue:
     return queue
 
 
+# Cases for a legal duty about a subject, which their own staff handle whoever else may see the subject.
+LEGAL_KINDS = frozenset({CaseKind.PRIVACY_REQUEST.value, CaseKind.LAW_ENFORCEMENT_REQUEST.value})
+
+
 def visible_case(session: Session, who: Reviewer, case_id: int, *, lock: bool = False) -> Case:
     """The case if `who` may see it; NotFound, as for a case that does not exist, otherwise.
     A moderation case about a subject hidden from `who` (reported since to a queue they may not
@@ -111,19 +115,16 @@ def visible_case(session: Session, who: Reviewer, case_id: int, *, lock: bool = 
     return found.Case
 
 
-# Cases for a legal duty about a subject, which their own staff handle whoever else may see the subject.
-LEGAL_KINDS = frozenset({CaseKind.PRIVACY_REQUEST.value, CaseKind.LAW_ENFORCEMENT_REQUEST.value})
-
-
 def restricted_subjects(session: Session, who: Reviewer, subject_ids: Iterable[int]) -> set[int]:
     """Those of `subject_ids` with a case (open or decided) in a queue `who` may not see, other
-    than a privacy request's."""
+    than a privacy or law-enforcement request's: a legal duty about someone does not take them
+    out of the moderators' sight (the request itself stays its staff's)."""
     ids = set(subject_ids)
     hidden = hidden_queue_ids(session, who) if ids else set()
     if not hidden:
         return set()
     return set(session.execute(
-        select(Case.subject_id).where(Case.subject_id.in_(ids), Case.queue_id.in_(hidden), Case.kind != CaseKind.PRIVACY_REQUEST.value)
+        select(Case.subject_id).where(Case.subject_id.in_(ids), Case.queue_id.in_(hidden), Case.kind.not_in(LEGAL_KINDS))
         .distinct()
     ).scalars())
 

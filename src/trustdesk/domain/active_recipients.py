@@ -22,7 +22,7 @@ MEMBER_STATES = frozenset({
     "PT", "RO", "SK", "SI", "ES", "SE",
 })
 ALIASES = {"EL": "GR"}
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_MONTH = re.compile(r"^([0-9]{4})-([0-9]{2})$")  # ASCII digits: `\d` also takes "٢٠٢٦"
 
 
 def month_of(text: str, today: date) -> date:

@@ -5,6 +5,8 @@
 - Numbers lie within signed 64 bits, what a BIGINT column holds and the JSON encoder writes.
 - JSON nests at most `MAX_JSON_DEPTH` levels: the JSON encoder stops at 255, and nothing the
   host platform describes needs more than a few.
+- A point in time lies between `EARLIEST_YEAR` and the year 9999 once in UTC (`Moment`,
+  `kept_time`): Python cannot hold one beyond, and nothing a platform records is older.
 
 The web layer applies these to every request (path, query, headers, form and JSON body) and the
 bulk import to every record, so each names the offending field the same way. Integers that do
@@ -16,11 +18,12 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, timezone
 from typing import Annotated, Any
 
-from trustdesk.domain.errors import FieldError
+from pydantic import AfterValidator, AwareDatetime, Field
 
-from pydantic import Field
+from trustdesk.domain.errors import FieldError
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -46,6 +49,45 @@ def whole_number(text: str) -> int | None:
         return None
     value = int(text)
     return value if INT64_MIN <= value <= INT64_MAX else None
+
+
+EARLIEST_YEAR = 1900
+
+
+def kept_time(value: datetime) -> bool:
+    """Whether `value` (naive: UTC already) lies in the years kept, once in UTC."""
+    try:
+        utc = value.astimezone(timezone.utc) if value.tzinfo is not None else value
+    except OverflowError:  # the offset takes it past the year 1 or 9999
+        return False
+    return utc.year >= EARLIEST_YEAR
+
+
+_TIME_RANGE = f"must lie between the years {EARLIEST_YEAR} and 9999 in UTC"
+
+
+def _kept(value: datetime) -> datetime:
+    if not kept_time(value):
+        raise ValueError(_TIME_RANGE)
+    return value
+
+
+def time_of(field: str, text: str, hint: str) -> datetime:
+    """An ISO date or time typed into `field`, in UTC when it names no offset; FieldError naming
+    the field, with `hint` for text that is no time, or when it lies outside the years kept."""
+    try:
+        parsed = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise FieldError(field, hint) from None
+    parsed = parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
+    if not kept_time(parsed):
+        raise FieldError(field, _TIME_RANGE)
+    return parsed
+
+
+# A point in time sent in JSON: kept as sent (its offset too), refused outside the years kept.
+Moment = Annotated[datetime, AfterValidator(_kept)]
+AwareMoment = Annotated[AwareDatetime, AfterValidator(_kept)]  # one that must carry its offset
 
 
 def json_of(field: str, text: str) -> Any:

@@ -139,9 +139,9 @@ END_DATES = {
 }
 EAN_KEY = "EAN-13"
 
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _PUID = re.compile(r"[A-Za-z0-9_-]+")
-_EAN13 = re.compile(r"\d{13}")
+_EAN13 = re.compile(r"[0-9]{13}")
 _ILLEGAL = "DECISION_GROUND_ILLEGAL_CONTENT"
 _INCOMPATIBLE = "DECISION_GROUND_INCOMPATIBLE_CONTENT"
 

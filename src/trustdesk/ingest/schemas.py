@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from trustdesk.domain.client_input import Count
+from trustdesk.domain.client_input import Count, Moment
 from trustdesk.domain.vocabulary import (
     AccountEventKind,
     ReporterType,
@@ -40,6 +40,10 @@ class Reach(_Strict):
     sales: Count | None = None
 
 
+# A BCP 47 language tag, as a subject is created and updated with.
+Language = Annotated[str, Field(max_length=16, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]+)*$")]
+
+
 class PersonalFields(_Strict):
     email: str | None = Field(default=None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
     phone: str | None = Field(default=None, max_length=40)
@@ -56,7 +60,7 @@ class SubjectIn(_Strict):
     title: str | None = Field(default=None, max_length=500)
     text: str | None = Field(default=None, max_length=100_000)
     url: Url | None = None
-    language: str | None = Field(default=None, max_length=16, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]+)*$")
+    language: Language | None = None
     country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")
     region: str | None = Field(default=None, max_length=16)
     locale: str | None = Field(default=None, max_length=32)
@@ -65,7 +69,7 @@ class SubjectIn(_Strict):
     personal: PersonalFields = Field(default_factory=PersonalFields)
     attributes: dict[str, Any] = Field(default_factory=dict, max_length=100)
     media_url: Url | None = Field(default=None, description="Fetched only from allow-listed hosts.")
-    created_at: datetime | None = None
+    created_at: Moment | None = None
 
 
 class SubjectUpdate(_Strict):
@@ -74,7 +78,7 @@ class SubjectUpdate(_Strict):
     title: str | None = Field(default=None, max_length=500)
     text: str | None = Field(default=None, max_length=100_000)
     url: Url | None = None
-    language: str | None = Field(default=None, max_length=16)
+    language: Language | None = None
     country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
     region: str | None = Field(default=None, max_length=16)
     locale: str | None = Field(default=None, max_length=32)
@@ -82,6 +86,14 @@ class SubjectUpdate(_Strict):
     reach: Reach | None = None
     personal: PersonalFields | None = None
     attributes: dict[str, Any] | None = Field(default=None, max_length=100)
+
+    @field_validator("visibility", "reach", "personal", "attributes", mode="before")
+    @classmethod
+    def _given_not_null(cls, value: Any) -> Any:
+        """These always hold a value (an empty one at most): sent as null, they are refused, not stored as nothing."""
+        if value is None:
+            raise ValueError("may not be null: leave it out to keep what is there")
+        return value
 
 
 class DsaNotice(_Strict):
@@ -103,14 +115,14 @@ class ReportIn(_Strict):
     text: str | None = Field(default=None, max_length=5000)
     dsa: DsaNotice = Field(default_factory=DsaNotice)
     imminent_harm: bool = False
-    reported_at: datetime | None = None
+    reported_at: Moment | None = None
 
 
 class AccountEventIn(_Strict):
     external_id: ExternalId
     account_external_id: ExternalId
     kind: AccountEventKind
-    occurred_at: datetime
+    occurred_at: Moment
     ip: str | None = None
     device_id: str | None = Field(default=None, max_length=200)
     payment_fingerprint: str | None = Field(default=None, max_length=200)

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk.domain.decision_trees import VIOLATION
+from trustdesk.domain.client_input import time_of
 from trustdesk.domain.errors import FieldError
 from trustdesk.domain.rules import RuleMode, RuleSpec
 from trustdesk.rules.engine import compile_condition
@@ -25,7 +26,7 @@ from trustdesk.rules.expressions import Expression, ExpressionError
 from trustdesk.rules.versions import rule_named, version_of
 from trustdesk.store.models import Decision, RuleEvaluation, RuleHit
 
-_PERIOD = re.compile(r"(\d{1,5})([mhd])")
+_PERIOD = re.compile(r"([0-9]{1,5})([mhd])")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 BATCH = 2000
 
@@ -72,11 +73,7 @@ def parse_since(text: str, now: datetime) -> datetime:
     found = _PERIOD.fullmatch(text.strip())
     if found:
         return now - timedelta(**{_UNITS[found.group(2)]: int(found.group(1))})
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError as exc:
-        raise FieldError("since", "a period such as 30d, 12h or 90m, or an ISO date") from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=now.tzinfo)
+    return time_of("since", text, "a period such as 30d, 12h or 90m, or an ISO date")
 
 
 def backtest(session: Session, name: str, since: datetime, until: datetime, *, version: int | None = None,

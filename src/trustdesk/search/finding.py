@@ -27,7 +27,6 @@ from trustdesk.audit.log import Actor, record
 from trustdesk.cases.access import LEGAL_KINDS, Reviewer, hidden_queue_ids
 from trustdesk.domain.errors import FieldError
 from trustdesk.domain.identifiers import IdentifierKind, kinds_of
-from trustdesk.domain.vocabulary import CaseKind
 from trustdesk.search.identifier_index import digest_of
 from trustdesk.store import full_text
 from trustdesk.domain.client_input import whole_number
@@ -120,12 +119,12 @@ def search(session: Session, actor: Actor, who: Reviewer, query: str, kind: HitK
 
 
 def _visible_subject(subject_id: Any, hidden: set[int]) -> ColumnElement[bool]:
-    """True for a subject with no case in a queue hidden from the searcher, other than a privacy
+    """True for a subject with no case in a queue hidden from the searcher, other than a legal
     request's (as `cases.access.restricted_subjects`)."""
     if not hidden:
         return true()
     other = aliased(Case)  # the subject's cases, apart from a case the query is about
-    return ~exists().where(other.subject_id == subject_id, other.queue_id.in_(hidden), other.kind != CaseKind.PRIVACY_REQUEST.value)
+    return ~exists().where(other.subject_id == subject_id, other.queue_id.in_(hidden), other.kind.not_in(LEGAL_KINDS))
 
 
 def _by_id(session: Session, query: str, wanted: tuple[HitKind, ...], hidden: set[int]) -> list[Ref]:

@@ -100,7 +100,8 @@ def _stored_time(dialect: str, value: datetime | None) -> str | None:
     if value is None:
         return None
     utc = as_utc(value).astimezone(timezone.utc)
-    return utc.isoformat() if dialect == "postgresql" else utc.strftime("%Y-%m-%d %H:%M:%S.%f")
+    # SQLite: as SQLAlchemy writes it, the year in four digits (`%Y` gives "1" for the year 1 on Linux).
+    return utc.isoformat() if dialect == "postgresql" else f"{utc.year:04d}-{utc:%m-%d %H:%M:%S.%f}"
 
 
 def encoded_json(dialect: str, name: str) -> Any:

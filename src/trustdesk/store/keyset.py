@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, or_
 from sqlalchemy.orm import InstrumentedAttribute
 
+from trustdesk.domain.client_input import kept_time
 from trustdesk.domain.errors import FieldError
 from trustdesk.store.models import MAX_BIGINT, as_utc
 
@@ -85,8 +86,8 @@ def _typed(value: Any, kind: type) -> Any:
     """`value` as the column's Python type, refusing anything a real cursor could not hold."""
     if kind is datetime and isinstance(value, str):
         parsed = datetime.fromisoformat(value)
-        if parsed.tzinfo is None:
-            raise ValueError("a time without its offset")
+        if parsed.tzinfo is None or not kept_time(parsed):
+            raise ValueError("a time without its offset, or out of range")
         return parsed
     if kind is float and isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
         return float(value)

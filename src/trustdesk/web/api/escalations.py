@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from trustdesk.cases import escalations
 from trustdesk.cases.access import visible_case
 from trustdesk.cases.escalations import EscalationRequest, Filing, RequesterView
-from trustdesk.domain.client_input import RowId
+from trustdesk.domain.client_input import Moment, RowId
 from trustdesk.domain.roles import CASE_STAFF, TIER_STAFF
 from trustdesk.domain.vocabulary import CaseTier, Scope, Urgency
 from trustdesk.ingest.intake import Submitter
@@ -32,7 +32,7 @@ class EscalateIn(BaseModel):
     urgency: Urgency = Urgency.NORMAL
     authorities_notified: bool | None = Field(
         default=None, description="Imminent harm only, and then required: were the authorities notified (DSA Art. 18)?")
-    authorities_notified_at: datetime | None = Field(default=None, description="When they were notified (required if they were).")
+    authorities_notified_at: Moment | None = Field(default=None, description="When they were notified (required if they were).")
 
     def request(self) -> EscalationRequest:
         return EscalationRequest(self.tier.value, self.reason, self.urgency.value, self.authorities_notified, self.authorities_notified_at)

@@ -8,10 +8,10 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from fastapi import Depends, Query, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from trustdesk.domain.client_input import RowId
+from trustdesk.domain.client_input import AwareMoment, RowId
 from trustdesk.domain.errors import NotFound
 from trustdesk.domain.law_enforcement import (
     MAX_SUBJECTS,
@@ -45,8 +45,8 @@ class RequestIn(BaseModel):
     instrument: Instrument
     reference: str = Field(min_length=1, max_length=MAX_TEXT, description="The agency's case or instrument number.")
     subject_external_ids: list[ExternalId] = Field(min_length=1, max_length=MAX_SUBJECTS)
-    received_at: AwareDatetime
-    due_at: AwareDatetime | None = Field(default=None, description="When the instrument says it must be answered (subpoenas, "
+    received_at: AwareMoment
+    due_at: AwareMoment | None = Field(default=None, description="When the instrument says it must be answered (subpoenas, "
                                          "court orders, search warrants); the others run on the law's clock.")
     emergency: bool = Field(default=False, description="A threat to life: worked at top priority (emergency disclosures always are).")
     non_disclosure: bool = Field(default=False, description="A non-disclosure order: no notice or access export mentions the request.")

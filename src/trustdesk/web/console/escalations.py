@@ -7,7 +7,7 @@ queues, since the case page would now answer 404 for them.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk.cases import access, escalations
 from trustdesk.cases.escalations import EscalationRequest
-from trustdesk.domain.client_input import RowId
+from trustdesk.domain.client_input import RowId, time_of
 from trustdesk.domain.errors import FieldError, NotFound
 from trustdesk.domain.roles import CASE_STAFF, TIER_STAFF
 from trustdesk.store.models import Case, Queue
@@ -35,11 +35,7 @@ def _when(text: str) -> datetime | None:
     """A `datetime-local` box, read as UTC (the page says so); FieldError if it is no time."""
     if not text.strip():
         return None
-    try:
-        parsed = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise FieldError("authorities_notified_at", f"not a date and time: {text[:40]!r}") from None
-    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed
+    return time_of("authorities_notified_at", text, f"not a date and time: {text[:40]!r}")
 
 
 @router.post("/cases/{case_id}/escalate")

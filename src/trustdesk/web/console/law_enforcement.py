@@ -19,7 +19,7 @@ from trustdesk.domain.errors import FieldError
 from trustdesk.domain.law_enforcement import MAX_REASONS, MAX_SUBJECTS, MAX_TEXT, Intake, ReviewOutcome
 from trustdesk.domain.legal_deadlines import Instrument
 from trustdesk.domain.roles import LEGAL_REQUEST_STAFF
-from trustdesk.domain.client_input import RowId
+from trustdesk.domain.client_input import RowId, time_of
 from trustdesk.hash_banks.matcher import BankMatcher
 from trustdesk.law_enforcement import requests
 from trustdesk.store.database import Database
@@ -79,10 +79,7 @@ def receive(
 
 def _moment(field: str, text: str) -> datetime | None:
     """A time as the form's datetime-local gives it, read as UTC."""
-    try:
-        return datetime.fromisoformat(text).replace(tzinfo=timezone.utc) if text else None
-    except ValueError as exc:
-        raise FieldError(field, "a date and time, such as 2027-01-31T17:00") from exc
+    return time_of(field, text, "a date and time, such as 2027-01-31T17:00") if text else None
 
 
 def _date(field: str, text: str) -> date | None:

@@ -1,0 +1,68 @@
+"""Times a client sends lie between the year 1900 and 9999 once in UTC, and a subject's update
+keeps the rules of its creation: anything else is a 422 naming the field, not a 500 (an offset
+that takes a time past the year 1 or 9999), nor a row stored that can never be read again (a
+year before 1000 on SQLite), nor a month in other scripts' digits."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+
+from tests.conftest import Api
+from tests.web.test_permissions import LE_FILING, _new_staff, _world
+from trustdesk.audit.log import Actor
+from trustdesk.domain.rules import parse_rule
+from trustdesk.domain.vocabulary import Role
+from trustdesk.rules.versions import save_rule
+from trustdesk.store import dialects
+
+PAST_YEAR_1 = "0001-01-01T00:00:00+23:59"  # before the year 1 in UTC
+PAST_9999 = "9999-12-31T23:59:59-23:59"  # after the year 9999 in UTC
+REPORT = {"external_id": "r-9", "subject_external_id": "post-1", "policy_code": "SPAM", "reporter_type": "anonymous"}
+EVENT = {"external_id": "e-9", "account_external_id": "acc-1", "kind": "login"}
+
+# method, path, JSON body, the field named
+CASES: list[tuple[str, str, Any, str]] = [
+    ("POST", "/api/v1/subjects", {"external_id": "t-1", "kind": "post", "created_at": PAST_9999}, "created_at"),
+    ("POST", "/api/v1/subjects", {"external_id": "t-1", "kind": "post", "created_at": "0999-06-01T00:00:00Z"}, "created_at"),
+    ("POST", "/api/v1/subjects/batch", {"items": [{"external_id": "t-1", "kind": "post", "created_at": PAST_YEAR_1}]},
+     "items[0].created_at"),
+    ("POST", "/api/v1/reports", REPORT | {"reported_at": PAST_YEAR_1}, "reported_at"),
+    ("POST", "/api/v1/account-events", EVENT | {"occurred_at": PAST_YEAR_1}, "occurred_at"),
+    ("POST", "/api/v1/account-events", EVENT | {"occurred_at": "1899-12-31T23:59:59Z"}, "occurred_at"),
+    ("POST", "/api/v1/law-enforcement-requests", LE_FILING | {"received_at": PAST_9999}, "received_at"),
+    ("POST", "/api/v1/evaluate", {"external_id": "t-2", "kind": "message", "text": "hi", "created_at": PAST_9999}, "created_at"),
+    ("GET", "/api/v1/rules/watch/backtest?since=0001-01-01T00:00:00%2B23:59", None, "since"),
+    ("PATCH", "/api/v1/subjects/post-1", {"language": "x"}, "language"),
+    ("PATCH", "/api/v1/subjects/post-1", {"visibility": None}, "visibility"),
+    ("PATCH", "/api/v1/subjects/post-1", {"attributes": None}, "attributes"),
+    ("PUT", "/api/v1/active-recipients/\u0662\u0660\u0662\u0666-\u0660\u0661",
+     {"count": 10}, "month"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "field"), CASES, ids=[f"{c[0]} {c[1][:40]} {c[3]}" for c in CASES])
+def test_a_time_or_field_out_of_range_is_a_422_naming_it(api: Api, method: str, path: str, body: Any, field: str) -> None:
+    with api.db.session() as s:
+        admin_id = _new_staff(s, "root", [r.value for r in Role]).id
+        save_rule(s, Actor("test", "setup"), parse_rule({"name": "watch", "mode": "shadow", "expression": "true", "effects": []}),
+                  source="api")
+    _world(api, admin_id)
+    headers = api.staff_token(admin_id) if "backtest" in path else api.auth
+    answer = api.client.request(method, path, json=body, headers=headers)
+    assert answer.status_code == 422, answer.text[:300]
+    assert answer.json()["field"] == field, answer.json()
+
+
+def test_times_of_the_years_kept_are_stored_and_read_back(api: Api) -> None:
+    r = api.post("/api/v1/subjects/batch", {"items": [{"external_id": "old-1", "kind": "account", "created_at": "1901-02-03T04:05:06-05:00"}]})
+    assert r.status_code == 200, r.text
+    read = api.client.get("/api/v1/subjects/old-1", headers=api.auth)
+    assert read.status_code == 200, read.text
+    assert read.json()["subject"]["created_at"].startswith("1901-02-03T09:05:06")
+
+
+def test_a_time_before_the_year_1000_is_written_with_four_digits_as_sqlite_reads_it() -> None:
+    assert dialects._stored_time("sqlite", datetime(999, 6, 1, tzinfo=timezone.utc)) == "0999-06-01 00:00:00.000000"
