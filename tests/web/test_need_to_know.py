@@ -216,6 +216,21 @@ def test_the_queue_list_and_home_show_counts_but_no_content(world: World) -> Non
     assert home.status_code == 200 and SECRET_TEXT not in home.text
 
 
+def test_the_home_pages_activity_is_ones_own_except_for_admins(world: World) -> None:
+    """The audit log names child-safety, legal and privacy work: a moderator's home shows their own steps."""
+    world.console("mod")
+    assert world.call("POST", "/api/v1/cases/{post-case}/comments", world.as_("mod"), json_body={"body": "looking"})[0] == 201
+    for page in ("/", "/home/counts"):
+        status, text = world.call("GET", page, {})
+        activity = text[text.index("recent activity</h2>"):]
+        assert status == 200 and "Your recent activity" in text
+        assert "case.commented" in activity and "action.applied" not in activity and "case.opened" not in activity
+    world.console("admin")
+    status, text = world.call("GET", "/", {})
+    activity = text[text.index("Recent activity</h2>"):]
+    assert status == 200 and "case.commented" in activity and "action.applied" in activity
+
+
 def test_child_safety_staff_get_every_one_of_those_with_the_exact_success_status(world: World) -> None:
     cs, lead = world.as_("cs"), world.as_("cs-lead")
     case = "/api/v1/cases/{photo-case}"

@@ -360,6 +360,7 @@ class AuditEvent(Base):
     __table_args__ = (
         Index("ix_audit_events_tx", "tx_id", "position"),
         Index("ix_audit_events_object", "object_type", "object_id"),
+        Index("ix_audit_events_actor", "actor_type", "actor_id", "id"),  # someone's latest steps (their home page)
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     tx_id: Mapped[str] = mapped_column(String(32))

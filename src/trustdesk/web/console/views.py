@@ -28,7 +28,7 @@ from trustdesk.domain import media_types
 from trustdesk.domain.client_input import RowId
 from trustdesk.domain.errors import NotFound
 from trustdesk.domain.roles import REVEALERS, REVIEWERS
-from trustdesk.domain.vocabulary import MediaStatus
+from trustdesk.domain.vocabulary import MediaStatus, Role
 from trustdesk.enforcement import appeals
 from trustdesk.store.database import Database
 from trustdesk.store.models import AuditEvent, Policy, ReportCounter, SubjectCounter
@@ -155,8 +155,10 @@ def logout(request: Request, _who: StaffContext = Depends(staff_with()), db: Dat
     return response
 
 
-def _counts(session: Session) -> dict[str, Any]:
-    """Read from the maintained counters (`trustdesk.store.counters`): this is polled every 10 s."""
+def _counts(session: Session, who: StaffContext) -> dict[str, Any]:
+    """Read from the maintained counters (`trustdesk.store.counters`): this is polled every 10 s.
+    The latest audit events are everyone's for an admin and the reader's own for anyone else: the
+    log names legal, privacy and child-safety work that is not everyone's to know of."""
     by_policy = session.execute(
         select(ReportCounter.policy_code, Policy.title, ReportCounter.open)
         .join(Policy, (Policy.code == ReportCounter.policy_code) & Policy.is_current.is_(True))
@@ -166,7 +168,10 @@ def _counts(session: Session) -> dict[str, Any]:
     subjects = session.execute(
         select(SubjectCounter.kind, SubjectCounter.total).where(SubjectCounter.total > 0).order_by(SubjectCounter.kind)
     ).all()
-    recent = session.execute(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(15)).scalars().all()
+    latest = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(15)
+    if not who.has(Role.ADMIN):
+        latest = latest.where(AuditEvent.actor_type == who.actor.type, AuditEvent.actor_id == who.actor.id)
+    recent = session.execute(latest).scalars().all()
     return {
         "open_by_policy": by_policy,
         "open_total": sum(row[2] for row in by_policy),
@@ -178,13 +183,13 @@ def _counts(session: Session) -> dict[str, Any]:
 
 @router.get("/")
 def home(request: Request, who: StaffContext = Depends(staff_with()), session: Session = Depends(read_session)) -> HTMLResponse:
-    return render(request, "home.html", {"who": who} | _counts(session))
+    return render(request, "home.html", {"who": who} | _counts(session, who))
 
 
 @router.get("/home/counts")
 def home_counts(request: Request, who: StaffContext = Depends(staff_with()), session: Session = Depends(read_session)) -> HTMLResponse:
     """The live part of the home page, polled by htmx."""
-    return render(request, "_counts.html", {"who": who} | _counts(session))
+    return render(request, "_counts.html", {"who": who} | _counts(session, who))
 
 
 # Fixed messages named in redirects to the subject page, so a URL cannot put words on it.
