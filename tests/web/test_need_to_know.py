@@ -28,7 +28,9 @@ from trustdesk.enforcement.actions import apply_action
 from trustdesk.enforcement.decisions import DecisionRequest, decide_subject
 from trustdesk.enforcement.strikes import add_strike
 from trustdesk.jobs.worker import run_worker
+from trustdesk.domain.rules import parse_rule
 from trustdesk.replies.templates import seed_reply_templates
+from trustdesk.rules.versions import save_rule
 from trustdesk.store.models import AuditEvent, BulkItem, Case, Policy, Queue, Report, Subject, utcnow
 
 SETUP = Actor("test", "setup")
@@ -406,3 +408,22 @@ def test_a_privacy_case_about_a_child_safety_subject_shows_no_child_safety_repor
     seen = world.api.client.get(f"/api/v1/cases/{case_id}", headers=world.api.staff_token(privacy))
     assert seen.status_code == 200 and seen.json()["subject"]["external_id"] == "acc-cs"
     assert SECRET_TEXT not in seen.text and "CHILD_GROOMING" not in seen.text
+
+
+def test_a_backtest_leaves_out_what_its_reader_may_not_see(world: World) -> None:
+    """A draft condition is a question about the text it runs over: over hidden content, one guess at a time."""
+    with world.api.db.session() as s:
+        save_rule(s, SETUP, parse_rule({"name": "watch", "mode": "shadow", "expression": "false", "effects": []}), source="api")
+    draft = {"name": "watch", "mode": "shadow", "expression": "event.text.contains('child-safety staff')", "effects": []}
+    seen = {}
+    for who in ("sen", "cs-lead"):
+        r = world.api.client.post("/api/v1/rules/watch/backtest", json=draft, headers=world.as_(who))
+        assert r.status_code == 200, r.text
+        seen[who] = r.json()
+    assert seen["sen"]["matched"] == 0 and seen["sen"]["withheld"] >= 2 and seen["sen"]["added_items"] == []
+    assert seen["cs-lead"]["matched"] == 2 and seen["cs-lead"]["withheld"] == 0
+    assert {item["subject_id"] for item in seen["cs-lead"]["added_items"]} == {world.ids["photo-cs"], world.ids["acc-cs"]}
+    assert seen["sen"]["replayed"] + seen["sen"]["withheld"] == seen["cs-lead"]["replayed"]
+    csrf = world.console("admin")  # the console's rule pages are admins'
+    status, page = world.call("POST", "/rules/watch/backtest", csrf, form={**draft, "effects": "[]", "since": "1d"})
+    assert status == 200 and 'data-testid="matched">0<' in page and 'data-testid="withheld">' in page

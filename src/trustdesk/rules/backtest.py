@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from trustdesk.cases.access import Reviewer, restricted_subjects
 from trustdesk.domain.decision_trees import VIOLATION
 from trustdesk.domain.client_input import time_of
 from trustdesk.domain.errors import FieldError
@@ -48,6 +49,7 @@ class Backtest:
     since: datetime
     until: datetime
     replayed: int = 0
+    withheld: int = 0  # evaluations of subjects hidden from the reader, left out
     errors: int = 0
     matched: list[int] = field(default_factory=list)  # evaluation ids the version matches
     recorded: list[int] = field(default_factory=list)  # evaluation ids recorded as live hits of the rule
@@ -77,8 +79,12 @@ def parse_since(text: str, now: datetime) -> datetime:
 
 
 def backtest(session: Session, name: str, since: datetime, until: datetime, *, version: int | None = None,
-             draft: RuleSpec | None = None) -> Backtest:
-    """Replay [since, until) through the rule's current version, version `version`, or `draft`."""
+             draft: RuleSpec | None = None, reader: Reviewer | None = None) -> Backtest:
+    """Replay [since, until) through the rule's current version, version `version`, or `draft`.
+
+    Given a `reader` (a person, not the command line), evaluations of subjects hidden from them
+    are left out and only counted: a draft condition run over hidden content would tell what it
+    says (`text.contains(...)`) one guess at a time."""
     rule, current = rule_named(session, name)
     if draft is not None and draft.name != name:
         raise FieldError("name", f"a draft of the rule {name!r} must keep its name, not {draft.name!r}")
@@ -92,25 +98,27 @@ def backtest(session: Session, name: str, since: datetime, until: datetime, *, v
         chosen = current if version is None else version_of(session, rule, version)
         expression, number = compile_condition(chosen.expression), chosen.version
     result = Backtest(name, number, since, until)
-    _replay(session, expression, result)
-    result.recorded = list(session.execute(
-        select(RuleHit.evaluation_id).join(RuleEvaluation, RuleEvaluation.id == RuleHit.evaluation_id)
+    _replay(session, expression, result, reader)
+    recorded = session.execute(
+        select(RuleHit.evaluation_id, RuleEvaluation.subject_id).join(RuleEvaluation, RuleEvaluation.id == RuleHit.evaluation_id)
         .where(RuleHit.rule_id == rule.id, RuleHit.mode == RuleMode.LIVE.value,
                RuleEvaluation.created_at >= since, RuleEvaluation.created_at < until)
         .order_by(RuleHit.evaluation_id)
-    ).scalars())
-    missing = [e for e in result.recorded if e not in result.subjects]
-    if missing:
-        result.subjects.update({e: subject for e, subject in session.execute(
-            select(RuleEvaluation.id, RuleEvaluation.subject_id).where(RuleEvaluation.id.in_(missing))
-        )})
+    ).all()
+    hidden = _hidden(session, reader, {subject for _e, subject in recorded})
+    result.recorded = [e for e, subject in recorded if subject not in hidden]
+    result.subjects.update({e: subject for e, subject in recorded if subject not in hidden})
     result.precision = _precision(session, {result.subjects[e] for e in result.matched})
     result.recorded_precision = _precision(session, {result.subjects[e] for e in result.recorded})
     return result
 
 
-def _replay(session: Session, expression: Expression, result: Backtest) -> None:
-    """Evaluate every stored evaluation of the period, in batches by id."""
+def _hidden(session: Session, reader: Reviewer | None, subject_ids: set[int]) -> set[int]:
+    return restricted_subjects(session, reader, subject_ids) if reader is not None else set()
+
+
+def _replay(session: Session, expression: Expression, result: Backtest, reader: Reviewer | None) -> None:
+    """Evaluate every stored evaluation of the period, in batches by id, but those of subjects hidden from `reader`."""
     after = 0
     while True:
         rows = session.execute(
@@ -121,7 +129,11 @@ def _replay(session: Session, expression: Expression, result: Backtest) -> None:
         ).all()
         if not rows:
             return
+        hidden = _hidden(session, reader, {subject_id for _e, subject_id, _inputs in rows})
         for evaluation_id, subject_id, inputs in rows:
+            if subject_id in hidden:
+                result.withheld += 1
+                continue
             result.replayed += 1
             try:
                 if expression.matches(inputs):

@@ -110,6 +110,7 @@ class BacktestOut(BaseModel):
     since: datetime
     until: datetime
     replayed: int = Field(description="Evaluations of the period replayed")
+    withheld: int = Field(description="Evaluations of subjects hidden from the caller (a queue's roles), left out")
     errors: int = Field(description="Evaluations on which the condition failed")
     matched: int = Field(description="Evaluations the version matches")
     recorded: int = Field(description="Evaluations recorded as live hits of the rule in the period")
@@ -128,7 +129,7 @@ class BacktestOut(BaseModel):
             return [MatchOut(evaluation_id=e, subject_id=result.subjects[e]) for e in ids[:LISTED]]
 
         return cls(rule=result.rule, version=result.version, since=result.since, until=result.until, replayed=result.replayed,
-                   errors=result.errors, matched=len(result.matched), recorded=len(result.recorded), added=len(added),
+                   withheld=result.withheld, errors=result.errors, matched=len(result.matched), recorded=len(result.recorded), added=len(added),
                    dropped=len(dropped), added_items=items(added), dropped_items=items(dropped),
                    precision=PrecisionOut.of(result.precision), recorded_precision=PrecisionOut.of(result.recorded_precision))
 
@@ -171,19 +172,19 @@ def set_mode(name: str, body: ModeIn, who: StaffContext = Depends(staff_with(*AD
 @router.get("/rules/{name}/backtest", response_model=BacktestOut)
 def backtest_version(
     name: str, since: str = SINCE, version: RowId | None = Query(None, description="A saved version; the current one when left out"),
-    _who: StaffContext = Depends(staff_with(*RULE_READERS)), session: Session = Depends(read_session),
+    who: StaffContext = Depends(staff_with(*RULE_READERS)), session: Session = Depends(read_session),
 ) -> BacktestOut:
     """Replay the period's stored evaluations through a saved version of the rule: what it
     matches against what was recorded live, and its precision against reviewers' decisions."""
     now = utcnow()
-    return BacktestOut.of(backtest(session, name, parse_since(since, now), now, version=version))
+    return BacktestOut.of(backtest(session, name, parse_since(since, now), now, version=version, reader=who.reviewer))
 
 
 @router.post("/rules/{name}/backtest", response_model=BacktestOut)
 def backtest_draft(
     name: str, body: RuleIn, since: str = SINCE,
-    _who: StaffContext = Depends(staff_with(*RULE_READERS)), session: Session = Depends(read_session),
+    who: StaffContext = Depends(staff_with(*RULE_READERS)), session: Session = Depends(read_session),
 ) -> BacktestOut:
     """Replay the period through a draft of the rule (the body, not saved) to see what a change would do."""
     now = utcnow()
-    return BacktestOut.of(backtest(session, name, parse_since(since, now), now, draft=body.spec()))
+    return BacktestOut.of(backtest(session, name, parse_since(since, now), now, draft=body.spec(), reader=who.reviewer))

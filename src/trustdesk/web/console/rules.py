@@ -129,7 +129,7 @@ def _backtest_page(request: Request, who: StaffContext, session: Session, name: 
     rule, current = versions.rule_named(session, name)
     now = utcnow()
     result = backtest(session, name, parse_since(since, now), now, version=version,
-                      draft=_spec(name, values) if values is not None else None)
+                      draft=_spec(name, values) if values is not None else None, reader=who.reviewer)
     context = {"who": who, "rule": rule, "current": current, "versions": versions.versions(session, rule), "since": since,
                "result": result, "added": result.added, "dropped": result.dropped, "listed": LISTED}
     return render(request, "rule_backtest.html", context)
