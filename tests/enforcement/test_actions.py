@@ -11,6 +11,7 @@ from sqlalchemy import select
 from tests.enforcement.conftest import World, account, item
 from trustdesk.audit.log import Actor
 from trustdesk.audit.verify import verify_chain
+from trustdesk.cases.access import Reviewer
 from trustdesk.domain.errors import Conflict, FieldError
 from trustdesk.domain.policies import Action
 from trustdesk.enforcement.actions import (
@@ -132,7 +133,7 @@ def test_descendants_follow_the_tree_and_for_an_account_everything_it_owns(world
 def test_cascade_preview_then_apply_then_undo_restores_everything(world: World) -> None:
     ids = _shop(world)
     with world.db.reader() as s:
-        preview = preview_cascade(s, ids["acc"], Action.CASCADE_TAKEDOWN)
+        preview = preview_cascade(s, ids["acc"], Action.CASCADE_TAKEDOWN, Reviewer(1, ("senior",)))
     changed = {c.subject_id: (c.before, c.after) for c in preview.changes}
     assert changed == {
         ids["acc"]: ("visible", "removed"), ids["shop"]: ("visible", "removed"), ids["lst-1"]: ("visible", "removed"),

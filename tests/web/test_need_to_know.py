@@ -427,3 +427,30 @@ def test_a_backtest_leaves_out_what_its_reader_may_not_see(world: World) -> None
     csrf = world.console("admin")  # the console's rule pages are admins'
     status, page = world.call("POST", "/rules/watch/backtest", csrf, form={**draft, "effects": "[]", "since": "1d"})
     assert status == 200 and 'data-testid="matched">0<' in page and 'data-testid="withheld">' in page
+
+
+def test_a_cascade_counts_the_items_hidden_from_the_senior_and_names_none_of_them(world: World) -> None:
+    """acc-other's photo sits in the child-safety queue: taking the account down takes it down too, unnamed."""
+    assert world.api.post("/api/v1/subjects", {"external_id": "photo-other", "kind": "photo", "account_external_id": "acc-other"}).status_code == 201
+    r = world.api.post("/api/v1/reports", {"external_id": "r-other", "subject_external_id": "photo-other", "policy_code": "CSAM",
+                                           "reporter_type": "anonymous"})
+    assert r.status_code == 201, r.text
+    preview = world.api.client.get(f"/api/v1/subjects/{world.ids['acc-other']}/cascade", headers=world.as_("sen"))
+    assert preview.status_code == 200, preview.text
+    assert preview.json()["withheld"] == 1 and "photo-other" not in preview.text
+    assert preview.json()["count"] == len(preview.json()["changes"]) + 1
+    lead = world.api.client.get(f"/api/v1/subjects/{world.ids['acc-other']}/cascade", headers=world.as_("cs-lead")).json()
+    assert lead["withheld"] == 0 and "photo-other" in {c["external_id"] for c in lead["changes"]} and lead["count"] == preview.json()["count"]
+    csrf = world.console("sen")
+    status, page = world.call("GET", "/subjects/{acc-other}/cascade", csrf)
+    assert status == 200 and "photo-other" not in page and 'data-testid="withheld"' in page
+    with world.api.db.reader() as s:
+        policy = next(p.code for p in s.execute(select(Policy).where(Policy.is_current.is_(True)).order_by(Policy.code)).scalars()
+                      if "cascade_takedown" in p.allowed_actions)
+    applied = world.api.client.post(f"/subjects/{world.ids['acc-other']}/cascade", headers=csrf, follow_redirects=False,
+                                    data={"kind": "cascade_takedown", "policy_code": policy, "rationale": "a scam ring"})
+    assert applied.status_code == 303, re.findall(r"error[^<]*<[^<]*", applied.text)
+    status, page = world.call("GET", applied.headers["location"], csrf)
+    assert status == 200 and "photo-other" not in page and 'data-testid="withheld"' in page
+    with world.api.db.reader() as s:
+        assert s.execute(select(Subject.visibility).where(Subject.external_id == "photo-other")).scalar_one() == "removed"

@@ -158,19 +158,24 @@ class CascadePreview:
 
     subject_id: int
     action: Action
-    changes: list[VisibilityChange]
+    changes: list[VisibilityChange]  # those the reader may see
     unchanged: int  # descendants already hidden at least as strictly
+    withheld: int = 0  # changes to subjects hidden from the reader (a child-safety item of the account)
 
     @property
     def count(self) -> int:
-        return len(self.changes)
+        return len(self.changes) + self.withheld
 
 
-def preview_cascade(session: Session, subject_id: int, kind: Action | str) -> CascadePreview:
+def preview_cascade(session: Session, subject_id: int, kind: Action | str, reader: Reviewer) -> CascadePreview:
+    """What the cascade would change, listing only the subjects `reader` may see: the cascade
+    covers everything under the subject, and the others are counted, not named."""
     subject = _subject(session, subject_id)
     plan = plan_action(session, subject, kind, cascade=True)
     changes = [c for c in _visibility_changes(plan) if c.before != c.after]
-    return CascadePreview(plan.target.id, plan.kind, changes, 1 + len(plan.descendants) - len(changes))
+    hidden = restricted_subjects(session, reader, [c.subject_id for c in changes])
+    return CascadePreview(plan.target.id, plan.kind, [c for c in changes if c.subject_id not in hidden],
+                          1 + len(plan.descendants) - len(changes), len([c for c in changes if c.subject_id in hidden]))
 
 
 def _visibility_changes(plan: ActionPlan) -> Iterator[VisibilityChange]:

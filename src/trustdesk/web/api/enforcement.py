@@ -89,8 +89,9 @@ class ChangeOut(BaseModel):
 class PreviewOut(BaseModel):
     subject_id: int
     action: str
-    count: int
+    count: int = Field(description="Subjects that will change, those hidden from the caller included")
     unchanged: int
+    withheld: int = Field(description="Of `count`, subjects hidden from the caller (a queue's roles): changed, not listed")
     changes: list[ChangeOut]
 
 
@@ -169,10 +170,10 @@ def preview(
 ) -> PreviewOut:
     """What an action with cascade would change: every subject, visibility before → after."""
     access.visible_subject(session, who.reviewer, subject_id)
-    found = actions.preview_cascade(session, subject_id, kind)
+    found = actions.preview_cascade(session, subject_id, kind, who.reviewer)
     return PreviewOut(
         subject_id=found.subject_id, action=found.action.value, count=found.count, unchanged=found.unchanged,
-        changes=[ChangeOut(**vars(c)) for c in found.changes],
+        withheld=found.withheld, changes=[ChangeOut(**vars(c)) for c in found.changes],
     )
 
 

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from trustdesk.cases.access import visible_subject
+from trustdesk.cases.access import restricted_subjects, visible_subject
 from trustdesk.delivery import outbox
 from trustdesk.domain.action_types import REGISTRY
 from trustdesk.domain.client_input import INT64_MAX, RowId, whole_number
@@ -71,7 +71,7 @@ def _preview_page(
     subject = visible_subject(session, who.reviewer, subject_id)
     preview = None
     try:
-        preview = preview_cascade(session, subject_id, kind)
+        preview = preview_cascade(session, subject_id, kind, who.reviewer)
     except FieldError as exc:
         if error is None:
             error, status = str(exc), exc.status
@@ -113,18 +113,21 @@ def _action_page(
     error: FieldError | None = None, status: int = 200, reason: str = "",
 ) -> HTMLResponse:
     action = visible_action(session, who.reviewer, action_id)
-    cascaded: list[Any] = []
-    undone: dict[str, list[tuple[EnforcementAction, Subject]]] = {"restored": [], "skipped": []}
     if undo is None:
-        cascaded = list(session.execute(
+        rows = list(session.execute(
             select(EnforcementAction, Subject).join(Subject, Subject.id == EnforcementAction.subject_id)
             .where(EnforcementAction.cascade_of == action_id).order_by(EnforcementAction.id).limit(MAX_DESCENDANTS)
-        ).all())
+        ).tuples())
     else:  # the undo locked these subjects: reading them again costs no query
-        for item in undo.undone:
-            undone["skipped" if item in undo.skipped else "restored"].append((item, session.get_one(Subject, item.subject_id)))
+        rows = [(item, session.get_one(Subject, item.subject_id)) for item in undo.undone]
+    hidden = restricted_subjects(session, who.reviewer, [s.id for _a, s in rows])  # counted, not named
+    shown = [(a, s) for a, s in rows if s.id not in hidden]
+    undone: dict[str, list[tuple[EnforcementAction, Subject]]] = {"restored": [], "skipped": []}
+    for item, s in shown if undo is not None else ():
+        undone["skipped" if item in undo.skipped else "restored"].append((item, s))
     context = {
-        "who": who, "action": action, "subject": session.get(Subject, action.subject_id), "cascaded": cascaded,
+        "who": who, "action": action, "subject": session.get(Subject, action.subject_id),
+        "cascaded": shown if undo is None else [], "withheld": len(hidden),
         "undo": undo, "undone": undone, "error": error, "reason": reason,
         "deliveries": outbox.deliveries(session, who.reviewer, action_ids=[action_id], limit=DELIVERIES_SHOWN),
         "statement": statements.of_action(session, action_id),
