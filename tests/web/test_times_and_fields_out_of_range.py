@@ -66,3 +66,9 @@ def test_times_of_the_years_kept_are_stored_and_read_back(api: Api) -> None:
 
 def test_a_time_before_the_year_1000_is_written_with_four_digits_as_sqlite_reads_it() -> None:
     assert dialects._stored_time("sqlite", datetime(999, 6, 1, tzinfo=timezone.utc)) == "0999-06-01 00:00:00.000000"
+
+
+def test_a_body_the_framework_cannot_read_is_named_body(api: Api) -> None:
+    """Form data sent to a JSON route: 400 naming `body`."""
+    answer = api.client.post("/api/v1/evaluate", content=b"{}", headers=api.auth | {"content-type": "application/x-www-form-urlencoded"})
+    assert answer.status_code == 400 and answer.json()["field"] == "body", answer.text

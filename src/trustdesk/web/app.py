@@ -189,7 +189,8 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         detail = str(exc.detail)
-        field = detail.split(":", 1)[0] if ":" in detail else None
+        # The framework's own 400 is a body it could not read (form data sent to a JSON route, say).
+        field = detail.split(":", 1)[0] if ":" in detail else "body" if exc.status_code == 400 else None
         return await error_pages.answer(request, Refusal(exc.status_code, detail, field, headers=dict(exc.headers or {})))
 
     @app.exception_handler(LoginRequired)
