@@ -135,7 +135,7 @@ def test_graphic_queue_pauses_at_the_exposure_limit_and_stepping_out_works(db: D
         assert wellness.exposure_this_hour(s, alice.id) == 2
     with db.session() as s:
         bob = factories.reviewer(s, settings, "bob", ["moderator"])
-        wellness.step_out(s, bob.id, g.id)
+        wellness.step_out(s, bob, g.id)
     with db.session() as s:
         assert claiming.next_case(s, bob).case is None
         wellness.step_back_in(s, bob.id, g.id)
@@ -257,7 +257,7 @@ def test_next_case_from_one_queue_takes_only_from_it(db: Database, settings: Set
         claiming.next_case(s, alice, queue_id=spanish.id)
     assert languages.value.field == "queue_id" and "roles or languages" in str(languages.value)
     with db.session() as s:
-        wellness.step_out(s, alice.id, graphic.id)
+        wellness.step_out(s, alice, graphic.id)
     with db.session() as s, pytest.raises(Conflict) as stepped_out:
         claiming.next_case(s, alice, queue_id=graphic.id)
     assert "stepped out" in str(stepped_out.value)

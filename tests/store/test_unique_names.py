@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from tests.concurrency import together
 from tests.conftest import Api
 from trustdesk.audit.log import Actor
+from trustdesk.cases.access import Reviewer
 from trustdesk.cases.queues import QueueError, QueueSpec, save_queue, tier_queue
 from trustdesk.cases.wellness import step_out, stepped_out
 from trustdesk.domain.errors import Conflict, FieldError
@@ -141,7 +142,7 @@ def test_stepping_out_of_a_graphic_queue_twice_at_once_is_stepping_out_once(db: 
         s.add(member)
         s.flush()
         member_id = member.id
-    done, refused = _at_once(db, lambda s: step_out(s, member_id, graphic))
+    done, refused = _at_once(db, lambda s: step_out(s, Reviewer(member_id, ("moderator",)), graphic))
     assert len(done) == N and not refused
     with db.reader() as s:
         assert stepped_out(s, member_id) == {graphic}

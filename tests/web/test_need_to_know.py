@@ -114,6 +114,7 @@ API_REFUSALS = [
     ("mod", "POST", "/api/v1/cases/{photo-case}/decision", DECISION, 404),
     ("mod", "POST", "/api/v1/cases/{photo-case}/imminent-harm", {"reason": "made up"}, 404),
     ("mod", "GET", "/api/v1/queues/{cs-queue}/cases", None, 403),
+    ("mod", "POST", "/api/v1/queues/{cs-queue}/step-out", None, 403),
     ("mod", "GET", "/api/v1/cases/{photo-case}/replies", None, 404),
     ("mod", "GET", "/api/v1/cases/{photo-case}/reply-draft?template_id=1", None, 404),
     ("mod", "POST", "/api/v1/cases/{photo-case}/replies", {"template_id": 1, "locale": "en", "body": "x", "delivery": "sent"}, 404),

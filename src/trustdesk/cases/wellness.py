@@ -11,9 +11,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from trustdesk.auth import rate_limits
-from trustdesk.domain.errors import FieldError, NotFound
+from trustdesk.cases.access import Reviewer, visible_queue
+from trustdesk.domain.errors import FieldError
 from trustdesk.store.dialects import conflict_insert
-from trustdesk.store.models import Queue, QueueOptOut
+from trustdesk.store.models import QueueOptOut
 
 HOUR = 3600
 
@@ -30,14 +31,13 @@ def count_exposure(session: Session, staff_id: int) -> None:
     rate_limits.hit(session, _key(staff_id), limit=1 << 30, window_seconds=HOUR)
 
 
-def step_out(session: Session, staff_id: int, queue_id: int) -> None:
-    queue = session.get(Queue, queue_id)
-    if queue is None:
-        raise NotFound("queue_id", f"no queue {queue_id}")
+def step_out(session: Session, reviewer: Reviewer, queue_id: int) -> None:
+    """Leave a graphic queue one may see (403 for another, as its case list answers)."""
+    queue = visible_queue(session, reviewer, queue_id)
     if not queue.graphic:
         raise FieldError("queue_id", "only graphic queues can be stepped out of")
     # Twice at once (a double click) is once: the row's key decides, not a look first.
-    session.execute(conflict_insert(session, QueueOptOut).values(staff_id=staff_id, queue_id=queue_id).on_conflict_do_nothing())
+    session.execute(conflict_insert(session, QueueOptOut).values(staff_id=reviewer.id, queue_id=queue_id).on_conflict_do_nothing())
 
 
 def step_back_in(session: Session, staff_id: int, queue_id: int) -> None:

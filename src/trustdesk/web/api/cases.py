@@ -205,7 +205,7 @@ def queue_cases(
 @router.post("/queues/{queue_id}/step-out", status_code=204)
 def step_out(queue_id: RowId, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED) -> None:
     """Leave a graphic queue for now, without penalty."""
-    wellness.step_out(session, who.user_id, queue_id)
+    wellness.step_out(session, who.reviewer, queue_id)
 
 
 @router.post("/queues/{queue_id}/step-in", status_code=204)

@@ -206,7 +206,7 @@ def queues(
 @router.post("/queues/{queue_id}/step-out")
 def step_out(queue_id: RowId, who: StaffContext = Depends(staff_with(*REVIEWERS)), session: Session = COMMITTED) -> Response:
     """Leave a graphic queue for now, without penalty."""
-    wellness.step_out(session, who.user_id, queue_id)
+    wellness.step_out(session, who.reviewer, queue_id)
     return RedirectResponse("/queues?notice=stepped-out", status_code=303)
 
 
