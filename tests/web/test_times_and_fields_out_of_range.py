@@ -5,18 +5,21 @@ year before 1000 on SQLite), nor a month in other scripts' digits."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from tests.conftest import Api
 from tests.web.test_permissions import LE_FILING, _new_staff, _world
 from trustdesk.audit.log import Actor
+from trustdesk.config import Settings
 from trustdesk.domain.rules import parse_rule
 from trustdesk.domain.vocabulary import Role
 from trustdesk.rules.versions import save_rule
 from trustdesk.store import dialects
+from trustdesk.store.models import Case, utcnow
 
 PAST_YEAR_1 = "0001-01-01T00:00:00+23:59"  # before the year 1 in UTC
 PAST_9999 = "9999-12-31T23:59:59-23:59"  # after the year 9999 in UTC
@@ -72,3 +75,37 @@ def test_a_body_the_framework_cannot_read_is_named_body(api: Api) -> None:
     """Form data sent to a JSON route: 400 naming `body`."""
     answer = api.client.post("/api/v1/evaluate", content=b"{}", headers=api.auth | {"content-type": "application/x-www-form-urlencoded"})
     assert answer.status_code == 400 and answer.json()["field"] == "body", answer.text
+
+
+@pytest.mark.parametrize("effect", [{"type": []}, {"type": {"route": 1}}, {"type": "route", "band": []}])
+def test_a_rule_effect_of_the_wrong_shape_is_a_422_naming_it(api: Api, effect: dict[str, Any]) -> None:
+    with api.db.session() as s:
+        admin_id = _new_staff(s, "root", [r.value for r in Role]).id
+    rule = {"name": "r", "mode": "shadow", "expression": "true", "effects": [effect]}
+    answer = api.client.post("/api/v1/rules", json=rule, headers=api.staff_token(admin_id))
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["field"] == "effects[0]." + ("band" if "band" in effect else "type")
+
+
+@pytest.mark.parametrize("kind", ["law_enforcement_request", "privacy_request"])
+def test_a_legal_request_case_has_no_decision_panel_nor_imminent_harm_route(api: Api, settings: Settings, kind: str) -> None:
+    """Their policy code is the instrument or the request type, which no policy has: pages and
+    routes that looked it up as a policy answered 500."""
+    with api.db.session() as s:
+        root = _new_staff(s, "root", [r.value for r in Role]).id
+    _world(api, root)
+    filed = api.post("/api/v1/law-enforcement-requests", LE_FILING) if kind == "law_enforcement_request" else api.post(
+        "/api/v1/privacy-requests", {"external_id": "dsr-1", "subject_external_id": "acc-1", "regime": "gdpr", "request_type": "access",
+                                     "requester_name": "A", "requester_contact": "a@example.org", "received_on": "2026-12-01"})
+    assert filed.status_code == 201, filed.text
+    with api.db.session() as s:
+        case = s.execute(select(Case).where(Case.kind == kind)).scalar_one()
+        case.claimed_by, case.lease_until, case_id = root, utcnow() + timedelta(minutes=5), case.id
+    api.open_console(settings, root)
+    page = api.client.get(f"/cases/{case_id}")
+    assert page.status_code == 200 and 'id="decision"' not in page.text and "/imminent-harm" not in page.text
+    assert 'data-testid="authorities-request"' in page.text if kind == "law_enforcement_request" else 'data-testid="privacy-request"' in page.text
+    panel = api.client.get(f"/cases/{case_id}/decision", headers={"Accept": "text/html"})
+    assert panel.status_code == 409 and "answered on the request" in panel.text
+    flagged = api.client.post(f"/api/v1/cases/{case_id}/imminent-harm", json={"reason": "a threat"}, headers=api.staff_token(root))
+    assert flagged.status_code == 409 and flagged.json()["field"] == "case_id", flagged.text

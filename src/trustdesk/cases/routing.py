@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk.analysis.signals import LatestSignal, latest_signals
 from trustdesk.audit.log import Actor, record
-from trustdesk.cases.access import Reviewer, may_work, narrower, visible_case
+from trustdesk.cases.access import LEGAL_KINDS, Reviewer, may_work, narrower, visible_case
 from trustdesk.cases.queues import ROUTING_SCHEMA, fallback_queue
 from trustdesk.domain.errors import Conflict, FieldError
 from trustdesk.domain.priority import (
@@ -638,6 +638,8 @@ def flag_imminent_harm(session: Session, actor: Actor, flagger: Reviewer, case_i
     case = visible_case(session, flagger, case_id, lock=True)
     if case.status != "open":
         raise Conflict("case_id", f"case {case_id} is {case.status}")
+    if case.kind in LEGAL_KINDS:  # its deadline is the law's; harm seen in it is escalated, not routed
+        raise Conflict("case_id", f"case {case_id} is a {case.kind.replace('_', ' ')}: escalate it to the imminent-harm tier instead")
     if not reason.strip():
         raise FieldError("reason", "say what the imminent harm is")
     before = {"band": case.band, "priority_score": case.priority_score, "queue_id": case.queue_id, "due_at": case.due_at,

@@ -162,7 +162,7 @@ def _effect(data: Any, where: str) -> Effect:
         raise FieldError(where, "must be an object with a type")
     kind = data.get("type")
     allowed = {"route": {"queue", "priority", "band"}, "label": {"label"}, "action": {"policy", "actions", "days"}}
-    if kind not in allowed:
+    if not isinstance(kind, str) or kind not in allowed:  # a list or an object is no type (and cannot be looked up)
         raise FieldError(f"{where}.type", "one of route, label, action")
     unknown = sorted(set(data) - allowed[kind] - {"type"})
     if unknown:
@@ -172,7 +172,7 @@ def _effect(data: Any, where: str) -> Effect:
         if not isinstance(priority, int) or isinstance(priority, bool) or not 0 <= priority <= MAX_PRIORITY:
             raise FieldError(f"{where}.priority", f"a whole number of points from 0 to {MAX_PRIORITY}")
         band = data.get("band")
-        if band is not None and band not in set(Band):
+        if band is not None and (not isinstance(band, str) or band not in set(Band)):
             raise FieldError(f"{where}.band", f"one of {', '.join(Band)}")
         queue = _text(data, "queue", default="", where=where) or None
         if queue is None and not priority and band is None:

@@ -50,11 +50,13 @@ def confirming_decision(session: Session, case: Case) -> Decision | None:
     ).scalar_one_or_none()
 
 
-def case_policy(session: Session, case: Case, decision: Decision | None) -> Policy:
-    """The policy version the case was confirmed under, or the current one of its policy code."""
+def case_policy(session: Session, case: Case, decision: Decision | None) -> Policy | None:
+    """The policy version the case was confirmed under, or the current one of its policy code;
+    None for a case under no policy (a privacy or law-enforcement request: its code is the kind
+    of request or instrument)."""
     if decision is not None:
         return session.get_one(Policy, decision.policy_id)
-    return session.execute(select(Policy).where(Policy.code == case.policy_code, Policy.is_current.is_(True))).scalar_one()
+    return session.execute(select(Policy).where(Policy.code == case.policy_code, Policy.is_current.is_(True))).scalar_one_or_none()
 
 
 def gather(session: Session, who: Reviewer, case_id: int) -> Tipline:
@@ -63,8 +65,8 @@ def gather(session: Session, who: Reviewer, case_id: int) -> Tipline:
     case = visible_case(session, who, case_id)
     decision = confirming_decision(session, case)
     policy = case_policy(session, case, decision)
-    if not policy.ncmec_incident_type:
-        raise FieldError("case_id", f"policy {policy.code} maps to no NCMEC incident type: this is no child-safety case")
+    if policy is None or not policy.ncmec_incident_type:
+        raise FieldError("case_id", f"{case.policy_code or 'no policy'} maps to no NCMEC incident type: this is no child-safety case")
     subject = session.get_one(Subject, case.subject_id)
     app = session.get_one(App, case.app_id)
     account_id = subject.id if subject.kind == SubjectKind.ACCOUNT else subject.account_id

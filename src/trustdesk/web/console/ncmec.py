@@ -42,7 +42,8 @@ def case_panel(session: Session, who: StaffContext, case: Case) -> dict[str, Any
     child-safety staff or the case's policy maps to no NCMEC incident type."""
     if not who.has(*CHILD_SAFETY_REPORTERS):
         return None
-    if not builder.case_policy(session, case, builder.confirming_decision(session, case)).ncmec_incident_type:
+    policy = builder.case_policy(session, case, builder.confirming_decision(session, case))
+    if policy is None or not policy.ncmec_incident_type:
         return None
     due = case.legal_due_at
     return {"report": reports.latest(session, case.id), "due": due, "breached": due is not None and as_utc(due) < utcnow()}

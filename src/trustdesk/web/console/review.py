@@ -46,7 +46,7 @@ from trustdesk.domain.decision_trees import (
     default_tree,
     walk,
 )
-from trustdesk.domain.errors import FieldError, NotFound
+from trustdesk.domain.errors import Conflict, FieldError, NotFound
 from trustdesk.domain.priority import EXPLANATIONS, Band
 from trustdesk.domain.roles import ADMINS, ASSIGNERS, CASE_STAFF, CASE_TAKERS, ENFORCERS, REVIEWERS, TIER_STAFF
 from trustdesk.domain.vocabulary import CaseKind, CommentVisibility, EscalationStatus, ReporterType, Role, Urgency
@@ -59,7 +59,7 @@ from trustdesk.policy_versions import current_policies, spec_of
 from trustdesk.hash_banks.banks import list_banks
 from trustdesk.replies.case_replies import replies_on
 from trustdesk.privacy import requests as privacy_requests
-from trustdesk.store.models import MAX_BIGINT, Case, Queue, StaffUser, as_utc, utcnow
+from trustdesk.store.models import MAX_BIGINT, Case, LawEnforcementRequest, Queue, StaffUser, as_utc, utcnow
 from trustdesk.web.client_input import ClientInputRoute
 from trustdesk.web.console.ncmec import case_panel as ncmec_panel
 from trustdesk.web.console.replies import reply_panel
@@ -558,6 +558,8 @@ def decision_panel(
 ) -> HTMLResponse:
     """One step of the guided decision, as an htmx fragment."""
     case = access.visible_case(session, who.reviewer, case_id)
+    if case.kind in access.LEGAL_KINDS:
+        raise Conflict("case_id", f"case {case_id} is a {case.kind.replace('_', ' ')}: it is answered on the request's page, not decided")
     return render(request, "_decision.html", {"who": who, "panel": _panel(session, case, Draft(policy_code or case.policy_code, answers))})
 
 
@@ -692,7 +694,10 @@ def case_view(
         "ncmec": ncmec_panel(session, who, file.case),
     }
     context["privacy_request"] = privacy_requests.request_of_case(session, case_id) if file.case.kind == CaseKind.PRIVACY_REQUEST else None
-    if holding and appeal is None and context["privacy_request"] is None:
+    context["legal_request"] = file.case.kind in access.LEGAL_KINDS  # answered on its request's page, not decided here
+    context["authorities_request"] = session.execute(select(LawEnforcementRequest.id).where(LawEnforcementRequest.case_id == case_id)) \
+        .scalar_one_or_none() if file.case.kind == CaseKind.LAW_ENFORCEMENT_REQUEST else None
+    if holding and appeal is None and not context["legal_request"]:
         context["panel"] = _panel(session, file.case, draft or Draft(file.case.policy_code))
     context["replies"] = replies_on(session, who.reviewer, case_id)
     if who.has(*CASE_STAFF):
