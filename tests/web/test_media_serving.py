@@ -161,13 +161,15 @@ def test_the_declared_type_is_ignored_however_long(console: Console) -> None:
         (PNG[: len(PNG) // 2], "truncated or corrupt"),
         (JPEG[: len(JPEG) // 2], "truncated or corrupt"),
         (PNG[:-40] + bytes(40), "truncated or corrupt"),  # damaged rather than short
+        (PNG[:8] + bytes(200), "do not open as one"),  # a PNG's signature, then nothing Pillow can read
     ],
-    ids=["bomb-900MP", "bomb-64MP", "truncated-png", "truncated-jpeg", "corrupt-png"],
+    ids=["bomb-900MP", "bomb-64MP", "truncated-png", "truncated-jpeg", "corrupt-png", "png-signature-only"],
 )
 def test_bombs_and_broken_images_are_refused_and_nothing_is_stored(console: Console, body: bytes, reason: str) -> None:
     response = console.upload("photo-1", body, "image/png")
     assert response.status_code == 422, response.text
     assert response.json()["field"] == "file" and reason in response.json()["detail"]
+    assert " at 0x" not in response.json()["detail"]  # no server object's name
     assert console.items("photo-1") == []
     with console.api.db.reader() as session:
         assert session.execute(select(func.count()).select_from(Blob)).scalar_one() == 0

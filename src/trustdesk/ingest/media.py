@@ -13,7 +13,7 @@ import io
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -88,6 +88,8 @@ def _decoded_size(stream: BinaryIO, pillow_format: str) -> tuple[int, int]:
         raise
     except Image.DecompressionBombError as exc:
         raise MediaRefused(f"the image is a decompression bomb: {exc}") from exc
+    except UnidentifiedImageError as exc:  # its message names the server's temporary file
+        raise MediaRefused(f"the bytes begin like a {pillow_format} image but do not open as one") from exc
     except Exception as exc:  # noqa: BLE001 - any decoder failure means the bytes are not a usable image
         raise MediaRefused(f"the {pillow_format} image is truncated or corrupt: {exc}") from exc
     return width, height
