@@ -455,3 +455,21 @@ def test_a_cascade_counts_the_items_hidden_from_the_senior_and_names_none_of_the
     assert status == 200 and "photo-other" not in page and 'data-testid="withheld"' in page
     with world.api.db.reader() as s:
         assert s.execute(select(Subject.visibility).where(Subject.external_id == "photo-other")).scalar_one() == "removed"
+
+
+def test_a_child_safety_report_joining_an_imminent_harm_case_leaves_it_where_routing_puts_it_first(world: World) -> None:
+    """Routing tries the imminent-harm queue before the child-safety one, for a first report as
+    for one that joins: the case stays with the imminent-harm desk."""
+    r = world.api.post("/api/v1/reports", {"external_id": "r-harm", "subject_external_id": "acc-other", "policy_code": "SELF_HARM",
+                                           "reporter_type": "anonymous", "imminent_harm": True})
+    assert r.status_code == 201, r.text
+    case_id = _case_of_report(world, "r-harm")
+    with world.api.db.reader() as s:
+        harm_queue = s.execute(select(Queue.id).where(Queue.name == "Imminent harm")).scalar_one()
+        assert s.get_one(Case, case_id).queue_id == harm_queue
+    r = world.api.post("/api/v1/reports", {"external_id": "r-harm-cs", "subject_external_id": "acc-other", "policy_code": "CHILD_GROOMING",
+                                           "reporter_type": "anonymous"})
+    assert r.status_code == 201, r.text
+    assert _case_of_report(world, "r-harm-cs") == case_id
+    with world.api.db.reader() as s:
+        assert s.get_one(Case, case_id).queue_id == harm_queue

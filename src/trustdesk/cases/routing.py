@@ -468,9 +468,11 @@ class _Routing:
         """Add reports to an open case (locked by the caller) and re-score it from all of them.
 
         The case moves only where a live rule routes it, where routing sends a first report of
-        imminent harm, or where the reports' queue is closed to some who may see the case's (a
-        child-safety report joining a general case takes it out of the general reviewers' sight);
-        a case at a tier stays in its tier's queue and keeps its escalation's points.
+        imminent harm, or where the reports' queue comes first in routing order and is closed to
+        some who may see the case's (a child-safety report joining a general case takes it out
+        of the general reviewers' sight; one joining an imminent-harm case, whose queue comes
+        first, leaves it there); a case at a tier stays in its tier's queue and keeps its
+        escalation's points.
         """
         session, lead = self.session, self.lead(group)
         before = {"band": case.band, "priority_score": case.priority_score, "report_count": case.report_count,
@@ -480,7 +482,8 @@ class _Routing:
         priority = _with_rules(priority, routed.effects, case.priority_reasons)
         imminent = priority.band == Band.P0 and not case.imminent_harm and lead.imminent_harm
         queue = session.get_one(Queue, case.queue_id)
-        moves = routed.effects.route is not None or imminent or narrower(routed.queue, queue)
+        confines = routed.queue.position < queue.position and narrower(routed.queue, queue)
+        moves = routed.effects.route is not None or imminent or confines
         if case.tier is None and routed.queue.id != case.queue_id and moves:
             _leave_hands(case)
             case.queue_id, case.routed_by, queue = routed.queue.id, routed.routed_by, routed.queue
