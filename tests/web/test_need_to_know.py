@@ -473,3 +473,47 @@ def test_a_child_safety_report_joining_an_imminent_harm_case_leaves_it_where_rou
     assert _case_of_report(world, "r-harm-cs") == case_id
     with world.api.db.reader() as s:
         assert s.get_one(Case, case_id).queue_id == harm_queue
+
+
+def test_an_appeal_goes_where_the_subjects_moderation_is_not_to_a_legal_requests_queue(world: World) -> None:
+    """acc-cs is under a law-enforcement request (the legal team's queue) and a child-safety
+    decision: its appeal goes to the child-safety staff, and no listing shows it to others."""
+    with world.api.db.session() as s:
+        legal = staff.create_user(s, SETUP, world.settings, username="lee", password="long enough password", roles=["legal"],
+                                  with_totp=False).id
+        decision = decide_subject(s, SETUP, world.ids["acc-cs"], DecisionRequest("CHILD_GROOMING", verdict="violation", actions=["ban"],
+                                                                                 rationale="confirmed"))
+        decision_id = decision.id
+    r = world.api.post("/api/v1/law-enforcement-requests", {
+        "external_id": "le-1", "agency": "County Sheriff", "officer_name": "Det. Ruiz", "officer_email": "ruiz@sheriff.example",
+        "instrument": "emergency_disclosure", "reference": "SO-1", "subject_external_ids": ["acc-cs"], "received_at": "2026-12-01T09:30:00Z"})
+    assert r.status_code == 201, r.text
+    appeal = world.api.post("/api/v1/appeals", {"external_id": "ap-1", "statement": "not me", "decision_id": decision_id})
+    assert appeal.status_code == 201, appeal.text
+    with world.api.db.reader() as s:
+        appeal_case = s.get_one(Case, appeal.json()["case_id"])
+        le_queue = s.execute(select(Case.queue_id).where(Case.kind == "law_enforcement_request")).scalar_one()
+    assert appeal_case.queue_id == world.ids["cs-queue"]
+    listed = world.api.client.get(f"/api/v1/queues/{le_queue}/cases", headers=world.api.staff_token(legal))
+    assert listed.status_code == 200 and [c["kind"] for c in listed.json()] == ["law_enforcement_request"]
+    for who in ("cs", "cs-lead"):  # not locked out of their own cases by the request
+        assert world.api.client.get(f"/api/v1/cases/{world.ids['acc-case']}", headers=world.as_(who)).status_code == 200
+        assert world.api.client.get(f"/api/v1/cases/{appeal_case.id}", headers=world.as_(who)).status_code == 200
+
+
+def test_a_queue_lists_no_case_about_a_subject_hidden_from_its_reader(world: World) -> None:
+    """An escalation of photo-cs sitting in the general queue (put there by hand) is not listed to
+    a moderator, as its page is not shown to them."""
+    with world.api.db.session() as s:
+        general = s.execute(select(Queue.id).where(Queue.name == "General")).scalar_one()
+        model = s.get_one(Case, world.ids["post-case"])
+        stray = Case(**{c.key: getattr(model, c.key) for c in Case.__table__.columns if c.key != "id"})
+        stray.subject_id, stray.kind, stray.queue_id = world.ids["photo-cs"], "escalation", general
+        s.add(stray)
+        s.flush()
+        stray_id = stray.id
+    listed = world.api.client.get(f"/api/v1/queues/{general}/cases", headers=world.as_("mod"))
+    assert listed.status_code == 200 and {c["id"] for c in listed.json()} == {world.ids["post-case"]}
+    assert world.api.client.get(f"/api/v1/cases/{stray_id}", headers=world.as_("mod")).status_code == 404
+    seen = world.api.client.get(f"/api/v1/queues/{general}/cases", headers=world.as_("cs-lead"))
+    assert seen.status_code == 200 and {c["id"] for c in seen.json()} == {world.ids["post-case"], stray_id}

@@ -27,8 +27,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, exists, select, true
+from sqlalchemy.orm import Session, aliased
 
 from trustdesk.domain.errors import Forbidden, NotFound
 from trustdesk.domain.roles import CASE_TAKERS, CONFINED
@@ -127,6 +127,15 @@ def restricted_subjects(session: Session, who: Reviewer, subject_ids: Iterable[i
         select(Case.subject_id).where(Case.subject_id.in_(ids), Case.queue_id.in_(hidden), Case.kind.not_in(LEGAL_KINDS))
         .distinct()
     ).scalars())
+
+
+def unhidden_subject(subject_id: ColumnElement[int], hidden: set[int]) -> ColumnElement[bool]:
+    """`restricted_subjects` in SQL, for a query's rows: true for a subject with no case in the
+    `hidden` queues other than a legal request's."""
+    if not hidden:
+        return true()
+    other = aliased(Case)  # the subject's cases, apart from a case the query is about
+    return ~exists().where(other.subject_id == subject_id, other.queue_id.in_(hidden), other.kind.not_in(LEGAL_KINDS))
 
 
 def visible_subject(session: Session, who: Reviewer, subject_id: int) -> Subject:

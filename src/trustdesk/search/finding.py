@@ -18,13 +18,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
-from sqlalchemy import ColumnElement, exists, literal_column, select, true, tuple_, union_all
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import literal_column, select, tuple_, union_all
+from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
-from trustdesk.cases.access import LEGAL_KINDS, Reviewer, hidden_queue_ids
+from trustdesk.cases.access import LEGAL_KINDS, Reviewer, hidden_queue_ids, unhidden_subject
 from trustdesk.domain.errors import FieldError
 from trustdesk.domain.identifiers import IdentifierKind, kinds_of
 from trustdesk.search.identifier_index import digest_of
@@ -118,26 +117,17 @@ def search(session: Session, actor: Actor, who: Reviewer, query: str, kind: HitK
     return SearchPage(query, page, _hits(session, unique), page + 1 if more else None, [k.value for k in compared])
 
 
-def _visible_subject(subject_id: Any, hidden: set[int]) -> ColumnElement[bool]:
-    """True for a subject with no case in a queue hidden from the searcher, other than a legal
-    request's (as `cases.access.restricted_subjects`)."""
-    if not hidden:
-        return true()
-    other = aliased(Case)  # the subject's cases, apart from a case the query is about
-    return ~exists().where(other.subject_id == subject_id, other.queue_id.in_(hidden), other.kind.not_in(LEGAL_KINDS))
-
-
 def _by_id(session: Session, query: str, wanted: tuple[HitKind, ...], hidden: set[int]) -> list[Ref]:
     n = whole_number(query.removeprefix("#"))
     if n is None or n < 1:
         return []
     refs: list[Ref] = []
-    legal_or_visible = Case.kind.in_(LEGAL_KINDS) | _visible_subject(Case.subject_id, hidden)  # as `visible_case`
+    legal_or_visible = Case.kind.in_(LEGAL_KINDS) | unhidden_subject(Case.subject_id, hidden)  # as `visible_case`
     if HitKind.CASE in wanted and session.execute(select(Case.id).where(Case.id == n, Case.queue_id.not_in(hidden), legal_or_visible)).first():
         refs.append((HitKind.CASE, n, "case id"))
-    if HitKind.REPORT in wanted and session.execute(select(Report.id).where(Report.id == n, _visible_subject(Report.subject_id, hidden))).first():
+    if HitKind.REPORT in wanted and session.execute(select(Report.id).where(Report.id == n, unhidden_subject(Report.subject_id, hidden))).first():
         refs.append((HitKind.REPORT, n, "report id"))
-    if HitKind.SUBJECT in wanted and session.execute(select(Subject.id).where(Subject.id == n, _visible_subject(Subject.id, hidden))).first():
+    if HitKind.SUBJECT in wanted and session.execute(select(Subject.id).where(Subject.id == n, unhidden_subject(Subject.id, hidden))).first():
         refs.append((HitKind.SUBJECT, n, "subject id"))
     return refs
 
@@ -150,11 +140,11 @@ def _by_external_id(session: Session, query: str, wanted: tuple[HitKind, ...], h
     refs: list[Ref] = []
     if HitKind.SUBJECT in wanted:
         refs += [(HitKind.SUBJECT, i, "subject external id") for i in session.execute(
-            select(Subject.id).where(Subject.app_id.in_(apps), Subject.external_id == query, _visible_subject(Subject.id, hidden))
+            select(Subject.id).where(Subject.app_id.in_(apps), Subject.external_id == query, unhidden_subject(Subject.id, hidden))
             .order_by(Subject.id).limit(_EXACT_LIMIT)).scalars()]
     if HitKind.REPORT in wanted:
         refs += [(HitKind.REPORT, i, "report external id") for i in session.execute(
-            select(Report.id).where(Report.app_id.in_(apps), Report.external_id == query, _visible_subject(Report.subject_id, hidden))
+            select(Report.id).where(Report.app_id.in_(apps), Report.external_id == query, unhidden_subject(Report.subject_id, hidden))
             .order_by(Report.id).limit(_EXACT_LIMIT)).scalars()]
     return refs
 
@@ -174,9 +164,9 @@ def _by_identifier(
     subject_ids = [i for t, i in how if t == HitKind.SUBJECT] if HitKind.SUBJECT in wanted else []
     report_ids = [i for t, i in how if t == HitKind.REPORT] if HitKind.REPORT in wanted else []
     visible_subjects = set(session.execute(
-        select(Subject.id).where(Subject.id.in_(subject_ids), _visible_subject(Subject.id, hidden))).scalars()) if subject_ids else set()
+        select(Subject.id).where(Subject.id.in_(subject_ids), unhidden_subject(Subject.id, hidden))).scalars()) if subject_ids else set()
     visible_reports = set(session.execute(
-        select(Report.id).where(Report.id.in_(report_ids), _visible_subject(Report.subject_id, hidden))).scalars()) if report_ids else set()
+        select(Report.id).where(Report.id.in_(report_ids), unhidden_subject(Report.subject_id, hidden))).scalars()) if report_ids else set()
     return [(HitKind(t), i, kind) for (t, i), kind in how.items()
             if (t == HitKind.SUBJECT and i in visible_subjects) or (t == HitKind.REPORT and i in visible_reports)][:_EXACT_LIMIT]
 
@@ -187,10 +177,10 @@ def _by_text(session: Session, query: str, wanted: tuple[HitKind, ...], hidden: 
     parts = []
     if words and HitKind.REPORT in wanted:
         parts.append(select(literal_column("'report'").label("kind"), Report.id.label("id"), Report.received_at.label("at"))
-                     .where(full_text.matches(session, Report, words), _visible_subject(Report.subject_id, hidden)))
+                     .where(full_text.matches(session, Report, words), unhidden_subject(Report.subject_id, hidden)))
     if words and HitKind.SUBJECT in wanted:
         parts.append(select(literal_column("'subject'").label("kind"), Subject.id.label("id"), Subject.received_at.label("at"))
-                     .where(full_text.matches(session, Subject, words), _visible_subject(Subject.id, hidden)))
+                     .where(full_text.matches(session, Subject, words), unhidden_subject(Subject.id, hidden)))
     if not parts:
         return [], False
     found = union_all(*parts).subquery()
