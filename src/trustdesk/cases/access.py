@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, exists, select, true
 from sqlalchemy.orm import Session, aliased
@@ -123,10 +124,13 @@ def restricted_subjects(session: Session, who: Reviewer, subject_ids: Iterable[i
     hidden = hidden_queue_ids(session, who) if ids else set()
     if not hidden:
         return set()
-    return set(session.execute(
-        select(Case.subject_id).where(Case.subject_id.in_(ids), Case.queue_id.in_(hidden), Case.kind.not_in(LEGAL_KINDS))
-        .distinct()
-    ).scalars())
+    return set(session.execute(select(Case.subject_id).where(Case.subject_id.in_(ids), _hides(Case, hidden)).distinct()).scalars())
+
+
+def _hides(case: Any, hidden: set[int]) -> ColumnElement[bool]:
+    """A case (the model or an alias of it) that hides its subject from whoever may not see the
+    `hidden` queues: one in such a queue, other than a legal request's."""
+    return case.queue_id.in_(hidden) & case.kind.not_in(LEGAL_KINDS)
 
 
 def unhidden_subject(subject_id: ColumnElement[int], hidden: set[int]) -> ColumnElement[bool]:
@@ -135,7 +139,7 @@ def unhidden_subject(subject_id: ColumnElement[int], hidden: set[int]) -> Column
     if not hidden:
         return true()
     other = aliased(Case)  # the subject's cases, apart from a case the query is about
-    return ~exists().where(other.subject_id == subject_id, other.queue_id.in_(hidden), other.kind.not_in(LEGAL_KINDS))
+    return ~exists().where(other.subject_id == subject_id, _hides(other, hidden))
 
 
 def visible_subject(session: Session, who: Reviewer, subject_id: int) -> Subject:

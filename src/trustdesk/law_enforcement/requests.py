@@ -184,6 +184,11 @@ def request_of(session: Session, request_id: int, *, lock: bool = False) -> LawE
     return found
 
 
+def request_of_case(session: Session, case_id: int) -> LawEnforcementRequest | None:
+    """The request a law-enforcement case was opened for (the caller checked access to the case)."""
+    return session.execute(select(LawEnforcementRequest).where(LawEnforcementRequest.case_id == case_id)).scalar_one_or_none()
+
+
 def filed_by_app(session: Session, app_id: int, *, status: RequestStatus | None = None, before: int | None = None,
                  limit: int = 100) -> list[LawEnforcementRequest]:
     """The requests an app's API clients filed, newest first (`before`: only older ids). Those

@@ -58,8 +58,9 @@ from trustdesk.notices.notice import notices_of_case
 from trustdesk.policy_versions import current_policies, spec_of
 from trustdesk.hash_banks.banks import list_banks
 from trustdesk.replies.case_replies import replies_on
+from trustdesk.law_enforcement import requests as authorities
 from trustdesk.privacy import requests as privacy_requests
-from trustdesk.store.models import MAX_BIGINT, Case, LawEnforcementRequest, Queue, StaffUser, as_utc, utcnow
+from trustdesk.store.models import MAX_BIGINT, Case, Queue, StaffUser, as_utc, utcnow
 from trustdesk.web.client_input import ClientInputRoute
 from trustdesk.web.console.ncmec import case_panel as ncmec_panel
 from trustdesk.web.console.replies import reply_panel
@@ -695,8 +696,8 @@ def case_view(
     }
     context["privacy_request"] = privacy_requests.request_of_case(session, case_id) if file.case.kind == CaseKind.PRIVACY_REQUEST else None
     context["legal_request"] = file.case.kind in access.LEGAL_KINDS  # answered on its request's page, not decided here
-    context["authorities_request"] = session.execute(select(LawEnforcementRequest.id).where(LawEnforcementRequest.case_id == case_id)) \
-        .scalar_one_or_none() if file.case.kind == CaseKind.LAW_ENFORCEMENT_REQUEST else None
+    context["authorities_request"] = authorities.request_of_case(session, case_id) \
+        if file.case.kind == CaseKind.LAW_ENFORCEMENT_REQUEST else None
     if holding and appeal is None and not context["legal_request"]:
         context["panel"] = _panel(session, file.case, draft or Draft(file.case.policy_code))
     context["replies"] = replies_on(session, who.reviewer, case_id)
