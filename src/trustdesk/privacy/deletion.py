@@ -12,16 +12,18 @@ the person's audit-payload key (crypto-shredding: the chain stays intact, unread
 subject row stays, erased, with the pseudonym and the records of decisions about it.
 
 Blob files are removed after the transaction commits (`remove_files`), so a rollback never
-leaves a row pointing at a file that is gone; a crash in between leaves only unreferenced files.
-Both steps take turns on each blob with writers of the same bytes (`trustdesk.store.blobs`), so
+leaves a row pointing at a file that is gone; a crash in between leaves only unreferenced files,
+which the retention job then removes (`sweep_files`), as it does files whose upload never got
+recorded. Both steps take turns on each blob with writers of the same bytes (`trustdesk.store.blobs`), so
 an upload of an erased file's bytes to another subject keeps the file, or is refused to be sent again.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session
@@ -190,3 +192,25 @@ def remove_files(db: Database, blobs: BlobStore, shas: Iterable[str]) -> int:
             lock_blob(session, sha)
         kept = set(session.execute(select(Blob.sha256).where(Blob.sha256.in_(wanted))).scalars())
         return sum(blobs.delete(sha) for sha in wanted if sha not in kept)
+
+
+# Files written longer ago than this and still claimed by no row are left over: an upload records
+# its file within the request, a media fetch within its job.
+UNCLAIMED_FOR = timedelta(hours=1)
+_SWEEP_CHUNK = 500
+
+
+def sweep_files(db: Database, blobs: BlobStore, now: datetime) -> int:
+    """Remove the files no blob row claims that were written before `now - UNCLAIMED_FOR`: those
+    of an erasure whose process stopped between its commit and `remove_files` (erased content must
+    not outlive its erasure), of uploads whose transaction never committed, and half-written ones;
+    returns how many went. The rows are read without holding a write turn; a candidate is removed
+    under the blob's turn, only if no row claims it by then (`remove_files`)."""
+    written_before = now - UNCLAIMED_FOR
+    removed = blobs.discard_unfinished(written_before)
+    names = blobs.names(written_before)
+    while chunk := list(itertools.islice(names, _SWEEP_CHUNK)):
+        with db.reader() as session:
+            claimed = set(session.execute(select(Blob.sha256).where(Blob.sha256.in_(chunk))).scalars())
+        removed += remove_files(db, blobs, [sha for sha in chunk if sha not in claimed])
+    return removed

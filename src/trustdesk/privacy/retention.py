@@ -5,7 +5,8 @@ Everything goes through the one deletion path (`trustdesk.privacy.deletion`), a 
 transaction: content items (not accounts, whose contact data goes when the host platform deletes
 them or the person asks) unchanged for the `content` retention, account events' network
 identifiers older than the `network` retention, and released holds' evidence sets the
-`evidence` retention after release. A hold placed while a batch runs makes the deletion path
+`evidence` retention after release. Files no row claims any more (a process stopped between an
+erasure's commit and its file removal, an upload never recorded) go too. A hold placed while a batch runs makes the deletion path
 refuse; the batch rolls back and the next run leaves that subject out.
 """
 
@@ -21,7 +22,7 @@ from trustdesk.config import Settings
 from trustdesk.domain.vocabulary import SubjectKind
 from trustdesk.evidence.holds import release_hold
 from trustdesk.jobs.registry import WorkerContext, job_kind
-from trustdesk.privacy.deletion import delete_subject_data, erase_network_identifiers, purge_evidence, remove_files
+from trustdesk.privacy.deletion import delete_subject_data, erase_network_identifiers, purge_evidence, remove_files, sweep_files
 from trustdesk.store.blobs import BlobStore
 from trustdesk.store.database import Database
 from trustdesk.store.models import EvidenceItem, HoldSubject, LegalHold, Subject, utcnow
@@ -37,6 +38,7 @@ class Purged:
     subjects: int = 0
     account_events: int = 0
     files: int = 0
+    unclaimed_files: int = 0
 
 
 def purge_due(db: Database, settings: Settings, blobs: BlobStore, *, now: datetime | None = None) -> Purged:
@@ -47,6 +49,7 @@ def purge_due(db: Database, settings: Settings, blobs: BlobStore, *, now: dateti
     _purge_released_evidence(db, blobs, moment - settings.retention("evidence"), done)
     _erase_old_content(db, blobs, moment - settings.retention("content"), done)
     _erase_old_identifiers(db, moment - settings.retention("network"), done)
+    done.unclaimed_files = sweep_files(db, blobs, moment)
     return done
 
 

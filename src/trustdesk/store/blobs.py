@@ -2,7 +2,7 @@
 
 A blob is named by the SHA-256 of its bytes, so storing the same file twice costs nothing and
 a name proves the content. `BlobStore` is the interface; `FileBlobStore` keeps blobs under the
-data directory. An S3-compatible store implements the same four methods. Only the deletion
+data directory. An S3-compatible store implements the same six methods. Only the deletion
 path (`trustdesk.privacy.deletion`) deletes a blob.
 
 Identical bytes are one file, so an erasure of the last subject that used a file can meet an
@@ -17,7 +17,9 @@ import hashlib
 import os
 import tempfile
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -61,6 +63,16 @@ class BlobStore(ABC):
     @abstractmethod
     def delete(self, sha256: str) -> bool:
         """Remove a stored blob; False if it was not there."""
+
+    @abstractmethod
+    def names(self, written_before: datetime) -> Iterator[str]:
+        """The hashes of the blobs last written before `written_before` (storing the same bytes
+        again writes them anew), for finding files that no row claims."""
+
+    @abstractmethod
+    def discard_unfinished(self, started_before: datetime) -> int:
+        """Remove what writes started before `started_before` left half-done (a process stopped
+        in the middle of `put`); how many."""
 
 
 class FileBlobStore(BlobStore):
@@ -111,6 +123,28 @@ class FileBlobStore(BlobStore):
         except FileNotFoundError:
             return False
         return True
+
+    def names(self, written_before: datetime) -> Iterator[str]:
+        cutoff = written_before.timestamp()
+        for path in self.root.glob("[0-9a-f][0-9a-f]/[0-9a-f][0-9a-f]/*"):
+            if path.parent.name != path.name[2:4] or path.parent.parent.name != path.name[:2]:
+                continue  # not a name `_path` gives
+            try:
+                if path.stat().st_mtime < cutoff and self._path(path.name) == path:
+                    yield path.name
+            except FileNotFoundError:  # removed meanwhile, or not a hash
+                continue
+
+    def discard_unfinished(self, started_before: datetime) -> int:
+        cutoff, removed = started_before.timestamp(), 0
+        for path in self.root.glob(".incoming-*"):
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue
+        return removed
 
 
 # The advisory lock space of blobs on PostgreSQL (the two-key form, apart from single-key locks).
