@@ -94,13 +94,32 @@ def test_an_erasure_erases_what_no_hold_covers_and_says_what_was_retained(world:
         assert done.request.outcome == {"erased": ["photo-1"], "already_erased": [], "retained": [
             {"external_id": "acc-1", "hold_id": hold.id, "basis": "law_enforcement_preservation"},
             {"external_id": "post-1", "hold_id": hold.id, "basis": "law_enforcement_preservation"}]}
-        assert f"- post-1: legal hold {hold.id}, basis law_enforcement_preservation" in (done.request.answer or "")
+        answer = done.request.answer or ""
+        assert "Retained for now: 2 of your records, which the law requires us to keep" in answer
+        # No tipping off: the person is not told which hold, on what basis, or which items it covers.
+        assert "law_enforcement" not in answer and "hold " not in answer and "post-1" not in answer
     with world.api.db.reader() as s:
         erased = {x.external_id: x.erased_at is not None for x in s.execute(select(Subject)).scalars()}
         assert erased == {"acc-1": False, "post-1": False, "photo-1": True, "acc-2": False, "photo-2": False}
         assert s.get_one(Subject, world.ids["post-1"]).text == "meet me behind the school"
     r = world.api.client.get(f"/api/v1/privacy-requests/{filed['id']}", headers=world.api.auth)
     assert r.status_code == 200 and r.json()["status"] == "answered" and r.json()["outcome"]["erased"] == ["photo-1"]
+
+
+def test_what_an_ncmec_hold_keeps_is_not_named_to_the_person_or_the_host_platform(world: Held, settings: Settings) -> None:
+    with world.api.db.session() as s:
+        add_endpoint(s, LEGAL, SecretBox(settings.secret_key), s.get_one(App, world.api.app_id), "http://127.0.0.1:9/hooks", production=False)
+        holds.place_hold(s, LEGAL, [world.ids["photo-1"]], HoldSpec("ncmec_report", "CyberTipline report 88213"))
+    filed = _file(world)
+    with world.api.db.session() as s:
+        requests.verify(s, PRIVACY, int(filed["id"]), True, "signed in to the account")
+        done = requests.complete(s, PRIVACY, int(filed["id"]), "We erased your data.")
+        assert [r["basis"] for r in done.request.outcome["retained"]] == ["ncmec_report", "ncmec_report"]  # the staff's record
+        assert "ncmec" not in (done.request.answer or "").lower() and "photo-1" not in (done.request.answer or "")
+    with world.api.db.reader() as s:
+        data = s.execute(select(OutboxMessage).where(OutboxMessage.event_type == "privacy.erasure_completed")).scalar_one().payload["data"]
+    assert (data["erased"], data["retained"]) == (["post-1"], ["acc-1", "photo-1"])
+    assert "ncmec" not in str(data).lower() and "hold" not in str(data)
 
 
 def test_an_unheld_person_is_erased_whole_and_the_host_platform_is_told(world: Held, settings: Settings) -> None:

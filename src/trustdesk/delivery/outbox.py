@@ -16,8 +16,8 @@ Envelope: `{"type", "timestamp", "data"}`; `data` has `action_id`, `decision_id`
 `evaluation.batch_completed` event (`announce_batch`) carries `batch_id`, `item_count`,
 `verdicts` (counted by verdict), `errors` and `sequence`. A `privacy.erasure_completed` event
 (`announce_erasure`) carries `privacy_request_id`, `external_id` (the platform's id for the
-request, if it filed it), `subject`, `erased` and `retained` (external ids, each retained one
-with its `hold_id` and `basis`) and `sequence`.
+request, if it filed it), `subject`, `erased` and `retained` (external ids; never the hold or its
+basis, which must not reach the person) and `sequence`.
 
 A row is `pending` until delivered, `dead` after a day of failures, or `cancelled` (by an
 admin, or when its endpoint is removed); a dead or cancelled row can be retried, which makes

@@ -351,18 +351,22 @@ def _erase(session: Session, actor: Actor, request: PrivacyRequest) -> tuple[Del
         "already_erased": sorted(s.external_id for s in done.already_erased),
         "retained": [{"external_id": r.external_id, "hold_id": r.hold_id, "basis": r.basis} for r in retained],
     }
+    # The host platform learns which items stay, not why: a hold's basis (an NCMEC report, a
+    # law-enforcement request under a non-disclosure order) must not reach the person through it.
     outbox.announce_erasure(session, account, {"privacy_request_id": request.id, "external_id": request.external_id,
                                                "erased": request.outcome["erased"] + request.outcome["already_erased"],
-                                               "retained": request.outcome["retained"]})
+                                               "retained": [r.external_id for r in retained]})
     return done, retained
 
 
 def erasure_statement(done: Deletion, retained: list[Retained]) -> str:
-    """What the answer tells the person: what was erased, and what a legal hold keeps and why."""
+    """What the answer tells the person: what was erased, and how much the law requires to be
+    kept for now. Never which items or which hold: naming a hold's basis or the content it covers
+    would tip off someone reported to NCMEC or under a law-enforcement request (no tipping off)."""
     lines = [f"Erased: {len(done.erased) + len(done.already_erased)} of your records (account and content)."]
     if retained:
-        lines.append("Retained, because a legal hold requires it (GDPR Art. 17(3)(b) and (e); CCPA §1798.105(d)):")
-        lines += [f"- {r.external_id}: legal hold {r.hold_id}, basis {r.basis}" for r in retained]
+        lines.append(f"Retained for now: {len(retained)} of your records, which the law requires us to keep "
+                     "(GDPR Art. 17(3)(b) and (e); CCPA §1798.105(d)). They will be erased once that obligation ends.")
     return "\n".join(lines)
 
 
