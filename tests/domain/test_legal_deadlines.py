@@ -24,14 +24,16 @@ def test_a_month_is_a_calendar_month_and_an_extension_lengthens_the_date() -> No
     assert add_months(date(2028, 1, 31), 1) == date(2028, 2, 29)
     assert add_months(date(2026, 12, 15), 2) == date(2027, 2, 15)
     assert privacy_due(Regime.GDPR, date(2027, 1, 31)) == date(2027, 2, 28)
-    assert privacy_extended(Regime.GDPR, date(2027, 2, 28)) == date(2027, 4, 28)
+    assert privacy_extended(Regime.GDPR, date(2027, 1, 31)) == date(2027, 4, 30)  # three months from receipt, not two from 28 February
+    assert privacy_extended(Regime.GDPR, date(2026, 12, 15)) == date(2027, 3, 15)
+    assert privacy_extended(Regime.UK_GDPR, date(2027, 1, 31), paused_days=6) == date(2027, 5, 6)
     assert privacy_due(Regime.UK_GDPR, date(2027, 3, 10), paused_days=6) == date(2027, 4, 16)
 
 
 def test_each_regime_counts_its_own_way() -> None:
     received = date(2026, 12, 4)  # a Friday
     assert privacy_due(Regime.CCPA, received) == date(2027, 1, 18)
-    assert privacy_extended(Regime.CCPA, date(2027, 1, 18)) == date(2027, 3, 4)
+    assert privacy_extended(Regime.CCPA, received) == date(2027, 3, 4)
     assert add_business_days(received, 1) == date(2026, 12, 7)  # the Monday
     assert privacy_due(Regime.CCPA_OPT_OUT, received) == date(2026, 12, 25)
     assert privacy_due(Regime.LGPD, received) == date(2026, 12, 19)

@@ -61,13 +61,13 @@ def test_identity_pause_and_extension_move_the_clock_and_a_regime_without_one_re
     with world.api.db.session() as s:
         request = requests.verify(s, PRIVACY, int(uk["id"]), True, "passport seen", paused_days=5)
         assert (request.verification, request.due_on, request.verified_by) == ("verified", date(2026, 3, 5), "staff:priya")
-        request = requests.extend(s, PRIVACY, int(uk["id"]), "complex: many accounts")
+        request = requests.extend(s, PRIVACY, int(uk["id"]), "complex: many accounts", date(2026, 3, 5))
         assert request.extended_to == date(2026, 5, 5)
         assert s.get_one(Case, request.case_id).legal_due_at == end_of(date(2026, 5, 5))
         with pytest.raises(Conflict):
-            requests.extend(s, PRIVACY, int(uk["id"]), "again")
+            requests.extend(s, PRIVACY, int(uk["id"]), "again", date(2026, 3, 5))
         with pytest.raises(FieldError) as refused:
-            requests.extend(s, PRIVACY, int(lgpd["id"]), "complex")
+            requests.extend(s, PRIVACY, int(lgpd["id"]), "complex", date(2026, 2, 1))
         assert refused.value.field == "extension"
         with pytest.raises(FieldError) as paused:
             requests.verify(s, PRIVACY, int(lgpd["id"]), True, "id card", paused_days=3)
@@ -82,6 +82,20 @@ def test_answering_needs_a_verified_identity(world: Held) -> None:
         assert unverified.value.field == "verification"
         refused = requests.refuse(s, PRIVACY, int(filed["id"]), "identity not proven")
         assert (refused.status, s.get_one(Case, refused.case_id).status) == ("refused", "decided")
+
+
+def test_an_extension_after_the_first_period_ran_out_is_refused_and_the_breach_stays(world: Held) -> None:
+    filed = _file(world)  # GDPR, received 2026-01-31: due 2026-02-28
+    with world.api.db.session() as s:
+        with pytest.raises(Conflict) as late:
+            requests.extend(s, PRIVACY, int(filed["id"]), "complex", date(2026, 3, 1))
+        assert late.value.field == "extension" and "2026-02-28" in late.value.message
+    with world.api.db.reader() as s:
+        assert s.get_one(PrivacyRequest, int(filed["id"])).extended_to is None
+        [row] = [r for r in requests.dashboard(s, date(2026, 3, 1)) if r.request.id == int(filed["id"])]
+        assert (row.due, row.breached) == (date(2026, 2, 28), True)
+    with world.api.db.session() as s:  # on the last day of the period it is still in time
+        assert requests.extend(s, PRIVACY, int(filed["id"]), "complex", date(2026, 2, 28)).extended_to == date(2026, 4, 30)
 
 
 def test_an_erasure_erases_what_no_hold_covers_and_says_what_was_retained(world: Held) -> None:

@@ -437,8 +437,9 @@ def _filed(world: World) -> dict[str, Any]:
     return {"escalation_id": r.json()["id"]}
 
 
+# Received today: its one extension can still be taken.
 PRIVACY_FILING = {"external_id": "dsr-1", "subject_external_id": "acc-1", "regime": "gdpr", "request_type": "access",
-                  "requester_name": "Ana", "requester_contact": "acc-1@example.org", "received_on": "2026-01-05"}
+                  "requester_name": "Ana", "requester_contact": "acc-1@example.org", "received_on": utcnow().date().isoformat()}
 
 
 def _privacy_request(world: World) -> dict[str, Any]:

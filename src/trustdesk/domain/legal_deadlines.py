@@ -113,12 +113,15 @@ def privacy_due(regime: Regime, received: date, *, paused_days: int = 0) -> date
     return due + timedelta(days=paused_days)
 
 
-def privacy_extended(regime: Regime, due: date) -> date:
-    """The due date after the regime's one extension; refused where the regime has none."""
+def privacy_extended(regime: Regime, received: date, *, paused_days: int = 0) -> date:
+    """The due date after the regime's one extension, counted from receipt as the whole period
+    (GDPR: three months from receipt, so a request received on 31 January is due on 30 April,
+    not two months after a February already cut short); refused where the regime has none."""
     rule = PRIVACY_RULES[regime]
     if not rule.extendable:
         raise FieldError("extension", f"{rule.citation}: no extension is allowed")
-    return add_months(due, rule.extension_months) + timedelta(days=rule.extension_days)
+    whole = add_months(received, rule.months + rule.extension_months)
+    return whole + timedelta(days=rule.days + rule.extension_days + paused_days)
 
 
 def instrument_due(instrument: Instrument, received: datetime, stated: datetime | None = None) -> datetime:

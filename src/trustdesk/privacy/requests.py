@@ -213,7 +213,7 @@ def verify(session: Session, actor: Actor, request_id: int, verified: bool, note
     regime = Regime(request.regime)
     request.due_on = privacy_due(regime, request.received_on, paused_days=paused_days)
     if request.extended_to is not None:
-        request.extended_to = privacy_extended(regime, request.due_on)
+        request.extended_to = privacy_extended(regime, request.received_on, paused_days=paused_days)
     request.paused_days = paused_days
     request.verification = (Verification.VERIFIED if verified else Verification.FAILED).value
     request.verification_note, request.verified_by, request.verified_at = why, actor.label, utcnow()
@@ -223,15 +223,21 @@ def verify(session: Session, actor: Actor, request_id: int, verified: bool, note
     return request
 
 
-def extend(session: Session, actor: Actor, request_id: int, reason: str) -> PrivacyRequest:
+def extend(session: Session, actor: Actor, request_id: int, reason: str, today: date) -> PrivacyRequest:
     """Take the regime's one extension, with the reason the requester is told; refused where
-    the regime has none, and a second time."""
+    the regime has none, a second time, and once the first period has run out: the requester
+    must be told within it (GDPR Art. 12(3), CCPA §1798.130), and an extension taken late would
+    turn a missed deadline into a met one."""
     request = _open_locked(session, request_id)
     why = text("reason", reason, 2000)
     if request.extended_to is not None:
         raise Conflict("extension", f"privacy request {request_id} was extended already, to {request.extended_to}")
+    extended_to = privacy_extended(Regime(request.regime), request.received_on, paused_days=request.paused_days)
+    if today > request.due_on:
+        raise Conflict("extension", f"the answer was due on {request.due_on}: an extension is taken, and the requester told, "
+                                    "within the first period, not after it")
     before = _state(request)
-    request.extended_to = privacy_extended(Regime(request.regime), request.due_on)
+    request.extended_to = extended_to
     request.extension_reason = why
     _move_clock(session, request)
     record(session, actor=actor, verb="privacy_request.extended", object_type="privacy_request", object_id=request.id,

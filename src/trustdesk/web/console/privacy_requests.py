@@ -123,7 +123,7 @@ def confirm_receipt(request_id: RowId, how: str = Form("", max_length=2000), who
 @router.post("/privacy-requests/{request_id}/extend")
 def extend(request_id: RowId, reason: str = Form("", max_length=2000), who: StaffContext = Depends(PRIVACY),
            session: Session = COMMITTED) -> Response:
-    requests.extend(session, who.actor, request_id, reason)
+    requests.extend(session, who.actor, request_id, reason, utcnow().date())
     return RedirectResponse(f"/privacy-requests/{request_id}?notice=extended", status_code=303)
 
 
