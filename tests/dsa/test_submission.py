@@ -103,6 +103,42 @@ def test_a_refused_statement_keeps_the_errors_per_field_and_the_rest_of_its_batc
     assert sorted(s["puid"] for s in sandbox.accepted()) == sorted([rows[0].puid, rows[2].puid])
 
 
+def test_a_statement_invalid_on_its_puid_is_refused_not_taken_as_already_there(world: World, sandbox: Sandbox) -> None:
+    decide_posts(world, 2)
+    broken = _rows(world)[0]
+    with world.db.session() as s:
+        s.execute(update(StatementOfReasons).where(StatementOfReasons.id == broken.id).values(body=broken.body | {"puid": "not a puid!"}))
+
+    tally = _submit(world, sandbox)
+
+    assert (tally.accepted, tally.already_there, tally.refused) == (1, 0, 1)
+    assert list(tally.errors[broken.puid]) == ["puid"]
+    assert [r.submission for r in _rows(world)] == [REFUSED, ACCEPTED]
+
+
+def test_a_refusal_naming_no_statement_is_met_one_statement_at_a_time_and_holds_back_nothing(world: World) -> None:
+    decide_posts(world, 3)
+    broken = _rows(world)[1].puid
+    sent: list[int] = []
+
+    def database(request: httpx.Request) -> httpx.Response:
+        statements = httpx.Response(200, content=request.content).json()["statements"]
+        sent.append(len(statements))
+        if len(statements) > 1 or statements[0]["puid"] == broken:
+            return httpx.Response(422, json={"message": "The given data was invalid."})
+        return httpx.Response(201, json={"statements": [{"puid": statements[0]["puid"], "uuid": f"u-{statements[0]['puid']}"}]})
+
+    with httpx.Client(transport=httpx.MockTransport(database)) as client:
+        tally = submit_pending(world.db, Target("http://dsa.test", TOKEN), client=client, sleep=lambda _s: None)
+        again = submit_pending(world.db, Target("http://dsa.test", TOKEN), client=client, sleep=lambda _s: None)
+
+    assert (tally.accepted, tally.refused, sent) == (2, 1, [3, 1, 1, 1])
+    rows = _rows(world)
+    assert [r.submission for r in rows] == [ACCEPTED, REFUSED, ACCEPTED]
+    assert rows[1].submission_errors == {"statement": ['{"message":"The given data was invalid."}']}
+    assert (again.accepted, again.refused) == (0, 0)  # the next run has nothing left to send
+
+
 def test_5xx_answers_are_retried_with_growing_waits(world: World, sandbox: Sandbox) -> None:
     decide_posts(world, 2)
     sandbox.fail(503, 2)

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from trustdesk.sandbox import dsa as dsa_module
-from trustdesk.sandbox.dsa import DUPLICATE_PUID, DsaState, create_dsa_app
+from trustdesk.sandbox.dsa import DUPLICATE_PUID, DUPLICATE_PUIDS, DsaState, create_dsa_app
 
 TOKEN = "t0ken"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -128,16 +128,16 @@ def test_a_batch_is_stored_whole_or_refused_whole_naming_each_statement(dsa: Tes
     batch = [statement(puid="a"), statement(puid="b", category="NOPE"), statement(puid="a")]
     refused = dsa.post("/api/v1/statements", json={"statements": batch}, headers=AUTH)
     assert refused.status_code == 422
-    assert refused.json()["errors"] == {"statements.1.category": ["The selected category is invalid."]}
+    assert refused.json() == {"errors": {"statement_1": {"category": ["The selected category is invalid."]}}}
     duplicate = dsa.post("/api/v1/statements", json={"statements": [batch[0], batch[2]]}, headers=AUTH)
-    assert (duplicate.status_code, duplicate.json()["errors"]) == (422, {"statements.1.puid": [DUPLICATE_PUID]})
+    assert (duplicate.status_code, duplicate.json()["errors"]) == (422, {"puid": [DUPLICATE_PUIDS], "existing_puids": ["a"]})
     assert dsa.get("/api/v1/statements", headers=AUTH).json()["statements"] == []
 
     stored = dsa.post("/api/v1/statements", json={"statements": [statement(puid="a"), statement(puid="b")]}, headers=AUTH)
     assert stored.status_code == 201
     assert [s["puid"] for s in stored.json()["statements"]] == ["a", "b"]
     again = dsa.post("/api/v1/statements", json={"statements": [statement(puid="c"), statement(puid="b")]}, headers=AUTH)
-    assert (again.status_code, again.json()["errors"]) == (422, {"statements.1.puid": [DUPLICATE_PUID]})
+    assert (again.status_code, again.json()["errors"]) == (422, {"puid": [DUPLICATE_PUIDS], "existing_puids": ["b"]})
 
 
 @pytest.mark.parametrize(("body", "errors"), [

@@ -2,12 +2,15 @@
 
 Statements still `pending` go in id order, up to 100 a request, to `POST {base}/api/v1/statements`
 with the Bearer token. A batch is accepted or refused whole: on 201 each statement is `accepted`
-with the database's `uuid`; on 422 the errors name statements by index (`statements.N.field`).
-A statement refused only on its `puid` is already in the database (a repeat after an answer
-that never arrived, or another worker's submission): `already_there`. Any other error makes it
-`refused`, its errors kept per field (the store checks every statement against the same rules
-when it is decided, so a refusal is a fault to look into, not resubmitted). The statements of
-the batch that had no errors are sent again without the others.
+with the database's `uuid`. A 422 is one of two answers, as the database gives them: invalid
+statements named by index with their errors by field (`{"errors": {"statement_3": {"field":
+[...]}}}`), or platform ids the database holds already (`{"errors": {"puid": [...],
+"existing_puids": [...]}}`). A statement whose puid is there already was stored before (a repeat
+after an answer that never arrived, or another worker's submission): `already_there`. An
+invalid one is `refused`, its errors kept per field (the store checks every statement against
+the same rules when it is decided, so a refusal is a fault to look into, not resubmitted). The
+rest of the batch is sent again without them. A 422 that names no statement is met by sending
+the batch's statements one at a time, so that one fault never holds back those after it.
 
 5xx answers and connection errors are retried with growing waits (1, 2, 4 s); when they go on,
 the run stops and what is left stays pending for the next run (the recurring job, every five
@@ -115,13 +118,19 @@ def _send(http: httpx.Client, target: Target, bodies: list[dict[str, Any]], slee
             break
         if answer.status_code != 422:
             raise SubmissionError(f"the database answered {answer.status_code}: {answer.text[:300]}")
-        refused = _errors_by_index(answer.json().get("errors"), len(waiting))
-        if not refused:
-            raise SubmissionError(f"the database refused the batch as a whole: {answer.text[:300]}")
-        for position, errors in refused.items():
-            only_puid = set(errors) == {"puid"}
-            outcomes[waiting[position]] = Outcome(ALREADY_THERE) if only_puid else Outcome(REFUSED, errors=errors)
-        waiting = [i for position, i in enumerate(waiting) if position not in refused]
+        errors = _json(answer).get("errors")
+        named = {**{p: Outcome(REFUSED, errors=e) for p, e in _invalid(errors, len(waiting)).items()},
+                 **{p: Outcome(ALREADY_THERE) for p in _stored_already(errors, [bodies[i]["puid"] for i in waiting])}}
+        if not named and len(waiting) > 1:
+            for i in waiting:
+                [outcomes[i]] = _send(http, target, [bodies[i]], sleep)
+            break
+        if not named:
+            outcomes[waiting[0]] = Outcome(REFUSED, errors={"statement": [answer.text[:500]]})
+            break
+        for position, outcome in named.items():
+            outcomes[waiting[position]] = outcome
+        waiting = [i for position, i in enumerate(waiting) if position not in named]
     return [outcomes[i] for i in range(len(bodies))]
 
 
@@ -146,17 +155,30 @@ def _post(http: httpx.Client, target: Target, body: dict[str, Any], sleep: Calla
     raise SubmissionError(f"the database did not answer after {ATTEMPTS} attempts ({problem}); statements stay pending")
 
 
-def _errors_by_index(errors: object, size: int) -> dict[int, dict[str, list[str]]]:
-    """`{"statements.3.puid": [...]}` → {3: {"puid": [...]}}; keys of no statement are left out."""
+def _invalid(errors: object, size: int) -> dict[int, dict[str, list[str]]]:
+    """`{"statement_3": {"puid": [...]}}` → {3: {"puid": [...]}}; keys of no statement are left out."""
     found: dict[int, dict[str, list[str]]] = {}
-    for key, messages in (errors or {}).items() if isinstance(errors, dict) else ():
-        prefix, _, rest = str(key).partition(".")
-        index, _, name = rest.partition(".")
-        number = whole_number(index) if prefix == "statements" and name else None
-        if number is not None and 0 <= number < size:
-            listed = messages if isinstance(messages, list) else [messages]
-            found.setdefault(number, {})[name] = [str(m)[:500] for m in listed]
+    for key, fields in errors.items() if isinstance(errors, dict) else ():
+        number = whole_number(str(key).removeprefix("statement_")) if str(key).startswith("statement_") else None
+        if number is not None and 0 <= number < size and isinstance(fields, dict):
+            found[number] = {str(name): [str(m)[:500] for m in (listed if isinstance(listed, list) else [listed])]
+                             for name, listed in fields.items()}
     return found
+
+
+def _stored_already(errors: object, puids: list[str]) -> list[int]:
+    """The positions of the statements whose puid the database lists in `existing_puids`."""
+    existing = errors.get("existing_puids") if isinstance(errors, dict) else None
+    listed = {str(p) for p in existing} if isinstance(existing, list) else set()
+    return [position for position, puid in enumerate(puids) if puid in listed]
+
+
+def _json(answer: httpx.Response) -> dict[str, Any]:
+    try:
+        body = answer.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 def _text(value: object) -> str | None:

@@ -35,6 +35,7 @@ from fastapi.responses import JSONResponse
 
 MAX_BATCH = 100
 DUPLICATE_PUID = "The identifier given is not unique within this platform."
+DUPLICATE_PUIDS = "The platform identifier(s) are not all unique within this call."
 
 _DECISION_VISIBILITY = {
     "DECISION_VISIBILITY_CONTENT_REMOVED", "DECISION_VISIBILITY_CONTENT_DISABLED", "DECISION_VISIBILITY_CONTENT_DEMOTED",
@@ -233,23 +234,23 @@ class DsaState:
         with self._lock:
             return self._accepted.get(puid)
 
-    def accept(self, statements: list[dict[str, Any]]) -> tuple[list[dict[str, Any]] | None, dict[str, list[str]]]:
-        """Store every statement or none: those stored, or the puid errors (`statements.N.puid`)."""
+    def accept(self, statements: list[dict[str, Any]]) -> tuple[list[dict[str, Any]] | None, list[str]]:
+        """Store every statement or none: those stored, or the puids stored already or repeated."""
         with self._lock:
             seen: set[str] = set()
-            errors = {}
-            for index, statement in enumerate(statements):
+            duplicates = []
+            for statement in statements:
                 if statement["puid"] in self._accepted or statement["puid"] in seen:
-                    errors[f"statements.{index}.puid"] = [DUPLICATE_PUID]
+                    duplicates.append(statement["puid"])
                 seen.add(statement["puid"])
-            if errors:
-                return None, errors
+            if duplicates:
+                return None, duplicates
             stored = []
             for statement in statements:
                 row = {**statement, "uuid": str(uuid.uuid4()), "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
                 self._accepted[statement["puid"]] = row
                 stored.append(row)
-            return stored, {}
+            return stored, []
 
     def listing(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -296,7 +297,7 @@ def create_dsa_app(state: DsaState) -> FastAPI:
         errors = statement_errors(statement)
         if errors:
             return _refused(errors)
-        stored, errors = state.accept([statement])
+        stored, _duplicates = state.accept([statement])
         if stored is None:
             return _refused({"puid": [DUPLICATE_PUID]}, existing=state.existing(statement["puid"]))
         return JSONResponse(stored[0], 201)
@@ -311,16 +312,14 @@ def create_dsa_app(state: DsaState) -> FastAPI:
             return _refused({"statements": ["The statements field is required and must be a non-empty array."]})
         if len(statements) > MAX_BATCH:
             return _refused({"statements": [f"The statements field must not have more than {MAX_BATCH} items."]})
-        errors = {
-            f"statements.{index}.{field}": messages
-            for index, statement in enumerate(statements)
-            for field, messages in statement_errors(statement).items()
-        }
-        if errors:
-            return _refused(errors)
-        stored, errors = state.accept(statements)
+        # As the database answers: every invalid statement by its index, its errors by field, and
+        # nothing stored; then, for platform ids stored already or repeated, those ids.
+        invalid = {f"statement_{index}": found for index, statement in enumerate(statements) if (found := statement_errors(statement))}
+        if invalid:
+            return JSONResponse({"errors": invalid}, 422)
+        stored, duplicates = state.accept(statements)
         if stored is None:
-            return _refused(errors)
+            return JSONResponse({"message": DUPLICATE_PUIDS, "errors": {"puid": [DUPLICATE_PUIDS], "existing_puids": duplicates}}, 422)
         return JSONResponse({"statements": stored}, 201)
 
     @app.get("/api/v1/statements")
