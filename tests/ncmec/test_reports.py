@@ -25,16 +25,19 @@ from trustdesk.config import Settings
 from trustdesk.demo.images import CONTENT_TYPE, render_photo
 from trustdesk.domain.errors import Conflict, FieldError, NotFound
 from trustdesk.enforcement.decisions import DecisionRequest, decide_subject
+from trustdesk.enforcement.suspensions import lift_due
 from trustdesk.jobs.queue import claim
 from trustdesk.jobs.worker import run_worker
 from trustdesk.ncmec import reports
 from trustdesk.ncmec.client import CyberTiplineClient
+from trustdesk.ncmec.tipline import xml_time
 from trustdesk.store.models import (
     AuditEvent,
     Blob,
     Case,
     CaseSubject,
     Decision,
+    EnforcementAction,
     HoldSubject,
     Job,
     LegalHold,
@@ -126,6 +129,20 @@ def test_a_report_carries_the_case_facts_and_validates(office: Office, tipline: 
     assert etree.fromstring(confirmed.report.xml.encode()).findtext("personOrUserReported/accountPermanentlyDisabled") == "true"
     assert "Reviewer's finding: a child in a sexual pose" in etree.fromstring(confirmed.report.xml.encode()).findtext("additionalInfo")
     assert confirmed.report.due_at == decision.created_at + timedelta(hours=24)
+
+
+def test_a_suspension_that_ran_out_is_still_reported_with_when_it_ended(office: Office, tipline: Tipline) -> None:
+    case_id, _item_id = _child_safety_case(office)
+    with office.api.db.session() as s:
+        account_id = s.execute(select(Subject.id).where(Subject.external_id == "acc-9")).scalar_one()
+        suspended = decide_subject(s, SETUP, account_id, DecisionRequest(
+            "HARASSMENT", verdict="violation", actions=["suspend"], params={"days": 3}, rationale="threats"))
+        action = s.execute(select(EnforcementAction).where(EnforcementAction.decision_id == suspended.id)).scalar_one()
+        ends_at = action.ends_at
+    assert lift_due(office.api.db, now=ends_at + timedelta(minutes=1)) == 1
+
+    disabled = etree.fromstring(_build(office, case_id, tipline).report.xml.encode()).find("personOrUserReported/accountTemporarilyDisabled")
+    assert disabled is not None and disabled.get("reenabledDate") == xml_time(ends_at)
 
 
 def _queue(office: Office, case_id: int) -> NcmecReport:

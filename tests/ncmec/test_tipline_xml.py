@@ -3,7 +3,8 @@ fact where the schema puts it, and a document that breaks the schema is caught w
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import dataclasses
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from lxml import etree
@@ -67,6 +68,26 @@ def test_file_details_carry_both_original_hashes_and_whether_staff_viewed_the_fi
     root = etree.fromstring(document)
     assert [(h.get("hashType"), h.text) for h in root.findall("originalFileHash")] == [("MD5", "b" * 32), ("SHA-256", "a" * 64)]
     assert (root.findtext("reportId"), root.findtext("fileId"), root.findtext("fileViewedByEsp")) == ("70000001", "f1", "true")
+    # TrustDesk's name for the file, not the uploader's original one, which it never saw
+    assert (root.findtext("fileName"), root.find("originalFileName")) == ("post-9-0.jpg", None)
+
+
+def test_text_xml_cannot_carry_is_replaced_and_the_report_still_validates() -> None:
+    user = dataclasses.replace(FULL.reported, screen_name="sun\u0007ny", display_names=("Sunny\x00 D\ud800",))
+    document = report_xml(dataclasses.replace(FULL, reported=user, additional_info="case\x1b 3\tnotes"), REPORTER)
+    assert schema.problems(document) == []
+    root = etree.fromstring(document)
+    assert [root.findtext(f"personOrUserReported/{t}") for t in ("screenName", "displayName")] == ["sun\ufffdny", "Sunny\ufffd D\ufffd"]
+    assert root.findtext("additionalInfo") == "case\ufffd 3\tnotes"
+
+
+def test_a_suspension_that_ended_says_when_the_account_was_reenabled() -> None:
+    ended = dataclasses.replace(FULL.reported, suspended_at=AT, reenabled_at=AT + timedelta(days=7), banned_at=None)
+    document = report_xml(dataclasses.replace(FULL, reported=ended), REPORTER)
+    assert schema.problems(document) == []
+    disabled = etree.fromstring(document).find("personOrUserReported/accountTemporarilyDisabled")
+    assert (disabled.text, disabled.get("disabledDate"), disabled.get("reenabledDate")) == (
+        "true", "2026-11-30T21:15:07Z", "2026-12-07T21:15:07Z")
 
 
 def test_a_document_that_breaks_the_schema_is_caught_with_the_reason() -> None:

@@ -24,6 +24,7 @@ from trustdesk.domain.errors import FieldError
 from trustdesk.domain.media_types import named
 from trustdesk.domain.policies import Action
 from trustdesk.domain.vocabulary import MediaStatus, SubjectKind
+from trustdesk.enforcement.actions import APPLIED, EXPIRED, UNDONE
 from trustdesk.ncmec.tipline import DeviceSeen, IpCapture, ReportedUser, Tipline, TiplineFile
 from trustdesk.store.models import (
     AccountEvent,
@@ -95,14 +96,13 @@ def reported_user(session: Session, account: Subject, app: App) -> ReportedUser:
     events = session.execute(
         select(AccountEvent).where(AccountEvent.account_id == account.id).order_by(AccountEvent.occurred_at.desc()).limit(_EVENTS_READ)
     ).scalars().all()
-    standing = {
-        kind: at for kind, at in session.execute(
-            select(EnforcementAction.kind, func.max(EnforcementAction.created_at))
-            .where(EnforcementAction.subject_id == account.id, EnforcementAction.status == "applied",
-                   EnforcementAction.kind.in_([Action.SUSPEND.value, Action.BAN.value]))
-            .group_by(EnforcementAction.kind)
-        )
-    }
+    banned_at = session.execute(select(func.max(EnforcementAction.created_at)).where(
+        EnforcementAction.subject_id == account.id, EnforcementAction.status == APPLIED, EnforcementAction.kind == Action.BAN.value,
+    )).scalar_one()
+    # "Temporarily disabled at any point": the latest suspension, with when it ended if it has.
+    suspension = session.execute(select(EnforcementAction).where(
+        EnforcementAction.subject_id == account.id, EnforcementAction.kind == Action.SUSPEND.value,
+    ).order_by(EnforcementAction.created_at.desc(), EnforcementAction.id.desc()).limit(1)).scalar_one_or_none()
     display_name = (account.personal or {}).get("display_name")
     return ReportedUser(
         esp_identifier=account.external_id,
@@ -112,14 +112,17 @@ def reported_user(session: Session, account: Subject, app: App) -> ReportedUser:
         profile_urls=(account.url,) if account.url else (),
         ip_captures=tuple(IpCapture(e.ip, e.kind, e.occurred_at) for e in events if e.ip),
         devices=tuple(DeviceSeen(e.device_id, e.kind, e.occurred_at) for e in events if e.device_id),
-        suspended_at=_suspension_standing(standing),
-        banned_at=standing.get(Action.BAN.value),
+        suspended_at=suspension.created_at if suspension else None,
+        reenabled_at=_reenabled_at(suspension) if suspension else None,
+        banned_at=banned_at,
     )
 
 
-def _suspension_standing(standing: dict[str, datetime]) -> datetime | None:
-    """A suspension, unless a ban (the permanent disabling) replaced it."""
-    return None if Action.BAN.value in standing else standing.get(Action.SUSPEND.value)
+def _reenabled_at(suspension: EnforcementAction) -> datetime | None:
+    """When a suspension stopped disabling the account: withdrawn, or run out; None while it stands."""
+    if suspension.status == UNDONE:
+        return suspension.undone_at
+    return suspension.ends_at if suspension.status == EXPIRED else None
 
 
 def _files(session: Session, subject: Subject) -> list[TiplineFile]:

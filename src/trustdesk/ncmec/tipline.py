@@ -6,6 +6,8 @@ facts for are written; what reads the database to gather the facts is `trustdesk
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -43,7 +45,8 @@ class ReportedUser:
     ip_captures: tuple[IpCapture, ...] = ()
     devices: tuple[DeviceSeen, ...] = ()
     # When the account was suspended (temporarily) or banned (permanently); None if it is not.
-    suspended_at: datetime | None = None
+    suspended_at: datetime | None = None  # the latest suspension, standing or not
+    reenabled_at: datetime | None = None  # when it ended, if it has
     banned_at: datetime | None = None
     notes: str = ""
 
@@ -77,10 +80,21 @@ def xml_time(value: datetime) -> str:
     return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# What XML 1.0 cannot carry: control characters other than tab, line feed and carriage return,
+# lone surrogates, U+FFFE and U+FFFF.
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(text: str) -> str:
+    """`text` with each character XML cannot carry replaced by U+FFFD: a screen name a user put a
+    bell character in must not stop the report from being built (TrustDesk keeps the original)."""
+    return _NOT_XML.sub("\ufffd", text)
+
+
 def _add(parent: etree._Element, tag: str, text: str | None = None, **attributes: str) -> etree._Element:
     child = etree.SubElement(parent, tag, attributes)
     if text is not None:
-        child.text = text
+        child.text = xml_text(text)
     return child
 
 
@@ -133,7 +147,8 @@ def _reported(element: etree._Element, user: ReportedUser) -> None:
         _add(seen, "eventName", CAPTURE_EVENTS.get(device.event, "Other"))
         _add(seen, "dateTime", xml_time(device.at))
     if user.suspended_at is not None:
-        _add(element, "accountTemporarilyDisabled", "true", disabledDate=xml_time(user.suspended_at))
+        reenabled = {"reenabledDate": xml_time(user.reenabled_at)} if user.reenabled_at else {}
+        _add(element, "accountTemporarilyDisabled", "true", disabledDate=xml_time(user.suspended_at), **reenabled)
     if user.banned_at is not None:
         _add(element, "accountPermanentlyDisabled", "true", disabledDate=xml_time(user.banned_at))
     if user.notes:
@@ -145,7 +160,7 @@ def file_details_xml(report_id: int, file_id: str, file: TiplineFile) -> bytes:
     root = etree.Element("fileDetails")
     _add(root, "reportId", str(report_id))
     _add(root, "fileId", file_id)
-    _add(root, "originalFileName", file.file_name)
+    _add(root, "fileName", file.file_name)  # TrustDesk's name for it: the uploader's own is not kept
     if file.received_at is not None:
         _add(root, "uploadedToEspTimestamp", xml_time(file.received_at))
     _add(root, "fileViewedByEsp", "true" if file.viewed_by_staff else "false")
