@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
@@ -11,6 +11,7 @@ from trustdesk.domain.legal_deadlines import (
     Instrument,
     Regime,
     add_business_days,
+    appeal_closes,
     add_months,
     end_of,
     instrument_due,
@@ -57,3 +58,12 @@ def test_instruments_have_fixed_clocks_or_the_date_they_state() -> None:
     with pytest.raises(FieldError) as refused:
         instrument_due(Instrument.COURT_ORDER, received)
     assert refused.value.field == "due_at"
+
+
+def test_the_appeal_window_is_never_shorter_than_six_calendar_months() -> None:
+    days = timedelta(days=183)
+    july = datetime(2026, 7, 1, 10, 0, tzinfo=timezone.utc)
+    assert appeal_closes(july, days) == datetime(2027, 1, 1, 10, 0, tzinfo=timezone.utc)  # 184 days: six months is longer
+    december = datetime(2026, 12, 8, 10, 0, tzinfo=timezone.utc)
+    assert appeal_closes(december, days) == december + days  # 183 days outlast six months (182 days) here
+    assert appeal_closes(july, timedelta(days=365)) == july + timedelta(days=365)

@@ -3,7 +3,7 @@ who may decide it, overturning and upholding, notifiers' appeals, need-to-know, 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select, update
@@ -124,6 +124,13 @@ def test_the_window_and_what_may_be_appealed_are_checked_naming_the_field(world:
     assert (late.value.status, late.value.field) == (422, "decision_id") and "window closed" in late.value.message
     appeal, _ = _file(world.db, world.app_id, _user_appeal(decision.id), now=utcnow() + timedelta(days=182))
     assert appeal.id
+    first_of_july = _scam_decision(world, 3)
+    with world.db.session() as s:
+        s.execute(update(Decision).where(Decision.id == first_of_july.id).values(created_at=datetime(2026, 7, 1, 10, 0, tzinfo=timezone.utc)))
+    # 184 days later, an hour before six calendar months are up: still in time (183 days would have closed it)
+    late_but_in_time, _ = _file(world.db, world.app_id, _user_appeal(first_of_july.id, "ap-july"),
+                                now=datetime(2027, 1, 1, 9, 0, tzinfo=timezone.utc))
+    assert late_but_in_time.id
     fine = _scam_decision(world, 2, verdict="no_violation")
     with pytest.raises(FieldError) as nothing_against:
         _file(world.db, world.app_id, _user_appeal(fine.id, "ap-3"))

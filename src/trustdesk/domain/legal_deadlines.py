@@ -83,6 +83,14 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
+def appeal_closes(decided_at: datetime, window: timedelta) -> datetime:
+    """When a decision made at `decided_at` can no longer be appealed: after the configured
+    window, but never before six calendar months (DSA Art. 20(1)), which 183 days fall a day short
+    of from 1 July, 1 August or 1 March."""
+    six_months = datetime.combine(add_months(decided_at.date(), 6), decided_at.timetz())
+    return max(decided_at + window, six_months)
+
+
 def add_business_days(day: date, count: int) -> date:
     """`count` weekdays after `day` (public holidays are not known here, so they count)."""
     found = day

@@ -39,6 +39,7 @@ from trustdesk.cases.queues import appeals_queue
 from trustdesk.cases.routing import due_at, route_reports
 from trustdesk.domain.decision_trees import NO_VIOLATION, VIOLATION
 from trustdesk.domain.errors import Conflict, FieldError, Forbidden, NotFound
+from trustdesk.domain.legal_deadlines import appeal_closes
 from trustdesk.domain.priority import PriorityInput, reach_of, score
 from trustdesk.domain.vocabulary import (
     AppealOutcome,
@@ -200,9 +201,10 @@ def _check_appealable(appellant: Appellant, field: str, decision: Decision, wind
         raise FieldError(field, "this decision found no violation: nothing was decided against the user")
     if appellant is Appellant.NOTIFIER and decision.verdict != NO_VIOLATION:
         raise FieldError(field, "the notice was acted on; a notifier appeals a decision that found no violation")
-    closes = as_utc(decision.created_at) + window
+    closes = appeal_closes(as_utc(decision.created_at), window)
     if now > closes:
-        raise FieldError(field, f"the appeal window closed on {closes:%Y-%m-%d}: a decision may be appealed for {window.days} days")
+        raise FieldError(field, f"the appeal window closed on {closes:%Y-%m-%d}: a decision may be appealed for "
+                                f"{window.days} days, and at least six months")
 
 
 def _open_case(session: Session, actor: Actor, appeal: Appeal, decision: Decision, subject: Subject, now: datetime) -> Case:

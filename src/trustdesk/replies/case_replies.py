@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from trustdesk.audit.log import Actor, record
 from trustdesk.cases.access import Reviewer, visible_case
 from trustdesk.domain.errors import FieldError, NotFound
+from trustdesk.domain.legal_deadlines import appeal_closes
 from trustdesk.domain.replies import MAX_BODY, MAX_SUBJECT, ReplyChannel, ReplyDelivery, locale_for, render
 from trustdesk.domain.vocabulary import NoticeKind, NoticeRecipient
 from trustdesk.notices.notice import Draft, Recipient, queue_notice
@@ -50,7 +51,7 @@ def reply_context(session: Session, case: Case, locale: str, appeal_window: time
         "decision_verdict": decision.verdict.replace("_", " ") if decision else "pending",
         "decision_date": decision.created_at.date().isoformat() if decision else "",
         "actions": ", ".join(str(a).replace("_", " ") for a in decision.actions) if decision else "",
-        "appeal_window_end": (decision.created_at + appeal_window).date().isoformat() if decision else "",
+        "appeal_window_end": appeal_closes(decision.created_at, appeal_window).date().isoformat() if decision else "",
         "locale": locale,
     }
 
