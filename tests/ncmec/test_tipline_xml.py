@@ -25,7 +25,7 @@ FULL = Tipline(
         ip_captures=(IpCapture("203.0.113.9", "login", AT), IpCapture("2001:db8::1", "password_reset", AT)),
         devices=(DeviceSeen("dev-42", "registration", AT),), suspended_at=None, banned_at=AT,
     ),
-    files=(PHOTO,), additional_info="TrustDesk case 3", escalate=True,
+    files=(PHOTO,), additional_info="TrustDesk case 3", escalate=True, urls=("https://dating.example/p/post-9",),
 )
 
 
@@ -41,6 +41,7 @@ def test_a_full_report_validates_and_says_each_fact_where_the_schema_wants_it() 
     assert root.findtext("incidentSummary/incidentType") == FULL.incident_type
     assert root.findtext("incidentSummary/incidentDateTime") == "2026-11-30T21:15:07Z"
     assert root.find("incidentSummary/escalateToHighPriority") is not None
+    assert root.findtext("internetDetails/webPageIncident/url") == "https://dating.example/p/post-9"
     assert root.findtext("reporter/reportingPerson/email") == "dana@example.org"
     assert root.findtext("reporter/termsOfService") == "https://example.org/terms"
     user = root.find("personOrUserReported")

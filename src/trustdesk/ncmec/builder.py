@@ -77,8 +77,6 @@ def gather(session: Session, who: Reviewer, case_id: int) -> Tipline:
     ).scalar_one()
     info = [f"TrustDesk case {case.id}: {subject.kind} {subject.external_id} on {app.name}, reported under "
             f"{policy.code} ({policy.title}); {case.report_count} report(s)."]
-    if subject.url:
-        info.append(f"Location: {subject.url}")
     if decision is not None and decision.rationale:
         info.append(f"Reviewer's finding: {decision.rationale}")
     return Tipline(
@@ -89,6 +87,7 @@ def gather(session: Session, who: Reviewer, case_id: int) -> Tipline:
         files=tuple(_files(session, subject)),
         additional_info="\n".join(info),
         escalate=case.imminent_harm,
+        urls=(subject.url,) if subject.url else (),
     )
 
 

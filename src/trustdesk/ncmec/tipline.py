@@ -72,6 +72,7 @@ class Tipline:
     files: tuple[TiplineFile, ...] = ()
     additional_info: str = ""
     escalate: bool = False  # imminent harm: NCMEC is asked to look at it first
+    urls: tuple[str, ...] = ()  # where the reported content is on the platform
 
 
 def xml_time(value: datetime) -> str:
@@ -107,6 +108,10 @@ def report_xml(tipline: Tipline, reporter: NcmecSettings) -> bytes:
     if tipline.escalate:
         _add(summary, "escalateToHighPriority", "The reported person may be in contact with a child now.")
     _add(summary, "incidentDateTime", xml_time(tipline.incident_at))
+    if tipline.urls:  # NCMEC asks for at least one incident detail where there is one to give
+        page = _add(_add(root, "internetDetails"), "webPageIncident")
+        for url in tipline.urls:
+            _add(page, "url", url)
     _reporter(_add(root, "reporter"), reporter)
     if tipline.reported is not None:
         _reported(_add(root, "personOrUserReported"), tipline.reported)
