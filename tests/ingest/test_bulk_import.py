@@ -333,3 +333,19 @@ def test_lines_a_database_could_not_store_are_rejected_not_fatal(db: Database, s
     assert reasons[3].startswith("json: depth limit exceeded")
     assert reasons[4] == "record: nested deeper than 32 levels"
     assert _external_ids(db, Subject) == ["fine"]
+
+
+def test_a_media_url_whose_host_does_not_decode_is_rejected_and_the_import_goes_on(
+    db: Database, submitter: Submitter, tmp_path: Path
+) -> None:
+    path = _write_jsonl(tmp_path / "media.jsonl", [
+        _account("acc-1"),
+        {"type": "subject", "external_id": "p1", "kind": "photo", "account_external_id": "acc-1", "media_url": "http://xn--a.example/"},
+        _account("acc-2"),
+    ])
+
+    summary = import_file(db, path, submitter)
+
+    [reject] = _rejects(summary)
+    assert reject["line"] == 2 and reject["reason"].startswith("media_url: media_url is not a valid URL")
+    assert _external_ids(db, Subject) == ["acc-1", "acc-2"]

@@ -81,6 +81,8 @@ def test_invalid_fields_are_422_naming_them(api: Api) -> None:
         ({"external_id": "", "kind": "account"}, "external_id"),
         ({"external_id": "x", "kind": "photo", "media_url": "http://10.0.0.1/a.png"}, "media_url"),
         ({"external_id": "x", "kind": "photo", "media_url": "file:///etc/passwd"}, "media_url"),
+        ({"external_id": "x", "kind": "photo", "media_url": "http://xn--a.example/"}, "media_url"),
+        ({"external_id": "x", "kind": "photo", "media_url": "http://xn--media.example.com/a.png"}, "media_url"),
     ]
     for body, field in cases:
         r = api.post("/api/v1/subjects", body)
@@ -92,6 +94,16 @@ def test_invalid_fields_are_422_naming_them(api: Api) -> None:
     assert (r.status_code, r.json()["field"]) == (422, "reporter_external_id")
     r = api.client.post("/api/v1/subjects", content=b"{not json", headers=api.auth | {"content-type": "application/json"})
     assert r.status_code == 422
+
+
+def test_an_undecodable_media_host_in_a_batch_is_422_naming_the_item(api: Api) -> None:
+    r = api.post("/api/v1/subjects/batch", {"items": [
+        _account("acc-1"),
+        {"external_id": "p1", "kind": "photo", "account_external_id": "acc-1", "media_url": "http://xn--a.example/a.png"},
+    ]})
+    assert (r.status_code, r.json()["field"]) == (422, "items[1].media_url"), r.text
+    with api.db.reader() as s:
+        assert s.execute(select(func.count()).select_from(Subject)).scalar_one() == 0
 
 
 def test_oversized_body_is_413(api: Api) -> None:

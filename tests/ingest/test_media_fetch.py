@@ -49,6 +49,7 @@ ROUTES: dict[str, Route] = {
     "/to-image": (302, b"", {"Location": "/image.png", "Content-Length": "0"}),
     "/to-elsewhere": (302, b"", {"Location": "http://evil.example/x.png", "Content-Length": "0"}),
     "/loop": (302, b"", {"Location": "/loop", "Content-Length": "0"}),
+    "/to-undecodable": (302, b"", {"Location": "http://xn--a.example/x.png", "Content-Length": "0"}),
 }
 
 
@@ -93,6 +94,8 @@ def test_allowed_urls_pass(url: str, allow_list: tuple[str, ...]) -> None:
         ("http://127.0.0.2/a.png", "host 127.0.0.2:80 is not on the media URL allow-list"),
         ("http://cdn.example.com:8081/a.png", "host cdn.example.com:8081 is not on"),
         ("http://[::1]/a.png", r"host \[::1\]:80 is not on"),
+        ("http://xn--a.example/a.png", "not a valid URL"),  # punycode that does not decode: idna refuses it
+        ("http://xn--127.0.0.1/a.png", "not a valid URL"),
     ],
 )
 def test_refused_urls_say_why(url: str, reason: str) -> None:
@@ -126,6 +129,12 @@ def test_redirect_to_a_host_not_on_the_list_is_refused(server: FileServer, store
         fetch_media(f"{server.base_url}/to-elsewhere", LOCAL, store, SIZE_LIMIT)
     assert server.requested == ["/to-elsewhere"]
     assert _stored_files(store) == []
+
+
+def test_redirect_to_an_undecodable_host_is_refused(server: FileServer, store: FileBlobStore) -> None:
+    with pytest.raises(MediaUrlRefused, match=r"redirect from http://127.0.0.1:\d+/to-undecodable refused: media_url is not a valid URL"):
+        fetch_media(f"{server.base_url}/to-undecodable", LOCAL, store, SIZE_LIMIT)
+    assert server.requested == ["/to-undecodable"]
 
 
 def test_redirects_are_limited(server: FileServer, store: FileBlobStore) -> None:

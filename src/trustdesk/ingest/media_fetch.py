@@ -58,7 +58,8 @@ def check_media_url(url: str, allow_list: tuple[str, ...]) -> None:
 def _allowed_url(url: str | httpx.URL, allow_list: tuple[str, ...]) -> httpx.URL:
     try:
         parsed = httpx.URL(url)
-    except httpx.InvalidURL as exc:
+        parsed.host  # noqa: B018 - decodes the host, which raises on an undecodable punycode label
+    except (httpx.InvalidURL, ValueError) as exc:  # idna's errors are UnicodeError, a ValueError
         raise MediaUrlRefused(f"media_url is not a valid URL: {exc}") from exc
     if parsed.scheme not in _DEFAULT_PORTS:
         raise MediaUrlRefused(f"media_url must use http or https, not {parsed.scheme or 'no scheme'!r}")
@@ -91,6 +92,10 @@ def fetch_media(url: str, allow_list: tuple[str, ...], blob_store: BlobStore, ma
                     return _store(response, blob_store, max_bytes)
             except (httpx.HTTPError, httpx.InvalidURL) as exc:
                 raise MediaFetchFailed(f"could not fetch {target}: {exc}") from exc
+            except UnicodeError as exc:
+                # httpx decodes a redirect's Location before handing the answer back; the target's
+                # own host was decoded by the check, so this is the Location's host.
+                raise MediaUrlRefused(f"redirect from {target} refused: media_url is not a valid URL: {exc}") from exc
     raise MediaFetchFailed(f"more than {MAX_REDIRECTS} redirects from {url}")
 
 
