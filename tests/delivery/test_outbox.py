@@ -166,6 +166,11 @@ def test_endpoints_added_at_once_stop_at_the_limit(world: World, box: SecretBox)
     ("hooks.example/td", False, "absolute https"),
     ("https://user:pw@hooks.example/td", True, "no user or password"),
     ("https://hooks.example:99999/td", True, "port"),
+    ("https://hooks.example:0/td", True, "port"),
+    ("https://xn--a.example/td", True, "not a URL deliveries can be sent to"),  # punycode that does not decode
+    ("https://\u01c5.example/td", False, "not a URL deliveries can be sent to"),  # no IDNA name has a titlecase letter
+    ("https://[::1/td", False, "not a URL deliveries can be sent to"),
+    ("https://b\u00fccher.example/td", True, None),
     ("https://hooks.example/td#x", True, "fragment"),
     ("https://hooks.example/t d", True, "no spaces"),
     ("", True, "at most"),

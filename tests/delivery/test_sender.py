@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.concurrency import together
-from tests.delivery.conftest import Receiver, connect
+from tests.delivery.conftest import Receiver, connect, fake_secret
 from tests.enforcement.conftest import SETUP, World, account
 from trustdesk.cases.access import Reviewer
 from trustdesk.delivery import outbox
@@ -22,7 +22,7 @@ from trustdesk.domain.errors import Conflict
 from trustdesk.domain.policies import Action
 from trustdesk.enforcement.actions import apply_action, undo_action
 from trustdesk.enforcement.suspensions import lift_due
-from trustdesk.store.models import AuditEvent, OutboxMessage, Subject, utcnow
+from trustdesk.store.models import AuditEvent, OutboxMessage, Subject, WebhookEndpoint, utcnow
 
 ADMIN = Reviewer(0, ("admin",))
 
@@ -119,6 +119,30 @@ def test_a_hanging_receiver_times_out_and_the_retry_is_a_duplicate_it_drops(worl
         time.sleep(0.1)  # the hung request is taken in when its hang ends
     seen = receiver.events("market")
     assert (seen["accepted"], seen["duplicates"]) == (1, 1)
+
+
+def test_an_endpoint_url_httpx_cannot_post_to_fails_its_own_row_while_the_batch_is_delivered(
+    world: World, box: SecretBox, receiver: Receiver
+) -> None:
+    good = connect(world, box, receiver)
+    # Saved before the add-check parsed URLs as the sender does; such URLs are refused now.
+    bad = {"https://xn--a.example/hook": "InvalidCodepoint", "https://\u01c5.example/hook": "InvalidURL"}
+    with world.db.session() as s:
+        endpoints = [WebhookEndpoint(app_id=world.app_id, url=url, secret_encrypted=box.seal(fake_secret()), active=True,
+                                     created_by="test", created_at=utcnow()) for url in bad]
+        s.add_all(endpoints)
+        s.flush()
+        errors = {endpoint.id: bad[endpoint.url] for endpoint in endpoints}
+    _act(world, ("u1", Action.BAN))
+
+    assert deliver_due(world.db, box) == 3
+    rows = {r.endpoint_id: r for r in _rows(world)}
+    assert (rows[good].state, rows[good].last_status) == ("delivered", 200)
+    assert receiver.events("market")["accepted"] == 1
+    for endpoint_id, error in errors.items():
+        row = rows[endpoint_id]
+        assert (row.state, row.attempts, row.last_status, row.claimed_until) == ("pending", 1, None, None)
+        assert row.last_error.startswith(f"{error}: ") and row.next_attempt_at > row.created_at
 
 
 def test_backoff_grows_from_seconds_to_hourly_with_jitter() -> None:

@@ -98,6 +98,15 @@ def test_production_takes_only_https(api: Api, settings: Settings) -> None:
     assert api.client.post("/api/v1/webhooks", json={"app": "dating", "url": "https://hooks.example/"}, headers=admin).status_code == 201
 
 
+def test_a_url_the_sender_could_not_post_to_is_refused_naming_the_field(api: Api, settings: Settings) -> None:
+    admin = _token(api, settings, "root", Role.ADMIN)
+    for url in ("https://xn--a.example/", "https://\u01c5.example/hook", "https://[::1/hook"):
+        refused = api.client.post("/api/v1/webhooks", json={"app": "dating", "url": url}, headers=admin)
+        assert (refused.status_code, refused.json()["field"]) == (422, "url"), (url, refused.text)
+    with api.db.reader() as s:
+        assert s.execute(select(WebhookEndpoint)).first() is None
+
+
 def _dead_delivery(api: Api, settings: Settings, receiver: Receiver, admin: dict[str, str]) -> tuple[int, int]:
     """An endpoint whose receiver refuses everything, a decision, and its action's delivery dead
     after a day (the user's notice, handed over behind it, dies too)."""

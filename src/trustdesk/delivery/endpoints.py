@@ -2,8 +2,9 @@
 
 URL rules: production (`TRUSTDESK_ENV=production`) takes only `https`; development also takes
 plain `http` to this machine (loopback: the demo's sandbox, the tests), never to anywhere else.
-A URL carries no user or password (the signature is what authenticates). Every change is
-audited; removing an endpoint cancels what was still waiting for it.
+A URL carries no user or password (the signature is what authenticates). URLs are parsed with
+httpx, the sender's own parser, so a URL saved here is one the sender can post to. Every change
+is audited; removing an endpoint cancels what was still waiting for it.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urlsplit
 
+import httpx
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -33,14 +34,16 @@ def check_url(url: str, *, production: bool) -> str:
         raise FieldError("url", f"give a URL of at most {MAX_URL} characters")
     if any(ch.isspace() or ord(ch) < 32 for ch in url):
         raise FieldError("url", "a URL has no spaces or control characters")
-    parts = urlsplit(url)
     try:
-        parts.port  # noqa: B018 - raises on a port that is not a number or out of range
-    except ValueError:
-        raise FieldError("url", "the port is not a number from 1 to 65535") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+        parts = httpx.URL(url)
+        host = parts.host  # decoding the host raises on a punycode label that does not decode
+    except (httpx.InvalidURL, ValueError) as exc:  # idna's errors are UnicodeError, a ValueError
+        raise FieldError("url", f"not a URL deliveries can be sent to: {exc}") from None
+    if parts.port is not None and not 1 <= parts.port <= 65535:
+        raise FieldError("url", "the port is not a number from 1 to 65535")
+    if parts.scheme not in ("http", "https") or not host:
         raise FieldError("url", "give an absolute https:// URL")
-    if parts.username is not None or parts.password is not None:
+    if parts.userinfo:
         raise FieldError("url", "no user or password in the URL: the signature authenticates each delivery")
     if parts.fragment:
         raise FieldError("url", "a URL to deliver to has no #fragment")
@@ -48,7 +51,7 @@ def check_url(url: str, *, production: bool) -> str:
         return url
     if production:
         raise FieldError("url", "in production deliveries go over https only")
-    if not _loopback(parts.hostname):
+    if not _loopback(host):
         raise FieldError("url", "plain http goes only to this machine (127.0.0.1, ::1, localhost); use https")
     return url
 

@@ -7,13 +7,13 @@ when no older pending row of the same endpoint and subject exists, so one subjec
 reach a receiver in order (a receiver still compares `sequence`, since a row can go dead and a
 retried one can arrive late). The posts happen outside any transaction, a few at once.
 
-A 2xx answer delivers the row. Anything else (another status, a timeout, a refused connection)
-is retried after 5 s, 30 s, 2 min, 10 min, then hourly, each with ±20% jitter so a receiver
-coming back is not hit by every sender at the same second, until a day has passed since the row
-was written: then a last failure makes it dead (audited), for an admin to retry or cancel. A
-sender that dies mid-post leaves its rows to be claimed again when the lease ends: delivery is
-at least once, and the `webhook-id` lets the receiver drop the repeat. A delivered
-`notice.requested` row marks its notice sent; a dead one marks it failed.
+A 2xx answer delivers the row. Anything else (another status, a timeout, a refused connection,
+a URL httpx cannot send to) is retried after 5 s, 30 s, 2 min, 10 min, then hourly, each with
+±20% jitter so a receiver coming back is not hit by every sender at the same second, until a day
+has passed since the row was written: then a last failure makes it dead (audited), for an admin
+to retry or cancel. A sender that dies mid-post leaves its rows to be claimed again when the
+lease ends: delivery is at least once, and the `webhook-id` lets the receiver drop the repeat.
+A delivered `notice.requested` row marks its notice sent; a dead one marks it failed.
 """
 
 from __future__ import annotations
@@ -114,13 +114,17 @@ def claim_due(db: Database, box: SecretBox, now: datetime, limit: int = BATCH) -
 
 
 def post(client: httpx.Client, item: Claimed, timeout: float = TIMEOUT_SECONDS) -> Outcome:
-    """One attempt, signed now: receivers refuse old timestamps, so a retry is never a replay."""
+    """One attempt, signed now: receivers refuse old timestamps, so a retry is never a replay.
+
+    Whatever sending raises is this row's failure: the posts of a batch are gathered together,
+    so an exception let through would lose every other row's outcome with it.
+    """
     headers = sign(item.key, item.webhook_id, int(time.time()), item.body) | {"content-type": "application/json"}
     try:
         answer = client.post(item.url, content=item.body, headers=headers, timeout=timeout)
     except httpx.TimeoutException:
         return Outcome(item.id, None, f"no answer within {timeout:g} s")
-    except httpx.HTTPError as exc:
+    except Exception as exc:  # noqa: BLE001 - besides httpx.HTTPError: InvalidURL, idna's UnicodeError, ...
         return Outcome(item.id, None, f"{type(exc).__name__}: {exc}"[:MAX_ERROR])
     error = None if 200 <= answer.status_code < 300 else f"HTTP {answer.status_code}: {answer.text[:200]}"
     return Outcome(item.id, answer.status_code, error)
