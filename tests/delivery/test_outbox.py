@@ -171,6 +171,28 @@ def test_endpoints_added_at_once_stop_at_the_limit(world: World, box: SecretBox)
     ("https://\u01c5.example/td", False, "not a URL deliveries can be sent to"),  # no IDNA name has a titlecase letter
     ("https://[::1/td", False, "not a URL deliveries can be sent to"),
     ("https://b\u00fccher.example/td", True, None),
+    ("https://93.184.215.14/td", True, None),
+    ("https://[2606:4700::1111]/td", True, None),
+    ("https://[::ffff:93.184.215.14]/td", True, None),
+    ("https://127.0.0.1:8443/td", False, None),  # development: the sandbox on this machine
+    ("https://10.0.0.5/td", False, None),
+    ("https://169.254.169.254/latest/meta-data/", True, "inside a network"),  # cloud metadata: link-local
+    ("https://127.0.0.1:6443/api", True, "inside a network"),
+    ("https://10.0.0.5/", True, "inside a network"),
+    ("https://192.168.1.1/", True, "inside a network"),
+    ("https://224.0.0.1/", True, "inside a network"),  # multicast
+    ("https://240.0.0.1/", True, "inside a network"),  # reserved
+    ("https://0.0.0.0/", True, "inside a network"),
+    ("https://127.1/", True, "inside a network"),  # short forms the resolver reads as 127.0.0.1
+    ("https://2130706433/", True, "inside a network"),
+    ("https://0xa9.254.169.254/", True, "inside a network"),
+    ("https://[::1]/", True, "inside a network"),
+    ("https://[::]/", True, "inside a network"),
+    ("https://[fe80::1]/", True, "inside a network"),
+    ("https://[fd00::5]/", True, "inside a network"),
+    ("https://[ff02::1]/", True, "inside a network"),
+    ("https://[::ffff:169.254.169.254]/", True, "inside a network"),  # IPv4-mapped
+    ("https://[::ffff:a9fe:a9fe]/", True, "inside a network"),
     ("https://hooks.example/td#x", True, "fragment"),
     ("https://hooks.example/t d", True, "no spaces"),
     ("", True, "at most"),

@@ -98,6 +98,18 @@ def test_production_takes_only_https(api: Api, settings: Settings) -> None:
     assert api.client.post("/api/v1/webhooks", json={"app": "dating", "url": "https://hooks.example/"}, headers=admin).status_code == 201
 
 
+def test_production_refuses_addresses_inside_a_network(api: Api, settings: Settings) -> None:
+    admin = _token(api, settings, "root", Role.ADMIN)
+    api.client.app.state.settings = Settings(**{**vars(settings), "env": "production"})
+    for url in ("https://169.254.169.254/latest/meta-data/", "https://127.0.0.1:6443/api", "https://10.0.0.5/",
+                "https://[::ffff:169.254.169.254]/"):
+        refused = api.client.post("/api/v1/webhooks", json={"app": "dating", "url": url}, headers=admin)
+        assert (refused.status_code, refused.json()["field"]) == (422, "url"), (url, refused.text)
+        assert "inside a network" in refused.json()["detail"]
+    with api.db.reader() as s:
+        assert s.execute(select(WebhookEndpoint)).first() is None
+
+
 def test_a_url_the_sender_could_not_post_to_is_refused_naming_the_field(api: Api, settings: Settings) -> None:
     admin = _token(api, settings, "root", Role.ADMIN)
     for url in ("https://xn--a.example/", "https://\u01c5.example/hook", "https://[::1/hook"):

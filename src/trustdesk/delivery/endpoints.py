@@ -1,15 +1,19 @@
 """An app's webhook endpoints: added with a fresh secret shown once, listed, removed.
 
-URL rules: production (`TRUSTDESK_ENV=production`) takes only `https`; development also takes
-plain `http` to this machine (loopback: the demo's sandbox, the tests), never to anywhere else.
-A URL carries no user or password (the signature is what authenticates). URLs are parsed with
-httpx, the sender's own parser, so a URL saved here is one the sender can post to. Every change
-is audited; removing an endpoint cancels what was still waiting for it.
+URL rules: production (`TRUSTDESK_ENV=production`) takes only `https`, and not to an address
+literal inside a network (loopback, private, link-local, multicast, reserved, unspecified): a
+failed delivery's answer is shown on the console, so an endpoint must not read internal services
+or a cloud's metadata. Development also takes plain `http` to this machine (loopback: the demo's
+sandbox, the tests), never to anywhere else. A URL carries no user or password (the signature is
+what authenticates). URLs are parsed with httpx, the sender's own parser, so a URL saved here is
+one the sender can post to. Every change is audited; removing an endpoint cancels what was still
+waiting for it.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import socket
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -48,6 +52,8 @@ def check_url(url: str, *, production: bool) -> str:
     if parts.fragment:
         raise FieldError("url", "a URL to deliver to has no #fragment")
     if parts.scheme == "https":
+        if production and _internal(host):
+            raise FieldError("url", f"{host} is an address inside a network: in production deliveries go to public hosts only")
         return url
     if production:
         raise FieldError("url", "in production deliveries go over https only")
@@ -56,13 +62,38 @@ def check_url(url: str, *, production: bool) -> str:
     return url
 
 
-def _loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
+def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address `host` spells, if it is a literal: also the short IPv4 forms (`127.1`,
+    `2130706433`, `0x7f.1`) that the system's resolver reads as addresses without asking DNS."""
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(host)
     except ValueError:
-        return False
+        pass
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except OSError:
+        return None
+
+
+def _loopback(host: str) -> bool:
+    address = _address(host)
+    return host.lower() == "localhost" or (address is not None and address.is_loopback)
+
+
+def _internal(host: str) -> bool:
+    """Whether `host` is an address literal inside a network (an IPv4-mapped IPv6 address counts
+    as its IPv4 address).
+
+    Names are not resolved, so saving an endpoint needs no network: a name that resolves to an
+    internal address is for the operator's network policy (egress rules) to block.
+    """
+    address = _address(host)
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address is not None and (
+        address.is_loopback or address.is_private or address.is_link_local
+        or address.is_multicast or address.is_reserved or address.is_unspecified
+    )
 
 
 def add_endpoint(
