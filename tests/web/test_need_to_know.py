@@ -517,3 +517,22 @@ def test_a_queue_lists_no_case_about_a_subject_hidden_from_its_reader(world: Wor
     assert world.api.client.get(f"/api/v1/cases/{stray_id}", headers=world.as_("mod")).status_code == 404
     seen = world.api.client.get(f"/api/v1/queues/{general}/cases", headers=world.as_("cs-lead"))
     assert seen.status_code == 200 and {c["id"] for c in seen.json()} == {world.ids["post-case"], stray_id}
+
+
+def test_a_later_report_about_a_subject_hidden_from_a_queues_staff_opens_its_case_where_the_subject_is_seen(world: World) -> None:
+    """A spam report about the photo once reported as CSAM would open a General case that
+    moderators are served by "next case" and cannot open; it goes to the Child safety queue."""
+    with world.api.db.session() as s:
+        for subject, policy in (("photo-cs", "CSAM"), ("acc-cs", "CHILD_GROOMING"), ("post-1", "SPAM")):
+            decide_subject(s, SETUP, world.ids[subject], DecisionRequest(policy, verdict="violation", actions=["remove"], rationale="done"))
+    r = world.api.post("/api/v1/reports", {"external_id": "r-photo-spam", "subject_external_id": "photo-cs", "policy_code": "SPAM",
+                                           "reporter_type": "anonymous", "text": "spam now"})
+    assert r.status_code == 201, r.text
+    later = _case_of_report(world, "r-photo-spam")
+    with world.api.db.reader() as s:
+        case = s.get_one(Case, later)
+        assert (case.queue_id, case.routed_by) == (world.ids["cs-queue"], "need_to_know:Child safety")
+    nothing = world.api.client.post("/api/v1/cases/next", headers=world.as_("mod"))
+    assert nothing.status_code == 200 and nothing.json()["case"] is None
+    served = world.api.client.post("/api/v1/cases/next", headers=world.as_("cs"))
+    assert served.status_code == 200 and served.json()["case"]["id"] == later

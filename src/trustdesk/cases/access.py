@@ -24,7 +24,7 @@ counts are on the queue list), so reading its cases is refused plainly (`Forbidd
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -131,6 +131,24 @@ def _hides(case: Any, hidden: set[int]) -> ColumnElement[bool]:
     """A case (the model or an alias of it) that hides its subject from whoever may not see the
     `hidden` queues: one in such a queue, other than a legal request's."""
     return case.queue_id.in_(hidden) & case.kind.not_in(LEGAL_KINDS)
+
+
+def confining_queues(session: Session, chosen: Mapping[int, Queue]) -> dict[int, Queue]:
+    """For each subject (by id) whose cases (a legal request's aside) sit in a queue narrower than
+    the queue `chosen` for its new case, that queue, the first in routing order: the new case goes
+    there too. Elsewhere it would be served to reviewers the subject is hidden from, who could not
+    open it (a spam report about a photo once reported as CSAM stays with child-safety staff)."""
+    if not chosen:
+        return {}
+    pairs = session.execute(select(Case.subject_id, Case.queue_id).where(
+        Case.subject_id.in_(list(chosen)), Case.kind.not_in(LEGAL_KINDS)).distinct()).all()
+    found: dict[int, Queue] = {}
+    for subject_id, queue_id in pairs:
+        queue = session.get_one(Queue, queue_id)
+        first = found.get(subject_id)
+        if narrower(queue, chosen[subject_id]) and (first is None or (queue.position, queue.id) < (first.position, first.id)):
+            found[subject_id] = queue
+    return found
 
 
 def unhidden_subject(subject_id: ColumnElement[int], hidden: set[int]) -> ColumnElement[bool]:

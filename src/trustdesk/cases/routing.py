@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk.analysis.signals import LatestSignal, latest_signals
 from trustdesk.audit.log import Actor, record
-from trustdesk.cases.access import LEGAL_KINDS, Reviewer, may_work, narrower, visible_case
+from trustdesk.cases.access import LEGAL_KINDS, Reviewer, confining_queues, may_work, narrower, visible_case
 from trustdesk.cases.queues import ROUTING_SCHEMA, fallback_queue
 from trustdesk.domain.errors import Conflict, FieldError
 from trustdesk.domain.priority import (
@@ -436,10 +436,13 @@ class _Routing:
         if not waiting:
             return {}
         rows = []
+        confined = confining_queues(self.session, {subject_id: routed[subject_id].queue for subject_id in waiting})
         for subject_id in sorted(waiting):  # inserted in subject order: index entries taken in one order
             subject, group = waiting[subject_id]
             lead, to = self.lead(group), routed[subject_id]
             queue, routed_by = to.queue, to.routed_by
+            if subject_id in confined:  # the subject is hidden from some who may work `queue`
+                queue, routed_by = confined[subject_id], f"need_to_know:{confined[subject_id].name}"
             priority = _with_rules(_priority(group, subject, self.policies, self.records, self.signals.get(subject_id, [])), to.effects, {})
             rows.append({
                 "app_id": self.app_id, "subject_id": subject_id, "kind": CaseKind.REPORT.value, "queue_id": queue.id,

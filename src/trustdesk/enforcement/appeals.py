@@ -33,7 +33,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
-from trustdesk.cases.access import LEGAL_KINDS, Reviewer, visible_case, visible_subject
+from trustdesk.cases.access import Reviewer, confining_queues, visible_case, visible_subject
 from trustdesk.cases.claiming import held
 from trustdesk.cases.queues import appeals_queue
 from trustdesk.cases.routing import due_at, route_reports
@@ -231,15 +231,7 @@ def _queue_for(session: Session, actor: Actor, subject_id: int) -> Queue:
     """The Appeals queue, unless the subject sits in a queue that admits fewer people: then that
     one (a legal request's queue aside: the request is its staff's, the appeal is not)."""
     appeals = appeals_queue(session, actor)
-    admitted = set(appeals.required_roles)
-    around = session.execute(
-        select(Queue).where(Queue.id.in_(select(Case.queue_id).where(Case.subject_id == subject_id, Case.kind.not_in(LEGAL_KINDS))))
-        .order_by(Queue.position, Queue.id)
-    ).scalars()
-    for queue in around:
-        if queue.required_roles and not (admitted and admitted <= set(queue.required_roles)):
-            return queue
-    return appeals
+    return confining_queues(session, {subject_id: appeals}).get(subject_id, appeals)
 
 
 # --- deciding -----------------------------------------------------------------------------
