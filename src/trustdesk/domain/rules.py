@@ -151,6 +151,8 @@ def parse_rule_file(text: str, *, file_name: str) -> RuleSpec:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise FieldError("file", f"{file_name}: not valid TOML: {exc}") from exc
+    except RecursionError as exc:  # tomllib recurses once per level of nested arrays and tables
+        raise FieldError("file", f"{file_name}: not valid TOML: nested too deeply") from exc
     spec = parse_rule(data)
     if file_name != f"{spec.name}.toml":
         raise FieldError("name", f"{file_name}: the rule is named {spec.name!r}, so its file must be {spec.name}.toml")

@@ -103,7 +103,7 @@ def sync_directory(session: Session, actor: Actor, directory: Path) -> dict[str,
     specs: list[RuleSpec] = []
     for path in sorted(directory.glob("*.toml")):
         try:
-            specs.append(parse_rule_file(path.read_text(encoding="utf-8"), file_name=path.name))
+            specs.append(parse_rule_file(_read(path), file_name=path.name))
         except FieldError as exc:
             raise FieldError(exc.field, exc.message if path.name in exc.message else f"{path.name}: {exc.message}") from exc
     report: dict[str, list[str]] = {"created": [], "changed": [], "unchanged": [], "disabled": []}
@@ -120,6 +120,17 @@ def sync_directory(session: Session, actor: Actor, directory: Path) -> dict[str,
             save_rule(session, actor, spec_of(rule, version, mode=RuleMode.DISABLED), source="file")
             report["disabled"].append(rule.name)
     return report
+
+
+def _read(path: Path) -> str:
+    """A rule file's text, or the reason it has none (a directory, a dangling link, not UTF-8),
+    refused like a bad file."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise FieldError("file", f"not UTF-8 text (at byte offset {exc.start})") from exc
+    except OSError as exc:
+        raise FieldError("file", f"cannot be read: {exc.strerror or exc}") from exc
 
 
 def current_versions(session: Session) -> list[tuple[Rule, RuleVersion]]:
