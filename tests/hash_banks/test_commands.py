@@ -37,3 +37,14 @@ def test_import_reports_bad_lines_keeps_good_ones_and_is_idempotent(cli_env: Set
     assert "updated" in run_command("hashes", "update", "scams", "--review-only", "--active")
     assert "scams scam yes 0 0 1 20 review only" in run_command("hashes", "banks")
     assert "pdq_threshold" in run_command("hashes", "update", "scams", "--threshold", "99", code=2)
+
+
+def test_a_line_past_the_csv_field_limit_is_a_bad_line_and_the_good_ones_are_imported(
+    cli_env: Settings, db: Database, tmp_path: Path
+) -> None:
+    assert "created" in run_command("hashes", "create", "scams", "--kind", "scam")
+    listing = tmp_path / "list.csv"
+    listing.write_text(f"md5,{MD5}\nsha256,{SHA},{'x' * 140_000}\nsha256,{SHA}\n")
+    out = run_command("hashes", "import", "scams", str(listing), code=1)
+    assert "2 hashes added to scams, 0 already there, 1 bad lines" in out
+    assert "line 2: not a CSV line: field larger than field limit (131072)" in out

@@ -122,7 +122,11 @@ def parse_list(text: str, algorithm: HashAlgorithm | None = None) -> ParsedList:
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue
-        fields = [f.strip() for f in next(csv.reader([stripped]))]
+        try:
+            fields = [f.strip() for f in next(csv.reader([stripped]))]
+        except csv.Error as exc:  # such as a field over the csv module's size limit
+            bad.append(BadLine(number, f"not a CSV line: {exc}"))
+            continue
         if fields[0].lower() == "algorithm":  # a header row
             continue
         try:
