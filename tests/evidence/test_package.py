@@ -89,6 +89,35 @@ def test_a_doctored_custody_log_is_named(world: Held, cli_env: Settings, tmp_pat
     assert said == "evidence package broken: 1 problem(s) custody.jsonl: custody event 1 was altered: its content no longer matches its hash"
 
 
+def _without_hold(manifest: bytes) -> bytes:
+    return orjson.dumps({key: value for key, value in orjson.loads(manifest).items() if key != "hold"})
+
+
+def _item_without_path(manifest: bytes) -> bytes:
+    doctored = orjson.loads(manifest)
+    del doctored["items"][2]["path"]
+    return orjson.dumps(doctored)
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (lambda manifest: manifest[:-1], "manifest.json: unreadable, not JSON"),
+        (lambda manifest: b"[]", "manifest.json: unreadable, not a JSON object"),
+        (_without_hold, "manifest.json: has no hold"),
+        (_item_without_path, "manifest.json: item 2 lacks a path, position, kind or SHA-256"),
+    ],
+    ids=["cut-short", "a-list", "no-hold", "item-without-path"],
+)
+def test_a_manifest_that_cannot_be_read_is_named(
+    world: Held, cli_env: Settings, tmp_path: Path, change: Callable[[bytes], bytes], problem: str
+) -> None:
+    _hold_id, out = _exported(world, tmp_path)
+    bad = _rewritten(out, tmp_path / "bad.zip", lambda name, data: change(data) if name == "manifest.json" else data)
+    said = run_command("evidence", "verify", str(bad), code=1)
+    assert said == f"evidence package broken: 1 problem(s) {problem}"
+
+
 def test_only_legal_and_child_safety_staff_export(world: Held, cli_env: Settings, tmp_path: Path) -> None:
     hold_id, _out = _exported(world, tmp_path)
     said = run_command("evidence", "export", str(hold_id), "--reason", "curious", "--out", str(tmp_path / "x.zip"), "--by", "mo", code=2)

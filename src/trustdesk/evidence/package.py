@@ -114,7 +114,15 @@ def verify(path: Path) -> PackageCheck:
         if MANIFEST not in names or CUSTODY_LOG not in names:
             check.problems.append(f"the package lacks {MANIFEST if MANIFEST not in names else CUSTODY_LOG}")
             return check
-        manifest = orjson.loads(zf.read(MANIFEST))
+        try:
+            manifest = orjson.loads(zf.read(MANIFEST))
+        except orjson.JSONDecodeError:
+            check.problems.append(f"{MANIFEST}: unreadable, not JSON")
+            return check
+        unusable = _manifest_problem(manifest)
+        if unusable:
+            check.problems.append(f"{MANIFEST}: {unusable}")
+            return check
         listed = manifest.get("items", [])
         for entry in listed:
             check.items += 1
@@ -139,3 +147,23 @@ def verify(path: Path) -> PackageCheck:
         elif events[0]["detail"].get("items_digest") != items_digest([(e["position"], e["kind"], e["sha256"]) for e in listed]):
             check.problems.append(f"{MANIFEST}: its items are not the ones the hold was placed with")
     return check
+
+
+def _manifest_problem(manifest: Any) -> str | None:
+    """What keeps the check from going by a manifest, if anything: an altered package may carry
+    any JSON there, and the check reads the hold's id, the custody head and each item's fields."""
+    if not isinstance(manifest, dict):
+        return "unreadable, not a JSON object"
+    hold, chain, items = manifest.get("hold"), manifest.get("custody"), manifest.get("items", [])
+    if not isinstance(hold, dict) or "id" not in hold:
+        return "has no hold"
+    if not isinstance(chain, dict) or "head" not in chain:
+        return "has no custody head"
+    if not isinstance(items, list):
+        return "its items are not a list"
+    for index, entry in enumerate(items):
+        described = isinstance(entry, dict) and isinstance(entry.get("position"), int) and all(
+            isinstance(entry.get(key), str) for key in ("path", "kind", "sha256"))
+        if not described:
+            return f"item {index} lacks a path, position, kind or SHA-256"
+    return None
