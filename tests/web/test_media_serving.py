@@ -162,8 +162,9 @@ def test_the_declared_type_is_ignored_however_long(console: Console) -> None:
         (JPEG[: len(JPEG) // 2], "truncated or corrupt"),
         (PNG[:-40] + bytes(40), "truncated or corrupt"),  # damaged rather than short
         (PNG[:8] + bytes(200), "do not open as one"),  # a PNG's signature, then nothing Pillow can read
+        (b"", "the file is empty"),
     ],
-    ids=["bomb-900MP", "bomb-64MP", "truncated-png", "truncated-jpeg", "corrupt-png", "png-signature-only"],
+    ids=["bomb-900MP", "bomb-64MP", "truncated-png", "truncated-jpeg", "corrupt-png", "png-signature-only", "empty"],
 )
 def test_bombs_and_broken_images_are_refused_and_nothing_is_stored(console: Console, body: bytes, reason: str) -> None:
     response = console.upload("photo-1", body, "image/png")
@@ -244,6 +245,7 @@ def host() -> Iterator[FileServer]:
         "/photo": (200, PNG, {"Content-Type": "text/html", "Content-Length": str(len(PNG))}),
         "/bomb.png": (200, bomb, {"Content-Type": "image/png", "Content-Length": str(len(bomb))}),
         "/cut.png": (200, PNG[:300], {"Content-Type": "image/png", "Content-Length": "300"}),
+        "/empty.png": (200, b"", {"Content-Type": "image/png", "Content-Length": "0"}),
     }) as files:
         yield files
 
@@ -276,7 +278,9 @@ def test_a_fetched_png_declared_as_html_is_served_inline(console: Console, host:
     _assert_inline(console.open("from-url"), "image/png", PNG)
 
 
-@pytest.mark.parametrize(("path", "reason"), [("/bomb.png", "decompression bomb"), ("/cut.png", "truncated or corrupt")])
+@pytest.mark.parametrize(
+    ("path", "reason"), [("/bomb.png", "decompression bomb"), ("/cut.png", "truncated or corrupt"), ("/empty.png", "the file is empty")],
+)
 def test_a_fetched_bomb_or_broken_image_is_recorded_as_refused(console: Console, host: FileServer, path: str, reason: str) -> None:
     item = _fetched(console, host, "from-url", path, stored=False)
     assert (item.status, item.blob_sha256, item.inline) == ("refused", None, False)

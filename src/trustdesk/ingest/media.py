@@ -3,8 +3,9 @@
 Uploads and URL fetches take the same path. The type is found from the bytes
 (`trustdesk.domain.media_types`); an image of a type the console shows is decoded in full with
 Pillow first, so a decompression bomb or a truncated or corrupt file is refused before anything
-is stored. An upload that is refused is a 422 naming `file`; a fetched file that is refused is
-recorded on its media item with the reason, since no request is waiting for the answer.
+is stored, as is an empty file. An upload that is refused is a 422 naming `file`; a fetched file
+that is refused is recorded on its media item with the reason, since no request is waiting for
+the answer.
 """
 
 from __future__ import annotations
@@ -47,12 +48,14 @@ class CheckedMedia:
 def check_and_store(blobs: BlobStore, stream: BinaryIO, *, max_bytes: int | None = None) -> CheckedMedia:
     """Find the type of a seekable stream's bytes, check an image decodes, then store it.
 
-    Raises `BlobTooLarge` past `max_bytes` and `MediaRefused` for an image that does not decode;
-    either way nothing is stored.
+    Raises `BlobTooLarge` past `max_bytes` and `MediaRefused` for an empty file or an image that
+    does not decode; either way nothing is stored.
     """
     size = stream.seek(0, io.SEEK_END)
     if max_bytes is not None and size > max_bytes:
         raise BlobTooLarge(f"{size} bytes is larger than the limit of {max_bytes} bytes")
+    if not size:  # nothing for a reviewer to see or a hash to match
+        raise MediaRefused("the file is empty")
     media_type, width, height = _inspect(stream)
     stream.seek(0)
     return CheckedMedia(blobs, blobs.put(stream, max_bytes=max_bytes), media_type, width, height)

@@ -171,8 +171,8 @@ def upload_media(
     """Add a media file to a subject as its next media item; the same file again is the same item.
 
     The type is found from the bytes (the declared content type is ignored); an image must
-    decode in full, so a decompression bomb or a truncated or corrupt image is a 422 naming
-    `file`. Stored by SHA-256, with the MD5 kept for hash matching.
+    decode in full, so a decompression bomb or a truncated or corrupt image, like an empty file,
+    is a 422 naming `file`. Stored by SHA-256, with the MD5 kept for hash matching.
     """
     if subject_views.find(session, who.app_id, external_id) is None:
         raise NotFound("external_id", f"no subject {external_id!r} in this app")
