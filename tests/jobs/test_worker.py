@@ -118,6 +118,24 @@ def test_a_recurring_job_runs_again_after_success_and_after_failure(db: Database
     assert outcomes == [] and errors == [None, "ValueError: one bad run", None]
 
 
+def test_a_recurring_run_whose_every_attempt_died_with_its_worker_is_scheduled_again(db: Database, settings: Settings) -> None:
+    kinds, runs = Registry((__name__,)), []
+    kinds.job_kind("test.tick", Tick, every=timedelta(minutes=5))(lambda ctx, job: runs.append(job))
+    run_worker(db, settings, worker_id="w1", once=True, kinds=kinds)  # schedules the first run
+    with db.session() as session:  # its last attempt's worker died: the lease ran out while running
+        session.execute(update(Job).values(status="running", attempts=Job.max_attempts, locked_by="dead",
+                                           locked_until=utcnow() - timedelta(seconds=1)))
+    run_worker(db, settings, worker_id="w2", once=True, kinds=kinds)
+    with db.reader() as session:
+        [job] = session.execute(select(Job)).scalars().all()
+    assert (job.status, job.attempts, job.singleton_key) == ("queued", 0, "test.tick")
+    assert job.last_error is not None and job.last_error.startswith("lease expired on attempt")
+    assert utcnow() + timedelta(minutes=4) < as_utc(job.run_at) <= utcnow() + timedelta(minutes=5)
+    with db.session() as session:
+        session.execute(update(Job).values(run_at=utcnow() - timedelta(seconds=1)))
+    assert run_worker(db, settings, worker_id="w2", once=True, kinds=kinds) == 1 and runs == [Tick()]
+
+
 def test_a_stray_job_of_a_recurring_kind_runs_once(db: Database, settings: Settings) -> None:
     kinds, runs = Registry((__name__,)), []
     kinds.job_kind("test.tick", Tick, every=timedelta(minutes=5))(lambda ctx, job: runs.append(job))

@@ -53,6 +53,14 @@ def run_worker(
             continue
         kind = kinds.named(job.kind)
         assert kind is not None, "claimed a kind it does not know"
+        if job.status == FAILED and job.singleton_key in kind.singleton_keys:
+            # A recurring kind's run whose every attempt died with its worker: the next run comes
+            # all the same (suspensions must still lift, statements still go out).
+            assert kind.every is not None
+            reschedule(db, job.id, utcnow() + kind.every, job.last_error)
+            logger.warning("recurring job died with its worker; its next run is scheduled",
+                           extra={"job_id": job.id, "job_kind": job.kind, "error": job.last_error})
+            continue
         if job.status == FAILED:
             _give_up(context, kind, job)
             continue
