@@ -283,6 +283,35 @@ def test_a_filing_stopped_half_way_resumes_without_a_second_report(office: Offic
     assert len(tipline.held(stopped.report_id)["files"]) == 1
 
 
+def test_a_submission_whose_answer_was_never_recorded_is_not_sent_again_until_staff_say_so(
+    office: Office, tipline: Tipline, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    case_id, _item = _child_safety_case(office)
+    _build(office, case_id, tipline)
+    _quick_retries(monkeypatch, tipline)
+    working = CyberTiplineClient.submit
+
+    def submitted_then_died(self: CyberTiplineClient, *args: object) -> object:  # NCMEC opened it; the worker died before noting it
+        working(self, *args)  # type: ignore[arg-type]
+        raise SystemError("killed on the way back")
+
+    monkeypatch.setattr(CyberTiplineClient, "submit", submitted_then_died)
+    _queue(office, case_id)
+    _work(office, tipline)
+    monkeypatch.setattr(CyberTiplineClient, "submit", working)
+    with office.api.db.session() as s:  # the job's retry is due at once
+        s.execute(update(Job).where(Job.kind == reports.SUBMIT_JOB).values(run_at=utcnow()))
+    _work(office, tipline)
+    held_back = _report(office)
+    assert (held_back.state, held_back.report_id) == ("failed", None)
+    assert "NCMEC may hold a report of this case already" in held_back.errors[-1]["description"]
+    assert len(tipline.state.reports) == 1  # one report at NCMEC, not two
+
+    _queue(office, case_id)  # staff checked with NCMEC and submit again
+    _work(office, tipline)
+    assert _report(office).state == "finished" and len(tipline.state.reports) == 2
+
+
 def _crashing_uploads(monkeypatch: pytest.MonkeyPatch, error: str) -> Callable[[], None]:
     """Make every file upload raise `error` (not an NCMEC refusal); call the answer to undo it."""
     working = CyberTiplineClient.upload

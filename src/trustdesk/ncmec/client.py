@@ -31,11 +31,12 @@ _REPEATABLE = frozenset({"status", "fileinfo", "finish", "retract"})
 
 
 class NcmecError(Exception):
-    """A step NCMEC refused (`code`), or could not be reached for (`code` None)."""
+    """A step NCMEC refused (`code`), or could not be reached for (`code` None). `maybe_done`:
+    the request went out and no answer came back, so NCMEC may have carried it out."""
 
-    def __init__(self, step: str, code: int | None, description: str) -> None:
+    def __init__(self, step: str, code: int | None, description: str, *, maybe_done: bool = False) -> None:
         super().__init__(f"{step}: {description}" + (f" (code {code})" if code is not None else ""))
-        self.step, self.code, self.description = step, code, description
+        self.step, self.code, self.description, self.maybe_done = step, code, description, maybe_done
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,7 @@ class CyberTiplineClient:
                 last = NcmecError(step, None, f"NCMEC could not be reached: {exc}")
                 continue
             except httpx.TransportError as exc:
-                last = NcmecError(step, None, f"no answer from NCMEC: {exc.__class__.__name__}")
+                last = NcmecError(step, None, f"no answer from NCMEC: {exc.__class__.__name__}", maybe_done=True)
                 if step in _REPEATABLE:
                     continue
                 raise last from exc

@@ -8,7 +8,10 @@ gave after each (the `reportId`, each file's `fileId`). A filing that stops half
 from there: a refused step or an NCMEC out of reach leaves it `failed` with the code and
 description, and submitting again goes on; a worker that dies leaves it `submitting` and the
 job's retry goes on, and once the job has no attempts left the report is `failed` too, to submit
-again. None of these opens a second report. Nothing is sent that does not validate.
+again. None of these opens a second report: the time a submission is sent is written down first,
+and a submission sent whose answer was never recorded (the worker died on the way back, or no
+answer came) is never sent again by the worker; the report is `failed`, saying NCMEC may hold it,
+until staff who checked with NCMEC submit it again. Nothing is sent that does not validate.
 
 Once NCMEC holds a report (it gave a `reportId`), TrustDesk must preserve what it reported for
 a year (18 U.S.C. §2258A as amended by the REPORT Act): `on_report_submitted` marks the
@@ -131,9 +134,10 @@ def queue_submission(session: Session, actor: Actor, who: Reviewer, case_id: int
     report = _live(session, case_id)
     if report.state in _RESUMABLE and (problems := schema.problems(report.xml.encode())):
         raise FieldError("xml", "the report does not validate against cyber_tipline.xsd: " + problems[0])
+    # Staff submitting again after a submission whose answer was lost have checked with NCMEC.
     claimed = session.execute(
         update(NcmecReport).where(NcmecReport.id == report.id, NcmecReport.state.in_(_RESUMABLE))
-        .values(state="queued", updated_at=utcnow()).returning(NcmecReport.id)
+        .values(state="queued", submit_started_at=None, updated_at=utcnow()).returning(NcmecReport.id)
         .execution_options(synchronize_session=False)
     ).scalar_one_or_none()
     if claimed is None:
@@ -189,8 +193,16 @@ def file_report(db: Database, actor: Actor, pk: int, client: CyberTiplineClient,
             return None
         report.state, report.updated_at = "submitting", utcnow()
         case_id, xml, report_id, entries = report.case_id, report.xml, report.report_id, [dict(f) for f in report.files]
+        sent_before = report.submit_started_at if report_id is None else None
+    if sent_before is not None:
+        _note_error(db, actor, pk, NcmecError(
+            "submit", None, f"a submission sent at {sent_before:%Y-%m-%d %H:%M:%S} UTC got no recorded answer: NCMEC may hold a "
+            "report of this case already. Check with NCMEC (and retract a report it holds) before submitting again"), state="failed")
+        return None
     try:
         if report_id is None:
+            with db.session() as session:  # written down before it is sent: a retry must not send it again
+                session.get_one(NcmecReport, pk).submit_started_at = utcnow()
             report_id = client.submit(xml.encode())
             with db.session() as session:  # kept on its own: should anything after fail, the retry never submits again
                 report = session.get_one(NcmecReport, pk)
@@ -216,7 +228,9 @@ def file_report(db: Database, actor: Actor, pk: int, client: CyberTiplineClient,
             _save_files(db, pk, entries)
         done = _finish(client, report_id)
     except NcmecError as exc:
-        _note_error(db, actor, pk, exc, state="failed")
+        if report_id is None and exc.maybe_done:
+            exc.description += ": NCMEC may hold a report of this case already; check with NCMEC before submitting again"
+        _note_error(db, actor, pk, exc, state="failed", submitted=report_id is not None or exc.maybe_done)
         return None
     with db.session() as session:
         report = session.get_one(NcmecReport, pk)
@@ -229,10 +243,14 @@ def file_report(db: Database, actor: Actor, pk: int, client: CyberTiplineClient,
     return report
 
 
-def _note_error(db: Database, actor: Actor, pk: int, exc: NcmecError, *, state: str | None = None) -> None:
-    """Keep NCMEC's refusal on the report (and move it to `state`, if given), audited."""
+def _note_error(db: Database, actor: Actor, pk: int, exc: NcmecError, *, state: str | None = None, submitted: bool = True) -> None:
+    """Keep NCMEC's refusal on the report (and move it to `state`, if given), audited. Unless it
+    may have been `submitted`, a submission NCMEC refused or never received is not one to fear."""
     with db.session() as session:
-        _keep_error(session, actor, session.get_one(NcmecReport, pk), exc, state=state)
+        report = session.get_one(NcmecReport, pk)
+        if not submitted:
+            report.submit_started_at = None
+        _keep_error(session, actor, report, exc, state=state)
 
 
 def _keep_error(

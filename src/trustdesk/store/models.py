@@ -1130,6 +1130,9 @@ class NcmecReport(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(default=None)
+    # When the worker sent the submission whose answer (the `reportId`) is not yet recorded: set
+    # with no `report_id`, NCMEC may hold a report of the case that TrustDesk does not know of.
+    submit_started_at: Mapped[datetime | None] = mapped_column(default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
     retracted_at: Mapped[datetime | None] = mapped_column(default=None)
 
