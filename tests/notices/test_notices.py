@@ -152,6 +152,21 @@ def test_a_notice_is_mailed_to_the_account_in_its_locale(world: World, settings:
         "decision:user": ("sent", 1), "report_outcome:notifier": ("sent", 1)}
 
 
+def test_a_notice_mailed_again_carries_the_same_message_id(world: World, settings: Settings, mailbox: tuple[Mailbox, int]) -> None:
+    inbox, port = mailbox
+    use_channel(world, "smtp")
+    _decide(world, reporter={})
+    mail = replace(settings, smtp_host="127.0.0.1", smtp_port=port, smtp_from="Safety <safety@market.example>")
+    run_worker(world.db, mail, worker_id="test", once=True)
+    user = _notices(world)["decision:user"]
+    with world.db.session() as s:  # as if the worker died after the server took it, before noting it sent
+        s.execute(update(Notice).where(Notice.id == user.id).values(state="pending"))
+        s.execute(update(Job).where(Job.kind == "send_notice").values(status="queued", run_at=utcnow(), attempts=0))
+    run_worker(world.db, mail, worker_id="test", once=True)
+    first, again = (m["Message-ID"] for m in inbox.messages)
+    assert first == again and first.startswith(f"<notice-{user.id}.") and first.endswith("@market.example>")
+
+
 def test_a_failing_mail_server_leaves_the_notice_retried_then_failed_never_lost(
     world: World, settings: Settings, mailbox: tuple[Mailbox, int],
 ) -> None:

@@ -14,7 +14,6 @@ import smtplib
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import make_msgid
 
 from sqlalchemy.orm import Session
 
@@ -110,10 +109,17 @@ def _message(settings: Settings, notice: Notice, address: str) -> EmailMessage:
     message["From"] = settings.smtp_from
     message["To"] = address
     message["Subject"] = " ".join(notice.subject_line.split())  # one line, whatever a placeholder's value held
-    message["Message-ID"] = make_msgid(idstring=f"notice-{notice.id}")
+    message["Message-ID"] = _message_id(settings, notice)
     message.set_content(notice.body)
     message["Content-Language"] = notice.locale  # after the content, which replaces the Content-* headers
     return message
+
+
+def _message_id(settings: Settings, notice: Notice) -> str:
+    """The same for every attempt at a notice: mail sent again after a worker died on the way back
+    is a repeat the receiving side can recognise and drop."""
+    domain = settings.smtp_from.rpartition("@")[2].strip(" <>") or "trustdesk.invalid"
+    return f"<notice-{notice.id}.{notice.created_at:%Y%m%d%H%M%S}@{domain}>"
 
 
 def _send(settings: Settings, message: EmailMessage) -> tuple[str | None, bool]:
