@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from tests.concurrency import together
 from tests.enforcement.conftest import World, account, item
+from tests.jobs.last_attempt import every_attempt_died
 from trustdesk.audit.log import Actor
 from trustdesk.audit.verify import verify_chain
 from trustdesk.config import Settings
@@ -29,6 +30,7 @@ from trustdesk.enforcement.bulk import (
 )
 from trustdesk.enforcement.decisions import DecisionRequest
 from trustdesk.jobs.registry import WorkerContext
+from trustdesk.jobs.worker import run_worker
 from trustdesk.store.blobs import FileBlobStore
 from trustdesk.store.models import AuditEvent, BulkOperation, Case, Decision, EnforcementAction, Job, Queue, Report, Strike, Subject
 
@@ -99,6 +101,17 @@ def test_bulk_decision_gives_a_result_per_subject(world: World, settings: Settin
     assert world.subject(listings[3]).visibility == "removed" and report_status == "actioned"
     with world.db.reader() as s:
         assert s.get_one(Case, case_id).status == "decided"
+
+
+def test_an_operation_whose_job_died_on_every_attempt_ends_with_the_items_left_failed(world: World, settings: Settings) -> None:
+    listings, _orphans = _spam_wave(world, 3, 0)
+    op_id = _start(world, listings)
+    every_attempt_died(world.db, BULK_DECISION)
+    run_worker(world.db, settings, worker_id="w", once=True)
+    with world.db.reader() as s:
+        status = bulk_status(s, op_id)
+    assert (status.status, status.succeeded, status.failed, status.pending) == ("done", 0, 3, 0)
+    assert {r[3] for r in _results(world, op_id)} == {"not reached: the operation's job failed on every attempt (see the worker's log)"}
 
 
 def test_subjects_by_external_id_with_unknown_and_repeated_ones_reported_per_item(world: World, settings: Settings) -> None:

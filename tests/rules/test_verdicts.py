@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from tests.concurrency import together
 from tests.conftest import Api
+from tests.jobs.last_attempt import every_attempt_died
 from trustdesk.analysis.runs import analyse
 from trustdesk.audit.log import Actor
 from trustdesk.cases.queues import QueueSpec, save_queue, seed_queues
@@ -229,6 +230,16 @@ def test_a_batch_is_checked_by_the_worker_and_announced(api: Api, settings: Sett
         assert _count(api, Subject, Subject.external_id == "b3") == 0
     run_worker(api.db, settings, worker_id="w", once=True)  # nothing left to do: the batch is done once
     assert _count(api, OutboxMessage, OutboxMessage.event_type == "evaluation.batch_completed") == 1
+
+
+def test_a_batch_whose_job_died_on_every_attempt_is_done_with_each_items_error(api: Api, settings: Settings) -> None:
+    r = api.post("/api/v1/evaluate/batch", {"items": [{"external_id": f"b{n}", "kind": "message", "text": "hi"} for n in range(2)]})
+    assert r.status_code == 202, r.text
+    every_attempt_died(api.db, "evaluate_batch")
+    run_worker(api.db, settings, worker_id="w", once=True)
+    done = api.client.get(f"/api/v1/evaluate/batch/{r.json()['job_id']}", headers=api.auth).json()
+    assert done["status"] == "done" and done["completed_at"] is not None
+    assert [(x["external_id"], x["error"]["field"]) for x in done["results"]] == [("b0", "batch"), ("b1", "batch")]
 
 
 def test_new_signals_on_content_without_a_case_open_one_when_a_live_rule_routes_it(api: Api) -> None:

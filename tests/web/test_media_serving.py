@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import Api
 from tests.file_server import FileServer, serving_files
+from tests.jobs.last_attempt import every_attempt_died
 from trustdesk.audit.log import Actor
 from trustdesk.audit.verify import verify_chain
 from trustdesk.auth import staff
@@ -292,6 +293,17 @@ def test_a_fetched_bomb_or_broken_image_is_recorded_as_refused(console: Console,
         event = session.execute(select(AuditEvent).where(AuditEvent.verb == "subject.media_refused")).scalar_one()
         assert event.after is not None and event.after["media_item_id"] == item.id
         assert verify_chain(session).ok
+
+
+def test_a_fetch_whose_job_died_on_every_attempt_refuses_the_item_with_the_reason(console: Console, host: FileServer) -> None:
+    created = console.api.post("/api/v1/subjects", {"external_id": "from-url", "kind": "photo", "media_url": host.base_url + "/photo"})
+    assert created.status_code == 201, created.text
+    console.subjects["from-url"] = created.json()["id"]
+    every_attempt_died(console.api.db, "fetch_media")
+    run_worker(console.api.db, console.settings, worker_id="w1", once=True)
+    [item] = console.items("from-url")
+    assert (item.status, item.blob_sha256) == ("refused", None)
+    assert item.refused_reason is not None and "every attempt failed" in item.refused_reason
 
 
 # --- many writers at once ------------------------------------------------------------------

@@ -194,7 +194,21 @@ def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
 # --- the job ----------------------------------------------------------------------------------
 
 
-@job_kind(BULK_DECISION, BulkDecision)
+def gave_up_bulk(ctx: WorkerContext, job: BulkDecision) -> None:
+    """The job failed on every attempt: the items it did not reach fail with the reason and the
+    operation ends, rather than show `running` for ever."""
+    with ctx.db.session() as session:
+        op = session.get(BulkOperation, job.operation_id, with_for_update=True)
+        if op is None or op.status == DONE:
+            return
+        left = session.execute(select(BulkItem).where(BulkItem.operation_id == op.id, BulkItem.status == PENDING)).scalars().all()
+        for item in left:
+            item.status, item.detail = FAILED, "not reached: the operation's job failed on every attempt (see the worker's log)"
+        op.failed += len(left)
+        _finish(session, op, Actor(**op.request["actor"]))
+
+
+@job_kind(BULK_DECISION, BulkDecision, given_up=gave_up_bulk)
 def handle_bulk_decision(ctx: WorkerContext, job: BulkDecision) -> None:
     """Job handler: work through the operation's pending items, one chunk per transaction."""
     while run_chunk(ctx.db, job.operation_id):

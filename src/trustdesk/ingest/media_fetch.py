@@ -152,7 +152,13 @@ def queue_fetches(session: Session, urls: dict[int, str]) -> None:
         enqueue(session, FetchMedia(item_id))
 
 
-@job_kind(FETCH_MEDIA, FetchMedia)
+def gave_up_fetch(ctx: WorkerContext, job: FetchMedia) -> None:
+    """The fetch failed on every attempt: the item is refused with the reason, not left pending."""
+    with ctx.db.session() as session:
+        media.refuse_fetch(session, SYSTEM, job.media_item_id, "could not be fetched: every attempt failed (see the worker's log)")
+
+
+@job_kind(FETCH_MEDIA, FetchMedia, given_up=gave_up_fetch)
 def handle_fetch_media(ctx: WorkerContext, job: FetchMedia) -> None:
     """Job handler: fetch a pending media item's URL; a download that is not kept refuses the item.
 

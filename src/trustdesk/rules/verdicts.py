@@ -204,10 +204,26 @@ def run_batch(session: Session, batch_id: int, media_allow_list: tuple[str, ...]
                 results.append({"external_id": item.external_id, **check(session, who, item).as_json()})
         except FieldError as exc:
             results.append({"external_id": item.external_id, "error": {"field": exc.field, "message": exc.message}})
+    _complete(session, batch, who.actor, results)
+
+
+def gave_up_batch(ctx: WorkerContext, job: EvaluateBatchJob) -> None:
+    """The batch's job failed on every attempt: it is done with each item's error, rather than
+    `queued` for ever for the client polling it."""
+    with ctx.db.session() as session:
+        batch = session.get(EvaluationBatch, job.batch_id, with_for_update=True)
+        if batch is None or batch.status == DONE:
+            return
+        error = {"field": "batch", "message": "not checked: the batch failed on every attempt; send it again"}
+        _complete(session, batch, Actor("system", "worker"), [{"external_id": raw.get("external_id"), "error": error} for raw in batch.items])
+
+
+def _complete(session: Session, batch: EvaluationBatch, actor: Actor, results: list[dict[str, Any]]) -> None:
+    """Keep the results, audited, and announce them to the app's endpoints."""
     batch.results, batch.status, batch.completed_at = results, DONE, utcnow()
     summary = {"item_count": batch.item_count, "verdicts": dict(Counter(r["verdict"] for r in results if "verdict" in r)),
                "errors": sum(1 for r in results if "error" in r)}
-    record(session, actor=who.actor, verb="evaluation_batch.completed", object_type="evaluation_batch", object_id=batch.id,
+    record(session, actor=actor, verb="evaluation_batch.completed", object_type="evaluation_batch", object_id=batch.id,
            after=summary)
     checked = [r["external_id"] for r in results if "verdict" in r]
     if checked:  # the event is numbered in the sequence of the batch's first subject checked
@@ -217,7 +233,7 @@ def run_batch(session: Session, batch_id: int, media_allow_list: tuple[str, ...]
         outbox.announce_batch(session, batch.id, subject, summary, now=batch.completed_at)
 
 
-@job_kind("evaluate_batch", EvaluateBatchJob)
+@job_kind("evaluate_batch", EvaluateBatchJob, given_up=gave_up_batch)
 def handle_evaluate_batch(ctx: WorkerContext, job: EvaluateBatchJob) -> None:
     with ctx.db.session() as session:
         run_batch(session, job.batch_id, ctx.settings.media_url_allow_list)
