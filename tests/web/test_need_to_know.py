@@ -536,3 +536,23 @@ def test_a_later_report_about_a_subject_hidden_from_a_queues_staff_opens_its_cas
     assert nothing.status_code == 200 and nothing.json()["case"] is None
     served = world.api.client.post("/api/v1/cases/next", headers=world.as_("cs"))
     assert served.status_code == 200 and served.json()["case"]["id"] == later
+
+
+def test_an_appeal_or_a_tier_does_not_take_a_subject_out_of_the_moderators_sight(world: World) -> None:
+    """The Appeals queue and the tiers decide who acts, not who may know: a later report about a
+    subject under appeal opens a General case the moderators are served and can open."""
+    with world.api.db.session() as s:
+        decision = decide_subject(s, SETUP, world.ids["post-1"], DecisionRequest("SPAM", verdict="violation", actions=["remove"], rationale="spam"))
+        decision_id = decision.id
+    appeal = world.api.post("/api/v1/appeals", {"external_id": "ap-1", "statement": "mine", "decision_id": decision_id})
+    assert appeal.status_code == 201, appeal.text
+    r = world.api.post("/api/v1/reports", {"external_id": "r-post-2", "subject_external_id": "post-1", "policy_code": "SPAM",
+                                           "reporter_type": "anonymous", "text": "again"})
+    assert r.status_code == 201, r.text
+    later = _case_of_report(world, "r-post-2")
+    with world.api.db.reader() as s:
+        assert s.get_one(Queue, s.get_one(Case, later).queue_id).name == "General"
+    served = world.api.client.post("/api/v1/cases/next", headers=world.as_("mod"))
+    assert served.status_code == 200 and served.json()["case"]["id"] == later
+    assert world.api.client.get(f"/api/v1/cases/{later}", headers=world.as_("mod")).status_code == 200
+    assert world.api.client.get(f"/api/v1/cases/{appeal.json()['case_id']}", headers=world.as_("mod")).status_code == 404  # the appeal is the seniors'

@@ -13,9 +13,11 @@ child-safety staff). Someone who needs both holds both roles.
 An appeal is judged afresh: the reviewer of the decision appealed may read its appeal case but
 is never served it, assigned it nor allowed to decide it (`judges_own_decision`).
 
-A subject with a case in a queue hidden from someone is hidden from them too, except through a
-privacy request's case: that case is about the person's rights over their data, not about what
-they did, and asking for one's data must not take an account out of moderators' sight.
+A subject with a case in a compartment's queue (`roles.COMPARTMENTS`: open only to child-safety,
+legal or privacy staff) hidden from someone is hidden from them too, except through a legal
+request's case: that case is about the person's rights or a legal duty, not about what they did,
+and must not take an account out of moderators' sight. A case in a queue open to more senior
+staff (appeals, tiers) hides nothing: moderators still work the subject's other reports.
 
 Refusals are chosen so that they confirm nothing: a case or subject you may not see answers
 exactly like one that does not exist (`NotFound`, 404). A queue is no secret (its name and
@@ -32,7 +34,7 @@ from sqlalchemy import ColumnElement, exists, select, true
 from sqlalchemy.orm import Session, aliased
 
 from trustdesk.domain.errors import Forbidden, NotFound
-from trustdesk.domain.roles import CASE_TAKERS, CONFINED
+from trustdesk.domain.roles import CASE_TAKERS, COMPARTMENTS, CONFINED
 from trustdesk.domain.vocabulary import CaseKind
 from trustdesk.store.models import Appeal, Case, Queue, StaffUser, Subject
 from trustdesk.subjects import WITH_MEDIA, SubjectTree, load_tree
@@ -90,6 +92,16 @@ def hidden_queue_ids(session: Session, who: Reviewer) -> set[int]:
     return {q.id for q in session.execute(select(Queue)).scalars() if not may_see(q, who)}
 
 
+def compartment(queue: Queue) -> bool:
+    """Whether `queue` is open only to need-to-know teams, so that its cases hide their subject."""
+    return bool(queue.required_roles) and set(queue.required_roles) <= COMPARTMENTS
+
+
+def hiding_queue_ids(session: Session, who: Reviewer) -> set[int]:
+    """The compartments' queues hidden from `who`: a case in one hides its subject from them."""
+    return {q.id for q in session.execute(select(Queue)).scalars() if compartment(q) and not may_see(q, who)}
+
+
 def visible_queue(session: Session, who: Reviewer, queue_id: int) -> Queue:
     queue = session.get(Queue, queue_id)
     if queue is None:
@@ -117,11 +129,11 @@ def visible_case(session: Session, who: Reviewer, case_id: int, *, lock: bool = 
 
 
 def restricted_subjects(session: Session, who: Reviewer, subject_ids: Iterable[int]) -> set[int]:
-    """Those of `subject_ids` with a case (open or decided) in a queue `who` may not see, other
-    than a privacy or law-enforcement request's: a legal duty about someone does not take them
-    out of the moderators' sight (the request itself stays its staff's)."""
+    """Those of `subject_ids` with a case (open or decided) in a compartment's queue `who` may
+    not see, other than a privacy or law-enforcement request's: a legal duty about someone does
+    not take them out of the moderators' sight (the request itself stays its staff's)."""
     ids = set(subject_ids)
-    hidden = hidden_queue_ids(session, who) if ids else set()
+    hidden = hiding_queue_ids(session, who) if ids else set()
     if not hidden:
         return set()
     return set(session.execute(select(Case.subject_id).where(Case.subject_id.in_(ids), _hides(Case, hidden)).distinct()).scalars())
@@ -129,15 +141,16 @@ def restricted_subjects(session: Session, who: Reviewer, subject_ids: Iterable[i
 
 def _hides(case: Any, hidden: set[int]) -> ColumnElement[bool]:
     """A case (the model or an alias of it) that hides its subject from whoever may not see the
-    `hidden` queues: one in such a queue, other than a legal request's."""
+    `hidden` queues (`hiding_queue_ids`): one in such a queue, other than a legal request's."""
     return case.queue_id.in_(hidden) & case.kind.not_in(LEGAL_KINDS)
 
 
 def confining_queues(session: Session, chosen: Mapping[int, Queue]) -> dict[int, Queue]:
-    """For each subject (by id) whose cases (a legal request's aside) sit in a queue narrower than
-    the queue `chosen` for its new case, that queue, the first in routing order: the new case goes
-    there too. Elsewhere it would be served to reviewers the subject is hidden from, who could not
-    open it (a spam report about a photo once reported as CSAM stays with child-safety staff)."""
+    """For each subject (by id) whose cases (a legal request's aside) sit in a compartment's
+    queue narrower than the queue `chosen` for its new case, that queue, the first in routing
+    order: the new case goes there too. Elsewhere it would be served to reviewers the subject is
+    hidden from, who could not open it (a spam report about a photo once reported as CSAM stays
+    with child-safety staff)."""
     if not chosen:
         return {}
     pairs = session.execute(select(Case.subject_id, Case.queue_id).where(
@@ -146,14 +159,15 @@ def confining_queues(session: Session, chosen: Mapping[int, Queue]) -> dict[int,
     for subject_id, queue_id in pairs:
         queue = session.get_one(Queue, queue_id)
         first = found.get(subject_id)
-        if narrower(queue, chosen[subject_id]) and (first is None or (queue.position, queue.id) < (first.position, first.id)):
+        hides = compartment(queue) and narrower(queue, chosen[subject_id])
+        if hides and (first is None or (queue.position, queue.id) < (first.position, first.id)):
             found[subject_id] = queue
     return found
 
 
 def unhidden_subject(subject_id: ColumnElement[int], hidden: set[int]) -> ColumnElement[bool]:
     """`restricted_subjects` in SQL, for a query's rows: true for a subject with no case in the
-    `hidden` queues other than a legal request's."""
+    `hidden` queues (`hiding_queue_ids`) other than a legal request's."""
     if not hidden:
         return true()
     other = aliased(Case)  # the subject's cases, apart from a case the query is about

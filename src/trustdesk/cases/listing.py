@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from trustdesk.cases.access import LEGAL_KINDS, Reviewer, hidden_queue_ids, unhidden_subject, visible_queue
+from trustdesk.cases.access import LEGAL_KINDS, Reviewer, hiding_queue_ids, unhidden_subject, visible_queue
 from trustdesk.domain.errors import FieldError
 from trustdesk.domain.priority import Band
 from trustdesk.domain.vocabulary import ReporterType
@@ -147,7 +147,7 @@ def queue_cases(
     visible_queue(session, reader, queue_id)
     keys, now, backwards = _ORDERS[sort], utcnow(), before is not None and after is None
     # As `visible_case`: a moderation case about a subject hidden from the reader is left out.
-    shown = Case.kind.in_(LEGAL_KINDS) | unhidden_subject(Case.subject_id, hidden_queue_ids(session, reader))
+    shown = Case.kind.in_(LEGAL_KINDS) | unhidden_subject(Case.subject_id, hiding_queue_ids(session, reader))
     stmt = (
         select(Case, Subject).join(Subject, Subject.id == Case.subject_id)
         .where(Case.queue_id == queue_id, Case.status == "open", shown, *filters.conditions(now))

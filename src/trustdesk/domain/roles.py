@@ -64,3 +64,7 @@ LEGAL_REQUEST_STAFF = (Role.LEGAL,)
 PRIVACY_STAFF = (Role.PRIVACY,)
 # Roles that see only the queues requiring them, not the queues open to every staff member.
 CONFINED = frozenset({Role.PRIVACY.value})
+# The roles of the teams whose cases are need-to-know (child sexual exploitation, legal matters,
+# privacy requests): a queue open only to them keeps its subjects from everyone else, while a
+# queue open to more senior staff (appeals, tiers, imminent harm) decides who acts, not who knows.
+COMPARTMENTS = frozenset({Role.CHILD_SAFETY.value, Role.LEGAL.value, Role.PRIVACY.value})

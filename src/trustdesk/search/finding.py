@@ -23,7 +23,7 @@ from sqlalchemy import literal_column, select, tuple_, union_all
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.log import Actor, record
-from trustdesk.cases.access import LEGAL_KINDS, Reviewer, hidden_queue_ids, unhidden_subject
+from trustdesk.cases.access import LEGAL_KINDS, Reviewer, hidden_queue_ids, hiding_queue_ids, unhidden_subject
 from trustdesk.domain.errors import FieldError
 from trustdesk.domain.identifiers import IdentifierKind, kinds_of
 from trustdesk.search.identifier_index import digest_of
@@ -97,11 +97,11 @@ def search(session: Session, actor: Actor, who: Reviewer, query: str, kind: HitK
     if not 1 <= page <= MAX_PAGE:
         raise FieldError("page", f"pages go from 1 to {MAX_PAGE}; narrow the search instead")
     wanted = (kind,) if kind else tuple(HitKind)
-    hidden = hidden_queue_ids(session, who)
+    hidden = hiding_queue_ids(session, who)  # the queues whose cases hide their subjects from `who`
     refs: list[Ref] = []
     compared: list[IdentifierKind] = []
     if page == 1:
-        refs += _by_id(session, query, wanted, hidden)
+        refs += _by_id(session, query, wanted, hidden_queue_ids(session, who), hidden)
         refs += _by_external_id(session, query, wanted, hidden)
         compared = [k for k in kinds_of(query) if HitKind.SUBJECT in wanted or (k is IdentifierKind.EMAIL and HitKind.REPORT in wanted)]
         found = _by_identifier(session, query, compared, wanted, hidden)
@@ -117,13 +117,15 @@ def search(session: Session, actor: Actor, who: Reviewer, query: str, kind: HitK
     return SearchPage(query, page, _hits(session, unique), page + 1 if more else None, [k.value for k in compared])
 
 
-def _by_id(session: Session, query: str, wanted: tuple[HitKind, ...], hidden: set[int]) -> list[Ref]:
+def _by_id(session: Session, query: str, wanted: tuple[HitKind, ...], unseen: set[int], hidden: set[int]) -> list[Ref]:
+    """What the number names, of what `who` may see: cases outside the `unseen` queues, and
+    subjects, reports and moderation cases not hidden by a case in the `hidden` ones."""
     n = whole_number(query.removeprefix("#"))
     if n is None or n < 1:
         return []
     refs: list[Ref] = []
     legal_or_visible = Case.kind.in_(LEGAL_KINDS) | unhidden_subject(Case.subject_id, hidden)  # as `visible_case`
-    if HitKind.CASE in wanted and session.execute(select(Case.id).where(Case.id == n, Case.queue_id.not_in(hidden), legal_or_visible)).first():
+    if HitKind.CASE in wanted and session.execute(select(Case.id).where(Case.id == n, Case.queue_id.not_in(unseen), legal_or_visible)).first():
         refs.append((HitKind.CASE, n, "case id"))
     if HitKind.REPORT in wanted and session.execute(select(Report.id).where(Report.id == n, unhidden_subject(Report.subject_id, hidden))).first():
         refs.append((HitKind.REPORT, n, "report id"))
