@@ -227,4 +227,8 @@ def test_next_case_from_one_queue_skips_stick_and_a_closed_case_has_no_countdown
     assert team.call("mod2", "POST", "/api/v1/cases/next").json()["case"]["id"] == first["id"]  # ... but goes to mod2
     closed = team.call("mod", "GET", f"/api/v1/cases/{second['id']}").json()["case"]
     assert closed["status"] == "decided" and closed["minutes_left"] is None and closed["breached"] is False
+    with team.api.db.session() as s:  # it was due before it was decided, and no sweep ran to mark it
+        late = s.get_one(Case, second["id"])
+        late.due_at = late.decided_at - timedelta(minutes=5)
+    assert team.call("mod", "GET", f"/api/v1/cases/{second['id']}").json()["case"]["breached"] is True
     assert team.call("mod", "POST", "/api/v1/cases/next?queue_id=999999").status_code == 404

@@ -141,6 +141,12 @@ def minutes_left(case: Case) -> float:
     return (as_utc(case.due_at) - utcnow()).total_seconds() / 60
 
 
+def closed_late(case: Case) -> bool:
+    """Whether a closed case missed its SLA: marked by the sweep, or decided after it was due
+    (the sweep runs every minute, and not at all while the worker is down)."""
+    return case.breached_at is not None or (case.decided_at is not None and as_utc(case.decided_at) > as_utc(case.due_at))
+
+
 @dataclass(frozen=True)
 class SlaSweep:
     """The recurring sweep's payload: it needs nothing."""

@@ -103,7 +103,7 @@ class CaseOut(BaseModel):
     def of(cls, c: Case) -> "CaseOut":
         data = {name: getattr(c, name) for name in cls.model_fields if name not in ("minutes_left", "breached")}
         if c.status != "open":
-            return cls(**data, minutes_left=None, breached=c.breached_at is not None)
+            return cls(**data, minutes_left=None, breached=sla.closed_late(c))
         left = sla.minutes_left(c)
         return cls(**data, minutes_left=round(left, 1), breached=left < 0)
 
