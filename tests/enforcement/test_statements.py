@@ -29,6 +29,7 @@ from trustdesk.policy_versions import publish_version
 from trustdesk.store.models import (
     App,
     AuditEvent,
+    Case,
     Decision,
     EnforcementAction,
     OutboxMessage,
@@ -187,6 +188,25 @@ def test_the_source_and_automation_come_from_the_reports_and_the_decision(anythi
     )
     # no rationale: the facts say plainly what was decided under which rule
     assert automated["decision_facts"] == 'This was reviewed automatically and found to break our rule "Harassment and bullying".'
+
+
+def test_a_decision_closing_an_escalation_and_a_notice_case_is_recorded_under_the_notice_case(anything_goes: World) -> None:
+    """The statement's source is the notice's, as the transparency report's notices are found
+    through the decision's case, even when an escalation of the same item was opened first."""
+    world = anything_goes
+    ids = world.add_subjects(account("acc"), item("post", "post", owner="acc"))
+    with world.db.session() as s:
+        first = s.get_one(Case, world.open_case(ids["post"], [], policy_code="HARASSMENT"))
+        first.kind = "escalation"
+    reports = world.file({"external_id": "r-tf", "subject_external_id": "post", "policy_code": "HARASSMENT",
+                          "reporter_type": "trusted_flagger", "dsa": {"notifier_email": "tf@example.org", "notifier_name": "Watch"}})
+    notice_case = world.open_case(ids["post"], reports, policy_code="HARASSMENT")
+    assert notice_case > first.id
+    with world.db.session() as s:
+        decision = decide_subject(s, ALICE, ids["post"], DecisionRequest("HARASSMENT", verdict="violation", actions=["remove"], rationale="x"))
+        assert decision.case_id == notice_case
+    [statement] = _statements(world)
+    assert statement.body["source_type"] == "SOURCE_TRUSTED_FLAGGER"
 
 
 @pytest.mark.parametrize(

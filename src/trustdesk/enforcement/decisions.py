@@ -273,8 +273,11 @@ def _write(
     bulk_operation_id: int | None = None,
 ) -> Decision:
     now = utcnow()
+    # The case it is recorded under: a report case where there is one, so that the notices it
+    # answers are found through it (the statement's source, the transparency report's notices).
+    primary = min(cases, key=lambda c: (c.kind != CaseKind.REPORT, c.id)) if cases else None
     decision = insert_now(session, Decision(
-        case_id=cases[0].id if cases else None, subject_id=subject.id, reviewer_id=reviewer_id,
+        case_id=primary.id if primary else None, subject_id=subject.id, reviewer_id=reviewer_id,
         policy_id=checked.policy.id, policy_code=checked.policy.code, policy_version=checked.policy.version,
         verdict=checked.verdict, actions=[a.value for a in checked.actions], rationale=request.rationale,
         tree_path=checked.tree_path, time_spent_ms=request.time_spent_ms, bulk_operation_id=bulk_operation_id, created_at=now,
@@ -306,7 +309,7 @@ def _write(
             before=before, after={"status": case.status, "claimed_by": None, "decision_id": decision.id},
         )
     escalations.record_outcome(session, actor, cases, decision)
-    filing_deadline.on_decision(session, actor, decision, checked.policy, cases[0] if cases else None)
+    filing_deadline.on_decision(session, actor, decision, checked.policy, primary)
     notices.after_decision(session, actor, decision, subject, closed, applied)
     return decision
 
