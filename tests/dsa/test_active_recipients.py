@@ -105,19 +105,22 @@ def test_the_average_is_over_the_months_with_figures_and_the_others_are_named(ap
     with api.db.session() as s:
         market = ensure_app(s, SETUP, "market", "Market").id
         for app_id, month, count, states in ((api.app_id, 7, 1000, {"DE": 600}), (market, 7, 500, {"DE": 100, "FR": 300}),
-                                             (api.app_id, 8, 2000, {}), (api.app_id, 10, 3000, {"FR": 900}),
+                                             (api.app_id, 8, 2000, {}), (market, 8, 0, {}),  # no recipients: reported as 0
+                                             (api.app_id, 10, 3000, {"FR": 900}),  # the market's October figure is late
                                              (api.app_id, 6, 99_999, {})):  # before the period
             report_month(s, SETUP, app_id, date(2026, month, 1), MonthlyFigure(count, states))
     with api.db.reader() as s:
         report = transparency_report(s, H2)
     figure = report.as_json()["active_recipients"]
-    # July: both apps, 1500; August 2000; October 3000: (1500 + 2000 + 3000) / 3
-    assert figure == {"average_monthly": 2167, "by_member_state": {"DE": 350, "FR": 600},  # over July and October, which break down
-                      "months_with_figures": ["2026-07", "2026-08", "2026-10"], "months_missing": ["2026-09", "2026-11", "2026-12"]}
+    # July: both apps, 1500; August 2000 + 0; October lacks the market's figure: not counted short
+    assert figure == {"average_monthly": 1750, "by_member_state": {"DE": 700, "FR": 300},  # July alone breaks down
+                      "months_with_figures": ["2026-07", "2026-08"], "months_missing": ["2026-09", "2026-10", "2026-11", "2026-12"],
+                      "apps_missing": {"2026-10": ["market"]}}
     rows = list(csv.reader(io.StringIO(as_csv(report))))
-    assert ["active_recipients", "average_monthly", "2167"] in rows
-    assert ["active_recipients", "by_member_state.FR", "600"] in rows
-    assert ["active_recipients", "months_missing", "2026-09 2026-11 2026-12"] in rows
+    assert ["active_recipients", "average_monthly", "1750"] in rows
+    assert ["active_recipients", "by_member_state.FR", "300"] in rows
+    assert ["active_recipients", "months_missing", "2026-09 2026-10 2026-11 2026-12"] in rows
+    assert ["active_recipients", "apps_missing.2026-10", "market"] in rows
 
 
 def test_a_period_without_figures_says_so() -> None:
@@ -134,7 +137,8 @@ def test_the_api_and_console_page_show_the_figure(api: Api, settings: Settings) 
     answer = api.client.get("/api/v1/transparency-report", params=period, headers=api.staff_token(analyst))
     assert answer.status_code == 200, answer.text
     assert answer.json()["active_recipients"] == {"average_monthly": 1500, "by_member_state": {"DE": 700},
-                                                  "months_with_figures": ["2026-07", "2026-09"], "months_missing": ["2026-08"]}
+                                                  "months_with_figures": ["2026-07", "2026-09"], "months_missing": ["2026-08"],
+                                                  "apps_missing": {}}
     api.open_console(settings, analyst)
     page = api.client.get("/transparency", params=period)
     assert page.status_code == 200

@@ -16,7 +16,7 @@ from sqlalchemy import update
 from tests.command_line import run_command, runner
 from tests.conftest import Api
 from tests.enforcement.conftest import SETUP, World, account, item
-from trustdesk.audit.log import record
+from trustdesk.audit.log import Actor, record
 from trustdesk.auth.staff import create_user
 from trustdesk.cli import app
 from trustdesk.cases.access import Reviewer
@@ -28,7 +28,7 @@ from trustdesk.dsa.transparency import as_csv, transparency_report
 from trustdesk.enforcement.appeals import AppealRequest, Filer, file_appeal
 from trustdesk.enforcement.decisions import DecisionRequest, decide_case, decide_subject
 from trustdesk.policy_versions import publish_version
-from trustdesk.store.models import Appeal, Decision, Report, utcnow
+from trustdesk.store.models import Appeal, Decision, Policy, Report, utcnow
 from trustdesk.web.app import create_app
 
 @pytest.fixture
@@ -117,6 +117,16 @@ def test_each_figure_counts_what_happened_in_the_period(figures: World, period: 
     assert report["suspensions"] == {"accounts": {"suspend": 1, "ban": 0}, "notifiers": 1}
     assert report["statements_of_reasons"] == {"stored": 5, "by_submission": {"pending": 5}}
     assert (report["since"], report["until"]) == (period.since.isoformat(), period.until.isoformat())
+
+
+def test_notices_keep_the_category_of_the_policy_version_they_came_in_under(figures: World, period: Period) -> None:
+    with figures.db.session() as s:
+        s.execute(update(Policy).values(created_at=period.start - timedelta(days=1)))  # the catalogue was there before the period
+        publish_version(s, Actor("staff", "admin"), "HARASSMENT",
+                        {"dsa_category": "STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH", "dsa_keywords": []})
+    with figures.db.reader() as s:
+        report = transparency_report(s, period).as_json()
+    assert report["notices"]["by_category"] == {"STATEMENT_CATEGORY_CYBER_VIOLENCE": 2, figures.policy("SPAM").dsa_category: 1}
 
 
 def test_a_period_with_nothing_in_it_has_zeros_and_no_medians(figures: World, period: Period) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from trustdesk.audit.log import Actor, record
 from trustdesk.domain.active_recipients import MonthlyFigure, month_label
 from trustdesk.store.dialects import conflict_insert
-from trustdesk.store.models import ActiveRecipients, utcnow
+from trustdesk.store.models import ActiveRecipients, App, utcnow
 
 
 def report_month(session: Session, actor: Actor, app_id: int, month: date, figure: MonthlyFigure) -> tuple[ActiveRecipients, bool]:
@@ -39,14 +39,22 @@ def report_month(session: Session, actor: Actor, app_id: int, month: date, figur
     return row, before is None
 
 
-def monthly_figures(session: Session, months: list[date]) -> dict[date, MonthlyFigure]:
-    """Each of the months that has figures: the apps' counts and breakdowns summed."""
+def monthly_figures(session: Session, months: list[date]) -> tuple[dict[date, MonthlyFigure], dict[date, list[str]]]:
+    """The months whose figures are complete, the apps' counts and breakdowns summed, and for the
+    others that some app reported, the apps (by slug) whose figures are missing. Complete: every
+    app that reported any of the months reported this one, so that an app whose figure is late
+    is never counted as zero (an app with no recipients that month reports 0)."""
+    rows = session.execute(select(ActiveRecipients.month, App.slug, ActiveRecipients.count, ActiveRecipients.by_member_state)
+                           .join(App, App.id == ActiveRecipients.app_id).where(ActiveRecipients.month.in_(months))).all() if months else []
+    reporting = {slug for _month, slug, _count, _states in rows}
     counts: dict[date, int] = defaultdict(int)
     states: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    rows = session.execute(select(ActiveRecipients.month, ActiveRecipients.count, ActiveRecipients.by_member_state)
-                           .where(ActiveRecipients.month.in_(months))) if months else []
-    for month, count, by_state in rows:
+    reported: dict[date, set[str]] = defaultdict(set)
+    for month, slug, count, by_state in rows:
         counts[month] += count
+        reported[month].add(slug)
         for state, value in by_state.items():
             states[month][state] += value
-    return {month: MonthlyFigure(counts[month], dict(states[month])) for month in sorted(counts)}
+    complete = {month: MonthlyFigure(counts[month], dict(states[month])) for month in sorted(counts) if reported[month] == reporting}
+    incomplete = {month: sorted(reporting - reported[month]) for month in sorted(counts) if month not in complete}
+    return complete, incomplete

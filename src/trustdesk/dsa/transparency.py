@@ -2,7 +2,8 @@
 
 Figures, each for things that happened in the period:
 - notices (Art. 16): reports from anyone but the platform's own automation, by the DSA category
-  of the policy reported and by source (reporter type); trusted flaggers' (Art. 22) apart;
+  of the policy reported (its version in force when the notice came in) and by source (reporter
+  type); trusted flaggers' (Art. 22) apart;
 - handling time: from a notice's receipt to the first decision on its case after it, the median
   (and how many were decided);
 - own-initiative actions: decisions that found a violation on a subject no notice was about;
@@ -13,7 +14,8 @@ Figures, each for things that happened in the period:
 - statements of reasons stored (Art. 17), and how many the Transparency Database has taken;
 - average monthly active recipients (Art. 24(2)): the mean, over the calendar months the period
   touches that have figures from the host platform (every app's summed), with the months that
-  have none named as missing rather than counted as zero.
+  have none, or lack some app's figure, named as missing (with those apps) rather than counted
+  as zero.
 
 Appeals and second opinions judge earlier decisions, so they are counted as appeals, never
 again as decisions.
@@ -101,6 +103,7 @@ class ActiveRecipientsFigure:
     by_member_state: dict[str, int]  # each member state's mean over the months that break down by state
     months_with_figures: list[str]  # YYYY-MM
     months_missing: list[str]
+    apps_missing: dict[str, list[str]]  # of the missing months some app reported, the apps whose figures are missing
 
 
 @dataclass(frozen=True)
@@ -136,12 +139,16 @@ _NOTICE = Report.reporter_type != ReporterType.AUTOMATED.value
 
 def _notices(session: Session, period: Period) -> Notices:
     in_period = and_(_within(Report.received_at, period), _NOTICE)
-    categories = {
-        code: category for code, category in session.execute(select(Policy.code, Policy.dsa_category).where(Policy.is_current.is_(True)))
-    }
+    # The category of the policy's version in force when the notice came in: a catalogue mapped
+    # anew later must not restate a period already reported (nor disagree with its statements).
+    in_force = (select(Policy.dsa_category).where(Policy.code == Report.policy_code, Policy.created_at <= Report.received_at)
+                .order_by(Policy.created_at.desc(), Policy.version.desc()).limit(1).correlate(Report).scalar_subquery())
+    current = (select(Policy.dsa_category).where(Policy.code == Report.policy_code, Policy.is_current.is_(True))
+               .limit(1).correlate(Report).scalar_subquery())
+    categories = select(func.coalesce(in_force, current).label("category")).where(in_period).subquery()
     tally: Counter[str] = Counter()
-    for code, count in session.execute(select(Report.policy_code, func.count()).where(in_period).group_by(Report.policy_code)):
-        tally[categories.get(code, UNKNOWN_CATEGORY)] += count
+    for category, count in session.execute(select(categories.c.category, func.count()).group_by(categories.c.category)):
+        tally[category or UNKNOWN_CATEGORY] += count
     by_category = _counts(tally.items())
     by_source = _counts(session.execute(select(Report.reporter_type, func.count()).where(in_period).group_by(Report.reporter_type)))
     first_decision = (
@@ -216,10 +223,11 @@ def _statements(session: Session, period: Period) -> Statements:
 
 def _active_recipients(session: Session, period: Period) -> ActiveRecipientsFigure:
     months = months_between(period.since, period.until)
-    figures = monthly_figures(session, months)
+    figures, incomplete = monthly_figures(session, months)
     mean, by_state = average(list(figures.values()))
     return ActiveRecipientsFigure(average_monthly=mean, by_member_state=by_state, months_with_figures=[month_label(m) for m in figures],
-                                  months_missing=[month_label(m) for m in months if m not in figures])
+                                  months_missing=[month_label(m) for m in months if m not in figures],
+                                  apps_missing={month_label(m): apps for m, apps in incomplete.items()})
 
 
 def _counts(rows: Iterable[Any]) -> dict[str, int]:
@@ -247,7 +255,7 @@ def as_csv(report: TransparencyReport) -> str:
         for measure, value in figures.items():
             if isinstance(value, dict):
                 for key, count in value.items():
-                    writer.writerow([section, f"{measure}.{key}", count])
+                    writer.writerow([section, f"{measure}.{key}", " ".join(count) if isinstance(count, list) else count])
             elif isinstance(value, list):
                 writer.writerow([section, measure, " ".join(value)])
             else:
