@@ -119,6 +119,31 @@ def test_each_figure_counts_what_happened_in_the_period(figures: World, period: 
     assert (report["since"], report["until"]) == (period.since.isoformat(), period.until.isoformat())
 
 
+def test_a_notice_reopened_by_an_overturned_appeal_keeps_its_first_decision_in_the_figures(world: World, period: Period) -> None:
+    ids = world.add_subjects(account("acc"), account("acc2"), item("p1", "post", owner="acc"))
+    [notice] = world.file({"external_id": "r1", "subject_external_id": "p1", "policy_code": "HARASSMENT", "reporter_type": "user",
+                           "reporter_external_id": "acc2", "dsa": {"explanation": "This insults me.", "good_faith": True}})
+    _set(world, Report, notice, received_at=_at(period, 1))
+    case_id = world.open_case(ids["p1"], [notice], claimed_by=world.alice)
+    with world.db.session() as s:
+        decision = decide_case(s, Reviewer(world.alice, ("moderator",)), SETUP, case_id,
+                               DecisionRequest("HARASSMENT", verdict="no_violation", rationale="Banter.")).id
+    _set(world, Decision, decision, created_at=_at(period, 3))
+    with world.db.reader() as s:
+        before = transparency_report(s, period).as_json()["notices"]
+    assert (before["decided"], before["median_hours_to_decision"]) == (1, 2.0)
+
+    with world.db.session() as s:  # the notifier's appeal is overturned: the notice goes back into a new, open case
+        s.add(Appeal(app_id=world.app_id, appellant="notifier", statement="it is abuse", decision_id=decision, report_id=notice,
+                     outcome="overturned", filed_by="test:setup", body_hash="x", created_at=_at(period, 30), decided_at=_at(period, 40)))
+    _set(world, Report, notice, case_id=None, status="open")
+    reopened = world.open_case(ids["p1"], [notice])
+    assert reopened != case_id
+    with world.db.reader() as s:
+        after = transparency_report(s, period).as_json()["notices"]
+    assert (after["decided"], after["median_hours_to_decision"]) == (1, 2.0)
+
+
 def test_notices_keep_the_category_of_the_policy_version_they_came_in_under(figures: World, period: Period) -> None:
     with figures.db.session() as s:
         s.execute(update(Policy).values(created_at=period.start - timedelta(days=1)))  # the catalogue was there before the period

@@ -4,8 +4,9 @@ Figures, each for things that happened in the period:
 - notices (Art. 16): reports from anyone but the platform's own automation, by the DSA category
   of the policy reported (its version in force when the notice came in) and by source (reporter
   type); trusted flaggers' (Art. 22) apart;
-- handling time: from a notice's receipt to the first decision on its case after it, the median
-  (and how many were decided);
+- handling time: from a notice's receipt to the first decision on its case after it (or the
+  decision a notifier's appeal of it judged, as the notice moves to a new case when reopened),
+  the median (and how many were decided);
 - own-initiative actions: decisions that found a violation on a subject no notice was about;
 - automation: of the decisions (reviews, direct, bulk and automated ones; not appeals or second
   opinions), how many were detected automatically and how many were decided fully or partly so;
@@ -31,7 +32,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from trustdesk.domain.active_recipients import average, month_label, months_between
@@ -151,9 +152,13 @@ def _notices(session: Session, period: Period) -> Notices:
         tally[category or UNKNOWN_CATEGORY] += count
     by_category = _counts(tally.items())
     by_source = _counts(session.execute(select(Report.reporter_type, func.count()).where(in_period).group_by(Report.reporter_type)))
+    # Its case's decisions, and those a notifier's appeal of it judged: a notice reopened by an
+    # overturned appeal moves to a new case, and its first decision must stay the one it had.
+    answered = or_(Decision.case_id == Report.case_id,
+                   Decision.id.in_(select(Appeal.decision_id).where(Appeal.report_id == Report.id).correlate(Report)))
     first_decision = (
         select(func.min(Decision.created_at))
-        .where(Decision.case_id == Report.case_id, Decision.created_at >= Report.received_at, Decision.kind.in_(ACTING_KINDS))
+        .where(answered, Decision.created_at >= Report.received_at, Decision.kind.in_(ACTING_KINDS))
         .correlate(Report).scalar_subquery()
     )
     timings = [
