@@ -193,6 +193,9 @@ def test_endpoints_added_at_once_stop_at_the_limit(world: World, box: SecretBox)
     ("https://[ff02::1]/", True, "inside a network"),
     ("https://[::ffff:169.254.169.254]/", True, "inside a network"),  # IPv4-mapped
     ("https://[::ffff:a9fe:a9fe]/", True, "inside a network"),
+    ("https://100.100.100.200/latest/meta-data/", True, "inside a network"),  # carrier-grade NAT space: a cloud's metadata
+    ("https://[64:ff9b::a9fe:a9fe]/", True, "inside a network"),  # 169.254.169.254 behind NAT64
+    ("https://[64:ff9b::5db8:d70e]/td", True, None),  # a public address behind NAT64
     ("https://hooks.example/td#x", True, "fragment"),
     ("https://hooks.example/t d", True, "no spaces"),
     ("", True, "at most"),

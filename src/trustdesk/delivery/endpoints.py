@@ -90,10 +90,18 @@ def _internal(host: str) -> bool:
     address = _address(host)
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address) and address in _NAT64:  # an IPv4 address behind a NAT64 gateway
+        address = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     return address is not None and (
         address.is_loopback or address.is_private or address.is_link_local
-        or address.is_multicast or address.is_reserved or address.is_unspecified
+        or address.is_multicast or address.is_reserved or address.is_unspecified or address in _SHARED
     )
+
+
+# Carrier-grade NAT space (RFC 6598), where some clouds keep their metadata service
+# (100.100.100.200), and the well-known NAT64 prefix (RFC 6052).
+_SHARED = ipaddress.ip_network("100.64.0.0/10")
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
 def add_endpoint(
