@@ -67,7 +67,7 @@ from trustdesk.organisation import ensure_app
 from trustdesk.policy_versions import current_policies, seed_catalogue
 from trustdesk.rules import versions as rule_versions
 from trustdesk.rules.backtest import backtest, parse_since
-from trustdesk.domain.rules import RuleMode, parse_rule_file
+from trustdesk.domain.rules import RuleMode
 from trustdesk.dsa import submission, transparency
 from trustdesk.dsa.period import parse_period
 from trustdesk.sandbox.dsa import run_dsa
@@ -488,7 +488,7 @@ def rules_backtest(
     """Replay the period's stored events through the rule: what it would match, what that
     changes against what the live rule matched, and its precision against reviewers' decisions."""
     with _refusals_exit():
-        draft = parse_rule_file(file.read_text(encoding="utf-8"), file_name=file.name) if file else None
+        draft = rule_versions.read_rule_file(file) if file else None
         with open_database(_settings()).reader() as session:
             now = utcnow()
             result = backtest(session, name, parse_since(since, now), now, version=version, draft=draft)

@@ -31,6 +31,9 @@ def test_sync_list_mode_and_backtest(cli_env: Settings, db: Database, tmp_path: 
     assert "big_reach.toml" in run_command("rules", "sync", str(tmp_path), code=2)
     assert "a period such as 30d" in run_command("rules", "backtest", "big_reach", "--since", "last week", code=2)
     assert "no rule named 'nope'" in run_command("rules", "backtest", "nope", code=2)
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes('name = "big_reach"\nexpression = "true"\ndescription = "café"\n'.encode("latin-1"))
+    assert run_command("rules", "backtest", "big_reach", "--file", str(latin), code=2) == "file: latin.toml: not UTF-8 text (at byte offset 57)"
 
 
 @pytest.mark.parametrize(

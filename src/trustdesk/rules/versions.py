@@ -100,12 +100,7 @@ def sync_directory(session: Session, actor: Actor, directory: Path) -> dict[str,
     """Make the rules match `directory` (one `NAME.toml` per rule): a changed file is a new
     version; a rule that came from a file now gone is disabled, never deleted. All or nothing:
     the first bad file refuses the whole sync, naming the file and the field."""
-    specs: list[RuleSpec] = []
-    for path in sorted(directory.glob("*.toml")):
-        try:
-            specs.append(parse_rule_file(_read(path), file_name=path.name))
-        except FieldError as exc:
-            raise FieldError(exc.field, exc.message if path.name in exc.message else f"{path.name}: {exc.message}") from exc
+    specs = [read_rule_file(path) for path in sorted(directory.glob("*.toml"))]
     report: dict[str, list[str]] = {"created": [], "changed": [], "unchanged": [], "disabled": []}
     for spec in specs:
         try:
@@ -120,6 +115,14 @@ def sync_directory(session: Session, actor: Actor, directory: Path) -> dict[str,
             save_rule(session, actor, spec_of(rule, version, mode=RuleMode.DISABLED), source="file")
             report["disabled"].append(rule.name)
     return report
+
+
+def read_rule_file(path: Path) -> RuleSpec:
+    """The rule a TOML file holds; FieldError naming the file and why it holds none."""
+    try:
+        return parse_rule_file(_read(path), file_name=path.name)
+    except FieldError as exc:
+        raise FieldError(exc.field, exc.message if path.name in exc.message else f"{path.name}: {exc.message}") from exc
 
 
 def _read(path: Path) -> str:
