@@ -118,6 +118,36 @@ def test_a_manifest_that_cannot_be_read_is_named(
     assert said == f"evidence package broken: 1 problem(s) {problem}"
 
 
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (lambda log: log + b"not json\n", "custody.jsonl: unreadable, not JSON lines"),
+        (lambda log: log + b"[1, 2]\n", "custody.jsonl: line 3 is not a custody event"),
+        (lambda log: log.replace(b'"verb"', b'"verbs"', 1), "custody.jsonl: line 1 is not a custody event"),
+    ],
+    ids=["not-json", "not-an-object", "a-key-renamed"],
+)
+def test_a_custody_log_that_cannot_be_read_is_named(
+    world: Held, cli_env: Settings, tmp_path: Path, change: Callable[[bytes], bytes], problem: str
+) -> None:
+    _hold_id, out = _exported(world, tmp_path)
+    bad = _rewritten(out, tmp_path / "bad.zip", lambda name, data: change(data) if name == "custody.jsonl" else data)
+    assert run_command("evidence", "verify", str(bad), code=1) == f"evidence package broken: 1 problem(s) {problem}"
+
+
+def test_bytes_changed_in_place_inside_the_zip_are_named(world: Held, cli_env: Settings, tmp_path: Path) -> None:
+    _hold_id, out = _exported(world, tmp_path)
+    with zipfile.ZipFile(out) as zf:
+        member = zf.getinfo(zf.namelist()[-1])
+    data = bytearray(out.read_bytes())
+    start = member.header_offset + 30 + len(member.filename.encode()) + len(member.extra)
+    data[start] ^= 0xFF  # one byte of the stored member, its checksum left as it was
+    altered = tmp_path / "altered.zip"
+    altered.write_bytes(bytes(data))
+    said = run_command("evidence", "verify", str(altered), code=1)
+    assert said.startswith("evidence package broken: 1 problem(s) a file in the package is damaged or altered")
+
+
 def test_only_legal_and_child_safety_staff_export(world: Held, cli_env: Settings, tmp_path: Path) -> None:
     hold_id, _out = _exported(world, tmp_path)
     said = run_command("evidence", "export", str(hold_id), "--reason", "curious", "--out", str(tmp_path / "x.zip"), "--by", "mo", code=2)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -110,43 +111,68 @@ def verify(path: Path) -> PackageCheck:
         check.problems.append(f"not a readable zip: {exc}")
         return check
     with zf:
-        names = set(zf.namelist())
-        if MANIFEST not in names or CUSTODY_LOG not in names:
-            check.problems.append(f"the package lacks {MANIFEST if MANIFEST not in names else CUSTODY_LOG}")
-            return check
         try:
-            manifest = orjson.loads(zf.read(MANIFEST))
-        except orjson.JSONDecodeError:
-            check.problems.append(f"{MANIFEST}: unreadable, not JSON")
-            return check
-        unusable = _manifest_problem(manifest)
-        if unusable:
-            check.problems.append(f"{MANIFEST}: {unusable}")
-            return check
-        listed = manifest.get("items", [])
-        for entry in listed:
-            check.items += 1
-            if entry["path"] not in names:
-                check.problems.append(f"{entry['path']}: missing from the package")
-                continue
-            digest = hashlib.sha256()
-            with zf.open(entry["path"]) as source:
-                while chunk := source.read(1 << 20):
-                    digest.update(chunk)
-            if digest.hexdigest() != entry["sha256"]:
-                check.problems.append(f"{entry['path']}: its SHA-256 does not match the manifest (altered)")
-        stray = sorted(n for n in names - {e["path"] for e in listed} if n.startswith("items/"))
-        check.problems.extend(f"{name}: in the package but not in the manifest" for name in stray)
-        events = [orjson.loads(line) for line in zf.read(CUSTODY_LOG).splitlines() if line.strip()]
-        check.custody_events = len(events)
-        problem = custody_problem(events, manifest["hold"]["id"])
-        if problem:
-            check.problems.append(f"{CUSTODY_LOG}: {problem}")
-        elif not events or events[-1]["event_hash"] != manifest["custody"]["head"]:
-            check.problems.append(f"{CUSTODY_LOG}: the chain does not end where the manifest says it does")
-        elif events[0]["detail"].get("items_digest") != items_digest([(e["position"], e["kind"], e["sha256"]) for e in listed]):
-            check.problems.append(f"{MANIFEST}: its items are not the ones the hold was placed with")
+            _check_contents(zf, check)
+        # A member's bytes changed in place: they no longer inflate, or no longer match their checksum.
+        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+            check.problems.append(f"a file in the package is damaged or altered: {exc}")
     return check
+
+
+def _check_contents(zf: zipfile.ZipFile, check: PackageCheck) -> None:
+    """Check the package's items and custody log against its manifest, noting each problem."""
+    names = set(zf.namelist())
+    if MANIFEST not in names or CUSTODY_LOG not in names:
+        check.problems.append(f"the package lacks {MANIFEST if MANIFEST not in names else CUSTODY_LOG}")
+        return
+    try:
+        manifest = orjson.loads(zf.read(MANIFEST))
+    except orjson.JSONDecodeError:
+        check.problems.append(f"{MANIFEST}: unreadable, not JSON")
+        return
+    unusable = _manifest_problem(manifest)
+    if unusable:
+        check.problems.append(f"{MANIFEST}: {unusable}")
+        return
+    listed = manifest.get("items", [])
+    for entry in listed:
+        check.items += 1
+        if entry["path"] not in names:
+            check.problems.append(f"{entry['path']}: missing from the package")
+            continue
+        digest = hashlib.sha256()
+        with zf.open(entry["path"]) as source:
+            while chunk := source.read(1 << 20):
+                digest.update(chunk)
+        if digest.hexdigest() != entry["sha256"]:
+            check.problems.append(f"{entry['path']}: its SHA-256 does not match the manifest (altered)")
+    stray = sorted(n for n in names - {e["path"] for e in listed} if n.startswith("items/"))
+    check.problems.extend(f"{name}: in the package but not in the manifest" for name in stray)
+    try:
+        events = [orjson.loads(line) for line in zf.read(CUSTODY_LOG).splitlines() if line.strip()]
+    except orjson.JSONDecodeError:
+        check.problems.append(f"{CUSTODY_LOG}: unreadable, not JSON lines")
+        return
+    check.custody_events = len(events)
+    malformed = next((n for n, event in enumerate(events, start=1) if not _custody_event(event)), None)
+    if malformed is not None:
+        check.problems.append(f"{CUSTODY_LOG}: line {malformed} is not a custody event")
+        return
+    problem = custody_problem(events, manifest["hold"]["id"])
+    if problem:
+        check.problems.append(f"{CUSTODY_LOG}: {problem}")
+    elif not events or events[-1]["event_hash"] != manifest["custody"]["head"]:
+        check.problems.append(f"{CUSTODY_LOG}: the chain does not end where the manifest says it does")
+    elif events[0]["detail"].get("items_digest") != items_digest([(e["position"], e["kind"], e["sha256"]) for e in listed]):
+        check.problems.append(f"{MANIFEST}: its items are not the ones the hold was placed with")
+
+
+# What a custody event carries; an altered log may hold any JSON on a line.
+_EVENT_KEYS = ("hold_id", "seq", "actor", "verb", "reason", "detail", "at", "prev_hash", "event_hash")
+
+
+def _custody_event(event: Any) -> bool:
+    return isinstance(event, dict) and all(key in event for key in _EVENT_KEYS) and isinstance(event["detail"], dict)
 
 
 def _manifest_problem(manifest: Any) -> str | None:
