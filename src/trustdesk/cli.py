@@ -750,14 +750,22 @@ def serve(
     db = open_database(settings, long_running=True)
     tune_garbage_collector()
     stop = threading.Event()
+    worker = threading.Thread(target=run_worker, args=(db, settings), kwargs={"worker_id": "serve-worker", "stop_event": stop}, daemon=True)
     if with_worker:
-        threading.Thread(target=run_worker, args=(db, settings), kwargs={"worker_id": "serve-worker", "stop_event": stop}, daemon=True).start()
+        worker.start()
     try:
         # The app reads X-Forwarded-For itself, from TRUSTDESK_TRUSTED_PROXIES only; uvicorn's own
         # handling would believe any local connection's header.
         uvicorn.run(create_app(settings, db), host=host, port=port, log_config=None, access_log=False, proxy_headers=False)
     finally:
+        # The worker finishes the job it is running before the process ends; then the database's
+        # connections and its checkpointing thread are closed.
         stop.set()
+        if worker.is_alive():
+            worker.join(timeout=30)
+        db.dispose()
+
+
 @app.command("demo")
 def demo(
     size: Annotated[DemoSize, typer.Option(help="large adds 1,000,000 benchmark reports to the small set.")] = DemoSize.SMALL,
