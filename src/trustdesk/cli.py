@@ -493,8 +493,9 @@ def rules_backtest(
             now = utcnow()
             result = backtest(session, name, parse_since(since, now), now, version=version, draft=draft)
     tried = f"version {result.version}" if result.version else f"the draft in {file.name if file else ''}"
+    objected = f", {result.objected} not replayed (their person restricted processing or objected)" if result.objected else ""
     console.print(f"{name}, {tried}: {result.replayed} events replayed since {result.since:%Y-%m-%d %H:%M} UTC, "
-                  f"{result.errors} failed", markup=False)
+                  f"{result.errors} failed{objected}", markup=False)
     console.print(f"would match {len(result.matched)}; the live rule matched {len(result.recorded)}: "
                   f"{len(result.added)} more, {len(result.dropped)} fewer", markup=False)
     for label, precision in (("this version", result.precision), ("live", result.recorded_precision)):

@@ -9,10 +9,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.concurrency import together
 from tests.evidence.conftest import Held
@@ -28,8 +28,9 @@ from trustdesk.domain.privacy_requests import RequestType, confirm_by
 from trustdesk.domain.rules import parse_rule
 from trustdesk.privacy import access_export, requests
 from trustdesk.privacy.processing import withheld_from_automation
+from trustdesk.rules.backtest import backtest
 from trustdesk.rules.versions import save_rule
-from trustdesk.store.models import AuditEvent, Case, Job, Report, RuleHit, Signal, StaffUser, Subject
+from trustdesk.store.models import AuditEvent, Case, Job, Report, RuleEvaluation, RuleHit, Signal, StaffUser, Subject, utcnow
 
 PRIVACY = Actor("staff", "priya")
 BODY = {"subject_external_id": "acc-1", "requester_name": "Mara", "requester_contact": "mara@example.org", "received_on": "2026-01-02"}
@@ -219,6 +220,26 @@ def test_a_pre_publication_check_runs_no_analyser_or_rule_on_withheld_content(wo
         checked = s.execute(select(Subject.id).where(Subject.external_id == "check-acc-1")).scalar_one()  # stored all the same
         assert s.execute(select(Signal.id).where(Signal.subject_id == checked)).first() is None
         assert s.execute(select(RuleHit.id).where(RuleHit.subject_id == checked)).first() is None
+
+
+def test_a_backtest_replays_no_content_of_a_person_who_objected(world: Held) -> None:
+    with world.api.db.session() as s:
+        save_rule(s, PRIVACY, parse_rule({"name": "fees", "expression": "subject.text.contains('fee')", "mode": "shadow"}), source="api")
+    for owner in ("acc-1", "acc-2"):  # checked before the objection: stored with what the rules saw
+        r = world.api.post("/api/v1/evaluate", {"external_id": f"before-{owner}", "kind": "post", "account_external_id": owner,
+                                                "text": "pay the parcel fee"})
+        assert r.status_code == 200, r.text
+    _answered(world, "objection")
+    r = world.api.post("/api/v1/evaluate", {"external_id": "after-acc-1", "kind": "post", "account_external_id": "acc-1",
+                                            "text": "pay the parcel fee"})
+    assert r.status_code == 200, r.text
+    with world.api.db.reader() as s:
+        after = s.execute(select(Subject.id).where(Subject.external_id == "after-acc-1")).scalar_one()
+        assert s.execute(select(RuleEvaluation.inputs).where(RuleEvaluation.subject_id == after)).scalar_one() == {}  # nothing kept
+        hers = s.execute(select(func.count()).select_from(RuleEvaluation).join(Subject, Subject.id == RuleEvaluation.subject_id)
+                         .where(Subject.account_id == world.ids["acc-1"])).scalar_one()  # her post's report, her two checks
+        result = backtest(s, "fees", utcnow() - timedelta(hours=1), utcnow() + timedelta(minutes=1))
+    assert (result.replayed, result.objected, len(result.matched), hers) == (1, 3, 1, 3)  # only acc-2's check is replayed
 
 
 def test_a_refused_restriction_withholds_nothing(world: Held) -> None:

@@ -168,8 +168,9 @@ def _judge(session: Session, setting: _Setting, app_ids: dict[int, int], events:
     no_rules = rule_set(())
     routed: dict[int, _Routed] = {}
     for event, seen in zip(events, build_inputs(session, events, now, signals=signals)):
-        outcome = (no_rules if event.subject_id in setting.withheld else setting.rules).evaluate(seen)
-        evaluated = Evaluated(app_ids[event.subject_id], event.subject_id, event.type, seen, outcome, event.report_id)
+        withheld = event.subject_id in setting.withheld
+        outcome = (no_rules if withheld else setting.rules).evaluate(seen)
+        evaluated = Evaluated(app_ids[event.subject_id], event.subject_id, event.type, seen, outcome, event.report_id, withheld=withheld)
         queue, routed_by = _destination(outcome.effects, seen, setting.queues, setting.default, evaluated.errors,
                                         by_queues=has_case is None or event.subject_id in has_case)
         routed[event.subject_id] = _Routed(evaluated, queue, routed_by)

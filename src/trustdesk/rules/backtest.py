@@ -22,6 +22,7 @@ from trustdesk.domain.decision_trees import VIOLATION
 from trustdesk.domain.client_input import time_of
 from trustdesk.domain.errors import FieldError
 from trustdesk.domain.rules import RuleMode, RuleSpec
+from trustdesk.privacy.processing import withheld_from_automation
 from trustdesk.rules.engine import compile_condition
 from trustdesk.rules.expressions import Expression, ExpressionError
 from trustdesk.rules.versions import rule_named, version_of
@@ -50,6 +51,7 @@ class Backtest:
     until: datetime
     replayed: int = 0
     withheld: int = 0  # evaluations of subjects hidden from the reader, left out
+    objected: int = 0  # evaluations of content whose person restricted processing or objected, not replayed
     errors: int = 0
     matched: list[int] = field(default_factory=list)  # evaluation ids the version matches
     recorded: list[int] = field(default_factory=list)  # evaluation ids recorded as live hits of the rule
@@ -118,7 +120,10 @@ def _hidden(session: Session, reader: Reviewer | None, subject_ids: set[int]) ->
 
 
 def _replay(session: Session, expression: Expression, result: Backtest, reader: Reviewer | None) -> None:
-    """Evaluate every stored evaluation of the period, in batches by id, but those of subjects hidden from `reader`."""
+    """Evaluate every stored evaluation of the period, in batches by id, but those of subjects
+    hidden from `reader`, and those of content no rule may run on: withheld when it was stored
+    (kept empty), or whose person restricts processing or objects now (a backtest processes it
+    as much as a live rule would)."""
     after = 0
     while True:
         rows = session.execute(
@@ -129,10 +134,14 @@ def _replay(session: Session, expression: Expression, result: Backtest, reader: 
         ).all()
         if not rows:
             return
-        hidden = _hidden(session, reader, {subject_id for _e, subject_id, _inputs in rows})
+        subject_ids = {subject_id for _e, subject_id, _inputs in rows}
+        hidden, objected = _hidden(session, reader, subject_ids), withheld_from_automation(session, subject_ids)
         for evaluation_id, subject_id, inputs in rows:
             if subject_id in hidden:
                 result.withheld += 1
+                continue
+            if subject_id in objected or not inputs:
+                result.objected += 1
                 continue
             result.replayed += 1
             try:

@@ -37,14 +37,15 @@ class Evaluated:
     outcome: Outcome
     report_id: int | None = None
     errors: list[dict[str, str]] = field(default_factory=list)  # routing's, besides the rules'
+    withheld: bool = False  # its person restricted processing or objected: no rule ran on it
     id: int | None = None
     _encoded: str | None = field(default=None, repr=False)
 
     def encoded_inputs(self) -> str:
         """The inputs as stored (JSON text), encoded once: the worker encodes them before its
-        write transaction."""
+        write transaction. Of withheld content nothing is kept (`{}`), so no backtest replays it."""
         if self._encoded is None:
-            self._encoded = json_text(self.inputs)
+            self._encoded = json_text({} if self.withheld else self.inputs)
         return self._encoded
 
 

@@ -87,7 +87,8 @@ def check(session: Session, who: intake.Submitter, item: EvaluateIn) -> Answer:
     now = utcnow()
     event = Event(subject_id, "evaluate", item.context.source, "", False, policy)
     inputs = build_inputs(session, [event], now, signals=found)[0]
-    evaluated = Evaluated(who.app_id, subject_id, "evaluate", inputs, evaluate(() if withheld else active_rules(session), inputs))
+    evaluated = Evaluated(who.app_id, subject_id, "evaluate", inputs, evaluate(() if withheld else active_rules(session), inputs),
+                          withheld=withheld)
     evaluations.store(session, [evaluated], now)
     assert evaluated.id is not None
     verdict = verdict_of(evaluated.outcome.effects)

@@ -111,6 +111,7 @@ class BacktestOut(BaseModel):
     until: datetime
     replayed: int = Field(description="Evaluations of the period replayed")
     withheld: int = Field(description="Evaluations of subjects hidden from the caller (a queue's roles), left out")
+    objected: int = Field(description="Evaluations of content whose person restricted processing or objected to it, not replayed")
     errors: int = Field(description="Evaluations on which the condition failed")
     matched: int = Field(description="Evaluations the version matches")
     recorded: int = Field(description="Evaluations recorded as live hits of the rule in the period")
@@ -129,7 +130,7 @@ class BacktestOut(BaseModel):
             return [MatchOut(evaluation_id=e, subject_id=result.subjects[e]) for e in ids[:LISTED]]
 
         return cls(rule=result.rule, version=result.version, since=result.since, until=result.until, replayed=result.replayed,
-                   withheld=result.withheld, errors=result.errors, matched=len(result.matched), recorded=len(result.recorded), added=len(added),
+                   withheld=result.withheld, objected=result.objected, errors=result.errors, matched=len(result.matched), recorded=len(result.recorded), added=len(added),
                    dropped=len(dropped), added_items=items(added), dropped_items=items(dropped),
                    precision=PrecisionOut.of(result.precision), recorded_precision=PrecisionOut.of(result.recorded_precision))
 
