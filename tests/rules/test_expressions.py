@@ -113,6 +113,18 @@ def test_unknown_function_is_refused() -> None:
         compile_expression("shout(report.text)", SCHEMA)
 
 
+@pytest.mark.parametrize("source", ["report.text.matches('(')", "matches(report.text, \"[a-\")", "report.text.matches('fee') || report.text.matches('(b')"])
+def test_a_written_pattern_the_engine_cannot_compile_is_refused(source: str) -> None:
+    """Any string passes the type checker; this one would fail on every event."""
+    with pytest.raises(ExpressionError, match=r"is not a valid regular expression: invalid regular expression: missing"):
+        compile_expression(source, SCHEMA)
+
+
+def test_a_valid_written_pattern_is_kept() -> None:
+    expression = compile_expression("report.text.matches('pay (the )?fee') && matches(report.text, r'\\d+')", SCHEMA)
+    assert expression.matches(_context(text="pay the fee of 30")) is True
+
+
 def test_sample_dependent_failure_is_not_a_refusal() -> None:
     # An empty sample list has no first element; real signals will.
     expression = compile_expression("signals[0].score > 0.5", SCHEMA)

@@ -313,7 +313,20 @@ def compile_expression(source: str, schema: Schema, *, condition: bool = False) 
         gives = schema.readable(returns.name()) if returns.is_message() else returns.name().lower()
         raise ExpressionError(f"a condition must give true or false, but this gives {gives}")
     variables = tuple(sorted(name for name in schema.variables if not _compiles(source, schema.env(without=name))))
+    _check_patterns(source, schema)
     return Expression(source, variables, program, schema)
+
+
+# A pattern written into the rule, as `x.matches('…')` or `matches(x, '…')`: the checker takes any
+# string, so one the engine cannot compile would fail on every event; it is tried when saved.
+_WRITTEN_PATTERN = re.compile(r"""matches\((?:[^()'"]*,)?\s*([rR]?(?:'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"))\s*\)""")
+
+
+def _check_patterns(source: str, schema: Schema) -> None:
+    for literal in _WRITTEN_PATTERN.findall(source):
+        result = schema.env().compile(f"''.matches({literal})").eval(data={})
+        if result.type() == cel.Type.ERROR:
+            raise ExpressionError(f"the pattern {literal} is not a valid regular expression: {_status_less(str(result.value()))}")
 
 
 def _compiles(source: str, env: Any) -> bool:
