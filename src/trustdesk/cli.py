@@ -446,8 +446,9 @@ def hashes_banks() -> None:
 def rules_sync(
     directory: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="One NAME.toml per rule.")],
 ) -> None:
-    """Make the rules match a directory: a changed file is a new version, a rule whose file is
-    gone is disabled (never deleted). A bad file refuses the whole sync, naming file and field."""
+    """Make the rules match a directory: a file changed since the last sync is a new version, a
+    rule whose file is gone is disabled (never deleted), a change made outside an unchanged file is
+    kept. A bad file refuses the whole sync, naming file and field."""
     with _refusals_exit():
         with open_database(_settings()).session() as session:
             report = rule_versions.sync_directory(session, CLI_ACTOR, directory)

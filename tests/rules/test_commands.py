@@ -25,6 +25,9 @@ def test_sync_list_mode_and_backtest(cli_env: Settings, db: Database, tmp_path: 
     assert "created: big_reach changed: - unchanged: - disabled: -" in run_command("rules", "sync", str(tmp_path))
     assert "big_reach 1 shadow file none history.reports_7d > 10" in run_command("rules", "list")
     assert "big_reach is live (version 2)" in run_command("rules", "mode", "big_reach", "live")
+    # The file is as it was synced: the change made since outside it stands.
+    assert "created: - changed: - unchanged: - disabled: - kept: big_reach" in run_command("rules", "sync", str(tmp_path))
+    assert "big_reach 2 live cli" in run_command("rules", "list")
     out = run_command("rules", "backtest", "big_reach", "--since", "7d")
     assert "big_reach, version 2: 0 events replayed" in out and "would match 0; the live rule matched 0" in out
     (tmp_path / "big_reach.toml").write_text('name = "big_reach"\nexpression = "history.reports_7d > \'ten\'"\n')

@@ -166,12 +166,12 @@ def test_rules_sync_from_a_directory_creates_changes_and_disables(api: Api, tmp_
     (tmp_path / "watch.toml").write_text('name = "watch"\nexpression = "true"\n')
     with api.db.session() as s:
         assert versions.sync_directory(s, ADMIN, tmp_path) == {
-            "created": ["fee_scam", "watch"], "changed": [], "unchanged": [], "disabled": []}
+            "created": ["fee_scam", "watch"], "changed": [], "unchanged": [], "disabled": [], "kept": []}
     (tmp_path / "watch.toml").unlink()
     (tmp_path / "fee_scam.toml").write_text('name = "fee_scam"\nmode = "shadow"\nexpression = "subject.text.contains(\'fee\')"\n')
     with api.db.session() as s:
         assert versions.sync_directory(s, ADMIN, tmp_path) == {
-            "created": [], "changed": ["fee_scam"], "unchanged": [], "disabled": ["watch"]}
+            "created": [], "changed": ["fee_scam"], "unchanged": [], "disabled": ["watch"], "kept": []}
     with api.db.session() as s:
         assert versions.sync_directory(s, ADMIN, tmp_path)["unchanged"] == ["fee_scam"]
         current = {rule.name: (version.version, version.mode) for rule, version in versions.current_versions(s)}

@@ -97,12 +97,19 @@ def set_mode(session: Session, actor: Actor, name: str, mode: RuleMode, *, sourc
 
 
 def sync_directory(session: Session, actor: Actor, directory: Path) -> dict[str, list[str]]:
-    """Make the rules match `directory` (one `NAME.toml` per rule): a changed file is a new
-    version; a rule that came from a file now gone is disabled, never deleted. All or nothing:
-    the first bad file refuses the whole sync, naming the file and the field."""
+    """Make the rules match `directory` (one `NAME.toml` per rule): a file changed since it was
+    last synced is a new version; a rule that came from a file now gone is disabled, never deleted.
+    A rule changed since outside its file (put live on the console, say) keeps that change while
+    its file stays as it was, and is reported as `kept`. All or nothing: the first bad file
+    refuses the whole sync, naming the file and the field."""
     specs = [read_rule_file(path) for path in sorted(directory.glob("*.toml"))]
-    report: dict[str, list[str]] = {"created": [], "changed": [], "unchanged": [], "disabled": []}
+    report: dict[str, list[str]] = {"created": [], "changed": [], "unchanged": [], "disabled": [], "kept": []}
     for spec in specs:
+        synced = _last_synced(session, spec.name)
+        if synced is not None and _same(synced, spec):
+            _rule, current = rule_named(session, spec.name)
+            report["unchanged" if _same(current, spec) else "kept"].append(spec.name)
+            continue
         try:
             saved = save_rule(session, actor, spec, source="file")
         except FieldError as exc:
@@ -214,6 +221,14 @@ def changed_fields(before: RuleVersion | None, after: RuleVersion) -> list[str]:
     """What a version changed from the one before it (all of it for a first version)."""
     fields = ("mode", "expression", "effects", "description")
     return [f for f in fields if before is None or getattr(before, f) != getattr(after, f)]
+
+
+def _last_synced(session: Session, name: str) -> RuleVersion | None:
+    """The rule's latest version that came from its file, if any."""
+    return session.execute(
+        select(RuleVersion).join(Rule, Rule.id == RuleVersion.rule_id).where(Rule.name == name, RuleVersion.source == "file")
+        .order_by(RuleVersion.version.desc()).limit(1)
+    ).scalar_one_or_none()
 
 
 def _version(session: Session, rule: Rule) -> RuleVersion:
